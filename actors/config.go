@@ -89,6 +89,9 @@ type Config struct {
 	// MaxPresenceUsers bounds the users one Presences request asks about
 	// (default 100): a chat list's online dots in one request.
 	MaxPresenceUsers int
+	// MaxQuietIntervals bounds the quiet intervals of one day of a user's
+	// quiet hours (default 4; user_quiet.go).
+	MaxQuietIntervals int
 	// Customer attributes (user_attributes.go): at most
 	// MaxCustomerAttributes per user (default 32), each value at most
 	// MaxAttributeBytes (default 256).
@@ -403,6 +406,7 @@ func DefaultConfig() Config {
 		MaxAvatarURLBytes:         1024,
 		MaxProfileUsers:           100,
 		MaxPresenceUsers:          100,
+		MaxQuietIntervals:         4,
 		MaxCustomerAttributes:     32,
 		MaxAttributeBytes:         256,
 		MaxDrafts:                 100,
@@ -513,6 +517,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxAvatarURLBytes, d.MaxAvatarURLBytes)
 	setInt(&c.MaxProfileUsers, d.MaxProfileUsers)
 	setInt(&c.MaxPresenceUsers, d.MaxPresenceUsers)
+	setInt(&c.MaxQuietIntervals, d.MaxQuietIntervals)
 	setInt(&c.MaxCustomerAttributes, d.MaxCustomerAttributes)
 	setInt(&c.MaxAttributeBytes, d.MaxAttributeBytes)
 	setInt(&c.MaxDrafts, d.MaxDrafts)

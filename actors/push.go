@@ -97,7 +97,8 @@ func (p *offlinePush) stop() {
 // take their message out of a pending notification; messages from others
 // the user has not read, in a conversation it did not mute, are queued
 // for a notification while no device of the user is online, and the user
-// is not suspended (its phone would be told of messages it cannot read).
+// is not suspended (its phone would be told of messages it cannot read)
+// nor in their quiet hours (user_quiet.go).
 func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 	p := u.rt.push
 	if p == nil {
@@ -111,7 +112,7 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 			p.co.Recall(u.id, conv, m.RefSeq)
 		case online || uc.mutedNow() && !mentions(m, u.id) || m.Recalled || m.Sender == u.id || m.Seq <= uc.readSeq || !uc.member.Sees(m.Seq):
 		case m.Kind == pb.MessageKind_NORMAL && m.RefSeq != 0: // an edit notifies nobody
-		case u.suspendedForPush():
+		case u.suspendedForPush() || u.quietNow():
 		case m.Kind == pb.MessageKind_NORMAL || m.Kind == pb.MessageKind_CARD || m.Kind == pb.MessageKind_POLL && m.RefSeq == 0:
 			text := messagePreview(m, p.preview)
 			if badge < 0 {
@@ -132,7 +133,7 @@ const joinRequestKind = "join_request"
 // request is one notification, never coalesced with messages.
 func (u *user) joinRequestPush(m *pb.ListChanged) {
 	p := u.rt.push
-	if p == nil || u.online() || u.suspendedForPush() {
+	if p == nil || u.online() || u.suspendedForPush() || u.quietNow() {
 		return
 	}
 	text := "asks to join"

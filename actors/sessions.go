@@ -494,6 +494,10 @@ func (s *deviceSession) Away(ctx context.Context, text *string, until time.Time)
 	return s.rt.SetAway(ctx, s.user, text, until)
 }
 
+func (s *deviceSession) QuietHours(ctx context.Context, set *pb.QuietHours, off bool) (*pb.QuietHours, error) {
+	return s.rt.SetQuietHours(ctx, s.user, set, off)
+}
+
 func (s *deviceSession) Profile(ctx context.Context, change *pb.SetProfile) (*pb.UserProfile, error) {
 	return s.rt.SetProfile(ctx, s.user, change)
 }

@@ -38,6 +38,7 @@ type user struct {
 	idle       idleStamp
 	guard      *userGuard // suspension, new-direct limit (user_guard.go); nil: neither
 	away       *userAway  // the away message (user_away.go); nil: not read yet
+	quiet      *userQuiet // the quiet hours (user_quiet.go); nil: not read yet
 
 	// The flags last, packed (an idle grain's size is its heap).
 
@@ -228,6 +229,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.setProfile(ctx, m)
 	case *pb.SetAway:
 		u.setAway(ctx, m)
+	case *pb.SetQuietHours:
+		u.setQuietHours(ctx, m)
 	case *pb.SetDraft:
 		u.setDraft(ctx, m)
 	case *pb.RecordJoinAsk:

@@ -124,6 +124,9 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 	if _, err := n.SetAway(ctx, user, &clear, time.Time{}); err != nil {
 		return res, fmt.Errorf("erase %s: away message: %w", user, err)
 	}
+	if _, err := n.SetQuietHours(ctx, user, nil, true); err != nil { // a time zone says where they live
+		return res, fmt.Errorf("erase %s: quiet hours: %w", user, err)
+	}
 	if _, err := n.SetUserAttributes(ctx, user, nil); err != nil {
 		return res, fmt.Errorf("erase %s: customer attributes: %w", user, err)
 	}

@@ -185,7 +185,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 62
+const opCount = 63
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -300,6 +300,9 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag], Approval: b%2 == 0}}}
 	case 45:
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
+	case 62:
+		return &wirepb.Request{Op: &wirepb.Request_QuietHours{QuietHours: &wirepb.QuietHoursRequest{Off: flag && a%2 == 0,
+			Set: map[bool]*wirepb.QuietHours{true: {Zone: s, Week: map[string]string{conv: user, "mon": s}}}[a%3 != 0]}}}
 	case 61:
 		return &wirepb.Request{Op: &wirepb.Request_Presences{Presences: &wirepb.PresencesRequest{Conv: map[bool]string{true: conv}[flag], Users: []string{user, s, user}}}}
 	case 60:

@@ -588,6 +588,21 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Away{Away: &wirepb.Away{Text: a.GetText(), SinceMs: a.GetSinceMs(), UntilMs: a.GetUntilMs()}}}
 
+	case *wirepb.Request_QuietHours:
+		var set *pb.QuietHours
+		if q := op.QuietHours.Set; q != nil {
+			set = &pb.QuietHours{Zone: q.Zone, Week: q.Week}
+		}
+		q, err := sess.QuietHours(ctx, set, op.QuietHours.Off)
+		if err != nil {
+			return c.fail(err)
+		}
+		res := &wirepb.QuietHoursResult{}
+		if q != nil {
+			res.Quiet = &wirepb.QuietHours{Zone: q.Zone, Week: q.Week}
+		}
+		return &wirepb.Response{Result: &wirepb.Response_QuietHours{QuietHours: res}}
+
 	case *wirepb.Request_Profile:
 		p, err := sess.Profile(ctx, &pb.SetProfile{Name: op.Profile.Name, AvatarUrl: op.Profile.AvatarUrl})
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -509,5 +510,79 @@ func TestOfflinePushJoinRequest(t *testing.T) {
 	if len(ns) != 1 || ns[0].Kind != "join_request" || ns[0].Conv != conv || ns[0].From != "dad" ||
 		ns[0].Text != "asks to join: I'm Sam's father" || ns[0].ConvTitle != "Year 7 maths" {
 		t.Fatalf("the teacher's notifications: %+v, want one join_request from dad with his note", ns)
+	}
+}
+
+// TestOfflinePushQuietHours: a user's quiet hours, set over the wire in
+// their own zone, pause their notifications while the node's clock is in
+// them (a message then is never notified), and not after; hours the node
+// cannot read are INVALID; taken away, none are read back.
+func TestOfflinePushQuietHours(t *testing.T) {
+	gw := newGateway(t)
+	const coalesce = 200 * time.Millisecond
+	var clock atomic.Pointer[time.Time]
+	at := func(s string) {
+		ts, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.Store(&ts)
+	}
+	at("2026-12-09T21:30:00Z") // a Wednesday, 22:30 in Berlin
+	e := newEnv(t, envOptions{actors: actors.Config{Now: func() time.Time { return *clock.Load() },
+		Push: actors.PushConfig{Default: &push.Webhook{URL: gw.srv.URL, Secret: pushSecret, MaxAttempts: 1}, Coalesce: coalesce}}})
+	ctx := tctx(t)
+	rt := e.nodes[0].Runtime
+	alice := e.dial("alice", "phone")
+	bob := e.dial("bob", "phone")
+
+	if _, err := bob.SetQuietHours(ctx, client.EveryDay("Mars/Olympus", "22:00", "07:00")); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("an unknown zone: %v, want INVALID", err)
+	}
+	five := &wirepb.QuietHours{Zone: "UTC", Week: map[string]string{"mon": "00:00-01:00,02:00-03:00,04:00-05:00,06:00-07:00,08:00-09:00"}}
+	if _, err := bob.SetQuietHours(ctx, five); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("five intervals in a day, one past the bound: %v, want INVALID", err)
+	}
+	five.Week["mon"] = "00:00-01:00,02:00-03:00,04:00-05:00,06:00-07:00"
+	if _, err := bob.SetQuietHours(ctx, five); err != nil {
+		t.Fatalf("four intervals, the bound: %v", err)
+	}
+	nights := client.EveryDay("Europe/Berlin", "22:00", "07:00")
+	got, err := bob.SetQuietHours(ctx, nights)
+	if err != nil || got.Zone != "Europe/Berlin" || got.Week["wed"] != "00:00-07:00,22:00-24:00" || len(got.Week) != 7 {
+		t.Fatalf("nightly quiet hours: %v %v", got, err)
+	}
+	if err := bob.RegisterPush(ctx, "webhook", "bob-tok"); err != nil {
+		t.Fatal(err)
+	}
+	_ = bob.Close()
+	eventually(t, "bob offline", func() bool {
+		p, err := rt.Presence(ctx, "bob", "bob", "")
+		return err == nil && len(p.Devices) == 0
+	})
+
+	if _, err := alice.SendText(ctx, client.ToUser("bob"), "still up?"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * coalesce)
+	if ns := gw.notes("bob"); len(ns) != 0 {
+		t.Fatalf("notified in the quiet hours: %+v", ns)
+	}
+	at("2026-12-10T06:30:00Z") // 07:30 in Berlin: the night is over
+	if _, err := alice.SendText(ctx, client.ToUser("bob"), "good morning"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob's morning notification", func() bool { return len(gw.notes("bob")) > 0 })
+	time.Sleep(3 * coalesce)
+	if ns := gw.notes("bob"); len(ns) != 1 || ns[0].Text != "good morning" {
+		t.Fatalf("bob's notifications %+v, want the morning's alone", ns)
+	}
+
+	bob = e.dial("bob", "tablet")
+	if err := bob.ClearQuietHours(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if q, err := bob.QuietHours(ctx); err != nil || q != nil {
+		t.Fatalf("taken away: %v %v", q, err)
 	}
 }

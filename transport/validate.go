@@ -301,6 +301,11 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return nil
 	case *wirepb.Request_Profile:
 		// The name's and the avatar's rules are the actors' (SetProfile).
+	case *wirepb.Request_QuietHours:
+		// The hours' rules are the actors' (SetQuietHours, with openhours).
+		if op.QuietHours.Set != nil && op.QuietHours.Off {
+			return invalid("quiet hours are set or taken away, not both")
+		}
 	case *wirepb.Request_Profiles:
 		if err := checkUsers(op.Profiles.Users, 0, lim.MaxListUsers); err != nil {
 			return err

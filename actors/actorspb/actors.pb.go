@@ -433,12 +433,13 @@ func (MembershipChange_Op) EnumDescriptor() ([]byte, []int) {
 type ListsUpdate_List int32
 
 const (
-	ListsUpdate_UNKNOWN   ListsUpdate_List = 0
-	ListsUpdate_STARRED   ListsUpdate_List = 1
-	ListsUpdate_SCHEDULED ListsUpdate_List = 2
-	ListsUpdate_DRAFTS    ListsUpdate_List = 3
-	ListsUpdate_PROFILE   ListsUpdate_List = 4 // the user's own profile
-	ListsUpdate_AWAY      ListsUpdate_List = 6 // the user's away message
+	ListsUpdate_UNKNOWN     ListsUpdate_List = 0
+	ListsUpdate_STARRED     ListsUpdate_List = 1
+	ListsUpdate_SCHEDULED   ListsUpdate_List = 2
+	ListsUpdate_DRAFTS      ListsUpdate_List = 3
+	ListsUpdate_PROFILE     ListsUpdate_List = 4 // the user's own profile
+	ListsUpdate_AWAY        ListsUpdate_List = 6 // the user's away message
+	ListsUpdate_QUIET_HOURS ListsUpdate_List = 7 // the user's quiet hours
 	// JOIN_REQUESTS: someone asked to join conv, a group the user manages
 	// (group_invite lists the requests)
 	ListsUpdate_JOIN_REQUESTS ListsUpdate_List = 5
@@ -453,6 +454,7 @@ var (
 		3: "DRAFTS",
 		4: "PROFILE",
 		6: "AWAY",
+		7: "QUIET_HOURS",
 		5: "JOIN_REQUESTS",
 	}
 	ListsUpdate_List_value = map[string]int32{
@@ -462,6 +464,7 @@ var (
 		"DRAFTS":        3,
 		"PROFILE":       4,
 		"AWAY":          6,
+		"QUIET_HOURS":   7,
 		"JOIN_REQUESTS": 5,
 	}
 )
@@ -490,7 +493,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99, 0}
 }
 
 type Signal_Kind int32
@@ -548,7 +551,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106, 0}
 }
 
 type Error struct {
@@ -5760,6 +5763,176 @@ func (x *UserProfile) GetUpdatedMs() int64 {
 	return 0
 }
 
+// QuietHours are the hours of the week a user's offline notifications
+// pause, in their own time zone (actors/user_quiet.go), stored as the row
+// user/quiet/<user>: week maps "sun".."sat" to "HH:MM-HH:MM" intervals,
+// as a desk line's opening hours do.
+type QuietHours struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Zone          string                 `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"` // an IANA zone
+	Week          map[string]string      `protobuf:"bytes,2,rep,name=week,proto3" json:"week,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuietHours) Reset() {
+	*x = QuietHours{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuietHours) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuietHours) ProtoMessage() {}
+
+func (x *QuietHours) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuietHours.ProtoReflect.Descriptor instead.
+func (*QuietHours) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *QuietHours) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *QuietHours) GetWeek() map[string]string {
+	if x != nil {
+		return x.Week
+	}
+	return nil
+}
+
+// SetQuietHours sets user's quiet hours (set), takes them away (off) or,
+// with neither, reads them.
+type SetQuietHours struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Set           *QuietHours            `protobuf:"bytes,2,opt,name=set,proto3" json:"set,omitempty"`
+	Off           bool                   `protobuf:"varint,3,opt,name=off,proto3" json:"off,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetQuietHours) Reset() {
+	*x = SetQuietHours{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetQuietHours) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetQuietHours) ProtoMessage() {}
+
+func (x *SetQuietHours) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetQuietHours.ProtoReflect.Descriptor instead.
+func (*SetQuietHours) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *SetQuietHours) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *SetQuietHours) GetSet() *QuietHours {
+	if x != nil {
+		return x.Set
+	}
+	return nil
+}
+
+func (x *SetQuietHours) GetOff() bool {
+	if x != nil {
+		return x.Off
+	}
+	return false
+}
+
+type SetQuietHoursResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Quiet         *QuietHours            `protobuf:"bytes,2,opt,name=quiet,proto3" json:"quiet,omitempty"` // as stored; unset: none
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetQuietHoursResponse) Reset() {
+	*x = SetQuietHoursResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetQuietHoursResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetQuietHoursResponse) ProtoMessage() {}
+
+func (x *SetQuietHoursResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetQuietHoursResponse.ProtoReflect.Descriptor instead.
+func (*SetQuietHoursResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *SetQuietHoursResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *SetQuietHoursResponse) GetQuiet() *QuietHours {
+	if x != nil {
+		return x.Quiet
+	}
+	return nil
+}
+
 // AwayMessage is a user's automatic reply while away (a seller on
 // holiday; actors/user_away.go), stored as the row user/away/<user>.
 type AwayMessage struct {
@@ -5773,7 +5946,7 @@ type AwayMessage struct {
 
 func (x *AwayMessage) Reset() {
 	*x = AwayMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5785,7 +5958,7 @@ func (x *AwayMessage) String() string {
 func (*AwayMessage) ProtoMessage() {}
 
 func (x *AwayMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5798,7 +5971,7 @@ func (x *AwayMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AwayMessage.ProtoReflect.Descriptor instead.
 func (*AwayMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *AwayMessage) GetText() string {
@@ -5835,7 +6008,7 @@ type SetAway struct {
 
 func (x *SetAway) Reset() {
 	*x = SetAway{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5847,7 +6020,7 @@ func (x *SetAway) String() string {
 func (*SetAway) ProtoMessage() {}
 
 func (x *SetAway) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5860,7 +6033,7 @@ func (x *SetAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAway.ProtoReflect.Descriptor instead.
 func (*SetAway) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *SetAway) GetUser() string {
@@ -5894,7 +6067,7 @@ type SetAwayResponse struct {
 
 func (x *SetAwayResponse) Reset() {
 	*x = SetAwayResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5906,7 +6079,7 @@ func (x *SetAwayResponse) String() string {
 func (*SetAwayResponse) ProtoMessage() {}
 
 func (x *SetAwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5919,7 +6092,7 @@ func (x *SetAwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAwayResponse.ProtoReflect.Descriptor instead.
 func (*SetAwayResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *SetAwayResponse) GetError() *Error {
@@ -5949,7 +6122,7 @@ type PostAway struct {
 
 func (x *PostAway) Reset() {
 	*x = PostAway{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5961,7 +6134,7 @@ func (x *PostAway) String() string {
 func (*PostAway) ProtoMessage() {}
 
 func (x *PostAway) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5974,7 +6147,7 @@ func (x *PostAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAway.ProtoReflect.Descriptor instead.
 func (*PostAway) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *PostAway) GetConv() string {
@@ -6007,7 +6180,7 @@ type PostAwayResponse struct {
 
 func (x *PostAwayResponse) Reset() {
 	*x = PostAwayResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6019,7 +6192,7 @@ func (x *PostAwayResponse) String() string {
 func (*PostAwayResponse) ProtoMessage() {}
 
 func (x *PostAwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6032,7 +6205,7 @@ func (x *PostAwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAwayResponse.ProtoReflect.Descriptor instead.
 func (*PostAwayResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *PostAwayResponse) GetError() *Error {
@@ -6055,7 +6228,7 @@ type SetProfile struct {
 
 func (x *SetProfile) Reset() {
 	*x = SetProfile{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6067,7 +6240,7 @@ func (x *SetProfile) String() string {
 func (*SetProfile) ProtoMessage() {}
 
 func (x *SetProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6080,7 +6253,7 @@ func (x *SetProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProfile.ProtoReflect.Descriptor instead.
 func (*SetProfile) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *SetProfile) GetUser() string {
@@ -6114,7 +6287,7 @@ type SetProfileResponse struct {
 
 func (x *SetProfileResponse) Reset() {
 	*x = SetProfileResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6126,7 +6299,7 @@ func (x *SetProfileResponse) String() string {
 func (*SetProfileResponse) ProtoMessage() {}
 
 func (x *SetProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6139,7 +6312,7 @@ func (x *SetProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProfileResponse.ProtoReflect.Descriptor instead.
 func (*SetProfileResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *SetProfileResponse) GetError() *Error {
@@ -6169,7 +6342,7 @@ type UserAttributes struct {
 
 func (x *UserAttributes) Reset() {
 	*x = UserAttributes{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6181,7 +6354,7 @@ func (x *UserAttributes) String() string {
 func (*UserAttributes) ProtoMessage() {}
 
 func (x *UserAttributes) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6194,7 +6367,7 @@ func (x *UserAttributes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserAttributes.ProtoReflect.Descriptor instead.
 func (*UserAttributes) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *UserAttributes) GetValues() map[string]string {
@@ -6223,7 +6396,7 @@ type SetDraft struct {
 
 func (x *SetDraft) Reset() {
 	*x = SetDraft{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6235,7 +6408,7 @@ func (x *SetDraft) String() string {
 func (*SetDraft) ProtoMessage() {}
 
 func (x *SetDraft) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6248,7 +6421,7 @@ func (x *SetDraft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDraft.ProtoReflect.Descriptor instead.
 func (*SetDraft) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *SetDraft) GetUser() string {
@@ -6282,7 +6455,7 @@ type SetDraftResponse struct {
 
 func (x *SetDraftResponse) Reset() {
 	*x = SetDraftResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6294,7 +6467,7 @@ func (x *SetDraftResponse) String() string {
 func (*SetDraftResponse) ProtoMessage() {}
 
 func (x *SetDraftResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6307,7 +6480,7 @@ func (x *SetDraftResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDraftResponse.ProtoReflect.Descriptor instead.
 func (*SetDraftResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *SetDraftResponse) GetError() *Error {
@@ -6337,7 +6510,7 @@ type Draft struct {
 
 func (x *Draft) Reset() {
 	*x = Draft{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6349,7 +6522,7 @@ func (x *Draft) String() string {
 func (*Draft) ProtoMessage() {}
 
 func (x *Draft) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6362,7 +6535,7 @@ func (x *Draft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Draft.ProtoReflect.Descriptor instead.
 func (*Draft) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *Draft) GetConv() string {
@@ -6396,7 +6569,7 @@ type DraftList struct {
 
 func (x *DraftList) Reset() {
 	*x = DraftList{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6408,7 +6581,7 @@ func (x *DraftList) String() string {
 func (*DraftList) ProtoMessage() {}
 
 func (x *DraftList) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6421,7 +6594,7 @@ func (x *DraftList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftList.ProtoReflect.Descriptor instead.
 func (*DraftList) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *DraftList) GetDrafts() []*Draft {
@@ -6448,7 +6621,7 @@ type ScheduledMessage struct {
 
 func (x *ScheduledMessage) Reset() {
 	*x = ScheduledMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6460,7 +6633,7 @@ func (x *ScheduledMessage) String() string {
 func (*ScheduledMessage) ProtoMessage() {}
 
 func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6473,7 +6646,7 @@ func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledMessage.ProtoReflect.Descriptor instead.
 func (*ScheduledMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *ScheduledMessage) GetSend() *SendMessage {
@@ -6518,7 +6691,7 @@ type PutScheduled struct {
 
 func (x *PutScheduled) Reset() {
 	*x = PutScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6530,7 +6703,7 @@ func (x *PutScheduled) String() string {
 func (*PutScheduled) ProtoMessage() {}
 
 func (x *PutScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6543,7 +6716,7 @@ func (x *PutScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduled.ProtoReflect.Descriptor instead.
 func (*PutScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *PutScheduled) GetUser() string {
@@ -6583,7 +6756,7 @@ type PutScheduledResponse struct {
 
 func (x *PutScheduledResponse) Reset() {
 	*x = PutScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6595,7 +6768,7 @@ func (x *PutScheduledResponse) String() string {
 func (*PutScheduledResponse) ProtoMessage() {}
 
 func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6608,7 +6781,7 @@ func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduledResponse.ProtoReflect.Descriptor instead.
 func (*PutScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *PutScheduledResponse) GetError() *Error {
@@ -6629,7 +6802,7 @@ type DropScheduled struct {
 
 func (x *DropScheduled) Reset() {
 	*x = DropScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6641,7 +6814,7 @@ func (x *DropScheduled) String() string {
 func (*DropScheduled) ProtoMessage() {}
 
 func (x *DropScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6654,7 +6827,7 @@ func (x *DropScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduled.ProtoReflect.Descriptor instead.
 func (*DropScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *DropScheduled) GetUser() string {
@@ -6680,7 +6853,7 @@ type DropScheduledResponse struct {
 
 func (x *DropScheduledResponse) Reset() {
 	*x = DropScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6692,7 +6865,7 @@ func (x *DropScheduledResponse) String() string {
 func (*DropScheduledResponse) ProtoMessage() {}
 
 func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6705,7 +6878,7 @@ func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduledResponse.ProtoReflect.Descriptor instead.
 func (*DropScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *DropScheduledResponse) GetError() *Error {
@@ -6726,7 +6899,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6738,7 +6911,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6751,7 +6924,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -6793,7 +6966,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6805,7 +6978,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6818,7 +6991,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -6855,7 +7028,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6867,7 +7040,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6880,7 +7053,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -6926,7 +7099,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6938,7 +7111,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6951,7 +7124,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{95}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *Push) GetUser() string {
@@ -7090,7 +7263,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7102,7 +7275,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7115,7 +7288,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -7150,7 +7323,7 @@ type ListChanged struct {
 
 func (x *ListChanged) Reset() {
 	*x = ListChanged{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7162,7 +7335,7 @@ func (x *ListChanged) String() string {
 func (*ListChanged) ProtoMessage() {}
 
 func (x *ListChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7175,7 +7348,7 @@ func (x *ListChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChanged.ProtoReflect.Descriptor instead.
 func (*ListChanged) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *ListChanged) GetUser() string {
@@ -7238,7 +7411,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7250,7 +7423,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7263,7 +7436,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -7335,7 +7508,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7347,7 +7520,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7360,7 +7533,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -7403,7 +7576,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7415,7 +7588,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7428,7 +7601,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -7464,7 +7637,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7476,7 +7649,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7489,7 +7662,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -7519,7 +7692,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7531,7 +7704,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7544,7 +7717,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -7583,7 +7756,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7595,7 +7768,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7608,7 +7781,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -7657,7 +7830,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7669,7 +7842,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7682,7 +7855,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -7714,7 +7887,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7726,7 +7899,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7739,7 +7912,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -7775,7 +7948,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7787,7 +7960,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7800,7 +7973,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -7841,7 +8014,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7853,7 +8026,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7866,7 +8039,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -8324,7 +8497,21 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
 	"avatar_url\x18\x03 \x01(\tR\tavatarUrl\x12\x1d\n" +
 	"\n" +
-	"updated_ms\x18\x04 \x01(\x03R\tupdatedMs\"W\n" +
+	"updated_ms\x18\x04 \x01(\x03R\tupdatedMs\"\x97\x01\n" +
+	"\n" +
+	"QuietHours\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\x12<\n" +
+	"\x04week\x18\x02 \x03(\v2(.switchboard.actors.QuietHours.WeekEntryR\x04week\x1a7\n" +
+	"\tWeekEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"g\n" +
+	"\rSetQuietHours\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x120\n" +
+	"\x03set\x18\x02 \x01(\v2\x1e.switchboard.actors.QuietHoursR\x03set\x12\x10\n" +
+	"\x03off\x18\x03 \x01(\bR\x03off\"~\n" +
+	"\x15SetQuietHoursResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x124\n" +
+	"\x05quiet\x18\x02 \x01(\v2\x1e.switchboard.actors.QuietHoursR\x05quiet\"W\n" +
 	"\vAwayMessage\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x19\n" +
 	"\bsince_ms\x18\x02 \x01(\x03R\asinceMs\x12\x19\n" +
@@ -8419,10 +8606,10 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\areceipt\x18\a \x01(\v2\x1f.switchboard.actors.ReadReceiptH\x00R\areceipt\x127\n" +
 	"\x05flags\x18\b \x01(\v2\x1f.switchboard.actors.FlagsUpdateH\x00R\x05flags\x127\n" +
 	"\x05lists\x18\t \x01(\v2\x1f.switchboard.actors.ListsUpdateH\x00R\x05listsB\a\n" +
-	"\x05event\"\xc2\x01\n" +
+	"\x05event\"\xd3\x01\n" +
 	"\vListsUpdate\x128\n" +
 	"\x04list\x18\x01 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\x12\x12\n" +
-	"\x04conv\x18\x02 \x01(\tR\x04conv\"e\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\"v\n" +
 	"\x04List\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\v\n" +
 	"\aSTARRED\x10\x01\x12\r\n" +
@@ -8430,7 +8617,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
 	"\x06DRAFTS\x10\x03\x12\v\n" +
 	"\aPROFILE\x10\x04\x12\b\n" +
-	"\x04AWAY\x10\x06\x12\x11\n" +
+	"\x04AWAY\x10\x06\x12\x0f\n" +
+	"\vQUIET_HOURS\x10\a\x12\x11\n" +
 	"\rJOIN_REQUESTS\x10\x05\"\xac\x01\n" +
 	"\vListChanged\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x128\n" +
@@ -8562,7 +8750,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 109)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 113)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -8647,40 +8835,44 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*ListStarredResponse)(nil),        // 80: switchboard.actors.ListStarredResponse
 	(*StarredList)(nil),                // 81: switchboard.actors.StarredList
 	(*UserProfile)(nil),                // 82: switchboard.actors.UserProfile
-	(*AwayMessage)(nil),                // 83: switchboard.actors.AwayMessage
-	(*SetAway)(nil),                    // 84: switchboard.actors.SetAway
-	(*SetAwayResponse)(nil),            // 85: switchboard.actors.SetAwayResponse
-	(*PostAway)(nil),                   // 86: switchboard.actors.PostAway
-	(*PostAwayResponse)(nil),           // 87: switchboard.actors.PostAwayResponse
-	(*SetProfile)(nil),                 // 88: switchboard.actors.SetProfile
-	(*SetProfileResponse)(nil),         // 89: switchboard.actors.SetProfileResponse
-	(*UserAttributes)(nil),             // 90: switchboard.actors.UserAttributes
-	(*SetDraft)(nil),                   // 91: switchboard.actors.SetDraft
-	(*SetDraftResponse)(nil),           // 92: switchboard.actors.SetDraftResponse
-	(*Draft)(nil),                      // 93: switchboard.actors.Draft
-	(*DraftList)(nil),                  // 94: switchboard.actors.DraftList
-	(*ScheduledMessage)(nil),           // 95: switchboard.actors.ScheduledMessage
-	(*PutScheduled)(nil),               // 96: switchboard.actors.PutScheduled
-	(*PutScheduledResponse)(nil),       // 97: switchboard.actors.PutScheduledResponse
-	(*DropScheduled)(nil),              // 98: switchboard.actors.DropScheduled
-	(*DropScheduledResponse)(nil),      // 99: switchboard.actors.DropScheduledResponse
-	(*PrivacyResponse)(nil),            // 100: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 101: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 102: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 103: switchboard.actors.Push
-	(*ListsUpdate)(nil),                // 104: switchboard.actors.ListsUpdate
-	(*ListChanged)(nil),                // 105: switchboard.actors.ListChanged
-	(*FlagsUpdate)(nil),                // 106: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 107: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 108: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 109: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 110: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 111: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 112: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 113: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 114: switchboard.actors.CheckReminderResponse
-	nil,                                // 115: switchboard.actors.UserAttributes.ValuesEntry
-	(*PresenceResponse_Device)(nil),    // 116: switchboard.actors.PresenceResponse.Device
+	(*QuietHours)(nil),                 // 83: switchboard.actors.QuietHours
+	(*SetQuietHours)(nil),              // 84: switchboard.actors.SetQuietHours
+	(*SetQuietHoursResponse)(nil),      // 85: switchboard.actors.SetQuietHoursResponse
+	(*AwayMessage)(nil),                // 86: switchboard.actors.AwayMessage
+	(*SetAway)(nil),                    // 87: switchboard.actors.SetAway
+	(*SetAwayResponse)(nil),            // 88: switchboard.actors.SetAwayResponse
+	(*PostAway)(nil),                   // 89: switchboard.actors.PostAway
+	(*PostAwayResponse)(nil),           // 90: switchboard.actors.PostAwayResponse
+	(*SetProfile)(nil),                 // 91: switchboard.actors.SetProfile
+	(*SetProfileResponse)(nil),         // 92: switchboard.actors.SetProfileResponse
+	(*UserAttributes)(nil),             // 93: switchboard.actors.UserAttributes
+	(*SetDraft)(nil),                   // 94: switchboard.actors.SetDraft
+	(*SetDraftResponse)(nil),           // 95: switchboard.actors.SetDraftResponse
+	(*Draft)(nil),                      // 96: switchboard.actors.Draft
+	(*DraftList)(nil),                  // 97: switchboard.actors.DraftList
+	(*ScheduledMessage)(nil),           // 98: switchboard.actors.ScheduledMessage
+	(*PutScheduled)(nil),               // 99: switchboard.actors.PutScheduled
+	(*PutScheduledResponse)(nil),       // 100: switchboard.actors.PutScheduledResponse
+	(*DropScheduled)(nil),              // 101: switchboard.actors.DropScheduled
+	(*DropScheduledResponse)(nil),      // 102: switchboard.actors.DropScheduledResponse
+	(*PrivacyResponse)(nil),            // 103: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 104: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 105: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 106: switchboard.actors.Push
+	(*ListsUpdate)(nil),                // 107: switchboard.actors.ListsUpdate
+	(*ListChanged)(nil),                // 108: switchboard.actors.ListChanged
+	(*FlagsUpdate)(nil),                // 109: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 110: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 111: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 112: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 113: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 114: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 115: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 116: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 117: switchboard.actors.CheckReminderResponse
+	nil,                                // 118: switchboard.actors.QuietHours.WeekEntry
+	nil,                                // 119: switchboard.actors.UserAttributes.ValuesEntry
+	(*PresenceResponse_Device)(nil),    // 120: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -8745,39 +8937,43 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	8,   // 59: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
 	79,  // 60: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
 	79,  // 61: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	8,   // 62: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
-	83,  // 63: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
-	83,  // 64: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
-	8,   // 65: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
-	8,   // 66: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
-	82,  // 67: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
-	115, // 68: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
-	8,   // 69: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
-	93,  // 70: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
-	14,  // 71: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	8,   // 72: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	8,   // 73: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	8,   // 74: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,   // 75: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	116, // 76: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	8,   // 77: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	9,   // 78: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	107, // 79: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	30,  // 80: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	108, // 81: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	106, // 82: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	104, // 83: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
-	6,   // 84: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
-	6,   // 85: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	9,   // 86: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	7,   // 87: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	111, // 88: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	8,   // 89: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	90,  // [90:90] is the sub-list for method output_type
-	90,  // [90:90] is the sub-list for method input_type
-	90,  // [90:90] is the sub-list for extension type_name
-	90,  // [90:90] is the sub-list for extension extendee
-	0,   // [0:90] is the sub-list for field type_name
+	118, // 62: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
+	83,  // 63: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
+	8,   // 64: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
+	83,  // 65: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
+	8,   // 66: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
+	86,  // 67: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
+	86,  // 68: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
+	8,   // 69: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
+	8,   // 70: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
+	82,  // 71: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
+	119, // 72: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
+	8,   // 73: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
+	96,  // 74: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
+	14,  // 75: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	8,   // 76: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,   // 77: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,   // 78: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,   // 79: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	120, // 80: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	8,   // 81: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	9,   // 82: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	110, // 83: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	30,  // 84: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	111, // 85: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	109, // 86: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	107, // 87: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	6,   // 88: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	6,   // 89: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	9,   // 90: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	7,   // 91: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	114, // 92: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	8,   // 93: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	94,  // [94:94] is the sub-list for method output_type
+	94,  // [94:94] is the sub-list for method input_type
+	94,  // [94:94] is the sub-list for extension type_name
+	94,  // [94:94] is the sub-list for extension extendee
+	0,   // [0:94] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -8786,9 +8982,9 @@ func file_actors_actorspb_actors_proto_init() {
 		return
 	}
 	file_actors_actorspb_actors_proto_msgTypes[67].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[76].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[80].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[95].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[79].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[83].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[98].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -8802,7 +8998,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   109,
+			NumMessages:   113,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

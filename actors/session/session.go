@@ -181,6 +181,9 @@ type Session interface {
 	// Away reads the user's away message (text nil), sets it until until
 	// (zero: until cleared) or clears it (text empty); nil: none set.
 	Away(ctx context.Context, text *string, until time.Time) (*pb.AwayMessage, error)
+	// QuietHours reads the user's quiet hours (set nil, off false), sets
+	// them or takes them away; nil: none.
+	QuietHours(ctx context.Context, set *pb.QuietHours, off bool) (*pb.QuietHours, error)
 	// Profile reads the user's profile or, with a field of change set,
 	// changes it; Profiles reads the profiles of users who share conv
 	// (empty: a direct conversation) with the user, leaving out the others.

@@ -33,6 +33,6 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.AddCommand(newServeCmd(), newTokenCmd(), newSendCmd(), newForwardCmd(), newHistoryCmd(), newSyncCmd(), newReadCmd(),
-		newRecallCmd(), newEditCmd(), newReactCmd(), newPollCmd(), newDownloadCmd(), newReadByCmd(), newPresenceCmd(), newPrivacyCmd(), newProfileCmd(), newAwayCmd(), newDraftsCmd(), newSearchCmd(), newConvsCmd(), newMuteCmd(), newArchiveCmd(), newSnoozeCmd(), newMarkUnreadCmd(), newClearCmd(), newHideCmd(), newLabelCmd(), newStarCmd(), newStarredCmd(), newScheduledCmd(), newBlockCmd(), newReportCmd(), newGroupCmd(), newChatCmd(), newClusterCmd(), newMetricsCmd(), newReplayCmd(), newBenchCmd(), newBenchSenderCmd(), newDeskCmd(), newStoreCmd(), newPolicyCmd(), newCardCmd(), newExportCmd(), newPushCmd(), newModerateCmd(), newPostCmd(), newTranscriptCmd(), newAPIKeyCmd())
+		newRecallCmd(), newEditCmd(), newReactCmd(), newPollCmd(), newDownloadCmd(), newReadByCmd(), newPresenceCmd(), newPrivacyCmd(), newProfileCmd(), newAwayCmd(), newQuietCmd(), newDraftsCmd(), newSearchCmd(), newConvsCmd(), newMuteCmd(), newArchiveCmd(), newSnoozeCmd(), newMarkUnreadCmd(), newClearCmd(), newHideCmd(), newLabelCmd(), newStarCmd(), newStarredCmd(), newScheduledCmd(), newBlockCmd(), newReportCmd(), newGroupCmd(), newChatCmd(), newClusterCmd(), newMetricsCmd(), newReplayCmd(), newBenchCmd(), newBenchSenderCmd(), newDeskCmd(), newStoreCmd(), newPolicyCmd(), newCardCmd(), newExportCmd(), newPushCmd(), newModerateCmd(), newPostCmd(), newTranscriptCmd(), newAPIKeyCmd())
 	return root
 }

@@ -471,6 +471,24 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if res, err := exec.Command(n.bin, "presence", "--data-dir", d, "--user", "alice", "--of", "zed").CombinedOutput(); err == nil || !strings.Contains(string(res), "FORBIDDEN") {
 		t.Fatalf("presence of a stranger: %v %s", err, res)
 	}
+	// Quiet hours: set in alice's zone, read back, taken away.
+	var quiet struct {
+		Zone string            `json:"zone"`
+		Week map[string]string `json:"week"`
+	}
+	mustJSON(t, n.run("quiet", "--data-dir", d, "--user", "alice", "--from", "22:00", "--to", "07:00", "--days", "mon,tue", "--zone", "Europe/Berlin", "--json"), &quiet)
+	if quiet.Zone != "Europe/Berlin" || len(quiet.Week) != 2 || quiet.Week["tue"] != "00:00-07:00,22:00-24:00" {
+		t.Fatalf("quiet hours set: %+v", quiet)
+	}
+	if out := string(n.run("quiet", "--data-dir", d, "--user", "alice")); !strings.Contains(out, "quiet hours (Europe/Berlin):\n  mon 00:00-07:00, 22:00-24:00\n  tue") {
+		t.Fatalf("quiet hours read: %q", out)
+	}
+	if out := string(n.run("quiet", "--data-dir", d, "--user", "alice", "--off")); !strings.Contains(out, "no quiet hours") {
+		t.Fatalf("quiet hours taken away: %q", out)
+	}
+	if res, err := exec.Command(n.bin, "quiet", "--data-dir", d, "--user", "alice", "--from", "22:00", "--to", "07:00", "--zone", "Nowhere/Else").CombinedOutput(); err == nil || !strings.Contains(string(res), "unknown time zone") {
+		t.Fatalf("an unknown zone: %v %s", err, res)
+	}
 	// Several at once: one request, the stranger left out.
 	var several []struct {
 		User     string `json:"user"`

@@ -44,6 +44,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxAvatarURLBytes, "max-avatar-url-bytes", a.MaxAvatarURLBytes, "longest avatar URL of a user's profile")
 	f.IntVar(&t.actors.MaxProfileUsers, "max-profile-users", a.MaxProfileUsers, "most users whose profiles one request reads")
 	f.IntVar(&t.actors.MaxPresenceUsers, "max-presence-users", a.MaxPresenceUsers, "most users whose presence one request reads")
+	f.IntVar(&t.actors.MaxQuietIntervals, "max-quiet-intervals", a.MaxQuietIntervals, "most quiet intervals in one day of a user's quiet hours")
 	f.IntVar(&t.actors.MaxCustomerAttributes, "max-customer-attributes", a.MaxCustomerAttributes, "most attributes the business keeps about one customer for the desk's agents")
 	f.IntVar(&t.actors.MaxAttributeBytes, "max-attribute-bytes", a.MaxAttributeBytes, "longest value of a customer attribute")
 	f.IntVar(&t.actors.MaxDrafts, "max-drafts", a.MaxDrafts, "most drafts (unsent text kept for the user's other devices) one user keeps")

@@ -48,6 +48,32 @@ export interface GroupSettingsView {
   memberCount: number;
 }
 
+/**
+ * Quiet hours: the hours of the week a user's offline notifications pause,
+ * in their time zone. week maps "sun".."sat" to "HH:MM-HH:MM" intervals,
+ * ascending and comma-separated ("24:00" ends a day); a day not listed
+ * has none.
+ */
+export interface QuietHoursView {
+  /** An IANA time zone: "Europe/Berlin", "UTC". */
+  zone: string;
+  week: Record<string, string>;
+}
+
+/** The days QuietHoursView.week names, Sunday first. */
+export const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+/**
+ * everyDay is quiet hours from from to to ("HH:MM") on each of days
+ * (default: every day) in zone: "22:00" to "07:00" makes the nights quiet,
+ * as the mornings before 07:00 and the evenings from 22:00 of those days;
+ * from equal to to is the whole day. The node checks the times.
+ */
+export function everyDay(zone: string, from: string, to: string, days: string[] = WEEKDAYS): QuietHoursView {
+  const spans = from === to ? "00:00-24:00" : from < to ? `${from}-${to}` : to === "00:00" ? `${from}-24:00` : `00:00-${to},${from}-24:00`;
+  return { zone, week: Object.fromEntries(days.map((d) => [d.toLowerCase(), spans])) };
+}
+
 /** An active member of a group, as members and membersPage answer them. */
 export interface GroupMember {
   user: string;
@@ -1006,6 +1032,7 @@ export class Client {
           else if (ev.value.list === ListsUpdate_List.DRAFTS) this.emit("drafts");
           else if (ev.value.list === ListsUpdate_List.PROFILE) this.emit("profile");
           else if (ev.value.list === ListsUpdate_List.AWAY) this.emit("away");
+          else if (ev.value.list === ListsUpdate_List.QUIET_HOURS) this.emit("quietHours");
           else if (ev.value.list === ListsUpdate_List.JOIN_REQUESTS) this.emit("joinRequests", ev.value.conv);
         } else if (ev.case === "membership") {
           // Joined, left, or the group renamed.
@@ -1722,6 +1749,41 @@ export class Client {
     if (r.result.case !== "away") throw new Error("away: unexpected answer");
     const a = r.result.value;
     return { text: a.text, sinceMs: Number(a.sinceMs), untilMs: Number(a.untilMs) };
+  }
+
+  /** quietHours reads this user's quiet hours (undefined: none). */
+  async quietHours(): Promise<QuietHoursView | undefined> {
+    return this.quietRequest({});
+  }
+
+  /**
+   * setQuietHours sets the hours of the week this user's offline
+   * notifications (APNs, FCM, the push webhook) pause, in their own time
+   * zone: a teacher's nights and weekends (everyDay builds the usual
+   * ones). Messages still arrive and count; only the notification of a
+   * phone with no device online is not sent, then or later. It resolves
+   * to them as the node keeps them; every device of this user gets a
+   * "quietHours" event, this one too. Hours the node cannot read (an
+   * unknown zone or day, intervals out of order, more than its
+   * --max-quiet-intervals, 4, a day) fail INVALID, saying what is wrong.
+   */
+  async setQuietHours(hours: QuietHoursView): Promise<QuietHoursView> {
+    if (!hours.zone || Object.keys(hours.week).length === 0) throw new Error("setQuietHours: a zone and at least one day's intervals (clearQuietHours takes them away)");
+    const q = await this.quietRequest({ set: { zone: hours.zone, week: { ...hours.week } } });
+    if (!q) throw new Error("quiet_hours: unexpected answer");
+    return q;
+  }
+
+  /** clearQuietHours takes this user's quiet hours away: notifications go out at any hour again. */
+  async clearQuietHours(): Promise<void> {
+    await this.quietRequest({ off: true });
+  }
+
+  private async quietRequest(value: { set?: { zone: string; week: Record<string, string> }; off?: boolean }): Promise<QuietHoursView | undefined> {
+    const r = await this.request({ case: "quietHours", value });
+    if (r.result.case !== "quietHours") throw new Error("quiet_hours: unexpected answer");
+    const q = r.result.value.quiet;
+    return q ? { zone: q.zone, week: { ...q.week } } : undefined;
   }
 
   /**

@@ -76,6 +76,8 @@ export interface ClientEvents {
   profile: () => void;
   /** This user's away message changed (set or cleared on any of their devices, this one too, or by an erasure): away() reads it again. */
   away: () => void;
+  /** This user's quiet hours changed (set or taken away on any of their devices, this one too): quietHours() reads them again. */
+  quietHours: () => void;
   /** Someone asked to join conv, a group this user owns or administers, or another of its managers answered: joinRequests(conv) reads them again. */
   joinRequests: (conv: string) => void;
   error: (code: Code, message: string) => void;

@@ -3,7 +3,7 @@
 // test transport/web TestTypeScriptSDK starts the node and runs this file.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv } from "../src/client.js";
+import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv, everyDay } from "../src/client.js";
 import { ServiceDesk } from "../src/desk.js";
 import type { MyMetricsRow } from "../src/mymetrics.js";
 import { Code } from "../src/gen/wire_pb.js";
@@ -1389,4 +1389,26 @@ test("my service metrics over the protocol", { skip: !(url && tokens.a1) && "SWI
   } finally {
     [c1, a1, eve].forEach((c) => c.close());
   }
+});
+
+test("quiet hours: set on one device in the user's zone, the other hears \"quietHours\" and reads them; hours the node cannot read refused; taken away", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["teacher", "teacher-phone"], async (desk, phone) => {
+    let heard = 0;
+    phone.on("quietHours", () => void heard++);
+    try {
+      const nights = everyDay("Europe/Berlin", "22:00", "07:00", ["mon", "tue", "wed", "thu", "fri"]);
+      const set = await desk.setQuietHours(nights);
+      assert.deepEqual(set, { zone: "Europe/Berlin", week: { mon: "00:00-07:00,22:00-24:00", tue: "00:00-07:00,22:00-24:00", wed: "00:00-07:00,22:00-24:00", thu: "00:00-07:00,22:00-24:00", fri: "00:00-07:00,22:00-24:00" } });
+      await until("the phone hears \"quietHours\"", () => heard > 0);
+      assert.deepEqual(await phone.quietHours(), set);
+      await assert.rejects(desk.setQuietHours({ zone: "Europe/Berlin", week: { mon: "07:00-06:00" } }), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID && /ends before it starts/.test(e.message));
+      assert.deepEqual(await desk.quietHours(), set, "a refused setting changes nothing");
+      heard = 0;
+      await desk.clearQuietHours();
+      await until("the phone hears the change", () => heard > 0);
+      assert.equal(await phone.quietHours(), undefined);
+    } finally {
+      await desk.clearQuietHours().catch(() => {});
+    }
+  });
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { FrameReader, FrameError, encodeFrame } from "../src/frames.js";
 import { backoffDelay } from "../src/backoff.js";
 import { Conversation, mentionsMe, parseCard, type ChatMessage } from "../src/store.js";
-import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv } from "../src/client.js";
+import { Client, MEDIA_CHUNK_BYTES, ProtocolError, WEEKDAYS, directConv, everyDay } from "../src/client.js";
 import { Code, ListsUpdate_List, MembershipRequest_Op, MessageKind, MessageSchema, ResponseSchema, ServerFrameSchema } from "../src/gen/wire_pb.js";
 import { chatMessage, directPeer } from "../src/messages.js";
 import { create } from "@bufbuild/protobuf";
@@ -1262,4 +1262,12 @@ test("labels: label sends add and remove, Conversation.labels from the answer, a
   await assert.rejects(c.label(conv, { add: [], remove: [] }), /label: labels to add or remove/);
   assert.equal(asked.length, 0, "nothing invalid is sent");
   assert.deepEqual(d.labels, []);
+});
+
+test("everyDay builds quiet hours: a night across midnight, a span within a day, a whole day, one ending at midnight", () => {
+  assert.deepEqual(everyDay("UTC", "22:00", "07:00", ["mon"]), { zone: "UTC", week: { mon: "00:00-07:00,22:00-24:00" } });
+  assert.deepEqual(everyDay("UTC", "12:00", "13:30", ["SAT"]), { zone: "UTC", week: { sat: "12:00-13:30" } });
+  assert.deepEqual(everyDay("UTC", "00:00", "00:00", ["sun"]).week, { sun: "00:00-24:00" });
+  assert.deepEqual(everyDay("UTC", "21:00", "00:00", ["fri"]).week, { fri: "21:00-24:00" });
+  assert.deepEqual(Object.keys(everyDay("Europe/Berlin", "22:00", "07:00").week), WEEKDAYS);
 });
