@@ -810,17 +810,9 @@ func (n *Runtime) Presences(ctx context.Context, viewer, conv string, users []st
 	if err := checkUser(viewer); err != nil {
 		return nil, err
 	}
-	if len(users) > n.cfg.MaxPresenceUsers {
-		return nil, invalid("%d users: at most %d presences are read at once", len(users), n.cfg.MaxPresenceUsers)
-	}
-	var uniq []string
-	for _, u := range users {
-		if err := checkUser(u); err != nil {
-			return nil, err
-		}
-		if !slices.Contains(uniq, u) {
-			uniq = append(uniq, u)
-		}
+	uniq, err := distinctUsers(users, n.cfg.MaxPresenceUsers, "presences")
+	if err != nil {
+		return nil, err
 	}
 	var vmem *storage.Member
 	if conv != "" {

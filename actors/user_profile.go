@@ -164,17 +164,9 @@ func (n *Runtime) Profiles(ctx context.Context, viewer, conv string, users []str
 	if err := checkUser(viewer); err != nil {
 		return nil, err
 	}
-	if len(users) > n.cfg.MaxProfileUsers {
-		return nil, invalid("%d users: at most %d profiles are read at once", len(users), n.cfg.MaxProfileUsers)
-	}
-	var uniq []string
-	for _, u := range users {
-		if err := checkUser(u); err != nil {
-			return nil, err
-		}
-		if !slices.Contains(uniq, u) {
-			uniq = append(uniq, u)
-		}
+	uniq, err := distinctUsers(users, n.cfg.MaxProfileUsers, "profiles")
+	if err != nil {
+		return nil, err
 	}
 	if conv != "" {
 		if err := checkConv(conv); err != nil {
@@ -185,7 +177,7 @@ func (n *Runtime) Profiles(ctx context.Context, viewer, conv string, users []str
 		}
 	}
 	out := make([]*pb.UserProfile, len(uniq))
-	err := inParallel(indexes(len(uniq)), func(i int) error {
+	err = inParallel(indexes(len(uniq)), func(i int) error {
 		ok, err := n.seesProfile(ctx, viewer, conv, uniq[i])
 		if err != nil || !ok {
 			return err
@@ -285,6 +277,24 @@ const (
 type cachedName struct {
 	name string
 	at   time.Time
+}
+
+// distinctUsers checks the users one request asks about (at most limit
+// of what, each a valid id) and keeps each once, in the order asked.
+func distinctUsers(users []string, limit int, what string) ([]string, error) {
+	if len(users) > limit {
+		return nil, invalid("%d users: at most %d %s are read at once", len(users), limit, what)
+	}
+	var uniq []string
+	for _, u := range users {
+		if err := checkUser(u); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(uniq, u) {
+			uniq = append(uniq, u)
+		}
+	}
+	return uniq, nil
 }
 
 // indexes is 0 … n-1, for inParallel over a slice by index.
