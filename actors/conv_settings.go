@@ -1,11 +1,13 @@
 package actors
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -96,6 +98,25 @@ func (c *conversation) joinedSeq(seq uint64) (uint64, *pb.Error) {
 	return seq - min(n, seq-1), nil
 }
 
+// MaxListedManagers bounds the managers a settings answer lists: a group
+// with more owners and admins than that is read through members.
+const MaxListedManagers = 100
+
+// managers lists the group's active owners, then its admins, each by user
+// id, at most limit of them.
+func (c *conversation) managers(limit int) []*pb.Member {
+	var out []*pb.Member
+	for _, m := range c.members {
+		if m.Active() && (m.Role == storage.RoleOwner || m.Role == storage.RoleAdmin) {
+			out = append(out, &pb.Member{User: m.UserID, Role: pb.Role(m.Role), JoinedSeq: m.JoinedSeq, Muted: m.Muted}) // nothing of their own view
+		}
+	}
+	slices.SortFunc(out, func(a, b *pb.Member) int {
+		return cmp.Or(cmp.Compare(b.Role, a.Role), strings.Compare(a.User, b.User)) // owners (2) before admins (1)
+	})
+	return out[:min(len(out), limit)]
+}
+
 func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 	sender := ctx.Sender()
 	reply := func(e *pb.Error, s *groupSettings, seq uint64) {
@@ -103,6 +124,9 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 		if s != nil {
 			r.PrejoinHistory, r.AdminsOnly, r.SlowModeMs = c.preJoinHistory(s), s.AdminsOnly, s.SlowModeMs
 			r.MemberCount = uint32(c.active)
+			if c.kind == storage.KindGroup {
+				r.Managers = c.managers(MaxListedManagers)
+			}
 			if c.kind == storage.KindGroup {
 				r.Title, r.Description = c.title(), s.Description
 				if s.Picture != nil {

@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/switchboard-im/switchboard/actors"
@@ -10,7 +11,8 @@ import (
 // group_settings answers how many active members a conversation has, so
 // a client shows "N members" without paging through them: it follows
 // adds, a removal and a leave, survives a restart (the grain counts its
-// member rows again), and a direct conversation has its two.
+// member rows again), and a direct conversation has its two. It lists a
+// group's managers too: owners, then admins, at most MaxListedManagers.
 func TestMemberCount(t *testing.T) {
 	store := openStore(t)
 	node := startCluster(t, 1, store, actors.Config{})[0]
@@ -40,6 +42,14 @@ func TestMemberCount(t *testing.T) {
 	if got := count(g, "dan"); got != 3 {
 		t.Fatalf("2 added, 1 removed, 1 left: %d members, want 3", got)
 	}
+	if _, err := membership(node, t, g, "teacher", pb.MembershipChange_SET_ROLE, pb.Role_ADMIN, "dan"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := node.GroupSettings(ctx, &pb.GroupSettings{Conv: g, Actor: "ann"})
+	if err != nil || len(r.Managers) != 2 || r.Managers[0].User != "teacher" || r.Managers[0].Role != pb.Role_OWNER ||
+		r.Managers[1].User != "dan" || r.Managers[1].Role != pb.Role_ADMIN {
+		t.Fatalf("managers: %v %v, want the owner teacher, then the admin dan", r.GetManagers(), err)
+	}
 	node.Stop(true)
 	node = startCluster(t, 1, store, actors.Config{})[0]
 	if got := count(g, "teacher"); got != 3 {
@@ -50,5 +60,26 @@ func TestMemberCount(t *testing.T) {
 	}
 	if got := count(actors.DirectConvID("ann", "bob"), "bob"); got != 2 {
 		t.Fatalf("a direct conversation: %d members", got)
+	}
+}
+
+// A group with more managers than MaxListedManagers lists that many: its
+// owner, then its admins by user id.
+func TestManagersListedAtTheBound(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{})[0]
+	req := &pb.CreateConversation{Conv: "g:staff", Kind: pb.ConvKind_GROUP, Creator: "head"}
+	for i := range actors.MaxListedManagers { // with the owner, one past the bound
+		req.Members = append(req.Members, &pb.Member{User: fmt.Sprintf("t%03d", i), Role: pb.Role_ADMIN})
+	}
+	req.Members = append(req.Members, &pb.Member{User: "pupil"})
+	if _, err := node.CreateConversation(tctx(t), req); err != nil {
+		t.Fatal(err)
+	}
+	r, err := node.GroupSettings(tctx(t), &pb.GroupSettings{Conv: "g:staff", Actor: "pupil"})
+	if err != nil || len(r.Managers) != actors.MaxListedManagers || r.MemberCount != actors.MaxListedManagers+2 {
+		t.Fatalf("%d managers of %d members (%v), want %d of %d", len(r.GetManagers()), r.GetMemberCount(), err, actors.MaxListedManagers, actors.MaxListedManagers+2)
+	}
+	if first, last := r.Managers[0], r.Managers[len(r.Managers)-1]; first.User != "head" || last.User != fmt.Sprintf("t%03d", actors.MaxListedManagers-2) {
+		t.Fatalf("listed from %s to %s, want head, then t000…t%03d", first.User, last.User, actors.MaxListedManagers-2)
 	}
 }

@@ -64,6 +64,14 @@ func wireMember(m *pb.Member) *wirepb.Member {
 	return &wirepb.Member{User: m.User, Role: wirepb.Role(m.Role), JoinedSeq: m.JoinedSeq, LeftSeq: m.LeftSeq, Muted: m.Muted}
 }
 
+func wireMembers(ms []*pb.Member) []*wirepb.Member {
+	out := make([]*wirepb.Member, len(ms))
+	for i, m := range ms {
+		out[i] = wireMember(m)
+	}
+	return out
+}
+
 func wireSummaries(cs []*pb.ConvSummary) []*wirepb.ConvSummary {
 	out := make([]*wirepb.ConvSummary, len(cs))
 	for i, c := range cs {

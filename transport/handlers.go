@@ -492,11 +492,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		if err != nil {
 			return c.fail(err)
 		}
-		res := &wirepb.MembersResult{Members: make([]*wirepb.Member, len(ms)), Next: next}
-		for i, m := range ms {
-			res.Members[i] = wireMember(m)
-		}
-		return &wirepb.Response{Result: &wirepb.Response_Members{Members: res}}
+		return &wirepb.Response{Result: &wirepb.Response_Members{Members: &wirepb.MembersResult{Members: wireMembers(ms), Next: next}}}
 
 	case *wirepb.Request_ReadBy:
 		rb := op.ReadBy
@@ -660,7 +656,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_GroupSettings{GroupSettings: &wirepb.GroupSettingsResult{
 			PrejoinHistory: r.PrejoinHistory, AdminsOnly: r.AdminsOnly, Seq: r.Seq, PinnedSeqs: r.PinnedSeqs, SlowModeMs: r.SlowModeMs,
-			Title: r.Title, Description: r.Description, Picture: wireMedia(r.Picture), MemberCount: r.MemberCount}}}
+			Title: r.Title, Description: r.Description, Picture: wireMedia(r.Picture), MemberCount: r.MemberCount, Managers: wireMembers(r.Managers)}}}
 
 	case *wirepb.Request_GroupInvite:
 		g := op.GroupInvite

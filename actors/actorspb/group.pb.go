@@ -173,7 +173,10 @@ type GroupSettingsResponse struct {
 	Description string    `protobuf:"bytes,8,opt,name=description,proto3" json:"description,omitempty"`
 	Picture     *MediaRef `protobuf:"bytes,9,opt,name=picture,proto3" json:"picture,omitempty"` // unset: none
 	// the conversation's active members now (a group's "2,143 members")
-	MemberCount   uint32 `protobuf:"varint,10,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
+	MemberCount uint32 `protobuf:"varint,10,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
+	// a group's owners, then its admins, each by user id: at most
+	// MaxListedManagers (a group's "admins" without paging its members)
+	Managers      []*Member `protobuf:"bytes,11,rep,name=managers,proto3" json:"managers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -276,6 +279,13 @@ func (x *GroupSettingsResponse) GetMemberCount() uint32 {
 		return x.MemberCount
 	}
 	return 0
+}
+
+func (x *GroupSettingsResponse) GetManagers() []*Member {
+	if x != nil {
+		return x.Managers
+	}
+	return nil
 }
 
 // GroupInvite creates an invite to a group (create), revokes one (revoke:
@@ -1013,7 +1023,7 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\x06_titleB\x0e\n" +
 	"\f_descriptionB\n" +
 	"\n" +
-	"\b_pictureJ\x04\b\x03\x10\x04\"\xfa\x02\n" +
+	"\b_pictureJ\x04\b\x03\x10\x04\"\xb2\x03\n" +
 	"\x15GroupSettingsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12'\n" +
 	"\x0fprejoin_history\x18\x02 \x01(\rR\x0eprejoinHistory\x12\x1f\n" +
@@ -1028,7 +1038,8 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\vdescription\x18\b \x01(\tR\vdescription\x126\n" +
 	"\apicture\x18\t \x01(\v2\x1c.switchboard.actors.MediaRefR\apicture\x12!\n" +
 	"\fmember_count\x18\n" +
-	" \x01(\rR\vmemberCount\"\xb5\x01\n" +
+	" \x01(\rR\vmemberCount\x126\n" +
+	"\bmanagers\x18\v \x03(\v2\x1a.switchboard.actors.MemberR\bmanagers\"\xb5\x01\n" +
 	"\vGroupInvite\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x16\n" +
@@ -1112,20 +1123,22 @@ var file_actors_actorspb_group_proto_goTypes = []any{
 	(*JoinGroupResponse)(nil),     // 11: switchboard.actors.JoinGroupResponse
 	(*Error)(nil),                 // 12: switchboard.actors.Error
 	(*MediaRef)(nil),              // 13: switchboard.actors.MediaRef
+	(*Member)(nil),                // 14: switchboard.actors.Member
 }
 var file_actors_actorspb_group_proto_depIdxs = []int32{
 	12, // 0: switchboard.actors.GroupSettingsResponse.error:type_name -> switchboard.actors.Error
 	13, // 1: switchboard.actors.GroupSettingsResponse.picture:type_name -> switchboard.actors.MediaRef
-	12, // 2: switchboard.actors.GroupInviteResponse.error:type_name -> switchboard.actors.Error
-	3,  // 3: switchboard.actors.GroupInviteResponse.invites:type_name -> switchboard.actors.Invite
-	4,  // 4: switchboard.actors.GroupInviteResponse.requests:type_name -> switchboard.actors.JoinRequest
-	8,  // 5: switchboard.actors.JoinAsks.asks:type_name -> switchboard.actors.JoinAsk
-	12, // 6: switchboard.actors.JoinGroupResponse.error:type_name -> switchboard.actors.Error
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	14, // 2: switchboard.actors.GroupSettingsResponse.managers:type_name -> switchboard.actors.Member
+	12, // 3: switchboard.actors.GroupInviteResponse.error:type_name -> switchboard.actors.Error
+	3,  // 4: switchboard.actors.GroupInviteResponse.invites:type_name -> switchboard.actors.Invite
+	4,  // 5: switchboard.actors.GroupInviteResponse.requests:type_name -> switchboard.actors.JoinRequest
+	8,  // 6: switchboard.actors.JoinAsks.asks:type_name -> switchboard.actors.JoinAsk
+	12, // 7: switchboard.actors.JoinGroupResponse.error:type_name -> switchboard.actors.Error
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_group_proto_init() }

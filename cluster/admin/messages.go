@@ -113,7 +113,9 @@ type Settings struct {
 	Title          string   `json:"title"`
 	Description    string   `json:"description"`
 	MemberCount    uint32   `json:"member_count"` // active members now
-	Seq            uint64   `json:"seq,omitempty"`
+	// Managers: a group's owners, then its admins, by user id (at most 100)
+	Managers []ConversationUser `json:"managers"`
+	Seq      uint64             `json:"seq,omitempty"`
 }
 
 func (s *Server) groupSettings(w http.ResponseWriter, r *http.Request) {
@@ -135,7 +137,7 @@ func (s *Server) groupSettings(w http.ResponseWriter, r *http.Request) {
 		pinned = []uint64{} // [] rather than null in the JSON
 	}
 	writeJSON(w, http.StatusOK, Settings{Conv: conv, AdminsOnly: res.AdminsOnly, PrejoinHistory: res.PrejoinHistory, PinnedSeqs: pinned, SlowModeMs: res.SlowModeMs,
-		Title: res.Title, Description: res.Description, MemberCount: res.MemberCount, Seq: res.Seq})
+		Title: res.Title, Description: res.Description, MemberCount: res.MemberCount, Managers: conversationUsers(res.Managers), Seq: res.Seq})
 }
 
 // InvitesRequest is the body of POST /api/v1/conversations/{conv}/invites:
@@ -249,11 +251,16 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) {
 		deskAnswer(w, nil, err)
 		return
 	}
-	out := Members{Conv: conv, Members: make([]ConversationUser, len(ms)), Next: next}
+	writeJSON(w, http.StatusOK, Members{Conv: conv, Members: conversationUsers(ms), Next: next})
+}
+
+// conversationUsers is members as the admin API answers them.
+func conversationUsers(ms []*pb.Member) []ConversationUser {
+	out := make([]ConversationUser, len(ms))
 	for i, m := range ms {
-		out.Members[i] = ConversationUser{User: m.User, Role: strings.ToLower(m.Role.String()), JoinedSeq: m.JoinedSeq, Muted: m.Muted}
+		out[i] = ConversationUser{User: m.User, Role: strings.ToLower(m.Role.String()), JoinedSeq: m.JoinedSeq, Muted: m.Muted}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // PostMessageRequest is the body of POST /api/v1/messages: Conv, or To

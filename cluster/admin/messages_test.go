@@ -276,7 +276,8 @@ func TestServerMembership(t *testing.T) {
 	}
 	set = admin.Settings{}
 	call(http.MethodPost, settings, `{"actor":"s1"}`, http.StatusOK, &set)
-	if !set.AdminsOnly || set.Seq != 0 || set.MemberCount != 3 { // the teacher, s1 and s2: s3 left
+	if !set.AdminsOnly || set.Seq != 0 || set.MemberCount != 3 || // the teacher, s1 and s2: s3 left
+		len(set.Managers) != 1 || set.Managers[0] != (admin.ConversationUser{User: "teacher", Role: "admin", JoinedSeq: 1}) {
 		t.Fatalf("read by a student: %+v", set)
 	}
 	call(http.MethodPost, "/api/v1/messages", `{"sender":"s1","conv":"g:class-7b","client_msg_id":"q1","text":"?"}`, http.StatusForbidden, nil)

@@ -247,7 +247,7 @@ agent).`,
 					}
 					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "admins_only": s.AdminsOnly, "prejoin_history": s.PrejoinHistory,
 						"pinned_seqs": pinned, "slow_mode_ms": s.SlowMode.Milliseconds(), "title": s.Title, "description": s.Description,
-						"picture": s.Picture.GetId(), "member_count": s.Members, "seq": seq})
+						"picture": s.Picture.GetId(), "member_count": s.Members, "managers": managersJSON(s.Managers), "seq": seq})
 				}
 				who := "every member posts"
 				if s.AdminsOnly {
@@ -263,6 +263,13 @@ agent).`,
 				fmt.Fprintf(cmd.OutOrStdout(), "%s, %d members: %s; a new member sees %d messages before its join; pinned: %v\n", name, s.Members, who, s.PrejoinHistory, s.PinnedSeqs)
 				if s.Description != "" {
 					fmt.Fprintln(cmd.OutOrStdout(), s.Description)
+				}
+				if len(s.Managers) > 0 {
+					run := make([]string, len(s.Managers))
+					for i, m := range s.Managers {
+						run[i] = fmt.Sprintf("%s (%s)", m.User, strings.ToLower(m.Role.String()))
+					}
+					fmt.Fprintln(cmd.OutOrStdout(), "run by:", strings.Join(run, ", "))
 				}
 				if p := s.Picture; p != nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "picture: %s (%s, %d bytes)\n", p.Name, p.Mime, p.Size)
@@ -283,4 +290,13 @@ agent).`,
 	cmd.Flags().Uint64Var(&pin, "pin", 0, "pin the message at this seq for every member")
 	cmd.Flags().Uint64Var(&unpin, "unpin", 0, "unpin the message at this seq")
 	return cmd
+}
+
+// managersJSON is a group's managers as --json prints them.
+func managersJSON(ms []*wirepb.Member) []map[string]string {
+	out := make([]map[string]string, len(ms))
+	for i, m := range ms {
+		out[i] = map[string]string{"user": m.User, "role": strings.ToLower(m.Role.String())}
+	}
+	return out
 }

@@ -24,10 +24,14 @@ func TestGroupSettingsCommand(t *testing.T) {
 		AdminsOnly     bool   `json:"admins_only"`
 		PrejoinHistory uint32 `json:"prejoin_history"`
 		MemberCount    int    `json:"member_count"`
-		Seq            uint64 `json:"seq"`
+		Managers       []struct {
+			User string `json:"user"`
+			Role string `json:"role"`
+		} `json:"managers"`
+		Seq uint64 `json:"seq"`
 	}
 	mustJSON(t, n.run("group", "settings", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--admins-only", "--prejoin-history", "20", "--json"), &s)
-	if !s.AdminsOnly || s.PrejoinHistory != 20 || s.Seq == 0 || s.MemberCount != 2 {
+	if !s.AdminsOnly || s.PrejoinHistory != 20 || s.Seq == 0 || s.MemberCount != 2 || len(s.Managers) != 1 || s.Managers[0].User != "teacher" || s.Managers[0].Role != "owner" {
 		t.Fatalf("settings: %+v", s)
 	}
 	mustJSON(t, n.run("group", "settings", "--data-dir", d, "--user", "pupil", "--conv", "g:class", "--json"), &s)

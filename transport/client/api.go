@@ -647,6 +647,9 @@ type GroupSettings struct {
 	// Members: how many active members the conversation has now (0 from
 	// a server older than the count).
 	Members int
+	// Managers: a group's owners, then its admins, each by user id, at
+	// most 100 (who runs it, without paging through Members).
+	Managers []*wirepb.Member
 }
 
 // GroupSettingsChange names the settings to change; nil ones stay. A pin
@@ -698,7 +701,7 @@ func (c *Client) ChangeGroupSettings(ctx context.Context, conv string, ch GroupS
 	r := res.GetGroupSettings()
 	return GroupSettings{PrejoinHistory: r.GetPrejoinHistory(), AdminsOnly: r.GetAdminsOnly(), PinnedSeqs: r.GetPinnedSeqs(),
 		SlowMode: time.Duration(r.GetSlowModeMs()) * time.Millisecond, Title: r.GetTitle(), Description: r.GetDescription(), Picture: r.GetPicture(),
-		Members: int(r.GetMemberCount())}, r.GetSeq(), nil
+		Members: int(r.GetMemberCount()), Managers: r.GetManagers()}, r.GetSeq(), nil
 }
 
 // SlowModeWait reports whether err is a send refused by a group's slow

@@ -46,6 +46,8 @@ export interface GroupSettingsView {
   picture?: MediaInfo;
   /** The conversation's active members now ("2,143 members"); 0 from a server older than the count. */
   memberCount: number;
+  /** A group's owners, then its admins, each by user id, at most 100: who runs it, without paging through members. */
+  managers: { user: string; role: string }[];
 }
 
 /**
@@ -749,6 +751,7 @@ export class Client {
       title: s.title,
       description: s.description,
       memberCount: s.memberCount,
+      managers: s.managers.map((m) => ({ user: m.user, role: Role[m.role].toLowerCase() })),
       ...(s.picture?.id ? { picture: mediaInfo(s.picture) } : {}),
       seq: Number(s.seq),
     };

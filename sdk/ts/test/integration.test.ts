@@ -664,7 +664,7 @@ test("a group where only owners and admins post: the member reads it, its send f
     const set = await alice.changeGroupSettings(conv, { adminsOnly: true });
     assert.equal(set.adminsOnly, true);
     assert.ok(set.seq > 0, "the change is a system message");
-    assert.deepEqual(await bob.groupSettings(conv), { prejoinHistory: 0, adminsOnly: true, pinnedSeqs: [], slowModeMs: 0, title: "", description: "", memberCount: 3 });
+    assert.deepEqual(await bob.groupSettings(conv), { prejoinHistory: 0, adminsOnly: true, pinnedSeqs: [], slowModeMs: 0, title: "", description: "", memberCount: 3, managers: [{ user: "alice", role: "owner" }] });
     const refused = bob.send(conv, "may I?");
     await until("the member's send is refused", () => refused.state === "failed");
     assert.match(refused.error ?? "", /only owners and admins/);

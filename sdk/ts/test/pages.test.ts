@@ -1560,7 +1560,7 @@ test("the workbench says how many members the open group has, and reads it again
 
   let count = 3;
   const asked: string[] = [];
-  const client = { groupSettings: async (id: string) => (asked.push(id), { memberCount: count }) };
+  const client = { groupSettings: async (id: string) => (asked.push(id), { memberCount: count, managers: [{ user: "teacher", role: "owner" }] }) };
   const el = new FakeElement();
   const members = page.memberCount(client, el);
   const settle = () => new Promise((r) => setTimeout(r, 0));
@@ -1572,7 +1572,7 @@ test("the workbench says how many members the open group has, and reads it again
   members.open("g:class");
   await settle();
   members.seen(c);
-  assert.deepEqual([el.textContent, asked], ["3 members", ["g:class"]]);
+  assert.deepEqual([el.textContent, el.title, asked], ["3 members", "run by teacher (owner)", ["g:class"]]);
   c.insert({ ...base, seq: 3, clientMsgId: "c", kind: "normal", body: "page 12" });
   members.seen(c);
   await settle();
@@ -1588,5 +1588,5 @@ test("the workbench says how many members the open group has, and reads it again
 
   members.open("d:ann:teacher");
   await settle();
-  assert.deepEqual([el.textContent, asked.length], ["", 2], "no count outside a group");
+  assert.deepEqual([el.textContent, el.title, asked.length], ["", "", 2], "no count outside a group");
 });

@@ -808,8 +808,9 @@ export const isGroup = (conv) => typeof conv === "string" && conv.startsWith("g:
 // "2,143 members".
 export const membersText = (n) => `${n.toLocaleString("en")} member${n === 1 ? "" : "s"}`;
 
-// memberCount keeps el saying how many members the open group has, from
-// groupSettings (the node counts them: no paging through the members);
+// memberCount keeps el saying how many members the open group has, and
+// who runs it as its tooltip, from groupSettings (the node counts them:
+// no paging through the members);
 // empty for any other conversation. open(id) follows the conversation
 // opened; seen(c), called as the open conversation is drawn, reads the
 // count again once a membership change (an add, a removal, a leave, a
@@ -822,7 +823,9 @@ export function memberCount(client, el) {
   const read = async (id) => {
     try {
       const s = await client.groupSettings(id);
-      if (current === id) el.textContent = membersText(s.memberCount);
+      if (current !== id) return;
+      el.textContent = membersText(s.memberCount);
+      el.title = s.managers?.length ? `run by ${s.managers.map((m) => `${m.user} (${m.role})`).join(", ")}` : "";
     } catch {
       // no longer a member, or offline: the header keeps what it said
     }
@@ -831,7 +834,7 @@ export function memberCount(client, el) {
     open(id) {
       current = id;
       step = -1;
-      el.textContent = "";
+      el.textContent = el.title = "";
       if (isGroup(id)) void read(id);
     },
     seen(c) {
