@@ -280,6 +280,7 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(agent, "the customer's name as the sender", fmt.Sprintf(`[...document.querySelectorAll("#messages .msg .body")].some(e => e.textContent === %q && e.querySelector(".person")?.title === %q)`,
 		visitorName+": Is the car still for sale?", visitor))
 	until(agent, "the customer's name beside the title", fmt.Sprintf(`document.querySelector("#peer .person")?.textContent === %q`, visitorName))
+	until(agent, "the customer online beside their name", `document.querySelector("#peer-presence").textContent === "online"`)
 	until(agent, "the customer's name in the session list", fmt.Sprintf(`document.querySelector('#convs li[data-conv=%q] .person')?.textContent === %q`, conv, visitorName))
 	// The line's target: the first response is due 10 minutes into the
 	// opening hours, until the agent answers.

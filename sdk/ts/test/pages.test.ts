@@ -12,7 +12,7 @@
 // message's replies ("2 replies") and its thread panel, and the Files list;
 // the workbench's own labels of a conversation, and its filter by label;
 // the workbench's snooze menu, and its marks in the lists; a group's size
-// beside its title.
+// beside its title; whether the open chat's peer is online.
 // cmd/switchboard's TestBrowserPages drives the pages in Chromium.
 import { mock, test } from "node:test";
 import assert from "node:assert/strict";
@@ -1589,4 +1589,41 @@ test("the workbench says how many members the open group has, and reads it again
   members.open("d:ann:teacher");
   await settle();
   assert.deepEqual([el.textContent, el.title, asked.length], ["", "", 2], "no count outside a group");
+});
+
+test("the workbench says whether the open chat's customer is online, or when last seen, and reads it again while open", async () => {
+  const page = await loadPage();
+  const now = Date.UTC(2026, 11, 6, 12, 0);
+  assert.deepEqual(
+    [page.presenceText({ online: true }), page.presenceText({ online: false }), page.presenceText({ online: false, lastSeen: new Date(now - 5 * 60_000) }, now),
+      page.presenceText({ online: false, lastSeen: new Date(now - 3 * 3_600_000) }, now)],
+    ["online", "", "last seen 5 min ago", "last seen 3 h ago"],
+  );
+  assert.match(page.presenceText({ online: false, lastSeen: new Date(now - 3 * 86_400_000) }, now), /^last seen on /);
+
+  let online = true;
+  const asked: string[][] = [];
+  const client = {
+    presence: async (user: string, conv: string) => {
+      asked.push([user, conv]);
+      if (user === "eve") throw new Error("FORBIDDEN");
+      return { online, devices: online ? 1 : 0 };
+    },
+  };
+  const el = new FakeElement();
+  const line = page.presenceLine(client, el, 20);
+  const settle = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+  line.open({ user: "c1", conv: "s:cars:c1:1" });
+  await settle();
+  assert.deepEqual([el.textContent, asked], ["online", [["c1", "s:cars:c1:1"]]]);
+  online = false;
+  await settle(50);
+  assert.equal(el.textContent, "", "read again while open: gone, and no last seen shared");
+  line.open({ user: "eve", conv: "" });
+  await settle();
+  assert.equal(el.textContent, "", "refused: nothing said");
+  line.open(undefined);
+  const n = asked.length;
+  await settle(50);
+  assert.deepEqual([el.textContent, asked.length], ["", n], "a group: nothing read");
 });

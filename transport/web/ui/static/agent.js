@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, memberCount, labelChips, labelControl, labelFilter, markedUnreadMark, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, snoozeControl, snoozedMark, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, memberCount, presenceLine, labelChips, labelControl, labelFilter, markedUnreadMark, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, snoozeControl, snoozedMark, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -71,6 +71,9 @@ let drafts;
 let invites;
 // memberCount, once connected: "24 members" beside an open group's title.
 let members;
+// presenceLine, once connected: whether the open session's customer (or a
+// direct chat's other member) is online, or when last seen.
+let peerPresence;
 // muteControl, once connected: the open conversation muted for the agent
 // alone, for a while or until unmuted (a busy team room).
 let mute;
@@ -500,6 +503,7 @@ async function open(id) {
   allToggle.open(id);
   void invites?.open(id); // shown in a group the agent manages
   members?.open(id);
+  peerPresence?.open(id ? peerOf(id, user) : undefined);
   mute?.open(id);
   snooze?.open(id);
   labels?.open(id);
@@ -528,6 +532,7 @@ $("connect").onclick = async () => {
   }, note);
   scheduled = scheduledPanel(client, $("scheduled"), open, note);
   members = memberCount(client, $("member-count"));
+  peerPresence = presenceLine(client, $("peer-presence"));
   invites = invitePanel(client, { panel: $("invite-panel"), create: $("create-invite"), approval: $("invite-approval"), code: $("invite-code"), list: $("join-requests") }, note);
   mute = muteControl(client, $("mute"), $("muted-state"), note);
   snooze = snoozeControl(client, $("snooze"), $("snoozed-state"), note);

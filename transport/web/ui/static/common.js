@@ -354,6 +354,48 @@ export function peerOf(id, userId) {
   return user && user !== userId ? { user, conv: "" } : undefined;
 }
 
+// presenceText is a user's presence as a page says it: "online", "last
+// seen 5 min ago", "… 3 h ago", "… on <date>", or "" when the node tells
+// neither (never seen, or not shared).
+export function presenceText(p, now = Date.now()) {
+  if (p.online) return "online";
+  if (!p.lastSeen) return "";
+  const min = Math.max(0, Math.round((now - p.lastSeen.getTime()) / 60_000));
+  if (min < 60) return `last seen ${min} min ago`;
+  if (min < 24 * 60) return `last seen ${Math.round(min / 60)} h ago`;
+  return `last seen on ${p.lastSeen.toLocaleDateString()}`;
+}
+
+// presenceLine keeps el saying whether the open conversation's peer (a
+// session's customer, a direct conversation's other member: peerOf) is
+// online, or when last seen: read on open(peer) and every everyMs while
+// it stays open, as the node pushes no presence; empty for a group, or
+// where the node refuses (a block, a customer who hides it).
+export function presenceLine(client, el, everyMs = 30_000) {
+  let key = "";
+  let timer;
+  const read = async (peer, k) => {
+    let text = "";
+    try {
+      text = presenceText(await client.presence(peer.user, peer.conv));
+    } catch {
+      // refused or offline: say nothing
+    }
+    if (key === k) el.textContent = text;
+  };
+  return {
+    open(peer) {
+      clearInterval(timer);
+      el.textContent = "";
+      key = peer ? `${peer.user} ${peer.conv}` : "";
+      if (!peer) return;
+      const k = key;
+      void read(peer, k);
+      timer = setInterval(() => void read(peer, k), everyMs);
+    },
+  };
+}
+
 // pinTracker keeps each conversation's pinned messages as the node says
 // (group_settings), asked once and again whenever a pin or unpin step
 // arrives, so a page that loaded only recent history still shows a pin
