@@ -138,7 +138,9 @@ type Config struct {
 
 	// ConnRate/ConnBurst limit requests per connection (default 50/s, 100);
 	// UserRate/UserBurst per user across its connections on this node
-	// (default 100/s, 200). SignalRate limits datagrams (default 10/s, burst 20).
+	// (default 100/s, 200). A request that asks about many users takes one
+	// more of each per ten of them (requestWeight). SignalRate limits
+	// datagrams (default 10/s, burst 20).
 	ConnRate   float64
 	ConnBurst  int
 	UserRate   float64

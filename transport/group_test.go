@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -526,5 +527,29 @@ func TestMembersPagePastLeavers(t *testing.T) {
 		case <-deadline:
 			t.Fatal("no typing signal past the leavers' rows")
 		}
+	}
+}
+
+// A request that asks about many users takes one request token more per
+// ten of them: with a burst of 20 and no refill to speak of, a presences
+// of 100 users (11 tokens) passes once, a second is refused RATE_LIMITED,
+// and one of nine users (1 token) still passes.
+func TestManyUsersTakeMoreRequestTokens(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{transport: transport.Config{ConnRate: 0.001, ConnBurst: 20, UserRate: 1e6, UserBurst: 1 << 20}})
+	ctx := tctx(t)
+	alice := e.dial("alice", "phone")
+	hundred := make([]string, 100)
+	for i := range hundred {
+		hundred[i] = fmt.Sprintf("u%d", i)
+	}
+	if _, err := alice.Presences(ctx, "", hundred...); err != nil {
+		t.Fatalf("a hundred users, 11 of 20 tokens: %v", err)
+	}
+	if _, err := alice.Presences(ctx, "", hundred...); codeOf(err) != wirepb.Code_RATE_LIMITED {
+		t.Fatalf("a hundred users again, 11 of the 9 left: %v, want RATE_LIMITED", err)
+	}
+	if _, err := alice.Presences(ctx, "", hundred[:9]...); err != nil {
+		t.Fatalf("nine users, one token: %v", err)
 	}
 }

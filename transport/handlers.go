@@ -37,7 +37,7 @@ func (c *conn) handle(b []byte) {
 		return
 	}
 	if err == nil {
-		err = c.admit()
+		err = c.admit(c.requestWeight(req))
 	}
 	if err != nil {
 		we := wireErr(err)
@@ -262,10 +262,30 @@ func (c *conn) record(req *wirepb.Request, start time.Time, res *wirepb.Response
 	}
 }
 
-// admit applies the per-connection and per-user request rates; a client
-// that keeps flooding is disconnected.
-func (c *conn) admit() error {
-	if c.limiter.Allow() && c.userLimiter.Allow() {
+// usersPerToken: a request that asks about many users (profiles,
+// presences) takes one more request token per this many of them.
+const usersPerToken = 10
+
+// requestWeight is how many request tokens req takes: one, and one more
+// per usersPerToken users a request asks about, so a list of a hundred
+// users costs about what asking for them in tens would; never more than
+// the bursts, which could then never admit it.
+func (c *conn) requestWeight(req *wirepb.Request) int {
+	var users int
+	switch op := req.Op.(type) {
+	case *wirepb.Request_Profiles:
+		users = len(op.Profiles.Users)
+	case *wirepb.Request_Presences:
+		users = len(op.Presences.Users)
+	}
+	return min(1+users/usersPerToken, c.s.cfg.ConnBurst, c.s.cfg.UserBurst)
+}
+
+// admit applies the per-connection and per-user request rates, weight
+// tokens of each; a client that keeps flooding is disconnected.
+func (c *conn) admit(weight int) error {
+	now := time.Now()
+	if c.limiter.AllowN(now, weight) && c.userLimiter.AllowN(now, weight) {
 		c.rejected.Store(0)
 		return nil
 	}
