@@ -128,7 +128,7 @@ func (n *Runtime) searchConv(ctx context.Context, user, conv, needle string, q S
 			if needle == "" && !m.Edit() && edited {
 				m.Body = newest // a listing by filters shows the text as it is now
 			}
-			if matches(m, needle) && (needle == "" || !edited) && passes(m, q) && !expiredAt(m, cutoff) && !mem.HidesRow(m) {
+			if matches(m, needle) && (needle == "" || !edited) && passes(m, q, user) && !expiredAt(m, cutoff) && !mem.HidesRow(m) {
 				found = append(found, toPBMessage(m))
 				if len(found) == limit {
 					return found, m.Seq, scanned, nil
@@ -222,11 +222,12 @@ func (n *Runtime) conversationIDs(ctx context.Context, user, from string, limit 
 	return r.ConvIds, fromPB(r.Error)
 }
 
-// passes: m passes q's filters. An edit passes the sender's alone: it
-// carries no file and no reply of its own.
-func passes(m *storage.Message, q SearchQuery) bool {
+// passes: m passes q's filters, for user. An edit passes the sender's
+// alone: it carries no file, no reply and no mentions of its own.
+func passes(m *storage.Message, q SearchQuery, user string) bool {
 	return (q.Sender == "" || m.Sender == q.Sender) && (!q.Files || m.Media.ID != "") &&
-		(q.ReplyTo == 0 || m.ReplyTo == q.ReplyTo) && (!m.Edit() || !q.Files && q.ReplyTo == 0)
+		(q.ReplyTo == 0 || m.ReplyTo == q.ReplyTo) && (!q.Mentions || storage.Mentioned(m.Mentions, m.Sender, user)) &&
+		(!m.Edit() || !q.Files && q.ReplyTo == 0 && !q.Mentions)
 }
 
 // matches: m is a live text, edit, card or poll whose words (or file's

@@ -100,4 +100,23 @@ func TestSearchFilters(t *testing.T) {
 	if err != nil || len(found) != 1 || found[0].Seq != file {
 		t.Fatalf("ann's files everywhere: %d found, %v; want the homework", len(found), err)
 	}
+
+	// Mentions: by name, as the author a group reply answers, or everyone;
+	// never one's own "@all".
+	named, err := node.Send(ctx, &pb.SendMessage{Conv: g, Sender: "teacher", Body: []byte("@ann see me"), Mentions: []string{"ann"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := send("teacher", "good", annReply, "")
+	all, err := node.Send(ctx, &pb.SendMessage{Conv: g, Sender: "teacher", Body: []byte("@all no class"), Mentions: []string{storage.MentionAll}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seqs, _, _ := find(actors.SearchQuery{Mentions: true}, 0); !slices.Equal(seqs, []uint64{all.Seq, answered, named.Seq}) {
+		t.Fatalf("ann's mentions: %v, want [%d %d %d]", seqs, all.Seq, answered, named.Seq)
+	}
+	mine, _, err := node.SearchEverywhere(ctx, "teacher", actors.SearchQuery{Mentions: true}, actors.SearchCursor{}, 0)
+	if err != nil || len(mine) != 2 || mine[0].Seq != bobReply || mine[1].Seq != annReply {
+		t.Fatalf("the teacher's mentions everywhere: %v %v, want the two replies to the question (not the teacher's own @all)", mine, err)
+	}
 }

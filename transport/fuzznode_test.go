@@ -275,7 +275,7 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 		return &wirepb.Request{Op: &wirepb.Request_DeskSession{DeskSession: &wirepb.DeskSessionRequest{Conv: conv}}}
 	case 35:
 		return &wirepb.Request{Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: conv, Query: map[bool]string{true: s}[b%3 != 0], BeforeSeq: a, Limit: n,
-			Sender: map[bool]string{true: user}[flag], Files: b%2 == 0, ReplyTo: a % 4}}}
+			Sender: map[bool]string{true: user}[flag], Files: b%2 == 0, ReplyTo: a % 4, Mentions: b%5 == 0}}}
 	case 38:
 		s := wirepb.PresenceSharing(a % 4)
 		return &wirepb.Request{Op: &wirepb.Request_Privacy{Privacy: &wirepb.PrivacyRequest{Presence: map[bool]*wirepb.PresenceSharing{true: &s}[flag],

@@ -369,7 +369,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_Search:
 		q := op.Search
-		find := session.SearchQuery{Text: q.Query, Sender: q.Sender, Files: q.Files, ReplyTo: q.ReplyTo}
+		find := session.SearchQuery{Text: q.Query, Sender: q.Sender, Files: q.Files, ReplyTo: q.ReplyTo, Mentions: q.Mentions}
 		var res *wirepb.SearchResult
 		if q.Conv == "" {
 			ms, nextConv, next, err := sess.SearchEverywhere(ctx, find, q.FromConv, q.BeforeSeq, int(q.Limit))

@@ -19,18 +19,23 @@ import (
 // SearchQuery is what a search looks for: messages whose text holds Text
 // (ignoring case), and of those only the ones that pass every filter set:
 // sent by Sender, carrying a file (Files: a conversation's shared media),
-// replying to the message at ReplyTo (a thread; one conversation only).
-// Text may be empty when a filter is set: then every message that passes
-// the filters is found, with its newest edit's text.
+// replying to the message at ReplyTo (a thread; one conversation only),
+// mentioning the searching user (Mentions: by name, as the author a group
+// reply answers, or everyone). Text may be empty when a filter is set:
+// then every message that passes the filters is found, with its newest
+// edit's text.
 type SearchQuery struct {
-	Text    string
-	Sender  string
-	Files   bool
-	ReplyTo uint64
+	Text     string
+	Sender   string
+	Files    bool
+	ReplyTo  uint64
+	Mentions bool
 }
 
 // Filtered reports whether q sets a filter.
-func (q SearchQuery) Filtered() bool { return q.Sender != "" || q.Files || q.ReplyTo != 0 }
+func (q SearchQuery) Filtered() bool {
+	return q.Sender != "" || q.Files || q.ReplyTo != 0 || q.Mentions
+}
 
 // Starred is one of a user's starred messages: as the user reads it now,
 // and when they starred it.

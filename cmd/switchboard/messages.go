@@ -688,21 +688,22 @@ func newSearchCmd() *cobra.Command {
 	var o clientOptions
 	var conv, fromConv, query, sender string
 	var before, thread uint64
-	var files bool
+	var files, mentions bool
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "search",
-		Short: "Find the messages that hold some words (ignoring case), or a member's, a conversation's files, a thread; newest first: in one conversation, or in all the user's",
+		Short: "Find the messages that hold some words (ignoring case), or a member's, a conversation's files, a thread, your mentions; newest first: in one conversation, or in all the user's",
 		Example: `  switchboard search --data-dir D --user agent1 --conv s:cars:c1:1 --query "order 1234"
   switchboard search --data-dir D --user alice --query "bike"   # every conversation of alice's
   switchboard search --data-dir D --user ann --conv g:class --files   # the class's shared files
   switchboard search --data-dir D --user ann --conv g:class --thread 12   # the replies to message 12
-  switchboard search --data-dir D --user ann --conv g:class --sender teacher`,
+  switchboard search --data-dir D --user ann --conv g:class --sender teacher
+  switchboard search --data-dir D --user ann --mentions   # where ann was mentioned or answered, in all her conversations`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := client.SearchQuery{Words: query, Sender: sender, Files: files, ReplyTo: thread}
-			if query == "" && sender == "" && !files && thread == 0 {
-				return errors.New("give --query, or a filter: --sender, --files, --thread")
+			q := client.SearchQuery{Words: query, Sender: sender, Files: files, ReplyTo: thread, Mentions: mentions}
+			if query == "" && sender == "" && !files && thread == 0 && !mentions {
+				return errors.New("give --query, or a filter: --sender, --files, --thread, --mentions")
 			}
 			if thread != 0 && conv == "" {
 				return errors.New("--thread needs --conv")
@@ -755,6 +756,7 @@ func newSearchCmd() *cobra.Command {
 	cmd.Flags().StringVar(&query, "query", "", "the words to find (may be left out with a filter)")
 	cmd.Flags().StringVar(&sender, "sender", "", "only the messages this user sent")
 	cmd.Flags().BoolVar(&files, "files", false, "only the messages with a file (shared media)")
+	cmd.Flags().BoolVar(&mentions, "mentions", false, "only the messages that mention this user (by name, as the author a group reply answers, or everyone)")
 	cmd.Flags().Uint64Var(&thread, "thread", 0, "only the replies to the message at this seq (needs --conv)")
 	cmd.Flags().Uint64Var(&before, "before", 0, "search the messages before this seq (0: from the latest)")
 	cmd.Flags().IntVar(&limit, "limit", 20, "matches at most (the server caps a page at 50)")

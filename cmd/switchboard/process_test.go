@@ -535,6 +535,9 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if out := string(n.run("history", "--data-dir", d, "--user", "bob", "--conv", sent.Conv)); !strings.Contains(out, "alice: (@bob) @bob are you there?") {
 		t.Fatalf("the mention printed: %s", out)
 	}
+	if out := string(n.run("search", "--data-dir", d, "--user", "bob", "--mentions")); !strings.Contains(out, "@bob are you there?") || strings.Contains(out, "hello again") {
+		t.Fatalf("bob's mentions: %s", out)
+	}
 	n.run("recall", "--data-dir", d, "--user", "alice", "--conv", sent.Conv, "--seq", "2")
 	var convs []map[string]any
 	mustJSON(t, n.run("convs", "--data-dir", d, "--user", "bob", "--json"), &convs)

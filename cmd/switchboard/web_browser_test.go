@@ -709,6 +709,14 @@ func browserRun(t *testing.T, browser, transport string) {
 	// told it, else by its id.
 	until(joiner, "the team room in pupil's list", `document.querySelector('#groups li[data-conv="g:team"]')?.textContent.startsWith("Team room") &&
 		["approved: you joined Team room", "approved: you joined g:team"].includes(document.querySelector("#join-note").textContent)`)
+	// "@me": a2 names a1 in the team room; a1's search with the box ticked
+	// and no words finds it.
+	n.run("send", "--data-dir", n.dir, "--user", "a2", "--conv", "g:team", "--mention", "a1", "--text", "@a1 standup at ten?")
+	eval(agent, "empty the search box", `document.querySelector("#search-text").value = ""; true`, nil)
+	click(agent, "tick @me", "#search-mentions")
+	click(agent, "find", "#search")
+	until(agent, "the mention found", `[...document.querySelectorAll("#search-results li")].some((e) => e.dataset.conv === "g:team" && e.textContent.includes("@a1 standup at ten?"))`)
+	click(agent, "untick @me", "#search-mentions")
 
 	// a1 mutes the open team room for 8 hours from its menu: the page says
 	// until when and marks the room in the list; Unmute takes both away.

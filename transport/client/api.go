@@ -460,20 +460,23 @@ func (c *Client) Search(ctx context.Context, conv, query string, before uint64, 
 
 // SearchQuery is what SearchBy looks for: messages whose text holds Words
 // (ignoring case), of those only the ones sent by Sender, carrying a file
-// (Files: a conversation's shared media), or replying to the message at
-// ReplyTo (a thread), for each filter set. Words may be empty when a
-// filter is set: then every message that passes is found, each with its
-// newest edit's text (edits themselves are not listed).
+// (Files: a conversation's shared media), replying to the message at
+// ReplyTo (a thread), or mentioning this user (Mentions: by name, as the
+// author a group reply answers, or everyone), for each filter set. Words
+// may be empty when a filter is set: then every message that passes is
+// found, each with its newest edit's text (edits themselves are not
+// listed). SearchEverywhereBy with Mentions alone is "my mentions".
 type SearchQuery struct {
-	Words   string
-	Sender  string
-	Files   bool
-	ReplyTo uint64
+	Words    string
+	Sender   string
+	Files    bool
+	ReplyTo  uint64
+	Mentions bool
 }
 
 func (q SearchQuery) wire(conv string, before uint64, limit int) *wirepb.Request {
 	return &wirepb.Request{Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: conv, Query: q.Words, BeforeSeq: before,
-		Limit: uint32(max(limit, 0)), Sender: q.Sender, Files: q.Files, ReplyTo: q.ReplyTo}}}
+		Limit: uint32(max(limit, 0)), Sender: q.Sender, Files: q.Files, ReplyTo: q.ReplyTo, Mentions: q.Mentions}}}
 }
 
 // SearchBy is Search with filters (SearchQuery).

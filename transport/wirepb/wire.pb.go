@@ -4484,9 +4484,13 @@ type SearchRequest struct {
 	// conversation's shared media); only the replies to the message at
 	// reply_to (a thread: conv set). With query empty, every message that
 	// passes them (not edits: each with its newest edit's text).
-	Sender        string `protobuf:"bytes,6,opt,name=sender,proto3" json:"sender,omitempty"`
-	Files         bool   `protobuf:"varint,7,opt,name=files,proto3" json:"files,omitempty"`
-	ReplyTo       uint64 `protobuf:"varint,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	Sender  string `protobuf:"bytes,6,opt,name=sender,proto3" json:"sender,omitempty"`
+	Files   bool   `protobuf:"varint,7,opt,name=files,proto3" json:"files,omitempty"`
+	ReplyTo uint64 `protobuf:"varint,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	// Only the messages that mention the caller: by name, as the author a
+	// group reply answers, or everyone ("@all"). With conv empty and no
+	// query: the caller's mentions across their conversations.
+	Mentions      bool `protobuf:"varint,9,opt,name=mentions,proto3" json:"mentions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4575,6 +4579,13 @@ func (x *SearchRequest) GetReplyTo() uint64 {
 		return x.ReplyTo
 	}
 	return 0
+}
+
+func (x *SearchRequest) GetMentions() bool {
+	if x != nil {
+		return x.Mentions
+	}
+	return false
 }
 
 type SearchResult struct {
@@ -13062,7 +13073,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05limit\x18\x05 \x01(\rR\x05limit\"g\n" +
 	"\rHistoryResult\x128\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1c.switchboard.wire.v1.MessageR\bmessages\x12\x1c\n" +
-	"\ttruncated\x18\x02 \x01(\bR\ttruncated\"\xd4\x01\n" +
+	"\ttruncated\x18\x02 \x01(\bR\ttruncated\"\xf0\x01\n" +
 	"\rSearchRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12\x1d\n" +
@@ -13072,7 +13083,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\tfrom_conv\x18\x05 \x01(\tR\bfromConv\x12\x16\n" +
 	"\x06sender\x18\x06 \x01(\tR\x06sender\x12\x14\n" +
 	"\x05files\x18\a \x01(\bR\x05files\x12\x19\n" +
-	"\breply_to\x18\b \x01(\x04R\areplyTo\"\x8d\x01\n" +
+	"\breply_to\x18\b \x01(\x04R\areplyTo\x12\x1a\n" +
+	"\bmentions\x18\t \x01(\bR\bmentions\"\x8d\x01\n" +
 	"\fSearchResult\x128\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1c.switchboard.wire.v1.MessageR\bmessages\x12&\n" +
 	"\x0fnext_before_seq\x18\x02 \x01(\x04R\rnextBeforeSeq\x12\x1b\n" +

@@ -102,13 +102,17 @@ export interface StarredMessage {
  * What a search (Client.search, searchEverywhere) keeps of the messages
  * it reads, each filter applied when set: only those sender sent, only
  * those with a file (files: a conversation's shared media), only the
- * replies to the message at seq replyTo (a thread: one conversation's).
- * With a filter set the words may be empty: every message that passes.
+ * replies to the message at seq replyTo (a thread: one conversation's),
+ * only those that mention this user (mentions: by name, as the author a
+ * group reply answers, or everyone; searchEverywhere("", {mentions:
+ * true}) is "my mentions"). With a filter set the words may be empty:
+ * every message that passes.
  */
 export interface SearchFilters {
   sender?: string;
   files?: boolean;
   replyTo?: number;
+  mentions?: boolean;
 }
 
 /**
@@ -1462,10 +1466,20 @@ export class Client {
   private async find(what: string, conv: string, query: string, f: SearchFilters, before: number, limit: number, fromConv = "") {
     if (f.replyTo !== undefined && (!Number.isSafeInteger(f.replyTo) || f.replyTo <= 0)) throw new Error(`${what}: replyTo is the seq of the message whose replies to list`);
     if (f.replyTo && !conv) throw new Error(`${what}: replyTo (a thread) needs its conversation`);
-    if (!query && !f.sender && !f.files && !f.replyTo) throw new Error(`${what}: words to look for, or a filter (sender, files, replyTo)`);
+    if (!query && !f.sender && !f.files && !f.replyTo && !f.mentions) throw new Error(`${what}: words to look for, or a filter (sender, files, replyTo, mentions)`);
     const r = await this.request({
       case: "search",
-      value: { conv, query, fromConv, beforeSeq: BigInt(before), limit, sender: f.sender ?? "", files: f.files ?? false, replyTo: BigInt(f.replyTo ?? 0) },
+      value: {
+        conv,
+        query,
+        fromConv,
+        beforeSeq: BigInt(before),
+        limit,
+        sender: f.sender ?? "",
+        files: f.files ?? false,
+        replyTo: BigInt(f.replyTo ?? 0),
+        mentions: f.mentions ?? false,
+      },
     });
     if (r.result.case !== "search") throw new Error("search: unexpected answer");
     return r.result.value;

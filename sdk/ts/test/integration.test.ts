@@ -925,6 +925,11 @@ test("search filters in a class: a question's thread newest first, one member's 
     await until("pupil holds the file", () => !!stored(pupil, sheet));
     const files = await pupil.files(conv);
     assert.deepEqual(files.messages.map((m) => [m.sender, m.body, m.media?.name, m.media?.size]), [["teacher", "read this", "sky.pdf", 3]]);
+    // The teacher's mentions: both answers to the question mention its
+    // author, and the pushed copies carry it (an "@" on the teacher's side).
+    const mine = await teacher.search(conv, "", { mentions: true });
+    assert.deepEqual(mine.messages.map((m) => m.sender), ["ann", "pupil"]);
+    assert.deepEqual(stored(teacher, second)!.mentions, ["teacher"]);
     // A thread is one conversation's: refused here, not asked.
     await assert.rejects(pupil.search("", "", { replyTo: q }), /needs its conversation/);
   });

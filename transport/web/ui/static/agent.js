@@ -594,7 +594,7 @@ $("connect").onclick = async () => {
   void profileForm(client, $("profile-name"), $("profile-avatar"), $("save-profile"), note, names).load();
   // On holiday: whoever writes to the agent directly is answered, once.
   void awayForm(client, { text: $("away-text"), until: $("away-for"), save: $("save-away"), clear: $("clear-away"), state: $("away-state") }, note).load();
-  $("search-text").disabled = $("search-from").disabled = $("search").disabled = $("join-code").disabled = $("join").disabled = $("join-request-note").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = $("show-starred").disabled = $("show-scheduled").disabled = false;
+  $("search-text").disabled = $("search-from").disabled = $("search-mentions").disabled = $("search").disabled = $("join-code").disabled = $("join").disabled = $("join-request-note").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = $("show-starred").disabled = $("show-scheduled").disabled = false;
   renderList();
   setInterval(renderList, 15_000); // the waiting times move on
   void showQueue().then(showTeam); // the team's agents come with the queues
@@ -847,18 +847,20 @@ $("reach-form").onsubmit = async (e) => {
 // Search reads all of this agent's conversations (the sessions it had,
 // newest first as its list shows them); a match opens its conversation.
 // More pages follow a "more" entry. "from" keeps one user's messages
-// (sender): with it the words may be empty, all they wrote.
+// (sender), "@me" those that mention this agent (by name, as the author a
+// group reply answers, or everyone): with either the words may be empty.
 $("search-form").onsubmit = async (e) => {
   e.preventDefault();
   const query = $("search-text").value.trim();
   const sender = $("search-from").value.trim();
+  const mentions = $("search-mentions").checked;
   const ul = $("search-results");
   ul.textContent = "";
-  if (!query && !sender) return;
+  if (!query && !sender && !mentions) return;
   const page = async (from) => {
     let r;
     try {
-      r = await client.searchEverywhere(query, { from, limit: 20, sender });
+      r = await client.searchEverywhere(query, { from, limit: 20, sender, mentions });
     } catch (err) {
       note(`search failed: ${err.message}`);
       return;
