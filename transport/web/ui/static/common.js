@@ -852,11 +852,10 @@ export const membersText = (n) => `${n.toLocaleString("en")} member${n === 1 ? "
 
 // memberCount keeps el saying how many members the open group has, and
 // who runs it as its tooltip, from groupSettings (the node counts them:
-// no paging through the members);
-// empty for any other conversation. open(id) follows the conversation
-// opened; seen(c), called as the open conversation is drawn, reads the
-// count again once a membership change (an add, a removal, a leave, a
-// join or an approval) arrived since.
+// no paging through the members); empty for any other conversation.
+// open(id) follows the conversation opened; seen(c), called as the open
+// conversation is drawn, reads the count again once a membership change
+// (an add, a removal, a leave, a join or an approval) arrived since.
 export function memberCount(client, el) {
   let current = "";
   let step = -1; // the newest membership change drawn when last read (-1: none drawn yet)
