@@ -557,23 +557,30 @@ func (c *Client) PresenceIn(ctx context.Context, user, conv string) (UserPresenc
 	return out, nil
 }
 
-// Presences tells, in one request, the presence of each of users (at
-// most the server's --max-presence-users, 100) as PresenceIn would, in
-// the order asked, each once: a chat list's online dots. Through conv
-// (which the caller reads), or with conv empty each user's direct
-// conversation with the caller; users the caller may not see are left
-// out, not refused.
+// MaxPresencesPerRequest is how many users one presences request names
+// (the server's default --max-presence-users).
+const MaxPresencesPerRequest = 100
+
+// Presences tells the presence of each of users as PresenceIn would, in
+// the order asked, each once per request: a chat list's online dots.
+// Through conv (which the caller reads), or with conv empty each user's
+// direct conversation with the caller; users the caller may not see are
+// left out, not refused. More than MaxPresencesPerRequest users are asked
+// for in several requests.
 func (c *Client) Presences(ctx context.Context, conv string, users ...string) ([]UserPresence, error) {
-	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Presences{Presences: &wirepb.PresencesRequest{Users: users, Conv: conv}}})
-	if err != nil {
-		return nil, err
-	}
-	us := res.GetPresences().GetUsers()
-	out := make([]UserPresence, len(us))
-	for i, p := range us {
-		out[i] = UserPresence{User: p.User, Online: p.Online, Devices: int(p.Devices)}
-		if p.LastSeenMs > 0 {
-			out[i].LastSeen = time.UnixMilli(p.LastSeenMs)
+	var out []UserPresence
+	for start := 0; start < len(users); start += MaxPresencesPerRequest {
+		batch := users[start:min(len(users), start+MaxPresencesPerRequest)]
+		res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Presences{Presences: &wirepb.PresencesRequest{Users: batch, Conv: conv}}})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range res.GetPresences().GetUsers() {
+			u := UserPresence{User: p.User, Online: p.Online, Devices: int(p.Devices)}
+			if p.LastSeenMs > 0 {
+				u.LastSeen = time.UnixMilli(p.LastSeenMs)
+			}
+			out = append(out, u)
 		}
 	}
 	return out, nil
