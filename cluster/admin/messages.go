@@ -40,6 +40,9 @@ func (s *Server) messageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v1/users/{user}/profile", s.auth(ScopeMembers, s.setUserProfile))
 	mux.HandleFunc("GET /api/v1/users/{user}/away", s.auth(ScopeMembers, s.userAway))
 	mux.HandleFunc("PUT /api/v1/users/{user}/away", s.auth(ScopeMembers, s.setUserAway))
+	mux.HandleFunc("GET /api/v1/users/{user}/quiet", s.auth(ScopeMembers, s.userQuiet))
+	mux.HandleFunc("PUT /api/v1/users/{user}/quiet", s.auth(ScopeMembers, s.setUserQuiet))
+	mux.HandleFunc("DELETE /api/v1/users/{user}/quiet", s.auth(ScopeMembers, s.clearUserQuiet))
 	mux.HandleFunc("POST /api/v1/users/{user}/conversations/{conv}/labels", s.auth(ScopeMembers, s.setUserLabels))
 }
 

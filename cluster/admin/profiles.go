@@ -104,6 +104,60 @@ func (s *Server) setUserLabels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, Labels{User: user, Conv: conv, Labels: append([]string{}, labels...)})
 }
 
+// Quiet is a user's quiet hours, the body of PUT
+// /api/v1/users/{user}/quiet and its answer: the hours of the week their
+// offline notifications pause, in their zone (a school's nights for its
+// pupils). Week maps "sun".."sat" to "HH:MM-HH:MM" intervals; none: no
+// quiet hours.
+type Quiet struct {
+	User string            `json:"user,omitempty"`
+	Zone string            `json:"zone,omitempty"`
+	Week map[string]string `json:"week"`
+}
+
+func quietOf(user string, q *pb.QuietHours) Quiet {
+	out := Quiet{User: user, Zone: q.GetZone(), Week: q.GetWeek()}
+	if out.Week == nil {
+		out.Week = map[string]string{}
+	}
+	return out
+}
+
+func (s *Server) userQuiet(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("user")
+	q, err := s.node.SetQuietHours(r.Context(), user, nil, false)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, quietOf(user, q))
+}
+
+func (s *Server) setUserQuiet(w http.ResponseWriter, r *http.Request) {
+	var req Quiet
+	if !readDeskBody(w, r, &req) {
+		return
+	}
+	user := r.PathValue("user")
+	q, err := s.node.SetQuietHours(r.Context(), user, &pb.QuietHours{Zone: req.Zone, Week: req.Week}, false)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	s.log.Info("quiet hours set by the operator", "by", callerOf(r), "user", user, "zone", req.Zone)
+	writeJSON(w, http.StatusOK, quietOf(user, q))
+}
+
+func (s *Server) clearUserQuiet(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("user")
+	if _, err := s.node.SetQuietHours(r.Context(), user, nil, true); err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	s.log.Info("quiet hours taken away by the operator", "by", callerOf(r), "user", user)
+	writeJSON(w, http.StatusOK, quietOf(user, nil))
+}
+
 func awayOf(user string, a *pb.AwayMessage) Away {
 	out := Away{User: user, Text: a.GetText()}
 	if a.GetSinceMs() != 0 {

@@ -90,6 +90,36 @@ func TestServerAway(t *testing.T) {
 	}
 }
 
+// A school's server sets its pupils' quiet hours through the admin API:
+// none at first, set in the school's zone, refused when malformed (400),
+// read back, taken away.
+func TestServerQuietHours(t *testing.T) {
+	_, call := startAdminNode(t, actors.Config{}, admin.Config{})
+	const tok = "s3cret"
+	var q admin.Quiet
+	call(http.MethodGet, "/api/v1/users/pupil/quiet", tok, "", http.StatusOK, &q)
+	if q.User != "pupil" || len(q.Week) != 0 {
+		t.Fatalf("never set: %+v", q)
+	}
+	call(http.MethodPut, "/api/v1/users/pupil/quiet", tok, `{"zone":"Europe/Berlin","week":{"mon":"00:00-07:00,21:00-24:00"}}`, http.StatusOK, &q)
+	if q.Zone != "Europe/Berlin" || q.Week["mon"] != "00:00-07:00,21:00-24:00" {
+		t.Fatalf("set: %+v", q)
+	}
+	call(http.MethodPut, "/api/v1/users/pupil/quiet", tok, `{"zone":"Nowhere/Else","week":{"mon":"21:00-24:00"}}`, http.StatusBadRequest, nil)
+	call(http.MethodPut, "/api/v1/users/pupil/quiet", tok, `{"zone":"UTC","week":{}}`, http.StatusBadRequest, nil)
+	q = admin.Quiet{}
+	call(http.MethodGet, "/api/v1/users/pupil/quiet", tok, "", http.StatusOK, &q)
+	if q.Zone != "Europe/Berlin" || len(q.Week) != 1 {
+		t.Fatalf("read back after refusals: %+v", q)
+	}
+	call(http.MethodDelete, "/api/v1/users/pupil/quiet", tok, "", http.StatusOK, nil)
+	q = admin.Quiet{}
+	call(http.MethodGet, "/api/v1/users/pupil/quiet", tok, "", http.StatusOK, &q)
+	if q.Zone != "" || len(q.Week) != 0 {
+		t.Fatalf("taken away: %+v", q)
+	}
+}
+
 // A marketplace's server labels a seller's chat "paid" when the payment
 // clears: the seller's own list by label finds it; bad labels are 400, a
 // conversation the user is not in 403, too many labels 409.
