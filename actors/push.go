@@ -115,6 +115,9 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 		case u.suspendedForPush() || u.quietNow():
 		case m.Kind == pb.MessageKind_NORMAL || m.Kind == pb.MessageKind_CARD || m.Kind == pb.MessageKind_POLL && m.RefSeq == 0:
 			text := messagePreview(m, p.preview)
+			if u.hidesPreviews() {
+				text = "" // "N new messages", from whom, where
+			}
 			if badge < 0 {
 				badge = int(u.totalUnread())
 			}
@@ -137,7 +140,7 @@ func (u *user) joinRequestPush(m *pb.ListChanged) {
 		return
 	}
 	text := "asks to join"
-	if note := previewText([]byte(m.Text), p.preview); note != "" {
+	if note := previewText([]byte(m.Text), p.preview); note != "" && !u.hidesPreviews() {
 		text += ": " + note
 	}
 	p.d.Enqueue(push.Notification{ID: fmt.Sprintf("join:%s:%s:%d", m.Conv, m.From, m.AtMs), Kind: joinRequestKind,

@@ -279,6 +279,9 @@ func (u *user) remindLater(conv string, uc *userConv, msgs []*pb.Message) {
 		case m.Sender == u.id || m.Recalled || m.Seq <= uc.readSeq || !uc.member.Sees(m.Seq) || uc.mutedNow() && !mention:
 		case pbIsNews(m):
 			text := messagePreview(m, r.cfg.PreviewBytes)
+			if u.hidesPreviews() {
+				text = ""
+			}
 			r.schedule(reminderKey{u.id, conv}, m.Seq, m.Sender, text, mention)
 		}
 	}

@@ -487,7 +487,8 @@ func (s *deviceSession) PollResults(ctx context.Context, conv string, seq uint64
 }
 
 func (s *deviceSession) Privacy(ctx context.Context, change *pb.SetPrivacy) (*pb.PrivacyResponse, error) {
-	return s.rt.SetPrivacy(ctx, &pb.SetPrivacy{User: s.user, Presence: change.Presence, HideReadReceipts: change.HideReadReceipts})
+	return s.rt.SetPrivacy(ctx, &pb.SetPrivacy{User: s.user, Presence: change.Presence, HideReadReceipts: change.HideReadReceipts,
+		HidePreviews: change.HidePreviews})
 }
 
 func (s *deviceSession) Away(ctx context.Context, text *string, until time.Time) (*pb.AwayMessage, error) {

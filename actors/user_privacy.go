@@ -12,8 +12,9 @@ import (
 	"github.com/switchboard-im/switchboard/storage"
 )
 
-// Privacy: what a user shows others of their presence, and whether they
-// send read receipts in direct conversations. Stored as a checkpoint row
+// Privacy: what a user shows others of their presence, whether they send
+// read receipts in direct conversations, and whether their offline
+// notifications show message text. Stored as a checkpoint row
 // under privacyKey: the PresenceSharing, then a byte of flags
 // (privacyHideReceipts; a row of one byte, written before the flags
 // existed, has none). The grain reads it the first time it needs it in an
@@ -23,14 +24,19 @@ import (
 
 func privacyKey(user string) string { return "user/privacy/" + user }
 
-// privacyHideReceipts: the user sends no read receipts in direct
-// conversations and sees none there.
-const privacyHideReceipts byte = 1
+// The flags byte: privacyHideReceipts, the user sends no read receipts in
+// direct conversations and sees none there; privacyHidePreviews, their
+// offline notifications carry no message text.
+const (
+	privacyHideReceipts byte = 1
+	privacyHidePreviews byte = 2
+)
 
 // privacySettings is a user's privacy row, decoded.
 type privacySettings struct {
 	sharing      pb.PresenceSharing
 	hideReceipts bool
+	hidePreviews bool
 }
 
 // decodePrivacy reads a privacy row.
@@ -41,6 +47,7 @@ func decodePrivacy(state []byte) (privacySettings, bool) {
 	p := privacySettings{sharing: pb.PresenceSharing(state[0])}
 	if len(state) == 2 {
 		p.hideReceipts = state[1]&privacyHideReceipts != 0
+		p.hidePreviews = state[1]&privacyHidePreviews != 0
 	}
 	return p, true
 }
@@ -48,10 +55,17 @@ func decodePrivacy(state []byte) (privacySettings, bool) {
 // encode writes the row: one byte while no flag is set, which a node
 // from before the flags reads too (a rolling upgrade).
 func (p privacySettings) encode() []byte {
-	if !p.hideReceipts {
+	var flags byte
+	if p.hideReceipts {
+		flags |= privacyHideReceipts
+	}
+	if p.hidePreviews {
+		flags |= privacyHidePreviews
+	}
+	if flags == 0 {
 		return []byte{byte(p.sharing)}
 	}
-	return []byte{byte(p.sharing), privacyHideReceipts}
+	return []byte{byte(p.sharing), flags}
 }
 
 // loadPrivacy reads user's privacy row (the defaults when there is none).
@@ -101,6 +115,14 @@ func (u *user) hidesReceipts() bool {
 	return e != nil || p.hideReceipts
 }
 
+// hidesPreviews reports whether the user's offline notifications carry
+// no message text; when the setting cannot be read, it errs on the side
+// of hiding.
+func (u *user) hidesPreviews() bool {
+	p, e := u.privacy()
+	return e != nil || p.hidePreviews
+}
+
 // keepPrivacy records the settings; the defaults need no guard.
 func (u *user) keepPrivacy(p privacySettings) {
 	if p != (privacySettings{}) || u.guard != nil {
@@ -117,6 +139,9 @@ func (u *user) setPrivacy(ctx actor.Context, m *pb.SetPrivacy) {
 	}
 	if m.HideReadReceipts != nil {
 		next.hideReceipts = *m.HideReadReceipts
+	}
+	if m.HidePreviews != nil {
+		next.hidePreviews = *m.HidePreviews
 	}
 	if e == nil && next != cur {
 		if pb.PresenceSharing_name[int32(next.sharing)] == "" {
@@ -135,7 +160,7 @@ func (u *user) setPrivacy(ctx actor.Context, m *pb.SetPrivacy) {
 		respond(ctx, sender, &pb.PrivacyResponse{Error: e})
 		return
 	}
-	respond(ctx, sender, &pb.PrivacyResponse{Presence: cur.sharing, HideReadReceipts: cur.hideReceipts})
+	respond(ctx, sender, &pb.PrivacyResponse{Presence: cur.sharing, HideReadReceipts: cur.hideReceipts, HidePreviews: cur.hidePreviews})
 }
 
 // shownPresence cuts res to what the user shares with others.

@@ -15,6 +15,8 @@ func TestDecodePrivacy(t *testing.T) {
 		{privacySettings{sharing: 0, hideReceipts: true}.encode(), privacySettings{hideReceipts: true}, true},
 		{[]byte{0, 0}, privacySettings{}, true},
 		{privacySettings{sharing: 2}.encode(), privacySettings{sharing: 2}, true},
+		{[]byte{0, 2}, privacySettings{hidePreviews: true}, true},
+		{privacySettings{sharing: 1, hideReceipts: true, hidePreviews: true}.encode(), privacySettings{sharing: 1, hideReceipts: true, hidePreviews: true}, true},
 		{nil, privacySettings{}, false},
 		{[]byte{9}, privacySettings{}, false},
 		{[]byte{0, 0, 0}, privacySettings{}, false},

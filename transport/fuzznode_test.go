@@ -279,7 +279,7 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 	case 38:
 		s := wirepb.PresenceSharing(a % 4)
 		return &wirepb.Request{Op: &wirepb.Request_Privacy{Privacy: &wirepb.PrivacyRequest{Presence: map[bool]*wirepb.PresenceSharing{true: &s}[flag],
-			HideReadReceipts: map[bool]*bool{true: &flag}[a%2 == 0]}}}
+			HideReadReceipts: map[bool]*bool{true: &flag}[a%2 == 0], HidePreviews: map[bool]*bool{true: &flag}[b%2 == 0]}}}
 	case 37:
 		return &wirepb.Request{Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: conv,
 			PrejoinHistory: map[bool]*uint32{true: &n}[b%3 == 0], AdminsOnly: map[bool]*bool{true: &flag}[a%2 == 0],

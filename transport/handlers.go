@@ -656,7 +656,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_Drafts{Drafts: res}}
 
 	case *wirepb.Request_Privacy:
-		change := &pb.SetPrivacy{HideReadReceipts: op.Privacy.HideReadReceipts}
+		change := &pb.SetPrivacy{HideReadReceipts: op.Privacy.HideReadReceipts, HidePreviews: op.Privacy.HidePreviews}
 		if p := op.Privacy.Presence; p != nil {
 			change.Presence = pb.PresenceSharing(*p).Enum()
 		}
@@ -665,7 +665,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Privacy{Privacy: &wirepb.PrivacyResult{Presence: wirepb.PresenceSharing(got.Presence),
-			HideReadReceipts: got.HideReadReceipts}}}
+			HideReadReceipts: got.HideReadReceipts, HidePreviews: got.HidePreviews}}}
 
 	case *wirepb.Request_GroupSettings:
 		g := op.GroupSettings

@@ -586,3 +586,59 @@ func TestOfflinePushQuietHours(t *testing.T) {
 		t.Fatalf("taken away: %v %v", q, err)
 	}
 }
+
+// TestOfflinePushHiddenPreviews: a user who hides previews is notified of
+// a message with no text (who, where, how many: APNs says "1 new
+// messages"); showing them again brings the text back.
+func TestOfflinePushHiddenPreviews(t *testing.T) {
+	gw := newGateway(t)
+	const coalesce = 200 * time.Millisecond
+	e := newEnv(t, envOptions{actors: actors.Config{Push: actors.PushConfig{
+		Default: &push.Webhook{URL: gw.srv.URL, Secret: pushSecret, MaxAttempts: 1}, Coalesce: coalesce}}})
+	ctx := tctx(t)
+	rt := e.nodes[0].Runtime
+	alice := e.dial("alice", "phone")
+	bob := e.dial("bob", "phone")
+	if err := bob.SetPreviews(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := bob.Privacy(ctx, nil); err != nil || !p.HidePreviews {
+		t.Fatalf("previews hidden, read back: %v %v", p, err)
+	}
+	if err := bob.RegisterPush(ctx, "webhook", "bob-tok"); err != nil {
+		t.Fatal(err)
+	}
+	_ = bob.Close()
+	eventually(t, "bob offline", func() bool {
+		p, err := rt.Presence(ctx, "bob", "bob", "")
+		return err == nil && len(p.Devices) == 0
+	})
+	if _, err := alice.SendText(ctx, client.ToUser("bob"), "your test results are in"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob's notification", func() bool { return len(gw.notes("bob")) > 0 })
+	if n := gw.notes("bob")[0]; n.Text != "" || n.From != "alice" || n.Count != 1 {
+		t.Fatalf("a hidden preview: %+v, want no text, from alice", n)
+	}
+	if p, err := push.APNsPayload(gw.notes("bob")[0]); err != nil || strings.Contains(string(p), "results") {
+		t.Fatalf("the APNs payload shows the text: %s %v", p, err)
+	}
+
+	bob = e.dial("bob", "tablet")
+	if err := bob.SetPreviews(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	_ = bob.Close()
+	eventually(t, "bob offline again", func() bool {
+		p, err := rt.Presence(ctx, "bob", "bob", "")
+		return err == nil && len(p.Devices) == 0
+	})
+	time.Sleep(2 * coalesce) // the first notification's window is over
+	if _, err := alice.SendText(ctx, client.ToUser("bob"), "call us back"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob's second notification, with its text", func() bool {
+		ns := gw.notes("bob")
+		return len(ns) == 2 && ns[1].Text == "call us back"
+	})
+}

@@ -5287,8 +5287,10 @@ type SetPrivacy struct {
 	// hide_read_receipts: in direct conversations the user sends no read
 	// receipts and (reciprocity) sees none (user_privacy.go)
 	HideReadReceipts *bool `protobuf:"varint,3,opt,name=hide_read_receipts,json=hideReadReceipts,proto3,oneof" json:"hide_read_receipts,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// hide_previews: the user's offline notifications carry no message text
+	HidePreviews  *bool `protobuf:"varint,4,opt,name=hide_previews,json=hidePreviews,proto3,oneof" json:"hide_previews,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SetPrivacy) Reset() {
@@ -5338,6 +5340,13 @@ func (x *SetPrivacy) GetPresence() PresenceSharing {
 func (x *SetPrivacy) GetHideReadReceipts() bool {
 	if x != nil && x.HideReadReceipts != nil {
 		return *x.HideReadReceipts
+	}
+	return false
+}
+
+func (x *SetPrivacy) GetHidePreviews() bool {
+	if x != nil && x.HidePreviews != nil {
+		return *x.HidePreviews
 	}
 	return false
 }
@@ -6893,6 +6902,7 @@ type PrivacyResponse struct {
 	Error            *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
 	Presence         PresenceSharing        `protobuf:"varint,2,opt,name=presence,proto3,enum=switchboard.actors.PresenceSharing" json:"presence,omitempty"`
 	HideReadReceipts bool                   `protobuf:"varint,3,opt,name=hide_read_receipts,json=hideReadReceipts,proto3" json:"hide_read_receipts,omitempty"`
+	HidePreviews     bool                   `protobuf:"varint,4,opt,name=hide_previews,json=hidePreviews,proto3" json:"hide_previews,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -6944,6 +6954,13 @@ func (x *PrivacyResponse) GetPresence() PresenceSharing {
 func (x *PrivacyResponse) GetHideReadReceipts() bool {
 	if x != nil {
 		return x.HideReadReceipts
+	}
+	return false
+}
+
+func (x *PrivacyResponse) GetHidePreviews() bool {
+	if x != nil {
+		return x.HidePreviews
 	}
 	return false
 }
@@ -8460,14 +8477,16 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\";\n" +
 	"\bPresence\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1b\n" +
-	"\tfor_other\x18\x02 \x01(\bR\bforOther\"\xbd\x01\n" +
+	"\tfor_other\x18\x02 \x01(\bR\bforOther\"\xf9\x01\n" +
 	"\n" +
 	"SetPrivacy\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12D\n" +
 	"\bpresence\x18\x02 \x01(\x0e2#.switchboard.actors.PresenceSharingH\x00R\bpresence\x88\x01\x01\x121\n" +
-	"\x12hide_read_receipts\x18\x03 \x01(\bH\x01R\x10hideReadReceipts\x88\x01\x01B\v\n" +
+	"\x12hide_read_receipts\x18\x03 \x01(\bH\x01R\x10hideReadReceipts\x88\x01\x01\x12(\n" +
+	"\rhide_previews\x18\x04 \x01(\bH\x02R\fhidePreviews\x88\x01\x01B\v\n" +
 	"\t_presenceB\x15\n" +
-	"\x13_hide_read_receipts\"`\n" +
+	"\x13_hide_read_receiptsB\x10\n" +
+	"\x0e_hide_previews\"`\n" +
 	"\n" +
 	"SetStarred\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
@@ -8577,11 +8596,12 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"H\n" +
 	"\x15DropScheduledResponse\x12/\n" +
-	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"\xb1\x01\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"\xd6\x01\n" +
 	"\x0fPrivacyResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12?\n" +
 	"\bpresence\x18\x02 \x01(\x0e2#.switchboard.actors.PresenceSharingR\bpresence\x12,\n" +
-	"\x12hide_read_receipts\x18\x03 \x01(\bR\x10hideReadReceipts\"c\n" +
+	"\x12hide_read_receipts\x18\x03 \x01(\bR\x10hideReadReceipts\x12#\n" +
+	"\rhide_previews\x18\x04 \x01(\bR\fhidePreviews\"c\n" +
 	"\rPresenceProbe\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12#\n" +
 	"\rgrain_address\x18\x02 \x01(\tR\fgrainAddress\x12\x19\n" +

@@ -14,16 +14,19 @@ import (
 func newPrivacyCmd() *cobra.Command {
 	var o clientOptions
 	var share string
-	var receipts bool
+	var receipts, previews bool
 	cmd := &cobra.Command{
 		Use:   "privacy",
-		Short: "The user's privacy settings: presence sharing and read receipts; flags change them",
+		Short: "The user's privacy settings: presence sharing, read receipts, notification previews; flags change them",
 		Long: `Print what the user shows others: their presence (--share everyone,
 online-only or nobody) and whether they send read receipts in direct
 conversations (--read-receipts=false: the other member never sees their
 messages read, and in return they see none of the other's; groups and
-service conversations are not affected).`,
-		Example: `  switchboard privacy --data-dir D --user bob --read-receipts=false`,
+service conversations are not affected); and whether their phone's
+notifications show what a message says (--previews=false: "3 new
+messages" from whom, where, and no text).`,
+		Example: `  switchboard privacy --data-dir D --user bob --read-receipts=false
+  switchboard privacy --data-dir D --user bob --previews=false`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			change := &wirepb.PrivacyRequest{}
 			if share != "" {
@@ -37,6 +40,10 @@ service conversations are not affected).`,
 				hide := !receipts
 				change.HideReadReceipts = &hide
 			}
+			if cmd.Flags().Changed("previews") {
+				hide := !previews
+				change.HidePreviews = &hide
+			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
 				p, err := c.Privacy(ctx, change)
 				if err != nil {
@@ -44,9 +51,10 @@ service conversations are not affected).`,
 				}
 				shares := strings.ReplaceAll(strings.TrimPrefix(strings.ToLower(p.Presence.String()), "presence_"), "_", "-")
 				if o.json {
-					return printJSON(cmd.OutOrStdout(), map[string]any{"user": o.user, "share": shares, "read_receipts": !p.HideReadReceipts})
+					return printJSON(cmd.OutOrStdout(), map[string]any{"user": o.user, "share": shares, "read_receipts": !p.HideReadReceipts, "previews": !p.HidePreviews})
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s shares presence with: %s; read receipts: %s\n", o.user, shares, map[bool]string{true: "off", false: "on"}[p.HideReadReceipts])
+				onOff := map[bool]string{true: "off", false: "on"}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s shares presence with: %s; read receipts: %s; notification previews: %s\n", o.user, shares, onOff[p.HideReadReceipts], onOff[p.HidePreviews])
 				return nil
 			})
 		},
@@ -54,5 +62,6 @@ service conversations are not affected).`,
 	o.register(cmd.Flags())
 	cmd.Flags().StringVar(&share, "share", "", "set what this user shows others: everyone, online-only (never when last seen) or nobody (always offline)")
 	cmd.Flags().BoolVar(&receipts, "read-receipts", true, "send read receipts in direct conversations (false: send none, see none)")
+	cmd.Flags().BoolVar(&previews, "previews", true, "notifications show what a message says (false: only how many, from whom, where)")
 	return cmd
 }

@@ -508,15 +508,16 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 		t.Fatalf("--share friends: %v %s", err, res)
 	}
 	// bob hides his read receipts too; the privacy command shows both.
-	if out := string(n.run("privacy", "--data-dir", d, "--user", "bob", "--read-receipts=false")); out != "bob shares presence with: nobody; read receipts: off\n" {
-		t.Fatalf("privacy --read-receipts=false: %q", out)
+	if out := string(n.run("privacy", "--data-dir", d, "--user", "bob", "--read-receipts=false", "--previews=false")); out != "bob shares presence with: nobody; read receipts: off; notification previews: off\n" {
+		t.Fatalf("privacy --read-receipts=false --previews=false: %q", out)
 	}
 	var priv struct {
 		Share        string `json:"share"`
 		ReadReceipts bool   `json:"read_receipts"`
+		Previews     bool   `json:"previews"`
 	}
 	mustJSON(t, n.run("privacy", "--data-dir", d, "--user", "bob", "--share", "online-only", "--read-receipts", "--json"), &priv)
-	if priv.Share != "online-only" || !priv.ReadReceipts {
+	if priv.Share != "online-only" || !priv.ReadReceipts || priv.Previews {
 		t.Fatalf("privacy --share online-only --read-receipts: %+v", priv)
 	}
 	n.run("presence", "--data-dir", d, "--user", "bob", "--share", "nobody")

@@ -611,6 +611,15 @@ func (c *Client) SetReadReceipts(ctx context.Context, send bool) error {
 	return err
 }
 
+// SetPreviews sets whether this user's offline notifications (and unread
+// reminders) show the message's text (the default). Without, they say
+// "N new messages", from whom and where, and nothing of what was written.
+func (c *Client) SetPreviews(ctx context.Context, show bool) error {
+	hide := !show
+	_, err := c.Privacy(ctx, &wirepb.PrivacyRequest{HidePreviews: &hide})
+	return err
+}
+
 // Privacy reads this user's privacy settings, changing those set in
 // change first (nil: read only).
 func (c *Client) Privacy(ctx context.Context, change *wirepb.PrivacyRequest) (*wirepb.PrivacyResult, error) {

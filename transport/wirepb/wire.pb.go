@@ -7607,8 +7607,12 @@ type PrivacyRequest struct {
 	// and, in return, see none of theirs. Groups' read_by and service
 	// conversations are not affected.
 	HideReadReceipts *bool `protobuf:"varint,2,opt,name=hide_read_receipts,json=hideReadReceipts,proto3,oneof" json:"hide_read_receipts,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Offline notifications (APNs, FCM, the push webhook) without the
+	// message's text: "3 new messages" from whom, where; for what a lock
+	// screen should not show (a clinic's patients, a bank's customers).
+	HidePreviews  *bool `protobuf:"varint,3,opt,name=hide_previews,json=hidePreviews,proto3,oneof" json:"hide_previews,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PrivacyRequest) Reset() {
@@ -7655,10 +7659,18 @@ func (x *PrivacyRequest) GetHideReadReceipts() bool {
 	return false
 }
 
+func (x *PrivacyRequest) GetHidePreviews() bool {
+	if x != nil && x.HidePreviews != nil {
+		return *x.HidePreviews
+	}
+	return false
+}
+
 type PrivacyResult struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Presence         PresenceSharing        `protobuf:"varint,1,opt,name=presence,proto3,enum=switchboard.wire.v1.PresenceSharing" json:"presence,omitempty"`
 	HideReadReceipts bool                   `protobuf:"varint,2,opt,name=hide_read_receipts,json=hideReadReceipts,proto3" json:"hide_read_receipts,omitempty"`
+	HidePreviews     bool                   `protobuf:"varint,3,opt,name=hide_previews,json=hidePreviews,proto3" json:"hide_previews,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -7703,6 +7715,13 @@ func (x *PrivacyResult) GetPresence() PresenceSharing {
 func (x *PrivacyResult) GetHideReadReceipts() bool {
 	if x != nil {
 		return x.HideReadReceipts
+	}
+	return false
+}
+
+func (x *PrivacyResult) GetHidePreviews() bool {
+	if x != nil {
+		return x.HidePreviews
 	}
 	return false
 }
@@ -13320,15 +13339,18 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06online\x18\x02 \x01(\bR\x06online\x12\x18\n" +
 	"\adevices\x18\x03 \x01(\rR\adevices\x12 \n" +
 	"\flast_seen_ms\x18\x04 \x01(\x03R\n" +
-	"lastSeenMs\"\xae\x01\n" +
+	"lastSeenMs\"\xea\x01\n" +
 	"\x0ePrivacyRequest\x12E\n" +
 	"\bpresence\x18\x01 \x01(\x0e2$.switchboard.wire.v1.PresenceSharingH\x00R\bpresence\x88\x01\x01\x121\n" +
-	"\x12hide_read_receipts\x18\x02 \x01(\bH\x01R\x10hideReadReceipts\x88\x01\x01B\v\n" +
+	"\x12hide_read_receipts\x18\x02 \x01(\bH\x01R\x10hideReadReceipts\x88\x01\x01\x12(\n" +
+	"\rhide_previews\x18\x03 \x01(\bH\x02R\fhidePreviews\x88\x01\x01B\v\n" +
 	"\t_presenceB\x15\n" +
-	"\x13_hide_read_receipts\"\x7f\n" +
+	"\x13_hide_read_receiptsB\x10\n" +
+	"\x0e_hide_previews\"\xa4\x01\n" +
 	"\rPrivacyResult\x12@\n" +
 	"\bpresence\x18\x01 \x01(\x0e2$.switchboard.wire.v1.PresenceSharingR\bpresence\x12,\n" +
-	"\x12hide_read_receipts\x18\x02 \x01(\bR\x10hideReadReceipts\"e\n" +
+	"\x12hide_read_receipts\x18\x02 \x01(\bR\x10hideReadReceipts\x12#\n" +
+	"\rhide_previews\x18\x03 \x01(\bR\fhidePreviews\"e\n" +
 	"\x0eProfileRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12\"\n" +
 	"\n" +

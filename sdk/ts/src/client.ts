@@ -1648,6 +1648,18 @@ export class Client {
     return !r.result.value.hideReadReceipts;
   }
 
+  /**
+   * previews reads whether this user's offline notifications (and unread
+   * reminders) show what a message says (the default); with a value it
+   * sets it first. Without, they say "N new messages", from whom and
+   * where: for what a lock screen should not show.
+   */
+  async previews(show?: boolean): Promise<boolean> {
+    const r = await this.request({ case: "privacy", value: show === undefined ? {} : { hidePreviews: !show } });
+    if (r.result.case !== "privacy") throw new Error("privacy: unexpected answer");
+    return !r.result.value.hidePreviews;
+  }
+
   /** profile reads this user's own profile (updatedMs 0: never set). */
   async profile(): Promise<UserProfile> {
     return this.profileRequest({});

@@ -983,6 +983,12 @@ test("hidden read receipts: the other side never sees the read, and who hides se
     await until("alice has bob's answer", () => alice.conversation(conv).messages.some((x) => x.body === "deal"));
     assert.notEqual(stored()?.state, "read", "alice sees the offer read; bob hides receipts");
     assert.equal(await bob.readReceipts(true), true);
+    // Notification previews, the same row's other flag: off, kept beside
+    // the receipts' setting, on again.
+    assert.equal(await bob.previews(), true);
+    assert.equal(await bob.previews(false), false);
+    assert.equal(await bob.readReceipts(), true, "hiding previews leaves the receipts as they were");
+    assert.equal(await bob.previews(true), true);
   });
 });
 
