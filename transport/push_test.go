@@ -86,6 +86,17 @@ func (g *gateway) answerFor(user string, f func(call int) (int, string)) {
 	g.answer[user] = f
 }
 
+// offline waits until user has no device online on e's first node (the
+// node hears of a closed connection a moment after it closed).
+func (e *env) offline(t *testing.T, user string) {
+	t.Helper()
+	ctx := tctx(t)
+	eventually(t, user+" offline", func() bool {
+		p, err := e.nodes[0].Runtime.Presence(ctx, user, user, "")
+		return err == nil && len(p.Devices) == 0
+	})
+}
+
 // TestOfflinePush runs a node whose push gateway is a local webhook
 // server, over real QUIC connections and a real Pebble store.
 func TestOfflinePush(t *testing.T) {
@@ -112,10 +123,7 @@ func TestOfflinePush(t *testing.T) {
 			t.Fatalf("register push for %s: %v", user, err)
 		}
 		_ = c.Close()
-		eventually(t, user+" offline", func() bool {
-			p, err := rt.Presence(ctx, user, user, "")
-			return err == nil && len(p.Devices) == 0
-		})
+		e.offline(t, user)
 	}
 	alice := e.dial("alice", "phone")
 	send := func(to, text string) client.Message {
@@ -384,10 +392,7 @@ func TestOfflinePushAPNsAndFCM(t *testing.T) {
 		}
 		_ = c.Close()
 	}
-	eventually(t, "bob offline", func() bool {
-		p, err := e.nodes[0].Runtime.Presence(ctx, "bob", "bob", "")
-		return err == nil && len(p.Devices) == 0
-	})
+	e.offline(t, "bob")
 	if _, err := e.dial("alice", "phone").SendText(ctx, client.ToUser("bob"), "via the platforms"); err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +433,6 @@ func TestOfflinePushMentionInLargeGroup(t *testing.T) {
 		Default: &push.Webhook{URL: gw.srv.URL, Secret: pushSecret, MaxAttempts: 1}, Coalesce: coalesce,
 	}}})
 	ctx := tctx(t)
-	rt := e.nodes[0].Runtime
 	alice := e.dial("alice", "phone")
 	conv, err := alice.CreateGroup(ctx, "", "assembly", []string{"bob", "carl", "dana"})
 	if err != nil {
@@ -445,10 +449,7 @@ func TestOfflinePushMentionInLargeGroup(t *testing.T) {
 			}
 		}
 		_ = c.Close()
-		eventually(t, u+" offline", func() bool {
-			p, err := rt.Presence(ctx, u, u, "")
-			return err == nil && len(p.Devices) == 0
-		})
+		e.offline(t, u)
 	}
 	if _, err := alice.SendText(ctx, client.ToConv(conv), "to the whole school"); err != nil {
 		t.Fatal(err)
@@ -479,7 +480,6 @@ func TestOfflinePushJoinRequest(t *testing.T) {
 		Default: &push.Webhook{URL: gw.srv.URL, Secret: pushSecret, MaxAttempts: 1},
 	}}})
 	ctx := tctx(t)
-	rt := e.nodes[0].Runtime
 	teacher := e.dial("teacher", "phone")
 	conv, err := teacher.CreateGroup(ctx, "", "Year 7 maths", nil)
 	if err != nil {
@@ -493,10 +493,7 @@ func TestOfflinePushJoinRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = teacher.Close()
-	eventually(t, "the teacher offline", func() bool {
-		p, err := rt.Presence(ctx, "teacher", "teacher", "")
-		return err == nil && len(p.Devices) == 0
-	})
+	e.offline(t, "teacher")
 	dad := e.dial("dad", "phone")
 	if _, err := dad.AskToJoin(ctx, code, "I'm Sam's father"); err != nil {
 		t.Fatal(err)
@@ -532,7 +529,6 @@ func TestOfflinePushQuietHours(t *testing.T) {
 	e := newEnv(t, envOptions{actors: actors.Config{Now: func() time.Time { return *clock.Load() },
 		Push: actors.PushConfig{Default: &push.Webhook{URL: gw.srv.URL, Secret: pushSecret, MaxAttempts: 1}, Coalesce: coalesce}}})
 	ctx := tctx(t)
-	rt := e.nodes[0].Runtime
 	alice := e.dial("alice", "phone")
 	bob := e.dial("bob", "phone")
 
@@ -556,10 +552,7 @@ func TestOfflinePushQuietHours(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = bob.Close()
-	eventually(t, "bob offline", func() bool {
-		p, err := rt.Presence(ctx, "bob", "bob", "")
-		return err == nil && len(p.Devices) == 0
-	})
+	e.offline(t, "bob")
 
 	if _, err := alice.SendText(ctx, client.ToUser("bob"), "still up?"); err != nil {
 		t.Fatal(err)
@@ -596,7 +589,6 @@ func TestOfflinePushHiddenPreviews(t *testing.T) {
 	e := newEnv(t, envOptions{actors: actors.Config{Push: actors.PushConfig{
 		Default: &push.Webhook{URL: gw.srv.URL, Secret: pushSecret, MaxAttempts: 1}, Coalesce: coalesce}}})
 	ctx := tctx(t)
-	rt := e.nodes[0].Runtime
 	alice := e.dial("alice", "phone")
 	bob := e.dial("bob", "phone")
 	if err := bob.SetPreviews(ctx, false); err != nil {
@@ -609,10 +601,7 @@ func TestOfflinePushHiddenPreviews(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = bob.Close()
-	eventually(t, "bob offline", func() bool {
-		p, err := rt.Presence(ctx, "bob", "bob", "")
-		return err == nil && len(p.Devices) == 0
-	})
+	e.offline(t, "bob")
 	if _, err := alice.SendText(ctx, client.ToUser("bob"), "your test results are in"); err != nil {
 		t.Fatal(err)
 	}
@@ -629,10 +618,7 @@ func TestOfflinePushHiddenPreviews(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = bob.Close()
-	eventually(t, "bob offline again", func() bool {
-		p, err := rt.Presence(ctx, "bob", "bob", "")
-		return err == nil && len(p.Devices) == 0
-	})
+	e.offline(t, "bob")
 	time.Sleep(2 * coalesce) // the first notification's window is over
 	if _, err := alice.SendText(ctx, client.ToUser("bob"), "call us back"); err != nil {
 		t.Fatal(err)
