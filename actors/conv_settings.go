@@ -126,8 +126,6 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 			r.MemberCount = uint32(c.active)
 			if c.kind == storage.KindGroup {
 				r.Managers = c.managers(MaxListedManagers)
-			}
-			if c.kind == storage.KindGroup {
 				r.Title, r.Description = c.title(), s.Description
 				if s.Picture != nil {
 					r.Picture = mediaRefToPB(*s.Picture)
@@ -135,7 +133,9 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 			}
 			// Only the pins the asker can read: a member who joined after
 			// a pinned message does not see it, nor its seq here.
-			if mem := c.members[m.Actor]; mem != nil {
+			if m.Operator {
+				r.PinnedSeqs = s.Pinned
+			} else if mem := c.members[m.Actor]; mem != nil {
 				for _, seq := range s.Pinned {
 					if mem.Sees(seq) {
 						r.PinnedSeqs = append(r.PinnedSeqs, seq)
@@ -162,9 +162,16 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 	case change:
 		action = ActSettings
 	}
-	if e := authorize(c.kind, c.id, m.Actor, c.members[m.Actor], action); e != nil {
-		reply(e, nil, 0)
+	switch {
+	case m.Operator && change:
+		reply(pbErr(pb.Code_INVALID, "the operator reads settings; a change names its actor"), nil, 0)
 		return
+	case m.Operator:
+	default:
+		if e := authorize(c.kind, c.id, m.Actor, c.members[m.Actor], action); e != nil {
+			reply(e, nil, 0)
+			return
+		}
 	}
 	// Pins are every kind's; the other settings a group's.
 	if c.kind != storage.KindGroup && action == ActSettings {
@@ -383,10 +390,42 @@ func (n *Runtime) GroupSettings(ctx context.Context, req *pb.GroupSettings) (*pb
 	if err := errors.Join(checkConv(req.Conv), checkUser(req.Actor)); err != nil {
 		return nil, err
 	}
+	if req.Operator {
+		return nil, invalid("GroupSettings acts as a member: ConversationAsOperator reads as the operator")
+	}
 	res, err := n.request(ctx, KindConversation, req.Conv, req)
 	if err != nil {
 		return nil, err
 	}
 	r := res.(*pb.GroupSettingsResponse)
 	return r, fromPB(r.Error)
+}
+
+// ConversationInfo is what the operator reads of a conversation: its
+// head and its settings, with its size and managers.
+type ConversationInfo struct {
+	Conv     *storage.Conversation
+	Settings *pb.GroupSettingsResponse
+}
+
+// ConversationAsOperator reads conv's head and settings for the operator
+// (the admin API): no member's rule applies and every pin is listed. A
+// conversation that does not exist is NOT_FOUND, and is not created.
+func (n *Runtime) ConversationAsOperator(ctx context.Context, conv string) (ConversationInfo, error) {
+	if err := checkConv(conv); err != nil {
+		return ConversationInfo{}, err
+	}
+	head, err := n.store.GetConversation(ctx, conv)
+	if err != nil {
+		return ConversationInfo{}, fromPB(storeErr(err))
+	}
+	res, err := n.request(ctx, KindConversation, conv, &pb.GroupSettings{Conv: conv, Operator: true})
+	if err != nil {
+		return ConversationInfo{}, err
+	}
+	r := res.(*pb.GroupSettingsResponse)
+	if r.Error != nil {
+		return ConversationInfo{}, fromPB(r.Error)
+	}
+	return ConversationInfo{Conv: &head, Settings: r}, nil
 }

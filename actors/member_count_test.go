@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 // group_settings answers how many active members a conversation has, so
@@ -49,6 +50,17 @@ func TestMemberCount(t *testing.T) {
 	if err != nil || len(r.Managers) != 2 || r.Managers[0].User != "teacher" || r.Managers[0].Role != pb.Role_OWNER ||
 		r.Managers[1].User != "dan" || r.Managers[1].Role != pb.Role_ADMIN {
 		t.Fatalf("managers: %v %v, want the owner teacher, then the admin dan", r.GetManagers(), err)
+	}
+	// The operator reads it too (the admin API), but changes nothing here.
+	info, err := node.ConversationAsOperator(ctx, g)
+	if err != nil || info.Settings.MemberCount != 3 || info.Conv.Kind != storage.KindGroup || len(info.Settings.Managers) != 2 {
+		t.Fatalf("as the operator: %+v %v", info, err)
+	}
+	if _, err := node.GroupSettings(ctx, &pb.GroupSettings{Conv: g, Actor: "teacher", Operator: true}); actors.CodeOf(err) != pb.Code_INVALID {
+		t.Fatalf("the operator's flag through the members' call: %v, want INVALID", err)
+	}
+	if _, err := node.ConversationAsOperator(ctx, "g:nosuch"); actors.CodeOf(err) != pb.Code_NOT_FOUND {
+		t.Fatalf("a conversation that does not exist: %v, want NOT_FOUND", err)
 	}
 	node.Stop(true)
 	node = startCluster(t, 1, store, actors.Config{})[0]

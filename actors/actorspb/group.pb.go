@@ -53,7 +53,10 @@ type GroupSettings struct {
 	// picture: the id of the actor's complete upload of an image into this
 	// group, its new picture ("": none); recorded like a rename, by a
 	// profile system message that carries the file.
-	Picture       *string `protobuf:"bytes,11,opt,name=picture,proto3,oneof" json:"picture,omitempty"`
+	Picture *string `protobuf:"bytes,11,opt,name=picture,proto3,oneof" json:"picture,omitempty"`
+	// operator: the node's operator reads the settings (the admin API): no
+	// member's rule applies, every pin is listed, and nothing is changed
+	Operator      bool `protobuf:"varint,12,opt,name=operator,proto3" json:"operator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -156,6 +159,13 @@ func (x *GroupSettings) GetPicture() string {
 		return *x.Picture
 	}
 	return ""
+}
+
+func (x *GroupSettings) GetOperator() bool {
+	if x != nil {
+		return x.Operator
+	}
+	return false
 }
 
 type GroupSettingsResponse struct {
@@ -1002,7 +1012,7 @@ var File_actors_actorspb_group_proto protoreflect.FileDescriptor
 
 const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\n" +
-	"\x1bactors/actorspb/group.proto\x12\x12switchboard.actors\x1a\x1cactors/actorspb/actors.proto\"\xac\x03\n" +
+	"\x1bactors/actorspb/group.proto\x12\x12switchboard.actors\x1a\x1cactors/actorspb/actors.proto\"\xc8\x03\n" +
 	"\rGroupSettings\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12,\n" +
@@ -1016,7 +1026,8 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\x05title\x18\t \x01(\tH\x03R\x05title\x88\x01\x01\x12%\n" +
 	"\vdescription\x18\n" +
 	" \x01(\tH\x04R\vdescription\x88\x01\x01\x12\x1d\n" +
-	"\apicture\x18\v \x01(\tH\x05R\apicture\x88\x01\x01B\x12\n" +
+	"\apicture\x18\v \x01(\tH\x05R\apicture\x88\x01\x01\x12\x1a\n" +
+	"\boperator\x18\f \x01(\bR\boperatorB\x12\n" +
 	"\x10_prejoin_historyB\x0e\n" +
 	"\f_admins_onlyB\x0f\n" +
 	"\r_slow_mode_msB\b\n" +

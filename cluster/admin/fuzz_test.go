@@ -58,6 +58,7 @@ var adminRoutes = []struct{ method, path string }{
 	{http.MethodPut, "/api/v1/users/{}/away"},
 	{http.MethodGet, "/api/v1/users/{}/quiet"},
 	{http.MethodPut, "/api/v1/users/{}/quiet"},
+	{http.MethodGet, "/api/v1/conversations/{}"},
 	{http.MethodDelete, "/api/v1/users/{}/quiet"},
 	{http.MethodPost, "/api/v1/users/{}/conversations/{}/labels"},
 	{http.MethodGet, "/api/v1/desk/lines/{}/reasons"},

@@ -34,6 +34,7 @@ func (s *Server) messageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/conversations/{conv}/polls/{seq}", s.auth(ScopeMessages, s.pollResults))
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/members", s.auth(ScopeMembers, s.changeMembers))
 	mux.HandleFunc("GET /api/v1/conversations/{conv}/members", s.auth(ScopeMembers, s.listMembers))
+	mux.HandleFunc("GET /api/v1/conversations/{conv}", s.auth(ScopeMembers, s.conversation))
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/settings", s.auth(ScopeMembers, s.groupSettings))
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/invites", s.auth(ScopeMembers, s.groupInvites))
 	mux.HandleFunc("GET /api/v1/users/{user}/profile", s.auth(ScopeMembers, s.userProfile))
@@ -141,6 +142,44 @@ func (s *Server) groupSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, Settings{Conv: conv, AdminsOnly: res.AdminsOnly, PrejoinHistory: res.PrejoinHistory, PinnedSeqs: pinned, SlowModeMs: res.SlowModeMs,
 		Title: res.Title, Description: res.Description, MemberCount: res.MemberCount, Managers: conversationUsers(res.Managers), Seq: res.Seq})
+}
+
+// Conversation answers GET /api/v1/conversations/{conv}: what a back
+// office shows of a chat, read as the operator (no member's rule): its
+// kind, name, when it began, its last seq, its size and managers, and its
+// settings with every pin.
+type Conversation struct {
+	Conv           string             `json:"conv"`
+	Kind           string             `json:"kind"`
+	Title          string             `json:"title"`
+	Description    string             `json:"description"`
+	Created        time.Time          `json:"created,omitzero"`
+	LastSeq        uint64             `json:"last_seq"`
+	MemberCount    uint32             `json:"member_count"`
+	Managers       []ConversationUser `json:"managers"`
+	AdminsOnly     bool               `json:"admins_only"`
+	SlowModeMs     uint32             `json:"slow_mode_ms"`
+	PrejoinHistory uint32             `json:"prejoin_history"`
+	PinnedSeqs     []uint64           `json:"pinned_seqs"`
+}
+
+func (s *Server) conversation(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	conv := r.PathValue("conv")
+	info, err := s.node.ConversationAsOperator(ctx, conv)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	st, h := info.Settings, info.Conv
+	title := st.Title
+	if title == "" {
+		title = h.Title
+	}
+	writeJSON(w, http.StatusOK, Conversation{Conv: conv, Kind: strings.ToLower(h.Kind.String()), Title: title, Description: st.Description,
+		Created: h.CreatedAt.UTC(), LastSeq: h.LastSeq, MemberCount: st.MemberCount, Managers: conversationUsers(st.Managers),
+		AdminsOnly: st.AdminsOnly, SlowModeMs: st.SlowModeMs, PrejoinHistory: st.PrejoinHistory, PinnedSeqs: append([]uint64{}, st.PinnedSeqs...)})
 }
 
 // InvitesRequest is the body of POST /api/v1/conversations/{conv}/invites:

@@ -283,6 +283,15 @@ func TestServerMembership(t *testing.T) {
 	call(http.MethodPost, "/api/v1/messages", `{"sender":"s1","conv":"g:class-7b","client_msg_id":"q1","text":"?"}`, http.StatusForbidden, nil)
 	var posted admin.PostedMessage
 	call(http.MethodPost, "/api/v1/messages", `{"sender":"teacher","conv":"g:class-7b","client_msg_id":"a1","text":"page 12"}`, http.StatusCreated, &posted)
+	// The back office's view of the class: as the operator, no member's rule.
+	var info admin.Conversation
+	call(http.MethodGet, "/api/v1/conversations/g:class-7b", "", http.StatusOK, &info)
+	if info.Kind != "group" || info.Title != "7B" || !info.AdminsOnly || info.MemberCount != 3 || info.LastSeq < posted.Seq ||
+		len(info.Managers) != 1 || info.Managers[0].User != "teacher" || info.PinnedSeqs == nil || info.Created.IsZero() {
+		t.Fatalf("the class as the operator sees it: %+v", info)
+	}
+	call(http.MethodGet, "/api/v1/conversations/g:nosuch", "", http.StatusNotFound, nil)
+	call(http.MethodGet, "/api/v1/conversations/bad%00id", "", http.StatusBadRequest, nil)
 	call(http.MethodPost, settings, `{"actor":"teacher","prejoin_history":1001}`, http.StatusBadRequest, nil)
 	call(http.MethodPost, "/api/v1/conversations/g:nosuch/settings", `{"actor":"teacher"}`, http.StatusNotFound, nil)
 
