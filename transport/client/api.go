@@ -245,7 +245,18 @@ func (c *Client) hide(ctx context.Context, conv string, seqs []uint64, unhide bo
 		return nil, err
 	}
 	hidden := res.GetHide().GetHiddenSeqs()
-	if shown := c.store.hidden(conv, hidden); len(shown) > 0 {
+	shown := c.store.hidden(conv, hidden)
+	if unhide {
+		// The membership push of this unhide may have come first, taken
+		// the set and left the fetch to the background: what is still
+		// missing is fetched here, so it is held when Unhide returns.
+		for _, seq := range seqs {
+			if _, held := c.store.message(conv, seq); !held && !slices.Contains(hidden, seq) && !slices.Contains(shown, seq) {
+				shown = append(shown, seq)
+			}
+		}
+	}
+	if len(shown) > 0 {
 		if cn, err := c.waitConn(ctx); err == nil {
 			c.fetchShown(ctx, cn, conv, shown)
 		}
