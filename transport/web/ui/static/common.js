@@ -1095,30 +1095,54 @@ export function mutedMark(c) {
 // mute for a while (the client emits it then; the node sends nothing).
 // A refusal goes to note.
 export function muteControl(client, select, state, note) {
+  return timedControl(client, select, state, note, {
+    flag: "muted",
+    menu: ["Mute…", "Muted…", "Unmute"],
+    verbs: ["mute", "unmute"],
+    text: mutedText,
+    on: (c) => !!c?.mutedAt(),
+    untilMs: (c) => c.mutedUntilMs,
+    choices: MUTE_CHOICES.map(([label, ms]) => [label, String(ms)]),
+    set: (id, v) => client.mute(id, true, { forMs: Number(v) }),
+    clear: (id) => client.mute(id, false),
+    done: (text) => `${text}: nothing notifies you, its unread leave your total`,
+  });
+}
+
+// timedControl is a menu that puts the open conversation into a state for
+// this user alone, for a while or until taken out (muteControl,
+// snoozeControl): t.menu's prompt, each of t.choices ([label, value],
+// the value handed to t.set), and t.menu's "out" entry while t.on(c); state shows t.text(c), with t.untilMs(c) as its
+// tooltip; select.dataset[t.flag] says whether it holds. It is drawn
+// again on the client's "conversation" for the one open, and rebuilt
+// only when the state changes, so an open menu stays open while messages
+// arrive. A refusal goes to note.
+function timedControl(client, select, state, note, t) {
   let conv = "";
-  let shown; // the menu drawn for a muted conversation (true) or not
+  let shown; // the menu drawn for a conversation in the state (true) or not
   const draw = () => {
     const c = conv ? client.conversation(conv) : undefined;
-    const muted = !!c?.mutedAt();
+    const on = t.on(c);
     select.disabled = !c;
-    select.dataset.muted = String(muted);
-    state.textContent = mutedText(c);
-    state.title = c?.mutedUntilMs && muted ? new Date(c.mutedUntilMs).toLocaleString() : "";
-    // Rebuilt only when it changes: an open menu stays open while messages arrive.
-    if (shown === muted) return;
-    shown = muted;
-    select.replaceChildren(new Option(muted ? "Muted…" : "Mute…", ""), ...MUTE_CHOICES.map(([label, ms]) => new Option(label, String(ms))), ...(muted ? [new Option("Unmute", "off")] : []));
+    select.dataset[t.flag] = String(on);
+    state.textContent = t.text(c);
+    state.title = on && t.untilMs(c) ? new Date(t.untilMs(c)).toLocaleString() : "";
+    if (shown === on) return;
+    shown = on;
+    const [prompt, held, out] = t.menu;
+    select.replaceChildren(new Option(on ? held : prompt, ""), ...t.choices.map(([label, value]) => new Option(label, value)), ...(on ? [new Option(out, "off")] : []));
   };
   select.onchange = async () => {
     const id = conv, v = select.value;
     select.value = "";
     if (!id || !v) return;
+    const [verb, undo] = t.verbs;
     try {
-      if (v === "off") await client.mute(id, false);
-      else await client.mute(id, true, { forMs: Number(v) });
-      note(v === "off" ? "unmuted" : `${mutedText(client.conversation(id))}: nothing notifies you, its unread leave your total`);
+      if (v === "off") await t.clear(id);
+      else await t.set(id, v);
+      note(v === "off" ? `${undo}d` : t.done(t.text(client.conversation(id))));
     } catch (err) {
-      note(`${v === "off" ? "unmute" : "mute"} failed: ${err.message}`);
+      note(`${v === "off" ? undo : verb} failed: ${err.message}`);
     }
     draw();
   };
@@ -1186,40 +1210,18 @@ export function markedUnreadMark(c) {
 // another device, news that ends it, and its end (the client emits it
 // then; the node sends nothing). A refusal goes to note.
 export function snoozeControl(client, select, state, note) {
-  let conv = "";
-  let shown; // the menu drawn for a snoozed conversation (true) or not
-  const draw = () => {
-    const c = conv ? client.conversation(conv) : undefined;
-    const text = snoozedText(c);
-    select.disabled = !c;
-    select.dataset.snoozed = String(!!text);
-    state.textContent = text;
-    state.title = text ? new Date(c.archivedUntilMs).toLocaleString() : "";
-    // Rebuilt only when it changes: an open menu stays open while messages arrive.
-    if (shown === !!text) return;
-    shown = !!text;
-    select.replaceChildren(new Option(shown ? "Snoozed…" : "Snooze…", ""), ...SNOOZE_CHOICES.map(([label], i) => new Option(label, String(i))), ...(shown ? [new Option("Unsnooze", "off")] : []));
-  };
-  select.onchange = async () => {
-    const id = conv, v = select.value;
-    select.value = "";
-    if (!id || !v) return;
-    try {
-      if (v === "off") await client.archive(id, false);
-      else await client.snooze(id, SNOOZE_CHOICES[Number(v)][1](Date.now()));
-      note(v === "off" ? "unsnoozed" : `${snoozedText(client.conversation(id))}: back in your list then, marked unread (a new message brings it back sooner)`);
-    } catch (err) {
-      note(`${v === "off" ? "unsnooze" : "snooze"} failed: ${err.message}`);
-    }
-    draw();
-  };
-  client.on("conversation", (c) => c.id === conv && draw());
-  return {
-    open(id) {
-      conv = id ?? "";
-      draw();
-    },
-  };
+  return timedControl(client, select, state, note, {
+    flag: "snoozed",
+    menu: ["Snooze…", "Snoozed…", "Unsnooze"],
+    verbs: ["snooze", "unsnooze"],
+    text: snoozedText,
+    on: (c) => !!snoozedText(c),
+    untilMs: (c) => c.archivedUntilMs,
+    choices: SNOOZE_CHOICES.map(([label], i) => [label, String(i)]),
+    set: (id, v) => client.snooze(id, SNOOZE_CHOICES[Number(v)][1](Date.now())),
+    clear: (id) => client.archive(id, false),
+    done: (text) => `${text}: back in your list then, marked unread (a new message brings it back sooner)`,
+  });
 }
 
 // labelChips shows a conversation's labels, this user's own (client.label:
