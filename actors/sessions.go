@@ -646,16 +646,23 @@ const typingPages = 4
 // when there are more than Config.TypingMaxMembers, or in a direct
 // conversation in which one member blocked the other.
 func (s *deviceSession) typingAudience(ctx context.Context, conv string) ([]string, error) {
-	most := s.rt.cfg.TypingMaxMembers
+	return typingAudienceOf(func(after string, limit int) ([]*pb.Member, string, error) {
+		return s.rt.Members(ctx, conv, s.user, after, limit)
+	}, s.rt.cfg.TypingMaxMembers, strings.HasPrefix(conv, DirectPrefix))
+}
+
+// typingAudienceOf is typingAudience over page, which reads up to limit
+// member rows after a user (Runtime.Members), at most typingPages pages.
+func typingAudienceOf(page func(after string, limit int) ([]*pb.Member, string, error), most int, direct bool) ([]string, error) {
 	var users []string
 	after := ""
 	for range typingPages {
-		ms, next, err := s.rt.Members(ctx, conv, s.user, after, most+1)
+		ms, next, err := page(after, most+1)
 		if err != nil {
 			return nil, err
 		}
 		for _, m := range ms {
-			if m.Muted && strings.HasPrefix(conv, DirectPrefix) {
+			if m.Muted && direct {
 				return nil, nil // one of the pair blocked the other: no typing either way
 			}
 			users = append(users, m.User)

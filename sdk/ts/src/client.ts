@@ -62,6 +62,13 @@ export interface QuietHoursView {
   week: Record<string, string>;
 }
 
+/** A user's presence as presence and presences answer it: online on how many devices, or when last seen (undefined: never, or not shared). */
+export interface PresenceView {
+  online: boolean;
+  devices: number;
+  lastSeen?: Date;
+}
+
 /** The days QuietHoursView.week names, Sunday first. */
 export const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
@@ -1591,7 +1598,7 @@ export class Client {
    * their direct conversation). FORBIDDEN for a user this one shares no
    * conversation with, or when either blocked the other.
    */
-  async presence(user: string, conv = ""): Promise<{ online: boolean; devices: number; lastSeen?: Date }> {
+  async presence(user: string, conv = ""): Promise<PresenceView> {
     const r = await this.request({ case: "presence", value: { user, conv } });
     if (r.result.case !== "presence") throw new Error("presence: unexpected answer");
     const p = r.result.value;
@@ -1606,9 +1613,9 @@ export class Client {
    * refused. Any number of users: they are asked PRESENCES_PER_REQUEST at
    * a time.
    */
-  async presences(users: string[], conv = ""): Promise<{ user: string; online: boolean; devices: number; lastSeen?: Date }[]> {
+  async presences(users: string[], conv = ""): Promise<(PresenceView & { user: string })[]> {
     const asked = [...new Set(users.filter((u) => u !== ""))];
-    const out: { user: string; online: boolean; devices: number; lastSeen?: Date }[] = [];
+    const out: (PresenceView & { user: string })[] = [];
     for (let i = 0; i < asked.length; i += PRESENCES_PER_REQUEST) {
       const r = await this.request({ case: "presences", value: { conv, users: asked.slice(i, i + PRESENCES_PER_REQUEST) } });
       if (r.result.case !== "presences") throw new Error("presences: unexpected answer");
