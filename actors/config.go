@@ -134,6 +134,10 @@ type Config struct {
 	// given an end (default a year; a mute without one lasts until
 	// unmuted).
 	MaxMuteFor time.Duration
+	// MaxMemberMuteFor: the longest a group's managers may mute a member
+	// for with an end (membership MUTE with for_ms; default a year; a
+	// mute without one lasts until unmuted).
+	MaxMemberMuteFor time.Duration
 	// Away messages (user_away.go): at most MaxAwayBytes of text (default
 	// 500), ending at most MaxAwayFor from when it is set (default a year).
 	MaxAwayBytes int
@@ -424,6 +428,7 @@ func DefaultConfig() Config {
 		MaxJoinNoteBytes:          200,
 		JoinRequestTTL:            7 * 24 * time.Hour,
 		MaxMuteFor:                366 * 24 * time.Hour,
+		MaxMemberMuteFor:          366 * 24 * time.Hour,
 		MaxAwayBytes:              500,
 		MaxAwayFor:                366 * 24 * time.Hour,
 		MaxHiddenMessages:         500,
@@ -551,6 +556,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxJoinNoteBytes, d.MaxJoinNoteBytes)
 	setDuration(&c.JoinRequestTTL, d.JoinRequestTTL)
 	setDuration(&c.MaxMuteFor, d.MaxMuteFor)
+	setDuration(&c.MaxMemberMuteFor, d.MaxMemberMuteFor)
 	setInt(&c.MaxAwayBytes, d.MaxAwayBytes)
 	setInt(&c.MaxHiddenMessages, d.MaxHiddenMessages)
 	setInt(&c.MaxConvLabels, d.MaxConvLabels)

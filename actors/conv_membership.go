@@ -230,7 +230,10 @@ func (c *conversation) applyMembership(ctx actor.Context, m *pb.MembershipChange
 			mem.Role = storage.Role(m.Role)
 		case pb.MembershipChange_MUTE, pb.MembershipChange_UNMUTE:
 			mem = *old
-			mem.Muted = m.Op == pb.MembershipChange_MUTE
+			mem.Muted, mem.MutedUntil = m.Op == pb.MembershipChange_MUTE, time.Time{}
+			if mem.Muted && m.UntilMs > 0 {
+				mem.MutedUntil = time.UnixMilli(m.UntilMs)
+			}
 		}
 		changed = append(changed, mem)
 	}
@@ -351,8 +354,12 @@ func membershipBody(m *pb.MembershipChange, maxUsers int) []byte {
 	if len(users) > maxUsers {
 		users = users[:maxUsers]
 	}
-	body, _ := json.Marshal(map[string]any{"op": opName(m.Op), "actor": m.Actor, "users": users, "count": len(m.Users),
-		"role": storage.Role(m.Role).String()})
+	fields := map[string]any{"op": opName(m.Op), "actor": m.Actor, "users": users, "count": len(m.Users),
+		"role": storage.Role(m.Role).String()}
+	if m.UntilMs > 0 {
+		fields["until_ms"] = m.UntilMs // a mute's end
+	}
+	body, _ := json.Marshal(fields)
 	return body
 }
 
@@ -387,6 +394,9 @@ func (c *conversation) checkMembership(m *pb.MembershipChange) *pb.Error {
 	actorMem := c.members[m.Actor]
 	if e := authorize(c.kind, c.id, m.Actor, actorMem, action); e != nil {
 		return e
+	}
+	if m.UntilMs != 0 && (m.Op != pb.MembershipChange_MUTE || m.UntilMs < 0) {
+		return pbErr(pb.Code_INVALID, "only a mute has an end, a time ahead, not %v", m.Op)
 	}
 	if m.Op == pb.MembershipChange_DISBAND {
 		if len(m.Users) > 0 {

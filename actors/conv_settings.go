@@ -108,7 +108,8 @@ func (c *conversation) managers(limit int) []*pb.Member {
 	var out []*pb.Member
 	for _, m := range c.members {
 		if m.Active() && (m.Role == storage.RoleOwner || m.Role == storage.RoleAdmin) {
-			out = append(out, &pb.Member{User: m.UserID, Role: pb.Role(m.Role), JoinedSeq: m.JoinedSeq, Muted: m.Muted}) // nothing of their own view
+			mm := toPBMember(*m)
+			out = append(out, &pb.Member{User: mm.User, Role: mm.Role, JoinedSeq: mm.JoinedSeq, Muted: mm.Muted, MutedUntilMs: mm.MutedUntilMs}) // nothing of their own view
 		}
 	}
 	slices.SortFunc(out, func(a, b *pb.Member) int {

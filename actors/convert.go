@@ -64,8 +64,14 @@ func senderRole(r storage.Role) storage.SenderRole {
 	return storage.SenderUnspecified
 }
 
+// toPBMember is the member as it stands now: a timed mute that ended is
+// no mute.
 func toPBMember(m storage.Member) *pb.Member {
-	return &pb.Member{User: m.UserID, Role: pb.Role(m.Role), JoinedSeq: m.JoinedSeq, LeftSeq: m.LeftSeq, Muted: m.Muted, ClearedSeq: m.ClearedSeq, Hidden: m.Hidden}
+	out := &pb.Member{User: m.UserID, Role: pb.Role(m.Role), JoinedSeq: m.JoinedSeq, LeftSeq: m.LeftSeq, ClearedSeq: m.ClearedSeq, Hidden: m.Hidden}
+	if m.Muted && m.MutedAt(time.Now()) { // the clock read only for a muted member
+		out.Muted, out.MutedUntilMs = true, millis(m.MutedUntil)
+	}
+	return out
 }
 
 func millis(t time.Time) int64 {

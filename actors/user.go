@@ -403,8 +403,12 @@ func (u *user) scanUnread(bg context.Context, conv string, uc *userConv) *pb.Err
 }
 
 func memberFromPB(conv string, m *pb.Member) storage.Member {
-	return storage.Member{ConvID: conv, UserID: m.GetUser(), Role: storage.Role(m.GetRole()), JoinedSeq: m.GetJoinedSeq(), LeftSeq: m.GetLeftSeq(), Muted: m.GetMuted(),
+	mem := storage.Member{ConvID: conv, UserID: m.GetUser(), Role: storage.Role(m.GetRole()), JoinedSeq: m.GetJoinedSeq(), LeftSeq: m.GetLeftSeq(), Muted: m.GetMuted(),
 		ClearedSeq: m.GetClearedSeq(), Hidden: m.GetHidden()}
+	if ms := m.GetMutedUntilMs(); ms > 0 {
+		mem.MutedUntil = time.UnixMilli(ms)
+	}
+	return mem
 }
 
 // loadAll loads every conversation the user is or was a member of.

@@ -98,7 +98,10 @@ type Member struct {
 	JoinedSeq uint64
 	LeftSeq   uint64 // 0 while still a member
 	Muted     bool   // muted by an admin: may read, may not send
-	JoinedAt  time.Time
+	// MutedUntil: a mute by an admin ends by itself then ("mute for a
+	// day"); zero: until unmuted. Judged by the clock, never written back.
+	MutedUntil time.Time
+	JoinedAt   time.Time
 	// ClearedSeq: the member cleared the conversation for themself up to
 	// here (0: never); they no longer see those messages. Others' view is
 	// untouched.
@@ -111,6 +114,12 @@ type Member struct {
 
 // Active reports whether the member has not left.
 func (m Member) Active() bool { return m.LeftSeq == 0 }
+
+// MutedAt reports whether the member is muted at now: muted, and the
+// mute's end (if any) not reached.
+func (m Member) MutedAt(now time.Time) bool {
+	return m.Muted && (m.MutedUntil.IsZero() || now.Before(m.MutedUntil))
+}
 
 // Sees reports whether the member may see the message with this seq.
 func (m Member) Sees(seq uint64) bool {
@@ -157,8 +166,8 @@ func CheckLabels(labels []string) error {
 // == does not compile).
 func (m Member) Equal(o Member) bool {
 	return m.ConvID == o.ConvID && m.UserID == o.UserID && m.Role == o.Role && m.JoinedSeq == o.JoinedSeq &&
-		m.LeftSeq == o.LeftSeq && m.Muted == o.Muted && m.JoinedAt.Equal(o.JoinedAt) && m.ClearedSeq == o.ClearedSeq &&
-		slices.Equal(m.Hidden, o.Hidden)
+		m.LeftSeq == o.LeftSeq && m.Muted == o.Muted && m.MutedUntil.Equal(o.MutedUntil) && m.JoinedAt.Equal(o.JoinedAt) &&
+		m.ClearedSeq == o.ClearedSeq && slices.Equal(m.Hidden, o.Hidden)
 }
 
 // VisibleFrom is the first seq the member sees: from their join, and past

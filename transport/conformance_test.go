@@ -125,6 +125,22 @@ func TestErrorCodeConformance(t *testing.T) {
 	response("mute", res, err, wirepb.Code_OK)
 	res, err = call(bob, send("g:club", "", "hello?"))
 	response("muted send", res, err, wirepb.Code_MUTED)
+	timed := member("g:club", wirepb.MembershipRequest_MUTE, "bob")
+	timed.GetMembership().ForMs = time.Hour.Milliseconds()
+	res, err = call(alice, timed)
+	response("a mute for an hour", res, err, wirepb.Code_OK)
+	res, err = call(alice, &wirepb.Request{Op: &wirepb.Request_Members{Members: &wirepb.MembersRequest{Conv: "g:club"}}})
+	for _, m := range response("members", res, err, wirepb.Code_OK).GetMembers().GetMembers() {
+		if m.User == "bob" && (!m.Muted || time.Until(time.UnixMilli(m.MutedUntilMs)) < 59*time.Minute) {
+			t.Fatalf("bob muted for an hour is listed %v", m)
+		}
+	}
+	timed.GetMembership().Op = wirepb.MembershipRequest_UNMUTE
+	res, err = call(alice, timed)
+	response("an unmute with a duration", res, err, wirepb.Code_INVALID)
+	timed.GetMembership().Op, timed.GetMembership().ForMs = wirepb.MembershipRequest_MUTE, -1
+	res, err = call(alice, timed)
+	response("a mute for a negative time", res, err, wirepb.Code_INVALID)
 	res, err = call(alice, send("", "bob", "to recall"))
 	sent := response("direct send", res, err, wirepb.Code_OK).GetSend()
 	time.Sleep(5 * time.Millisecond)

@@ -61,7 +61,7 @@ func wireMember(m *pb.Member) *wirepb.Member {
 	if m == nil {
 		return nil
 	}
-	return &wirepb.Member{User: m.User, Role: wirepb.Role(m.Role), JoinedSeq: m.JoinedSeq, LeftSeq: m.LeftSeq, Muted: m.Muted}
+	return &wirepb.Member{User: m.User, Role: wirepb.Role(m.Role), JoinedSeq: m.JoinedSeq, LeftSeq: m.LeftSeq, Muted: m.Muted, MutedUntilMs: m.MutedUntilMs}
 }
 
 func wireMembers(ms []*pb.Member) []*wirepb.Member {

@@ -501,7 +501,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_Membership:
 		m := op.Membership
-		seq, err := sess.ChangeMembership(ctx, &pb.MembershipChange{Conv: m.Conv, Op: pb.MembershipChange_Op(m.Op), Users: m.Users, Role: pb.Role(m.Role)})
+		seq, err := sess.ChangeMembership(ctx, &pb.MembershipChange{Conv: m.Conv, Op: pb.MembershipChange_Op(m.Op), Users: m.Users, Role: pb.Role(m.Role), ForMs: m.ForMs})
 		if err != nil {
 			return c.fail(err)
 		}

@@ -174,6 +174,9 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		if _, ok := wirepb.Role_name[int32(m.Role)]; !ok {
 			return invalid("unknown role %d", m.Role)
 		}
+		if m.ForMs < 0 || m.ForMs > 0 && m.Op != wirepb.MembershipRequest_MUTE {
+			return invalid("for_ms: a mute's duration, positive, and only with MUTE")
+		}
 		need := 1
 		if m.Op == wirepb.MembershipRequest_LEAVE || m.Op == wirepb.MembershipRequest_DISBAND {
 			need = 0

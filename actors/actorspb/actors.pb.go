@@ -909,7 +909,10 @@ type Member struct {
 	ClearedSeq uint64 `protobuf:"varint,6,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`
 	// the seqs the member deleted for themself, ascending (their own row
 	// only, as cleared_seq)
-	Hidden        []uint64 `protobuf:"varint,7,rep,packed,name=hidden,proto3" json:"hidden,omitempty"`
+	Hidden []uint64 `protobuf:"varint,7,rep,packed,name=hidden,proto3" json:"hidden,omitempty"`
+	// a mute's end (Unix ms; 0: none, or not muted); muted is false once
+	// it has passed
+	MutedUntilMs  int64 `protobuf:"varint,8,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -991,6 +994,13 @@ func (x *Member) GetHidden() []uint64 {
 		return x.Hidden
 	}
 	return nil
+}
+
+func (x *Member) GetMutedUntilMs() int64 {
+	if x != nil {
+		return x.MutedUntilMs
+	}
+	return 0
 }
 
 type CreateConversation struct {
@@ -1761,12 +1771,18 @@ func (x *HistoryResponse) GetMessages() []*Message {
 // UNBLOCK are a direct conversation's: one member stops (or lets again)
 // the other writing to it; they record no system message.
 type MembershipChange struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Actor         string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
-	Op            MembershipChange_Op    `protobuf:"varint,3,opt,name=op,proto3,enum=switchboard.actors.MembershipChange_Op" json:"op,omitempty"`
-	Users         []string               `protobuf:"bytes,4,rep,name=users,proto3" json:"users,omitempty"`
-	Role          Role                   `protobuf:"varint,5,opt,name=role,proto3,enum=switchboard.actors.Role" json:"role,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Conv  string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Actor string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	Op    MembershipChange_Op    `protobuf:"varint,3,opt,name=op,proto3,enum=switchboard.actors.MembershipChange_Op" json:"op,omitempty"`
+	Users []string               `protobuf:"bytes,4,rep,name=users,proto3" json:"users,omitempty"`
+	Role  Role                   `protobuf:"varint,5,opt,name=role,proto3,enum=switchboard.actors.Role" json:"role,omitempty"`
+	// MUTE only: the mute ends by itself then (Unix ms; 0: until UNMUTE).
+	// Runtime.ChangeMembership sets it from for_ms.
+	UntilMs int64 `protobuf:"varint,6,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"`
+	// MUTE only: for how long (0: until UNMUTE), at most
+	// Config.MaxMemberMuteFor; the Runtime turns it into until_ms.
+	ForMs         int64 `protobuf:"varint,7,opt,name=for_ms,json=forMs,proto3" json:"for_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1834,6 +1850,20 @@ func (x *MembershipChange) GetRole() Role {
 		return x.Role
 	}
 	return Role_MEMBER
+}
+
+func (x *MembershipChange) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
+}
+
+func (x *MembershipChange) GetForMs() int64 {
+	if x != nil {
+		return x.ForMs
+	}
+	return 0
 }
 
 type MembershipResponse struct {
@@ -8114,7 +8144,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x14\n" +
 	"\x05width\x18\x05 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x06 \x01(\rR\x06height\x12\x14\n" +
-	"\x05thumb\x18\a \x01(\fR\x05thumb\"\xd3\x01\n" +
+	"\x05thumb\x18\a \x01(\fR\x05thumb\"\xf9\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12,\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\x12\x1d\n" +
@@ -8124,7 +8154,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05muted\x18\x05 \x01(\bR\x05muted\x12\x1f\n" +
 	"\vcleared_seq\x18\x06 \x01(\x04R\n" +
 	"clearedSeq\x12\x16\n" +
-	"\x06hidden\x18\a \x03(\x04R\x06hidden\"\xc0\x01\n" +
+	"\x06hidden\x18\a \x03(\x04R\x06hidden\x12$\n" +
+	"\x0emuted_until_ms\x18\b \x01(\x03R\fmutedUntilMs\"\xc0\x01\n" +
 	"\x12CreateConversation\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x18\n" +
@@ -8190,13 +8221,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05limit\x18\x06 \x01(\rR\x05limit\"{\n" +
 	"\x0fHistoryResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x127\n" +
-	"\bmessages\x18\x02 \x03(\v2\x1b.switchboard.actors.MessageR\bmessages\"\xc3\x02\n" +
+	"\bmessages\x18\x02 \x03(\v2\x1b.switchboard.actors.MessageR\bmessages\"\xf5\x02\n" +
 	"\x10MembershipChange\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x127\n" +
 	"\x02op\x18\x03 \x01(\x0e2'.switchboard.actors.MembershipChange.OpR\x02op\x12\x14\n" +
 	"\x05users\x18\x04 \x03(\tR\x05users\x12,\n" +
-	"\x04role\x18\x05 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\"\x87\x01\n" +
+	"\x04role\x18\x05 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\x12\x19\n" +
+	"\buntil_ms\x18\x06 \x01(\x03R\auntilMs\x12\x15\n" +
+	"\x06for_ms\x18\a \x01(\x03R\x05forMs\"\x87\x01\n" +
 	"\x02Op\x12\a\n" +
 	"\x03ADD\x10\x00\x12\n" +
 	"\n" +

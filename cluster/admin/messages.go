@@ -55,6 +55,9 @@ type MembersRequest struct {
 	Op    string   `json:"op"` // add, remove, leave, set_role, mute, unmute, disband
 	Users []string `json:"users,omitempty"`
 	Role  string   `json:"role,omitempty"` // with add or set_role: member or admin
+	// ForMs: with mute, the mute ends by itself this long after (0: until
+	// unmuted).
+	ForMs int64 `json:"for_ms,omitempty"`
 }
 
 var membershipOps = map[string]pb.MembershipChange_Op{"add": pb.MembershipChange_ADD, "remove": pb.MembershipChange_REMOVE,
@@ -83,7 +86,7 @@ func (s *Server) changeMembers(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	conv := r.PathValue("conv")
-	seq, err := s.node.ChangeMembership(ctx, &pb.MembershipChange{Conv: conv, Actor: req.Actor, Op: op, Users: req.Users, Role: role})
+	seq, err := s.node.ChangeMembership(ctx, &pb.MembershipChange{Conv: conv, Actor: req.Actor, Op: op, Users: req.Users, Role: role, ForMs: req.ForMs})
 	if err != nil {
 		sendRefused(w, err)
 		return
@@ -278,6 +281,8 @@ type ConversationUser struct {
 	Role      string `json:"role"`
 	JoinedSeq uint64 `json:"joined_seq"`
 	Muted     bool   `json:"muted,omitempty"`
+	// MutedUntilMs: when a timed mute ends (omitted: none).
+	MutedUntilMs int64 `json:"muted_until_ms,omitempty"`
 }
 
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) {
@@ -300,7 +305,7 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) {
 func conversationUsers(ms []*pb.Member) []ConversationUser {
 	out := make([]ConversationUser, len(ms))
 	for i, m := range ms {
-		out[i] = ConversationUser{User: m.User, Role: strings.ToLower(m.Role.String()), JoinedSeq: m.JoinedSeq, Muted: m.Muted}
+		out[i] = ConversationUser{User: m.User, Role: strings.ToLower(m.Role.String()), JoinedSeq: m.JoinedSeq, Muted: m.Muted, MutedUntilMs: m.MutedUntilMs}
 	}
 	return out
 }

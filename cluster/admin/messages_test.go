@@ -265,6 +265,18 @@ func TestServerMembership(t *testing.T) {
 	call(http.MethodGet, "/api/v1/conversations/g:nosuch/members", "", http.StatusNotFound, nil)
 	call(http.MethodGet, members+"?limit=0", "", http.StatusBadRequest, nil)
 
+	// A student muted for a day: listed with the mute's end; a duration
+	// with another op, or past the node's bound, is refused.
+	call(http.MethodPost, members, `{"actor":"teacher","op":"mute","users":["s1"],"for_ms":86400000}`, http.StatusOK, nil)
+	page = admin.Members{}
+	call(http.MethodGet, members+"?limit=1", "", http.StatusOK, &page)
+	if m := page.Members[0]; m.User != "s1" || !m.Muted || time.Until(time.UnixMilli(m.MutedUntilMs)) < 23*time.Hour {
+		t.Fatalf("s1 muted for a day: %+v", m)
+	}
+	call(http.MethodPost, members, `{"actor":"teacher","op":"unmute","users":["s1"],"for_ms":1000}`, http.StatusBadRequest, nil)
+	call(http.MethodPost, members, `{"actor":"teacher","op":"mute","users":["s1"],"for_ms":31708800001}`, http.StatusBadRequest, nil)
+	call(http.MethodPost, members, `{"actor":"teacher","op":"unmute","users":["s1"]}`, http.StatusOK, nil)
+
 	// The class becomes an announcement channel: the teacher posts, the
 	// students read.
 	const settings = "/api/v1/conversations/g:class-7b/settings"

@@ -19,7 +19,8 @@ func newGroupCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "group", Short: "Create groups and manage their members"}
 	cmd.AddCommand(newGroupCreateCmd(), newGroupChangeCmd("add"), newGroupChangeCmd("remove"),
 		newGroupChangeCmd("leave"), newGroupChangeCmd("set-role"), newGroupChangeCmd("disband"), newGroupMembersCmd(), newGroupSettingsCmd(),
-		newGroupInviteCmd(), newGroupJoinCmd(), newGroupRequestsCmd(), newGroupChangeCmd("approve"), newGroupChangeCmd("decline"))
+		newGroupInviteCmd(), newGroupJoinCmd(), newGroupRequestsCmd(), newGroupChangeCmd("approve"), newGroupChangeCmd("decline"),
+		newGroupChangeCmd("mute"), newGroupChangeCmd("unmute"))
 	return cmd
 }
 
@@ -57,6 +58,7 @@ func newGroupChangeCmd(op string) *cobra.Command {
 	var o clientOptions
 	var conv, role string
 	var users []string
+	var muteFor time.Duration
 	short := map[string]string{
 		"add":      "Add members (owners and admins)",
 		"remove":   "Remove members (owners and admins)",
@@ -65,6 +67,8 @@ func newGroupChangeCmd(op string) *cobra.Command {
 		"disband":  "End a group for every member (its owners): all leave, keeping its history up to there",
 		"approve":  "Admit users who asked to join with an approval invite (owners and admins)",
 		"decline":  "Drop users' requests to join (owners and admins)",
+		"mute":     "Keep members from posting, for a while with --for (owners and admins)",
+		"unmute":   "Let muted members post again (owners and admins)",
 	}[op]
 	cmd := &cobra.Command{
 		Use:   op,
@@ -93,6 +97,10 @@ func newGroupChangeCmd(op string) *cobra.Command {
 					seq, err = c.ApproveJoin(ctx, conv, users...)
 				case "decline":
 					err = c.DeclineJoin(ctx, conv, users...)
+				case "mute":
+					seq, err = c.MuteMembersFor(ctx, conv, muteFor, users...)
+				case "unmute":
+					seq, err = c.Unmute(ctx, conv, users...)
 				case "set-role":
 					r, ok := wirepb.Role_value[strings.ToUpper(role)]
 					if !ok {
@@ -119,6 +127,9 @@ func newGroupChangeCmd(op string) *cobra.Command {
 	if op == "set-role" {
 		cmd.Flags().StringVar(&role, "role", "member", "member or admin")
 	}
+	if op == "mute" {
+		cmd.Flags().DurationVar(&muteFor, "for", 0, "how long the mute lasts (1h, 24h); 0: until unmuted")
+	}
 	return cmd
 }
 
@@ -142,11 +153,21 @@ func newGroupMembersCmd() *cobra.Command {
 					out := make([]map[string]any, len(all))
 					for i, m := range all {
 						out[i] = map[string]any{"user": m.User, "role": strings.ToLower(m.Role.String()), "joined_seq": m.JoinedSeq, "muted": m.Muted}
+						if m.MutedUntilMs > 0 {
+							out[i]["muted_until_ms"] = m.MutedUntilMs
+						}
 					}
 					return printJSON(cmd.OutOrStdout(), out)
 				}
 				for _, m := range all {
-					fmt.Fprintf(cmd.OutOrStdout(), "%-24s %s\n", m.User, strings.ToLower(m.Role.String()))
+					line := fmt.Sprintf("%-24s %s", m.User, strings.ToLower(m.Role.String()))
+					switch {
+					case m.MutedUntilMs > 0:
+						line += ", muted until " + time.UnixMilli(m.MutedUntilMs).Local().Format(time.DateTime)
+					case m.Muted:
+						line += ", muted"
+					}
+					fmt.Fprintln(cmd.OutOrStdout(), line)
 				}
 				return nil
 			})

@@ -403,6 +403,23 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if len(members) != 3 {
 		t.Fatalf("members: %v", members)
 	}
+	n.run("group", "mute", "--data-dir", d, "--user", "alice", "--conv", "g:cli", "--users", "carol", "--for", "1h")
+	mustJSON(t, n.run("group", "members", "--data-dir", d, "--user", "bob", "--conv", "g:cli", "--json"), &members)
+	for _, m := range members {
+		if until, _ := m["muted_until_ms"].(float64); m["user"] == "carol" && (m["muted"] != true || time.Until(time.UnixMilli(int64(until))) < 59*time.Minute) {
+			t.Fatalf("carol muted for an hour is listed %v", m)
+		}
+	}
+	if out := n.run("group", "members", "--data-dir", d, "--user", "bob", "--conv", "g:cli"); !strings.Contains(string(out), "muted until") {
+		t.Fatalf("members as text:\n%s\nwant carol's mute's end", out)
+	}
+	n.run("group", "unmute", "--data-dir", d, "--user", "alice", "--conv", "g:cli", "--users", "carol")
+	mustJSON(t, n.run("group", "members", "--data-dir", d, "--user", "bob", "--conv", "g:cli", "--json"), &members)
+	for _, m := range members {
+		if m["user"] == "carol" && m["muted"] != false {
+			t.Fatalf("carol unmuted is listed %v", m)
+		}
+	}
 	n.run("group", "leave", "--data-dir", d, "--user", "carol", "--conv", "g:cli")
 	var edit struct {
 		Seq    uint64 `json:"seq"`

@@ -66,6 +66,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxHiddenMessages, "max-hidden-messages", a.MaxHiddenMessages, "most messages a member may delete for themself in one conversation (then clear it)")
 	f.DurationVar(&t.actors.MaxAwayFor, "max-away-for", a.MaxAwayFor, "latest end an away message may be given, from when it is set")
 	f.DurationVar(&t.actors.MaxMuteFor, "max-mute-for", a.MaxMuteFor, "longest a user may mute a conversation for (mute --for); a mute without a duration lasts until unmuted")
+	f.DurationVar(&t.actors.MaxMemberMuteFor, "max-member-mute-for", a.MaxMemberMuteFor, "longest a group's owners and admins may mute a member for (membership MUTE with for_ms); a mute without a duration lasts until unmuted")
 	f.DurationVar(&t.actors.JoinRequestTTL, "join-request-ttl", a.JoinRequestTTL, "how long a request to join waits for a group's owners and admins before it is dropped")
 	f.BoolVar(&t.actors.PresenceOneSided, "presence-one-sided", a.PresenceOneSided, "users see others' presence whatever they share themselves (by default a user who hides their last seen sees nobody's)")
 	f.StringVar((*string)(&t.actors.ContactDetails), "contact-details", string(a.ContactDetails), "phone numbers and e-mail addresses in users' texts: off, mask (shown as ***), flag (delivered, flagged) or block (REJECTED_POLICY); a desk's agents are exempt")

@@ -27,6 +27,8 @@ type memberRow struct {
 	ClearedSeq *int64 `db:"cleared_seq"`
 	// Hidden is null in rows written before 0017 (storage.AppendSeqs).
 	Hidden []byte `db:"hidden"`
+	// MutedUntil is null in rows written before 0020; the epoch: no end.
+	MutedUntil *time.Time `db:"muted_until"`
 }
 
 func (r memberRow) member() (storage.Member, error) {
@@ -35,13 +37,14 @@ func (r memberRow) member() (storage.Member, error) {
 		return storage.Member{}, fmt.Errorf("member %q/%q: %w", r.ConvID, r.UserID, err)
 	}
 	return storage.Member{
-		ConvID:    r.ConvID,
-		UserID:    r.UserID,
-		Role:      storage.Role(r.Role),
-		JoinedSeq: uint64(r.JoinedSeq),
-		LeftSeq:   uint64(r.LeftSeq),
-		Muted:     r.Muted,
-		JoinedAt:  fromTS(r.JoinedAt),
+		ConvID:     r.ConvID,
+		UserID:     r.UserID,
+		Role:       storage.Role(r.Role),
+		JoinedSeq:  uint64(r.JoinedSeq),
+		LeftSeq:    uint64(r.LeftSeq),
+		Muted:      r.Muted,
+		MutedUntil: mutedUntil(r.MutedUntil),
+		JoinedAt:   fromTS(r.JoinedAt),
 		ClearedSeq: func() uint64 {
 			if r.ClearedSeq == nil {
 				return 0
@@ -52,7 +55,7 @@ func (r memberRow) member() (storage.Member, error) {
 	}, nil
 }
 
-var memberCols = []string{"conv_id", "user_id", "role", "joined_seq", "left_seq", "muted", "joined_at", "cleared_seq", "hidden"}
+var memberCols = []string{"conv_id", "user_id", "role", "joined_seq", "left_seq", "muted", "joined_at", "cleared_seq", "hidden", "muted_until"}
 
 var (
 	memberInsert     = mk(qb.Insert("members").Columns(memberCols...).ToCql())
@@ -90,10 +93,12 @@ func (s *Store) PutMember(ctx context.Context, m storage.Member) error {
 		return err
 	}
 	cleared := int64(m.ClearedSeq)
+	until := untilColumn(m.MutedUntil)
 	row := memberRow{
 		ConvID: m.ConvID, UserID: m.UserID, Role: int(m.Role), JoinedSeq: int64(m.JoinedSeq),
 		LeftSeq: int64(m.LeftSeq), Muted: m.Muted, JoinedAt: ts(m.JoinedAt), ClearedSeq: &cleared,
-		Hidden: storage.AppendSeqs([]byte{}, m.Hidden), // empty, never null: a null is a tombstone
+		Hidden:     storage.AppendSeqs([]byte{}, m.Hidden), // empty, never null: a null is a tombstone
+		MutedUntil: &until,
 	}
 	b := s.sess.Session.NewBatch(gocql.LoggedBatch).WithContext(ctx)
 	b.Query(memberInsert.cql, structArgs(memberInsert.names, row)...)

@@ -140,11 +140,15 @@ func encodeMember(m storage.Member) []byte {
 	e.bool(m.Muted)
 	e.time(m.JoinedAt)
 	// Optional trailing fields: older values decode unchanged.
-	if m.ClearedSeq != 0 || len(m.Hidden) > 0 {
+	timed := !m.MutedUntil.IsZero()
+	if m.ClearedSeq != 0 || len(m.Hidden) > 0 || timed {
 		e.uint(m.ClearedSeq)
 	}
-	if len(m.Hidden) > 0 {
+	if len(m.Hidden) > 0 || timed {
 		e.bytes(storage.AppendSeqs(nil, m.Hidden))
+	}
+	if timed {
+		e.time(m.MutedUntil)
 	}
 	return e.b
 }
@@ -166,6 +170,9 @@ func decodeMember(conv, user string, b []byte) (storage.Member, error) {
 			return m, fmt.Errorf("%w: member %q/%q: %w", errCorrupt, conv, user, err)
 		}
 		m.Hidden = hidden
+	}
+	if d.err == nil && len(d.b) > 0 { // written before timed mutes: none
+		m.MutedUntil = d.time()
 	}
 	return m, d.err
 }

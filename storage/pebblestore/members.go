@@ -29,6 +29,7 @@ func (s *Store) PutMember(ctx context.Context, m storage.Member) error {
 		return err
 	}
 	m.JoinedAt = storage.Millis(m.JoinedAt)
+	m.MutedUntil = storage.Millis(m.MutedUntil)
 	v := encodeMember(m)
 	mk, uk := memberKey(m.ConvID, m.UserID), membershipKey(m.UserID, m.ConvID)
 	return s.commit.do(ctx, func(b *pebble.Batch) error {

@@ -364,6 +364,29 @@ func testMembers(t *testing.T, s storage.Store, id func(string) string) {
 	if got, err = s.GetMember(c, cid, users[0]); err != nil || len(got.Hidden) != 0 || !got.Sees(27) {
 		t.Fatalf("member after unhiding everything: %+v, %v", got, err)
 	}
+
+	// A timed mute: both rows keep its end, with or without the optional
+	// fields before it; taken off, it reads back as none.
+	until := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	m.Muted, m.MutedUntil = true, until
+	must(t, s.PutMember(c, m))
+	got, err = s.GetMember(c, cid, users[0])
+	must(t, err)
+	if !got.Equal(m) || !got.MutedAt(time.Now()) || got.MutedAt(until) {
+		t.Fatalf("member muted until %v: %+v, want %+v", until, got, m)
+	}
+	mm, err = s.ListMemberships(c, users[0], "", 10)
+	must(t, err)
+	for _, x := range mm {
+		if x.ConvID == cid && !x.MutedUntil.Equal(until) {
+			t.Fatalf("membership by user muted until %v, want %v", x.MutedUntil, until)
+		}
+	}
+	m.Muted, m.MutedUntil = false, time.Time{}
+	must(t, s.PutMember(c, m))
+	if got, err = s.GetMember(c, cid, users[0]); err != nil || !got.MutedUntil.IsZero() || got.MutedAt(time.Now()) {
+		t.Fatalf("member after the mute was taken off: %+v, %v", got, err)
+	}
 }
 
 func testBadInput(t *testing.T, s storage.Store, id func(string) string) {

@@ -982,7 +982,8 @@ type Member struct {
 	Role          Role                   `protobuf:"varint,2,opt,name=role,proto3,enum=switchboard.wire.v1.Role" json:"role,omitempty"`
 	JoinedSeq     uint64                 `protobuf:"varint,3,opt,name=joined_seq,json=joinedSeq,proto3" json:"joined_seq,omitempty"`
 	LeftSeq       uint64                 `protobuf:"varint,4,opt,name=left_seq,json=leftSeq,proto3" json:"left_seq,omitempty"`
-	Muted         bool                   `protobuf:"varint,5,opt,name=muted,proto3" json:"muted,omitempty"`
+	Muted         bool                   `protobuf:"varint,5,opt,name=muted,proto3" json:"muted,omitempty"`                                     // muted now (false once a timed mute has ended)
+	MutedUntilMs  int64                  `protobuf:"varint,6,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"` // when the mute ends (0: until unmuted)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1050,6 +1051,13 @@ func (x *Member) GetMuted() bool {
 		return x.Muted
 	}
 	return false
+}
+
+func (x *Member) GetMutedUntilMs() int64 {
+	if x != nil {
+		return x.MutedUntilMs
+	}
+	return 0
 }
 
 type ConvSummary struct {
@@ -6255,11 +6263,15 @@ func (x *CreateGroupResult) GetLastSeq() uint64 {
 }
 
 type MembershipRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Op            MembershipRequest_Op   `protobuf:"varint,2,opt,name=op,proto3,enum=switchboard.wire.v1.MembershipRequest_Op" json:"op,omitempty"`
-	Users         []string               `protobuf:"bytes,3,rep,name=users,proto3" json:"users,omitempty"`                              // LEAVE: empty (the caller)
-	Role          Role                   `protobuf:"varint,4,opt,name=role,proto3,enum=switchboard.wire.v1.Role" json:"role,omitempty"` // SET_ROLE
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Conv  string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Op    MembershipRequest_Op   `protobuf:"varint,2,opt,name=op,proto3,enum=switchboard.wire.v1.MembershipRequest_Op" json:"op,omitempty"`
+	Users []string               `protobuf:"bytes,3,rep,name=users,proto3" json:"users,omitempty"`                              // LEAVE: empty (the caller)
+	Role  Role                   `protobuf:"varint,4,opt,name=role,proto3,enum=switchboard.wire.v1.Role" json:"role,omitempty"` // SET_ROLE
+	// MUTE only: the mute ends by itself this long after it is made ("mute
+	// for a day"; 0: until UNMUTE; at most serve --max-member-mute-for,
+	// else INVALID). Muting a muted member again sets its end anew.
+	ForMs         int64 `protobuf:"varint,5,opt,name=for_ms,json=forMs,proto3" json:"for_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6320,6 +6332,13 @@ func (x *MembershipRequest) GetRole() Role {
 		return x.Role
 	}
 	return Role_MEMBER
+}
+
+func (x *MembershipRequest) GetForMs() int64 {
+	if x != nil {
+		return x.ForMs
+	}
+	return 0
 }
 
 type MembershipResult struct {
@@ -12807,14 +12826,15 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06chunks\x18\x05 \x01(\rR\x06chunks\x12\x14\n" +
 	"\x05width\x18\x06 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\a \x01(\rR\x06height\x12\x14\n" +
-	"\x05thumb\x18\b \x01(\fR\x05thumb\"\x9b\x01\n" +
+	"\x05thumb\x18\b \x01(\fR\x05thumb\"\xc1\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12-\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x19.switchboard.wire.v1.RoleR\x04role\x12\x1d\n" +
 	"\n" +
 	"joined_seq\x18\x03 \x01(\x04R\tjoinedSeq\x12\x19\n" +
 	"\bleft_seq\x18\x04 \x01(\x04R\aleftSeq\x12\x14\n" +
-	"\x05muted\x18\x05 \x01(\bR\x05muted\"\xc2\x05\n" +
+	"\x05muted\x18\x05 \x01(\bR\x05muted\x12$\n" +
+	"\x0emuted_until_ms\x18\x06 \x01(\x03R\fmutedUntilMs\"\xc2\x05\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x12\x19\n" +
@@ -13208,12 +13228,13 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05roles\x18\x05 \x03(\v2\x1b.switchboard.wire.v1.MemberR\x05roles\"B\n" +
 	"\x11CreateGroupResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
-	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\"\xa4\x02\n" +
+	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\"\xbb\x02\n" +
 	"\x11MembershipRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x129\n" +
 	"\x02op\x18\x02 \x01(\x0e2).switchboard.wire.v1.MembershipRequest.OpR\x02op\x12\x14\n" +
 	"\x05users\x18\x03 \x03(\tR\x05users\x12-\n" +
-	"\x04role\x18\x04 \x01(\x0e2\x19.switchboard.wire.v1.RoleR\x04role\"{\n" +
+	"\x04role\x18\x04 \x01(\x0e2\x19.switchboard.wire.v1.RoleR\x04role\x12\x15\n" +
+	"\x06for_ms\x18\x05 \x01(\x03R\x05forMs\"{\n" +
 	"\x02Op\x12\a\n" +
 	"\x03ADD\x10\x00\x12\n" +
 	"\n" +

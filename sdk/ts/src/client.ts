@@ -90,8 +90,10 @@ export interface GroupMember {
   role: string;
   /** The system message of their join: they read from it on. */
   joinedSeq: number;
-  /** Muted by the group's managers (or, in a direct conversation, blocked). */
+  /** Muted by the group's managers now (or, in a direct conversation, blocked). */
   muted: boolean;
+  /** When a timed mute ends (Unix ms; 0: until unmuted, or not muted). */
+  mutedUntilMs: number;
 }
 
 /**
@@ -809,6 +811,18 @@ export class Client {
   }
 
   /**
+   * muteMembersFor mutes users in the group for forMs ("for a day"): they
+   * read but cannot post until the mute ends by itself (GroupMember.mutedUntilMs)
+   * or muteMembers(conv, false) lets them; muting a muted member again
+   * sets its end anew. At most the node's --max-member-mute-for (a year),
+   * else INVALID.
+   */
+  muteMembersFor(conv: string, forMs: number, ...users: string[]): Promise<number> {
+    if (!Number.isSafeInteger(forMs) || forMs <= 0) throw new Error("muteMembersFor: forMs is a positive whole number of ms");
+    return this.membership(conv, MembershipRequest_Op.MUTE, users, Role.MEMBER, forMs);
+  }
+
+  /**
    * disband ends the group for every member (its owners): all leave at
    * one system message, whose seq it answers, and keep its history up to
    * there; nobody writes or joins again.
@@ -817,8 +831,8 @@ export class Client {
     return this.membership(conv, MembershipRequest_Op.DISBAND, []);
   }
 
-  private async membership(conv: string, op: MembershipRequest_Op, users: string[], role = Role.MEMBER): Promise<number> {
-    const r = await this.request({ case: "membership", value: { conv, op, users, role } });
+  private async membership(conv: string, op: MembershipRequest_Op, users: string[], role = Role.MEMBER, forMs = 0): Promise<number> {
+    const r = await this.request({ case: "membership", value: { conv, op, users, role, forMs: BigInt(forMs) } });
     if (r.result.case !== "membership") throw new Error("membership: unexpected answer");
     return Number(r.result.value.seq);
   }
@@ -844,7 +858,7 @@ export class Client {
     const r = await this.request({ case: "members", value: { conv, after, limit } });
     if (r.result.case !== "members") throw new Error("members: unexpected answer");
     const v = r.result.value;
-    return { members: v.members.map((m) => ({ user: m.user, role: Role[m.role].toLowerCase(), joinedSeq: Number(m.joinedSeq), muted: m.muted })), next: v.next };
+    return { members: v.members.map((m) => ({ user: m.user, role: Role[m.role].toLowerCase(), joinedSeq: Number(m.joinedSeq), muted: m.muted, mutedUntilMs: Number(m.mutedUntilMs) })), next: v.next };
   }
 
   /**

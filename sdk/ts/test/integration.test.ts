@@ -732,6 +732,12 @@ test("groups from the browser: create with a name, add, roles, members, rename, 
       ms.map((m) => [m.user, m.role, m.muted]),
       [["alice", "owner", false], ["bob", "admin", false], ["carol", "member", false], ["dave", "member", true]],
     );
+    // A mute for a day: listed with its end.
+    await bob.muteMembersFor(conv, 86_400_000, "carol");
+    const carol = (await bob.members(conv)).find((m) => m.user === "carol")!;
+    assert.ok(carol.muted && carol.mutedUntilMs > Date.now() + 86_000_000, `carol muted for a day: ${JSON.stringify(carol)}`);
+    assert.equal((await bob.members(conv)).find((m) => m.user === "dave")!.mutedUntilMs, 0);
+    assert.throws(() => bob.muteMembersFor(conv, 0, "carol"));
     await assert.rejects(bob.removeMembers(conv, "alice"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     await bob.changeGroupSettings(conv, { title: "Book club 2027" });
     await until("alice's client has the new name", () => alice.conversation(conv).title === "Book club 2027");
