@@ -138,11 +138,25 @@ func (n *Runtime) checkSchedule(ctx context.Context, to string, req *pb.SendMess
 // mineScheduled counts the user's scheduled sends (up to one past the
 // bound) and tells whether id is one of them.
 func (u *user) mineScheduled(id string) (count int, has bool, e *pb.Error) {
-	mine, err := u.rt.store.ScheduledOf(context.Background(), u.id, u.rt.cfg.MaxScheduledMessages+1)
+	mine, err := u.rt.scheduledSendsOf(context.Background(), u.id)
 	if err != nil {
 		return 0, false, storeErr(err)
 	}
 	return len(mine), slices.ContainsFunc(mine, func(s storage.ScheduledSend) bool { return s.ID == id }), nil
+}
+
+// scheduledSendsOf reads user's rows of the schedule that are sends (up
+// to one past their bound), leaving out the reminders on starred
+// messages that share the schedule (star_reminders.go).
+func (n *Runtime) scheduledSendsOf(ctx context.Context, user string) ([]storage.ScheduledSend, error) {
+	rows, err := n.store.ScheduledOf(ctx, user, n.cfg.MaxScheduledMessages+n.cfg.MaxStarredMessages+1)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(rows, func(s storage.ScheduledSend) bool {
+		var m pb.ScheduledMessage
+		return proto.Unmarshal(s.Send, &m) == nil && m.Reminder != nil
+	}), nil
 }
 
 func (u *user) putScheduled(ctx actor.Context, m *pb.PutScheduled) {
@@ -200,7 +214,7 @@ func (n *Runtime) ScheduledSends(ctx context.Context, user string) ([]session.Sc
 	if err := checkUser(user); err != nil {
 		return nil, err
 	}
-	rows, err := n.store.ScheduledOf(ctx, user, n.cfg.MaxScheduledMessages+1)
+	rows, err := n.scheduledSendsOf(ctx, user)
 	if err != nil {
 		return nil, fromPB(storeErr(err))
 	}
@@ -286,6 +300,9 @@ func (n *Runtime) sendDue(ctx context.Context, now time.Time) (int, error) {
 // it is an error.
 func (n *Runtime) sendScheduled(ctx context.Context, s storage.ScheduledSend) (done bool, err error) {
 	var m pb.ScheduledMessage
+	if err := proto.Unmarshal(s.Send, &m); err == nil && m.Reminder != nil {
+		return n.remindDue(ctx, s, m.Reminder) // a reminder on a starred message, not a send
+	}
 	if err := proto.Unmarshal(s.Send, &m); err != nil || m.Send == nil || m.Send.Sender != s.User {
 		n.log.Warn("dropping a scheduled send that cannot be read", "user", s.User, "id", s.ID, "err", err)
 		scheduledSends.WithLabelValues("dropped").Inc()

@@ -425,6 +425,10 @@ func (s *deviceSession) Star(ctx context.Context, conv string, seq uint64, starr
 	return s.rt.Star(ctx, s.user, conv, seq, starred)
 }
 
+func (s *deviceSession) Remind(ctx context.Context, conv string, seq uint64, at time.Time) (int, error) {
+	return s.rt.Remind(ctx, s.user, conv, seq, at)
+}
+
 func (s *deviceSession) Starred(ctx context.Context, before time.Time, limit int) ([]session.Starred, time.Time, error) {
 	return s.rt.Starred(ctx, s.user, before, limit)
 }

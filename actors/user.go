@@ -223,6 +223,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.presence(ctx, m)
 	case *pb.SetPrivacy:
 		u.setPrivacy(ctx, m)
+	case *pb.ReminderDue:
+		u.reminderDue(ctx, m)
 	case *pb.SetStarred:
 		u.setStarred(ctx, m)
 	case *pb.SetProfile:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/session"
@@ -39,12 +40,18 @@ func (u *user) setStarred(ctx actor.Context, m *pb.SetStarred) {
 		return
 	}
 	i := slices.IndexFunc(l.Entries, func(s *pb.StarredEntry) bool { return s.Conv == m.Conv && s.Seq == m.Seq })
+	var had *pb.StarredEntry // the entry as it was, reminder and all
+	if i >= 0 {
+		had = proto.Clone(l.Entries[i]).(*pb.StarredEntry)
+	}
 	switch {
-	case m.Starred == (i >= 0):
+	case !m.Starred && i < 0, m.Starred && i >= 0 && had.RemindAtMs == m.RemindAtMs:
 		respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Count: uint32(len(l.Entries))}) // nothing changes
 		return
 	case !m.Starred:
 		l.Entries = slices.Delete(l.Entries, i, i+1)
+	case i >= 0:
+		l.Entries[i].RemindAtMs = m.RemindAtMs // only the reminder changes
 	case len(l.Entries) >= u.rt.cfg.MaxStarredMessages:
 		respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Error: pbErr(pb.Code_TOO_MANY,
 			"%s keeps %d messages starred, the limit: unstar one first", u.id, len(l.Entries))})
@@ -56,11 +63,22 @@ func (u *user) setStarred(ctx actor.Context, m *pb.SetStarred) {
 		if len(l.Entries) > 0 {
 			at = max(at, l.Entries[0].AtMs+1)
 		}
-		l.Entries = slices.Insert(l.Entries, 0, &pb.StarredEntry{Conv: m.Conv, Seq: m.Seq, AtMs: at})
+		l.Entries = slices.Insert(l.Entries, 0, &pb.StarredEntry{Conv: m.Conv, Seq: m.Seq, AtMs: at, RemindAtMs: m.RemindAtMs})
+	}
+	// The reminder's row in the schedule first: one left without its
+	// entry (the save below failed) finds no reminder when due, and goes.
+	if m.Starred && m.RemindAtMs > 0 {
+		if e := u.scheduleReminder(bg, m.Conv, m.Seq, m.RemindAtMs); e != nil {
+			respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Error: e})
+			return
+		}
 	}
 	if err := saveRow(bg, u.rt.store, starredKey(u.id), l); err != nil {
 		respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Error: storeErr(err)})
 		return
+	}
+	if had != nil && had.RemindAtMs > 0 && (!m.Starred || m.RemindAtMs == 0) {
+		u.dropReminder(bg, m.Conv, m.Seq)
 	}
 	u.listChanged(pb.ListsUpdate_STARRED, "")
 	respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Count: uint32(len(l.Entries))})
@@ -94,27 +112,40 @@ func (u *user) listStarred(ctx actor.Context, m *pb.ListStarred) {
 // Star stars (or unstars) message seq of conv for user, who must read
 // it (history's rules) when starring: a text, a card, a poll or a file,
 // not an edit, an update or an annotation. It answers how many messages
-// user keeps starred.
+// user keeps starred. Starring a starred message takes its reminder
+// away (Remind).
 func (n *Runtime) Star(ctx context.Context, user, conv string, seq uint64, starred bool) (int, error) {
-	if err := errors.Join(checkUser(user), checkConv(conv)); err != nil {
+	if err := n.checkStar(ctx, user, conv, seq, starred); err != nil {
 		return 0, err
 	}
+	return n.setStarred(ctx, &pb.SetStarred{User: user, Conv: conv, Seq: seq, Starred: starred})
+}
+
+// checkStar checks a star: ids, and a message user reads and may star.
+func (n *Runtime) checkStar(ctx context.Context, user, conv string, seq uint64, starred bool) error {
+	if err := errors.Join(checkUser(user), checkConv(conv)); err != nil {
+		return err
+	}
 	if seq == 0 {
-		return 0, invalid("star names a message's seq")
+		return invalid("star names a message's seq")
 	}
 	if starred {
 		msgs, err := n.History(ctx, &pb.GetHistory{Conv: conv, User: user, FromSeq: seq, ToSeq: seq, Limit: 1})
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if len(msgs) != 1 || msgs[0].Seq != seq || msgs[0].Recalled {
-			return 0, fromPB(pbErr(pb.Code_NOT_FOUND, "no message %d of %s to star", seq, conv))
+			return fromPB(pbErr(pb.Code_NOT_FOUND, "no message %d of %s to star", seq, conv))
 		}
 		if !starrable(msgs[0]) {
-			return 0, invalid("message %d of %s is a %v: a text, a card, a poll or a file is starred", seq, conv, msgs[0].Kind)
+			return invalid("message %d of %s is a %v: a text, a card, a poll or a file is starred", seq, conv, msgs[0].Kind)
 		}
 	}
-	res, err := n.request(ctx, KindUser, user, &pb.SetStarred{User: user, Conv: conv, Seq: seq, Starred: starred})
+	return nil
+}
+
+func (n *Runtime) setStarred(ctx context.Context, m *pb.SetStarred) (int, error) {
+	res, err := n.request(ctx, KindUser, m.User, m)
 	if err != nil {
 		return 0, err
 	}
@@ -169,7 +200,11 @@ func (n *Runtime) Starred(ctx context.Context, user string, before time.Time, li
 		if err := n.applyNewestEdit(ctx, user, s.Conv, msgs[0]); err != nil {
 			return nil, time.Time{}, err
 		}
-		out = append(out, session.Starred{Message: msgs[0], StarredAt: time.UnixMilli(s.AtMs)})
+		st := session.Starred{Message: msgs[0], StarredAt: time.UnixMilli(s.AtMs)}
+		if s.RemindAtMs > 0 {
+			st.RemindAt = time.UnixMilli(s.RemindAtMs)
+		}
+		out = append(out, st)
 	}
 	var next time.Time
 	if r.More && len(r.Entries) > 0 {

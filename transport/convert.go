@@ -114,7 +114,7 @@ func wirePush(p *pb.Push) (w *wirepb.Push, conv string, ok bool) {
 			MutedUntilMs: f.MutedUntilMs, Labels: f.Labels, ArchivedUntilMs: f.ArchivedUntilMs}}
 		conv = f.GetConv()
 	case *pb.Push_Lists:
-		w.Event = &wirepb.Push_Lists{Lists: &wirepb.ListsUpdate{List: wirepb.ListsUpdate_List(e.Lists.List), Conv: e.Lists.Conv}}
+		w.Event = &wirepb.Push_Lists{Lists: &wirepb.ListsUpdate{List: wirepb.ListsUpdate_List(e.Lists.List), Conv: e.Lists.Conv, Seq: e.Lists.Seq}}
 	default:
 		return nil, "", false
 	}

@@ -440,7 +440,13 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_Unschedule{Unschedule: &wirepb.UnscheduleResult{}}}
 
 	case *wirepb.Request_Star:
-		n, err := sess.Star(ctx, op.Star.Conv, op.Star.Seq, op.Star.Starred)
+		var n int
+		var err error
+		if at := op.Star.RemindAtMs; at > 0 {
+			n, err = sess.Remind(ctx, op.Star.Conv, op.Star.Seq, time.UnixMilli(at))
+		} else {
+			n, err = sess.Star(ctx, op.Star.Conv, op.Star.Seq, op.Star.Starred)
+		}
 		if err != nil {
 			return c.fail(err)
 		}
@@ -458,6 +464,9 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		res := &wirepb.StarredResult{Messages: make([]*wirepb.StarredMessage, len(msgs))}
 		for i, s := range msgs {
 			res.Messages[i] = &wirepb.StarredMessage{Message: wireMessage(s.Message), StarredAtMs: s.StarredAt.UnixMilli()}
+			if !s.RemindAt.IsZero() {
+				res.Messages[i].RemindAtMs = s.RemindAt.UnixMilli()
+			}
 		}
 		if !next.IsZero() {
 			res.NextBeforeMs = next.UnixMilli()

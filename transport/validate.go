@@ -210,6 +210,9 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		if op.Star.Seq == 0 {
 			return invalid("no seq")
 		}
+		if op.Star.RemindAtMs < 0 || op.Star.RemindAtMs > 0 && !op.Star.Starred {
+			return invalid("remind_at_ms: a time in Unix ms, with starred")
+		}
 		return checkConv(op.Star.Conv)
 	case *wirepb.Request_Starred:
 		if op.Starred.BeforeMs < 0 {

@@ -443,6 +443,9 @@ const (
 	// JOIN_REQUESTS: someone asked to join conv, a group the user manages
 	// (group_invite lists the requests)
 	ListsUpdate_JOIN_REQUESTS ListsUpdate_List = 5
+	// REMINDER: a reminder the user set on a starred message (conv, seq)
+	// is due now: show it
+	ListsUpdate_REMINDER ListsUpdate_List = 8
 )
 
 // Enum value maps for ListsUpdate_List.
@@ -456,6 +459,7 @@ var (
 		6: "AWAY",
 		7: "QUIET_HOURS",
 		5: "JOIN_REQUESTS",
+		8: "REMINDER",
 	}
 	ListsUpdate_List_value = map[string]int32{
 		"UNKNOWN":       0,
@@ -466,6 +470,7 @@ var (
 		"AWAY":          6,
 		"QUIET_HOURS":   7,
 		"JOIN_REQUESTS": 5,
+		"REMINDER":      8,
 	}
 )
 
@@ -493,7 +498,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101, 0}
 }
 
 type Signal_Kind int32
@@ -551,7 +556,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{108, 0}
 }
 
 type Error struct {
@@ -5385,11 +5390,14 @@ func (x *SetPrivacy) GetHidePreviews() bool {
 // the user grain's list (user_starred.go); the Runtime checked the user
 // reads it.
 type SetStarred struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
-	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
-	Starred       bool                   `protobuf:"varint,4,opt,name=starred,proto3" json:"starred,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	User    string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Conv    string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq     uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	Starred bool                   `protobuf:"varint,4,opt,name=starred,proto3" json:"starred,omitempty"`
+	// starred: remind the user of it then (Unix ms; 0: no reminder, and
+	// takes one away)
+	RemindAtMs    int64 `protobuf:"varint,5,opt,name=remind_at_ms,json=remindAtMs,proto3" json:"remind_at_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5450,6 +5458,13 @@ func (x *SetStarred) GetStarred() bool {
 		return x.Starred
 	}
 	return false
+}
+
+func (x *SetStarred) GetRemindAtMs() int64 {
+	if x != nil {
+		return x.RemindAtMs
+	}
+	return 0
 }
 
 type SetStarredResponse struct {
@@ -5571,6 +5586,7 @@ type StarredEntry struct {
 	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
 	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	AtMs          int64                  `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	RemindAtMs    int64                  `protobuf:"varint,4,opt,name=remind_at_ms,json=remindAtMs,proto3" json:"remind_at_ms,omitempty"` // a reminder due then (0: none, or it fired)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5626,6 +5642,147 @@ func (x *StarredEntry) GetAtMs() int64 {
 	return 0
 }
 
+func (x *StarredEntry) GetRemindAtMs() int64 {
+	if x != nil {
+		return x.RemindAtMs
+	}
+	return 0
+}
+
+// ReminderDue: the schedule sweep found user's reminder on a starred
+// message due (ScheduledMessage.reminder). The grain takes it off the
+// entry, if the entry still holds that reminder, and tells the user's
+// devices (a lists push, REMINDER) or, none online, their phone. text:
+// the message's preview; gone: the user no longer reads the message
+// (nothing is told then).
+type ReminderDue struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	DueMs         int64                  `protobuf:"varint,4,opt,name=due_ms,json=dueMs,proto3" json:"due_ms,omitempty"`
+	Text          string                 `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
+	Gone          bool                   `protobuf:"varint,6,opt,name=gone,proto3" json:"gone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReminderDue) Reset() {
+	*x = ReminderDue{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReminderDue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReminderDue) ProtoMessage() {}
+
+func (x *ReminderDue) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReminderDue.ProtoReflect.Descriptor instead.
+func (*ReminderDue) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *ReminderDue) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *ReminderDue) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *ReminderDue) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ReminderDue) GetDueMs() int64 {
+	if x != nil {
+		return x.DueMs
+	}
+	return 0
+}
+
+func (x *ReminderDue) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *ReminderDue) GetGone() bool {
+	if x != nil {
+		return x.Gone
+	}
+	return false
+}
+
+type ReminderDueResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReminderDueResponse) Reset() {
+	*x = ReminderDueResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReminderDueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReminderDueResponse) ProtoMessage() {}
+
+func (x *ReminderDueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReminderDueResponse.ProtoReflect.Descriptor instead.
+func (*ReminderDueResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *ReminderDueResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 type ListStarredResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
@@ -5637,7 +5794,7 @@ type ListStarredResponse struct {
 
 func (x *ListStarredResponse) Reset() {
 	*x = ListStarredResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5649,7 +5806,7 @@ func (x *ListStarredResponse) String() string {
 func (*ListStarredResponse) ProtoMessage() {}
 
 func (x *ListStarredResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5662,7 +5819,7 @@ func (x *ListStarredResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStarredResponse.ProtoReflect.Descriptor instead.
 func (*ListStarredResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ListStarredResponse) GetError() *Error {
@@ -5696,7 +5853,7 @@ type StarredList struct {
 
 func (x *StarredList) Reset() {
 	*x = StarredList{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5708,7 +5865,7 @@ func (x *StarredList) String() string {
 func (*StarredList) ProtoMessage() {}
 
 func (x *StarredList) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5721,7 +5878,7 @@ func (x *StarredList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StarredList.ProtoReflect.Descriptor instead.
 func (*StarredList) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *StarredList) GetEntries() []*StarredEntry {
@@ -5746,7 +5903,7 @@ type UserProfile struct {
 
 func (x *UserProfile) Reset() {
 	*x = UserProfile{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5758,7 +5915,7 @@ func (x *UserProfile) String() string {
 func (*UserProfile) ProtoMessage() {}
 
 func (x *UserProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5771,7 +5928,7 @@ func (x *UserProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserProfile.ProtoReflect.Descriptor instead.
 func (*UserProfile) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *UserProfile) GetUser() string {
@@ -5816,7 +5973,7 @@ type QuietHours struct {
 
 func (x *QuietHours) Reset() {
 	*x = QuietHours{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5828,7 +5985,7 @@ func (x *QuietHours) String() string {
 func (*QuietHours) ProtoMessage() {}
 
 func (x *QuietHours) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5841,7 +5998,7 @@ func (x *QuietHours) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuietHours.ProtoReflect.Descriptor instead.
 func (*QuietHours) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *QuietHours) GetZone() string {
@@ -5871,7 +6028,7 @@ type SetQuietHours struct {
 
 func (x *SetQuietHours) Reset() {
 	*x = SetQuietHours{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5883,7 +6040,7 @@ func (x *SetQuietHours) String() string {
 func (*SetQuietHours) ProtoMessage() {}
 
 func (x *SetQuietHours) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5896,7 +6053,7 @@ func (x *SetQuietHours) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetQuietHours.ProtoReflect.Descriptor instead.
 func (*SetQuietHours) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *SetQuietHours) GetUser() string {
@@ -5930,7 +6087,7 @@ type SetQuietHoursResponse struct {
 
 func (x *SetQuietHoursResponse) Reset() {
 	*x = SetQuietHoursResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5942,7 +6099,7 @@ func (x *SetQuietHoursResponse) String() string {
 func (*SetQuietHoursResponse) ProtoMessage() {}
 
 func (x *SetQuietHoursResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5955,7 +6112,7 @@ func (x *SetQuietHoursResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetQuietHoursResponse.ProtoReflect.Descriptor instead.
 func (*SetQuietHoursResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *SetQuietHoursResponse) GetError() *Error {
@@ -5985,7 +6142,7 @@ type AwayMessage struct {
 
 func (x *AwayMessage) Reset() {
 	*x = AwayMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5997,7 +6154,7 @@ func (x *AwayMessage) String() string {
 func (*AwayMessage) ProtoMessage() {}
 
 func (x *AwayMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6010,7 +6167,7 @@ func (x *AwayMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AwayMessage.ProtoReflect.Descriptor instead.
 func (*AwayMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *AwayMessage) GetText() string {
@@ -6047,7 +6204,7 @@ type SetAway struct {
 
 func (x *SetAway) Reset() {
 	*x = SetAway{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6059,7 +6216,7 @@ func (x *SetAway) String() string {
 func (*SetAway) ProtoMessage() {}
 
 func (x *SetAway) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6072,7 +6229,7 @@ func (x *SetAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAway.ProtoReflect.Descriptor instead.
 func (*SetAway) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *SetAway) GetUser() string {
@@ -6106,7 +6263,7 @@ type SetAwayResponse struct {
 
 func (x *SetAwayResponse) Reset() {
 	*x = SetAwayResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6118,7 +6275,7 @@ func (x *SetAwayResponse) String() string {
 func (*SetAwayResponse) ProtoMessage() {}
 
 func (x *SetAwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6131,7 +6288,7 @@ func (x *SetAwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAwayResponse.ProtoReflect.Descriptor instead.
 func (*SetAwayResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *SetAwayResponse) GetError() *Error {
@@ -6161,7 +6318,7 @@ type PostAway struct {
 
 func (x *PostAway) Reset() {
 	*x = PostAway{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6173,7 +6330,7 @@ func (x *PostAway) String() string {
 func (*PostAway) ProtoMessage() {}
 
 func (x *PostAway) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6186,7 +6343,7 @@ func (x *PostAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAway.ProtoReflect.Descriptor instead.
 func (*PostAway) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *PostAway) GetConv() string {
@@ -6219,7 +6376,7 @@ type PostAwayResponse struct {
 
 func (x *PostAwayResponse) Reset() {
 	*x = PostAwayResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6231,7 +6388,7 @@ func (x *PostAwayResponse) String() string {
 func (*PostAwayResponse) ProtoMessage() {}
 
 func (x *PostAwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6244,7 +6401,7 @@ func (x *PostAwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAwayResponse.ProtoReflect.Descriptor instead.
 func (*PostAwayResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *PostAwayResponse) GetError() *Error {
@@ -6267,7 +6424,7 @@ type SetProfile struct {
 
 func (x *SetProfile) Reset() {
 	*x = SetProfile{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6279,7 +6436,7 @@ func (x *SetProfile) String() string {
 func (*SetProfile) ProtoMessage() {}
 
 func (x *SetProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6292,7 +6449,7 @@ func (x *SetProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProfile.ProtoReflect.Descriptor instead.
 func (*SetProfile) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *SetProfile) GetUser() string {
@@ -6326,7 +6483,7 @@ type SetProfileResponse struct {
 
 func (x *SetProfileResponse) Reset() {
 	*x = SetProfileResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6338,7 +6495,7 @@ func (x *SetProfileResponse) String() string {
 func (*SetProfileResponse) ProtoMessage() {}
 
 func (x *SetProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6351,7 +6508,7 @@ func (x *SetProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProfileResponse.ProtoReflect.Descriptor instead.
 func (*SetProfileResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *SetProfileResponse) GetError() *Error {
@@ -6381,7 +6538,7 @@ type UserAttributes struct {
 
 func (x *UserAttributes) Reset() {
 	*x = UserAttributes{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6393,7 +6550,7 @@ func (x *UserAttributes) String() string {
 func (*UserAttributes) ProtoMessage() {}
 
 func (x *UserAttributes) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6406,7 +6563,7 @@ func (x *UserAttributes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserAttributes.ProtoReflect.Descriptor instead.
 func (*UserAttributes) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *UserAttributes) GetValues() map[string]string {
@@ -6435,7 +6592,7 @@ type SetDraft struct {
 
 func (x *SetDraft) Reset() {
 	*x = SetDraft{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6447,7 +6604,7 @@ func (x *SetDraft) String() string {
 func (*SetDraft) ProtoMessage() {}
 
 func (x *SetDraft) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6460,7 +6617,7 @@ func (x *SetDraft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDraft.ProtoReflect.Descriptor instead.
 func (*SetDraft) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *SetDraft) GetUser() string {
@@ -6494,7 +6651,7 @@ type SetDraftResponse struct {
 
 func (x *SetDraftResponse) Reset() {
 	*x = SetDraftResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6506,7 +6663,7 @@ func (x *SetDraftResponse) String() string {
 func (*SetDraftResponse) ProtoMessage() {}
 
 func (x *SetDraftResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6519,7 +6676,7 @@ func (x *SetDraftResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDraftResponse.ProtoReflect.Descriptor instead.
 func (*SetDraftResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *SetDraftResponse) GetError() *Error {
@@ -6549,7 +6706,7 @@ type Draft struct {
 
 func (x *Draft) Reset() {
 	*x = Draft{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6561,7 +6718,7 @@ func (x *Draft) String() string {
 func (*Draft) ProtoMessage() {}
 
 func (x *Draft) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6574,7 +6731,7 @@ func (x *Draft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Draft.ProtoReflect.Descriptor instead.
 func (*Draft) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *Draft) GetConv() string {
@@ -6608,7 +6765,7 @@ type DraftList struct {
 
 func (x *DraftList) Reset() {
 	*x = DraftList{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6620,7 +6777,7 @@ func (x *DraftList) String() string {
 func (*DraftList) ProtoMessage() {}
 
 func (x *DraftList) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6633,7 +6790,7 @@ func (x *DraftList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftList.ProtoReflect.Descriptor instead.
 func (*DraftList) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *DraftList) GetDrafts() []*Draft {
@@ -6652,15 +6809,18 @@ type ScheduledMessage struct {
 	// failed: the node refused it for good when it was due (the code and
 	// why); it is then kept, parked, for its user to see until cancelled,
 	// and due_ms says when it was due
-	Failed        string `protobuf:"bytes,3,opt,name=failed,proto3" json:"failed,omitempty"`
-	DueMs         int64  `protobuf:"varint,4,opt,name=due_ms,json=dueMs,proto3" json:"due_ms,omitempty"`
+	Failed string `protobuf:"bytes,3,opt,name=failed,proto3" json:"failed,omitempty"`
+	DueMs  int64  `protobuf:"varint,4,opt,name=due_ms,json=dueMs,proto3" json:"due_ms,omitempty"`
+	// a reminder on a starred message instead of a send (send empty): the
+	// node tells the user when it is due (star_reminders.go)
+	Reminder      *StarredEntry `protobuf:"bytes,5,opt,name=reminder,proto3" json:"reminder,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ScheduledMessage) Reset() {
 	*x = ScheduledMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6672,7 +6832,7 @@ func (x *ScheduledMessage) String() string {
 func (*ScheduledMessage) ProtoMessage() {}
 
 func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6685,7 +6845,7 @@ func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledMessage.ProtoReflect.Descriptor instead.
 func (*ScheduledMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *ScheduledMessage) GetSend() *SendMessage {
@@ -6716,6 +6876,13 @@ func (x *ScheduledMessage) GetDueMs() int64 {
 	return 0
 }
 
+func (x *ScheduledMessage) GetReminder() *StarredEntry {
+	if x != nil {
+		return x.Reminder
+	}
+	return nil
+}
+
 // PutScheduled stores a scheduled send of user's, within the user's bound
 // (the user grain counts, so two devices cannot both pass it).
 type PutScheduled struct {
@@ -6730,7 +6897,7 @@ type PutScheduled struct {
 
 func (x *PutScheduled) Reset() {
 	*x = PutScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6742,7 +6909,7 @@ func (x *PutScheduled) String() string {
 func (*PutScheduled) ProtoMessage() {}
 
 func (x *PutScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6755,7 +6922,7 @@ func (x *PutScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduled.ProtoReflect.Descriptor instead.
 func (*PutScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *PutScheduled) GetUser() string {
@@ -6795,7 +6962,7 @@ type PutScheduledResponse struct {
 
 func (x *PutScheduledResponse) Reset() {
 	*x = PutScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6807,7 +6974,7 @@ func (x *PutScheduledResponse) String() string {
 func (*PutScheduledResponse) ProtoMessage() {}
 
 func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6820,7 +6987,7 @@ func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduledResponse.ProtoReflect.Descriptor instead.
 func (*PutScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *PutScheduledResponse) GetError() *Error {
@@ -6841,7 +7008,7 @@ type DropScheduled struct {
 
 func (x *DropScheduled) Reset() {
 	*x = DropScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6853,7 +7020,7 @@ func (x *DropScheduled) String() string {
 func (*DropScheduled) ProtoMessage() {}
 
 func (x *DropScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6866,7 +7033,7 @@ func (x *DropScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduled.ProtoReflect.Descriptor instead.
 func (*DropScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *DropScheduled) GetUser() string {
@@ -6892,7 +7059,7 @@ type DropScheduledResponse struct {
 
 func (x *DropScheduledResponse) Reset() {
 	*x = DropScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6904,7 +7071,7 @@ func (x *DropScheduledResponse) String() string {
 func (*DropScheduledResponse) ProtoMessage() {}
 
 func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6917,7 +7084,7 @@ func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduledResponse.ProtoReflect.Descriptor instead.
 func (*DropScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *DropScheduledResponse) GetError() *Error {
@@ -6939,7 +7106,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6951,7 +7118,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6964,7 +7131,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{95}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -7013,7 +7180,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7025,7 +7192,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7038,7 +7205,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -7075,7 +7242,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7087,7 +7254,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7100,7 +7267,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -7146,7 +7313,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7158,7 +7325,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7171,7 +7338,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *Push) GetUser() string {
@@ -7303,14 +7470,15 @@ func (*Push_Lists) isPush_Event() {}
 type ListsUpdate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	List          ListsUpdate_List       `protobuf:"varint,1,opt,name=list,proto3,enum=switchboard.actors.ListsUpdate_List" json:"list,omitempty"`
-	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"` // JOIN_REQUESTS: the group
+	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"` // JOIN_REQUESTS: the group; REMINDER: the message's
+	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`  // REMINDER: the message
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7322,7 +7490,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7335,7 +7503,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -7350,6 +7518,13 @@ func (x *ListsUpdate) GetConv() string {
 		return x.Conv
 	}
 	return ""
+}
+
+func (x *ListsUpdate) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
 }
 
 // ListChanged asks user's grain to send a ListsUpdate (the schedule
@@ -7370,7 +7545,7 @@ type ListChanged struct {
 
 func (x *ListChanged) Reset() {
 	*x = ListChanged{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7382,7 +7557,7 @@ func (x *ListChanged) String() string {
 func (*ListChanged) ProtoMessage() {}
 
 func (x *ListChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7395,7 +7570,7 @@ func (x *ListChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChanged.ProtoReflect.Descriptor instead.
 func (*ListChanged) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *ListChanged) GetUser() string {
@@ -7458,7 +7633,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7470,7 +7645,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7483,7 +7658,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -7555,7 +7730,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7567,7 +7742,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7580,7 +7755,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -7623,7 +7798,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7635,7 +7810,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7648,7 +7823,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -7684,7 +7859,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7696,7 +7871,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7709,7 +7884,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -7739,7 +7914,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7751,7 +7926,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7764,7 +7939,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -7803,7 +7978,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7815,7 +7990,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7828,7 +8003,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -7877,7 +8052,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7889,7 +8064,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7902,7 +8077,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{107}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -7934,7 +8109,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7946,7 +8121,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7959,7 +8134,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{108}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -7995,7 +8170,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8007,7 +8182,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8020,7 +8195,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{109}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -8061,7 +8236,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8073,7 +8248,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8086,7 +8261,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -8519,24 +8694,37 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\rhide_previews\x18\x04 \x01(\bH\x02R\fhidePreviews\x88\x01\x01B\v\n" +
 	"\t_presenceB\x15\n" +
 	"\x13_hide_read_receiptsB\x10\n" +
-	"\x0e_hide_previews\"`\n" +
+	"\x0e_hide_previews\"\x82\x01\n" +
 	"\n" +
 	"SetStarred\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x18\n" +
-	"\astarred\x18\x04 \x01(\bR\astarred\"[\n" +
+	"\astarred\x18\x04 \x01(\bR\astarred\x12 \n" +
+	"\fremind_at_ms\x18\x05 \x01(\x03R\n" +
+	"remindAtMs\"[\n" +
 	"\x12SetStarredResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\rR\x05count\"T\n" +
 	"\vListStarred\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1b\n" +
 	"\tbefore_ms\x18\x02 \x01(\x03R\bbeforeMs\x12\x14\n" +
-	"\x05limit\x18\x03 \x01(\rR\x05limit\"I\n" +
+	"\x05limit\x18\x03 \x01(\rR\x05limit\"k\n" +
 	"\fStarredEntry\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x13\n" +
-	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\"\x96\x01\n" +
+	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\x12 \n" +
+	"\fremind_at_ms\x18\x04 \x01(\x03R\n" +
+	"remindAtMs\"\x86\x01\n" +
+	"\vReminderDue\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x15\n" +
+	"\x06due_ms\x18\x04 \x01(\x03R\x05dueMs\x12\x12\n" +
+	"\x04text\x18\x05 \x01(\tR\x04text\x12\x12\n" +
+	"\x04gone\x18\x06 \x01(\bR\x04gone\"F\n" +
+	"\x13ReminderDueResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"\x96\x01\n" +
 	"\x13ListStarredResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12:\n" +
 	"\aentries\x18\x02 \x03(\v2 .switchboard.actors.StarredEntryR\aentries\x12\x12\n" +
@@ -8612,12 +8800,13 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x13\n" +
 	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\">\n" +
 	"\tDraftList\x121\n" +
-	"\x06drafts\x18\x01 \x03(\v2\x19.switchboard.actors.DraftR\x06drafts\"\x86\x01\n" +
+	"\x06drafts\x18\x01 \x03(\v2\x19.switchboard.actors.DraftR\x06drafts\"\xc4\x01\n" +
 	"\x10ScheduledMessage\x123\n" +
 	"\x04send\x18\x01 \x01(\v2\x1f.switchboard.actors.SendMessageR\x04send\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x16\n" +
 	"\x06failed\x18\x03 \x01(\tR\x06failed\x12\x15\n" +
-	"\x06due_ms\x18\x04 \x01(\x03R\x05dueMs\"c\n" +
+	"\x06due_ms\x18\x04 \x01(\x03R\x05dueMs\x12<\n" +
+	"\breminder\x18\x05 \x01(\v2 .switchboard.actors.StarredEntryR\breminder\"c\n" +
 	"\fPutScheduled\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x15\n" +
@@ -8659,10 +8848,11 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\areceipt\x18\a \x01(\v2\x1f.switchboard.actors.ReadReceiptH\x00R\areceipt\x127\n" +
 	"\x05flags\x18\b \x01(\v2\x1f.switchboard.actors.FlagsUpdateH\x00R\x05flags\x127\n" +
 	"\x05lists\x18\t \x01(\v2\x1f.switchboard.actors.ListsUpdateH\x00R\x05listsB\a\n" +
-	"\x05event\"\xd3\x01\n" +
+	"\x05event\"\xf4\x01\n" +
 	"\vListsUpdate\x128\n" +
 	"\x04list\x18\x01 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\x12\x12\n" +
-	"\x04conv\x18\x02 \x01(\tR\x04conv\"v\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\x84\x01\n" +
 	"\x04List\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\v\n" +
 	"\aSTARRED\x10\x01\x12\r\n" +
@@ -8672,7 +8862,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\aPROFILE\x10\x04\x12\b\n" +
 	"\x04AWAY\x10\x06\x12\x0f\n" +
 	"\vQUIET_HOURS\x10\a\x12\x11\n" +
-	"\rJOIN_REQUESTS\x10\x05\"\xac\x01\n" +
+	"\rJOIN_REQUESTS\x10\x05\x12\f\n" +
+	"\bREMINDER\x10\b\"\xac\x01\n" +
 	"\vListChanged\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x128\n" +
 	"\x04list\x18\x02 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\x12\x12\n" +
@@ -8803,7 +8994,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 113)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 115)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -8885,47 +9076,49 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*SetStarredResponse)(nil),         // 77: switchboard.actors.SetStarredResponse
 	(*ListStarred)(nil),                // 78: switchboard.actors.ListStarred
 	(*StarredEntry)(nil),               // 79: switchboard.actors.StarredEntry
-	(*ListStarredResponse)(nil),        // 80: switchboard.actors.ListStarredResponse
-	(*StarredList)(nil),                // 81: switchboard.actors.StarredList
-	(*UserProfile)(nil),                // 82: switchboard.actors.UserProfile
-	(*QuietHours)(nil),                 // 83: switchboard.actors.QuietHours
-	(*SetQuietHours)(nil),              // 84: switchboard.actors.SetQuietHours
-	(*SetQuietHoursResponse)(nil),      // 85: switchboard.actors.SetQuietHoursResponse
-	(*AwayMessage)(nil),                // 86: switchboard.actors.AwayMessage
-	(*SetAway)(nil),                    // 87: switchboard.actors.SetAway
-	(*SetAwayResponse)(nil),            // 88: switchboard.actors.SetAwayResponse
-	(*PostAway)(nil),                   // 89: switchboard.actors.PostAway
-	(*PostAwayResponse)(nil),           // 90: switchboard.actors.PostAwayResponse
-	(*SetProfile)(nil),                 // 91: switchboard.actors.SetProfile
-	(*SetProfileResponse)(nil),         // 92: switchboard.actors.SetProfileResponse
-	(*UserAttributes)(nil),             // 93: switchboard.actors.UserAttributes
-	(*SetDraft)(nil),                   // 94: switchboard.actors.SetDraft
-	(*SetDraftResponse)(nil),           // 95: switchboard.actors.SetDraftResponse
-	(*Draft)(nil),                      // 96: switchboard.actors.Draft
-	(*DraftList)(nil),                  // 97: switchboard.actors.DraftList
-	(*ScheduledMessage)(nil),           // 98: switchboard.actors.ScheduledMessage
-	(*PutScheduled)(nil),               // 99: switchboard.actors.PutScheduled
-	(*PutScheduledResponse)(nil),       // 100: switchboard.actors.PutScheduledResponse
-	(*DropScheduled)(nil),              // 101: switchboard.actors.DropScheduled
-	(*DropScheduledResponse)(nil),      // 102: switchboard.actors.DropScheduledResponse
-	(*PrivacyResponse)(nil),            // 103: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 104: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 105: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 106: switchboard.actors.Push
-	(*ListsUpdate)(nil),                // 107: switchboard.actors.ListsUpdate
-	(*ListChanged)(nil),                // 108: switchboard.actors.ListChanged
-	(*FlagsUpdate)(nil),                // 109: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 110: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 111: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 112: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 113: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 114: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 115: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 116: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 117: switchboard.actors.CheckReminderResponse
-	nil,                                // 118: switchboard.actors.QuietHours.WeekEntry
-	nil,                                // 119: switchboard.actors.UserAttributes.ValuesEntry
-	(*PresenceResponse_Device)(nil),    // 120: switchboard.actors.PresenceResponse.Device
+	(*ReminderDue)(nil),                // 80: switchboard.actors.ReminderDue
+	(*ReminderDueResponse)(nil),        // 81: switchboard.actors.ReminderDueResponse
+	(*ListStarredResponse)(nil),        // 82: switchboard.actors.ListStarredResponse
+	(*StarredList)(nil),                // 83: switchboard.actors.StarredList
+	(*UserProfile)(nil),                // 84: switchboard.actors.UserProfile
+	(*QuietHours)(nil),                 // 85: switchboard.actors.QuietHours
+	(*SetQuietHours)(nil),              // 86: switchboard.actors.SetQuietHours
+	(*SetQuietHoursResponse)(nil),      // 87: switchboard.actors.SetQuietHoursResponse
+	(*AwayMessage)(nil),                // 88: switchboard.actors.AwayMessage
+	(*SetAway)(nil),                    // 89: switchboard.actors.SetAway
+	(*SetAwayResponse)(nil),            // 90: switchboard.actors.SetAwayResponse
+	(*PostAway)(nil),                   // 91: switchboard.actors.PostAway
+	(*PostAwayResponse)(nil),           // 92: switchboard.actors.PostAwayResponse
+	(*SetProfile)(nil),                 // 93: switchboard.actors.SetProfile
+	(*SetProfileResponse)(nil),         // 94: switchboard.actors.SetProfileResponse
+	(*UserAttributes)(nil),             // 95: switchboard.actors.UserAttributes
+	(*SetDraft)(nil),                   // 96: switchboard.actors.SetDraft
+	(*SetDraftResponse)(nil),           // 97: switchboard.actors.SetDraftResponse
+	(*Draft)(nil),                      // 98: switchboard.actors.Draft
+	(*DraftList)(nil),                  // 99: switchboard.actors.DraftList
+	(*ScheduledMessage)(nil),           // 100: switchboard.actors.ScheduledMessage
+	(*PutScheduled)(nil),               // 101: switchboard.actors.PutScheduled
+	(*PutScheduledResponse)(nil),       // 102: switchboard.actors.PutScheduledResponse
+	(*DropScheduled)(nil),              // 103: switchboard.actors.DropScheduled
+	(*DropScheduledResponse)(nil),      // 104: switchboard.actors.DropScheduledResponse
+	(*PrivacyResponse)(nil),            // 105: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 106: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 107: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 108: switchboard.actors.Push
+	(*ListsUpdate)(nil),                // 109: switchboard.actors.ListsUpdate
+	(*ListChanged)(nil),                // 110: switchboard.actors.ListChanged
+	(*FlagsUpdate)(nil),                // 111: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 112: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 113: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 114: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 115: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 116: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 117: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 118: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 119: switchboard.actors.CheckReminderResponse
+	nil,                                // 120: switchboard.actors.QuietHours.WeekEntry
+	nil,                                // 121: switchboard.actors.UserAttributes.ValuesEntry
+	(*PresenceResponse_Device)(nil),    // 122: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -8987,46 +9180,48 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	8,   // 56: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
 	4,   // 57: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
 	8,   // 58: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
-	8,   // 59: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
-	79,  // 60: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
-	79,  // 61: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	118, // 62: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
-	83,  // 63: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
-	8,   // 64: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
-	83,  // 65: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
-	8,   // 66: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
-	86,  // 67: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
-	86,  // 68: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
-	8,   // 69: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
-	8,   // 70: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
-	82,  // 71: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
-	119, // 72: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
-	8,   // 73: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
-	96,  // 74: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
-	14,  // 75: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	8,   // 76: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	8,   // 77: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	8,   // 78: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,   // 79: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	120, // 80: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	8,   // 81: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	9,   // 82: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	110, // 83: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	30,  // 84: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	111, // 85: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	109, // 86: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	107, // 87: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
-	6,   // 88: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
-	6,   // 89: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	9,   // 90: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	7,   // 91: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	114, // 92: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	8,   // 93: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	94,  // [94:94] is the sub-list for method output_type
-	94,  // [94:94] is the sub-list for method input_type
-	94,  // [94:94] is the sub-list for extension type_name
-	94,  // [94:94] is the sub-list for extension extendee
-	0,   // [0:94] is the sub-list for field type_name
+	8,   // 59: switchboard.actors.ReminderDueResponse.error:type_name -> switchboard.actors.Error
+	8,   // 60: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
+	79,  // 61: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
+	79,  // 62: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
+	120, // 63: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
+	85,  // 64: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
+	8,   // 65: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
+	85,  // 66: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
+	8,   // 67: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
+	88,  // 68: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
+	88,  // 69: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
+	8,   // 70: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
+	8,   // 71: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
+	84,  // 72: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
+	121, // 73: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
+	8,   // 74: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
+	98,  // 75: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
+	14,  // 76: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	79,  // 77: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
+	8,   // 78: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,   // 79: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,   // 80: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,   // 81: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	122, // 82: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	8,   // 83: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	9,   // 84: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	112, // 85: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	30,  // 86: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	113, // 87: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	111, // 88: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	109, // 89: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	6,   // 90: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	6,   // 91: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	9,   // 92: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	7,   // 93: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	116, // 94: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	8,   // 95: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	96,  // [96:96] is the sub-list for method output_type
+	96,  // [96:96] is the sub-list for method input_type
+	96,  // [96:96] is the sub-list for extension type_name
+	96,  // [96:96] is the sub-list for extension extendee
+	0,   // [0:96] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -9035,9 +9230,9 @@ func file_actors_actorspb_actors_proto_init() {
 		return
 	}
 	file_actors_actorspb_actors_proto_msgTypes[67].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[79].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[83].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[98].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[81].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[85].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[100].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -9051,7 +9246,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   113,
+			NumMessages:   115,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -42,6 +42,7 @@ func (q SearchQuery) Filtered() bool {
 type Starred struct {
 	Message   *pb.Message
 	StarredAt time.Time
+	RemindAt  time.Time // a reminder due then (zero: none, or it came)
 }
 
 // Scheduled is one of a user's scheduled messages (Session.Schedule).
@@ -144,6 +145,8 @@ type Session interface {
 	// Star stars (or unstars) a message the user reads, for them alone,
 	// and answers how many they keep starred.
 	Star(ctx context.Context, conv string, seq uint64, starred bool) (count int, err error)
+	// Remind stars the message with a reminder at at (Runtime.Remind).
+	Remind(ctx context.Context, conv string, seq uint64, at time.Time) (count int, err error)
 	// Starred lists the user's starred messages starred before before
 	// (zero: from the newest), newest first; next is where to go on (zero:
 	// the end).

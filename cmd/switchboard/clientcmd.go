@@ -183,6 +183,8 @@ type jsonMessage struct {
 	State       string     `json:"state,omitempty"`
 	// Reactions: emoji → the members who chose it.
 	Reactions map[string][]string `json:"reactions,omitempty"`
+	// RemindAtMs: a starred message's reminder (the starred list only).
+	RemindAtMs int64 `json:"remind_at_ms,omitempty"`
 }
 
 func toJSONMessage(m client.Message) jsonMessage {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,27 +16,55 @@ func newStarCmd() *cobra.Command {
 	var conv string
 	var seq uint64
 	var off bool
+	var remindAt string
+	var remindIn time.Duration
 	cmd := &cobra.Command{
 		Use:   "star",
-		Short: "Star a message you read (or unstar it with --off), to find it again with 'starred'",
+		Short: "Star a message you read (or unstar it with --off), to find it again with 'starred'; with a reminder, to be told of it then",
 		Example: `  switchboard star --data-dir D --user ann --conv g:class --seq 12
+  switchboard star --data-dir D --user ann --conv g:class --seq 12 --remind-in 24h
   switchboard star --data-dir D --user ann --conv g:class --seq 12 --off`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if conv == "" || seq == 0 {
 				return errors.New("give --conv and --seq")
 			}
+			var remind time.Time
+			switch {
+			case (remindAt != "" || remindIn != 0) && (off || remindAt != "" && remindIn != 0):
+				return errors.New("give one of --remind-at and --remind-in, without --off")
+			case remindAt != "":
+				var err error
+				if remind, err = time.Parse(time.RFC3339, remindAt); err != nil {
+					return fmt.Errorf("--remind-at: %w", err)
+				}
+			case remindIn != 0:
+				remind = time.Now().Add(remindIn)
+			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
-				n, err := c.Star(ctx, conv, seq, !off)
+				var n int
+				var err error
+				if remind.IsZero() {
+					n, err = c.Star(ctx, conv, seq, !off)
+				} else {
+					n, err = c.Remind(ctx, conv, seq, remind)
+				}
 				if err != nil {
 					return err
 				}
 				if o.json {
-					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "seq": seq, "starred": !off, "count": n})
+					out := map[string]any{"conv": conv, "seq": seq, "starred": !off, "count": n}
+					if !remind.IsZero() {
+						out["remind_at_ms"] = remind.UnixMilli()
+					}
+					return printJSON(cmd.OutOrStdout(), out)
 				}
 				what := "starred"
-				if off {
+				switch {
+				case off:
 					what = "unstarred"
+				case !remind.IsZero():
+					what = "starred, a reminder at " + remind.Local().Format(time.DateTime)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s #%d %s (%d starred)\n", conv, seq, what, n)
 				return nil
@@ -46,6 +75,8 @@ func newStarCmd() *cobra.Command {
 	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
 	cmd.Flags().Uint64Var(&seq, "seq", 0, "the message's seq")
 	cmd.Flags().BoolVar(&off, "off", false, "unstar it")
+	cmd.Flags().StringVar(&remindAt, "remind-at", "", "a reminder then (RFC 3339): your devices, or your phone, are told of the message")
+	cmd.Flags().DurationVar(&remindIn, "remind-in", 0, "a reminder this long from now")
 	return cmd
 }
 
@@ -66,6 +97,9 @@ func newStarredCmd() *cobra.Command {
 					out := make([]jsonMessage, len(all))
 					for i, s := range all {
 						out[i] = toJSONMessage(s.Message)
+						if !s.RemindAt.IsZero() {
+							out[i].RemindAtMs = s.RemindAt.UnixMilli()
+						}
 					}
 					return printJSON(cmd.OutOrStdout(), out)
 				}
@@ -83,6 +117,10 @@ func printStarred(cmd *cobra.Command, all []client.StarredMessage) {
 		fmt.Fprintln(cmd.OutOrStdout(), "no starred messages")
 	}
 	for _, s := range all {
-		fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", s.Message.Conv, formatMessage(s.Message))
+		reminder := ""
+		if !s.RemindAt.IsZero() {
+			reminder = " (reminder at " + s.RemindAt.Local().Format(time.DateTime) + ")"
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s %s%s\n", s.Message.Conv, formatMessage(s.Message), reminder)
 	}
 }

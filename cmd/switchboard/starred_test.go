@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // switchboard star and starred against a dev node: two messages starred,
@@ -35,15 +36,26 @@ func TestStarCommand(t *testing.T) {
 		t.Fatalf("starred, newest first:\n%s", out)
 	}
 	n.run("star", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--seq", seqs[1], "--off")
+	if out := string(n.run("star", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--seq", seqs[0], "--remind-in", "24h")); !strings.Contains(out, "a reminder at") {
+		t.Fatalf("star with a reminder: %s", out)
+	}
 	var list []struct {
-		Conv string `json:"conv"`
-		Text string `json:"text"`
+		Conv       string `json:"conv"`
+		Text       string `json:"text"`
+		RemindAtMs int64  `json:"remind_at_ms"`
 	}
 	mustJSON(t, n.run("starred", "--data-dir", d, "--user", "ann", "--json"), &list)
-	if len(list) != 1 || list[0].Conv != "g:class" || list[0].Text != "homework: page 12" {
-		t.Fatalf("starred after the unstar: %+v", list)
+	if len(list) != 1 || list[0].Conv != "g:class" || list[0].Text != "homework: page 12" || time.Until(time.UnixMilli(list[0].RemindAtMs)) < 23*time.Hour {
+		t.Fatalf("starred after the unstar, with a reminder in a day: %+v", list)
 	}
-	res, err := exec.Command(n.bin, "star", "--data-dir", d, "--user", "mallory", "--conv", "g:class", "--seq", seqs[0]).CombinedOutput()
+	if out := string(n.run("starred", "--data-dir", d, "--user", "ann")); !strings.Contains(out, "(reminder at ") {
+		t.Fatalf("starred with its reminder, printed:\n%s", out)
+	}
+	res, err := exec.Command(n.bin, "star", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--seq", seqs[0], "--remind-in", "-1h").CombinedOutput()
+	if err == nil || !strings.Contains(string(res), "INVALID") {
+		t.Fatalf("a reminder in the past: %v\n%s", err, res)
+	}
+	res, err = exec.Command(n.bin, "star", "--data-dir", d, "--user", "mallory", "--conv", "g:class", "--seq", seqs[0]).CombinedOutput()
 	if err == nil || !strings.Contains(string(res), "NOT_MEMBER") {
 		t.Fatalf("a stranger stars: %v\n%s", err, res)
 	}

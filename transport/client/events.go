@@ -62,6 +62,12 @@ const (
 	// EventAway: this user's away message changed (on any device, or by
 	// an erasure): Away reads it. Best effort.
 	EventAway
+	// EventReminder: a reminder this user set on a starred message
+	// (Remind) is due now: the message is Conv's at Seq (Messages holds it
+	// if it was read here; History reads it). Starred no longer lists
+	// the reminder. A device offline then gets none: the phone is
+	// notified instead.
+	EventReminder
 )
 
 func (k EventKind) String() string {
@@ -106,6 +112,8 @@ func (k EventKind) String() string {
 		return "join_requests"
 	case EventAway:
 		return "away"
+	case EventReminder:
+		return "reminder"
 	}
 	return "unknown"
 }

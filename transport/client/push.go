@@ -49,6 +49,8 @@ func (c *Client) onPush(ctx context.Context, cn *conn, p *wirepb.Push) {
 			c.emit(Event{Kind: EventAway})
 		case wirepb.ListsUpdate_JOIN_REQUESTS:
 			c.emit(Event{Kind: EventJoinRequests, Conv: e.Lists.Conv})
+		case wirepb.ListsUpdate_REMINDER:
+			c.emit(Event{Kind: EventReminder, Conv: e.Lists.Conv, Seq: e.Lists.Seq})
 		}
 	case *wirepb.Push_Receipt:
 		r := e.Receipt

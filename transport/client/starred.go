@@ -17,6 +17,7 @@ import (
 type StarredMessage struct {
 	Message   Message
 	StarredAt time.Time
+	RemindAt  time.Time // a reminder due then (zero: none, or it came)
 }
 
 // Star stars (starred true) or unstars the message at seq of conv, one
@@ -27,6 +28,23 @@ func (c *Client) Star(ctx context.Context, conv string, seq uint64, starred bool
 		return 0, errors.New("client: a star names the seq of its message")
 	}
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Star{Star: &wirepb.StarRequest{Conv: conv, Seq: seq, Starred: starred}}})
+	if err != nil {
+		return 0, err
+	}
+	return int(res.GetStar().Count), nil
+}
+
+// Remind stars the message at seq of conv (as Star) with a reminder at
+// at ("remind me tomorrow at 9"): when it comes, this user's connected
+// devices get EventReminder, or their phone a notification of kind
+// "reminder". A starred message's reminder moves to at; Star(…, true)
+// takes it away, keeping the star. at must be ahead, by at most the
+// node's --max-schedule-ahead, else INVALID.
+func (c *Client) Remind(ctx context.Context, conv string, seq uint64, at time.Time) (int, error) {
+	if seq == 0 || at.UnixMilli() <= 0 {
+		return 0, errors.New("client: a reminder names the seq of its message and a time")
+	}
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Star{Star: &wirepb.StarRequest{Conv: conv, Seq: seq, Starred: true, RemindAtMs: at.UnixMilli()}}})
 	if err != nil {
 		return 0, err
 	}
@@ -51,7 +69,11 @@ func (c *Client) StarredPage(ctx context.Context, before time.Time, limit int) (
 		if s.GetMessage() == nil {
 			continue
 		}
-		msgs = append(msgs, StarredMessage{Message: fromWire(s.Message), StarredAt: time.UnixMilli(s.StarredAtMs)})
+		sm := StarredMessage{Message: fromWire(s.Message), StarredAt: time.UnixMilli(s.StarredAtMs)}
+		if s.RemindAtMs > 0 {
+			sm.RemindAt = time.UnixMilli(s.RemindAtMs)
+		}
+		msgs = append(msgs, sm)
 	}
 	if r.NextBeforeMs > 0 {
 		next = time.UnixMilli(r.NextBeforeMs)

@@ -489,6 +489,9 @@ const (
 	ListsUpdate_AWAY          ListsUpdate_List = 6 // the user's own away message
 	ListsUpdate_QUIET_HOURS   ListsUpdate_List = 7 // the user's own quiet hours
 	ListsUpdate_JOIN_REQUESTS ListsUpdate_List = 5 // someone asked to join conv, a group the user manages
+	// REMINDER: a reminder the user set on a starred message is due now
+	// (conv, seq): show it; the starred list no longer holds it
+	ListsUpdate_REMINDER ListsUpdate_List = 8
 )
 
 // Enum value maps for ListsUpdate_List.
@@ -502,6 +505,7 @@ var (
 		6: "AWAY",
 		7: "QUIET_HOURS",
 		5: "JOIN_REQUESTS",
+		8: "REMINDER",
 	}
 	ListsUpdate_List_value = map[string]int32{
 		"UNKNOWN":       0,
@@ -512,6 +516,7 @@ var (
 		"AWAY":          6,
 		"QUIET_HOURS":   7,
 		"JOIN_REQUESTS": 5,
+		"REMINDER":      8,
 	}
 )
 
@@ -5373,10 +5378,14 @@ func (*UnscheduleResult) Descriptor() ([]byte, []int) {
 // the agreed price, found again in one list across conversations
 // (PROTOCOL.md, "Starred messages").
 type StarRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
-	Starred       bool                   `protobuf:"varint,3,opt,name=starred,proto3" json:"starred,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Conv    string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq     uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Starred bool                   `protobuf:"varint,3,opt,name=starred,proto3" json:"starred,omitempty"`
+	// with starred: remind the caller of the message then ("remind me
+	// tomorrow at 9"; Unix ms, ahead by at most serve --max-schedule-ahead);
+	// 0: no reminder (a reminder set before is taken away, the star stays)
+	RemindAtMs    int64 `protobuf:"varint,4,opt,name=remind_at_ms,json=remindAtMs,proto3" json:"remind_at_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5430,6 +5439,13 @@ func (x *StarRequest) GetStarred() bool {
 		return x.Starred
 	}
 	return false
+}
+
+func (x *StarRequest) GetRemindAtMs() int64 {
+	if x != nil {
+		return x.RemindAtMs
+	}
+	return 0
 }
 
 type StarResult struct {
@@ -5535,6 +5551,7 @@ type StarredMessage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Message       *Message               `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"` // as the caller reads it now (its newest edit is a message of its own)
 	StarredAtMs   int64                  `protobuf:"varint,2,opt,name=starred_at_ms,json=starredAtMs,proto3" json:"starred_at_ms,omitempty"`
+	RemindAtMs    int64                  `protobuf:"varint,3,opt,name=remind_at_ms,json=remindAtMs,proto3" json:"remind_at_ms,omitempty"` // a reminder due then (0: none, or it came)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5579,6 +5596,13 @@ func (x *StarredMessage) GetMessage() *Message {
 func (x *StarredMessage) GetStarredAtMs() int64 {
 	if x != nil {
 		return x.StarredAtMs
+	}
+	return 0
+}
+
+func (x *StarredMessage) GetRemindAtMs() int64 {
+	if x != nil {
+		return x.RemindAtMs
 	}
 	return 0
 }
@@ -10122,7 +10146,8 @@ func (*Push_Lists) isPush_Event() {}
 type ListsUpdate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	List          ListsUpdate_List       `protobuf:"varint,1,opt,name=list,proto3,enum=switchboard.wire.v1.ListsUpdate_List" json:"list,omitempty"`
-	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"` // JOIN_REQUESTS: the group (group_invite lists them)
+	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"` // JOIN_REQUESTS: the group (group_invite lists them); REMINDER: the message's
+	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`  // REMINDER: the message
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -10169,6 +10194,13 @@ func (x *ListsUpdate) GetConv() string {
 		return x.Conv
 	}
 	return ""
+}
+
+func (x *ListsUpdate) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
 }
 
 // FlagsUpdate: the user's own flags of a conversation after a change (pin,
@@ -13167,20 +13199,24 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\bmessages\x18\x01 \x03(\v2\".switchboard.wire.v1.ScheduledSendR\bmessages\"#\n" +
 	"\x11UnscheduleRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x12\n" +
-	"\x10UnscheduleResult\"M\n" +
+	"\x10UnscheduleResult\"o\n" +
 	"\vStarRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x18\n" +
-	"\astarred\x18\x03 \x01(\bR\astarred\"\"\n" +
+	"\astarred\x18\x03 \x01(\bR\astarred\x12 \n" +
+	"\fremind_at_ms\x18\x04 \x01(\x03R\n" +
+	"remindAtMs\"\"\n" +
 	"\n" +
 	"StarResult\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\rR\x05count\"C\n" +
 	"\x0eStarredRequest\x12\x1b\n" +
 	"\tbefore_ms\x18\x01 \x01(\x03R\bbeforeMs\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\rR\x05limit\"l\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"\x8e\x01\n" +
 	"\x0eStarredMessage\x126\n" +
 	"\amessage\x18\x01 \x01(\v2\x1c.switchboard.wire.v1.MessageR\amessage\x12\"\n" +
-	"\rstarred_at_ms\x18\x02 \x01(\x03R\vstarredAtMs\"v\n" +
+	"\rstarred_at_ms\x18\x02 \x01(\x03R\vstarredAtMs\x12 \n" +
+	"\fremind_at_ms\x18\x03 \x01(\x03R\n" +
+	"remindAtMs\"v\n" +
 	"\rStarredResult\x12?\n" +
 	"\bmessages\x18\x01 \x03(\v2#.switchboard.wire.v1.StarredMessageR\bmessages\x12$\n" +
 	"\x0enext_before_ms\x18\x02 \x01(\x03R\fnextBeforeMs\"]\n" +
@@ -13514,10 +13550,11 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\areceipt\x18\x05 \x01(\v2 .switchboard.wire.v1.ReadReceiptH\x00R\areceipt\x128\n" +
 	"\x05flags\x18\x06 \x01(\v2 .switchboard.wire.v1.FlagsUpdateH\x00R\x05flags\x128\n" +
 	"\x05lists\x18\a \x01(\v2 .switchboard.wire.v1.ListsUpdateH\x00R\x05listsB\a\n" +
-	"\x05event\"\xd4\x01\n" +
+	"\x05event\"\xf5\x01\n" +
 	"\vListsUpdate\x129\n" +
 	"\x04list\x18\x01 \x01(\x0e2%.switchboard.wire.v1.ListsUpdate.ListR\x04list\x12\x12\n" +
-	"\x04conv\x18\x02 \x01(\tR\x04conv\"v\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\x84\x01\n" +
 	"\x04List\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\v\n" +
 	"\aSTARRED\x10\x01\x12\r\n" +
@@ -13527,7 +13564,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\aPROFILE\x10\x04\x12\b\n" +
 	"\x04AWAY\x10\x06\x12\x0f\n" +
 	"\vQUIET_HOURS\x10\a\x12\x11\n" +
-	"\rJOIN_REQUESTS\x10\x05\"\xfa\x01\n" +
+	"\rJOIN_REQUESTS\x10\x05\x12\f\n" +
+	"\bREMINDER\x10\b\"\xfa\x01\n" +
 	"\vFlagsUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x02 \x01(\bR\x06pinned\x12\x14\n" +

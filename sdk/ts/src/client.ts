@@ -105,6 +105,8 @@ export interface GroupMember {
 export interface StarredMessage {
   message: ChatMessage;
   starredAtMs: number;
+  /** A reminder due then (Unix ms; 0: none, or it came). */
+  remindAtMs: number;
 }
 
 /**
@@ -1062,6 +1064,7 @@ export class Client {
           else if (ev.value.list === ListsUpdate_List.AWAY) this.emit("away");
           else if (ev.value.list === ListsUpdate_List.QUIET_HOURS) this.emit("quietHours");
           else if (ev.value.list === ListsUpdate_List.JOIN_REQUESTS) this.emit("joinRequests", ev.value.conv);
+          else if (ev.value.list === ListsUpdate_List.REMINDER) this.emit("reminder", ev.value.conv, Number(ev.value.seq));
         } else if (ev.case === "membership") {
           // Joined, left, or the group renamed.
           const c = this.conversation(ev.value.conv);
@@ -2083,6 +2086,22 @@ export class Client {
   }
 
   /**
+   * remind stars the message at seq of conv (as star) with a reminder at
+   * atMs ("remind me tomorrow at 9"): then this user's connected clients
+   * get a "reminder" event, or with none connected their phone a
+   * notification. A starred message's reminder moves to atMs; star(conv,
+   * seq) takes it away and keeps the star. atMs must be ahead, by at most
+   * the node's --max-schedule-ahead, else INVALID.
+   */
+  async remind(conv: string, seq: number, atMs: number): Promise<number> {
+    if (!conv || !Number.isSafeInteger(seq) || seq <= 0) throw new Error("remind: the conversation and the seq of the message");
+    if (!Number.isSafeInteger(atMs) || atMs <= 0) throw new Error("remind: atMs is a time in Unix ms");
+    const r = await this.request({ case: "star", value: { conv, seq: BigInt(seq), starred: true, remindAtMs: BigInt(atMs) } });
+    if (r.result.case !== "star") throw new Error("remind: unexpected answer");
+    return r.result.value.count;
+  }
+
+  /**
    * starredPage reads one page of this user's starred messages, the most
    * recently starred first: those starred before beforeMs (0: from the
    * newest), at most limit (0 or over 50: 50). Each message is as this
@@ -2099,7 +2118,7 @@ export class Client {
     if (r.result.case !== "starred") throw new Error("starred: unexpected answer");
     const messages: StarredMessage[] = [];
     for (const s of r.result.value.messages) {
-      if (s.message) messages.push({ message: chatMessage(s.message, this.user), starredAtMs: Number(s.starredAtMs) });
+      if (s.message) messages.push({ message: chatMessage(s.message, this.user), starredAtMs: Number(s.starredAtMs), remindAtMs: Number(s.remindAtMs) });
     }
     return { messages, nextBeforeMs: Number(r.result.value.nextBeforeMs) };
   }

@@ -80,5 +80,12 @@ export interface ClientEvents {
   quietHours: () => void;
   /** Someone asked to join conv, a group this user owns or administers, or another of its managers answered: joinRequests(conv) reads them again. */
   joinRequests: (conv: string) => void;
+  /**
+   * A reminder this user set on a starred message (Client.remind) is due
+   * now: the message is conv's at seq (history reads it). starred no
+   * longer lists the reminder. Only connected clients hear it; with none,
+   * the phone is notified.
+   */
+  reminder: (conv: string, seq: number) => void;
   error: (code: Code, message: string) => void;
 }

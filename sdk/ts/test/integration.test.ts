@@ -894,6 +894,17 @@ test("starred messages: stars in a group, listed newest first page by page as re
     await assert.rejects(ann.star(conv, edit), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
     await assert.rejects(ann.star(directConv("alice", "bob"), 1), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_MEMBER);
     assert.equal((await ann.starred()).length, 3, "the refusals starred nothing");
+
+    // A reminder on a starred message: listed with its time, heard when
+    // due, then gone from the list while the star stays.
+    const heard = new Promise<[string, number]>((resolve) => ann.on("reminder", (c, s) => resolve([c, s])));
+    const at = Date.now() + 1500;
+    assert.equal(await ann.remind(conv, p12, at), 3);
+    assert.equal((await ann.starred()).find((s) => s.message.seq === p12)?.remindAtMs, at);
+    assert.deepEqual(await heard, [conv, p12]);
+    assert.ok(Date.now() >= at, "the reminder came at its time, not before");
+    assert.equal((await ann.starred()).find((s) => s.message.seq === p12)?.remindAtMs, 0);
+    await assert.rejects(ann.remind(conv, p12, Date.now() - 1000), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
   });
 });
 
