@@ -300,10 +300,11 @@ func (n *Runtime) sendDue(ctx context.Context, now time.Time) (int, error) {
 // it is an error.
 func (n *Runtime) sendScheduled(ctx context.Context, s storage.ScheduledSend) (done bool, err error) {
 	var m pb.ScheduledMessage
-	if err := proto.Unmarshal(s.Send, &m); err == nil && m.Reminder != nil {
+	uerr := proto.Unmarshal(s.Send, &m)
+	if uerr == nil && m.Reminder != nil {
 		return n.remindDue(ctx, s, m.Reminder) // a reminder on a starred message, not a send
 	}
-	if err := proto.Unmarshal(s.Send, &m); err != nil || m.Send == nil || m.Send.Sender != s.User {
+	if err := uerr; err != nil || m.Send == nil || m.Send.Sender != s.User {
 		n.log.Warn("dropping a scheduled send that cannot be read", "user", s.User, "id", s.ID, "err", err)
 		scheduledSends.WithLabelValues("dropped").Inc()
 		return true, n.deleteScheduled(ctx, s)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"google.golang.org/protobuf/proto"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/session"
@@ -40,12 +39,12 @@ func (u *user) setStarred(ctx actor.Context, m *pb.SetStarred) {
 		return
 	}
 	i := slices.IndexFunc(l.Entries, func(s *pb.StarredEntry) bool { return s.Conv == m.Conv && s.Seq == m.Seq })
-	var had *pb.StarredEntry // the entry as it was, reminder and all
+	var hadReminder int64 // the entry's reminder before the change
 	if i >= 0 {
-		had = proto.Clone(l.Entries[i]).(*pb.StarredEntry)
+		hadReminder = l.Entries[i].RemindAtMs
 	}
 	switch {
-	case !m.Starred && i < 0, m.Starred && i >= 0 && had.RemindAtMs == m.RemindAtMs:
+	case !m.Starred && i < 0, m.Starred && i >= 0 && hadReminder == m.RemindAtMs:
 		respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Count: uint32(len(l.Entries))}) // nothing changes
 		return
 	case !m.Starred:
@@ -77,7 +76,7 @@ func (u *user) setStarred(ctx actor.Context, m *pb.SetStarred) {
 		respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Error: storeErr(err)})
 		return
 	}
-	if had != nil && had.RemindAtMs > 0 && (!m.Starred || m.RemindAtMs == 0) {
+	if hadReminder > 0 && (!m.Starred || m.RemindAtMs == 0) {
 		u.dropReminder(bg, m.Conv, m.Seq)
 	}
 	u.listChanged(pb.ListsUpdate_STARRED, "")
