@@ -179,10 +179,23 @@ func (n *Runtime) SendDirect(ctx context.Context, to string, req *pb.SendMessage
 		return n.forward(ctx, to, req)
 	}
 	req.Forwarded = false
-	return n.sendDirect(ctx, to, req)
+	return n.sendDirect(ctx, to, req, false)
 }
 
-func (n *Runtime) sendDirect(ctx context.Context, to string, req *pb.SendMessage) (*pb.SendResponse, error) {
+// SendDirectAsOperator is SendDirect for the operator's own posts (the
+// admin API): a first contact is not held by the recipient's direct_from
+// (direct_from.go), as a shop's order update reaches its customer.
+func (n *Runtime) SendDirectAsOperator(ctx context.Context, to string, req *pb.SendMessage) (*pb.SendResponse, error) {
+	if isForward(req) {
+		return nil, invalid("the operator posts no forwards")
+	}
+	req.Forwarded = false
+	return n.sendDirect(ctx, to, req, true)
+}
+
+// sendDirect sends req to the direct conversation of its sender and to,
+// created at the first contact (by operator: without to's direct_from).
+func (n *Runtime) sendDirect(ctx context.Context, to string, req *pb.SendMessage, operator bool) (*pb.SendResponse, error) {
 	if err := checkPeer(req.Sender, to); err != nil {
 		return nil, err
 	}
@@ -193,6 +206,11 @@ func (n *Runtime) sendDirect(ctx context.Context, to string, req *pb.SendMessage
 		// conversation: its NOT_FOUND is that message's, and a first
 		// contact never starts with one.
 		return res, err
+	}
+	if !operator {
+		if err := n.checkDirectFrom(ctx, req.Sender, to); err != nil {
+			return nil, err
+		}
 	}
 	if err := n.mayOpenDirect(ctx, req.Sender, to); err != nil {
 		return nil, err

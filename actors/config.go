@@ -9,6 +9,7 @@ import (
 	"math"
 	"time"
 
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -134,6 +135,12 @@ type Config struct {
 	// given an end (default a year; a mute without one lasts until
 	// unmuted).
 	MaxMuteFor time.Duration
+	// DirectFrom: who may start a direct conversation with a user who
+	// never chose (privacy direct_from; direct_from.go): everyone unless
+	// set. DirectFromScan bounds the membership rows read of each user
+	// when the rule is "users who share a group" (default 2,000).
+	DirectFrom     pb.DirectFrom
+	DirectFromScan int
 	// MaxMemberMuteFor: the longest a group's managers may mute a member
 	// for with an end (membership MUTE with for_ms; default a year; a
 	// mute without one lasts until unmuted).
@@ -429,6 +436,7 @@ func DefaultConfig() Config {
 		JoinRequestTTL:            7 * 24 * time.Hour,
 		MaxMuteFor:                366 * 24 * time.Hour,
 		MaxMemberMuteFor:          366 * 24 * time.Hour,
+		DirectFromScan:            2000,
 		MaxAwayBytes:              500,
 		MaxAwayFor:                366 * 24 * time.Hour,
 		MaxHiddenMessages:         500,
@@ -557,6 +565,13 @@ func (c Config) withDefaults() (Config, error) {
 	setDuration(&c.JoinRequestTTL, d.JoinRequestTTL)
 	setDuration(&c.MaxMuteFor, d.MaxMuteFor)
 	setDuration(&c.MaxMemberMuteFor, d.MaxMemberMuteFor)
+	setInt(&c.DirectFromScan, d.DirectFromScan)
+	if c.DirectFrom == pb.DirectFrom_DIRECT_FROM_DEFAULT {
+		c.DirectFrom = pb.DirectFrom_DIRECT_FROM_EVERYONE
+	}
+	if pb.DirectFrom_name[int32(c.DirectFrom)] == "" {
+		return c, fmt.Errorf("direct from %d: want everyone, groups or nobody", c.DirectFrom)
+	}
 	setInt(&c.MaxAwayBytes, d.MaxAwayBytes)
 	setInt(&c.MaxHiddenMessages, d.MaxHiddenMessages)
 	setInt(&c.MaxConvLabels, d.MaxConvLabels)

@@ -61,7 +61,7 @@ func (n *Runtime) forward(ctx context.Context, to string, req *pb.SendMessage) (
 	req.ForwardConv, req.ForwardSeq, req.Forwarded = "", 0, true
 	var res *pb.SendResponse
 	if to != "" {
-		res, err = n.sendDirect(ctx, to, req)
+		res, err = n.sendDirect(ctx, to, req, false)
 	} else {
 		res, err = n.send(ctx, req)
 	}

@@ -26,10 +26,12 @@ func privacyKey(user string) string { return "user/privacy/" + user }
 
 // The flags byte: privacyHideReceipts, the user sends no read receipts in
 // direct conversations and sees none there; privacyHidePreviews, their
-// offline notifications carry no message text.
+// offline notifications carry no message text; bits 2–3 their DirectFrom
+// (0: the node's), which a node from before ignores.
 const (
 	privacyHideReceipts byte = 1
 	privacyHidePreviews byte = 2
+	privacyDirectShift       = 2
 )
 
 // privacySettings is a user's privacy row, decoded.
@@ -37,6 +39,7 @@ type privacySettings struct {
 	sharing      pb.PresenceSharing
 	hideReceipts bool
 	hidePreviews bool
+	directFrom   pb.DirectFrom
 }
 
 // decodePrivacy reads a privacy row.
@@ -48,6 +51,7 @@ func decodePrivacy(state []byte) (privacySettings, bool) {
 	if len(state) == 2 {
 		p.hideReceipts = state[1]&privacyHideReceipts != 0
 		p.hidePreviews = state[1]&privacyHidePreviews != 0
+		p.directFrom = pb.DirectFrom(state[1] >> privacyDirectShift & 3)
 	}
 	return p, true
 }
@@ -62,6 +66,7 @@ func (p privacySettings) encode() []byte {
 	if p.hidePreviews {
 		flags |= privacyHidePreviews
 	}
+	flags |= byte(p.directFrom) << privacyDirectShift
 	if flags == 0 {
 		return []byte{byte(p.sharing)}
 	}
@@ -143,10 +148,16 @@ func (u *user) setPrivacy(ctx actor.Context, m *pb.SetPrivacy) {
 	if m.HidePreviews != nil {
 		next.hidePreviews = *m.HidePreviews
 	}
+	if m.DirectFrom != nil {
+		next.directFrom = *m.DirectFrom
+	}
 	if e == nil && next != cur {
-		if pb.PresenceSharing_name[int32(next.sharing)] == "" {
+		switch {
+		case pb.PresenceSharing_name[int32(next.sharing)] == "":
 			e = pbErr(pb.Code_INVALID, "presence sharing %d", next.sharing)
-		} else {
+		case pb.DirectFrom_name[int32(next.directFrom)] == "":
+			e = pbErr(pb.Code_INVALID, "direct_from %d", next.directFrom)
+		default:
 			cp := storage.Checkpoint{Key: privacyKey(u.id), State: next.encode(), At: time.Now()}
 			if err := u.rt.store.SaveCheckpoint(context.Background(), cp); err != nil {
 				e = storeErr(err)
@@ -160,7 +171,7 @@ func (u *user) setPrivacy(ctx actor.Context, m *pb.SetPrivacy) {
 		respond(ctx, sender, &pb.PrivacyResponse{Error: e})
 		return
 	}
-	respond(ctx, sender, &pb.PrivacyResponse{Presence: cur.sharing, HideReadReceipts: cur.hideReceipts, HidePreviews: cur.hidePreviews})
+	respond(ctx, sender, &pb.PrivacyResponse{Presence: cur.sharing, HideReadReceipts: cur.hideReceipts, HidePreviews: cur.hidePreviews, DirectFrom: cur.directFrom})
 }
 
 // shownPresence cuts res to what the user shares with others.
@@ -201,6 +212,9 @@ func (n *Runtime) SetPrivacy(ctx context.Context, req *pb.SetPrivacy) (*pb.Priva
 	}
 	if p := req.Presence; p != nil && pb.PresenceSharing_name[int32(*p)] == "" {
 		return nil, fromPB(pbErr(pb.Code_INVALID, "presence sharing %d", *p))
+	}
+	if d := req.DirectFrom; d != nil && pb.DirectFrom_name[int32(*d)] == "" {
+		return nil, fromPB(pbErr(pb.Code_INVALID, "direct_from %d", *d))
 	}
 	res, err := n.request(ctx, KindUser, req.User, req)
 	if err != nil {

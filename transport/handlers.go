@@ -669,12 +669,15 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		if p := op.Privacy.Presence; p != nil {
 			change.Presence = pb.PresenceSharing(*p).Enum()
 		}
+		if d := op.Privacy.DirectFrom; d != nil {
+			change.DirectFrom = pb.DirectFrom(*d).Enum()
+		}
 		got, err := sess.Privacy(ctx, change)
 		if err != nil {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Privacy{Privacy: &wirepb.PrivacyResult{Presence: wirepb.PresenceSharing(got.Presence),
-			HideReadReceipts: got.HideReadReceipts, HidePreviews: got.HidePreviews}}}
+			HideReadReceipts: got.HideReadReceipts, HidePreviews: got.HidePreviews, DirectFrom: wirepb.DirectFrom(got.DirectFrom)}}}
 
 	case *wirepb.Request_GroupSettings:
 		g := op.GroupSettings

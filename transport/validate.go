@@ -323,6 +323,9 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		if p := op.Privacy.Presence; p != nil && wirepb.PresenceSharing_name[int32(*p)] == "" {
 			return invalid("presence sharing %d", *p)
 		}
+		if d := op.Privacy.DirectFrom; d != nil && wirepb.DirectFrom_name[int32(*d)] == "" {
+			return invalid("direct_from %d", *d)
+		}
 	case *wirepb.Request_Block:
 		if !session.ValidUserID(op.Block.User) {
 			return invalid("bad user id %q", op.Block.User)

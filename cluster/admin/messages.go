@@ -420,7 +420,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	var res *pb.SendResponse
 	var err error
 	if req.To != "" {
-		res, err = s.node.SendDirect(ctx, req.To, msg)
+		res, err = s.node.SendDirectAsOperator(ctx, req.To, msg)
 	} else {
 		res, err = s.node.Send(ctx, msg)
 	}

@@ -13,7 +13,7 @@ import (
 
 func newPrivacyCmd() *cobra.Command {
 	var o clientOptions
-	var share string
+	var share, directFrom string
 	var receipts, previews bool
 	cmd := &cobra.Command{
 		Use:   "privacy",
@@ -24,9 +24,12 @@ conversations (--read-receipts=false: the other member never sees their
 messages read, and in return they see none of the other's; groups and
 service conversations are not affected); and whether their phone's
 notifications show what a message says (--previews=false: "3 new
-messages" from whom, where, and no text).`,
+messages" from whom, where, and no text); and who may start a direct
+conversation with them (--direct-from everyone, groups: users who share
+a group with them, nobody, or default: the node's).`,
 		Example: `  switchboard privacy --data-dir D --user bob --read-receipts=false
-  switchboard privacy --data-dir D --user bob --previews=false`,
+  switchboard privacy --data-dir D --user bob --previews=false
+  switchboard privacy --data-dir D --user pupil --direct-from groups`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			change := &wirepb.PrivacyRequest{}
 			if share != "" {
@@ -44,17 +47,25 @@ messages" from whom, where, and no text).`,
 				hide := !previews
 				change.HidePreviews = &hide
 			}
+			if directFrom != "" {
+				d, ok := wirepb.DirectFrom_value["DIRECT_FROM_"+strings.ToUpper(directFrom)]
+				if !ok {
+					return fmt.Errorf("--direct-from %q: want everyone, groups, nobody or default", directFrom)
+				}
+				change.DirectFrom = wirepb.DirectFrom(d).Enum()
+			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
 				p, err := c.Privacy(ctx, change)
 				if err != nil {
 					return err
 				}
 				shares := strings.ReplaceAll(strings.TrimPrefix(strings.ToLower(p.Presence.String()), "presence_"), "_", "-")
+				from := strings.TrimPrefix(strings.ToLower(p.DirectFrom.String()), "direct_from_")
 				if o.json {
-					return printJSON(cmd.OutOrStdout(), map[string]any{"user": o.user, "share": shares, "read_receipts": !p.HideReadReceipts, "previews": !p.HidePreviews})
+					return printJSON(cmd.OutOrStdout(), map[string]any{"user": o.user, "share": shares, "read_receipts": !p.HideReadReceipts, "previews": !p.HidePreviews, "direct_from": from})
 				}
 				onOff := map[bool]string{true: "off", false: "on"}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s shares presence with: %s; read receipts: %s; notification previews: %s\n", o.user, shares, onOff[p.HideReadReceipts], onOff[p.HidePreviews])
+				fmt.Fprintf(cmd.OutOrStdout(), "%s shares presence with: %s; read receipts: %s; notification previews: %s; new chats from: %s\n", o.user, shares, onOff[p.HideReadReceipts], onOff[p.HidePreviews], from)
 				return nil
 			})
 		},
@@ -63,5 +74,6 @@ messages" from whom, where, and no text).`,
 	cmd.Flags().StringVar(&share, "share", "", "set what this user shows others: everyone, online-only (never when last seen) or nobody (always offline)")
 	cmd.Flags().BoolVar(&receipts, "read-receipts", true, "send read receipts in direct conversations (false: send none, see none)")
 	cmd.Flags().BoolVar(&previews, "previews", true, "notifications show what a message says (false: only how many, from whom, where)")
+	cmd.Flags().StringVar(&directFrom, "direct-from", "", "set who may start a direct conversation with this user: everyone, groups (users who share a group), nobody, or default (the node's)")
 	return cmd
 }

@@ -525,7 +525,7 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 		t.Fatalf("--share friends: %v %s", err, res)
 	}
 	// bob hides his read receipts too; the privacy command shows both.
-	if out := string(n.run("privacy", "--data-dir", d, "--user", "bob", "--read-receipts=false", "--previews=false")); out != "bob shares presence with: nobody; read receipts: off; notification previews: off\n" {
+	if out := string(n.run("privacy", "--data-dir", d, "--user", "bob", "--read-receipts=false", "--previews=false")); out != "bob shares presence with: nobody; read receipts: off; notification previews: off; new chats from: default\n" {
 		t.Fatalf("privacy --read-receipts=false --previews=false: %q", out)
 	}
 	var priv struct {
@@ -536,6 +536,17 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	mustJSON(t, n.run("privacy", "--data-dir", d, "--user", "bob", "--share", "online-only", "--read-receipts", "--json"), &priv)
 	if priv.Share != "online-only" || !priv.ReadReceipts || priv.Previews {
 		t.Fatalf("privacy --share online-only --read-receipts: %+v", priv)
+	}
+	// carol takes no new chats: a stranger's first message is refused.
+	var from struct {
+		DirectFrom string `json:"direct_from"`
+	}
+	mustJSON(t, n.run("privacy", "--data-dir", d, "--user", "carol", "--direct-from", "nobody", "--json"), &from)
+	if from.DirectFrom != "nobody" {
+		t.Fatalf("privacy --direct-from nobody: %+v", from)
+	}
+	if res, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "zed", "--to", "user:carol", "--text", "hi").CombinedOutput(); err == nil || !strings.Contains(string(res), "FORBIDDEN") {
+		t.Fatalf("a first message to carol, who takes none: %v %s", err, res)
 	}
 	n.run("presence", "--data-dir", d, "--user", "bob", "--share", "nobody")
 	// The same from the interactive chat.

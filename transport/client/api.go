@@ -651,6 +651,15 @@ func (c *Client) SetPreviews(ctx context.Context, show bool) error {
 	return err
 }
 
+// SetDirectFrom sets who may start a direct conversation with this user
+// (write to them first): DIRECT_FROM_EVERYONE, _GROUPS (users who share
+// a group with them), _NOBODY, or _DEFAULT (the node's). A conversation
+// that exists is never affected.
+func (c *Client) SetDirectFrom(ctx context.Context, from wirepb.DirectFrom) error {
+	_, err := c.Privacy(ctx, &wirepb.PrivacyRequest{DirectFrom: &from})
+	return err
+}
+
 // Privacy reads this user's privacy settings, changing those set in
 // change first (nil: read only).
 func (c *Client) Privacy(ctx context.Context, change *wirepb.PrivacyRequest) (*wirepb.PrivacyResult, error) {

@@ -402,6 +402,59 @@ func (PresenceSharing) EnumDescriptor() ([]byte, []int) {
 	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{4}
 }
 
+// DirectFrom: who may start a direct conversation with a user.
+type DirectFrom int32
+
+const (
+	DirectFrom_DIRECT_FROM_DEFAULT  DirectFrom = 0 // the node's (serve --direct-from; everyone unless set)
+	DirectFrom_DIRECT_FROM_EVERYONE DirectFrom = 1
+	DirectFrom_DIRECT_FROM_GROUPS   DirectFrom = 2 // users who share a group with them
+	DirectFrom_DIRECT_FROM_NOBODY   DirectFrom = 3 // nobody: only they start one
+)
+
+// Enum value maps for DirectFrom.
+var (
+	DirectFrom_name = map[int32]string{
+		0: "DIRECT_FROM_DEFAULT",
+		1: "DIRECT_FROM_EVERYONE",
+		2: "DIRECT_FROM_GROUPS",
+		3: "DIRECT_FROM_NOBODY",
+	}
+	DirectFrom_value = map[string]int32{
+		"DIRECT_FROM_DEFAULT":  0,
+		"DIRECT_FROM_EVERYONE": 1,
+		"DIRECT_FROM_GROUPS":   2,
+		"DIRECT_FROM_NOBODY":   3,
+	}
+)
+
+func (x DirectFrom) Enum() *DirectFrom {
+	p := new(DirectFrom)
+	*p = x
+	return p
+}
+
+func (x DirectFrom) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DirectFrom) Descriptor() protoreflect.EnumDescriptor {
+	return file_transport_wirepb_wire_proto_enumTypes[5].Descriptor()
+}
+
+func (DirectFrom) Type() protoreflect.EnumType {
+	return &file_transport_wirepb_wire_proto_enumTypes[5]
+}
+
+func (x DirectFrom) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DirectFrom.Descriptor instead.
+func (DirectFrom) EnumDescriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{5}
+}
+
 type MembershipRequest_Op int32
 
 const (
@@ -462,11 +515,11 @@ func (x MembershipRequest_Op) String() string {
 }
 
 func (MembershipRequest_Op) Descriptor() protoreflect.EnumDescriptor {
-	return file_transport_wirepb_wire_proto_enumTypes[5].Descriptor()
+	return file_transport_wirepb_wire_proto_enumTypes[6].Descriptor()
 }
 
 func (MembershipRequest_Op) Type() protoreflect.EnumType {
-	return &file_transport_wirepb_wire_proto_enumTypes[5]
+	return &file_transport_wirepb_wire_proto_enumTypes[6]
 }
 
 func (x MembershipRequest_Op) Number() protoreflect.EnumNumber {
@@ -531,11 +584,11 @@ func (x ListsUpdate_List) String() string {
 }
 
 func (ListsUpdate_List) Descriptor() protoreflect.EnumDescriptor {
-	return file_transport_wirepb_wire_proto_enumTypes[6].Descriptor()
+	return file_transport_wirepb_wire_proto_enumTypes[7].Descriptor()
 }
 
 func (ListsUpdate_List) Type() protoreflect.EnumType {
-	return &file_transport_wirepb_wire_proto_enumTypes[6]
+	return &file_transport_wirepb_wire_proto_enumTypes[7]
 }
 
 func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
@@ -599,11 +652,11 @@ func (x Signal_Kind) String() string {
 }
 
 func (Signal_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_transport_wirepb_wire_proto_enumTypes[7].Descriptor()
+	return file_transport_wirepb_wire_proto_enumTypes[8].Descriptor()
 }
 
 func (Signal_Kind) Type() protoreflect.EnumType {
-	return &file_transport_wirepb_wire_proto_enumTypes[7]
+	return &file_transport_wirepb_wire_proto_enumTypes[8]
 }
 
 func (x Signal_Kind) Number() protoreflect.EnumNumber {
@@ -7653,7 +7706,12 @@ type PrivacyRequest struct {
 	// Offline notifications (APNs, FCM, the push webhook) without the
 	// message's text: "3 new messages" from whom, where; for what a lock
 	// screen should not show (a clinic's patients, a bank's customers).
-	HidePreviews  *bool `protobuf:"varint,3,opt,name=hide_previews,json=hidePreviews,proto3,oneof" json:"hide_previews,omitempty"`
+	HidePreviews *bool `protobuf:"varint,3,opt,name=hide_previews,json=hidePreviews,proto3,oneof" json:"hide_previews,omitempty"`
+	// Who may start a direct conversation with this user (write to them
+	// first): a class's pupils who take chats only from their classmates
+	// and teachers, a seller who takes none from strangers. Conversations
+	// that exist are never affected.
+	DirectFrom    *DirectFrom `protobuf:"varint,4,opt,name=direct_from,json=directFrom,proto3,enum=switchboard.wire.v1.DirectFrom,oneof" json:"direct_from,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7709,11 +7767,19 @@ func (x *PrivacyRequest) GetHidePreviews() bool {
 	return false
 }
 
+func (x *PrivacyRequest) GetDirectFrom() DirectFrom {
+	if x != nil && x.DirectFrom != nil {
+		return *x.DirectFrom
+	}
+	return DirectFrom_DIRECT_FROM_DEFAULT
+}
+
 type PrivacyResult struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Presence         PresenceSharing        `protobuf:"varint,1,opt,name=presence,proto3,enum=switchboard.wire.v1.PresenceSharing" json:"presence,omitempty"`
 	HideReadReceipts bool                   `protobuf:"varint,2,opt,name=hide_read_receipts,json=hideReadReceipts,proto3" json:"hide_read_receipts,omitempty"`
 	HidePreviews     bool                   `protobuf:"varint,3,opt,name=hide_previews,json=hidePreviews,proto3" json:"hide_previews,omitempty"`
+	DirectFrom       DirectFrom             `protobuf:"varint,4,opt,name=direct_from,json=directFrom,proto3,enum=switchboard.wire.v1.DirectFrom" json:"direct_from,omitempty"` // the user's own setting (DEFAULT: the node's)
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -7767,6 +7833,13 @@ func (x *PrivacyResult) GetHidePreviews() bool {
 		return x.HidePreviews
 	}
 	return false
+}
+
+func (x *PrivacyResult) GetDirectFrom() DirectFrom {
+	if x != nil {
+		return x.DirectFrom
+	}
+	return DirectFrom_DIRECT_FROM_DEFAULT
 }
 
 // ProfileRequest reads the caller's profile or, with a field present,
@@ -13396,18 +13469,23 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06online\x18\x02 \x01(\bR\x06online\x12\x18\n" +
 	"\adevices\x18\x03 \x01(\rR\adevices\x12 \n" +
 	"\flast_seen_ms\x18\x04 \x01(\x03R\n" +
-	"lastSeenMs\"\xea\x01\n" +
+	"lastSeenMs\"\xc1\x02\n" +
 	"\x0ePrivacyRequest\x12E\n" +
 	"\bpresence\x18\x01 \x01(\x0e2$.switchboard.wire.v1.PresenceSharingH\x00R\bpresence\x88\x01\x01\x121\n" +
 	"\x12hide_read_receipts\x18\x02 \x01(\bH\x01R\x10hideReadReceipts\x88\x01\x01\x12(\n" +
-	"\rhide_previews\x18\x03 \x01(\bH\x02R\fhidePreviews\x88\x01\x01B\v\n" +
+	"\rhide_previews\x18\x03 \x01(\bH\x02R\fhidePreviews\x88\x01\x01\x12E\n" +
+	"\vdirect_from\x18\x04 \x01(\x0e2\x1f.switchboard.wire.v1.DirectFromH\x03R\n" +
+	"directFrom\x88\x01\x01B\v\n" +
 	"\t_presenceB\x15\n" +
 	"\x13_hide_read_receiptsB\x10\n" +
-	"\x0e_hide_previews\"\xa4\x01\n" +
+	"\x0e_hide_previewsB\x0e\n" +
+	"\f_direct_from\"\xe6\x01\n" +
 	"\rPrivacyResult\x12@\n" +
 	"\bpresence\x18\x01 \x01(\x0e2$.switchboard.wire.v1.PresenceSharingR\bpresence\x12,\n" +
 	"\x12hide_read_receipts\x18\x02 \x01(\bR\x10hideReadReceipts\x12#\n" +
-	"\rhide_previews\x18\x03 \x01(\bR\fhidePreviews\"e\n" +
+	"\rhide_previews\x18\x03 \x01(\bR\fhidePreviews\x12@\n" +
+	"\vdirect_from\x18\x04 \x01(\x0e2\x1f.switchboard.wire.v1.DirectFromR\n" +
+	"directFrom\"e\n" +
 	"\x0eProfileRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12\"\n" +
 	"\n" +
@@ -13851,7 +13929,13 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x0fPresenceSharing\x12\x15\n" +
 	"\x11PRESENCE_EVERYONE\x10\x00\x12\x18\n" +
 	"\x14PRESENCE_ONLINE_ONLY\x10\x01\x12\x13\n" +
-	"\x0fPRESENCE_NOBODY\x10\x02B8Z6github.com/switchboard-im/switchboard/transport/wirepbb\x06proto3"
+	"\x0fPRESENCE_NOBODY\x10\x02*o\n" +
+	"\n" +
+	"DirectFrom\x12\x17\n" +
+	"\x13DIRECT_FROM_DEFAULT\x10\x00\x12\x18\n" +
+	"\x14DIRECT_FROM_EVERYONE\x10\x01\x12\x16\n" +
+	"\x12DIRECT_FROM_GROUPS\x10\x02\x12\x16\n" +
+	"\x12DIRECT_FROM_NOBODY\x10\x03B8Z6github.com/switchboard-im/switchboard/transport/wirepbb\x06proto3"
 
 var (
 	file_transport_wirepb_wire_proto_rawDescOnce sync.Once
@@ -13865,7 +13949,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 	return file_transport_wirepb_wire_proto_rawDescData
 }
 
-var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
 var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 152)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
@@ -13873,358 +13957,361 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Role)(0),                        // 2: switchboard.wire.v1.Role
 	(MessageKind)(0),                 // 3: switchboard.wire.v1.MessageKind
 	(PresenceSharing)(0),             // 4: switchboard.wire.v1.PresenceSharing
-	(MembershipRequest_Op)(0),        // 5: switchboard.wire.v1.MembershipRequest.Op
-	(ListsUpdate_List)(0),            // 6: switchboard.wire.v1.ListsUpdate.List
-	(Signal_Kind)(0),                 // 7: switchboard.wire.v1.Signal.Kind
-	(*Error)(nil),                    // 8: switchboard.wire.v1.Error
-	(*Message)(nil),                  // 9: switchboard.wire.v1.Message
-	(*MediaRef)(nil),                 // 10: switchboard.wire.v1.MediaRef
-	(*Member)(nil),                   // 11: switchboard.wire.v1.Member
-	(*ConvSummary)(nil),              // 12: switchboard.wire.v1.ConvSummary
-	(*Hello)(nil),                    // 13: switchboard.wire.v1.Hello
-	(*ServerFrame)(nil),              // 14: switchboard.wire.v1.ServerFrame
-	(*Welcome)(nil),                  // 15: switchboard.wire.v1.Welcome
-	(*Resync)(nil),                   // 16: switchboard.wire.v1.Resync
-	(*GoAway)(nil),                   // 17: switchboard.wire.v1.GoAway
-	(*Request)(nil),                  // 18: switchboard.wire.v1.Request
-	(*Response)(nil),                 // 19: switchboard.wire.v1.Response
-	(*SendRequest)(nil),              // 20: switchboard.wire.v1.SendRequest
-	(*SendResult)(nil),               // 21: switchboard.wire.v1.SendResult
-	(*SyncRequest)(nil),              // 22: switchboard.wire.v1.SyncRequest
-	(*SyncResult)(nil),               // 23: switchboard.wire.v1.SyncResult
-	(*AckRequest)(nil),               // 24: switchboard.wire.v1.AckRequest
-	(*AckResult)(nil),                // 25: switchboard.wire.v1.AckResult
-	(*HistoryRequest)(nil),           // 26: switchboard.wire.v1.HistoryRequest
-	(*HistoryResult)(nil),            // 27: switchboard.wire.v1.HistoryResult
-	(*SearchRequest)(nil),            // 28: switchboard.wire.v1.SearchRequest
-	(*SearchResult)(nil),             // 29: switchboard.wire.v1.SearchResult
-	(*MarkReadRequest)(nil),          // 30: switchboard.wire.v1.MarkReadRequest
-	(*MarkReadResult)(nil),           // 31: switchboard.wire.v1.MarkReadResult
-	(*MarkAllReadRequest)(nil),       // 32: switchboard.wire.v1.MarkAllReadRequest
-	(*ClearHistoryRequest)(nil),      // 33: switchboard.wire.v1.ClearHistoryRequest
-	(*ClearHistoryResult)(nil),       // 34: switchboard.wire.v1.ClearHistoryResult
-	(*HideRequest)(nil),              // 35: switchboard.wire.v1.HideRequest
-	(*HideResult)(nil),               // 36: switchboard.wire.v1.HideResult
-	(*ScheduleRequest)(nil),          // 37: switchboard.wire.v1.ScheduleRequest
-	(*ScheduledSend)(nil),            // 38: switchboard.wire.v1.ScheduledSend
-	(*ScheduleResult)(nil),           // 39: switchboard.wire.v1.ScheduleResult
-	(*ScheduledRequest)(nil),         // 40: switchboard.wire.v1.ScheduledRequest
-	(*ScheduledResult)(nil),          // 41: switchboard.wire.v1.ScheduledResult
-	(*UnscheduleRequest)(nil),        // 42: switchboard.wire.v1.UnscheduleRequest
-	(*UnscheduleResult)(nil),         // 43: switchboard.wire.v1.UnscheduleResult
-	(*StarRequest)(nil),              // 44: switchboard.wire.v1.StarRequest
-	(*StarResult)(nil),               // 45: switchboard.wire.v1.StarResult
-	(*StarredRequest)(nil),           // 46: switchboard.wire.v1.StarredRequest
-	(*StarredMessage)(nil),           // 47: switchboard.wire.v1.StarredMessage
-	(*StarredResult)(nil),            // 48: switchboard.wire.v1.StarredResult
-	(*PollResultsRequest)(nil),       // 49: switchboard.wire.v1.PollResultsRequest
-	(*PollResultsResult)(nil),        // 50: switchboard.wire.v1.PollResultsResult
-	(*PollOptionResult)(nil),         // 51: switchboard.wire.v1.PollOptionResult
-	(*MarkAllReadResult)(nil),        // 52: switchboard.wire.v1.MarkAllReadResult
-	(*RecallRequest)(nil),            // 53: switchboard.wire.v1.RecallRequest
-	(*RecallResult)(nil),             // 54: switchboard.wire.v1.RecallResult
-	(*ListConversationsRequest)(nil), // 55: switchboard.wire.v1.ListConversationsRequest
-	(*ListConversationsResult)(nil),  // 56: switchboard.wire.v1.ListConversationsResult
-	(*CreateGroupRequest)(nil),       // 57: switchboard.wire.v1.CreateGroupRequest
-	(*CreateGroupResult)(nil),        // 58: switchboard.wire.v1.CreateGroupResult
-	(*MembershipRequest)(nil),        // 59: switchboard.wire.v1.MembershipRequest
-	(*MembershipResult)(nil),         // 60: switchboard.wire.v1.MembershipResult
-	(*GroupSettingsRequest)(nil),     // 61: switchboard.wire.v1.GroupSettingsRequest
-	(*GroupInviteRequest)(nil),       // 62: switchboard.wire.v1.GroupInviteRequest
-	(*GroupInvite)(nil),              // 63: switchboard.wire.v1.GroupInvite
-	(*JoinRequest)(nil),              // 64: switchboard.wire.v1.JoinRequest
-	(*GroupInviteResult)(nil),        // 65: switchboard.wire.v1.GroupInviteResult
-	(*JoinGroupRequest)(nil),         // 66: switchboard.wire.v1.JoinGroupRequest
-	(*JoinGroupResult)(nil),          // 67: switchboard.wire.v1.JoinGroupResult
-	(*GroupSettingsResult)(nil),      // 68: switchboard.wire.v1.GroupSettingsResult
-	(*MembersRequest)(nil),           // 69: switchboard.wire.v1.MembersRequest
-	(*MembersResult)(nil),            // 70: switchboard.wire.v1.MembersResult
-	(*PresenceRequest)(nil),          // 71: switchboard.wire.v1.PresenceRequest
-	(*PresenceResult)(nil),           // 72: switchboard.wire.v1.PresenceResult
-	(*QuietHours)(nil),               // 73: switchboard.wire.v1.QuietHours
-	(*QuietHoursRequest)(nil),        // 74: switchboard.wire.v1.QuietHoursRequest
-	(*QuietHoursResult)(nil),         // 75: switchboard.wire.v1.QuietHoursResult
-	(*PresencesRequest)(nil),         // 76: switchboard.wire.v1.PresencesRequest
-	(*PresencesResult)(nil),          // 77: switchboard.wire.v1.PresencesResult
-	(*PrivacyRequest)(nil),           // 78: switchboard.wire.v1.PrivacyRequest
-	(*PrivacyResult)(nil),            // 79: switchboard.wire.v1.PrivacyResult
-	(*ProfileRequest)(nil),           // 80: switchboard.wire.v1.ProfileRequest
-	(*AwayRequest)(nil),              // 81: switchboard.wire.v1.AwayRequest
-	(*Away)(nil),                     // 82: switchboard.wire.v1.Away
-	(*Profile)(nil),                  // 83: switchboard.wire.v1.Profile
-	(*ProfilesRequest)(nil),          // 84: switchboard.wire.v1.ProfilesRequest
-	(*ProfilesResult)(nil),           // 85: switchboard.wire.v1.ProfilesResult
-	(*DraftRequest)(nil),             // 86: switchboard.wire.v1.DraftRequest
-	(*DraftResult)(nil),              // 87: switchboard.wire.v1.DraftResult
-	(*DraftsRequest)(nil),            // 88: switchboard.wire.v1.DraftsRequest
-	(*Draft)(nil),                    // 89: switchboard.wire.v1.Draft
-	(*DraftsResult)(nil),             // 90: switchboard.wire.v1.DraftsResult
-	(*PinRequest)(nil),               // 91: switchboard.wire.v1.PinRequest
-	(*PinResult)(nil),                // 92: switchboard.wire.v1.PinResult
-	(*ArchiveRequest)(nil),           // 93: switchboard.wire.v1.ArchiveRequest
-	(*ArchiveResult)(nil),            // 94: switchboard.wire.v1.ArchiveResult
-	(*MarkUnreadRequest)(nil),        // 95: switchboard.wire.v1.MarkUnreadRequest
-	(*MarkUnreadResult)(nil),         // 96: switchboard.wire.v1.MarkUnreadResult
-	(*LabelRequest)(nil),             // 97: switchboard.wire.v1.LabelRequest
-	(*LabelResult)(nil),              // 98: switchboard.wire.v1.LabelResult
-	(*MuteRequest)(nil),              // 99: switchboard.wire.v1.MuteRequest
-	(*MuteResult)(nil),               // 100: switchboard.wire.v1.MuteResult
-	(*BlockRequest)(nil),             // 101: switchboard.wire.v1.BlockRequest
-	(*BlockResult)(nil),              // 102: switchboard.wire.v1.BlockResult
-	(*BlockedRequest)(nil),           // 103: switchboard.wire.v1.BlockedRequest
-	(*BlockedResult)(nil),            // 104: switchboard.wire.v1.BlockedResult
-	(*ReportRequest)(nil),            // 105: switchboard.wire.v1.ReportRequest
-	(*MediaCreateRequest)(nil),       // 106: switchboard.wire.v1.MediaCreateRequest
-	(*MediaChunkRequest)(nil),        // 107: switchboard.wire.v1.MediaChunkRequest
-	(*MediaChunkResult)(nil),         // 108: switchboard.wire.v1.MediaChunkResult
-	(*MediaCompleteRequest)(nil),     // 109: switchboard.wire.v1.MediaCompleteRequest
-	(*MediaReadRequest)(nil),         // 110: switchboard.wire.v1.MediaReadRequest
-	(*MediaReadResult)(nil),          // 111: switchboard.wire.v1.MediaReadResult
-	(*ReadByRequest)(nil),            // 112: switchboard.wire.v1.ReadByRequest
-	(*ReadByResult)(nil),             // 113: switchboard.wire.v1.ReadByResult
-	(*MemberRead)(nil),               // 114: switchboard.wire.v1.MemberRead
-	(*ReportResult)(nil),             // 115: switchboard.wire.v1.ReportResult
-	(*RegisterPushRequest)(nil),      // 116: switchboard.wire.v1.RegisterPushRequest
-	(*RegisterPushResult)(nil),       // 117: switchboard.wire.v1.RegisterPushResult
-	(*UnregisterPushRequest)(nil),    // 118: switchboard.wire.v1.UnregisterPushRequest
-	(*UnregisterPushResult)(nil),     // 119: switchboard.wire.v1.UnregisterPushResult
-	(*PingRequest)(nil),              // 120: switchboard.wire.v1.PingRequest
-	(*PingResult)(nil),               // 121: switchboard.wire.v1.PingResult
-	(*Push)(nil),                     // 122: switchboard.wire.v1.Push
-	(*ListsUpdate)(nil),              // 123: switchboard.wire.v1.ListsUpdate
-	(*FlagsUpdate)(nil),              // 124: switchboard.wire.v1.FlagsUpdate
-	(*ReadUpdate)(nil),               // 125: switchboard.wire.v1.ReadUpdate
-	(*MembershipUpdate)(nil),         // 126: switchboard.wire.v1.MembershipUpdate
-	(*ReadReceipt)(nil),              // 127: switchboard.wire.v1.ReadReceipt
-	(*Signal)(nil),                   // 128: switchboard.wire.v1.Signal
-	(*CardClickRequest)(nil),         // 129: switchboard.wire.v1.CardClickRequest
-	(*CardClickResult)(nil),          // 130: switchboard.wire.v1.CardClickResult
-	(*DeskHandoverRequest)(nil),      // 131: switchboard.wire.v1.DeskHandoverRequest
-	(*DeskHandoverResult)(nil),       // 132: switchboard.wire.v1.DeskHandoverResult
-	(*DeskEnterRequest)(nil),         // 133: switchboard.wire.v1.DeskEnterRequest
-	(*DeskSession)(nil),              // 134: switchboard.wire.v1.DeskSession
-	(*DeskNote)(nil),                 // 135: switchboard.wire.v1.DeskNote
-	(*DeskStatusRequest)(nil),        // 136: switchboard.wire.v1.DeskStatusRequest
-	(*DeskAgent)(nil),                // 137: switchboard.wire.v1.DeskAgent
-	(*DeskWrapUp)(nil),               // 138: switchboard.wire.v1.DeskWrapUp
-	(*DeskQueueRequest)(nil),         // 139: switchboard.wire.v1.DeskQueueRequest
-	(*DeskWaiting)(nil),              // 140: switchboard.wire.v1.DeskWaiting
-	(*DeskQueueAgent)(nil),           // 141: switchboard.wire.v1.DeskQueueAgent
-	(*DeskQueueResult)(nil),          // 142: switchboard.wire.v1.DeskQueueResult
-	(*DeskReachRequest)(nil),         // 143: switchboard.wire.v1.DeskReachRequest
-	(*DeskTransferRequest)(nil),      // 144: switchboard.wire.v1.DeskTransferRequest
-	(*DeskCloseRequest)(nil),         // 145: switchboard.wire.v1.DeskCloseRequest
-	(*DeskNoteRequest)(nil),          // 146: switchboard.wire.v1.DeskNoteRequest
-	(*DeskTagRequest)(nil),           // 147: switchboard.wire.v1.DeskTagRequest
-	(*DeskSessionRequest)(nil),       // 148: switchboard.wire.v1.DeskSessionRequest
-	(*DeskRateRequest)(nil),          // 149: switchboard.wire.v1.DeskRateRequest
-	(*DeskRateResult)(nil),           // 150: switchboard.wire.v1.DeskRateResult
-	(*DeskRepliesRequest)(nil),       // 151: switchboard.wire.v1.DeskRepliesRequest
-	(*DeskReplies)(nil),              // 152: switchboard.wire.v1.DeskReplies
-	(*DeskSavedReply)(nil),           // 153: switchboard.wire.v1.DeskSavedReply
-	(*MyMetricsRequest)(nil),         // 154: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 155: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 156: switchboard.wire.v1.MyMetricsResult
-	nil,                              // 157: switchboard.wire.v1.QuietHours.WeekEntry
-	(*PresencesResult_User)(nil),     // 158: switchboard.wire.v1.PresencesResult.User
-	nil,                              // 159: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	(DirectFrom)(0),                  // 5: switchboard.wire.v1.DirectFrom
+	(MembershipRequest_Op)(0),        // 6: switchboard.wire.v1.MembershipRequest.Op
+	(ListsUpdate_List)(0),            // 7: switchboard.wire.v1.ListsUpdate.List
+	(Signal_Kind)(0),                 // 8: switchboard.wire.v1.Signal.Kind
+	(*Error)(nil),                    // 9: switchboard.wire.v1.Error
+	(*Message)(nil),                  // 10: switchboard.wire.v1.Message
+	(*MediaRef)(nil),                 // 11: switchboard.wire.v1.MediaRef
+	(*Member)(nil),                   // 12: switchboard.wire.v1.Member
+	(*ConvSummary)(nil),              // 13: switchboard.wire.v1.ConvSummary
+	(*Hello)(nil),                    // 14: switchboard.wire.v1.Hello
+	(*ServerFrame)(nil),              // 15: switchboard.wire.v1.ServerFrame
+	(*Welcome)(nil),                  // 16: switchboard.wire.v1.Welcome
+	(*Resync)(nil),                   // 17: switchboard.wire.v1.Resync
+	(*GoAway)(nil),                   // 18: switchboard.wire.v1.GoAway
+	(*Request)(nil),                  // 19: switchboard.wire.v1.Request
+	(*Response)(nil),                 // 20: switchboard.wire.v1.Response
+	(*SendRequest)(nil),              // 21: switchboard.wire.v1.SendRequest
+	(*SendResult)(nil),               // 22: switchboard.wire.v1.SendResult
+	(*SyncRequest)(nil),              // 23: switchboard.wire.v1.SyncRequest
+	(*SyncResult)(nil),               // 24: switchboard.wire.v1.SyncResult
+	(*AckRequest)(nil),               // 25: switchboard.wire.v1.AckRequest
+	(*AckResult)(nil),                // 26: switchboard.wire.v1.AckResult
+	(*HistoryRequest)(nil),           // 27: switchboard.wire.v1.HistoryRequest
+	(*HistoryResult)(nil),            // 28: switchboard.wire.v1.HistoryResult
+	(*SearchRequest)(nil),            // 29: switchboard.wire.v1.SearchRequest
+	(*SearchResult)(nil),             // 30: switchboard.wire.v1.SearchResult
+	(*MarkReadRequest)(nil),          // 31: switchboard.wire.v1.MarkReadRequest
+	(*MarkReadResult)(nil),           // 32: switchboard.wire.v1.MarkReadResult
+	(*MarkAllReadRequest)(nil),       // 33: switchboard.wire.v1.MarkAllReadRequest
+	(*ClearHistoryRequest)(nil),      // 34: switchboard.wire.v1.ClearHistoryRequest
+	(*ClearHistoryResult)(nil),       // 35: switchboard.wire.v1.ClearHistoryResult
+	(*HideRequest)(nil),              // 36: switchboard.wire.v1.HideRequest
+	(*HideResult)(nil),               // 37: switchboard.wire.v1.HideResult
+	(*ScheduleRequest)(nil),          // 38: switchboard.wire.v1.ScheduleRequest
+	(*ScheduledSend)(nil),            // 39: switchboard.wire.v1.ScheduledSend
+	(*ScheduleResult)(nil),           // 40: switchboard.wire.v1.ScheduleResult
+	(*ScheduledRequest)(nil),         // 41: switchboard.wire.v1.ScheduledRequest
+	(*ScheduledResult)(nil),          // 42: switchboard.wire.v1.ScheduledResult
+	(*UnscheduleRequest)(nil),        // 43: switchboard.wire.v1.UnscheduleRequest
+	(*UnscheduleResult)(nil),         // 44: switchboard.wire.v1.UnscheduleResult
+	(*StarRequest)(nil),              // 45: switchboard.wire.v1.StarRequest
+	(*StarResult)(nil),               // 46: switchboard.wire.v1.StarResult
+	(*StarredRequest)(nil),           // 47: switchboard.wire.v1.StarredRequest
+	(*StarredMessage)(nil),           // 48: switchboard.wire.v1.StarredMessage
+	(*StarredResult)(nil),            // 49: switchboard.wire.v1.StarredResult
+	(*PollResultsRequest)(nil),       // 50: switchboard.wire.v1.PollResultsRequest
+	(*PollResultsResult)(nil),        // 51: switchboard.wire.v1.PollResultsResult
+	(*PollOptionResult)(nil),         // 52: switchboard.wire.v1.PollOptionResult
+	(*MarkAllReadResult)(nil),        // 53: switchboard.wire.v1.MarkAllReadResult
+	(*RecallRequest)(nil),            // 54: switchboard.wire.v1.RecallRequest
+	(*RecallResult)(nil),             // 55: switchboard.wire.v1.RecallResult
+	(*ListConversationsRequest)(nil), // 56: switchboard.wire.v1.ListConversationsRequest
+	(*ListConversationsResult)(nil),  // 57: switchboard.wire.v1.ListConversationsResult
+	(*CreateGroupRequest)(nil),       // 58: switchboard.wire.v1.CreateGroupRequest
+	(*CreateGroupResult)(nil),        // 59: switchboard.wire.v1.CreateGroupResult
+	(*MembershipRequest)(nil),        // 60: switchboard.wire.v1.MembershipRequest
+	(*MembershipResult)(nil),         // 61: switchboard.wire.v1.MembershipResult
+	(*GroupSettingsRequest)(nil),     // 62: switchboard.wire.v1.GroupSettingsRequest
+	(*GroupInviteRequest)(nil),       // 63: switchboard.wire.v1.GroupInviteRequest
+	(*GroupInvite)(nil),              // 64: switchboard.wire.v1.GroupInvite
+	(*JoinRequest)(nil),              // 65: switchboard.wire.v1.JoinRequest
+	(*GroupInviteResult)(nil),        // 66: switchboard.wire.v1.GroupInviteResult
+	(*JoinGroupRequest)(nil),         // 67: switchboard.wire.v1.JoinGroupRequest
+	(*JoinGroupResult)(nil),          // 68: switchboard.wire.v1.JoinGroupResult
+	(*GroupSettingsResult)(nil),      // 69: switchboard.wire.v1.GroupSettingsResult
+	(*MembersRequest)(nil),           // 70: switchboard.wire.v1.MembersRequest
+	(*MembersResult)(nil),            // 71: switchboard.wire.v1.MembersResult
+	(*PresenceRequest)(nil),          // 72: switchboard.wire.v1.PresenceRequest
+	(*PresenceResult)(nil),           // 73: switchboard.wire.v1.PresenceResult
+	(*QuietHours)(nil),               // 74: switchboard.wire.v1.QuietHours
+	(*QuietHoursRequest)(nil),        // 75: switchboard.wire.v1.QuietHoursRequest
+	(*QuietHoursResult)(nil),         // 76: switchboard.wire.v1.QuietHoursResult
+	(*PresencesRequest)(nil),         // 77: switchboard.wire.v1.PresencesRequest
+	(*PresencesResult)(nil),          // 78: switchboard.wire.v1.PresencesResult
+	(*PrivacyRequest)(nil),           // 79: switchboard.wire.v1.PrivacyRequest
+	(*PrivacyResult)(nil),            // 80: switchboard.wire.v1.PrivacyResult
+	(*ProfileRequest)(nil),           // 81: switchboard.wire.v1.ProfileRequest
+	(*AwayRequest)(nil),              // 82: switchboard.wire.v1.AwayRequest
+	(*Away)(nil),                     // 83: switchboard.wire.v1.Away
+	(*Profile)(nil),                  // 84: switchboard.wire.v1.Profile
+	(*ProfilesRequest)(nil),          // 85: switchboard.wire.v1.ProfilesRequest
+	(*ProfilesResult)(nil),           // 86: switchboard.wire.v1.ProfilesResult
+	(*DraftRequest)(nil),             // 87: switchboard.wire.v1.DraftRequest
+	(*DraftResult)(nil),              // 88: switchboard.wire.v1.DraftResult
+	(*DraftsRequest)(nil),            // 89: switchboard.wire.v1.DraftsRequest
+	(*Draft)(nil),                    // 90: switchboard.wire.v1.Draft
+	(*DraftsResult)(nil),             // 91: switchboard.wire.v1.DraftsResult
+	(*PinRequest)(nil),               // 92: switchboard.wire.v1.PinRequest
+	(*PinResult)(nil),                // 93: switchboard.wire.v1.PinResult
+	(*ArchiveRequest)(nil),           // 94: switchboard.wire.v1.ArchiveRequest
+	(*ArchiveResult)(nil),            // 95: switchboard.wire.v1.ArchiveResult
+	(*MarkUnreadRequest)(nil),        // 96: switchboard.wire.v1.MarkUnreadRequest
+	(*MarkUnreadResult)(nil),         // 97: switchboard.wire.v1.MarkUnreadResult
+	(*LabelRequest)(nil),             // 98: switchboard.wire.v1.LabelRequest
+	(*LabelResult)(nil),              // 99: switchboard.wire.v1.LabelResult
+	(*MuteRequest)(nil),              // 100: switchboard.wire.v1.MuteRequest
+	(*MuteResult)(nil),               // 101: switchboard.wire.v1.MuteResult
+	(*BlockRequest)(nil),             // 102: switchboard.wire.v1.BlockRequest
+	(*BlockResult)(nil),              // 103: switchboard.wire.v1.BlockResult
+	(*BlockedRequest)(nil),           // 104: switchboard.wire.v1.BlockedRequest
+	(*BlockedResult)(nil),            // 105: switchboard.wire.v1.BlockedResult
+	(*ReportRequest)(nil),            // 106: switchboard.wire.v1.ReportRequest
+	(*MediaCreateRequest)(nil),       // 107: switchboard.wire.v1.MediaCreateRequest
+	(*MediaChunkRequest)(nil),        // 108: switchboard.wire.v1.MediaChunkRequest
+	(*MediaChunkResult)(nil),         // 109: switchboard.wire.v1.MediaChunkResult
+	(*MediaCompleteRequest)(nil),     // 110: switchboard.wire.v1.MediaCompleteRequest
+	(*MediaReadRequest)(nil),         // 111: switchboard.wire.v1.MediaReadRequest
+	(*MediaReadResult)(nil),          // 112: switchboard.wire.v1.MediaReadResult
+	(*ReadByRequest)(nil),            // 113: switchboard.wire.v1.ReadByRequest
+	(*ReadByResult)(nil),             // 114: switchboard.wire.v1.ReadByResult
+	(*MemberRead)(nil),               // 115: switchboard.wire.v1.MemberRead
+	(*ReportResult)(nil),             // 116: switchboard.wire.v1.ReportResult
+	(*RegisterPushRequest)(nil),      // 117: switchboard.wire.v1.RegisterPushRequest
+	(*RegisterPushResult)(nil),       // 118: switchboard.wire.v1.RegisterPushResult
+	(*UnregisterPushRequest)(nil),    // 119: switchboard.wire.v1.UnregisterPushRequest
+	(*UnregisterPushResult)(nil),     // 120: switchboard.wire.v1.UnregisterPushResult
+	(*PingRequest)(nil),              // 121: switchboard.wire.v1.PingRequest
+	(*PingResult)(nil),               // 122: switchboard.wire.v1.PingResult
+	(*Push)(nil),                     // 123: switchboard.wire.v1.Push
+	(*ListsUpdate)(nil),              // 124: switchboard.wire.v1.ListsUpdate
+	(*FlagsUpdate)(nil),              // 125: switchboard.wire.v1.FlagsUpdate
+	(*ReadUpdate)(nil),               // 126: switchboard.wire.v1.ReadUpdate
+	(*MembershipUpdate)(nil),         // 127: switchboard.wire.v1.MembershipUpdate
+	(*ReadReceipt)(nil),              // 128: switchboard.wire.v1.ReadReceipt
+	(*Signal)(nil),                   // 129: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 130: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 131: switchboard.wire.v1.CardClickResult
+	(*DeskHandoverRequest)(nil),      // 132: switchboard.wire.v1.DeskHandoverRequest
+	(*DeskHandoverResult)(nil),       // 133: switchboard.wire.v1.DeskHandoverResult
+	(*DeskEnterRequest)(nil),         // 134: switchboard.wire.v1.DeskEnterRequest
+	(*DeskSession)(nil),              // 135: switchboard.wire.v1.DeskSession
+	(*DeskNote)(nil),                 // 136: switchboard.wire.v1.DeskNote
+	(*DeskStatusRequest)(nil),        // 137: switchboard.wire.v1.DeskStatusRequest
+	(*DeskAgent)(nil),                // 138: switchboard.wire.v1.DeskAgent
+	(*DeskWrapUp)(nil),               // 139: switchboard.wire.v1.DeskWrapUp
+	(*DeskQueueRequest)(nil),         // 140: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 141: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 142: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 143: switchboard.wire.v1.DeskQueueResult
+	(*DeskReachRequest)(nil),         // 144: switchboard.wire.v1.DeskReachRequest
+	(*DeskTransferRequest)(nil),      // 145: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 146: switchboard.wire.v1.DeskCloseRequest
+	(*DeskNoteRequest)(nil),          // 147: switchboard.wire.v1.DeskNoteRequest
+	(*DeskTagRequest)(nil),           // 148: switchboard.wire.v1.DeskTagRequest
+	(*DeskSessionRequest)(nil),       // 149: switchboard.wire.v1.DeskSessionRequest
+	(*DeskRateRequest)(nil),          // 150: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 151: switchboard.wire.v1.DeskRateResult
+	(*DeskRepliesRequest)(nil),       // 152: switchboard.wire.v1.DeskRepliesRequest
+	(*DeskReplies)(nil),              // 153: switchboard.wire.v1.DeskReplies
+	(*DeskSavedReply)(nil),           // 154: switchboard.wire.v1.DeskSavedReply
+	(*MyMetricsRequest)(nil),         // 155: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 156: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 157: switchboard.wire.v1.MyMetricsResult
+	nil,                              // 158: switchboard.wire.v1.QuietHours.WeekEntry
+	(*PresencesResult_User)(nil),     // 159: switchboard.wire.v1.PresencesResult.User
+	nil,                              // 160: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
 	3,   // 1: switchboard.wire.v1.Message.kind:type_name -> switchboard.wire.v1.MessageKind
 	2,   // 2: switchboard.wire.v1.Message.sender_role:type_name -> switchboard.wire.v1.Role
-	10,  // 3: switchboard.wire.v1.Message.media:type_name -> switchboard.wire.v1.MediaRef
+	11,  // 3: switchboard.wire.v1.Message.media:type_name -> switchboard.wire.v1.MediaRef
 	2,   // 4: switchboard.wire.v1.Member.role:type_name -> switchboard.wire.v1.Role
 	1,   // 5: switchboard.wire.v1.ConvSummary.kind:type_name -> switchboard.wire.v1.ConvKind
-	9,   // 6: switchboard.wire.v1.ConvSummary.last_message:type_name -> switchboard.wire.v1.Message
-	15,  // 7: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
-	16,  // 8: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
-	17,  // 9: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
-	8,   // 10: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
-	19,  // 11: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	122, // 12: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	128, // 13: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
-	23,  // 14: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
-	20,  // 15: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
-	22,  // 16: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
-	24,  // 17: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
-	26,  // 18: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
-	30,  // 19: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
-	53,  // 20: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
-	55,  // 21: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
-	57,  // 22: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
-	59,  // 23: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
-	69,  // 24: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
-	71,  // 25: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
-	91,  // 26: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	120, // 27: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	128, // 28: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
-	99,  // 29: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	129, // 30: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	116, // 31: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
-	118, // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
-	131, // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
-	133, // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
-	136, // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	139, // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	144, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	145, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	154, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
-	101, // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
-	105, // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
-	103, // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	149, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
-	112, // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	151, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
-	106, // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
-	107, // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
-	109, // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
-	110, // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
-	146, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
-	148, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
-	28,  // 52: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
-	93,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
-	61,  // 54: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
-	78,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
-	95,  // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
-	147, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
-	62,  // 58: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
-	66,  // 59: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
-	143, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
-	32,  // 61: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
-	49,  // 62: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
-	33,  // 63: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
-	44,  // 64: switchboard.wire.v1.Request.star:type_name -> switchboard.wire.v1.StarRequest
-	46,  // 65: switchboard.wire.v1.Request.starred:type_name -> switchboard.wire.v1.StarredRequest
-	37,  // 66: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
-	40,  // 67: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
-	42,  // 68: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
-	80,  // 69: switchboard.wire.v1.Request.profile:type_name -> switchboard.wire.v1.ProfileRequest
-	84,  // 70: switchboard.wire.v1.Request.profiles:type_name -> switchboard.wire.v1.ProfilesRequest
-	86,  // 71: switchboard.wire.v1.Request.draft:type_name -> switchboard.wire.v1.DraftRequest
-	88,  // 72: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
-	81,  // 73: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
-	35,  // 74: switchboard.wire.v1.Request.hide:type_name -> switchboard.wire.v1.HideRequest
-	97,  // 75: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
-	76,  // 76: switchboard.wire.v1.Request.presences:type_name -> switchboard.wire.v1.PresencesRequest
-	74,  // 77: switchboard.wire.v1.Request.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursRequest
-	8,   // 78: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	21,  // 79: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	23,  // 80: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	25,  // 81: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	27,  // 82: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	31,  // 83: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	54,  // 84: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	56,  // 85: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	58,  // 86: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	60,  // 87: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	70,  // 88: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	72,  // 89: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	92,  // 90: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	121, // 91: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	100, // 92: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	130, // 93: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	117, // 94: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	119, // 95: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	132, // 96: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	134, // 97: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	137, // 98: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	142, // 99: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	134, // 100: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	134, // 101: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	156, // 102: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	102, // 103: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	115, // 104: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	104, // 105: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	150, // 106: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	113, // 107: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	152, // 108: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
-	10,  // 109: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
-	108, // 110: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
-	10,  // 111: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
-	111, // 112: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
-	134, // 113: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
-	134, // 114: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
-	29,  // 115: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
-	94,  // 116: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
-	68,  // 117: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
-	79,  // 118: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
-	96,  // 119: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
-	134, // 120: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
-	65,  // 121: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
-	67,  // 122: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
-	134, // 123: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
-	52,  // 124: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
-	50,  // 125: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
-	34,  // 126: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
-	45,  // 127: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
-	48,  // 128: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
-	39,  // 129: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
-	41,  // 130: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
-	43,  // 131: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
-	83,  // 132: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
-	85,  // 133: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
-	87,  // 134: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
-	90,  // 135: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
-	82,  // 136: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
-	36,  // 137: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
-	98,  // 138: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
-	77,  // 139: switchboard.wire.v1.Response.presences:type_name -> switchboard.wire.v1.PresencesResult
-	75,  // 140: switchboard.wire.v1.Response.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursResult
+	10,  // 6: switchboard.wire.v1.ConvSummary.last_message:type_name -> switchboard.wire.v1.Message
+	16,  // 7: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
+	17,  // 8: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
+	18,  // 9: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
+	9,   // 10: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
+	20,  // 11: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
+	123, // 12: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	129, // 13: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	24,  // 14: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
+	21,  // 15: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
+	23,  // 16: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
+	25,  // 17: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
+	27,  // 18: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
+	31,  // 19: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
+	54,  // 20: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
+	56,  // 21: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
+	58,  // 22: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
+	60,  // 23: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
+	70,  // 24: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
+	72,  // 25: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
+	92,  // 26: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
+	121, // 27: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	129, // 28: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	100, // 29: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
+	130, // 30: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	117, // 31: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
+	119, // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
+	132, // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	134, // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
+	137, // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	140, // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	145, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	146, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	155, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	102, // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
+	106, // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
+	104, // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
+	150, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	113, // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
+	152, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	107, // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
+	108, // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
+	110, // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
+	111, // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
+	147, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
+	149, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
+	29,  // 52: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
+	94,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
+	62,  // 54: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
+	79,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
+	96,  // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
+	148, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
+	63,  // 58: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
+	67,  // 59: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
+	144, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
+	33,  // 61: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
+	50,  // 62: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
+	34,  // 63: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
+	45,  // 64: switchboard.wire.v1.Request.star:type_name -> switchboard.wire.v1.StarRequest
+	47,  // 65: switchboard.wire.v1.Request.starred:type_name -> switchboard.wire.v1.StarredRequest
+	38,  // 66: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
+	41,  // 67: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
+	43,  // 68: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
+	81,  // 69: switchboard.wire.v1.Request.profile:type_name -> switchboard.wire.v1.ProfileRequest
+	85,  // 70: switchboard.wire.v1.Request.profiles:type_name -> switchboard.wire.v1.ProfilesRequest
+	87,  // 71: switchboard.wire.v1.Request.draft:type_name -> switchboard.wire.v1.DraftRequest
+	89,  // 72: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
+	82,  // 73: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
+	36,  // 74: switchboard.wire.v1.Request.hide:type_name -> switchboard.wire.v1.HideRequest
+	98,  // 75: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
+	77,  // 76: switchboard.wire.v1.Request.presences:type_name -> switchboard.wire.v1.PresencesRequest
+	75,  // 77: switchboard.wire.v1.Request.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursRequest
+	9,   // 78: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	22,  // 79: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	24,  // 80: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	26,  // 81: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	28,  // 82: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	32,  // 83: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	55,  // 84: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	57,  // 85: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	59,  // 86: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	61,  // 87: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	71,  // 88: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	73,  // 89: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	93,  // 90: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	122, // 91: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	101, // 92: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	131, // 93: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	118, // 94: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	120, // 95: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	133, // 96: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	135, // 97: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	138, // 98: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	143, // 99: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	135, // 100: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	135, // 101: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	157, // 102: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	103, // 103: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	116, // 104: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	105, // 105: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	151, // 106: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	114, // 107: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	153, // 108: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	11,  // 109: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
+	109, // 110: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
+	11,  // 111: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
+	112, // 112: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
+	135, // 113: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
+	135, // 114: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
+	30,  // 115: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
+	95,  // 116: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
+	69,  // 117: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
+	80,  // 118: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
+	97,  // 119: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
+	135, // 120: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
+	66,  // 121: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
+	68,  // 122: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
+	135, // 123: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
+	53,  // 124: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
+	51,  // 125: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
+	35,  // 126: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
+	46,  // 127: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
+	49,  // 128: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
+	40,  // 129: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
+	42,  // 130: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
+	44,  // 131: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
+	84,  // 132: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
+	86,  // 133: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
+	88,  // 134: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
+	91,  // 135: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
+	83,  // 136: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
+	37,  // 137: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
+	99,  // 138: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
+	78,  // 139: switchboard.wire.v1.Response.presences:type_name -> switchboard.wire.v1.PresencesResult
+	76,  // 140: switchboard.wire.v1.Response.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursResult
 	3,   // 141: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	10,  // 142: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
-	12,  // 143: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	9,   // 144: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,   // 145: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
-	20,  // 146: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
-	20,  // 147: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
-	38,  // 148: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
-	38,  // 149: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
-	9,   // 150: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
-	47,  // 151: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
-	51,  // 152: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
-	12,  // 153: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	11,  // 142: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
+	13,  // 143: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	10,  // 144: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	10,  // 145: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
+	21,  // 146: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
+	21,  // 147: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
+	39,  // 148: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
+	39,  // 149: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
+	10,  // 150: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
+	48,  // 151: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
+	52,  // 152: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
+	13,  // 153: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
 	1,   // 154: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	11,  // 155: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	5,   // 156: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	12,  // 155: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	6,   // 156: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
 	2,   // 157: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	63,  // 158: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
-	64,  // 159: switchboard.wire.v1.GroupInviteResult.requests:type_name -> switchboard.wire.v1.JoinRequest
-	10,  // 160: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
-	11,  // 161: switchboard.wire.v1.GroupSettingsResult.managers:type_name -> switchboard.wire.v1.Member
-	11,  // 162: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	157, // 163: switchboard.wire.v1.QuietHours.week:type_name -> switchboard.wire.v1.QuietHours.WeekEntry
-	73,  // 164: switchboard.wire.v1.QuietHoursRequest.set:type_name -> switchboard.wire.v1.QuietHours
-	73,  // 165: switchboard.wire.v1.QuietHoursResult.quiet:type_name -> switchboard.wire.v1.QuietHours
-	158, // 166: switchboard.wire.v1.PresencesResult.users:type_name -> switchboard.wire.v1.PresencesResult.User
+	64,  // 158: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
+	65,  // 159: switchboard.wire.v1.GroupInviteResult.requests:type_name -> switchboard.wire.v1.JoinRequest
+	11,  // 160: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
+	12,  // 161: switchboard.wire.v1.GroupSettingsResult.managers:type_name -> switchboard.wire.v1.Member
+	12,  // 162: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	158, // 163: switchboard.wire.v1.QuietHours.week:type_name -> switchboard.wire.v1.QuietHours.WeekEntry
+	74,  // 164: switchboard.wire.v1.QuietHoursRequest.set:type_name -> switchboard.wire.v1.QuietHours
+	74,  // 165: switchboard.wire.v1.QuietHoursResult.quiet:type_name -> switchboard.wire.v1.QuietHours
+	159, // 166: switchboard.wire.v1.PresencesResult.users:type_name -> switchboard.wire.v1.PresencesResult.User
 	4,   // 167: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	4,   // 168: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	83,  // 169: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
-	89,  // 170: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
-	10,  // 171: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	114, // 172: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	9,   // 173: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	125, // 174: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	126, // 175: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	127, // 176: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	124, // 177: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
-	123, // 178: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
-	6,   // 179: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
-	1,   // 180: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	11,  // 181: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	7,   // 182: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	135, // 183: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	159, // 184: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
-	138, // 185: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
-	140, // 186: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	141, // 187: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	153, // 188: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	155, // 189: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	190, // [190:190] is the sub-list for method output_type
-	190, // [190:190] is the sub-list for method input_type
-	190, // [190:190] is the sub-list for extension type_name
-	190, // [190:190] is the sub-list for extension extendee
-	0,   // [0:190] is the sub-list for field type_name
+	5,   // 168: switchboard.wire.v1.PrivacyRequest.direct_from:type_name -> switchboard.wire.v1.DirectFrom
+	4,   // 169: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	5,   // 170: switchboard.wire.v1.PrivacyResult.direct_from:type_name -> switchboard.wire.v1.DirectFrom
+	84,  // 171: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
+	90,  // 172: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
+	11,  // 173: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	115, // 174: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	10,  // 175: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	126, // 176: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	127, // 177: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	128, // 178: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	125, // 179: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
+	124, // 180: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
+	7,   // 181: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
+	1,   // 182: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	12,  // 183: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	8,   // 184: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	136, // 185: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	160, // 186: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	139, // 187: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	141, // 188: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	142, // 189: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	154, // 190: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	156, // 191: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	192, // [192:192] is the sub-list for method output_type
+	192, // [192:192] is the sub-list for method input_type
+	192, // [192:192] is the sub-list for extension type_name
+	192, // [192:192] is the sub-list for extension extendee
+	0,   // [0:192] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -14387,7 +14474,7 @@ func file_transport_wirepb_wire_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
-			NumEnums:      8,
+			NumEnums:      9,
 			NumMessages:   152,
 			NumExtensions: 0,
 			NumServices:   0,

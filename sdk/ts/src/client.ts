@@ -7,6 +7,7 @@ import {
   MembershipRequest_Op,
   MessageKind,
   PresenceSharing,
+  DirectFrom,
   RequestSchema,
   Role,
   ServerFrameSchema,
@@ -233,6 +234,16 @@ export const PRESENCES_PER_REQUEST = 100;
 
 /** What a user shows others of their presence (Client.presenceSharing). */
 export type PresenceSharingName = "everyone" | "online_only" | "nobody";
+
+/** Who may start a direct conversation with a user (Client.directFrom); "default": the node's. */
+export type DirectFromName = "default" | "everyone" | "groups" | "nobody";
+
+const directFromValues: Record<DirectFromName, DirectFrom> = {
+  default: DirectFrom.DEFAULT,
+  everyone: DirectFrom.EVERYONE,
+  groups: DirectFrom.GROUPS,
+  nobody: DirectFrom.NOBODY,
+};
 
 const sharingValues: Record<PresenceSharingName, PresenceSharing> = {
   everyone: PresenceSharing.PRESENCE_EVERYONE,
@@ -1682,6 +1693,23 @@ export class Client {
     const r = await this.request({ case: "privacy", value: show === undefined ? {} : { hidePreviews: !show } });
     if (r.result.case !== "privacy") throw new Error("privacy: unexpected answer");
     return !r.result.value.hidePreviews;
+  }
+
+  /**
+   * directFrom reads who may start a direct conversation with this user
+   * (write to them first); with a value it sets it first: "everyone",
+   * "groups" (users who share a group with them: a pupil's classmates and
+   * teachers), "nobody" (only this user starts one), or "default" (the
+   * node's, everyone unless its operator chose). Conversations that exist
+   * are never affected; a first message refused by it fails FORBIDDEN.
+   */
+  async directFrom(set?: DirectFromName): Promise<DirectFromName> {
+    const directFrom = set === undefined ? undefined : directFromValues[set];
+    if (set !== undefined && directFrom === undefined) throw new Error(`directFrom: not one of ${Object.keys(directFromValues).join(", ")}`);
+    const r = await this.request({ case: "privacy", value: { directFrom } });
+    if (r.result.case !== "privacy") throw new Error("privacy: unexpected answer");
+    const got = r.result.value.directFrom;
+    return (Object.keys(directFromValues) as DirectFromName[]).find((k) => directFromValues[k] === got) ?? "default";
   }
 
   /** profile reads this user's own profile (updatedMs 0: never set). */

@@ -257,6 +257,23 @@ test("block and unblock: the blocked user's send fails, then goes after the unbl
   });
 });
 
+test("who may start a chat: a pupil who takes none refuses a stranger's first message, writes first, and the chat goes on", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["ts-pupil", "ts-stranger"], async (pupil, stranger) => {
+    assert.equal(await pupil.directFrom(), "default");
+    assert.equal(await pupil.directFrom("nobody"), "nobody");
+    const refused = stranger.send({ to: "ts-pupil" }, "hi");
+    await until("the stranger's first message refused", () => refused.state === "failed");
+    assert.match(refused.error ?? "", /takes no new chats/);
+    const conv = directConv("ts-pupil", "ts-stranger");
+    pupil.send({ to: "ts-stranger" }, "hello");
+    await until("the stranger has the pupil's", () => stranger.conversation(conv).messages.some((m) => m.body === "hello"));
+    stranger.send({ to: "ts-pupil" }, "hi back");
+    await until("the answer in the chat the pupil started", () => (stranger.conversation(conv).messages.find((m) => m.body === "hi back")?.seq ?? 0) > 0);
+    assert.equal(await pupil.directFrom("default"), "default");
+    await assert.rejects(pupil.directFrom("friends" as "groups"), /not one of/);
+  });
+});
+
 test("a message larger than the default frame: the node's raised frame carries it both ways", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const big = "x".repeat(600 * 1024);
