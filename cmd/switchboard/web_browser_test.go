@@ -349,6 +349,15 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(agent, "starred", fmt.Sprintf(`document.querySelector('#messages .msg[data-seq="%s"] button.star')?.textContent === "unstar"`, asked))
 	click(agent, "show the starred", "#show-starred")
 	until(agent, "the starred question listed", `[...document.querySelectorAll("#starred li")].some(e => e.textContent.includes("Is the car still for sale?"))`)
+	// A reminder of it in an hour, from the message's menu: marked on the
+	// message and in the Starred panel. One due sooner (set through the
+	// page's client) comes: the page says so, with the question.
+	eval(agent, "remind in an hour", fmt.Sprintf(`(() => { const s = document.querySelector('#messages .msg[data-seq="%s"] select.remind'); s.value = "0"; s.dispatchEvent(new Event("change")); return true })()`, asked), nil)
+	until(agent, "the reminder marked", fmt.Sprintf(`document.querySelector('#messages .msg[data-seq="%s"] .reminder')?.textContent.startsWith("⏰ ")`, asked))
+	until(agent, "the reminder in the Starred panel", `[...document.querySelectorAll("#starred li")].some(e => e.textContent.includes("Is the car still for sale?") && e.querySelector(".reminder"))`)
+	eval(agent, "a reminder due soon", fmt.Sprintf(`window.switchboardClient.remind(%q, %s, Date.now() + 1500).then(() => true)`, conv, asked), nil)
+	until(agent, "the reminder come", `document.querySelector("#card-note").textContent.startsWith("⏰ reminder: ") && document.querySelector("#card-note").textContent.includes("Is the car still for sale?")`)
+	until(agent, "the mark gone", fmt.Sprintf(`!document.querySelector('#messages .msg[data-seq="%s"] .reminder')`, asked))
 	eval(agent, "answer the forward's question", fmt.Sprintf(`window.prompt = () => %q; true`, conv), nil)
 	click(agent, "forward", fmt.Sprintf(`#messages .msg[data-seq="%s"] button.forward`, asked))
 	forwarded := `[...document.querySelectorAll("#messages .msg")].some(e => e.querySelector(".forwarded")?.textContent === "Forwarded" && e.querySelector(".body").textContent.endsWith("Is the car still for sale?"))`

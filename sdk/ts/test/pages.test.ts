@@ -184,9 +184,15 @@ test("pages star texts, files, cards and polls through client.star, and list the
   const stars: unknown[][] = [];
   let refuse = false;
   let onStarred = () => {};
+  let onReminder = (_conv: string, _seq: number) => {};
   let held = [{ message: { conv: "g:bikes", seq: 3 }, starredAtMs: 2 }];
   const client = {
-    on: (ev: string, fn: () => void) => ev === "starred" && (onStarred = fn),
+    on: (ev: string, fn: () => void) => (ev === "starred" ? (onStarred = fn) : ev === "reminder" && (onReminder = fn)),
+    conversation: (id: string) => (id === c.id ? c : undefined),
+    remind: async (...args: unknown[]) => {
+      stars.push(["remind", ...args]);
+      return 1;
+    },
     starred: async () => held,
     star: async (...args: unknown[]) => {
       if (refuse) throw new Error("TOO_MANY: unstar one first");
@@ -227,14 +233,39 @@ test("pages star texts, files, cards and polls through client.star, and list the
   await new Promise((r) => setTimeout(r, 0));
   assert.deepEqual([tracker.seqs(c), redrawn.sort()], [[4], ["d:alice:bob", "d:alice:bob", "g:bikes"]]);
 
+  // A reminder: remind goes to client.remind; the message shows "⏰" and
+  // its menu; one that comes is noted with the message's text, unmarked.
+  (globalThis as any).Option = class {
+    constructor(readonly text: string, readonly value: string) {}
+    readonly textContent = "";
+    find() {
+      return [];
+    }
+  };
+  const at = Date.now() + 3_600_000;
+  await tracker.remind(c.messages.find((m) => m.seq === 4)!, at);
+  assert.deepEqual([stars.at(-1), [...tracker.reminders(c)]], [["remind", "g:bikes", 4, at], [[4, at]]]);
+  const drawReminders = () => {
+    page.renderMessages(el, c, "alice", { onStar: tracker.toggle, starred: tracker.seqs(c), onRemind: tracker.remind, reminders: tracker.reminders(c) });
+    return el.find("msg").find((d) => d.dataset.seq === "4")!;
+  };
+  assert.ok(drawReminders().find("reminder")[0]?.textContent.startsWith("⏰ "), "the reminder marked");
+  assert.equal(drawReminders().find("remind").length, 1, "the menu beside the star");
+  onReminder("g:bikes", 4);
+  assert.deepEqual([[...tracker.reminders(c)], notes.at(-1)], [[], "⏰ reminder: g:bikes #4: 📊 Viewing?"]);
+  assert.equal(drawReminders().find("reminder").length, 0);
+
   // The workbench's panel: each with its conversation, sender and text.
   const opened: number[] = [];
-  const list = [1, 2, 3, 4].map((seq) => ({ message: c.messages.find((m) => m.seq === seq)!, starredAtMs: 10 - seq }));
+  const list = [1, 2, 3, 4].map((seq) => ({ message: c.messages.find((m) => m.seq === seq)!, starredAtMs: 10 - seq, remindAtMs: 0 }));
   const ul = new FakeElement();
   page.renderStarred(ul, list, (m: ChatMessage) => opened.push(m.seq));
   assert.deepEqual(ul.children.map((li) => li.textContent), ["g:bikes #1 bob: the red bike", "g:bikes #2 alice: 📎 bike.png", "g:bikes #3 bob: Bike", "g:bikes #4 bob: 📊 Viewing?"]);
   ul.children[2].onclick!();
   assert.deepEqual(opened, [3]);
+  list[0].remindAtMs = Date.now() + 60_000;
+  page.renderStarred(ul, list, () => {});
+  assert.ok(ul.children[0].textContent.startsWith("g:bikes #1 bob: the red bike ⏰ "), ul.children[0].textContent);
   page.renderStarred(ul, [], () => {});
   assert.equal(ul.textContent, "nothing starred");
 });
@@ -525,6 +556,8 @@ test("systemText says a system message's body as a sentence, users by name (else
   assert.equal(say({ op: "set_role", actor: "ann", users: ["bob"], count: 1, role: "admin" }), "Ann made Bob admin");
   assert.equal(say({ op: "mute", actor: "ann", users: ["bob"], count: 1, role: "unknown" }), "Ann muted Bob");
   assert.equal(say({ op: "unmute", actor: "ann", users: ["bob"], count: 1, role: "unknown" }), "Ann unmuted Bob");
+  const until = Date.now() + 3_600_000;
+  assert.ok(say({ op: "mute", actor: "ann", users: ["bob"], count: 1, role: "unknown", until_ms: until }).startsWith("Ann muted Bob until "), "a mute for a while says until when");
   assert.equal(say({ op: "disband", actor: "ann", users: ["ann", "bob"], count: 2, role: "unknown" }), "Ann ended the group");
   assert.equal(ids({ op: "disband", actor: "ann", users: [], count: 0 }), "ann ended the group");
   // Joining with an invite, and a request to join approved.

@@ -92,7 +92,7 @@ const byLabel = labelFilter($("label-filter"), () => renderList());
 let thread, files;
 const onThread = (m) => thread.open(client.conversation(m.conv), m);
 const draw = (c) => {
-  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, onHide, onThread, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), people: names });
+  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, onHide, onThread, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), onRemind: stars?.remind, reminders: stars?.reminders(c), people: names });
   thread?.follow(c); // a reply arrived (or went) in the thread shown: read it again
   members?.seen(c); // someone joined or left: the group's size again
   drawDue();

@@ -446,7 +446,7 @@ const steps = {
   remove: (a, s, l) => `${a} removed ${l}`,
   leave: (a) => `${a} left`,
   set_role: (a, s, l) => `${a} made ${l} ${s.role}`,
-  mute: (a, s, l) => `${a} muted ${l}`,
+  mute: (a, s, l) => `${a} muted ${l}` + (s.until_ms ? ` until ${endText(s.until_ms)}` : ""),
   unmute: (a, s, l) => `${a} unmuted ${l}`,
   disband: (a) => `${a} ended the group`,
   join: (a) => `${a} joined with an invite`,
@@ -503,6 +503,8 @@ const content = (m) => (m.kind === "normal" || m.kind === "card" || m.kind === "
 // opts.onForward(m) a forward button to texts and files (forwarder),
 // opts.onStar(m, starred) a star (or unstar) button to texts, cards, polls
 // and files (starTracker; opts.starred: the seqs this user starred),
+// opts.onRemind(m, atMs) a "remind me" menu of REMIND_CHOICES beside it
+// (opts.reminders: seq → when a reminder comes, shown as "⏰ time"),
 // opts.onHide(m) a "delete for me" button to every stored message (hider),
 // opts.onThread(m) an "N replies" link to each message answered by
 // replies held here (replyCounts; threadPanel shows them). A
@@ -640,6 +642,21 @@ export function renderMessages(el, conv, me, opts = {}) {
       r.textContent = starred ? "unstar" : "star";
       r.onclick = () => opts.onStar(m, starred);
       d.append(r);
+      const at = opts.reminders?.get(m.seq);
+      if (at) {
+        const mark = document.createElement("span");
+        mark.className = "reminder";
+        mark.textContent = `⏰ ${endText(at)}`;
+        mark.title = `a reminder at ${new Date(at).toLocaleString()}`;
+        d.append(mark);
+      }
+      if (opts.onRemind) {
+        const sel = document.createElement("select");
+        sel.className = "remind";
+        sel.append(new Option(at ? "move reminder…" : "remind me…", ""), ...REMIND_CHOICES.map(([label], i) => new Option(label, String(i))));
+        sel.onchange = () => sel.value && opts.onRemind(m, REMIND_CHOICES[Number(sel.value)][1](Date.now()));
+        d.append(sel);
+      }
     }
     if (opts.onReport && m.sender !== me && m.seq > 0 && !m.recalled && content(m)) {
       const r = document.createElement("button");
@@ -1159,14 +1176,25 @@ function timedControl(client, select, state, note, t) {
 // ends, from now (Unix ms; "tomorrow 9:00" in this browser's time zone).
 export const SNOOZE_CHOICES = [
   ["Snooze for 1 hour", (now) => now + 3_600_000],
-  ["Until tomorrow 9:00", (now) => {
-    const d = new Date(now);
-    d.setDate(d.getDate() + 1); // the next day, across a month's end or a clock change
-    d.setHours(9, 0, 0, 0);
-    return d.getTime();
-  }],
+  ["Until tomorrow 9:00", (now) => tomorrowAtNine(now)],
   ["Snooze for 1 week", (now) => now + 7 * 86_400_000],
 ];
+
+// REMIND_CHOICES are a message's "remind me" menu (starTracker.remind):
+// a label and when the reminder comes, from now (Unix ms).
+export const REMIND_CHOICES = [
+  ["In 1 hour", (now) => now + 3_600_000],
+  ["Tomorrow 9:00", (now) => tomorrowAtNine(now)],
+  ["In 1 week", (now) => now + 7 * 86_400_000],
+];
+
+// tomorrowAtNine is 9:00 the next day in this browser's time zone (Unix ms).
+function tomorrowAtNine(now) {
+  const d = new Date(now);
+  d.setDate(d.getDate() + 1); // the next day, across a month's end or a clock change
+  d.setHours(9, 0, 0, 0);
+  return d.getTime();
+}
 
 // snoozedText says whether this user's snooze of c holds (client.snooze:
 // archived, its end not reached) and until when: "snoozed until 09:00"
@@ -1332,25 +1360,35 @@ export function labelControl(client, els, note) {
 // seqs(c) answers c's starred seqs (opts.starred); toggle(m, starred)
 // stars or unstars m (opts.onStar), then redraw(conv) draws its
 // conversation again; list() reads the whole list (client.starred) for
-// a panel. A failure goes to note.
+// a panel. reminders(c) answers c's reminders (opts.reminders: seq →
+// when), remind(m, atMs) stars m with a reminder then (opts.onRemind;
+// client.remind); when one comes (the client's "reminder") note says
+// so, with the message's text when this page holds it. A failure goes
+// to note.
 export function starTracker(client, redraw, note) {
-  const keys = new Set(); // conv#seq of each starred message
+  const keys = new Map(); // conv#seq of each starred message → its reminder (0: none)
   const key = (conv, seq) => `${conv}#${seq}`;
   let asked = false;
   const list = async () => {
     const all = await client.starred();
     keys.clear();
-    for (const s of all) keys.add(key(s.message.conv, s.message.seq));
+    for (const s of all) keys.set(key(s.message.conv, s.message.seq), s.remindAtMs || 0);
     return all;
   };
   client.on("starred", () => {
     asked = true;
-    const before = new Set(keys);
+    const before = new Map(keys);
     const conv = (k) => k.slice(0, k.lastIndexOf("#"));
     list().then(() => {
-      const changed = new Set([...before].filter((k) => !keys.has(k)).concat([...keys].filter((k) => !before.has(k))).map(conv));
+      const changed = new Set([...before].filter(([k, at]) => keys.get(k) !== at).concat([...keys].filter(([k, at]) => before.get(k) !== at)).map(([k]) => conv(k)));
       for (const id of changed) redraw(id);
     }, (err) => note(`starred messages: ${err.message}`));
+  });
+  client.on("reminder", (conv, seq) => {
+    if (keys.has(key(conv, seq))) keys.set(key(conv, seq), 0);
+    const m = client.conversation(conv)?.messages.find((x) => x.seq === seq);
+    note(`⏰ reminder: ${conv} #${seq}${m ? `: ${listText(m).slice(0, 80)}` : ""}`);
+    redraw(conv);
   });
   return {
     seqs(c) {
@@ -1360,12 +1398,31 @@ export function starTracker(client, redraw, note) {
       }
       return c.messages.filter((m) => keys.has(key(c.id, m.seq))).map((m) => m.seq);
     },
+    reminders(c) {
+      const out = new Map();
+      for (const m of c.messages) {
+        const at = keys.get(key(c.id, m.seq));
+        if (at) out.set(m.seq, at);
+      }
+      return out;
+    },
+    remind(m, atMs) {
+      note("");
+      return client.remind(m.conv, m.seq, atMs).then(
+        () => {
+          keys.set(key(m.conv, m.seq), atMs);
+          note(`⏰ a reminder of #${m.seq} at ${new Date(atMs).toLocaleString()}`);
+          redraw(m.conv);
+        },
+        (err) => note(`remind failed: ${err.message}`),
+      );
+    },
     toggle(m, starred) {
       note("");
       return client.star(m.conv, m.seq, !starred).then(
         () => {
           if (starred) keys.delete(key(m.conv, m.seq));
-          else keys.add(key(m.conv, m.seq));
+          else keys.set(key(m.conv, m.seq), 0);
           redraw(m.conv);
         },
         (err) => note(`${starred ? "unstar" : "star"} failed: ${err.message}`),
@@ -1383,17 +1440,23 @@ const listText = (m) => m.kind === "card" ? m.card?.title ?? "" : m.kind === "po
 // renderStarred lists starred messages (starTracker's list()) in el, the
 // most recently starred first: each with its conversation, sender and
 // text (a card's title, a poll's question, a file's name when it has no
-// caption); a click calls onOpen(m). people (optional) shows each sender
-// by their name.
+// caption), and "⏰ time" when a reminder is set; a click calls
+// onOpen(m). people (optional) shows each sender by their name.
 export function renderStarred(el, list, onOpen, people) {
   el.textContent = list.length ? "" : "nothing starred";
-  for (const { message: m } of list) {
+  for (const { message: m, remindAtMs } of list) {
     const text = listText(m);
     const li = document.createElement("li");
     li.dataset.conv = m.conv;
     li.dataset.seq = String(m.seq);
     li.textContent = `${m.conv} #${m.seq} `;
     li.append(personView(m.sender, people?.name(m.sender, m.conv) ?? m.sender, people?.avatar(m.sender) ?? "", m.conv), `: ${text.slice(0, 60)}`);
+    if (remindAtMs) {
+      const mark = document.createElement("span");
+      mark.className = "reminder";
+      mark.textContent = ` ⏰ ${endText(remindAtMs)}`;
+      li.append(mark);
+    }
     li.onclick = () => onOpen(m);
     el.append(li);
   }
