@@ -37,7 +37,7 @@ type DeskWire interface {
 	Note(ctx context.Context, by, conv, text string) (DeskSessionInfo, error)
 	Tag(ctx context.Context, by, conv string, add, remove []string) (DeskSessionInfo, error)
 	Rate(ctx context.Context, by, conv string, score int, comment string) (DeskRating, error)
-	SavedReplies(ctx context.Context, by, line string) ([]DeskSavedReply, error)
+	SavedReplies(ctx context.Context, by, line, conv string) ([]DeskSavedReply, error)
 	// MayReadMetrics answers nil when by may read the metrics rows of key
 	// (their own always; others' as the desk's supervisor).
 	MayReadMetrics(ctx context.Context, by, key string) error
@@ -196,10 +196,10 @@ func (s *deviceSession) DeskRate(ctx context.Context, conv string, score int, co
 
 // DeskSavedReplies is the device's user, an agent, reading a line's saved
 // replies.
-func (s *deviceSession) DeskSavedReplies(ctx context.Context, line string) ([]DeskSavedReply, error) {
+func (s *deviceSession) DeskSavedReplies(ctx context.Context, line, conv string) ([]DeskSavedReply, error) {
 	w, err := s.rt.wire(s.user)
 	if err != nil {
 		return nil, err
 	}
-	return w.SavedReplies(ctx, s.user, line)
+	return w.SavedReplies(ctx, s.user, line, conv)
 }

@@ -81,8 +81,12 @@ func validateDesk(r *wirepb.Request) error {
 		// The desk checks the tags (its own limits).
 		return checkConv(op.DeskTag.Conv)
 	case *wirepb.Request_DeskReplies:
-		if l := op.DeskReplies.Line; l == "" || len(l) > MaxDeskTargetBytes {
+		r := op.DeskReplies
+		if l := r.Line; (l == "" && r.Conv == "") || len(l) > MaxDeskTargetBytes {
 			return invalid("bad line %q", l)
+		}
+		if r.Conv != "" {
+			return checkConv(r.Conv)
 		}
 	}
 	return nil
@@ -206,7 +210,7 @@ func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
 		return &wirepb.Response{Result: &wirepb.Response_DeskRate{DeskRate: &wirepb.DeskRateResult{
 			Session: rt.Session, Score: uint32(max(rt.Score, 0)), Comment: rt.Comment, Duplicate: rt.Duplicate}}}
 	case *wirepb.Request_DeskReplies:
-		list, err := ds.DeskSavedReplies(ctx, op.DeskReplies.Line)
+		list, err := ds.DeskSavedReplies(ctx, op.DeskReplies.Line, op.DeskReplies.Conv)
 		if err != nil {
 			return c.fail(err)
 		}

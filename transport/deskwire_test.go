@@ -298,6 +298,25 @@ func TestDeskWireRequests(t *testing.T) {
 	want("saved replies of no line", err, wirepb.Code_INVALID)
 	_, err = a2.DeskSavedReplies(ctx, "a/b")
 	want("saved replies of a bad line", err, wirepb.Code_INVALID)
+	// For a session: the line's replies with their placeholders filled,
+	// for the agent who held it (or a supervisor) alone.
+	saved = append(saved, desk.SavedReply{Name: "hello", Text: "Hi {customer_name|there}, I'm {agent_name}. Your {customer.plan} plan covers it; order {customer.order|(none)}. {not_a_placeholder}"})
+	if _, err := e.nodes[0].Desk.SetSavedReplies(ctx, "cars", saved); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.nodes[0].SetUserAttributes(ctx, "c1", map[string]string{"plan": "gold"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a2.DeskSavedRepliesFor(ctx, conv)
+	if wantText := "Hi Carla Diaz, I'm Bea. Your gold plan covers it; order (none). {not_a_placeholder}"; err != nil || len(got) != 2 || got[0].Text != saved[0].Text || got[1].Text != wantText {
+		t.Fatalf("a2's saved replies for %s: %v %v, want the second filled:\n%s", conv, got, err, wantText)
+	}
+	_, err = a1.DeskSavedRepliesFor(ctx, conv)
+	want("saved replies for a session an earlier agent no longer reads", err, wirepb.Code_FORBIDDEN)
+	_, err = c1.DeskSavedRepliesFor(ctx, conv)
+	want("the customer's saved replies for their session", err, wirepb.Code_FORBIDDEN)
+	_, err = a2.DeskSavedRepliesFor(ctx, "g:nosuch")
+	want("saved replies for a conversation not the desk's", err, wirepb.Code_NOT_FOUND)
 
 	eventually(t, "a2's load back to 0", func() bool {
 		me, err := a2.DeskStatus(ctx, "")

@@ -2,6 +2,7 @@ package desk
 
 import (
 	"encoding/json"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -87,4 +88,53 @@ func (r *repliesGrain) list() []SavedReply {
 		return []SavedReply{}
 	}
 	return r.Replies
+}
+
+// Placeholders in a saved reply ("Hi {customer_name|there}, I'm
+// {agent_name}"): filled when an agent reads the replies for a session
+// (Wire.SavedReplies with a conversation), from what the desk knows then.
+// {customer_name} and {agent_name} are display names (their profiles'),
+// {customer.KEY} the customer's attribute KEY (what the business told the
+// desk); {NAME|FALLBACK} gives FALLBACK when the value is empty. A name
+// the desk does not know is left as typed, so a brace in ordinary text
+// stays.
+const (
+	placeholderCustomerName = "customer_name"
+	placeholderAgentName    = "agent_name"
+	placeholderAttribute    = "customer."
+)
+
+// fillReply fills text's placeholders from values (a missing attribute
+// is empty; any other name not in values is left as typed).
+func fillReply(text string, values map[string]string) string {
+	var b strings.Builder
+	for {
+		end := strings.IndexByte(text, '}')
+		if end < 0 {
+			break
+		}
+		open := strings.LastIndexByte(text[:end], '{') // the innermost: "{ {agent_name}" fills
+		if open < 0 {
+			b.WriteString(text[:end+1])
+			text = text[end+1:]
+			continue
+		}
+		name, fallback, _ := strings.Cut(text[open+1:end], "|")
+		v, known := values[name]
+		if !known && strings.HasPrefix(name, placeholderAttribute) && len(name) > len(placeholderAttribute) {
+			known = true // an attribute the customer does not have: empty
+		}
+		b.WriteString(text[:open])
+		switch {
+		case !known:
+			b.WriteString(text[open : end+1])
+		case v != "":
+			b.WriteString(v)
+		default:
+			b.WriteString(fallback)
+		}
+		text = text[end+1:]
+	}
+	b.WriteString(text)
+	return b.String()
 }

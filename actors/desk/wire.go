@@ -289,10 +289,29 @@ func (w *Wire) Rate(ctx context.Context, by, conv string, score int, comment str
 	return actors.DeskRating{Session: r.Session, Score: r.Score, Comment: r.Comment, Duplicate: r.Duplicate}, nil
 }
 
-// SavedReplies lists line's saved replies for a registered agent.
-func (w *Wire) SavedReplies(ctx context.Context, by, line string) ([]actors.DeskSavedReply, error) {
+// SavedReplies lists line's saved replies for a registered agent. With
+// conv, a session's conversation that by may read the notes of (its
+// agent, a supervisor), the line is that session's (line empty, or the
+// same) and the texts come with their placeholders filled for it
+// (fillReply).
+func (w *Wire) SavedReplies(ctx context.Context, by, line, conv string) ([]actors.DeskSavedReply, error) {
 	if _, err := w.d.registeredAgent(ctx, by); err != nil {
 		return nil, err
+	}
+	var values map[string]string
+	if conv != "" {
+		s, err := w.d.Session(ctx, by, conv)
+		if err != nil {
+			return nil, err
+		}
+		if err := w.mayReadNotes(ctx, by, s); err != nil {
+			return nil, err
+		}
+		if line != "" && line != s.Line {
+			return nil, invalid("%s is a conversation of line %s, not %s", conv, s.Line, line)
+		}
+		line = s.Line
+		values = w.placeholders(ctx, by, s)
 	}
 	list, err := w.d.SavedReplies(ctx, line)
 	if err != nil {
@@ -301,6 +320,26 @@ func (w *Wire) SavedReplies(ctx context.Context, by, line string) ([]actors.Desk
 	out := make([]actors.DeskSavedReply, len(list))
 	for i, r := range list {
 		out[i] = actors.DeskSavedReply{Name: r.Name, Text: r.Text}
+		if values != nil {
+			out[i].Text = fillReply(r.Text, values)
+		}
 	}
 	return out, nil
+}
+
+// placeholders are the values a saved reply's placeholders take in
+// session s, read by agent by: the two display names and the customer's
+// attributes (left empty when the store fails to read them: logged).
+func (w *Wire) placeholders(ctx context.Context, by string, s SessionInfo) map[string]string {
+	names := w.d.rt.DisplayNames(ctx, s.Customer, by)
+	values := map[string]string{placeholderCustomerName: names[s.Customer], placeholderAgentName: names[by]}
+	a, err := w.d.rt.UserAttributes(ctx, s.Customer)
+	if err != nil {
+		w.d.log.Warn("a customer's attributes not read for a saved reply", "customer", s.Customer, "conv", s.Conv, "err", err)
+		return values
+	}
+	for k, v := range a.Values {
+		values[placeholderAttribute+k] = v
+	}
+	return values
 }

@@ -58,7 +58,7 @@ type DeskSession interface {
 	DeskRate(ctx context.Context, conv string, score int, comment string) (DeskRating, error)
 	// DeskSavedReplies lists a business line's saved replies; the user
 	// must be a registered agent.
-	DeskSavedReplies(ctx context.Context, line string) ([]DeskSavedReply, error)
+	DeskSavedReplies(ctx context.Context, line, conv string) ([]DeskSavedReply, error)
 }
 
 // DeskSavedReply is a text an agent sends often, named for a menu.

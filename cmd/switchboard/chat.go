@@ -478,7 +478,7 @@ func (ch *chat) saved(name string) {
 		fmt.Fprintln(ch.out, "usage: /saved [NAME] (in an open desk conversation)")
 		return
 	}
-	list, err := ch.c.DeskSavedReplies(ch.ctx, parts[1])
+	list, err := ch.c.DeskSavedRepliesFor(ch.ctx, ch.conv)
 	if err != nil {
 		fmt.Fprintln(ch.out, "! saved:", err)
 		return

@@ -138,7 +138,7 @@ func browserRun(t *testing.T, browser, transport string) {
 		"--closed", day(-1), "--closed", day(0), "--closed", day(1), "--message", "We answer from 9 to 5.")
 	n.run("desk", "targets", "cars", "--data-dir", n.dir, "--first-response", "10m")
 	replies := filepath.Join(t.TempDir(), "replies.json")
-	if err := os.WriteFile(replies, []byte(`[{"name":"viewings","text":"Viewings are Monday to Saturday."}]`), 0o600); err != nil {
+	if err := os.WriteFile(replies, []byte(`[{"name":"viewings","text":"Viewings are Monday to Saturday, {customer_name|there}."}]`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	n.run("desk", "replies", "cars", "--data-dir", n.dir, "--file", replies)
@@ -444,13 +444,16 @@ func browserRun(t *testing.T, browser, transport string) {
 	click(agent, "the conversation's files", "#show-files")
 	until(agent, "the photo in the files list", fmt.Sprintf(`(() => { const l = [...document.querySelectorAll("#files li")];
 		return l.length === 1 && l[0].dataset.conv === %q && l[0].querySelector(".person")?.title === %q && l[0].querySelector("a.media")?.textContent.startsWith("📎 scratch.png (") })()`, conv, visitor))
-	// A saved reply of the line, picked from the workbench's menu, goes
-	// out as the agent's own message.
+	// A saved reply of the line, picked from the workbench's menu, its
+	// placeholder filled for this customer (their name, or "there" while
+	// the node's name cache has none yet), goes out as the agent's own
+	// message.
 	until(agent, "the saved replies menu", `!document.querySelector("#saved").hidden && document.querySelector("#saved").options.length === 2`)
 	eval(agent, "pick a saved reply", `(() => { const s = document.querySelector("#saved"); s.value = s.options[1].value; s.dispatchEvent(new Event("change")); return true })()`, nil)
-	until(agent, "its text in the box", `document.querySelector("#text").value === "Viewings are Monday to Saturday."`)
+	filled := `["Viewings are Monday to Saturday, ` + visitorName + `.", "Viewings are Monday to Saturday, there."]`
+	until(agent, "its text in the box, filled", filled+`.includes(document.querySelector("#text").value)`)
 	click(agent, "send the saved reply", "#send")
-	until(customer, "the saved reply at the customer", has("Viewings are Monday to Saturday."))
+	until(customer, "the saved reply at the customer", `[...document.querySelectorAll("#messages .msg .body")].some(e => `+filled+`.some(f => e.textContent.endsWith(f)))`)
 	var reported admin.Reports
 	mustJSON(t, n.run("moderate", "reports", "--data-dir", n.dir, "--json"), &reported)
 	if reported.Total != 1 || reported.Reports[0].Reporter != "a1" || reported.Reports[0].Reason != "insults in the next messages" || reported.Reports[0].Body != "Is the car still for sale?" {

@@ -179,3 +179,15 @@ func (c *Client) DeskSavedReplies(ctx context.Context, line string) ([]*wirepb.D
 	}
 	return res.GetDeskReplies().GetReplies(), nil
 }
+
+// DeskSavedRepliesFor lists the saved replies of the line of conv, a
+// session this agent holds (or, as a supervisor, reads), their
+// placeholders filled for it: "Hi {customer_name|there}" reads "Hi Sam"
+// (docs/DESK.md, "Saved replies").
+func (c *Client) DeskSavedRepliesFor(ctx context.Context, conv string) ([]*wirepb.DeskSavedReply, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskReplies{DeskReplies: &wirepb.DeskRepliesRequest{Conv: conv}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetDeskReplies().GetReplies(), nil
+}

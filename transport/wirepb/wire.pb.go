@@ -12266,8 +12266,13 @@ func (x *DeskRateResult) GetDuplicate() bool {
 // saved replies of a business line (the LINE of s:LINE:CUSTOMER:N), to
 // send one as their own message. A line without any answers an empty list.
 type DeskRepliesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Line          string                 `protobuf:"bytes,1,opt,name=line,proto3" json:"line,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Line  string                 `protobuf:"bytes,1,opt,name=line,proto3" json:"line,omitempty"` // may be empty with conv
+	// a session's conversation the caller may read the notes of (its
+	// agent, a supervisor): its line's replies, their placeholders filled
+	// for that session ({customer_name}, {agent_name}, {customer.KEY},
+	// {NAME|FALLBACK})
+	Conv          string `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -12305,6 +12310,13 @@ func (*DeskRepliesRequest) Descriptor() ([]byte, []int) {
 func (x *DeskRepliesRequest) GetLine() string {
 	if x != nil {
 		return x.Line
+	}
+	return ""
+}
+
+func (x *DeskRepliesRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
 	}
 	return ""
 }
@@ -13809,9 +13821,10 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\asession\x18\x01 \x01(\tR\asession\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\rR\x05score\x12\x18\n" +
 	"\acomment\x18\x03 \x01(\tR\acomment\x12\x1c\n" +
-	"\tduplicate\x18\x04 \x01(\bR\tduplicate\"(\n" +
+	"\tduplicate\x18\x04 \x01(\bR\tduplicate\"<\n" +
 	"\x12DeskRepliesRequest\x12\x12\n" +
-	"\x04line\x18\x01 \x01(\tR\x04line\"L\n" +
+	"\x04line\x18\x01 \x01(\tR\x04line\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\"L\n" +
 	"\vDeskReplies\x12=\n" +
 	"\areplies\x18\x01 \x03(\v2#.switchboard.wire.v1.DeskSavedReplyR\areplies\"8\n" +
 	"\x0eDeskSavedReply\x12\x12\n" +

@@ -315,6 +315,19 @@ export class ServiceDesk {
     return r.result.value.replies.map((x) => ({ name: x.name, text: x.text }));
   }
   /**
+   * savedRepliesFor: the saved replies of conv's line, for the agent who
+   * holds that session (or a supervisor), their placeholders filled for
+   * it: "Hi {customer_name|there}, I'm {agent_name}" reads "Hi Sam, I'm
+   * Ann" ({customer.KEY}: what the business told the desk about the
+   * customer). FORBIDDEN for anyone else.
+   */
+  async savedRepliesFor(conv: string): Promise<DeskSavedReplyView[]> {
+    if (!conv) throw new Error("savedRepliesFor: a desk conversation");
+    const r = await this.client.request({ case: "deskReplies", value: { line: "", conv } });
+    if (r.result.case !== "deskReplies") throw new Error("desk_replies: unexpected answer");
+    return r.result.value.replies.map((x) => ({ name: x.name, text: x.text }));
+  }
+  /**
    * myMetrics: the user's own service metrics in a window family the node
    * keeps ("1h"; "30s/15s" sliding): the newest `limit` windows with
    * activity, newest first. INVALID: a window the engine does not keep.

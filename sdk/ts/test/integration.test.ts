@@ -1357,6 +1357,8 @@ test("service desk over the protocol: enter, queue, status, close, refusals", { 
     assert.equal(s.afterHours, false, "a line without hours is always open");
     assert.deepEqual(await agent.savedReplies("nolines"), [], "a line without saved replies");
     await assert.rejects(customer.savedReplies("nolines"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    assert.deepEqual(await agent.savedRepliesFor(s.conv), [], "the session's line has none");
+    await assert.rejects(customer.savedRepliesFor(s.conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     // An outbound session: a1 writes to eve first; only agents may.
     await assert.rejects(stranger.reach("c1", "listing"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     const out = await agent.reach("eve", "listing", "9");

@@ -384,20 +384,21 @@ function renderGroups() {
   );
 }
 
-// Saved replies of the open conversation's business line (s:LINE:…):
-// picking one puts its text in the reply box. Asked again once a minute
-// at most (an admin may change them); a failed ask keeps what was known.
-const savedByLine = new Map(); // line → { at, list }
+// Saved replies of the open conversation's business line (s:LINE:…),
+// their placeholders filled for its session by the node ("Hi
+// {customer_name|there}"): picking one puts its text in the reply box.
+// Asked again once a minute at most (an admin may change them, the
+// customer their name); a failed ask keeps what was known.
+const savedByConv = new Map(); // conv → { at, list }
 const savedFreshMs = 60_000;
 async function showSaved(id) {
   const sel = $("saved");
-  const line = id.startsWith("s:") ? id.split(":")[1] : "";
   sel.hidden = true;
-  if (!line || !sd) return;
-  let known = savedByLine.get(line);
+  if (!id.startsWith("s:") || !sd) return;
+  let known = savedByConv.get(id);
   if (!known || Date.now() - known.at > savedFreshMs) {
-    const list = await sd.savedReplies(line).catch(() => null);
-    if (list) savedByLine.set(line, (known = { at: Date.now(), list }));
+    const list = await sd.savedRepliesFor(id).catch(() => null);
+    if (list) savedByConv.set(id, (known = { at: Date.now(), list }));
   }
   const list = known?.list ?? [];
   if (current !== id || !list.length) return;
