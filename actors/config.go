@@ -10,6 +10,7 @@ import (
 	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/internal/linkpreview"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -48,6 +49,10 @@ type Config struct {
 	// conv_mention.go). A group reply may mention one more: the author of
 	// the message it answers (conv_reply.go).
 	MaxMentions int
+	// LinkPreviewsOff: the node reads no web page for a link preview
+	// (link_preview.go); LinkPreview bounds the reads it makes.
+	LinkPreviewsOff bool
+	LinkPreview     linkpreview.Config
 	// ReplyMentionsOff: a reply in a group does not mention the author of
 	// the message it answers (by default it does: conv_reply.go).
 	ReplyMentionsOff bool

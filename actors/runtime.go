@@ -17,6 +17,7 @@ import (
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster/placement"
+	"github.com/switchboard-im/switchboard/internal/linkpreview"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -50,8 +51,9 @@ type Runtime struct {
 	contacts *contactPolicy
 	// cardClicker serves card clicks (session_cards.go).
 	cardClicker atomic.Pointer[CardClicker]
-	push        *offlinePush // nil: offline push is off (push.go)
-	reminders   *reminders   // nil: unread reminders are off (reminders.go)
+	push        *offlinePush         // nil: offline push is off (push.go)
+	reminders   *reminders           // nil: unread reminders are off (reminders.go)
+	previews    *linkpreview.Fetcher // nil: link previews are off (link_preview.go)
 	// deskHandover serves hand-overs asked over the wire (session_desk.go).
 	deskHandover atomic.Pointer[DeskHandover]
 	// deskWire serves the other desk requests asked over the wire
@@ -123,6 +125,9 @@ func NewRuntime(cfg Config, store storage.Store) (*Runtime, error) {
 		return nil, fmt.Errorf("offline push: %w", err)
 	}
 	rt.reminders = startReminders(rt)
+	if !cfg.LinkPreviewsOff {
+		rt.previews = linkpreview.New(cfg.LinkPreview)
+	}
 	return rt, nil
 }
 

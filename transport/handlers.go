@@ -628,6 +628,14 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_QuietHours{QuietHours: res}}
 
+	case *wirepb.Request_LinkPreview:
+		p, err := sess.LinkPreview(ctx, op.LinkPreview.Url)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_LinkPreview{LinkPreview: &wirepb.LinkPreview{Url: p.URL, Title: p.Title,
+			Description: p.Description, ImageUrl: p.ImageURL, SiteName: p.SiteName}}}
+
 	case *wirepb.Request_Profile:
 		p, err := sess.Profile(ctx, &pb.SetProfile{Name: op.Profile.Name, AvatarUrl: op.Profile.AvatarUrl})
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboard-im/switchboard/actors/session"
+	"github.com/switchboard-im/switchboard/internal/linkpreview"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -307,6 +308,10 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return nil
 	case *wirepb.Request_Profile:
 		// The name's and the avatar's rules are the actors' (SetProfile).
+	case *wirepb.Request_LinkPreview:
+		if _, err := linkpreview.CheckURL(op.LinkPreview.Url); err != nil {
+			return invalid("%v", err)
+		}
 	case *wirepb.Request_QuietHours:
 		// The hours' rules are the actors' (SetQuietHours, with openhours).
 		if op.QuietHours.Set != nil && op.QuietHours.Off {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/internal/linkpreview"
 )
 
 // SearchQuery is what a search looks for: messages whose text holds Text
@@ -145,6 +146,8 @@ type Session interface {
 	// Star stars (or unstars) a message the user reads, for them alone,
 	// and answers how many they keep starred.
 	Star(ctx context.Context, conv string, seq uint64, starred bool) (count int, err error)
+	// LinkPreview reads what a web page says of itself (Runtime.LinkPreview).
+	LinkPreview(ctx context.Context, url string) (linkpreview.Preview, error)
 	// Remind stars the message with a reminder at at (Runtime.Remind).
 	Remind(ctx context.Context, conv string, seq uint64, at time.Time) (count int, err error)
 	// Starred lists the user's starred messages starred before before

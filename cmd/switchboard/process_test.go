@@ -537,6 +537,10 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if priv.Share != "online-only" || !priv.ReadReceipts || priv.Previews {
 		t.Fatalf("privacy --share online-only --read-receipts: %+v", priv)
 	}
+	// A link preview: the node does not read its own network by default.
+	if res, err := exec.Command(n.bin, "preview", "--data-dir", d, "--user", "carol", "--url", "http://127.0.0.1:1/admin").CombinedOutput(); err == nil || !strings.Contains(string(res), "FORBIDDEN") {
+		t.Fatalf("a preview of a loopback address: %v %s", err, res)
+	}
 	// carol takes no new chats: a stranger's first message is refused.
 	var from struct {
 		DirectFrom string `json:"direct_from"`

@@ -126,9 +126,16 @@ func browserRun(t *testing.T, browser, transport string) {
 	hs := httptest.NewServer(hook.serve(secret))
 	defer hs.Close()
 	t.Setenv("SWITCHBOARD_CARD_WEBHOOK_SECRET", string(secret))
+	// A listing's page, for a link's preview (on loopback: the node is
+	// let read it).
+	listing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<html><head><meta property="og:title" content="Blue hatchback, 2019"><meta property="og:site_name" content="Cars"></head></html>`)
+	}))
+	defer listing.Close()
 	n := newDevNode(t)
 	webAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), "--card-webhook-url", hs.URL, "--desk-wrap-up", "1h"}
+	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), "--card-webhook-url", hs.URL, "--desk-wrap-up", "1h", "--link-preview-private"}
 	n.start()
 	n.run("desk", "scene", "set", "--data-dir", n.dir, "--scene", "listing", "--line", "cars", "--route", "queue:sales")
 	// The line is closed (open every day but yesterday, today and
@@ -454,6 +461,12 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(agent, "its text in the box, filled", filled+`.includes(document.querySelector("#text").value)`)
 	click(agent, "send the saved reply", "#send")
 	until(customer, "the saved reply at the customer", `[...document.querySelectorAll("#messages .msg .body")].some(e => `+filled+`.some(f => e.textContent.endsWith(f)))`)
+	// A link the customer sends shows its page's title under it, on both
+	// pages.
+	say(customer, "This one: "+listing.URL+"/listing/7")
+	preview := `[...document.querySelectorAll("#messages .msg .link-preview a")].some(a => a.textContent === "Blue hatchback, 2019" && a.href.endsWith("/listing/7"))`
+	until(agent, "the link's preview at the agent", preview)
+	until(customer, "the link's preview at the customer", preview)
 	var reported admin.Reports
 	mustJSON(t, n.run("moderate", "reports", "--data-dir", n.dir, "--json"), &reported)
 	if reported.Total != 1 || reported.Reports[0].Reporter != "a1" || reported.Reports[0].Reason != "insults in the next messages" || reported.Reports[0].Body != "Is the car still for sale?" {

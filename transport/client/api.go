@@ -950,3 +950,17 @@ func (c *Client) Protocol() string {
 func (c *Client) Raw(ctx context.Context, req *wirepb.Request) (*wirepb.Response, error) {
 	return c.do(ctx, req)
 }
+
+// LinkPreview asks the node what the web page at url says of itself (its
+// title, description, picture and site), for a link's preview: the node
+// reads the page (http and https only, no private address) and keeps
+// what it read a while. A page that cannot be read or says nothing:
+// NOT_FOUND; what is no http(s) link, or a node that makes no previews:
+// INVALID.
+func (c *Client) LinkPreview(ctx context.Context, url string) (*wirepb.LinkPreview, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_LinkPreview{LinkPreview: &wirepb.LinkPreviewRequest{Url: url}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetLinkPreview(), nil
+}

@@ -235,6 +235,16 @@ export const PRESENCES_PER_REQUEST = 100;
 /** What a user shows others of their presence (Client.presenceSharing). */
 export type PresenceSharingName = "everyone" | "online_only" | "nobody";
 
+/** What a web page says of itself (Client.linkPreview); any field may be "". */
+export interface LinkPreviewView {
+  url: string;
+  title: string;
+  description: string;
+  /** absolute http(s), or "" */
+  imageUrl: string;
+  siteName: string;
+}
+
 /** Who may start a direct conversation with a user (Client.directFrom); "default": the node's. */
 export type DirectFromName = "default" | "everyone" | "groups" | "nobody";
 
@@ -1632,6 +1642,20 @@ export class Client {
     const p = r.result.value;
     const lastSeenMs = Number(p.lastSeenMs);
     return { online: p.online, devices: p.devices, lastSeen: lastSeenMs > 0 ? new Date(lastSeenMs) : undefined };
+  }
+
+  /**
+   * linkPreview asks the node what the web page at url says of itself,
+   * for a link's preview: a browser page cannot read another site, and
+   * the node keeps what it read a while. NOT_FOUND: the page could not be
+   * read or says nothing; INVALID: no http(s) link, or a node that makes
+   * no previews; FORBIDDEN: an address the node does not fetch from.
+   */
+  async linkPreview(url: string): Promise<LinkPreviewView> {
+    const r = await this.request({ case: "linkPreview", value: { url } });
+    if (r.result.case !== "linkPreview") throw new Error("link_preview: unexpected answer");
+    const v = r.result.value;
+    return { url: v.url, title: v.title, description: v.description, imageUrl: v.imageUrl, siteName: v.siteName };
   }
 
   /**

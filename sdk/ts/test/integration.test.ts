@@ -274,6 +274,13 @@ test("who may start a chat: a pupil who takes none refuses a stranger's first me
   });
 });
 
+test("link previews: the node refuses what is no http(s) link, and its own network", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice"], async (alice) => {
+    await assert.rejects(alice.linkPreview("ftp://files.example/x"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    await assert.rejects(alice.linkPreview("http://127.0.0.1:1/admin"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+  });
+});
+
 test("a message larger than the default frame: the node's raised frame carries it both ways", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const big = "x".repeat(600 * 1024);

@@ -1660,3 +1660,38 @@ test("the workbench says whether the open chat's customer is online, or when las
   await settle(50);
   assert.deepEqual([el.textContent, asked.length], ["", n], "a group: nothing read");
 });
+
+test("pages show a text's link preview under it, the page asked once per link; nothing for a page without one", async () => {
+  const page = await loadPage();
+  assert.equal(page.firstLink("see https://shop.example/bike?x=1, then call"), "https://shop.example/bike?x=1");
+  assert.equal(page.firstLink("no link here"), "");
+  const asked: string[] = [];
+  const redrawn: string[] = [];
+  const client = {
+    linkPreview: async (url: string) => {
+      asked.push(url);
+      return url.endsWith("/bike")
+        ? { url, title: "Red bike", description: "Pick up in Berlin", imageUrl: "", siteName: "Marketplace" }
+        : { url, title: "", description: "", imageUrl: "", siteName: "" };
+    },
+  };
+  const preview = page.linkTracker(client, (conv: string) => redrawn.push(conv));
+  const msg = (seq: number, body: string, kind = "normal") => ({ conv: "d:a:b", seq, body, kind, sender: "a", clientMsgId: `m${seq}` }) as unknown as ChatMessage;
+  const bike = msg(1, "this one? https://shop.example/bike");
+  assert.equal(preview(bike), undefined, "not read yet");
+  assert.equal(preview(msg(2, "again: https://shop.example/bike.")), undefined, "asked once");
+  assert.equal(preview(msg(3, "https://shop.example/empty")), undefined);
+  assert.equal(preview(msg(4, "no link")), undefined);
+  assert.equal(preview(msg(5, '{"title":"https://x.example/card"}', "card")), undefined, "only texts");
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(asked, ["https://shop.example/bike", "https://shop.example/empty"]);
+  assert.deepEqual(redrawn, ["d:a:b", "d:a:b"]);
+  assert.equal(preview(bike)?.title, "Red bike");
+  assert.equal(preview(msg(3, "https://shop.example/empty")), undefined, "a page that says nothing: no preview");
+
+  const el = new FakeElement();
+  page.renderMessages(el, { messages: [bike], visible: () => [bike] } as unknown as Conversation, "b", { preview });
+  const box = el.find("link-preview")[0];
+  assert.ok(box, "the preview drawn");
+  assert.equal(box.textContent, "Red bikeMarketplace · Pick up in Berlin");
+});

@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, memberCount, presenceLine, labelChips, labelControl, labelFilter, markedUnreadMark, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, snoozeControl, snoozedMark, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, linkTracker, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, memberCount, presenceLine, labelChips, labelControl, labelFilter, markedUnreadMark, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, snoozeControl, snoozedMark, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -59,6 +59,7 @@ let pinned; // pinTracker, once connected
 let onForward; // forwarder, once connected: a copy of a text or file to a colleague or a conversation
 let onHide; // hider, once connected: a message deleted for the agent alone ("delete for me"), with an Undo
 let stars; // starTracker, once connected: an order number, an address, to find again in the Starred panel
+let previews; // linkTracker, once connected: a link's title under its message
 let names; // people, once connected: customers and colleagues by their names
 // draftKeeper, once connected: the reply box is kept as the open
 // conversation's draft, for the agent's other devices (an answer begun on
@@ -92,7 +93,7 @@ const byLabel = labelFilter($("label-filter"), () => renderList());
 let thread, files;
 const onThread = (m) => thread.open(client.conversation(m.conv), m);
 const draw = (c) => {
-  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, onHide, onThread, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), onRemind: stars?.remind, reminders: stars?.reminders(c), people: names });
+  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, onHide, onThread, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), onRemind: stars?.remind, reminders: stars?.reminders(c), preview: previews, people: names });
   thread?.follow(c); // a reply arrived (or went) in the thread shown: read it again
   members?.seen(c); // someone joined or left: the group's size again
   drawDue();
@@ -527,6 +528,7 @@ $("connect").onclick = async () => {
   pinned = pinTracker(client, (c) => c.id === current && draw(c));
   onForward = forwarder(client, note);
   onHide = hider(client, $("hide-note"), note);
+  previews = linkTracker(client, (id) => id === current && draw(client.conversation(id)));
   stars = starTracker(client, (id) => {
     if (id === current) draw(client.conversation(id));
     if ($("starred").dataset.loaded) void showStarred();

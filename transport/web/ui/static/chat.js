@@ -1,4 +1,4 @@
-import { attachFile, Client, draftKeeper, forwarder, hider, params, people, pinTracker, profileForm, ServiceDesk, renderMessages, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { attachFile, Client, linkTracker, draftKeeper, forwarder, hider, params, people, pinTracker, profileForm, ServiceDesk, renderMessages, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -107,11 +107,12 @@ let pinned; // pinTracker, once connected
 let onForward; // forwarder, once connected: the agent's answer, a listing's photo, to someone else
 let onHide; // hider, once connected: a message deleted for the customer alone ("delete for me"), with an Undo
 let stars; // starTracker, once connected: the address or the price the agent gave, to find again
+let previews; // linkTracker, once connected: a link's title under its message
 // draftKeeper, once connected: what the visitor started writing is kept as
 // the chat's draft, for their other devices and the next visit.
 let drafts;
 const draw = (c) =>
-  renderMessages($("messages"), c, client.user, { onClick: onCard, onReact, onVote, onForward, onHide, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), people: names });
+  renderMessages($("messages"), c, client.user, { onClick: onCard, onReact, onVote, onForward, onHide, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), preview: previews, people: names });
 // showInfo shows the session's state from c's desk steps, if they tell it.
 function showInfo(c) {
   const st = deskState(c);
@@ -134,6 +135,7 @@ async function start() {
   onForward = forwarder(client, (t) => ($("card-note").textContent = t));
   onHide = hider(client, $("hide-note"), (t) => ($("card-note").textContent = t));
   stars = starTracker(client, (id) => id === conv && draw(client.conversation(id)), (t) => ($("card-note").textContent = t));
+  previews = linkTracker(client, (id) => id === conv && draw(client.conversation(id)));
   drafts = draftKeeper(client, $("text"), () => conv, undefined, (t) => ($("card-note").textContent = t));
   // The agents' names: read when shown, and shown again once read.
   names = people(client, () => {

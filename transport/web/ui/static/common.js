@@ -506,6 +506,7 @@ const content = (m) => (m.kind === "normal" || m.kind === "card" || m.kind === "
 // opts.onRemind(m, atMs) a "remind me" menu of REMIND_CHOICES beside it
 // (opts.reminders: seq → when a reminder comes, shown as "⏰ time"),
 // opts.onHide(m) a "delete for me" button to every stored message (hider),
+// opts.preview(m) a text's link preview under it (linkTracker),
 // opts.onThread(m) an "N replies" link to each message answered by
 // replies held here (replyCounts; threadPanel shows them). A
 // reply shows the message it answers quoted above it, a forwarded copy a
@@ -575,6 +576,8 @@ export function renderMessages(el, conv, me, opts = {}) {
     if (who) b.append(personView(who, name(who), opts.people?.avatar(who) ?? "", conv.id), ": ");
     b.append(text);
     d.append(b);
+    const preview = opts.preview?.(m);
+    if (preview) d.append(linkPreviewView(preview));
     if (m.editSeq && !m.recalled) {
       const e = document.createElement("span");
       e.className = "edited";
@@ -1351,6 +1354,58 @@ export function labelControl(client, els, note) {
       draw();
     },
   };
+}
+
+// firstLink is the first http(s) link in a text ("" when none), without
+// the punctuation that ends a sentence after it.
+export const firstLink = (text) => (text?.match(/https?:\/\/[^\s<>"']+/)?.[0] ?? "").replace(/[.,;:!?)\]]+$/, "");
+
+// linkTracker is renderMessages' opts.preview: the preview of a text's
+// first link, as the node read the page (client.linkPreview), asked once
+// per link; undefined until it is read, and for a page with none.
+// redraw(conv) draws the message's conversation again when one arrives.
+export function linkTracker(client, redraw) {
+  const known = new Map(); // link → its preview, null (none), or "asking"
+  return (m) => {
+    if (m.kind !== "normal" || m.recalled) return undefined;
+    const url = firstLink(m.body);
+    if (!url) return undefined;
+    const k = known.get(url);
+    if (k === undefined) {
+      known.set(url, "asking");
+      client.linkPreview(url).then(
+        (p) => {
+          known.set(url, p.title || p.description ? p : null);
+          redraw(m.conv);
+        },
+        () => known.set(url, null),
+      );
+      return undefined;
+    }
+    return k && k !== "asking" ? k : undefined;
+  };
+}
+
+// linkPreviewView is a link's preview under its message: its title as a
+// link to the page (a new tab), then its site and description. No
+// picture: the page would load it from another site.
+function linkPreviewView(p) {
+  const box = document.createElement("div");
+  box.className = "link-preview";
+  const a = document.createElement("a");
+  a.href = p.url;
+  a.target = "_blank";
+  a.rel = "noopener noreferrer";
+  a.textContent = p.title || p.url;
+  box.append(a);
+  const about = [p.siteName, p.description].filter(Boolean).join(" · ");
+  if (about) {
+    const s = document.createElement("div");
+    s.className = "about";
+    s.textContent = about;
+    box.append(s);
+  }
+  return box;
 }
 
 // starTracker keeps which messages this user starred, for renderMessages'

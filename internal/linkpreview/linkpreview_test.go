@@ -1,0 +1,89 @@
+package linkpreview
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestPreview(t *testing.T) {
+	var hits atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("/bike", func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><html><head><title>ignored when og:title</title>
+<meta property="og:title" content="  Red bike,
+  barely used ">
+<meta property="og:description" content="Pick up in Berlin.">
+<meta property="og:image" content="/img/bike.jpg">
+<meta property="og:site_name" content="Marketplace">
+</head><body><meta property="og:title" content="not read: in the body"></body></html>`)
+	})
+	mux.HandleFunc("/plain", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<html><head><title>Opening hours</title><meta name="description" content="Mon–Fri 9–5"><meta property="og:image" content="javascript:alert(1)"></head></html>`)
+	})
+	mux.HandleFunc("/long", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<html><head><title>%s</title></head></html>`, strings.Repeat("é", 400))
+	})
+	mux.HandleFunc("/pdf", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/pdf")
+		fmt.Fprint(w, "%PDF-1.4")
+	})
+	mux.HandleFunc("/empty", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<html><head></head><body>hello</body></html>`)
+	})
+	mux.HandleFunc("/gone", http.NotFound)
+	mux.HandleFunc("/hop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/bike", http.StatusFound) })
+	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) { time.Sleep(2 * time.Second) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx := context.Background()
+
+	f := New(Config{AllowPrivate: true, Timeout: 500 * time.Millisecond})
+	p, err := f.Preview(ctx, srv.URL+"/bike")
+	if err != nil || p.Title != "Red bike, barely used" || p.Description != "Pick up in Berlin." || p.ImageURL != srv.URL+"/img/bike.jpg" || p.SiteName != "Marketplace" {
+		t.Fatalf("the bike's page: %+v %v", p, err)
+	}
+	if _, err := f.Preview(ctx, srv.URL+"/bike"); err != nil || hits.Load() != 1 {
+		t.Fatalf("asked again: %v, %d fetches, want 1 (cached)", err, hits.Load())
+	}
+	if p, err := f.Preview(ctx, srv.URL+"/hop"); err != nil || p.Title != "Red bike, barely used" || p.URL != srv.URL+"/hop" {
+		t.Fatalf("through a redirect: %+v %v", p, err)
+	}
+	if p, err := f.Preview(ctx, srv.URL+"/plain"); err != nil || p.Title != "Opening hours" || p.Description != "Mon–Fri 9–5" || p.ImageURL != "" {
+		t.Fatalf("a page without og tags, its image a script: %+v %v", p, err)
+	}
+	if p, err := f.Preview(ctx, srv.URL+"/long"); err != nil || len(p.Title) != maxTitleBytes || !strings.HasPrefix(p.Title, "éé") {
+		t.Fatalf("a title past the bound: %d bytes, %v", len(p.Title), err)
+	}
+	for _, path := range []string{"/pdf", "/empty", "/gone", "/loop", "/slow"} {
+		if _, err := f.Preview(ctx, srv.URL+path); !errors.Is(err, ErrNoPreview) {
+			t.Errorf("%s: %v, want ErrNoPreview", path, err)
+		}
+	}
+	for _, bad := range []string{"ftp://example.com/x", "/relative", "http://", "https://user:pw@example.com/", "http://example.com/" + strings.Repeat("x", MaxURLBytes)} {
+		if _, err := f.Preview(ctx, bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%q: %v, want ErrInvalid", bad, err)
+		}
+	}
+
+	// By default no private or loopback address is fetched: not the
+	// server's own, not through a name that resolves there.
+	strict := New(Config{})
+	for _, u := range []string{srv.URL + "/bike", strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/bike", "http://[::1]:1/", "http://10.1.2.3/", "http://169.254.169.254/latest/meta-data/"} {
+		if _, err := strict.Preview(ctx, u); !errors.Is(err, ErrForbidden) {
+			t.Errorf("%s by default: %v, want ErrForbidden", u, err)
+		}
+	}
+}
