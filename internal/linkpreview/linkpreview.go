@@ -113,6 +113,10 @@ func New(cfg Config) *Fetcher {
 	return f
 }
 
+// sharedSpace is the carrier-grade NAT range (RFC 6598): not the
+// internet either.
+var sharedSpace = netip.MustParsePrefix("100.64.0.0/10")
+
 // checkAddress refuses a connection to an address the node does not
 // fetch from: run at connect time, after DNS, for every redirect too.
 func (f *Fetcher) checkAddress(_, address string, _ syscall.RawConn) error {
@@ -126,7 +130,7 @@ func (f *Fetcher) checkAddress(_, address string, _ syscall.RawConn) error {
 	}
 	ip = ip.Unmap()
 	if !f.cfg.AllowPrivate && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsMulticast() || ip.IsUnspecified() || ip.IsInterfaceLocalMulticast()) {
+		ip.IsMulticast() || ip.IsUnspecified() || ip.IsInterfaceLocalMulticast() || sharedSpace.Contains(ip)) {
 		return fmt.Errorf("%s: %w", ip, ErrForbidden)
 	}
 	return nil

@@ -81,7 +81,7 @@ func TestPreview(t *testing.T) {
 	// By default no private or loopback address is fetched: not the
 	// server's own, not through a name that resolves there.
 	strict := New(Config{})
-	for _, u := range []string{srv.URL + "/bike", strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/bike", "http://[::1]:1/", "http://10.1.2.3/", "http://169.254.169.254/latest/meta-data/"} {
+	for _, u := range []string{srv.URL + "/bike", strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/bike", "http://[::1]:1/", "http://10.1.2.3/", "http://169.254.169.254/latest/meta-data/", "http://100.64.0.1/"} {
 		if _, err := strict.Preview(ctx, u); !errors.Is(err, ErrForbidden) {
 			t.Errorf("%s by default: %v, want ErrForbidden", u, err)
 		}
