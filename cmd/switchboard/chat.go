@@ -478,7 +478,12 @@ func (ch *chat) saved(name string) {
 		fmt.Fprintln(ch.out, "usage: /saved [NAME] (in an open desk conversation)")
 		return
 	}
+	// Filled for the session when this agent holds it (or supervises);
+	// else the line's, as written.
 	list, err := ch.c.DeskSavedRepliesFor(ch.ctx, ch.conv)
+	if we := (*wirepb.Error)(nil); errors.As(err, &we) && we.Code == wirepb.Code_FORBIDDEN {
+		list, err = ch.c.DeskSavedReplies(ch.ctx, parts[1])
+	}
 	if err != nil {
 		fmt.Fprintln(ch.out, "! saved:", err)
 		return

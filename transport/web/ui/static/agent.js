@@ -398,7 +398,8 @@ async function showSaved(id) {
   if (!id.startsWith("s:") || !sd) return;
   let known = savedByConv.get(id);
   if (!known || Date.now() - known.at > savedFreshMs) {
-    const list = await sd.savedRepliesFor(id).catch(() => null);
+    // Filled for the session when this agent holds it; else the line's.
+    const list = await sd.savedRepliesFor(id).catch(() => sd.savedReplies(id.split(":")[1])).catch(() => null);
     if (list) savedByConv.set(id, (known = { at: Date.now(), list }));
   }
   const list = known?.list ?? [];
