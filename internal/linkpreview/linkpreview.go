@@ -26,6 +26,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/net/html"
+	"golang.org/x/sync/singleflight"
 )
 
 // Preview is what a page says of itself; any field may be empty.
@@ -68,6 +69,9 @@ type Fetcher struct {
 	cfg    Config
 	client *http.Client
 	cache  *lru.Cache[string, result]
+	// reads makes the callers asking for one link at once share one read
+	// (a link sent to a busy group: every member's client asks).
+	reads singleflight.Group
 }
 
 // result is a cached answer, until its end (no cleanup goroutine: an
@@ -158,15 +162,25 @@ func (f *Fetcher) Preview(ctx context.Context, raw string) (Preview, error) {
 	if r, ok := f.cache.Get(raw); ok && time.Now().Before(r.end) {
 		return r.p, r.err
 	}
-	p, err := f.fetch(ctx, u)
-	if ctx.Err() == nil { // a caller that gave up says nothing of the page
+	// The shared read is not the first caller's to cancel: it has its own
+	// deadline (the client's timeout).
+	ch := f.reads.DoChan(raw, func() (any, error) {
+		p, err := f.fetch(context.WithoutCancel(ctx), u)
 		ttl := f.cfg.CacheTTL
 		if err != nil {
 			ttl /= 10 // a page that failed may come back soon
 		}
-		f.cache.Add(raw, result{p, err, time.Now().Add(ttl)})
+		r := result{p, err, time.Now().Add(ttl)}
+		f.cache.Add(raw, r)
+		return r, nil
+	})
+	select {
+	case res := <-ch:
+		r := res.Val.(result)
+		return r.p, r.err
+	case <-ctx.Done():
+		return Preview{}, ctx.Err()
 	}
-	return p, err
 }
 
 func (f *Fetcher) fetch(ctx context.Context, u *url.URL) (Preview, error) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,6 +43,13 @@ func TestPreview(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, `<html><head></head><body>hello</body></html>`)
 	})
+	var shared atomic.Int32
+	mux.HandleFunc("/shared", func(w http.ResponseWriter, r *http.Request) {
+		shared.Add(1)
+		time.Sleep(100 * time.Millisecond) // long enough for every asker to come in
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<html><head><title>Class trip</title></head></html>`)
+	})
 	mux.HandleFunc("/gone", http.NotFound)
 	mux.HandleFunc("/hop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/bike", http.StatusFound) })
 	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
@@ -57,6 +65,20 @@ func TestPreview(t *testing.T) {
 	}
 	if _, err := f.Preview(ctx, srv.URL+"/bike"); err != nil || hits.Load() != 1 {
 		t.Fatalf("asked again: %v, %d fetches, want 1 (cached)", err, hits.Load())
+	}
+	// A link sent to a group: every member's client asks at once; the
+	// page is read once.
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if p, err := f.Preview(ctx, srv.URL+"/shared"); err != nil || p.Title != "Class trip" {
+				t.Errorf("an asker of the shared link: %+v %v", p, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := shared.Load(); n != 1 {
+		t.Fatalf("20 askers at once: %d reads of the page, want 1", n)
 	}
 	if p, err := f.Preview(ctx, srv.URL+"/hop"); err != nil || p.Title != "Red bike, barely used" || p.URL != srv.URL+"/hop" {
 		t.Fatalf("through a redirect: %+v %v", p, err)
