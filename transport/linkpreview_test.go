@@ -27,26 +27,33 @@ func TestLinkPreviewOverTheWire(t *testing.T) {
 		fmt.Fprint(w, `<html><head><meta property="og:title" content="Red bike"><meta property="og:image" content="/bike.jpg"></head></html>`)
 	}))
 	defer page.Close()
-	ctx := tctx(t)
-	open := newEnv(t, envOptions{actors: actors.Config{LinkPreview: linkpreview.Config{AllowPrivate: true}}})
-	ann := open.dial("ann", "phone")
-	p, err := ann.LinkPreview(ctx, page.URL+"/bike")
-	if err != nil || p.Title != "Red bike" || p.ImageUrl != page.URL+"/bike.jpg" || p.Url != page.URL+"/bike" {
-		t.Fatalf("the bike's preview: %v %v", p, err)
-	}
-	if _, err := ann.LinkPreview(ctx, page.URL+"/sold"); codeOf(err) != wirepb.Code_NOT_FOUND {
-		t.Fatalf("a page that is gone: %v, want NOT_FOUND", err)
-	}
-	if _, err := ann.LinkPreview(ctx, "file:///etc/passwd"); codeOf(err) != wirepb.Code_INVALID {
-		t.Fatalf("a file link: %v, want INVALID", err)
-	}
-
-	strict := newEnv(t, envOptions{})
-	if _, err := strict.dial("ann", "phone").LinkPreview(ctx, page.URL+"/bike"); codeOf(err) != wirepb.Code_FORBIDDEN {
-		t.Fatalf("the node's own network by default: %v, want FORBIDDEN", err)
-	}
-	off := newEnv(t, envOptions{actors: actors.Config{LinkPreviewsOff: true}})
-	if _, err := off.dial("ann", "phone").LinkPreview(ctx, page.URL+"/bike"); codeOf(err) != wirepb.Code_INVALID {
-		t.Fatalf("a node without previews: %v, want INVALID", err)
-	}
+	// One node per subtest: under -race the package's nodes run one at a
+	// time, each held until its test ends (newEnv).
+	t.Run("reads pages", func(t *testing.T) {
+		ctx := tctx(t)
+		open := newEnv(t, envOptions{actors: actors.Config{LinkPreview: linkpreview.Config{AllowPrivate: true}}})
+		ann := open.dial("ann", "phone")
+		p, err := ann.LinkPreview(ctx, page.URL+"/bike")
+		if err != nil || p.Title != "Red bike" || p.ImageUrl != page.URL+"/bike.jpg" || p.Url != page.URL+"/bike" {
+			t.Fatalf("the bike's preview: %v %v", p, err)
+		}
+		if _, err := ann.LinkPreview(ctx, page.URL+"/sold"); codeOf(err) != wirepb.Code_NOT_FOUND {
+			t.Fatalf("a page that is gone: %v, want NOT_FOUND", err)
+		}
+		if _, err := ann.LinkPreview(ctx, "file:///etc/passwd"); codeOf(err) != wirepb.Code_INVALID {
+			t.Fatalf("a file link: %v, want INVALID", err)
+		}
+	})
+	t.Run("not the node's own network", func(t *testing.T) {
+		strict := newEnv(t, envOptions{})
+		if _, err := strict.dial("ann", "phone").LinkPreview(tctx(t), page.URL+"/bike"); codeOf(err) != wirepb.Code_FORBIDDEN {
+			t.Fatalf("the node's own network by default: %v, want FORBIDDEN", err)
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		off := newEnv(t, envOptions{actors: actors.Config{LinkPreviewsOff: true}})
+		if _, err := off.dial("ann", "phone").LinkPreview(tctx(t), page.URL+"/bike"); codeOf(err) != wirepb.Code_INVALID {
+			t.Fatalf("a node without previews: %v, want INVALID", err)
+		}
+	})
 }
