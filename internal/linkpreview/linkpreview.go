@@ -26,6 +26,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/net/html"
+	"golang.org/x/net/html/charset"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -205,7 +206,13 @@ func (f *Fetcher) fetch(ctx context.Context, u *url.URL) (Preview, error) {
 	if mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); mt != "text/html" && mt != "application/xhtml+xml" {
 		return p, fmt.Errorf("a page of type %q: %w", mt, ErrNoPreview)
 	}
-	readHead(io.LimitReader(res.Body, f.cfg.MaxBytes), res.Request.URL, &p)
+	// A page in a legacy charset (its header's, or its meta tag's) is read
+	// as UTF-8; one whose charset is unknown, as it is.
+	body := io.LimitReader(res.Body, f.cfg.MaxBytes)
+	if r, err := charset.NewReader(body, res.Header.Get("Content-Type")); err == nil {
+		body = r
+	}
+	readHead(body, res.Request.URL, &p)
 	if p.Title == "" && p.Description == "" && p.ImageURL == "" {
 		return p, fmt.Errorf("the page says nothing of itself: %w", ErrNoPreview)
 	}

@@ -50,6 +50,10 @@ func TestPreview(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, `<html><head><title>Class trip</title></head></html>`)
 	})
+	mux.HandleFunc("/latin1", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=iso-8859-1")
+		w.Write([]byte("<html><head><title>Caf\xe9 cr\xe8me</title></head></html>")) // é, è in Latin-1
+	})
 	mux.HandleFunc("/gone", http.NotFound)
 	mux.HandleFunc("/hop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/bike", http.StatusFound) })
 	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
@@ -85,6 +89,9 @@ func TestPreview(t *testing.T) {
 	}
 	if p, err := f.Preview(ctx, srv.URL+"/plain"); err != nil || p.Title != "Opening hours" || p.Description != "Mon–Fri 9–5" || p.ImageURL != "" {
 		t.Fatalf("a page without og tags, its image a script: %+v %v", p, err)
+	}
+	if p, err := f.Preview(ctx, srv.URL+"/latin1"); err != nil || p.Title != "Café crème" {
+		t.Fatalf("a Latin-1 page: %+v %v", p, err)
 	}
 	if p, err := f.Preview(ctx, srv.URL+"/long"); err != nil || len(p.Title) != maxTitleBytes || !strings.HasPrefix(p.Title, "éé") {
 		t.Fatalf("a title past the bound: %d bytes, %v", len(p.Title), err)
