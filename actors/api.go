@@ -414,8 +414,8 @@ func (n *Runtime) ChangeMembership(ctx context.Context, req *pb.MembershipChange
 		return 0, invalid("a mute's duration is a positive for_ms (0: until unmuted)")
 	case req.ForMs > 0 && req.Op != pb.MembershipChange_MUTE:
 		return 0, invalid("only a mute has a duration, not %v", req.Op)
-	case time.Duration(req.ForMs)*time.Millisecond > n.cfg.MaxMemberMuteFor:
-		return 0, invalid("a mute for %v, longer than %v: mute without a duration (until unmuted)", time.Duration(req.ForMs)*time.Millisecond, n.cfg.MaxMemberMuteFor)
+	case req.ForMs > n.cfg.MaxMemberMuteFor.Milliseconds(): // in ms: a Duration of a huge for_ms wraps
+		return 0, invalid("a mute for %d ms, longer than %v: mute without a duration (until unmuted)", req.ForMs, n.cfg.MaxMemberMuteFor)
 	case req.ForMs > 0:
 		req.UntilMs = time.Now().Add(time.Duration(req.ForMs) * time.Millisecond).UnixMilli()
 	}

@@ -41,7 +41,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	case c.blocksPeer(m.Sender):
 		reply(pbErr(pb.Code_FORBIDDEN, "%s blocked the other member of %s: unblock them to write", m.Sender, c.id))
 		return
-	case mem.MutedAt(time.Now()):
+	case mem.Muted && mem.MutedAt(time.Now()): // the clock read only for a muted member
 		if !mem.MutedUntil.IsZero() {
 			reply(pbErr(pb.Code_MUTED, "%s is muted in %s until %v", m.Sender, c.id, mem.MutedUntil.UTC().Format(time.RFC3339)))
 			return

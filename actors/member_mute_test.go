@@ -2,6 +2,7 @@ package actors_test
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -48,6 +49,8 @@ func TestTimedMemberMute(t *testing.T) {
 	wantCode(t, err, pb.Code_INVALID, "an unmute with a duration")
 	_, err = mute(-1, pb.MembershipChange_MUTE)
 	wantCode(t, err, pb.Code_INVALID, "a negative duration")
+	_, err = mute(math.MaxInt64, pb.MembershipChange_MUTE)
+	wantCode(t, err, pb.Code_INVALID, "a duration whose Duration would wrap")
 	_, err = node.ChangeMembership(ctx, &pb.MembershipChange{Conv: g, Actor: "teacher", Op: pb.MembershipChange_MUTE, Users: []string{"kid"}, UntilMs: time.Now().Add(time.Minute).UnixMilli()})
 	wantCode(t, err, pb.Code_INVALID, "an end given by the caller")
 

@@ -97,12 +97,10 @@ func (n *Runtime) checkSchedule(ctx context.Context, to string, req *pb.SendMess
 	if err := checkUser(req.Sender); err != nil {
 		return err
 	}
-	now := time.Now()
+	if err := n.checkAhead("a message scheduled", at); err != nil {
+		return err
+	}
 	switch {
-	case !at.After(now):
-		return invalid("a message scheduled for %v, which is not ahead", at.UTC())
-	case at.Sub(now) > n.cfg.MaxScheduleAhead:
-		return invalid("a message scheduled for %v, more than %v ahead", at.UTC(), n.cfg.MaxScheduleAhead)
 	case req.ClientMsgId == "":
 		return invalid("a scheduled message needs a client message id")
 	case isForward(req) || req.MediaId != "":
@@ -133,6 +131,19 @@ func (n *Runtime) checkSchedule(ctx context.Context, to string, req *pb.SendMess
 	}
 	_, err := n.authorize(ctx, req.Conv, req.Sender, ActSend)
 	return err
+}
+
+// checkAhead refuses a time for what the schedule keeps (a send, a
+// reminder) that is not ahead, or further ahead than
+// Config.MaxScheduleAhead.
+func (n *Runtime) checkAhead(what string, at time.Time) error {
+	switch now := time.Now(); {
+	case !at.After(now):
+		return invalid("%s for %v, which is not ahead", what, at.UTC())
+	case at.Sub(now) > n.cfg.MaxScheduleAhead:
+		return invalid("%s for %v, more than %v ahead", what, at.UTC(), n.cfg.MaxScheduleAhead)
+	}
+	return nil
 }
 
 // mineScheduled counts the user's scheduled sends (up to one past the

@@ -55,12 +55,8 @@ func ReminderID(user, conv string, seq uint64) string {
 // message's reminder moves to at. It answers how many messages user keeps
 // starred. Starring it again (Star) takes the reminder away.
 func (n *Runtime) Remind(ctx context.Context, user, conv string, seq uint64, at time.Time) (int, error) {
-	now := time.Now()
-	switch {
-	case !at.After(now):
-		return 0, invalid("a reminder at %v, which is not ahead", at.UTC())
-	case at.Sub(now) > n.cfg.MaxScheduleAhead:
-		return 0, invalid("a reminder at %v, more than %v ahead", at.UTC(), n.cfg.MaxScheduleAhead)
+	if err := n.checkAhead("a reminder", at); err != nil {
+		return 0, err
 	}
 	if err := n.checkStar(ctx, user, conv, seq, true); err != nil {
 		return 0, err

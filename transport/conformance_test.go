@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -141,6 +142,8 @@ func TestErrorCodeConformance(t *testing.T) {
 	timed.GetMembership().Op, timed.GetMembership().ForMs = wirepb.MembershipRequest_MUTE, -1
 	res, err = call(alice, timed)
 	response("a mute for a negative time", res, err, wirepb.Code_INVALID)
+	res, err = call(alice, &wirepb.Request{Op: &wirepb.Request_Mute{Mute: &wirepb.MuteRequest{Conv: "g:club", Muted: true, ForMs: math.MaxInt64}}})
+	response("a conversation muted for longer than a Duration holds", res, err, wirepb.Code_INVALID)
 	res, err = call(alice, send("", "bob", "to recall"))
 	sent := response("direct send", res, err, wirepb.Code_OK).GetSend()
 	time.Sleep(5 * time.Millisecond)

@@ -1,8 +1,10 @@
 package transport
 
 import (
+	"math"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/switchboard-im/switchboard/actors/session"
@@ -276,6 +278,11 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 	case *wirepb.Request_Pin:
 		return checkConv(op.Pin.Conv)
 	case *wirepb.Request_Mute:
+		// The handler makes a Duration of it: past that range it would wrap
+		// into a short mute; the actors' own bound is far below.
+		if op.Mute.ForMs > int64(math.MaxInt64/time.Millisecond) {
+			return invalid("for_ms %d: beyond any mute's length", op.Mute.ForMs)
+		}
 		return checkConv(op.Mute.Conv)
 	case *wirepb.Request_Archive:
 		return checkConv(op.Archive.Conv)

@@ -220,11 +220,13 @@ func (f *Fetcher) fetch(ctx context.Context, u *url.URL) (Preview, error) {
 }
 
 // readHead fills p from the page's head: og: properties first, then the
-// title element and the description meta tag. It stops at the body.
+// title element and the description meta tag. It stops at the body. A
+// title cut off by the byte bound (no end tag read) is not taken.
 func readHead(r io.Reader, base *url.URL, p *Preview) {
 	z := html.NewTokenizer(r)
 	var title, desc string
-	inTitle := false
+	var inTitle bool
+	var titleText strings.Builder
 	for {
 		switch z.Next() {
 		case html.ErrorToken:
@@ -271,12 +273,15 @@ func readHead(r io.Reader, base *url.URL, p *Preview) {
 				}
 			}
 		case html.TextToken:
-			if inTitle && title == "" {
-				title = string(z.Text())
+			if inTitle && titleText.Len() <= maxTitleBytes*4 {
+				titleText.Write(z.Text())
 			}
 		case html.EndTagToken:
-			if name, _ := z.TagName(); string(name) == "title" {
+			if name, _ := z.TagName(); string(name) == "title" && inTitle {
 				inTitle = false
+				if title == "" {
+					title = titleText.String()
+				}
 			}
 		}
 	}

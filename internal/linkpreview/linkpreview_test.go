@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,6 +55,21 @@ func TestPreview(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html; charset=iso-8859-1")
 		w.Write([]byte("<html><head><title>Caf\xe9 cr\xe8me</title></head></html>")) // é, è in Latin-1
 	})
+	// /hops/N redirects N times before the bike's page.
+	mux.HandleFunc("/hops/", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/hops/"))
+		if n == 0 {
+			http.Redirect(w, r, "/bike", http.StatusFound)
+			return
+		}
+		http.Redirect(w, r, fmt.Sprintf("/hops/%d", n-1), http.StatusFound)
+	})
+	// /padded/N: N bytes of head before the title.
+	mux.HandleFunc("/padded/", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/padded/"))
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<html><head><!--%s--><title>Late title</title></head></html>`, strings.Repeat("x", n))
+	})
 	mux.HandleFunc("/gone", http.NotFound)
 	mux.HandleFunc("/hop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/bike", http.StatusFound) })
 	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
@@ -95,6 +111,33 @@ func TestPreview(t *testing.T) {
 	}
 	if p, err := f.Preview(ctx, srv.URL+"/long"); err != nil || len(p.Title) != maxTitleBytes || !strings.HasPrefix(p.Title, "éé") {
 		t.Fatalf("a title past the bound: %d bytes, %v", len(p.Title), err)
+	}
+	// The bounds at their edges: 3 redirects followed, not 4 (/hops/2 is
+	// three: two hops and the last to the page); a page read to
+	// MaxBytes, its title inside it, cut by it, or past it.
+	if p, err := f.Preview(ctx, srv.URL+"/hops/2"); err != nil || p.Title != "Red bike, barely used" {
+		t.Fatalf("three redirects: %+v %v", p, err)
+	}
+	if _, err := f.Preview(ctx, srv.URL+"/hops/3"); !errors.Is(err, ErrNoPreview) {
+		t.Fatalf("four redirects: %v, want ErrNoPreview", err)
+	}
+	small := New(Config{AllowPrivate: true, MaxBytes: 200})
+	head := len(`<html><head><!---->`) + len(`<title>Late title</title>`)
+	if p, err := small.Preview(ctx, fmt.Sprintf("%s/padded/%d", srv.URL, 200-head)); err != nil || p.Title != "Late title" {
+		t.Fatalf("a title ending at the byte bound: %+v %v", p, err)
+	}
+	if _, err := small.Preview(ctx, fmt.Sprintf("%s/padded/%d", srv.URL, 200-head+1)); !errors.Is(err, ErrNoPreview) {
+		t.Fatalf("a title cut by the byte bound: %v, want ErrNoPreview (no half title)", err)
+	}
+	if _, err := small.Preview(ctx, fmt.Sprintf("%s/padded/%d", srv.URL, 200)); !errors.Is(err, ErrNoPreview) {
+		t.Fatalf("a title past the byte bound: %v, want ErrNoPreview", err)
+	}
+	edge := "http://example.com/" + strings.Repeat("x", MaxURLBytes-len("http://example.com/"))
+	if _, err := CheckURL(edge); err != nil {
+		t.Fatalf("a link of exactly %d bytes: %v", MaxURLBytes, err)
+	}
+	if _, err := CheckURL(edge + "x"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a link one byte longer: %v, want ErrInvalid", err)
 	}
 	for _, path := range []string{"/pdf", "/empty", "/gone", "/loop", "/slow"} {
 		if _, err := f.Preview(ctx, srv.URL+path); !errors.Is(err, ErrNoPreview) {

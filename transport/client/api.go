@@ -355,7 +355,11 @@ func (c *Client) CreateConversation(ctx context.Context, conv, title string, kin
 }
 
 func (c *Client) membership(ctx context.Context, conv string, op wirepb.MembershipRequest_Op, users []string, role wirepb.Role) (uint64, error) {
-	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Membership{Membership: &wirepb.MembershipRequest{Conv: conv, Op: op, Users: users, Role: role}}})
+	return c.changeMembers(ctx, &wirepb.MembershipRequest{Conv: conv, Op: op, Users: users, Role: role})
+}
+
+func (c *Client) changeMembers(ctx context.Context, req *wirepb.MembershipRequest) (uint64, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Membership{Membership: req}})
 	if err != nil {
 		return 0, err
 	}
@@ -410,11 +414,7 @@ func (c *Client) MuteMembersFor(ctx context.Context, conv string, d time.Duratio
 	if d > 0 && req.ForMs == 0 {
 		req.ForMs = 1 // under a millisecond: the least the wire says
 	}
-	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Membership{Membership: req}})
-	if err != nil {
-		return 0, err
-	}
-	return res.GetMembership().Seq, nil
+	return c.changeMembers(ctx, req)
 }
 
 func (c *Client) Unmute(ctx context.Context, conv string, users ...string) (uint64, error) {
