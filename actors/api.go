@@ -82,6 +82,9 @@ func (n *Runtime) CreateConversation(ctx context.Context, req *pb.CreateConversa
 		if err := n.checkNotBlocked(ctx, req.Creator, users); err != nil {
 			return nil, err
 		}
+		if err := n.checkGroupAddFrom(ctx, req.Creator, users); err != nil {
+			return nil, err
+		}
 	}
 	res, err := n.create(ctx, req)
 	if err != nil {
@@ -401,6 +404,18 @@ func (n *Runtime) ConversationLog(ctx context.Context, conv string, after uint64
 // ChangeMembership adds, removes, re-roles or mutes members; it returns the
 // seq of the system message recording the change.
 func (n *Runtime) ChangeMembership(ctx context.Context, req *pb.MembershipChange) (uint64, error) {
+	return n.changeMembership(ctx, req, false)
+}
+
+// ChangeMembershipAsOperator is ChangeMembership for the operator acting
+// as req.Actor (the admin API): the actor's role is checked as usual, but
+// an add is not held by the added users' group_add_from (a school's
+// system enrolling its pupils in their class).
+func (n *Runtime) ChangeMembershipAsOperator(ctx context.Context, req *pb.MembershipChange) (uint64, error) {
+	return n.changeMembership(ctx, req, true)
+}
+
+func (n *Runtime) changeMembership(ctx context.Context, req *pb.MembershipChange, operator bool) (uint64, error) {
 	if err := errors.Join(checkConv(req.Conv), checkUser(req.Actor)); err != nil {
 		return 0, err
 	}
@@ -422,6 +437,11 @@ func (n *Runtime) ChangeMembership(ctx context.Context, req *pb.MembershipChange
 	if kind, _ := KindOfID(req.Conv); kind == storage.KindGroup && req.Op == pb.MembershipChange_ADD {
 		if err := n.checkNotBlocked(ctx, req.Actor, req.Users); err != nil {
 			return 0, err
+		}
+		if !operator {
+			if err := n.checkGroupAddFrom(ctx, req.Actor, req.Users); err != nil {
+				return 0, err
+			}
 		}
 	}
 	res, err := n.request(ctx, KindConversation, req.Conv, req)

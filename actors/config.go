@@ -146,6 +146,10 @@ type Config struct {
 	// when the rule is "users who share a group" (default 2,000).
 	DirectFrom     pb.DirectFrom
 	DirectFromScan int
+	// GroupAddFrom: who may add a user who never chose to a group
+	// (privacy group_add_from; direct_from.go): everyone unless set. Its
+	// "users who share a group" reads as many rows as DirectFromScan.
+	GroupAddFrom pb.GroupAddFrom
 	// MaxMemberMuteFor: the longest a group's managers may mute a member
 	// for with an end (membership MUTE with for_ms; default a year; a
 	// mute without one lasts until unmuted).
@@ -576,6 +580,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if pb.DirectFrom_name[int32(c.DirectFrom)] == "" {
 		return c, fmt.Errorf("direct from %d: want everyone, groups or nobody", c.DirectFrom)
+	}
+	if c.GroupAddFrom == pb.GroupAddFrom_GROUP_ADD_FROM_DEFAULT {
+		c.GroupAddFrom = pb.GroupAddFrom_GROUP_ADD_FROM_EVERYONE
+	}
+	if pb.GroupAddFrom_name[int32(c.GroupAddFrom)] == "" {
+		return c, fmt.Errorf("group add from %d: want everyone, groups or nobody", c.GroupAddFrom)
 	}
 	setInt(&c.MaxAwayBytes, d.MaxAwayBytes)
 	setInt(&c.MaxHiddenMessages, d.MaxHiddenMessages)

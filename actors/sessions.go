@@ -492,7 +492,7 @@ func (s *deviceSession) PollResults(ctx context.Context, conv string, seq uint64
 
 func (s *deviceSession) Privacy(ctx context.Context, change *pb.SetPrivacy) (*pb.PrivacyResponse, error) {
 	return s.rt.SetPrivacy(ctx, &pb.SetPrivacy{User: s.user, Presence: change.Presence, HideReadReceipts: change.HideReadReceipts,
-		HidePreviews: change.HidePreviews, DirectFrom: change.DirectFrom})
+		HidePreviews: change.HidePreviews, DirectFrom: change.DirectFrom, GroupAddFrom: change.GroupAddFrom})
 }
 
 func (s *deviceSession) Away(ctx context.Context, text *string, until time.Time) (*pb.AwayMessage, error) {

@@ -27,11 +27,13 @@ func privacyKey(user string) string { return "user/privacy/" + user }
 // The flags byte: privacyHideReceipts, the user sends no read receipts in
 // direct conversations and sees none there; privacyHidePreviews, their
 // offline notifications carry no message text; bits 2–3 their DirectFrom
-// (0: the node's), which a node from before ignores.
+// and bits 4–5 their GroupAddFrom (0: the node's), which a node from
+// before ignores.
 const (
-	privacyHideReceipts byte = 1
-	privacyHidePreviews byte = 2
-	privacyDirectShift       = 2
+	privacyHideReceipts  byte = 1
+	privacyHidePreviews  byte = 2
+	privacyDirectShift        = 2
+	privacyGroupAddShift      = 4
 )
 
 // privacySettings is a user's privacy row, decoded.
@@ -40,6 +42,7 @@ type privacySettings struct {
 	hideReceipts bool
 	hidePreviews bool
 	directFrom   pb.DirectFrom
+	groupAddFrom pb.GroupAddFrom
 }
 
 // decodePrivacy reads a privacy row.
@@ -52,6 +55,7 @@ func decodePrivacy(state []byte) (privacySettings, bool) {
 		p.hideReceipts = state[1]&privacyHideReceipts != 0
 		p.hidePreviews = state[1]&privacyHidePreviews != 0
 		p.directFrom = pb.DirectFrom(state[1] >> privacyDirectShift & 3)
+		p.groupAddFrom = pb.GroupAddFrom(state[1] >> privacyGroupAddShift & 3)
 	}
 	return p, true
 }
@@ -67,6 +71,7 @@ func (p privacySettings) encode() []byte {
 		flags |= privacyHidePreviews
 	}
 	flags |= byte(p.directFrom) << privacyDirectShift
+	flags |= byte(p.groupAddFrom) << privacyGroupAddShift
 	if flags == 0 {
 		return []byte{byte(p.sharing)}
 	}
@@ -151,12 +156,17 @@ func (u *user) setPrivacy(ctx actor.Context, m *pb.SetPrivacy) {
 	if m.DirectFrom != nil {
 		next.directFrom = *m.DirectFrom
 	}
+	if m.GroupAddFrom != nil {
+		next.groupAddFrom = *m.GroupAddFrom
+	}
 	if e == nil && next != cur {
 		switch {
 		case pb.PresenceSharing_name[int32(next.sharing)] == "":
 			e = pbErr(pb.Code_INVALID, "presence sharing %d", next.sharing)
 		case pb.DirectFrom_name[int32(next.directFrom)] == "":
 			e = pbErr(pb.Code_INVALID, "direct_from %d", next.directFrom)
+		case pb.GroupAddFrom_name[int32(next.groupAddFrom)] == "":
+			e = pbErr(pb.Code_INVALID, "group_add_from %d", next.groupAddFrom)
 		default:
 			cp := storage.Checkpoint{Key: privacyKey(u.id), State: next.encode(), At: time.Now()}
 			if err := u.rt.store.SaveCheckpoint(context.Background(), cp); err != nil {
@@ -171,7 +181,8 @@ func (u *user) setPrivacy(ctx actor.Context, m *pb.SetPrivacy) {
 		respond(ctx, sender, &pb.PrivacyResponse{Error: e})
 		return
 	}
-	respond(ctx, sender, &pb.PrivacyResponse{Presence: cur.sharing, HideReadReceipts: cur.hideReceipts, HidePreviews: cur.hidePreviews, DirectFrom: cur.directFrom})
+	respond(ctx, sender, &pb.PrivacyResponse{Presence: cur.sharing, HideReadReceipts: cur.hideReceipts, HidePreviews: cur.hidePreviews,
+		DirectFrom: cur.directFrom, GroupAddFrom: cur.groupAddFrom})
 }
 
 // shownPresence cuts res to what the user shares with others.
@@ -215,6 +226,9 @@ func (n *Runtime) SetPrivacy(ctx context.Context, req *pb.SetPrivacy) (*pb.Priva
 	}
 	if d := req.DirectFrom; d != nil && pb.DirectFrom_name[int32(*d)] == "" {
 		return nil, fromPB(pbErr(pb.Code_INVALID, "direct_from %d", *d))
+	}
+	if g := req.GroupAddFrom; g != nil && pb.GroupAddFrom_name[int32(*g)] == "" {
+		return nil, fromPB(pbErr(pb.Code_INVALID, "group_add_from %d", *g))
 	}
 	res, err := n.request(ctx, KindUser, req.User, req)
 	if err != nil {

@@ -680,12 +680,16 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		if d := op.Privacy.DirectFrom; d != nil {
 			change.DirectFrom = pb.DirectFrom(*d).Enum()
 		}
+		if g := op.Privacy.GroupAddFrom; g != nil {
+			change.GroupAddFrom = pb.GroupAddFrom(*g).Enum()
+		}
 		got, err := sess.Privacy(ctx, change)
 		if err != nil {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Privacy{Privacy: &wirepb.PrivacyResult{Presence: wirepb.PresenceSharing(got.Presence),
-			HideReadReceipts: got.HideReadReceipts, HidePreviews: got.HidePreviews, DirectFrom: wirepb.DirectFrom(got.DirectFrom)}}}
+			HideReadReceipts: got.HideReadReceipts, HidePreviews: got.HidePreviews, DirectFrom: wirepb.DirectFrom(got.DirectFrom),
+			GroupAddFrom: wirepb.GroupAddFrom(got.GroupAddFrom)}}}
 
 	case *wirepb.Request_GroupSettings:
 		g := op.GroupSettings

@@ -338,6 +338,9 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		if d := op.Privacy.DirectFrom; d != nil && wirepb.DirectFrom_name[int32(*d)] == "" {
 			return invalid("direct_from %d", *d)
 		}
+		if g := op.Privacy.GroupAddFrom; g != nil && wirepb.GroupAddFrom_name[int32(*g)] == "" {
+			return invalid("group_add_from %d", *g)
+		}
 	case *wirepb.Request_Block:
 		if !session.ValidUserID(op.Block.User) {
 			return invalid("bad user id %q", op.Block.User)

@@ -406,6 +406,60 @@ func (DirectFrom) EnumDescriptor() ([]byte, []int) {
 	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{5}
 }
 
+// GroupAddFrom: who may add a user to a group (create_group's members,
+// membership ADD); a user it keeps out joins with an invite code.
+type GroupAddFrom int32
+
+const (
+	GroupAddFrom_GROUP_ADD_FROM_DEFAULT  GroupAddFrom = 0 // the node's (Config.GroupAddFrom)
+	GroupAddFrom_GROUP_ADD_FROM_EVERYONE GroupAddFrom = 1
+	GroupAddFrom_GROUP_ADD_FROM_GROUPS   GroupAddFrom = 2 // users who share a group with them
+	GroupAddFrom_GROUP_ADD_FROM_NOBODY   GroupAddFrom = 3 // nobody: they join by invite code or request
+)
+
+// Enum value maps for GroupAddFrom.
+var (
+	GroupAddFrom_name = map[int32]string{
+		0: "GROUP_ADD_FROM_DEFAULT",
+		1: "GROUP_ADD_FROM_EVERYONE",
+		2: "GROUP_ADD_FROM_GROUPS",
+		3: "GROUP_ADD_FROM_NOBODY",
+	}
+	GroupAddFrom_value = map[string]int32{
+		"GROUP_ADD_FROM_DEFAULT":  0,
+		"GROUP_ADD_FROM_EVERYONE": 1,
+		"GROUP_ADD_FROM_GROUPS":   2,
+		"GROUP_ADD_FROM_NOBODY":   3,
+	}
+)
+
+func (x GroupAddFrom) Enum() *GroupAddFrom {
+	p := new(GroupAddFrom)
+	*p = x
+	return p
+}
+
+func (x GroupAddFrom) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GroupAddFrom) Descriptor() protoreflect.EnumDescriptor {
+	return file_actors_actorspb_actors_proto_enumTypes[6].Descriptor()
+}
+
+func (GroupAddFrom) Type() protoreflect.EnumType {
+	return &file_actors_actorspb_actors_proto_enumTypes[6]
+}
+
+func (x GroupAddFrom) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GroupAddFrom.Descriptor instead.
+func (GroupAddFrom) EnumDescriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{6}
+}
+
 type MembershipChange_Op int32
 
 const (
@@ -468,11 +522,11 @@ func (x MembershipChange_Op) String() string {
 }
 
 func (MembershipChange_Op) Descriptor() protoreflect.EnumDescriptor {
-	return file_actors_actorspb_actors_proto_enumTypes[6].Descriptor()
+	return file_actors_actorspb_actors_proto_enumTypes[7].Descriptor()
 }
 
 func (MembershipChange_Op) Type() protoreflect.EnumType {
-	return &file_actors_actorspb_actors_proto_enumTypes[6]
+	return &file_actors_actorspb_actors_proto_enumTypes[7]
 }
 
 func (x MembershipChange_Op) Number() protoreflect.EnumNumber {
@@ -539,11 +593,11 @@ func (x ListsUpdate_List) String() string {
 }
 
 func (ListsUpdate_List) Descriptor() protoreflect.EnumDescriptor {
-	return file_actors_actorspb_actors_proto_enumTypes[7].Descriptor()
+	return file_actors_actorspb_actors_proto_enumTypes[8].Descriptor()
 }
 
 func (ListsUpdate_List) Type() protoreflect.EnumType {
-	return &file_actors_actorspb_actors_proto_enumTypes[7]
+	return &file_actors_actorspb_actors_proto_enumTypes[8]
 }
 
 func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
@@ -597,11 +651,11 @@ func (x Signal_Kind) String() string {
 }
 
 func (Signal_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_actors_actorspb_actors_proto_enumTypes[8].Descriptor()
+	return file_actors_actorspb_actors_proto_enumTypes[9].Descriptor()
 }
 
 func (Signal_Kind) Type() protoreflect.EnumType {
-	return &file_actors_actorspb_actors_proto_enumTypes[8]
+	return &file_actors_actorspb_actors_proto_enumTypes[9]
 }
 
 func (x Signal_Kind) Number() protoreflect.EnumNumber {
@@ -5379,7 +5433,9 @@ type SetPrivacy struct {
 	// hide_previews: the user's offline notifications carry no message text
 	HidePreviews *bool `protobuf:"varint,4,opt,name=hide_previews,json=hidePreviews,proto3,oneof" json:"hide_previews,omitempty"`
 	// direct_from: who may start a direct conversation with the user
-	DirectFrom    *DirectFrom `protobuf:"varint,5,opt,name=direct_from,json=directFrom,proto3,enum=switchboard.actors.DirectFrom,oneof" json:"direct_from,omitempty"`
+	DirectFrom *DirectFrom `protobuf:"varint,5,opt,name=direct_from,json=directFrom,proto3,enum=switchboard.actors.DirectFrom,oneof" json:"direct_from,omitempty"`
+	// group_add_from: who may add the user to a group
+	GroupAddFrom  *GroupAddFrom `protobuf:"varint,6,opt,name=group_add_from,json=groupAddFrom,proto3,enum=switchboard.actors.GroupAddFrom,oneof" json:"group_add_from,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5447,6 +5503,13 @@ func (x *SetPrivacy) GetDirectFrom() DirectFrom {
 		return *x.DirectFrom
 	}
 	return DirectFrom_DIRECT_FROM_DEFAULT
+}
+
+func (x *SetPrivacy) GetGroupAddFrom() GroupAddFrom {
+	if x != nil && x.GroupAddFrom != nil {
+		return *x.GroupAddFrom
+	}
+	return GroupAddFrom_GROUP_ADD_FROM_DEFAULT
 }
 
 // SetStarred stars (starred) or unstars message seq of conv for user, in
@@ -7163,7 +7226,8 @@ type PrivacyResponse struct {
 	Presence         PresenceSharing        `protobuf:"varint,2,opt,name=presence,proto3,enum=switchboard.actors.PresenceSharing" json:"presence,omitempty"`
 	HideReadReceipts bool                   `protobuf:"varint,3,opt,name=hide_read_receipts,json=hideReadReceipts,proto3" json:"hide_read_receipts,omitempty"`
 	HidePreviews     bool                   `protobuf:"varint,4,opt,name=hide_previews,json=hidePreviews,proto3" json:"hide_previews,omitempty"`
-	DirectFrom       DirectFrom             `protobuf:"varint,5,opt,name=direct_from,json=directFrom,proto3,enum=switchboard.actors.DirectFrom" json:"direct_from,omitempty"` // the user's own (DEFAULT: the node's)
+	DirectFrom       DirectFrom             `protobuf:"varint,5,opt,name=direct_from,json=directFrom,proto3,enum=switchboard.actors.DirectFrom" json:"direct_from,omitempty"`           // the user's own (DEFAULT: the node's)
+	GroupAddFrom     GroupAddFrom           `protobuf:"varint,6,opt,name=group_add_from,json=groupAddFrom,proto3,enum=switchboard.actors.GroupAddFrom" json:"group_add_from,omitempty"` // the user's own (DEFAULT: the node's)
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -7231,6 +7295,13 @@ func (x *PrivacyResponse) GetDirectFrom() DirectFrom {
 		return x.DirectFrom
 	}
 	return DirectFrom_DIRECT_FROM_DEFAULT
+}
+
+func (x *PrivacyResponse) GetGroupAddFrom() GroupAddFrom {
+	if x != nil {
+		return x.GroupAddFrom
+	}
+	return GroupAddFrom_GROUP_ADD_FROM_DEFAULT
 }
 
 // PresenceProbe goes from a newly activated user grain to the session
@@ -8756,7 +8827,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\";\n" +
 	"\bPresence\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1b\n" +
-	"\tfor_other\x18\x02 \x01(\bR\bforOther\"\xcf\x02\n" +
+	"\tfor_other\x18\x02 \x01(\bR\bforOther\"\xaf\x03\n" +
 	"\n" +
 	"SetPrivacy\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12D\n" +
@@ -8764,11 +8835,13 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x12hide_read_receipts\x18\x03 \x01(\bH\x01R\x10hideReadReceipts\x88\x01\x01\x12(\n" +
 	"\rhide_previews\x18\x04 \x01(\bH\x02R\fhidePreviews\x88\x01\x01\x12D\n" +
 	"\vdirect_from\x18\x05 \x01(\x0e2\x1e.switchboard.actors.DirectFromH\x03R\n" +
-	"directFrom\x88\x01\x01B\v\n" +
+	"directFrom\x88\x01\x01\x12K\n" +
+	"\x0egroup_add_from\x18\x06 \x01(\x0e2 .switchboard.actors.GroupAddFromH\x04R\fgroupAddFrom\x88\x01\x01B\v\n" +
 	"\t_presenceB\x15\n" +
 	"\x13_hide_read_receiptsB\x10\n" +
 	"\x0e_hide_previewsB\x0e\n" +
-	"\f_direct_from\"\x82\x01\n" +
+	"\f_direct_fromB\x11\n" +
+	"\x0f_group_add_from\"\x82\x01\n" +
 	"\n" +
 	"SetStarred\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
@@ -8892,14 +8965,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"H\n" +
 	"\x15DropScheduledResponse\x12/\n" +
-	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"\x97\x02\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"\xdf\x02\n" +
 	"\x0fPrivacyResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12?\n" +
 	"\bpresence\x18\x02 \x01(\x0e2#.switchboard.actors.PresenceSharingR\bpresence\x12,\n" +
 	"\x12hide_read_receipts\x18\x03 \x01(\bR\x10hideReadReceipts\x12#\n" +
 	"\rhide_previews\x18\x04 \x01(\bR\fhidePreviews\x12?\n" +
 	"\vdirect_from\x18\x05 \x01(\x0e2\x1e.switchboard.actors.DirectFromR\n" +
-	"directFrom\"c\n" +
+	"directFrom\x12F\n" +
+	"\x0egroup_add_from\x18\x06 \x01(\x0e2 .switchboard.actors.GroupAddFromR\fgroupAddFrom\"c\n" +
 	"\rPresenceProbe\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12#\n" +
 	"\rgrain_address\x18\x02 \x01(\tR\fgrainAddress\x12\x19\n" +
@@ -9061,7 +9135,12 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x13DIRECT_FROM_DEFAULT\x10\x00\x12\x18\n" +
 	"\x14DIRECT_FROM_EVERYONE\x10\x01\x12\x16\n" +
 	"\x12DIRECT_FROM_GROUPS\x10\x02\x12\x16\n" +
-	"\x12DIRECT_FROM_NOBODY\x10\x03B7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
+	"\x12DIRECT_FROM_NOBODY\x10\x03*}\n" +
+	"\fGroupAddFrom\x12\x1a\n" +
+	"\x16GROUP_ADD_FROM_DEFAULT\x10\x00\x12\x1b\n" +
+	"\x17GROUP_ADD_FROM_EVERYONE\x10\x01\x12\x19\n" +
+	"\x15GROUP_ADD_FROM_GROUPS\x10\x02\x12\x19\n" +
+	"\x15GROUP_ADD_FROM_NOBODY\x10\x03B7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
 
 var (
 	file_actors_actorspb_actors_proto_rawDescOnce sync.Once
@@ -9075,7 +9154,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_actors_proto_rawDescData
 }
 
-var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
 var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 115)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
@@ -9084,229 +9163,232 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(MessageKind)(0),                   // 3: switchboard.actors.MessageKind
 	(PresenceSharing)(0),               // 4: switchboard.actors.PresenceSharing
 	(DirectFrom)(0),                    // 5: switchboard.actors.DirectFrom
-	(MembershipChange_Op)(0),           // 6: switchboard.actors.MembershipChange.Op
-	(ListsUpdate_List)(0),              // 7: switchboard.actors.ListsUpdate.List
-	(Signal_Kind)(0),                   // 8: switchboard.actors.Signal.Kind
-	(*Error)(nil),                      // 9: switchboard.actors.Error
-	(*Message)(nil),                    // 10: switchboard.actors.Message
-	(*MediaRef)(nil),                   // 11: switchboard.actors.MediaRef
-	(*Member)(nil),                     // 12: switchboard.actors.Member
-	(*CreateConversation)(nil),         // 13: switchboard.actors.CreateConversation
-	(*CreateConversationResponse)(nil), // 14: switchboard.actors.CreateConversationResponse
-	(*SendMessage)(nil),                // 15: switchboard.actors.SendMessage
-	(*SendResponse)(nil),               // 16: switchboard.actors.SendResponse
-	(*RecallMessage)(nil),              // 17: switchboard.actors.RecallMessage
-	(*RecallResponse)(nil),             // 18: switchboard.actors.RecallResponse
-	(*ExpireMessages)(nil),             // 19: switchboard.actors.ExpireMessages
-	(*ExpireMessagesResponse)(nil),     // 20: switchboard.actors.ExpireMessagesResponse
-	(*GetHistory)(nil),                 // 21: switchboard.actors.GetHistory
-	(*HistoryResponse)(nil),            // 22: switchboard.actors.HistoryResponse
-	(*MembershipChange)(nil),           // 23: switchboard.actors.MembershipChange
-	(*MembershipResponse)(nil),         // 24: switchboard.actors.MembershipResponse
-	(*ListMembers)(nil),                // 25: switchboard.actors.ListMembers
-	(*MembersResponse)(nil),            // 26: switchboard.actors.MembersResponse
-	(*ConvState)(nil),                  // 27: switchboard.actors.ConvState
-	(*ConvStateResponse)(nil),          // 28: switchboard.actors.ConvStateResponse
-	(*ReadBy)(nil),                     // 29: switchboard.actors.ReadBy
-	(*Deliver)(nil),                    // 30: switchboard.actors.Deliver
-	(*MembershipNotice)(nil),           // 31: switchboard.actors.MembershipNotice
-	(*RegisterDevice)(nil),             // 32: switchboard.actors.RegisterDevice
-	(*RegisterDeviceResponse)(nil),     // 33: switchboard.actors.RegisterDeviceResponse
-	(*Suspension)(nil),                 // 34: switchboard.actors.Suspension
-	(*SetSuspension)(nil),              // 35: switchboard.actors.SetSuspension
-	(*GetSuspension)(nil),              // 36: switchboard.actors.GetSuspension
-	(*SuspensionResponse)(nil),         // 37: switchboard.actors.SuspensionResponse
-	(*OpenDirect)(nil),                 // 38: switchboard.actors.OpenDirect
-	(*OpenDirectResponse)(nil),         // 39: switchboard.actors.OpenDirectResponse
-	(*SpendUpload)(nil),                // 40: switchboard.actors.SpendUpload
-	(*SpendUploadResponse)(nil),        // 41: switchboard.actors.SpendUploadResponse
-	(*Report)(nil),                     // 42: switchboard.actors.Report
-	(*ReportList)(nil),                 // 43: switchboard.actors.ReportList
-	(*FileReport)(nil),                 // 44: switchboard.actors.FileReport
-	(*FileReportResponse)(nil),         // 45: switchboard.actors.FileReportResponse
-	(*ListReports)(nil),                // 46: switchboard.actors.ListReports
-	(*ListReportsResponse)(nil),        // 47: switchboard.actors.ListReportsResponse
-	(*ResolveReport)(nil),              // 48: switchboard.actors.ResolveReport
-	(*GetReport)(nil),                  // 49: switchboard.actors.GetReport
-	(*ReportResponse)(nil),             // 50: switchboard.actors.ReportResponse
-	(*EndSession)(nil),                 // 51: switchboard.actors.EndSession
-	(*UnregisterDevice)(nil),           // 52: switchboard.actors.UnregisterDevice
-	(*Sync)(nil),                       // 53: switchboard.actors.Sync
-	(*ConvSummary)(nil),                // 54: switchboard.actors.ConvSummary
-	(*SyncResponse)(nil),               // 55: switchboard.actors.SyncResponse
-	(*AckCursor)(nil),                  // 56: switchboard.actors.AckCursor
-	(*MarkRead)(nil),                   // 57: switchboard.actors.MarkRead
-	(*MarkReadResponse)(nil),           // 58: switchboard.actors.MarkReadResponse
-	(*ClearHistory)(nil),               // 59: switchboard.actors.ClearHistory
-	(*ClearHistoryResponse)(nil),       // 60: switchboard.actors.ClearHistoryResponse
-	(*HideMessages)(nil),               // 61: switchboard.actors.HideMessages
-	(*HideMessagesResponse)(nil),       // 62: switchboard.actors.HideMessagesResponse
-	(*MarkAllRead)(nil),                // 63: switchboard.actors.MarkAllRead
-	(*MarkAllReadResponse)(nil),        // 64: switchboard.actors.MarkAllReadResponse
-	(*ListConversations)(nil),          // 65: switchboard.actors.ListConversations
-	(*ListConversationsResponse)(nil),  // 66: switchboard.actors.ListConversationsResponse
-	(*SetPinned)(nil),                  // 67: switchboard.actors.SetPinned
-	(*SetMarkedUnread)(nil),            // 68: switchboard.actors.SetMarkedUnread
-	(*SetLabels)(nil),                  // 69: switchboard.actors.SetLabels
-	(*SetLabelsResponse)(nil),          // 70: switchboard.actors.SetLabelsResponse
-	(*SetArchived)(nil),                // 71: switchboard.actors.SetArchived
-	(*Ack)(nil),                        // 72: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 73: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 74: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 75: switchboard.actors.Presence
-	(*SetPrivacy)(nil),                 // 76: switchboard.actors.SetPrivacy
-	(*SetStarred)(nil),                 // 77: switchboard.actors.SetStarred
-	(*SetStarredResponse)(nil),         // 78: switchboard.actors.SetStarredResponse
-	(*ListStarred)(nil),                // 79: switchboard.actors.ListStarred
-	(*StarredEntry)(nil),               // 80: switchboard.actors.StarredEntry
-	(*ReminderDue)(nil),                // 81: switchboard.actors.ReminderDue
-	(*ReminderDueResponse)(nil),        // 82: switchboard.actors.ReminderDueResponse
-	(*ListStarredResponse)(nil),        // 83: switchboard.actors.ListStarredResponse
-	(*StarredList)(nil),                // 84: switchboard.actors.StarredList
-	(*UserProfile)(nil),                // 85: switchboard.actors.UserProfile
-	(*QuietHours)(nil),                 // 86: switchboard.actors.QuietHours
-	(*SetQuietHours)(nil),              // 87: switchboard.actors.SetQuietHours
-	(*SetQuietHoursResponse)(nil),      // 88: switchboard.actors.SetQuietHoursResponse
-	(*AwayMessage)(nil),                // 89: switchboard.actors.AwayMessage
-	(*SetAway)(nil),                    // 90: switchboard.actors.SetAway
-	(*SetAwayResponse)(nil),            // 91: switchboard.actors.SetAwayResponse
-	(*PostAway)(nil),                   // 92: switchboard.actors.PostAway
-	(*PostAwayResponse)(nil),           // 93: switchboard.actors.PostAwayResponse
-	(*SetProfile)(nil),                 // 94: switchboard.actors.SetProfile
-	(*SetProfileResponse)(nil),         // 95: switchboard.actors.SetProfileResponse
-	(*UserAttributes)(nil),             // 96: switchboard.actors.UserAttributes
-	(*SetDraft)(nil),                   // 97: switchboard.actors.SetDraft
-	(*SetDraftResponse)(nil),           // 98: switchboard.actors.SetDraftResponse
-	(*Draft)(nil),                      // 99: switchboard.actors.Draft
-	(*DraftList)(nil),                  // 100: switchboard.actors.DraftList
-	(*ScheduledMessage)(nil),           // 101: switchboard.actors.ScheduledMessage
-	(*PutScheduled)(nil),               // 102: switchboard.actors.PutScheduled
-	(*PutScheduledResponse)(nil),       // 103: switchboard.actors.PutScheduledResponse
-	(*DropScheduled)(nil),              // 104: switchboard.actors.DropScheduled
-	(*DropScheduledResponse)(nil),      // 105: switchboard.actors.DropScheduledResponse
-	(*PrivacyResponse)(nil),            // 106: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 107: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 108: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 109: switchboard.actors.Push
-	(*ListsUpdate)(nil),                // 110: switchboard.actors.ListsUpdate
-	(*ListChanged)(nil),                // 111: switchboard.actors.ListChanged
-	(*FlagsUpdate)(nil),                // 112: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 113: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 114: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 115: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 116: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 117: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 118: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 119: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 120: switchboard.actors.CheckReminderResponse
-	nil,                                // 121: switchboard.actors.QuietHours.WeekEntry
-	nil,                                // 122: switchboard.actors.UserAttributes.ValuesEntry
-	(*PresenceResponse_Device)(nil),    // 123: switchboard.actors.PresenceResponse.Device
+	(GroupAddFrom)(0),                  // 6: switchboard.actors.GroupAddFrom
+	(MembershipChange_Op)(0),           // 7: switchboard.actors.MembershipChange.Op
+	(ListsUpdate_List)(0),              // 8: switchboard.actors.ListsUpdate.List
+	(Signal_Kind)(0),                   // 9: switchboard.actors.Signal.Kind
+	(*Error)(nil),                      // 10: switchboard.actors.Error
+	(*Message)(nil),                    // 11: switchboard.actors.Message
+	(*MediaRef)(nil),                   // 12: switchboard.actors.MediaRef
+	(*Member)(nil),                     // 13: switchboard.actors.Member
+	(*CreateConversation)(nil),         // 14: switchboard.actors.CreateConversation
+	(*CreateConversationResponse)(nil), // 15: switchboard.actors.CreateConversationResponse
+	(*SendMessage)(nil),                // 16: switchboard.actors.SendMessage
+	(*SendResponse)(nil),               // 17: switchboard.actors.SendResponse
+	(*RecallMessage)(nil),              // 18: switchboard.actors.RecallMessage
+	(*RecallResponse)(nil),             // 19: switchboard.actors.RecallResponse
+	(*ExpireMessages)(nil),             // 20: switchboard.actors.ExpireMessages
+	(*ExpireMessagesResponse)(nil),     // 21: switchboard.actors.ExpireMessagesResponse
+	(*GetHistory)(nil),                 // 22: switchboard.actors.GetHistory
+	(*HistoryResponse)(nil),            // 23: switchboard.actors.HistoryResponse
+	(*MembershipChange)(nil),           // 24: switchboard.actors.MembershipChange
+	(*MembershipResponse)(nil),         // 25: switchboard.actors.MembershipResponse
+	(*ListMembers)(nil),                // 26: switchboard.actors.ListMembers
+	(*MembersResponse)(nil),            // 27: switchboard.actors.MembersResponse
+	(*ConvState)(nil),                  // 28: switchboard.actors.ConvState
+	(*ConvStateResponse)(nil),          // 29: switchboard.actors.ConvStateResponse
+	(*ReadBy)(nil),                     // 30: switchboard.actors.ReadBy
+	(*Deliver)(nil),                    // 31: switchboard.actors.Deliver
+	(*MembershipNotice)(nil),           // 32: switchboard.actors.MembershipNotice
+	(*RegisterDevice)(nil),             // 33: switchboard.actors.RegisterDevice
+	(*RegisterDeviceResponse)(nil),     // 34: switchboard.actors.RegisterDeviceResponse
+	(*Suspension)(nil),                 // 35: switchboard.actors.Suspension
+	(*SetSuspension)(nil),              // 36: switchboard.actors.SetSuspension
+	(*GetSuspension)(nil),              // 37: switchboard.actors.GetSuspension
+	(*SuspensionResponse)(nil),         // 38: switchboard.actors.SuspensionResponse
+	(*OpenDirect)(nil),                 // 39: switchboard.actors.OpenDirect
+	(*OpenDirectResponse)(nil),         // 40: switchboard.actors.OpenDirectResponse
+	(*SpendUpload)(nil),                // 41: switchboard.actors.SpendUpload
+	(*SpendUploadResponse)(nil),        // 42: switchboard.actors.SpendUploadResponse
+	(*Report)(nil),                     // 43: switchboard.actors.Report
+	(*ReportList)(nil),                 // 44: switchboard.actors.ReportList
+	(*FileReport)(nil),                 // 45: switchboard.actors.FileReport
+	(*FileReportResponse)(nil),         // 46: switchboard.actors.FileReportResponse
+	(*ListReports)(nil),                // 47: switchboard.actors.ListReports
+	(*ListReportsResponse)(nil),        // 48: switchboard.actors.ListReportsResponse
+	(*ResolveReport)(nil),              // 49: switchboard.actors.ResolveReport
+	(*GetReport)(nil),                  // 50: switchboard.actors.GetReport
+	(*ReportResponse)(nil),             // 51: switchboard.actors.ReportResponse
+	(*EndSession)(nil),                 // 52: switchboard.actors.EndSession
+	(*UnregisterDevice)(nil),           // 53: switchboard.actors.UnregisterDevice
+	(*Sync)(nil),                       // 54: switchboard.actors.Sync
+	(*ConvSummary)(nil),                // 55: switchboard.actors.ConvSummary
+	(*SyncResponse)(nil),               // 56: switchboard.actors.SyncResponse
+	(*AckCursor)(nil),                  // 57: switchboard.actors.AckCursor
+	(*MarkRead)(nil),                   // 58: switchboard.actors.MarkRead
+	(*MarkReadResponse)(nil),           // 59: switchboard.actors.MarkReadResponse
+	(*ClearHistory)(nil),               // 60: switchboard.actors.ClearHistory
+	(*ClearHistoryResponse)(nil),       // 61: switchboard.actors.ClearHistoryResponse
+	(*HideMessages)(nil),               // 62: switchboard.actors.HideMessages
+	(*HideMessagesResponse)(nil),       // 63: switchboard.actors.HideMessagesResponse
+	(*MarkAllRead)(nil),                // 64: switchboard.actors.MarkAllRead
+	(*MarkAllReadResponse)(nil),        // 65: switchboard.actors.MarkAllReadResponse
+	(*ListConversations)(nil),          // 66: switchboard.actors.ListConversations
+	(*ListConversationsResponse)(nil),  // 67: switchboard.actors.ListConversationsResponse
+	(*SetPinned)(nil),                  // 68: switchboard.actors.SetPinned
+	(*SetMarkedUnread)(nil),            // 69: switchboard.actors.SetMarkedUnread
+	(*SetLabels)(nil),                  // 70: switchboard.actors.SetLabels
+	(*SetLabelsResponse)(nil),          // 71: switchboard.actors.SetLabelsResponse
+	(*SetArchived)(nil),                // 72: switchboard.actors.SetArchived
+	(*Ack)(nil),                        // 73: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 74: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 75: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 76: switchboard.actors.Presence
+	(*SetPrivacy)(nil),                 // 77: switchboard.actors.SetPrivacy
+	(*SetStarred)(nil),                 // 78: switchboard.actors.SetStarred
+	(*SetStarredResponse)(nil),         // 79: switchboard.actors.SetStarredResponse
+	(*ListStarred)(nil),                // 80: switchboard.actors.ListStarred
+	(*StarredEntry)(nil),               // 81: switchboard.actors.StarredEntry
+	(*ReminderDue)(nil),                // 82: switchboard.actors.ReminderDue
+	(*ReminderDueResponse)(nil),        // 83: switchboard.actors.ReminderDueResponse
+	(*ListStarredResponse)(nil),        // 84: switchboard.actors.ListStarredResponse
+	(*StarredList)(nil),                // 85: switchboard.actors.StarredList
+	(*UserProfile)(nil),                // 86: switchboard.actors.UserProfile
+	(*QuietHours)(nil),                 // 87: switchboard.actors.QuietHours
+	(*SetQuietHours)(nil),              // 88: switchboard.actors.SetQuietHours
+	(*SetQuietHoursResponse)(nil),      // 89: switchboard.actors.SetQuietHoursResponse
+	(*AwayMessage)(nil),                // 90: switchboard.actors.AwayMessage
+	(*SetAway)(nil),                    // 91: switchboard.actors.SetAway
+	(*SetAwayResponse)(nil),            // 92: switchboard.actors.SetAwayResponse
+	(*PostAway)(nil),                   // 93: switchboard.actors.PostAway
+	(*PostAwayResponse)(nil),           // 94: switchboard.actors.PostAwayResponse
+	(*SetProfile)(nil),                 // 95: switchboard.actors.SetProfile
+	(*SetProfileResponse)(nil),         // 96: switchboard.actors.SetProfileResponse
+	(*UserAttributes)(nil),             // 97: switchboard.actors.UserAttributes
+	(*SetDraft)(nil),                   // 98: switchboard.actors.SetDraft
+	(*SetDraftResponse)(nil),           // 99: switchboard.actors.SetDraftResponse
+	(*Draft)(nil),                      // 100: switchboard.actors.Draft
+	(*DraftList)(nil),                  // 101: switchboard.actors.DraftList
+	(*ScheduledMessage)(nil),           // 102: switchboard.actors.ScheduledMessage
+	(*PutScheduled)(nil),               // 103: switchboard.actors.PutScheduled
+	(*PutScheduledResponse)(nil),       // 104: switchboard.actors.PutScheduledResponse
+	(*DropScheduled)(nil),              // 105: switchboard.actors.DropScheduled
+	(*DropScheduledResponse)(nil),      // 106: switchboard.actors.DropScheduledResponse
+	(*PrivacyResponse)(nil),            // 107: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 108: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 109: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 110: switchboard.actors.Push
+	(*ListsUpdate)(nil),                // 111: switchboard.actors.ListsUpdate
+	(*ListChanged)(nil),                // 112: switchboard.actors.ListChanged
+	(*FlagsUpdate)(nil),                // 113: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 114: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 115: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 116: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 117: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 118: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 119: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 120: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 121: switchboard.actors.CheckReminderResponse
+	nil,                                // 122: switchboard.actors.QuietHours.WeekEntry
+	nil,                                // 123: switchboard.actors.UserAttributes.ValuesEntry
+	(*PresenceResponse_Device)(nil),    // 124: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
 	3,   // 1: switchboard.actors.Message.kind:type_name -> switchboard.actors.MessageKind
 	2,   // 2: switchboard.actors.Message.sender_role:type_name -> switchboard.actors.Role
-	11,  // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
+	12,  // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
 	2,   // 4: switchboard.actors.Member.role:type_name -> switchboard.actors.Role
 	1,   // 5: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
-	12,  // 6: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
-	9,   // 7: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
+	13,  // 6: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
+	10,  // 7: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
 	3,   // 8: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
-	9,   // 9: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
-	11,  // 10: switchboard.actors.SendResponse.media:type_name -> switchboard.actors.MediaRef
-	9,   // 11: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
-	9,   // 12: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
-	9,   // 13: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
-	10,  // 14: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
-	6,   // 15: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
+	10,  // 9: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
+	12,  // 10: switchboard.actors.SendResponse.media:type_name -> switchboard.actors.MediaRef
+	10,  // 11: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
+	10,  // 12: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
+	10,  // 13: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
+	11,  // 14: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
+	7,   // 15: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
 	2,   // 16: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
-	9,   // 17: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
-	9,   // 18: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
-	12,  // 19: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
-	9,   // 20: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
+	10,  // 17: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
+	10,  // 18: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
+	13,  // 19: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
+	10,  // 20: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
 	1,   // 21: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
-	10,  // 22: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
-	12,  // 23: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
+	11,  // 22: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
+	13,  // 23: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
 	1,   // 24: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	10,  // 25: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
-	12,  // 26: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	11,  // 25: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	13,  // 26: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
 	1,   // 27: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	12,  // 28: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	9,   // 29: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	34,  // 30: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
-	9,   // 31: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
-	34,  // 32: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
-	9,   // 33: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
-	9,   // 34: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
+	13,  // 28: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	10,  // 29: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	35,  // 30: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
+	10,  // 31: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
+	35,  // 32: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
+	10,  // 33: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
+	10,  // 34: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
 	3,   // 35: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
-	42,  // 36: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
-	42,  // 37: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
-	9,   // 38: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
-	9,   // 39: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
-	42,  // 40: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
-	9,   // 41: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
-	42,  // 42: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
-	9,   // 43: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
+	43,  // 36: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
+	43,  // 37: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
+	10,  // 38: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
+	10,  // 39: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
+	43,  // 40: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
+	10,  // 41: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
+	43,  // 42: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
+	10,  // 43: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
 	1,   // 44: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	10,  // 45: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	9,   // 46: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	54,  // 47: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	9,   // 48: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	9,   // 49: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
-	9,   // 50: switchboard.actors.HideMessagesResponse.error:type_name -> switchboard.actors.Error
-	9,   // 51: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
-	9,   // 52: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	54,  // 53: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	9,   // 54: switchboard.actors.SetLabelsResponse.error:type_name -> switchboard.actors.Error
-	9,   // 55: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	9,   // 56: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	11,  // 45: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	10,  // 46: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	55,  // 47: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	10,  // 48: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	10,  // 49: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
+	10,  // 50: switchboard.actors.HideMessagesResponse.error:type_name -> switchboard.actors.Error
+	10,  // 51: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
+	10,  // 52: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	55,  // 53: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	10,  // 54: switchboard.actors.SetLabelsResponse.error:type_name -> switchboard.actors.Error
+	10,  // 55: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	10,  // 56: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
 	4,   // 57: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
 	5,   // 58: switchboard.actors.SetPrivacy.direct_from:type_name -> switchboard.actors.DirectFrom
-	9,   // 59: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
-	9,   // 60: switchboard.actors.ReminderDueResponse.error:type_name -> switchboard.actors.Error
-	9,   // 61: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
-	80,  // 62: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
-	80,  // 63: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	121, // 64: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
-	86,  // 65: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
-	9,   // 66: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
-	86,  // 67: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
-	9,   // 68: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
-	89,  // 69: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
-	89,  // 70: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
-	9,   // 71: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
-	9,   // 72: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
-	85,  // 73: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
-	122, // 74: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
-	9,   // 75: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
-	99,  // 76: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
-	15,  // 77: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	80,  // 78: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
-	9,   // 79: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	9,   // 80: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	9,   // 81: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,   // 82: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	5,   // 83: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
-	123, // 84: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	9,   // 85: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	10,  // 86: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	113, // 87: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	31,  // 88: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	114, // 89: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	112, // 90: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	110, // 91: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
-	7,   // 92: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
-	7,   // 93: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	10,  // 94: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	8,   // 95: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	117, // 96: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	9,   // 97: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	98,  // [98:98] is the sub-list for method output_type
-	98,  // [98:98] is the sub-list for method input_type
-	98,  // [98:98] is the sub-list for extension type_name
-	98,  // [98:98] is the sub-list for extension extendee
-	0,   // [0:98] is the sub-list for field type_name
+	6,   // 59: switchboard.actors.SetPrivacy.group_add_from:type_name -> switchboard.actors.GroupAddFrom
+	10,  // 60: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
+	10,  // 61: switchboard.actors.ReminderDueResponse.error:type_name -> switchboard.actors.Error
+	10,  // 62: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
+	81,  // 63: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
+	81,  // 64: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
+	122, // 65: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
+	87,  // 66: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
+	10,  // 67: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
+	87,  // 68: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
+	10,  // 69: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
+	90,  // 70: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
+	90,  // 71: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
+	10,  // 72: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
+	10,  // 73: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
+	86,  // 74: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
+	123, // 75: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
+	10,  // 76: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
+	100, // 77: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
+	16,  // 78: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	81,  // 79: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
+	10,  // 80: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	10,  // 81: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	10,  // 82: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,   // 83: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	5,   // 84: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
+	6,   // 85: switchboard.actors.PrivacyResponse.group_add_from:type_name -> switchboard.actors.GroupAddFrom
+	124, // 86: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	10,  // 87: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	11,  // 88: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	114, // 89: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	32,  // 90: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	115, // 91: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	113, // 92: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	111, // 93: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	8,   // 94: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	8,   // 95: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	11,  // 96: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	9,   // 97: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	118, // 98: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	10,  // 99: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	100, // [100:100] is the sub-list for method output_type
+	100, // [100:100] is the sub-list for method input_type
+	100, // [100:100] is the sub-list for extension type_name
+	100, // [100:100] is the sub-list for extension extendee
+	0,   // [0:100] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -9330,7 +9412,7 @@ func file_actors_actorspb_actors_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
-			NumEnums:      9,
+			NumEnums:      10,
 			NumMessages:   115,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -86,7 +86,7 @@ func (s *Server) changeMembers(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	conv := r.PathValue("conv")
-	seq, err := s.node.ChangeMembership(ctx, &pb.MembershipChange{Conv: conv, Actor: req.Actor, Op: op, Users: req.Users, Role: role, ForMs: req.ForMs})
+	seq, err := s.node.ChangeMembershipAsOperator(ctx, &pb.MembershipChange{Conv: conv, Actor: req.Actor, Op: op, Users: req.Users, Role: role, ForMs: req.ForMs})
 	if err != nil {
 		sendRefused(w, err)
 		return

@@ -235,10 +235,12 @@ func TestServerMessageMasked(t *testing.T) {
 }
 
 // TestServerMembership: a school's server enrols students in a class
-// group as its teacher (an admin of the group), a student's own request
-// is held to a student's rights, and the member list pages.
+// group as its teacher (an admin of the group), on a node where users
+// may be added to groups by nobody (the operator's add is not held by
+// it); a student's own request is held to a student's rights, and the
+// member list pages.
 func TestServerMembership(t *testing.T) {
-	node, api := startAdminNode(t, actors.Config{}, admin.Config{})
+	node, api := startAdminNode(t, actors.Config{GroupAddFrom: pb.GroupAddFrom_GROUP_ADD_FROM_NOBODY}, admin.Config{})
 	call := func(method, path, body string, want int, out any) {
 		t.Helper()
 		api(method, path, "s3cret", body, want, out)
@@ -246,6 +248,9 @@ func TestServerMembership(t *testing.T) {
 	call(http.MethodPost, "/api/v1/conversations", `{"conv":"g:class-7b","kind":"group","title":"7B","members":[{"user":"teacher","role":"admin"}]}`, http.StatusCreated, nil)
 	const members = "/api/v1/conversations/g:class-7b/members"
 	call(http.MethodPost, members, `{"actor":"teacher","op":"add","users":["s1","s2","s3"]}`, http.StatusOK, nil)
+	if _, err := node.ChangeMembership(context.Background(), &pb.MembershipChange{Conv: "g:class-7b", Actor: "teacher", Op: pb.MembershipChange_ADD, Users: []string{"s4"}}); actors.CodeOf(err) != pb.Code_FORBIDDEN {
+		t.Fatalf("the teacher's own add, not the operator's: %v, want FORBIDDEN", err)
+	}
 	call(http.MethodPost, members, `{"actor":"s1","op":"remove","users":["s2"]}`, http.StatusForbidden, nil) // a student removes nobody
 	call(http.MethodPost, members, `{"actor":"s3","op":"leave"}`, http.StatusOK, nil)
 	call(http.MethodPost, members, `{"actor":"teacher","op":"promote","users":["s1"]}`, http.StatusBadRequest, nil)

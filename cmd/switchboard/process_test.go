@@ -525,7 +525,7 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 		t.Fatalf("--share friends: %v %s", err, res)
 	}
 	// bob hides his read receipts too; the privacy command shows both.
-	if out := string(n.run("privacy", "--data-dir", d, "--user", "bob", "--read-receipts=false", "--previews=false")); out != "bob shares presence with: nobody; read receipts: off; notification previews: off; new chats from: default\n" {
+	if out := string(n.run("privacy", "--data-dir", d, "--user", "bob", "--read-receipts=false", "--previews=false")); out != "bob shares presence with: nobody; read receipts: off; notification previews: off; new chats from: default; added to groups by: default\n" {
 		t.Fatalf("privacy --read-receipts=false --previews=false: %q", out)
 	}
 	var priv struct {
@@ -551,6 +551,20 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	}
 	if res, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "zed", "--to", "user:carol", "--text", "hi").CombinedOutput(); err == nil || !strings.Contains(string(res), "FORBIDDEN") {
 		t.Fatalf("a first message to carol, who takes none: %v %s", err, res)
+	}
+	// carol may be added to groups by nobody: zed's group with her is refused.
+	var addFrom struct {
+		GroupAddFrom string `json:"group_add_from"`
+	}
+	mustJSON(t, n.run("privacy", "--data-dir", d, "--user", "carol", "--group-add-from", "nobody", "--json"), &addFrom)
+	if addFrom.GroupAddFrom != "nobody" {
+		t.Fatalf("privacy --group-add-from nobody: %+v", addFrom)
+	}
+	if res, err := exec.Command(n.bin, "group", "create", "--data-dir", d, "--user", "zed", "--members", "carol").CombinedOutput(); err == nil || !strings.Contains(string(res), "carol may be added to groups by nobody") {
+		t.Fatalf("zed's group with carol, who takes no adds: %v %s", err, res)
+	}
+	if res, err := exec.Command(n.bin, "privacy", "--data-dir", d, "--user", "carol", "--group-add-from", "friends").CombinedOutput(); err == nil || !strings.Contains(string(res), "want everyone, groups, nobody or default") {
+		t.Fatalf("--group-add-from friends: %v %s", err, res)
 	}
 	n.run("presence", "--data-dir", d, "--user", "bob", "--share", "nobody")
 	// The same from the interactive chat.

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/export"
 )
@@ -194,4 +195,22 @@ func applyTuningFlags(t *testing.T, args ...string) (boot.NodeConfig, error) {
 	var cfg boot.NodeConfig
 	err := tu.apply(&cfg)
 	return cfg, err
+}
+
+// serve's --direct-from and --group-add-from: the words map to the
+// defaults of users who never chose, and any other word is refused.
+func TestWhoMayFlags(t *testing.T) {
+	cfg, err := applyTuningFlags(t)
+	if err != nil || cfg.Actors.DirectFrom != pb.DirectFrom_DIRECT_FROM_EVERYONE || cfg.Actors.GroupAddFrom != pb.GroupAddFrom_GROUP_ADD_FROM_EVERYONE {
+		t.Fatalf("the defaults: %v %v %v", cfg.Actors.DirectFrom, cfg.Actors.GroupAddFrom, err)
+	}
+	cfg, err = applyTuningFlags(t, "--direct-from", "nobody", "--group-add-from", "groups")
+	if err != nil || cfg.Actors.DirectFrom != pb.DirectFrom_DIRECT_FROM_NOBODY || cfg.Actors.GroupAddFrom != pb.GroupAddFrom_GROUP_ADD_FROM_GROUPS {
+		t.Fatalf("--direct-from nobody --group-add-from groups: %v %v %v", cfg.Actors.DirectFrom, cfg.Actors.GroupAddFrom, err)
+	}
+	for _, args := range [][]string{{"--direct-from", "default"}, {"--group-add-from", "friends"}} {
+		if _, err := applyTuningFlags(t, args...); err == nil || !strings.Contains(err.Error(), "want everyone, groups or nobody") {
+			t.Errorf("%v: %v, want refused", args, err)
+		}
+	}
 }

@@ -28,6 +28,8 @@ type tuning struct {
 	push    pushFlags
 	// directFrom is --direct-from, actors.Config.DirectFrom by name.
 	directFrom string
+	// groupAddFrom is --group-add-from, actors.Config.GroupAddFrom by name.
+	groupAddFrom string
 	// remoteDialWait is NodeConfig.RemoteDialWait.
 	remoteDialWait time.Duration
 	// remoteWriteTimeout is NodeConfig.RemoteWriteTimeout.
@@ -70,7 +72,8 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.DurationVar(&t.actors.MaxAwayFor, "max-away-for", a.MaxAwayFor, "latest end an away message may be given, from when it is set")
 	f.DurationVar(&t.actors.MaxMuteFor, "max-mute-for", a.MaxMuteFor, "longest a user may mute a conversation for (mute --for); a mute without a duration lasts until unmuted")
 	f.StringVar(&t.directFrom, "direct-from", "everyone", "who may start a direct conversation with a user who never chose (privacy direct_from): everyone, groups (users who share a group with them) or nobody")
-	f.IntVar(&t.actors.DirectFromScan, "direct-from-scan", a.DirectFromScan, "most memberships read of each user when looking for a group they share (direct_from groups)")
+	f.StringVar(&t.groupAddFrom, "group-add-from", "everyone", "who may add a user who never chose to a group (privacy group_add_from): everyone, groups (users who share a group with them) or nobody (they join by invite code)")
+	f.IntVar(&t.actors.DirectFromScan, "direct-from-scan", a.DirectFromScan, "most memberships read of each user when looking for a group they share (direct_from and group_add_from groups)")
 	f.DurationVar(&t.actors.MaxMemberMuteFor, "max-member-mute-for", a.MaxMemberMuteFor, "longest a group's owners and admins may mute a member for (membership MUTE with for_ms); a mute without a duration lasts until unmuted")
 	f.DurationVar(&t.actors.JoinRequestTTL, "join-request-ttl", a.JoinRequestTTL, "how long a request to join waits for a group's owners and admins before it is dropped")
 	f.BoolVar(&t.actors.PresenceOneSided, "presence-one-sided", a.PresenceOneSided, "users see others' presence whatever they share themselves (by default a user who hides their last seen sees nobody's)")
@@ -176,12 +179,17 @@ func (t *tuning) storeLimits() storage.Limits {
 	return l
 }
 
-// apply puts the flags into a node's configuration, validating them.
-// directFromNames are --direct-from's words (and the CLI privacy's).
+// directFromNames are --direct-from's words.
 var directFromNames = map[string]pb.DirectFrom{
 	"everyone": pb.DirectFrom_DIRECT_FROM_EVERYONE, "groups": pb.DirectFrom_DIRECT_FROM_GROUPS, "nobody": pb.DirectFrom_DIRECT_FROM_NOBODY,
 }
 
+// groupAddFromNames are --group-add-from's words.
+var groupAddFromNames = map[string]pb.GroupAddFrom{
+	"everyone": pb.GroupAddFrom_GROUP_ADD_FROM_EVERYONE, "groups": pb.GroupAddFrom_GROUP_ADD_FROM_GROUPS, "nobody": pb.GroupAddFrom_GROUP_ADD_FROM_NOBODY,
+}
+
+// apply puts the flags into a node's configuration, validating them.
 func (t *tuning) apply(cfg *boot.NodeConfig) error {
 	if t.actors.RequestTimeout <= 0 {
 		return fmt.Errorf("--grain-request-timeout %s: must be positive", t.actors.RequestTimeout)
@@ -191,6 +199,11 @@ func (t *tuning) apply(cfg *boot.NodeConfig) error {
 		return fmt.Errorf("--direct-from %q: want everyone, groups or nobody", t.directFrom)
 	}
 	t.actors.DirectFrom = df
+	ga, ok := groupAddFromNames[t.groupAddFrom]
+	if !ok {
+		return fmt.Errorf("--group-add-from %q: want everyone, groups or nobody", t.groupAddFrom)
+	}
+	t.actors.GroupAddFrom = ga
 	pol := cfg.Actors
 	cfg.Actors = t.actors
 	cfg.Actors.PolicyMode, cfg.Actors.PolicyWords = pol.PolicyMode, pol.PolicyWords

@@ -660,6 +660,15 @@ func (c *Client) SetDirectFrom(ctx context.Context, from wirepb.DirectFrom) erro
 	return err
 }
 
+// SetGroupAddFrom sets who may add this user to a group:
+// GROUP_ADD_FROM_EVERYONE, _GROUPS (users who share a group with them),
+// _NOBODY (they join only with an invite code), or _DEFAULT (the node's).
+// Groups the user is in are never affected.
+func (c *Client) SetGroupAddFrom(ctx context.Context, from wirepb.GroupAddFrom) error {
+	_, err := c.Privacy(ctx, &wirepb.PrivacyRequest{GroupAddFrom: &from})
+	return err
+}
+
 // Privacy reads this user's privacy settings, changing those set in
 // change first (nil: read only).
 func (c *Client) Privacy(ctx context.Context, change *wirepb.PrivacyRequest) (*wirepb.PrivacyResult, error) {

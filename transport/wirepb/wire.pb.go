@@ -455,6 +455,59 @@ func (DirectFrom) EnumDescriptor() ([]byte, []int) {
 	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{5}
 }
 
+// GroupAddFrom: who may add a user to a group.
+type GroupAddFrom int32
+
+const (
+	GroupAddFrom_GROUP_ADD_FROM_DEFAULT  GroupAddFrom = 0 // the node's (serve --group-add-from; everyone unless set)
+	GroupAddFrom_GROUP_ADD_FROM_EVERYONE GroupAddFrom = 1
+	GroupAddFrom_GROUP_ADD_FROM_GROUPS   GroupAddFrom = 2 // users who share a group with them
+	GroupAddFrom_GROUP_ADD_FROM_NOBODY   GroupAddFrom = 3 // nobody: they join with an invite code
+)
+
+// Enum value maps for GroupAddFrom.
+var (
+	GroupAddFrom_name = map[int32]string{
+		0: "GROUP_ADD_FROM_DEFAULT",
+		1: "GROUP_ADD_FROM_EVERYONE",
+		2: "GROUP_ADD_FROM_GROUPS",
+		3: "GROUP_ADD_FROM_NOBODY",
+	}
+	GroupAddFrom_value = map[string]int32{
+		"GROUP_ADD_FROM_DEFAULT":  0,
+		"GROUP_ADD_FROM_EVERYONE": 1,
+		"GROUP_ADD_FROM_GROUPS":   2,
+		"GROUP_ADD_FROM_NOBODY":   3,
+	}
+)
+
+func (x GroupAddFrom) Enum() *GroupAddFrom {
+	p := new(GroupAddFrom)
+	*p = x
+	return p
+}
+
+func (x GroupAddFrom) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GroupAddFrom) Descriptor() protoreflect.EnumDescriptor {
+	return file_transport_wirepb_wire_proto_enumTypes[6].Descriptor()
+}
+
+func (GroupAddFrom) Type() protoreflect.EnumType {
+	return &file_transport_wirepb_wire_proto_enumTypes[6]
+}
+
+func (x GroupAddFrom) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GroupAddFrom.Descriptor instead.
+func (GroupAddFrom) EnumDescriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{6}
+}
+
 type MembershipRequest_Op int32
 
 const (
@@ -515,11 +568,11 @@ func (x MembershipRequest_Op) String() string {
 }
 
 func (MembershipRequest_Op) Descriptor() protoreflect.EnumDescriptor {
-	return file_transport_wirepb_wire_proto_enumTypes[6].Descriptor()
+	return file_transport_wirepb_wire_proto_enumTypes[7].Descriptor()
 }
 
 func (MembershipRequest_Op) Type() protoreflect.EnumType {
-	return &file_transport_wirepb_wire_proto_enumTypes[6]
+	return &file_transport_wirepb_wire_proto_enumTypes[7]
 }
 
 func (x MembershipRequest_Op) Number() protoreflect.EnumNumber {
@@ -584,11 +637,11 @@ func (x ListsUpdate_List) String() string {
 }
 
 func (ListsUpdate_List) Descriptor() protoreflect.EnumDescriptor {
-	return file_transport_wirepb_wire_proto_enumTypes[7].Descriptor()
+	return file_transport_wirepb_wire_proto_enumTypes[8].Descriptor()
 }
 
 func (ListsUpdate_List) Type() protoreflect.EnumType {
-	return &file_transport_wirepb_wire_proto_enumTypes[7]
+	return &file_transport_wirepb_wire_proto_enumTypes[8]
 }
 
 func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
@@ -652,11 +705,11 @@ func (x Signal_Kind) String() string {
 }
 
 func (Signal_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_transport_wirepb_wire_proto_enumTypes[8].Descriptor()
+	return file_transport_wirepb_wire_proto_enumTypes[9].Descriptor()
 }
 
 func (Signal_Kind) Type() protoreflect.EnumType {
-	return &file_transport_wirepb_wire_proto_enumTypes[8]
+	return &file_transport_wirepb_wire_proto_enumTypes[9]
 }
 
 func (x Signal_Kind) Number() protoreflect.EnumNumber {
@@ -7868,7 +7921,12 @@ type PrivacyRequest struct {
 	// first): a class's pupils who take chats only from their classmates
 	// and teachers, a seller who takes none from strangers. Conversations
 	// that exist are never affected.
-	DirectFrom    *DirectFrom `protobuf:"varint,4,opt,name=direct_from,json=directFrom,proto3,enum=switchboard.wire.v1.DirectFrom,oneof" json:"direct_from,omitempty"`
+	DirectFrom *DirectFrom `protobuf:"varint,4,opt,name=direct_from,json=directFrom,proto3,enum=switchboard.wire.v1.DirectFrom,oneof" json:"direct_from,omitempty"`
+	// Who may add this user to a group (create_group's members, membership
+	// ADD): a pupil whom strangers cannot pull into groups, a seller who
+	// joins only the groups they choose. A user it keeps out can still be
+	// sent an invite code.
+	GroupAddFrom  *GroupAddFrom `protobuf:"varint,5,opt,name=group_add_from,json=groupAddFrom,proto3,enum=switchboard.wire.v1.GroupAddFrom,oneof" json:"group_add_from,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7931,12 +7989,20 @@ func (x *PrivacyRequest) GetDirectFrom() DirectFrom {
 	return DirectFrom_DIRECT_FROM_DEFAULT
 }
 
+func (x *PrivacyRequest) GetGroupAddFrom() GroupAddFrom {
+	if x != nil && x.GroupAddFrom != nil {
+		return *x.GroupAddFrom
+	}
+	return GroupAddFrom_GROUP_ADD_FROM_DEFAULT
+}
+
 type PrivacyResult struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Presence         PresenceSharing        `protobuf:"varint,1,opt,name=presence,proto3,enum=switchboard.wire.v1.PresenceSharing" json:"presence,omitempty"`
 	HideReadReceipts bool                   `protobuf:"varint,2,opt,name=hide_read_receipts,json=hideReadReceipts,proto3" json:"hide_read_receipts,omitempty"`
 	HidePreviews     bool                   `protobuf:"varint,3,opt,name=hide_previews,json=hidePreviews,proto3" json:"hide_previews,omitempty"`
-	DirectFrom       DirectFrom             `protobuf:"varint,4,opt,name=direct_from,json=directFrom,proto3,enum=switchboard.wire.v1.DirectFrom" json:"direct_from,omitempty"` // the user's own setting (DEFAULT: the node's)
+	DirectFrom       DirectFrom             `protobuf:"varint,4,opt,name=direct_from,json=directFrom,proto3,enum=switchboard.wire.v1.DirectFrom" json:"direct_from,omitempty"`           // the user's own setting (DEFAULT: the node's)
+	GroupAddFrom     GroupAddFrom           `protobuf:"varint,5,opt,name=group_add_from,json=groupAddFrom,proto3,enum=switchboard.wire.v1.GroupAddFrom" json:"group_add_from,omitempty"` // the user's own setting (DEFAULT: the node's)
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -7997,6 +8063,13 @@ func (x *PrivacyResult) GetDirectFrom() DirectFrom {
 		return x.DirectFrom
 	}
 	return DirectFrom_DIRECT_FROM_DEFAULT
+}
+
+func (x *PrivacyResult) GetGroupAddFrom() GroupAddFrom {
+	if x != nil {
+		return x.GroupAddFrom
+	}
+	return GroupAddFrom_GROUP_ADD_FROM_DEFAULT
 }
 
 // ProfileRequest reads the caller's profile or, with a field present,
@@ -13648,23 +13721,26 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06online\x18\x02 \x01(\bR\x06online\x12\x18\n" +
 	"\adevices\x18\x03 \x01(\rR\adevices\x12 \n" +
 	"\flast_seen_ms\x18\x04 \x01(\x03R\n" +
-	"lastSeenMs\"\xc1\x02\n" +
+	"lastSeenMs\"\xa2\x03\n" +
 	"\x0ePrivacyRequest\x12E\n" +
 	"\bpresence\x18\x01 \x01(\x0e2$.switchboard.wire.v1.PresenceSharingH\x00R\bpresence\x88\x01\x01\x121\n" +
 	"\x12hide_read_receipts\x18\x02 \x01(\bH\x01R\x10hideReadReceipts\x88\x01\x01\x12(\n" +
 	"\rhide_previews\x18\x03 \x01(\bH\x02R\fhidePreviews\x88\x01\x01\x12E\n" +
 	"\vdirect_from\x18\x04 \x01(\x0e2\x1f.switchboard.wire.v1.DirectFromH\x03R\n" +
-	"directFrom\x88\x01\x01B\v\n" +
+	"directFrom\x88\x01\x01\x12L\n" +
+	"\x0egroup_add_from\x18\x05 \x01(\x0e2!.switchboard.wire.v1.GroupAddFromH\x04R\fgroupAddFrom\x88\x01\x01B\v\n" +
 	"\t_presenceB\x15\n" +
 	"\x13_hide_read_receiptsB\x10\n" +
 	"\x0e_hide_previewsB\x0e\n" +
-	"\f_direct_from\"\xe6\x01\n" +
+	"\f_direct_fromB\x11\n" +
+	"\x0f_group_add_from\"\xaf\x02\n" +
 	"\rPrivacyResult\x12@\n" +
 	"\bpresence\x18\x01 \x01(\x0e2$.switchboard.wire.v1.PresenceSharingR\bpresence\x12,\n" +
 	"\x12hide_read_receipts\x18\x02 \x01(\bR\x10hideReadReceipts\x12#\n" +
 	"\rhide_previews\x18\x03 \x01(\bR\fhidePreviews\x12@\n" +
 	"\vdirect_from\x18\x04 \x01(\x0e2\x1f.switchboard.wire.v1.DirectFromR\n" +
-	"directFrom\"e\n" +
+	"directFrom\x12G\n" +
+	"\x0egroup_add_from\x18\x05 \x01(\x0e2!.switchboard.wire.v1.GroupAddFromR\fgroupAddFrom\"e\n" +
 	"\x0eProfileRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12\"\n" +
 	"\n" +
@@ -14115,7 +14191,12 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x13DIRECT_FROM_DEFAULT\x10\x00\x12\x18\n" +
 	"\x14DIRECT_FROM_EVERYONE\x10\x01\x12\x16\n" +
 	"\x12DIRECT_FROM_GROUPS\x10\x02\x12\x16\n" +
-	"\x12DIRECT_FROM_NOBODY\x10\x03B8Z6github.com/switchboard-im/switchboard/transport/wirepbb\x06proto3"
+	"\x12DIRECT_FROM_NOBODY\x10\x03*}\n" +
+	"\fGroupAddFrom\x12\x1a\n" +
+	"\x16GROUP_ADD_FROM_DEFAULT\x10\x00\x12\x1b\n" +
+	"\x17GROUP_ADD_FROM_EVERYONE\x10\x01\x12\x19\n" +
+	"\x15GROUP_ADD_FROM_GROUPS\x10\x02\x12\x19\n" +
+	"\x15GROUP_ADD_FROM_NOBODY\x10\x03B8Z6github.com/switchboard-im/switchboard/transport/wirepbb\x06proto3"
 
 var (
 	file_transport_wirepb_wire_proto_rawDescOnce sync.Once
@@ -14129,7 +14210,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 	return file_transport_wirepb_wire_proto_rawDescData
 }
 
-var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
 var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 154)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
@@ -14138,364 +14219,367 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(MessageKind)(0),                 // 3: switchboard.wire.v1.MessageKind
 	(PresenceSharing)(0),             // 4: switchboard.wire.v1.PresenceSharing
 	(DirectFrom)(0),                  // 5: switchboard.wire.v1.DirectFrom
-	(MembershipRequest_Op)(0),        // 6: switchboard.wire.v1.MembershipRequest.Op
-	(ListsUpdate_List)(0),            // 7: switchboard.wire.v1.ListsUpdate.List
-	(Signal_Kind)(0),                 // 8: switchboard.wire.v1.Signal.Kind
-	(*Error)(nil),                    // 9: switchboard.wire.v1.Error
-	(*Message)(nil),                  // 10: switchboard.wire.v1.Message
-	(*MediaRef)(nil),                 // 11: switchboard.wire.v1.MediaRef
-	(*Member)(nil),                   // 12: switchboard.wire.v1.Member
-	(*ConvSummary)(nil),              // 13: switchboard.wire.v1.ConvSummary
-	(*Hello)(nil),                    // 14: switchboard.wire.v1.Hello
-	(*ServerFrame)(nil),              // 15: switchboard.wire.v1.ServerFrame
-	(*Welcome)(nil),                  // 16: switchboard.wire.v1.Welcome
-	(*Resync)(nil),                   // 17: switchboard.wire.v1.Resync
-	(*GoAway)(nil),                   // 18: switchboard.wire.v1.GoAway
-	(*Request)(nil),                  // 19: switchboard.wire.v1.Request
-	(*Response)(nil),                 // 20: switchboard.wire.v1.Response
-	(*SendRequest)(nil),              // 21: switchboard.wire.v1.SendRequest
-	(*SendResult)(nil),               // 22: switchboard.wire.v1.SendResult
-	(*SyncRequest)(nil),              // 23: switchboard.wire.v1.SyncRequest
-	(*SyncResult)(nil),               // 24: switchboard.wire.v1.SyncResult
-	(*AckRequest)(nil),               // 25: switchboard.wire.v1.AckRequest
-	(*AckResult)(nil),                // 26: switchboard.wire.v1.AckResult
-	(*HistoryRequest)(nil),           // 27: switchboard.wire.v1.HistoryRequest
-	(*HistoryResult)(nil),            // 28: switchboard.wire.v1.HistoryResult
-	(*SearchRequest)(nil),            // 29: switchboard.wire.v1.SearchRequest
-	(*SearchResult)(nil),             // 30: switchboard.wire.v1.SearchResult
-	(*MarkReadRequest)(nil),          // 31: switchboard.wire.v1.MarkReadRequest
-	(*MarkReadResult)(nil),           // 32: switchboard.wire.v1.MarkReadResult
-	(*MarkAllReadRequest)(nil),       // 33: switchboard.wire.v1.MarkAllReadRequest
-	(*ClearHistoryRequest)(nil),      // 34: switchboard.wire.v1.ClearHistoryRequest
-	(*ClearHistoryResult)(nil),       // 35: switchboard.wire.v1.ClearHistoryResult
-	(*HideRequest)(nil),              // 36: switchboard.wire.v1.HideRequest
-	(*HideResult)(nil),               // 37: switchboard.wire.v1.HideResult
-	(*ScheduleRequest)(nil),          // 38: switchboard.wire.v1.ScheduleRequest
-	(*ScheduledSend)(nil),            // 39: switchboard.wire.v1.ScheduledSend
-	(*ScheduleResult)(nil),           // 40: switchboard.wire.v1.ScheduleResult
-	(*ScheduledRequest)(nil),         // 41: switchboard.wire.v1.ScheduledRequest
-	(*ScheduledResult)(nil),          // 42: switchboard.wire.v1.ScheduledResult
-	(*UnscheduleRequest)(nil),        // 43: switchboard.wire.v1.UnscheduleRequest
-	(*UnscheduleResult)(nil),         // 44: switchboard.wire.v1.UnscheduleResult
-	(*StarRequest)(nil),              // 45: switchboard.wire.v1.StarRequest
-	(*StarResult)(nil),               // 46: switchboard.wire.v1.StarResult
-	(*StarredRequest)(nil),           // 47: switchboard.wire.v1.StarredRequest
-	(*StarredMessage)(nil),           // 48: switchboard.wire.v1.StarredMessage
-	(*StarredResult)(nil),            // 49: switchboard.wire.v1.StarredResult
-	(*PollResultsRequest)(nil),       // 50: switchboard.wire.v1.PollResultsRequest
-	(*PollResultsResult)(nil),        // 51: switchboard.wire.v1.PollResultsResult
-	(*PollOptionResult)(nil),         // 52: switchboard.wire.v1.PollOptionResult
-	(*MarkAllReadResult)(nil),        // 53: switchboard.wire.v1.MarkAllReadResult
-	(*RecallRequest)(nil),            // 54: switchboard.wire.v1.RecallRequest
-	(*RecallResult)(nil),             // 55: switchboard.wire.v1.RecallResult
-	(*ListConversationsRequest)(nil), // 56: switchboard.wire.v1.ListConversationsRequest
-	(*ListConversationsResult)(nil),  // 57: switchboard.wire.v1.ListConversationsResult
-	(*CreateGroupRequest)(nil),       // 58: switchboard.wire.v1.CreateGroupRequest
-	(*CreateGroupResult)(nil),        // 59: switchboard.wire.v1.CreateGroupResult
-	(*MembershipRequest)(nil),        // 60: switchboard.wire.v1.MembershipRequest
-	(*MembershipResult)(nil),         // 61: switchboard.wire.v1.MembershipResult
-	(*GroupSettingsRequest)(nil),     // 62: switchboard.wire.v1.GroupSettingsRequest
-	(*GroupInviteRequest)(nil),       // 63: switchboard.wire.v1.GroupInviteRequest
-	(*GroupInvite)(nil),              // 64: switchboard.wire.v1.GroupInvite
-	(*JoinRequest)(nil),              // 65: switchboard.wire.v1.JoinRequest
-	(*GroupInviteResult)(nil),        // 66: switchboard.wire.v1.GroupInviteResult
-	(*JoinGroupRequest)(nil),         // 67: switchboard.wire.v1.JoinGroupRequest
-	(*JoinGroupResult)(nil),          // 68: switchboard.wire.v1.JoinGroupResult
-	(*GroupSettingsResult)(nil),      // 69: switchboard.wire.v1.GroupSettingsResult
-	(*MembersRequest)(nil),           // 70: switchboard.wire.v1.MembersRequest
-	(*MembersResult)(nil),            // 71: switchboard.wire.v1.MembersResult
-	(*PresenceRequest)(nil),          // 72: switchboard.wire.v1.PresenceRequest
-	(*PresenceResult)(nil),           // 73: switchboard.wire.v1.PresenceResult
-	(*QuietHours)(nil),               // 74: switchboard.wire.v1.QuietHours
-	(*QuietHoursRequest)(nil),        // 75: switchboard.wire.v1.QuietHoursRequest
-	(*QuietHoursResult)(nil),         // 76: switchboard.wire.v1.QuietHoursResult
-	(*LinkPreviewRequest)(nil),       // 77: switchboard.wire.v1.LinkPreviewRequest
-	(*LinkPreview)(nil),              // 78: switchboard.wire.v1.LinkPreview
-	(*PresencesRequest)(nil),         // 79: switchboard.wire.v1.PresencesRequest
-	(*PresencesResult)(nil),          // 80: switchboard.wire.v1.PresencesResult
-	(*PrivacyRequest)(nil),           // 81: switchboard.wire.v1.PrivacyRequest
-	(*PrivacyResult)(nil),            // 82: switchboard.wire.v1.PrivacyResult
-	(*ProfileRequest)(nil),           // 83: switchboard.wire.v1.ProfileRequest
-	(*AwayRequest)(nil),              // 84: switchboard.wire.v1.AwayRequest
-	(*Away)(nil),                     // 85: switchboard.wire.v1.Away
-	(*Profile)(nil),                  // 86: switchboard.wire.v1.Profile
-	(*ProfilesRequest)(nil),          // 87: switchboard.wire.v1.ProfilesRequest
-	(*ProfilesResult)(nil),           // 88: switchboard.wire.v1.ProfilesResult
-	(*DraftRequest)(nil),             // 89: switchboard.wire.v1.DraftRequest
-	(*DraftResult)(nil),              // 90: switchboard.wire.v1.DraftResult
-	(*DraftsRequest)(nil),            // 91: switchboard.wire.v1.DraftsRequest
-	(*Draft)(nil),                    // 92: switchboard.wire.v1.Draft
-	(*DraftsResult)(nil),             // 93: switchboard.wire.v1.DraftsResult
-	(*PinRequest)(nil),               // 94: switchboard.wire.v1.PinRequest
-	(*PinResult)(nil),                // 95: switchboard.wire.v1.PinResult
-	(*ArchiveRequest)(nil),           // 96: switchboard.wire.v1.ArchiveRequest
-	(*ArchiveResult)(nil),            // 97: switchboard.wire.v1.ArchiveResult
-	(*MarkUnreadRequest)(nil),        // 98: switchboard.wire.v1.MarkUnreadRequest
-	(*MarkUnreadResult)(nil),         // 99: switchboard.wire.v1.MarkUnreadResult
-	(*LabelRequest)(nil),             // 100: switchboard.wire.v1.LabelRequest
-	(*LabelResult)(nil),              // 101: switchboard.wire.v1.LabelResult
-	(*MuteRequest)(nil),              // 102: switchboard.wire.v1.MuteRequest
-	(*MuteResult)(nil),               // 103: switchboard.wire.v1.MuteResult
-	(*BlockRequest)(nil),             // 104: switchboard.wire.v1.BlockRequest
-	(*BlockResult)(nil),              // 105: switchboard.wire.v1.BlockResult
-	(*BlockedRequest)(nil),           // 106: switchboard.wire.v1.BlockedRequest
-	(*BlockedResult)(nil),            // 107: switchboard.wire.v1.BlockedResult
-	(*ReportRequest)(nil),            // 108: switchboard.wire.v1.ReportRequest
-	(*MediaCreateRequest)(nil),       // 109: switchboard.wire.v1.MediaCreateRequest
-	(*MediaChunkRequest)(nil),        // 110: switchboard.wire.v1.MediaChunkRequest
-	(*MediaChunkResult)(nil),         // 111: switchboard.wire.v1.MediaChunkResult
-	(*MediaCompleteRequest)(nil),     // 112: switchboard.wire.v1.MediaCompleteRequest
-	(*MediaReadRequest)(nil),         // 113: switchboard.wire.v1.MediaReadRequest
-	(*MediaReadResult)(nil),          // 114: switchboard.wire.v1.MediaReadResult
-	(*ReadByRequest)(nil),            // 115: switchboard.wire.v1.ReadByRequest
-	(*ReadByResult)(nil),             // 116: switchboard.wire.v1.ReadByResult
-	(*MemberRead)(nil),               // 117: switchboard.wire.v1.MemberRead
-	(*ReportResult)(nil),             // 118: switchboard.wire.v1.ReportResult
-	(*RegisterPushRequest)(nil),      // 119: switchboard.wire.v1.RegisterPushRequest
-	(*RegisterPushResult)(nil),       // 120: switchboard.wire.v1.RegisterPushResult
-	(*UnregisterPushRequest)(nil),    // 121: switchboard.wire.v1.UnregisterPushRequest
-	(*UnregisterPushResult)(nil),     // 122: switchboard.wire.v1.UnregisterPushResult
-	(*PingRequest)(nil),              // 123: switchboard.wire.v1.PingRequest
-	(*PingResult)(nil),               // 124: switchboard.wire.v1.PingResult
-	(*Push)(nil),                     // 125: switchboard.wire.v1.Push
-	(*ListsUpdate)(nil),              // 126: switchboard.wire.v1.ListsUpdate
-	(*FlagsUpdate)(nil),              // 127: switchboard.wire.v1.FlagsUpdate
-	(*ReadUpdate)(nil),               // 128: switchboard.wire.v1.ReadUpdate
-	(*MembershipUpdate)(nil),         // 129: switchboard.wire.v1.MembershipUpdate
-	(*ReadReceipt)(nil),              // 130: switchboard.wire.v1.ReadReceipt
-	(*Signal)(nil),                   // 131: switchboard.wire.v1.Signal
-	(*CardClickRequest)(nil),         // 132: switchboard.wire.v1.CardClickRequest
-	(*CardClickResult)(nil),          // 133: switchboard.wire.v1.CardClickResult
-	(*DeskHandoverRequest)(nil),      // 134: switchboard.wire.v1.DeskHandoverRequest
-	(*DeskHandoverResult)(nil),       // 135: switchboard.wire.v1.DeskHandoverResult
-	(*DeskEnterRequest)(nil),         // 136: switchboard.wire.v1.DeskEnterRequest
-	(*DeskSession)(nil),              // 137: switchboard.wire.v1.DeskSession
-	(*DeskNote)(nil),                 // 138: switchboard.wire.v1.DeskNote
-	(*DeskStatusRequest)(nil),        // 139: switchboard.wire.v1.DeskStatusRequest
-	(*DeskAgent)(nil),                // 140: switchboard.wire.v1.DeskAgent
-	(*DeskWrapUp)(nil),               // 141: switchboard.wire.v1.DeskWrapUp
-	(*DeskQueueRequest)(nil),         // 142: switchboard.wire.v1.DeskQueueRequest
-	(*DeskWaiting)(nil),              // 143: switchboard.wire.v1.DeskWaiting
-	(*DeskQueueAgent)(nil),           // 144: switchboard.wire.v1.DeskQueueAgent
-	(*DeskQueueResult)(nil),          // 145: switchboard.wire.v1.DeskQueueResult
-	(*DeskReachRequest)(nil),         // 146: switchboard.wire.v1.DeskReachRequest
-	(*DeskTransferRequest)(nil),      // 147: switchboard.wire.v1.DeskTransferRequest
-	(*DeskCloseRequest)(nil),         // 148: switchboard.wire.v1.DeskCloseRequest
-	(*DeskNoteRequest)(nil),          // 149: switchboard.wire.v1.DeskNoteRequest
-	(*DeskTagRequest)(nil),           // 150: switchboard.wire.v1.DeskTagRequest
-	(*DeskSessionRequest)(nil),       // 151: switchboard.wire.v1.DeskSessionRequest
-	(*DeskRateRequest)(nil),          // 152: switchboard.wire.v1.DeskRateRequest
-	(*DeskRateResult)(nil),           // 153: switchboard.wire.v1.DeskRateResult
-	(*DeskRepliesRequest)(nil),       // 154: switchboard.wire.v1.DeskRepliesRequest
-	(*DeskReplies)(nil),              // 155: switchboard.wire.v1.DeskReplies
-	(*DeskSavedReply)(nil),           // 156: switchboard.wire.v1.DeskSavedReply
-	(*MyMetricsRequest)(nil),         // 157: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 158: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 159: switchboard.wire.v1.MyMetricsResult
-	nil,                              // 160: switchboard.wire.v1.QuietHours.WeekEntry
-	(*PresencesResult_User)(nil),     // 161: switchboard.wire.v1.PresencesResult.User
-	nil,                              // 162: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	(GroupAddFrom)(0),                // 6: switchboard.wire.v1.GroupAddFrom
+	(MembershipRequest_Op)(0),        // 7: switchboard.wire.v1.MembershipRequest.Op
+	(ListsUpdate_List)(0),            // 8: switchboard.wire.v1.ListsUpdate.List
+	(Signal_Kind)(0),                 // 9: switchboard.wire.v1.Signal.Kind
+	(*Error)(nil),                    // 10: switchboard.wire.v1.Error
+	(*Message)(nil),                  // 11: switchboard.wire.v1.Message
+	(*MediaRef)(nil),                 // 12: switchboard.wire.v1.MediaRef
+	(*Member)(nil),                   // 13: switchboard.wire.v1.Member
+	(*ConvSummary)(nil),              // 14: switchboard.wire.v1.ConvSummary
+	(*Hello)(nil),                    // 15: switchboard.wire.v1.Hello
+	(*ServerFrame)(nil),              // 16: switchboard.wire.v1.ServerFrame
+	(*Welcome)(nil),                  // 17: switchboard.wire.v1.Welcome
+	(*Resync)(nil),                   // 18: switchboard.wire.v1.Resync
+	(*GoAway)(nil),                   // 19: switchboard.wire.v1.GoAway
+	(*Request)(nil),                  // 20: switchboard.wire.v1.Request
+	(*Response)(nil),                 // 21: switchboard.wire.v1.Response
+	(*SendRequest)(nil),              // 22: switchboard.wire.v1.SendRequest
+	(*SendResult)(nil),               // 23: switchboard.wire.v1.SendResult
+	(*SyncRequest)(nil),              // 24: switchboard.wire.v1.SyncRequest
+	(*SyncResult)(nil),               // 25: switchboard.wire.v1.SyncResult
+	(*AckRequest)(nil),               // 26: switchboard.wire.v1.AckRequest
+	(*AckResult)(nil),                // 27: switchboard.wire.v1.AckResult
+	(*HistoryRequest)(nil),           // 28: switchboard.wire.v1.HistoryRequest
+	(*HistoryResult)(nil),            // 29: switchboard.wire.v1.HistoryResult
+	(*SearchRequest)(nil),            // 30: switchboard.wire.v1.SearchRequest
+	(*SearchResult)(nil),             // 31: switchboard.wire.v1.SearchResult
+	(*MarkReadRequest)(nil),          // 32: switchboard.wire.v1.MarkReadRequest
+	(*MarkReadResult)(nil),           // 33: switchboard.wire.v1.MarkReadResult
+	(*MarkAllReadRequest)(nil),       // 34: switchboard.wire.v1.MarkAllReadRequest
+	(*ClearHistoryRequest)(nil),      // 35: switchboard.wire.v1.ClearHistoryRequest
+	(*ClearHistoryResult)(nil),       // 36: switchboard.wire.v1.ClearHistoryResult
+	(*HideRequest)(nil),              // 37: switchboard.wire.v1.HideRequest
+	(*HideResult)(nil),               // 38: switchboard.wire.v1.HideResult
+	(*ScheduleRequest)(nil),          // 39: switchboard.wire.v1.ScheduleRequest
+	(*ScheduledSend)(nil),            // 40: switchboard.wire.v1.ScheduledSend
+	(*ScheduleResult)(nil),           // 41: switchboard.wire.v1.ScheduleResult
+	(*ScheduledRequest)(nil),         // 42: switchboard.wire.v1.ScheduledRequest
+	(*ScheduledResult)(nil),          // 43: switchboard.wire.v1.ScheduledResult
+	(*UnscheduleRequest)(nil),        // 44: switchboard.wire.v1.UnscheduleRequest
+	(*UnscheduleResult)(nil),         // 45: switchboard.wire.v1.UnscheduleResult
+	(*StarRequest)(nil),              // 46: switchboard.wire.v1.StarRequest
+	(*StarResult)(nil),               // 47: switchboard.wire.v1.StarResult
+	(*StarredRequest)(nil),           // 48: switchboard.wire.v1.StarredRequest
+	(*StarredMessage)(nil),           // 49: switchboard.wire.v1.StarredMessage
+	(*StarredResult)(nil),            // 50: switchboard.wire.v1.StarredResult
+	(*PollResultsRequest)(nil),       // 51: switchboard.wire.v1.PollResultsRequest
+	(*PollResultsResult)(nil),        // 52: switchboard.wire.v1.PollResultsResult
+	(*PollOptionResult)(nil),         // 53: switchboard.wire.v1.PollOptionResult
+	(*MarkAllReadResult)(nil),        // 54: switchboard.wire.v1.MarkAllReadResult
+	(*RecallRequest)(nil),            // 55: switchboard.wire.v1.RecallRequest
+	(*RecallResult)(nil),             // 56: switchboard.wire.v1.RecallResult
+	(*ListConversationsRequest)(nil), // 57: switchboard.wire.v1.ListConversationsRequest
+	(*ListConversationsResult)(nil),  // 58: switchboard.wire.v1.ListConversationsResult
+	(*CreateGroupRequest)(nil),       // 59: switchboard.wire.v1.CreateGroupRequest
+	(*CreateGroupResult)(nil),        // 60: switchboard.wire.v1.CreateGroupResult
+	(*MembershipRequest)(nil),        // 61: switchboard.wire.v1.MembershipRequest
+	(*MembershipResult)(nil),         // 62: switchboard.wire.v1.MembershipResult
+	(*GroupSettingsRequest)(nil),     // 63: switchboard.wire.v1.GroupSettingsRequest
+	(*GroupInviteRequest)(nil),       // 64: switchboard.wire.v1.GroupInviteRequest
+	(*GroupInvite)(nil),              // 65: switchboard.wire.v1.GroupInvite
+	(*JoinRequest)(nil),              // 66: switchboard.wire.v1.JoinRequest
+	(*GroupInviteResult)(nil),        // 67: switchboard.wire.v1.GroupInviteResult
+	(*JoinGroupRequest)(nil),         // 68: switchboard.wire.v1.JoinGroupRequest
+	(*JoinGroupResult)(nil),          // 69: switchboard.wire.v1.JoinGroupResult
+	(*GroupSettingsResult)(nil),      // 70: switchboard.wire.v1.GroupSettingsResult
+	(*MembersRequest)(nil),           // 71: switchboard.wire.v1.MembersRequest
+	(*MembersResult)(nil),            // 72: switchboard.wire.v1.MembersResult
+	(*PresenceRequest)(nil),          // 73: switchboard.wire.v1.PresenceRequest
+	(*PresenceResult)(nil),           // 74: switchboard.wire.v1.PresenceResult
+	(*QuietHours)(nil),               // 75: switchboard.wire.v1.QuietHours
+	(*QuietHoursRequest)(nil),        // 76: switchboard.wire.v1.QuietHoursRequest
+	(*QuietHoursResult)(nil),         // 77: switchboard.wire.v1.QuietHoursResult
+	(*LinkPreviewRequest)(nil),       // 78: switchboard.wire.v1.LinkPreviewRequest
+	(*LinkPreview)(nil),              // 79: switchboard.wire.v1.LinkPreview
+	(*PresencesRequest)(nil),         // 80: switchboard.wire.v1.PresencesRequest
+	(*PresencesResult)(nil),          // 81: switchboard.wire.v1.PresencesResult
+	(*PrivacyRequest)(nil),           // 82: switchboard.wire.v1.PrivacyRequest
+	(*PrivacyResult)(nil),            // 83: switchboard.wire.v1.PrivacyResult
+	(*ProfileRequest)(nil),           // 84: switchboard.wire.v1.ProfileRequest
+	(*AwayRequest)(nil),              // 85: switchboard.wire.v1.AwayRequest
+	(*Away)(nil),                     // 86: switchboard.wire.v1.Away
+	(*Profile)(nil),                  // 87: switchboard.wire.v1.Profile
+	(*ProfilesRequest)(nil),          // 88: switchboard.wire.v1.ProfilesRequest
+	(*ProfilesResult)(nil),           // 89: switchboard.wire.v1.ProfilesResult
+	(*DraftRequest)(nil),             // 90: switchboard.wire.v1.DraftRequest
+	(*DraftResult)(nil),              // 91: switchboard.wire.v1.DraftResult
+	(*DraftsRequest)(nil),            // 92: switchboard.wire.v1.DraftsRequest
+	(*Draft)(nil),                    // 93: switchboard.wire.v1.Draft
+	(*DraftsResult)(nil),             // 94: switchboard.wire.v1.DraftsResult
+	(*PinRequest)(nil),               // 95: switchboard.wire.v1.PinRequest
+	(*PinResult)(nil),                // 96: switchboard.wire.v1.PinResult
+	(*ArchiveRequest)(nil),           // 97: switchboard.wire.v1.ArchiveRequest
+	(*ArchiveResult)(nil),            // 98: switchboard.wire.v1.ArchiveResult
+	(*MarkUnreadRequest)(nil),        // 99: switchboard.wire.v1.MarkUnreadRequest
+	(*MarkUnreadResult)(nil),         // 100: switchboard.wire.v1.MarkUnreadResult
+	(*LabelRequest)(nil),             // 101: switchboard.wire.v1.LabelRequest
+	(*LabelResult)(nil),              // 102: switchboard.wire.v1.LabelResult
+	(*MuteRequest)(nil),              // 103: switchboard.wire.v1.MuteRequest
+	(*MuteResult)(nil),               // 104: switchboard.wire.v1.MuteResult
+	(*BlockRequest)(nil),             // 105: switchboard.wire.v1.BlockRequest
+	(*BlockResult)(nil),              // 106: switchboard.wire.v1.BlockResult
+	(*BlockedRequest)(nil),           // 107: switchboard.wire.v1.BlockedRequest
+	(*BlockedResult)(nil),            // 108: switchboard.wire.v1.BlockedResult
+	(*ReportRequest)(nil),            // 109: switchboard.wire.v1.ReportRequest
+	(*MediaCreateRequest)(nil),       // 110: switchboard.wire.v1.MediaCreateRequest
+	(*MediaChunkRequest)(nil),        // 111: switchboard.wire.v1.MediaChunkRequest
+	(*MediaChunkResult)(nil),         // 112: switchboard.wire.v1.MediaChunkResult
+	(*MediaCompleteRequest)(nil),     // 113: switchboard.wire.v1.MediaCompleteRequest
+	(*MediaReadRequest)(nil),         // 114: switchboard.wire.v1.MediaReadRequest
+	(*MediaReadResult)(nil),          // 115: switchboard.wire.v1.MediaReadResult
+	(*ReadByRequest)(nil),            // 116: switchboard.wire.v1.ReadByRequest
+	(*ReadByResult)(nil),             // 117: switchboard.wire.v1.ReadByResult
+	(*MemberRead)(nil),               // 118: switchboard.wire.v1.MemberRead
+	(*ReportResult)(nil),             // 119: switchboard.wire.v1.ReportResult
+	(*RegisterPushRequest)(nil),      // 120: switchboard.wire.v1.RegisterPushRequest
+	(*RegisterPushResult)(nil),       // 121: switchboard.wire.v1.RegisterPushResult
+	(*UnregisterPushRequest)(nil),    // 122: switchboard.wire.v1.UnregisterPushRequest
+	(*UnregisterPushResult)(nil),     // 123: switchboard.wire.v1.UnregisterPushResult
+	(*PingRequest)(nil),              // 124: switchboard.wire.v1.PingRequest
+	(*PingResult)(nil),               // 125: switchboard.wire.v1.PingResult
+	(*Push)(nil),                     // 126: switchboard.wire.v1.Push
+	(*ListsUpdate)(nil),              // 127: switchboard.wire.v1.ListsUpdate
+	(*FlagsUpdate)(nil),              // 128: switchboard.wire.v1.FlagsUpdate
+	(*ReadUpdate)(nil),               // 129: switchboard.wire.v1.ReadUpdate
+	(*MembershipUpdate)(nil),         // 130: switchboard.wire.v1.MembershipUpdate
+	(*ReadReceipt)(nil),              // 131: switchboard.wire.v1.ReadReceipt
+	(*Signal)(nil),                   // 132: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 133: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 134: switchboard.wire.v1.CardClickResult
+	(*DeskHandoverRequest)(nil),      // 135: switchboard.wire.v1.DeskHandoverRequest
+	(*DeskHandoverResult)(nil),       // 136: switchboard.wire.v1.DeskHandoverResult
+	(*DeskEnterRequest)(nil),         // 137: switchboard.wire.v1.DeskEnterRequest
+	(*DeskSession)(nil),              // 138: switchboard.wire.v1.DeskSession
+	(*DeskNote)(nil),                 // 139: switchboard.wire.v1.DeskNote
+	(*DeskStatusRequest)(nil),        // 140: switchboard.wire.v1.DeskStatusRequest
+	(*DeskAgent)(nil),                // 141: switchboard.wire.v1.DeskAgent
+	(*DeskWrapUp)(nil),               // 142: switchboard.wire.v1.DeskWrapUp
+	(*DeskQueueRequest)(nil),         // 143: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 144: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 145: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 146: switchboard.wire.v1.DeskQueueResult
+	(*DeskReachRequest)(nil),         // 147: switchboard.wire.v1.DeskReachRequest
+	(*DeskTransferRequest)(nil),      // 148: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 149: switchboard.wire.v1.DeskCloseRequest
+	(*DeskNoteRequest)(nil),          // 150: switchboard.wire.v1.DeskNoteRequest
+	(*DeskTagRequest)(nil),           // 151: switchboard.wire.v1.DeskTagRequest
+	(*DeskSessionRequest)(nil),       // 152: switchboard.wire.v1.DeskSessionRequest
+	(*DeskRateRequest)(nil),          // 153: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 154: switchboard.wire.v1.DeskRateResult
+	(*DeskRepliesRequest)(nil),       // 155: switchboard.wire.v1.DeskRepliesRequest
+	(*DeskReplies)(nil),              // 156: switchboard.wire.v1.DeskReplies
+	(*DeskSavedReply)(nil),           // 157: switchboard.wire.v1.DeskSavedReply
+	(*MyMetricsRequest)(nil),         // 158: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 159: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 160: switchboard.wire.v1.MyMetricsResult
+	nil,                              // 161: switchboard.wire.v1.QuietHours.WeekEntry
+	(*PresencesResult_User)(nil),     // 162: switchboard.wire.v1.PresencesResult.User
+	nil,                              // 163: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
 	3,   // 1: switchboard.wire.v1.Message.kind:type_name -> switchboard.wire.v1.MessageKind
 	2,   // 2: switchboard.wire.v1.Message.sender_role:type_name -> switchboard.wire.v1.Role
-	11,  // 3: switchboard.wire.v1.Message.media:type_name -> switchboard.wire.v1.MediaRef
+	12,  // 3: switchboard.wire.v1.Message.media:type_name -> switchboard.wire.v1.MediaRef
 	2,   // 4: switchboard.wire.v1.Member.role:type_name -> switchboard.wire.v1.Role
 	1,   // 5: switchboard.wire.v1.ConvSummary.kind:type_name -> switchboard.wire.v1.ConvKind
-	10,  // 6: switchboard.wire.v1.ConvSummary.last_message:type_name -> switchboard.wire.v1.Message
-	16,  // 7: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
-	17,  // 8: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
-	18,  // 9: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
-	9,   // 10: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
-	20,  // 11: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	125, // 12: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	131, // 13: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
-	24,  // 14: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
-	21,  // 15: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
-	23,  // 16: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
-	25,  // 17: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
-	27,  // 18: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
-	31,  // 19: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
-	54,  // 20: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
-	56,  // 21: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
-	58,  // 22: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
-	60,  // 23: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
-	70,  // 24: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
-	72,  // 25: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
-	94,  // 26: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	123, // 27: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	131, // 28: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
-	102, // 29: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	132, // 30: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	119, // 31: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
-	121, // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
-	134, // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
-	136, // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
-	139, // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	142, // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	147, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	148, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	157, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
-	104, // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
-	108, // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
-	106, // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	152, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
-	115, // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	154, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
-	109, // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
-	110, // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
-	112, // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
-	113, // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
-	149, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
-	151, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
-	29,  // 52: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
-	96,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
-	62,  // 54: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
-	81,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
-	98,  // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
-	150, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
-	63,  // 58: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
-	67,  // 59: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
-	146, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
-	33,  // 61: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
-	50,  // 62: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
-	34,  // 63: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
-	45,  // 64: switchboard.wire.v1.Request.star:type_name -> switchboard.wire.v1.StarRequest
-	47,  // 65: switchboard.wire.v1.Request.starred:type_name -> switchboard.wire.v1.StarredRequest
-	38,  // 66: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
-	41,  // 67: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
-	43,  // 68: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
-	83,  // 69: switchboard.wire.v1.Request.profile:type_name -> switchboard.wire.v1.ProfileRequest
-	87,  // 70: switchboard.wire.v1.Request.profiles:type_name -> switchboard.wire.v1.ProfilesRequest
-	89,  // 71: switchboard.wire.v1.Request.draft:type_name -> switchboard.wire.v1.DraftRequest
-	91,  // 72: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
-	84,  // 73: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
-	36,  // 74: switchboard.wire.v1.Request.hide:type_name -> switchboard.wire.v1.HideRequest
-	100, // 75: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
-	79,  // 76: switchboard.wire.v1.Request.presences:type_name -> switchboard.wire.v1.PresencesRequest
-	75,  // 77: switchboard.wire.v1.Request.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursRequest
-	77,  // 78: switchboard.wire.v1.Request.link_preview:type_name -> switchboard.wire.v1.LinkPreviewRequest
-	9,   // 79: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	22,  // 80: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	24,  // 81: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	26,  // 82: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	28,  // 83: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	32,  // 84: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	55,  // 85: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	57,  // 86: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	59,  // 87: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	61,  // 88: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	71,  // 89: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	73,  // 90: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	95,  // 91: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	124, // 92: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	103, // 93: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	133, // 94: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	120, // 95: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	122, // 96: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	135, // 97: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	137, // 98: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	140, // 99: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	145, // 100: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	137, // 101: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	137, // 102: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	159, // 103: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	105, // 104: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	118, // 105: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	107, // 106: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	153, // 107: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	116, // 108: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	155, // 109: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
-	11,  // 110: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
-	111, // 111: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
-	11,  // 112: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
-	114, // 113: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
-	137, // 114: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
-	137, // 115: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
-	30,  // 116: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
-	97,  // 117: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
-	69,  // 118: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
-	82,  // 119: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
-	99,  // 120: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
-	137, // 121: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
-	66,  // 122: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
-	68,  // 123: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
-	137, // 124: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
-	53,  // 125: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
-	51,  // 126: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
-	35,  // 127: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
-	46,  // 128: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
-	49,  // 129: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
-	40,  // 130: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
-	42,  // 131: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
-	44,  // 132: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
-	86,  // 133: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
-	88,  // 134: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
-	90,  // 135: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
-	93,  // 136: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
-	85,  // 137: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
-	37,  // 138: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
-	101, // 139: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
-	80,  // 140: switchboard.wire.v1.Response.presences:type_name -> switchboard.wire.v1.PresencesResult
-	76,  // 141: switchboard.wire.v1.Response.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursResult
-	78,  // 142: switchboard.wire.v1.Response.link_preview:type_name -> switchboard.wire.v1.LinkPreview
+	11,  // 6: switchboard.wire.v1.ConvSummary.last_message:type_name -> switchboard.wire.v1.Message
+	17,  // 7: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
+	18,  // 8: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
+	19,  // 9: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
+	10,  // 10: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
+	21,  // 11: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
+	126, // 12: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	132, // 13: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	25,  // 14: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
+	22,  // 15: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
+	24,  // 16: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
+	26,  // 17: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
+	28,  // 18: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
+	32,  // 19: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
+	55,  // 20: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
+	57,  // 21: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
+	59,  // 22: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
+	61,  // 23: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
+	71,  // 24: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
+	73,  // 25: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
+	95,  // 26: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
+	124, // 27: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	132, // 28: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	103, // 29: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
+	133, // 30: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	120, // 31: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
+	122, // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
+	135, // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	137, // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
+	140, // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	143, // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	148, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	149, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	158, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	105, // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
+	109, // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
+	107, // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
+	153, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	116, // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
+	155, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	110, // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
+	111, // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
+	113, // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
+	114, // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
+	150, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
+	152, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
+	30,  // 52: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
+	97,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
+	63,  // 54: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
+	82,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
+	99,  // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
+	151, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
+	64,  // 58: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
+	68,  // 59: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
+	147, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
+	34,  // 61: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
+	51,  // 62: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
+	35,  // 63: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
+	46,  // 64: switchboard.wire.v1.Request.star:type_name -> switchboard.wire.v1.StarRequest
+	48,  // 65: switchboard.wire.v1.Request.starred:type_name -> switchboard.wire.v1.StarredRequest
+	39,  // 66: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
+	42,  // 67: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
+	44,  // 68: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
+	84,  // 69: switchboard.wire.v1.Request.profile:type_name -> switchboard.wire.v1.ProfileRequest
+	88,  // 70: switchboard.wire.v1.Request.profiles:type_name -> switchboard.wire.v1.ProfilesRequest
+	90,  // 71: switchboard.wire.v1.Request.draft:type_name -> switchboard.wire.v1.DraftRequest
+	92,  // 72: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
+	85,  // 73: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
+	37,  // 74: switchboard.wire.v1.Request.hide:type_name -> switchboard.wire.v1.HideRequest
+	101, // 75: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
+	80,  // 76: switchboard.wire.v1.Request.presences:type_name -> switchboard.wire.v1.PresencesRequest
+	76,  // 77: switchboard.wire.v1.Request.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursRequest
+	78,  // 78: switchboard.wire.v1.Request.link_preview:type_name -> switchboard.wire.v1.LinkPreviewRequest
+	10,  // 79: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	23,  // 80: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	25,  // 81: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	27,  // 82: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	29,  // 83: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	33,  // 84: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	56,  // 85: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	58,  // 86: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	60,  // 87: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	62,  // 88: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	72,  // 89: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	74,  // 90: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	96,  // 91: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	125, // 92: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	104, // 93: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	134, // 94: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	121, // 95: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	123, // 96: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	136, // 97: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	138, // 98: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	141, // 99: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	146, // 100: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	138, // 101: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	138, // 102: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	160, // 103: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	106, // 104: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	119, // 105: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	108, // 106: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	154, // 107: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	117, // 108: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	156, // 109: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	12,  // 110: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
+	112, // 111: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
+	12,  // 112: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
+	115, // 113: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
+	138, // 114: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
+	138, // 115: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
+	31,  // 116: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
+	98,  // 117: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
+	70,  // 118: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
+	83,  // 119: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
+	100, // 120: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
+	138, // 121: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
+	67,  // 122: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
+	69,  // 123: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
+	138, // 124: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
+	54,  // 125: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
+	52,  // 126: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
+	36,  // 127: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
+	47,  // 128: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
+	50,  // 129: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
+	41,  // 130: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
+	43,  // 131: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
+	45,  // 132: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
+	87,  // 133: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
+	89,  // 134: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
+	91,  // 135: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
+	94,  // 136: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
+	86,  // 137: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
+	38,  // 138: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
+	102, // 139: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
+	81,  // 140: switchboard.wire.v1.Response.presences:type_name -> switchboard.wire.v1.PresencesResult
+	77,  // 141: switchboard.wire.v1.Response.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursResult
+	79,  // 142: switchboard.wire.v1.Response.link_preview:type_name -> switchboard.wire.v1.LinkPreview
 	3,   // 143: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	11,  // 144: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
-	13,  // 145: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	10,  // 146: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	10,  // 147: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
-	21,  // 148: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
-	21,  // 149: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
-	39,  // 150: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
-	39,  // 151: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
-	10,  // 152: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
-	48,  // 153: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
-	52,  // 154: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
-	13,  // 155: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	12,  // 144: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
+	14,  // 145: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	11,  // 146: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	11,  // 147: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
+	22,  // 148: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
+	22,  // 149: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
+	40,  // 150: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
+	40,  // 151: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
+	11,  // 152: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
+	49,  // 153: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
+	53,  // 154: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
+	14,  // 155: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
 	1,   // 156: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	12,  // 157: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	6,   // 158: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	13,  // 157: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	7,   // 158: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
 	2,   // 159: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	64,  // 160: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
-	65,  // 161: switchboard.wire.v1.GroupInviteResult.requests:type_name -> switchboard.wire.v1.JoinRequest
-	11,  // 162: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
-	12,  // 163: switchboard.wire.v1.GroupSettingsResult.managers:type_name -> switchboard.wire.v1.Member
-	12,  // 164: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	160, // 165: switchboard.wire.v1.QuietHours.week:type_name -> switchboard.wire.v1.QuietHours.WeekEntry
-	74,  // 166: switchboard.wire.v1.QuietHoursRequest.set:type_name -> switchboard.wire.v1.QuietHours
-	74,  // 167: switchboard.wire.v1.QuietHoursResult.quiet:type_name -> switchboard.wire.v1.QuietHours
-	161, // 168: switchboard.wire.v1.PresencesResult.users:type_name -> switchboard.wire.v1.PresencesResult.User
+	65,  // 160: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
+	66,  // 161: switchboard.wire.v1.GroupInviteResult.requests:type_name -> switchboard.wire.v1.JoinRequest
+	12,  // 162: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
+	13,  // 163: switchboard.wire.v1.GroupSettingsResult.managers:type_name -> switchboard.wire.v1.Member
+	13,  // 164: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	161, // 165: switchboard.wire.v1.QuietHours.week:type_name -> switchboard.wire.v1.QuietHours.WeekEntry
+	75,  // 166: switchboard.wire.v1.QuietHoursRequest.set:type_name -> switchboard.wire.v1.QuietHours
+	75,  // 167: switchboard.wire.v1.QuietHoursResult.quiet:type_name -> switchboard.wire.v1.QuietHours
+	162, // 168: switchboard.wire.v1.PresencesResult.users:type_name -> switchboard.wire.v1.PresencesResult.User
 	4,   // 169: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
 	5,   // 170: switchboard.wire.v1.PrivacyRequest.direct_from:type_name -> switchboard.wire.v1.DirectFrom
-	4,   // 171: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	5,   // 172: switchboard.wire.v1.PrivacyResult.direct_from:type_name -> switchboard.wire.v1.DirectFrom
-	86,  // 173: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
-	92,  // 174: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
-	11,  // 175: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	117, // 176: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	10,  // 177: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	128, // 178: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	129, // 179: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	130, // 180: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	127, // 181: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
-	126, // 182: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
-	7,   // 183: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
-	1,   // 184: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	12,  // 185: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	8,   // 186: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	138, // 187: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	162, // 188: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
-	141, // 189: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
-	143, // 190: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	144, // 191: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	156, // 192: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	158, // 193: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	194, // [194:194] is the sub-list for method output_type
-	194, // [194:194] is the sub-list for method input_type
-	194, // [194:194] is the sub-list for extension type_name
-	194, // [194:194] is the sub-list for extension extendee
-	0,   // [0:194] is the sub-list for field type_name
+	6,   // 171: switchboard.wire.v1.PrivacyRequest.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
+	4,   // 172: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	5,   // 173: switchboard.wire.v1.PrivacyResult.direct_from:type_name -> switchboard.wire.v1.DirectFrom
+	6,   // 174: switchboard.wire.v1.PrivacyResult.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
+	87,  // 175: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
+	93,  // 176: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
+	12,  // 177: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	118, // 178: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	11,  // 179: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	129, // 180: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	130, // 181: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	131, // 182: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	128, // 183: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
+	127, // 184: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
+	8,   // 185: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
+	1,   // 186: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	13,  // 187: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	9,   // 188: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	139, // 189: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	163, // 190: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	142, // 191: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	144, // 192: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	145, // 193: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	157, // 194: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	159, // 195: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	196, // [196:196] is the sub-list for method output_type
+	196, // [196:196] is the sub-list for method input_type
+	196, // [196:196] is the sub-list for extension type_name
+	196, // [196:196] is the sub-list for extension extendee
+	0,   // [0:196] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -14660,7 +14744,7 @@ func file_transport_wirepb_wire_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
-			NumEnums:      9,
+			NumEnums:      10,
 			NumMessages:   154,
 			NumExtensions: 0,
 			NumServices:   0,

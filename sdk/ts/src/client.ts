@@ -8,6 +8,7 @@ import {
   MessageKind,
   PresenceSharing,
   DirectFrom,
+  GroupAddFrom,
   RequestSchema,
   Role,
   ServerFrameSchema,
@@ -253,6 +254,16 @@ const directFromValues: Record<DirectFromName, DirectFrom> = {
   everyone: DirectFrom.EVERYONE,
   groups: DirectFrom.GROUPS,
   nobody: DirectFrom.NOBODY,
+};
+
+/** Who may add a user to a group (Client.groupAddFrom); "default": the node's. */
+export type GroupAddFromName = "default" | "everyone" | "groups" | "nobody";
+
+const groupAddFromValues: Record<GroupAddFromName, GroupAddFrom> = {
+  default: GroupAddFrom.DEFAULT,
+  everyone: GroupAddFrom.EVERYONE,
+  groups: GroupAddFrom.GROUPS,
+  nobody: GroupAddFrom.NOBODY,
 };
 
 const sharingValues: Record<PresenceSharingName, PresenceSharing> = {
@@ -1735,6 +1746,24 @@ export class Client {
     const got = r.result.value.directFrom;
     return (Object.keys(directFromValues) as DirectFromName[]).find((k) => directFromValues[k] === got) ?? "default";
   }
+
+  /**
+   * groupAddFrom reads who may add this user to a group (create a group
+   * with them, add them to one); with a value it sets it first:
+   * "everyone", "groups" (users who share a group with them), "nobody"
+   * (they join only with an invite code), or "default" (the node's,
+   * everyone unless its operator chose). Groups the user is in are never
+   * affected; an add refused by it fails FORBIDDEN, naming who.
+   */
+  async groupAddFrom(set?: GroupAddFromName): Promise<GroupAddFromName> {
+    const groupAddFrom = set === undefined ? undefined : groupAddFromValues[set];
+    if (set !== undefined && groupAddFrom === undefined) throw new Error(`groupAddFrom: not one of ${Object.keys(groupAddFromValues).join(", ")}`);
+    const r = await this.request({ case: "privacy", value: { groupAddFrom } });
+    if (r.result.case !== "privacy") throw new Error("privacy: unexpected answer");
+    const got = r.result.value.groupAddFrom;
+    return (Object.keys(groupAddFromValues) as GroupAddFromName[]).find((k) => groupAddFromValues[k] === got) ?? "default";
+  }
+
 
   /** profile reads this user's own profile (updatedMs 0: never set). */
   async profile(): Promise<UserProfile> {

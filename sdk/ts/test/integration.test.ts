@@ -281,6 +281,20 @@ test("link previews: the node refuses what is no http(s) link, and its own netwo
   });
 });
 
+test("who may add me to groups: a seller who takes no adds is refused by name, joins with an invite code, and goes back to the default", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["ts-seller", "ts-organizer"], async (seller, organizer) => {
+    assert.equal(await seller.groupAddFrom(), "default");
+    assert.equal(await seller.groupAddFrom("nobody"), "nobody");
+    await assert.rejects(organizer.createGroup("Deals", ["ts-seller"]), /ts-seller may be added to groups by nobody/);
+    const conv = await organizer.createGroup("Deals", []);
+    await assert.rejects(organizer.addMembers(conv, "ts-seller"), /invite code/);
+    const invite = await organizer.createInvite(conv);
+    assert.equal((await seller.joinGroup(invite.code)).conv, conv);
+    assert.equal(await seller.groupAddFrom("default"), "default");
+    await assert.rejects(seller.groupAddFrom("friends" as "groups"), /not one of/);
+  });
+});
+
 test("a message larger than the default frame: the node's raised frame carries it both ways", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const big = "x".repeat(600 * 1024);
