@@ -394,9 +394,9 @@ func (n *Runtime) ConversationLog(ctx context.Context, conv string, after uint64
 		return nil, 0, fromPB(storeErr(err))
 	}
 	msgs = make([]*pb.Message, len(page))
-	cutoff := n.retentionCutoff(conv)
+	clock := n.contentClock(conv)
 	for i := range page {
-		msgs[i] = readable(&page[i], cutoff)
+		msgs[i] = readable(&page[i], clock)
 	}
 	return msgs, head.LastSeq, nil
 }
@@ -478,7 +478,7 @@ func (n *Runtime) History(ctx context.Context, req *pb.GetHistory) ([]*pb.Messag
 	if req.OldestFirst {
 		order = storage.OldestFirst
 	}
-	cutoff := n.retentionCutoff(req.Conv)
+	clock := n.contentClock(req.Conv)
 	out := make([]*pb.Message, 0, limit)
 	for {
 		want := limit - len(out)
@@ -488,7 +488,7 @@ func (n *Runtime) History(ctx context.Context, req *pb.GetHistory) ([]*pb.Messag
 		}
 		for i := range msgs {
 			if !mem.HidesRow(&msgs[i]) {
-				out = append(out, readable(&msgs[i], cutoff))
+				out = append(out, readable(&msgs[i], clock))
 			}
 		}
 		if len(msgs) < want || len(out) == limit {

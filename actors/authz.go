@@ -20,30 +20,31 @@ import (
 type Action uint8
 
 const (
-	ActSend        Action = iota // post a message
-	ActHistory                   // read messages (within one's visibility)
-	ActMembers                   // list the members
-	ActMarkRead                  // move one's read cursor
-	ActPin                       // pin, mute, archive, clear or hide (and undo) in one's own view
-	ActRecallOwn                 // recall one's own message within the recall window
-	ActRecallAny                 // recall anybody's message, any time (and close anybody's poll)
-	ActAdd                       // add members
-	ActRemove                    // remove members
-	ActLeave                     // leave
-	ActSetRole                   // change a member's role
-	ActMute                      // mute or unmute a member
-	ActSeePresence               // see whether another member is online
-	ActBlock                     // block or unblock the other member (direct conversations)
-	ActReport                    // report another's message to the operator's moderators
-	ActSettings                  // change a group's settings (who may post, history for new members)
-	ActPinMessage                // pin a message for every member to see (and unpin it)
-	ActInvite                    // create, list and revoke invites (a code others join with)
-	ActDisband                   // end a group for every member
+	ActSend         Action = iota // post a message
+	ActHistory                    // read messages (within one's visibility)
+	ActMembers                    // list the members
+	ActMarkRead                   // move one's read cursor
+	ActPin                        // pin, mute, archive, clear or hide (and undo) in one's own view
+	ActRecallOwn                  // recall one's own message within the recall window
+	ActRecallAny                  // recall anybody's message, any time (and close anybody's poll)
+	ActAdd                        // add members
+	ActRemove                     // remove members
+	ActLeave                      // leave
+	ActSetRole                    // change a member's role
+	ActMute                       // mute or unmute a member
+	ActSeePresence                // see whether another member is online
+	ActBlock                      // block or unblock the other member (direct conversations)
+	ActReport                     // report another's message to the operator's moderators
+	ActSettings                   // change a group's settings (who may post, history for new members)
+	ActPinMessage                 // pin a message for every member to see (and unpin it)
+	ActInvite                     // create, list and revoke invites (a code others join with)
+	ActDisband                    // end a group for every member
+	ActDisappearing               // set the timer of the conversation's disappearing messages
 	numActions
 )
 
 var actionNames = [numActions]string{"send", "history", "members", "mark_read", "pin", "recall_own",
-	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report", "settings", "pin_message", "invite", "disband"}
+	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report", "settings", "pin_message", "invite", "disband", "disappearing"}
 
 func (a Action) String() string {
 	if a < numActions {
@@ -138,67 +139,70 @@ func RolesOf(kind storage.ConvKind) []storage.Role {
 // Direct conversations have fixed members: nobody adds, removes or leaves.
 var rules = map[storage.ConvKind][numActions]who{
 	storage.KindDirect: {
-		ActSend:        {roles: roles(storage.RoleMember)},
-		ActHistory:     {roles: roles(storage.RoleMember)},
-		ActMembers:     {roles: roles(storage.RoleMember)},
-		ActMarkRead:    {roles: roles(storage.RoleMember)},
-		ActPin:         {roles: roles(storage.RoleMember)},
-		ActRecallOwn:   {roles: roles(storage.RoleMember)},
-		ActRecallAny:   nobody,
-		ActAdd:         nobody,
-		ActRemove:      nobody,
-		ActLeave:       nobody,
-		ActSetRole:     nobody,
-		ActMute:        nobody,
-		ActSeePresence: {roles: roles(storage.RoleMember)}, // unless either blocks the other
-		ActBlock:       {roles: roles(storage.RoleMember)},
-		ActReport:      {roles: roles(storage.RoleMember)},
-		ActSettings:    nobody,
-		ActPinMessage:  {roles: roles(storage.RoleMember)}, // the deal both agreed on, an address
-		ActInvite:      nobody,
-		ActDisband:     nobody, // either member blocks or archives instead
+		ActSend:         {roles: roles(storage.RoleMember)},
+		ActHistory:      {roles: roles(storage.RoleMember)},
+		ActMembers:      {roles: roles(storage.RoleMember)},
+		ActMarkRead:     {roles: roles(storage.RoleMember)},
+		ActPin:          {roles: roles(storage.RoleMember)},
+		ActRecallOwn:    {roles: roles(storage.RoleMember)},
+		ActRecallAny:    nobody,
+		ActAdd:          nobody,
+		ActRemove:       nobody,
+		ActLeave:        nobody,
+		ActSetRole:      nobody,
+		ActMute:         nobody,
+		ActSeePresence:  {roles: roles(storage.RoleMember)}, // unless either blocks the other
+		ActBlock:        {roles: roles(storage.RoleMember)},
+		ActReport:       {roles: roles(storage.RoleMember)},
+		ActSettings:     nobody,
+		ActPinMessage:   {roles: roles(storage.RoleMember)}, // the deal both agreed on, an address
+		ActInvite:       nobody,
+		ActDisband:      nobody,                             // either member blocks or archives instead
+		ActDisappearing: {roles: roles(storage.RoleMember)}, // either of the two
 	},
 	storage.KindGroup: {
-		ActSend:        {roles: anyGroupRole},
-		ActHistory:     {roles: anyGroupRole, left: true}, // up to the seq one left at
-		ActMembers:     {roles: anyGroupRole},
-		ActMarkRead:    {roles: anyGroupRole, left: true},
-		ActPin:         {roles: anyGroupRole, left: true},
-		ActRecallOwn:   {roles: anyGroupRole},
-		ActRecallAny:   {roles: groupManagers},
-		ActAdd:         {roles: groupManagers},
-		ActRemove:      {roles: groupManagers}, // an admin cannot remove an owner (checked with the target)
-		ActLeave:       {roles: anyGroupRole},  // the last owner hands ownership over first
-		ActSetRole:     {roles: roles(storage.RoleOwner)},
-		ActMute:        {roles: groupManagers},
-		ActSeePresence: {roles: anyGroupRole},
-		ActBlock:       nobody,                            // a group's managers mute instead
-		ActReport:      {roles: anyGroupRole, left: true}, // what one can read
-		ActSettings:    {roles: groupManagers},
-		ActPinMessage:  {roles: groupManagers},
-		ActInvite:      {roles: groupManagers}, // whoever holds a code joins as a member (JoinGroup)
-		ActDisband:     {roles: roles(storage.RoleOwner)},
+		ActSend:         {roles: anyGroupRole},
+		ActHistory:      {roles: anyGroupRole, left: true}, // up to the seq one left at
+		ActMembers:      {roles: anyGroupRole},
+		ActMarkRead:     {roles: anyGroupRole, left: true},
+		ActPin:          {roles: anyGroupRole, left: true},
+		ActRecallOwn:    {roles: anyGroupRole},
+		ActRecallAny:    {roles: groupManagers},
+		ActAdd:          {roles: groupManagers},
+		ActRemove:       {roles: groupManagers}, // an admin cannot remove an owner (checked with the target)
+		ActLeave:        {roles: anyGroupRole},  // the last owner hands ownership over first
+		ActSetRole:      {roles: roles(storage.RoleOwner)},
+		ActMute:         {roles: groupManagers},
+		ActSeePresence:  {roles: anyGroupRole},
+		ActBlock:        nobody,                            // a group's managers mute instead
+		ActReport:       {roles: anyGroupRole, left: true}, // what one can read
+		ActSettings:     {roles: groupManagers},
+		ActPinMessage:   {roles: groupManagers},
+		ActInvite:       {roles: groupManagers}, // whoever holds a code joins as a member (JoinGroup)
+		ActDisband:      {roles: roles(storage.RoleOwner)},
+		ActDisappearing: {roles: groupManagers},
 	},
 	storage.KindService: {
-		ActSend:        {roles: anyServiceRole},
-		ActHistory:     {roles: anyServiceRole, left: true},
-		ActMembers:     {roles: anyServiceRole},
-		ActMarkRead:    {roles: anyServiceRole, left: true},
-		ActPin:         {roles: anyServiceRole, left: true},
-		ActRecallOwn:   {roles: anyServiceRole},
-		ActRecallAny:   nobody,
-		ActAdd:         {roles: serviceManager},
-		ActRemove:      {roles: serviceManager},
-		ActLeave:       {roles: anyServiceRole},
-		ActSetRole:     nobody,
-		ActMute:        {roles: serviceManager},
-		ActSeePresence: {roles: anyServiceRole},
-		ActBlock:       nobody, // the desk's agents mute instead
-		ActReport:      {roles: anyServiceRole, left: true},
-		ActSettings:    nobody, // a service conversation's rules are the desk's
-		ActPinMessage:  {roles: serviceManager},
-		ActInvite:      nobody, // the desk adds a service conversation's members
-		ActDisband:     nobody, // the desk closes sessions
+		ActSend:         {roles: anyServiceRole},
+		ActHistory:      {roles: anyServiceRole, left: true},
+		ActMembers:      {roles: anyServiceRole},
+		ActMarkRead:     {roles: anyServiceRole, left: true},
+		ActPin:          {roles: anyServiceRole, left: true},
+		ActRecallOwn:    {roles: anyServiceRole},
+		ActRecallAny:    nobody,
+		ActAdd:          {roles: serviceManager},
+		ActRemove:       {roles: serviceManager},
+		ActLeave:        {roles: anyServiceRole},
+		ActSetRole:      nobody,
+		ActMute:         {roles: serviceManager},
+		ActSeePresence:  {roles: anyServiceRole},
+		ActBlock:        nobody, // the desk's agents mute instead
+		ActReport:       {roles: anyServiceRole, left: true},
+		ActSettings:     nobody, // a service conversation's rules are the desk's
+		ActPinMessage:   {roles: serviceManager},
+		ActInvite:       nobody, // the desk adds a service conversation's members
+		ActDisband:      nobody, // the desk closes sessions
+		ActDisappearing: nobody, // a service conversation keeps its record
 	},
 }
 

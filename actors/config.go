@@ -150,6 +150,11 @@ type Config struct {
 	// (privacy group_add_from; direct_from.go): everyone unless set. Its
 	// "users who share a group" reads as many rows as DirectFromScan.
 	GroupAddFrom pb.GroupAddFrom
+	// MinDisappearAfter, MaxDisappearAfter: the shortest and longest timer
+	// a conversation's disappearing messages may have (conv_disappear.go;
+	// defaults 30 s and a year).
+	MinDisappearAfter time.Duration
+	MaxDisappearAfter time.Duration
 	// MaxMemberMuteFor: the longest a group's managers may mute a member
 	// for with an end (membership MUTE with for_ms; default a year; a
 	// mute without one lasts until unmuted).
@@ -445,6 +450,8 @@ func DefaultConfig() Config {
 		JoinRequestTTL:            7 * 24 * time.Hour,
 		MaxMuteFor:                366 * 24 * time.Hour,
 		MaxMemberMuteFor:          366 * 24 * time.Hour,
+		MinDisappearAfter:         30 * time.Second,
+		MaxDisappearAfter:         366 * 24 * time.Hour,
 		DirectFromScan:            2000,
 		MaxAwayBytes:              500,
 		MaxAwayFor:                366 * 24 * time.Hour,
@@ -574,6 +581,11 @@ func (c Config) withDefaults() (Config, error) {
 	setDuration(&c.JoinRequestTTL, d.JoinRequestTTL)
 	setDuration(&c.MaxMuteFor, d.MaxMuteFor)
 	setDuration(&c.MaxMemberMuteFor, d.MaxMemberMuteFor)
+	setDuration(&c.MinDisappearAfter, d.MinDisappearAfter)
+	setDuration(&c.MaxDisappearAfter, d.MaxDisappearAfter)
+	if c.MinDisappearAfter > c.MaxDisappearAfter {
+		return c, fmt.Errorf("disappearing messages: the shortest timer %v is longer than the longest %v", c.MinDisappearAfter, c.MaxDisappearAfter)
+	}
 	setInt(&c.DirectFromScan, d.DirectFromScan)
 	if c.DirectFrom == pb.DirectFrom_DIRECT_FROM_DEFAULT {
 		c.DirectFrom = pb.DirectFrom_DIRECT_FROM_EVERYONE

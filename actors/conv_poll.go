@@ -161,6 +161,7 @@ type pollTally struct {
 	seq     uint64
 	author  string
 	posted  time.Time // the poll's server time: retention takes it at its cutoff
+	ends    time.Time // the poll disappears then (zero: it stays)
 	poll    Poll
 	closed  bool
 	votes   map[string][]uint32 // voter → options chosen, ascending
@@ -211,7 +212,7 @@ func (t *pollTally) fold(m *storage.Message) {
 func (c *conversation) pollTally(seq uint64) (*pollTally, *pb.Error) {
 	notFound := pbErr(pb.Code_NOT_FOUND, "no poll at seq %d of %s", seq, c.id)
 	if t, ok := c.polls[seq]; ok {
-		if cutoff := c.rt.retentionCutoff(c.id); !cutoff.IsZero() && t.posted.Before(cutoff) {
+		if c.rt.contentClock(c.id).gone(t.posted, t.ends) {
 			delete(c.polls, seq)
 			return nil, notFound
 		}
@@ -228,14 +229,14 @@ func (c *conversation) pollTally(seq uint64) (*pollTally, *pb.Error) {
 		return nil, notFound
 	case err != nil:
 		return nil, storeErr(err)
-	case target.Kind != storage.MsgPoll || target.RefSeq != 0 || target.Recalled() || expiredAt(&target, c.rt.retentionCutoff(c.id)):
+	case target.Kind != storage.MsgPoll || target.RefSeq != 0 || target.Recalled() || expiredAt(&target, c.rt.contentClock(c.id)):
 		return nil, notFound
 	}
 	var poll Poll
 	if err := json.Unmarshal(target.Body, &poll); err != nil {
 		return nil, notFound // the grain checked it when it was sent
 	}
-	t := &pollTally{seq: seq, author: target.Sender, posted: target.ServerTS, poll: poll, votes: map[string][]uint32{}, through: seq, used: time.Now()}
+	t := &pollTally{seq: seq, author: target.Sender, posted: target.ServerTS, ends: target.ExpiresAt, poll: poll, votes: map[string][]uint32{}, through: seq, used: time.Now()}
 	cp, err := c.rt.store.LoadCheckpoint(bg, pollKey(c.id, seq))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):

@@ -38,7 +38,7 @@ func (c *conversation) checkReaction(m *pb.SendMessage) *pb.Error {
 		return storeErr(err)
 	}
 	switch {
-	case target.Recalled() || !target.Kind.Content() || expiredAt(&target, c.rt.retentionCutoff(c.id)):
+	case target.Recalled() || !target.Kind.Content() || expiredAt(&target, c.rt.contentClock(c.id)):
 		return pbErr(pb.Code_NOT_FOUND, "no message %d to react to in %s", m.RefSeq, c.id)
 	case target.RefSeq != 0:
 		return pbErr(pb.Code_INVALID, "message %d is an edit, a card update or a poll's close: react to the message it refers to (%d)", m.RefSeq, target.RefSeq)

@@ -54,6 +54,10 @@ type groupSettings struct {
 	// ExpiredThrough: retention took the expired content out of every row
 	// up to this seq (retention.go).
 	ExpiredThrough uint64 `json:"expired_through,omitempty"`
+	// Disappearing: the spans of seqs sent under a timer for disappearing
+	// messages whose content is not all swept yet, oldest first; the last
+	// one open (To 0) while the timer is on (conv_disappear.go).
+	Disappearing []disappearSpan `json:"disappearing,omitempty"`
 }
 
 func settingsKey(conv string) string { return "conv-settings/" + conv }

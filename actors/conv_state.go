@@ -32,7 +32,7 @@ func (c *conversation) state(ctx actor.Context, m *pb.ConvState) {
 	}
 	res := &pb.ConvStateResponse{Kind: convKindToPB(c.kind), LastSeq: last, Member: toPBMember(*mem), MemberCount: uint32(c.active), Title: c.title(), PictureId: c.pictureID()}
 	if c.lastMsg != nil && c.lastMsg.Seq <= last && mem.Sees(c.lastMsg.Seq) {
-		res.LastMessage = listed(readable(c.lastMsg, c.rt.retentionCutoff(c.id)))
+		res.LastMessage = listed(readable(c.lastMsg, c.rt.contentClock(c.id)))
 	}
 	from := max(m.ReadSeq+1, mem.VisibleFrom(), 1)
 	if last >= from {

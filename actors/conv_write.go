@@ -136,15 +136,20 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(e)
 		return
 	}
-	if e := c.claimAttachment(media, c.lastSeq+1); e != nil { // the seq enqueue gives it
-		undoSlow()
-		reply(e)
-		return
-	}
 	msg := storage.Message{
 		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: m.Sender,
 		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: mentions, Media: media, Body: body, Flags: flags,
 		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now,
+	}
+	if e := c.disappearEnd(&msg); e != nil {
+		undoSlow()
+		reply(e)
+		return
+	}
+	if e := c.claimAttachment(media, c.lastSeq+1); e != nil { // the seq enqueue gives it
+		undoSlow()
+		reply(e)
+		return
 	}
 	// A recall of its message waits for an edit or a card update queued
 	// here (conv_recall.go), so none lands after the recall's tombstones.
@@ -165,7 +170,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		}
 		observeSend(nil)
 		observeAck(now)
-		res := &pb.SendResponse{MsgId: msg.MsgID, Seq: msg.Seq, ServerTsMs: millis(now), Flagged: flags&storage.FlagFlagged != 0}
+		res := &pb.SendResponse{MsgId: msg.MsgID, Seq: msg.Seq, ServerTsMs: millis(now), Flagged: flags&storage.FlagFlagged != 0, ExpiresAtMs: millis(msg.ExpiresAt)}
 		if masked {
 			res.StoredBody = body // the sender's device shows what the others see
 		}

@@ -78,9 +78,13 @@ type conversation struct {
 	// after its tombstones.
 	editing map[uint64]int
 	// polls holds the tallies of the polls asked about (conv_poll.go).
-	polls  map[uint64]*pollTally
-	fanout *fanout
-	idle   idleStamp
+	polls map[uint64]*pollTally
+	// sweepArmedAt: when the schedule's row for the sweep of disappearing
+	// messages is due (zero: none), once sweepArmKnown (conv_disappear.go).
+	sweepArmedAt  time.Time
+	sweepArmKnown bool
+	fanout        *fanout
+	idle          idleStamp
 }
 
 type dedupeKey struct{ sender, clientMsgID string }
@@ -175,6 +179,10 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.recall(ctx, m)
 	case *pb.ExpireMessages:
 		c.expire(ctx, m)
+	case *pb.SetDisappearing:
+		c.disappearing(ctx, m)
+	case *pb.SweepDisappeared:
+		c.sweepDisappeared(ctx, m)
 	case *pb.MembershipChange:
 		c.changeMembership(ctx, m)
 	case *pb.DeskEvent:

@@ -25,6 +25,7 @@ func toPBMessage(m *storage.Message) *pb.Message {
 		AutoReply:   m.Flags&storage.FlagAutoReply != 0,
 		ClientTsMs:  millis(m.ClientTS),
 		ServerTsMs:  millis(m.ServerTS),
+		ExpiresAtMs: millis(m.ExpiresAt),
 		SenderRole:  senderRoleToPB(m.SenderRole),
 		Media:       mediaRefToPB(m.Media),
 	}

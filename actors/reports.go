@@ -270,7 +270,7 @@ func (n *Runtime) Report(ctx context.Context, reporter, conv string, seq uint64,
 		return "", false, invalid("message %d is not a user's message", seq)
 	case msg.Recalled():
 		return "", false, &Error{Code: pb.Code_NOT_FOUND, Message: "message " + strconv.FormatUint(seq, 10) + " was recalled"}
-	case expiredAt(&msg, n.retentionCutoff(conv)):
+	case expiredAt(&msg, n.contentClock(conv)):
 		// Its content is gone for readers: a report must not bring it back.
 		return "", false, &Error{Code: pb.Code_NOT_FOUND, Message: "message " + strconv.FormatUint(seq, 10) + " expired"}
 	case msg.Sender == reporter:
@@ -341,9 +341,9 @@ func (n *Runtime) ReportContext(ctx context.Context, id string, around int) (*pb
 		return nil, nil, fromPB(storeErr(err))
 	}
 	out := make([]*pb.Message, len(msgs))
-	cutoff := n.retentionCutoff(r.Conv)
+	clock := n.contentClock(r.Conv)
 	for i := range msgs {
-		out[i] = readable(&msgs[i], cutoff)
+		out[i] = readable(&msgs[i], clock)
 	}
 	return r, out, nil
 }

@@ -60,15 +60,28 @@ var (
 
 func init() { prometheus.MustRegister(metricExpired, metricRetentionSwept) }
 
-// retentionCutoff is the server time before which the content of
-// conversation conv has expired; zero when its kind is kept for ever.
-func (n *Runtime) retentionCutoff(conv string) time.Time {
+// contentClock judges whether a row's content can still be read: it has
+// expired once it is older than retention keeps (cutoff), or once its own
+// end (a disappearing message's ExpiresAt) is not after now.
+type contentClock struct {
+	cutoff time.Time // retention: content stored before it has expired (zero: kept for ever)
+	now    time.Time
+}
+
+// contentClock is the clock of conversation conv's rows, read now.
+func (n *Runtime) contentClock(conv string) contentClock {
+	now := n.cfg.Now()
 	kind, _ := KindOfID(conv)
-	r := n.cfg.retentionOf(kind)
-	if r <= 0 {
-		return time.Time{}
+	if r := n.cfg.retentionOf(kind); r > 0 {
+		return contentClock{cutoff: now.Add(-r), now: now}
 	}
-	return n.cfg.Now().Add(-r)
+	return contentClock{now: now}
+}
+
+// gone reports whether content stored at ts, ending at end (zero: no
+// end of its own), has expired.
+func (k contentClock) gone(ts, end time.Time) bool {
+	return !k.cutoff.IsZero() && ts.Before(k.cutoff) || !end.IsZero() && !k.now.Before(end)
 }
 
 // holdsContent: the rows whose content retention takes (texts, cards,
@@ -78,22 +91,22 @@ func holdsContent(m *storage.Message) bool {
 	return m.Kind.Content()
 }
 
-// expiredAt reports whether m's content has expired at cutoff.
-func expiredAt(m *storage.Message, cutoff time.Time) bool {
-	return !cutoff.IsZero() && holdsContent(m) && m.ServerTS.Before(cutoff)
+// expiredAt reports whether m's content has expired by clock k.
+func expiredAt(m *storage.Message, k contentClock) bool {
+	return holdsContent(m) && k.gone(m.ServerTS, m.ExpiresAt)
 }
 
-// asOf is m as a reader sees it at cutoff: an expired row recalled,
+// asOf is m as a reader sees it by clock k: an expired row recalled,
 // without body or file (expired true); an old desk step without the words
 // a user typed into it.
-func asOf(m storage.Message, cutoff time.Time) (_ storage.Message, expired bool) {
+func asOf(m storage.Message, k contentClock) (_ storage.Message, expired bool) {
 	switch {
-	case cutoff.IsZero() || !m.ServerTS.Before(cutoff):
+	case !k.gone(m.ServerTS, m.ExpiresAt):
 	case holdsContent(&m):
 		m.Flags |= storage.FlagRecalled // as TombstoneMessage leaves it
 		m.Body, m.Media = nil, storage.MediaRef{}
 		return m, true
-	case m.Kind == storage.MsgSystem:
+	case m.Kind == storage.MsgSystem: // gone by retention: system messages have no end of their own
 		if body, found := redactDeskBody(m.Body); found {
 			m.Body = body
 		}
@@ -102,17 +115,17 @@ func asOf(m storage.Message, cutoff time.Time) (_ storage.Message, expired bool)
 }
 
 // readable is asOf for the wire.
-func readable(m *storage.Message, cutoff time.Time) *pb.Message {
-	seen, expired := asOf(*m, cutoff)
+func readable(m *storage.Message, k contentClock) *pb.Message {
+	seen, expired := asOf(*m, k)
 	out := toPBMessage(&seen)
 	out.Expired = expired
 	return out
 }
 
 // unexpired is m (a conversation list's last message, which a user grain
-// keeps), or a copy without its content once it expired at cutoff.
-func unexpired(m *pb.Message, cutoff time.Time) *pb.Message {
-	if m == nil || cutoff.IsZero() || m.ServerTsMs >= cutoff.UnixMilli() {
+// keeps), or a copy without its content once it expired by clock k.
+func unexpired(m *pb.Message, k contentClock) *pb.Message {
+	if m == nil || !k.gone(time.UnixMilli(m.ServerTsMs), fromMillis(m.ExpiresAtMs)) {
 		return m
 	}
 	switch m.Kind {
@@ -387,7 +400,7 @@ func (c *conversation) expire(ctx actor.Context, m *pb.ExpireMessages) {
 		res.Through = rows[i].Seq
 	}
 	if c.lastMsg != nil && c.lastMsg.Seq > s.ExpiredThrough && c.lastMsg.Seq <= res.Through {
-		last, _ := asOf(*c.lastMsg, before) // as the store now holds it
+		last, _ := asOf(*c.lastMsg, contentClock{cutoff: before, now: c.rt.cfg.Now()}) // as the store now holds it
 		c.lastMsg = &last
 	}
 	res.More = !stopped && len(rows) == expireBatch && res.Through < c.durable

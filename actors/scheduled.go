@@ -315,6 +315,9 @@ func (n *Runtime) sendScheduled(ctx context.Context, s storage.ScheduledSend) (d
 	if uerr == nil && m.Reminder != nil {
 		return n.remindDue(ctx, s, m.Reminder) // a reminder on a starred message, not a send
 	}
+	if uerr == nil && m.DisappearConv != "" {
+		return n.disappearDue(ctx, s, m.DisappearConv) // a conversation's disappearing messages are due
+	}
 	if err := uerr; err != nil || m.Send == nil || m.Send.Sender != s.User {
 		n.log.Warn("dropping a scheduled send that cannot be read", "user", s.User, "id", s.ID, "err", err)
 		scheduledSends.WithLabelValues("dropped").Inc()

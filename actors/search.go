@@ -107,7 +107,7 @@ func (n *Runtime) searchConv(ctx context.Context, user, conv, needle string, q S
 		to = min(to, before-1)
 	}
 	edits := map[uint64][]byte{} // originals whose text an edit replaced: the newest edit's (seen first, newest first)
-	cutoff := n.retentionCutoff(conv)
+	clock := n.contentClock(conv)
 	for scanned < maxScan && to >= from {
 		page := min(searchPage, maxScan-scanned)
 		bound := to
@@ -128,7 +128,7 @@ func (n *Runtime) searchConv(ctx context.Context, user, conv, needle string, q S
 			if needle == "" && !m.Edit() && edited {
 				m.Body = newest // a listing by filters shows the text as it is now
 			}
-			if matches(m, needle) && (needle == "" || !edited) && passes(m, q, user) && !expiredAt(m, cutoff) && !mem.HidesRow(m) {
+			if matches(m, needle) && (needle == "" || !edited) && passes(m, q, user) && !expiredAt(m, clock) && !mem.HidesRow(m) {
 				found = append(found, toPBMessage(m))
 				if len(found) == limit {
 					return found, m.Seq, scanned, nil

@@ -425,6 +425,10 @@ func (s *deviceSession) Star(ctx context.Context, conv string, seq uint64, starr
 	return s.rt.Star(ctx, s.user, conv, seq, starred)
 }
 
+func (s *deviceSession) Disappearing(ctx context.Context, conv string, afterMs *int64) (time.Duration, uint64, error) {
+	return s.rt.Disappearing(ctx, conv, s.user, afterMs)
+}
+
 func (s *deviceSession) Remind(ctx context.Context, conv string, seq uint64, at time.Time) (int, error) {
 	return s.rt.Remind(ctx, s.user, conv, seq, at)
 }

@@ -410,7 +410,7 @@ func removeSeq(list []uint64, seq uint64) []uint64 {
 func cloneRecalled(m *pb.Message) *pb.Message {
 	c := &pb.Message{Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgId, ClientMsgId: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
 		RefSeq: m.RefSeq, Recalled: true, Flagged: m.Flagged, ClientTsMs: m.ClientTsMs, ServerTsMs: m.ServerTsMs, SenderRole: m.SenderRole,
-		ReplyTo: m.ReplyTo, Mentions: m.Mentions}
+		ReplyTo: m.ReplyTo, Mentions: m.Mentions, ExpiresAtMs: m.ExpiresAtMs}
 	return c
 }
 

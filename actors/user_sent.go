@@ -147,7 +147,7 @@ func (n *Runtime) SentMessages(ctx context.Context, user string, from SentCursor
 		limit = MaxSentPage
 	}
 	next, done, _, err = n.walkSent(ctx, user, from, maxRows, func(conv string, m storage.Message) (bool, error) {
-		m, _ = asOf(m, n.retentionCutoff(conv))
+		m, _ = asOf(m, n.contentClock(conv))
 		msgs = append(msgs, m)
 		return len(msgs) < limit, nil
 	})

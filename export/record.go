@@ -40,6 +40,9 @@ type MessageRecord struct {
 	// AutoReply: the node posted it for its sender, who is away (an away
 	// message): not an answer of theirs, for response-time counts.
 	AutoReply bool `json:"auto_reply,omitempty"`
+	// ExpiresAtMs: a disappearing message, which its members stop seeing
+	// then: a copy kept downstream should be dropped then too.
+	ExpiresAtMs int64 `json:"expires_at_ms,omitempty"`
 }
 
 // MediaRecord describes a message's attached file.
@@ -81,7 +84,7 @@ func NewMessageRecord(m storage.Message) MessageRecord {
 		EventID: MessageEventID(m.ConvID, m.Seq), Conv: m.ConvID, Seq: m.Seq,
 		MsgID: strconv.FormatUint(m.MsgID, 10), From: m.Sender, Kind: m.Kind.String(),
 		ServerTsMs: millis(m.ServerTS), ClientTsMs: millis(m.ClientTS), ReplyTo: m.ReplyTo, Mentions: m.Mentions,
-		Forwarded: m.Flags&storage.FlagForwarded != 0, AutoReply: m.Flags&storage.FlagAutoReply != 0,
+		Forwarded: m.Flags&storage.FlagForwarded != 0, AutoReply: m.Flags&storage.FlagAutoReply != 0, ExpiresAtMs: millis(m.ExpiresAt),
 	}
 	if len(m.Mentions) == 1 && m.Mentions[0] == storage.MentionAll {
 		r.Mentions, r.MentionAll = nil, true

@@ -266,6 +266,10 @@ type Message struct {
 	Flags       uint32
 	ClientTS    time.Time // the client's send time (event time); zero if unknown
 	ServerTS    time.Time
+	// ExpiresAt: the message disappears then (the conversation's timer
+	// when it was sent): its content is no longer readable, and is taken
+	// out of the store. Zero: it stays.
+	ExpiresAt time.Time
 }
 
 // MentionAll, alone in a message's Mentions, mentions every member of its

@@ -185,7 +185,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 64
+const opCount = 65
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -300,6 +300,10 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag], Approval: b%2 == 0}}}
 	case 45:
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
+	case 64:
+		// Any timer, in or out of bounds, negative, off, or a read.
+		after := map[bool]*int64{true: proto.Int64(int64(a) - int64(b))}[flag]
+		return &wirepb.Request{Op: &wirepb.Request_Disappearing{Disappearing: &wirepb.DisappearingRequest{Conv: conv, AfterMs: after}}}
 	case 63:
 		// Refused before any fetch: malformed, or a loopback address.
 		return &wirepb.Request{Op: &wirepb.Request_LinkPreview{LinkPreview: &wirepb.LinkPreviewRequest{Url: map[bool]string{true: "http://127.0.0.1:1/" + s, false: s}[flag]}}}

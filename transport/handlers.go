@@ -343,7 +343,8 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Send{Send: &wirepb.SendResult{
-			Conv: m.Conv, Seq: r.Seq, MsgId: r.MsgId, ServerTsMs: r.ServerTsMs, Duplicate: r.Duplicate, Flagged: r.Flagged, StoredBody: r.StoredBody, Media: wireMedia(r.Media)}}}
+			Conv: m.Conv, Seq: r.Seq, MsgId: r.MsgId, ServerTsMs: r.ServerTsMs, Duplicate: r.Duplicate, Flagged: r.Flagged, StoredBody: r.StoredBody, Media: wireMedia(r.Media),
+			ExpiresAtMs: r.ExpiresAtMs}}}
 
 	case *wirepb.Request_Sync:
 		r, err := sess.Sync(ctx, op.Sync.Cursor, int(op.Sync.Limit))
@@ -627,6 +628,14 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 			res.Quiet = &wirepb.QuietHours{Zone: q.Zone, Week: q.Week}
 		}
 		return &wirepb.Response{Result: &wirepb.Response_QuietHours{QuietHours: res}}
+
+	case *wirepb.Request_Disappearing:
+		after, seq, err := sess.Disappearing(ctx, op.Disappearing.Conv, op.Disappearing.AfterMs)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Disappearing{Disappearing: &wirepb.Disappearing{Conv: op.Disappearing.Conv,
+			AfterMs: after.Milliseconds(), Seq: seq}}}
 
 	case *wirepb.Request_LinkPreview:
 		p, err := sess.LinkPreview(ctx, op.LinkPreview.Url)

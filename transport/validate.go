@@ -315,6 +315,12 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return nil
 	case *wirepb.Request_Profile:
 		// The name's and the avatar's rules are the actors' (SetProfile).
+	case *wirepb.Request_Disappearing:
+		// The timer's bounds are the actors' (Runtime.Disappearing).
+		if a := op.Disappearing.AfterMs; a != nil && *a < 0 {
+			return invalid("after_ms %d: want a duration in ms, or 0 for off", *a)
+		}
+		return checkConv(op.Disappearing.Conv)
 	case *wirepb.Request_LinkPreview:
 		if _, err := linkpreview.CheckURL(op.LinkPreview.Url); err != nil {
 			return invalid("%v", err)

@@ -606,7 +606,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105, 0}
 }
 
 type Signal_Kind int32
@@ -664,7 +664,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{108, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{112, 0}
 }
 
 type Error struct {
@@ -750,7 +750,10 @@ type Message struct {
 	Expired   bool `protobuf:"varint,17,opt,name=expired,proto3" json:"expired,omitempty"`
 	Forwarded bool `protobuf:"varint,18,opt,name=forwarded,proto3" json:"forwarded,omitempty"` // a copy of another message (storage.FlagForwarded)
 	// the node posted it for its sender, who is away (storage.FlagAutoReply)
-	AutoReply     bool `protobuf:"varint,20,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`
+	AutoReply bool `protobuf:"varint,20,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`
+	// it disappears then (its conversation's timer when it was sent;
+	// storage.Message.ExpiresAt): 0, it stays
+	ExpiresAtMs   int64 `protobuf:"varint,21,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -916,6 +919,13 @@ func (x *Message) GetAutoReply() bool {
 		return x.AutoReply
 	}
 	return false
+}
+
+func (x *Message) GetExpiresAtMs() int64 {
+	if x != nil {
+		return x.ExpiresAtMs
+	}
+	return 0
 }
 
 type MediaRef struct {
@@ -1407,7 +1417,8 @@ type SendResponse struct {
 	// details masked, contacts.go), or a forward's text (forward.go); empty
 	// otherwise.
 	StoredBody    []byte    `protobuf:"bytes,7,opt,name=stored_body,json=storedBody,proto3" json:"stored_body,omitempty"`
-	Media         *MediaRef `protobuf:"bytes,8,opt,name=media,proto3" json:"media,omitempty"` // a forward's file as copied into conv
+	Media         *MediaRef `protobuf:"bytes,8,opt,name=media,proto3" json:"media,omitempty"`                                   // a forward's file as copied into conv
+	ExpiresAtMs   int64     `protobuf:"varint,9,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"` // it disappears then (the conversation's timer); 0: it stays
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1496,6 +1507,13 @@ func (x *SendResponse) GetMedia() *MediaRef {
 		return x.Media
 	}
 	return nil
+}
+
+func (x *SendResponse) GetExpiresAtMs() int64 {
+	if x != nil {
+		return x.ExpiresAtMs
+	}
+	return 0
 }
 
 type RecallMessage struct {
@@ -6939,7 +6957,10 @@ type ScheduledMessage struct {
 	DueMs  int64  `protobuf:"varint,4,opt,name=due_ms,json=dueMs,proto3" json:"due_ms,omitempty"`
 	// a reminder on a starred message instead of a send (send empty): the
 	// node tells the user when it is due (star_reminders.go)
-	Reminder      *StarredEntry `protobuf:"bytes,5,opt,name=reminder,proto3" json:"reminder,omitempty"`
+	Reminder *StarredEntry `protobuf:"bytes,5,opt,name=reminder,proto3" json:"reminder,omitempty"`
+	// the sweep of a conversation's disappearing messages instead of a
+	// send: the conversation whose rows are due (conv_disappear.go)
+	DisappearConv string `protobuf:"bytes,6,opt,name=disappear_conv,json=disappearConv,proto3" json:"disappear_conv,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7009,6 +7030,241 @@ func (x *ScheduledMessage) GetReminder() *StarredEntry {
 	return nil
 }
 
+func (x *ScheduledMessage) GetDisappearConv() string {
+	if x != nil {
+		return x.DisappearConv
+	}
+	return ""
+}
+
+// SetDisappearing reads (after_ms absent) or sets a conversation's timer
+// for disappearing messages, as actor: 0 turns it off.
+type SetDisappearing struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Actor         string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	AfterMs       *int64                 `protobuf:"varint,3,opt,name=after_ms,json=afterMs,proto3,oneof" json:"after_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDisappearing) Reset() {
+	*x = SetDisappearing{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDisappearing) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDisappearing) ProtoMessage() {}
+
+func (x *SetDisappearing) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDisappearing.ProtoReflect.Descriptor instead.
+func (*SetDisappearing) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
+}
+
+func (x *SetDisappearing) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *SetDisappearing) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *SetDisappearing) GetAfterMs() int64 {
+	if x != nil && x.AfterMs != nil {
+		return *x.AfterMs
+	}
+	return 0
+}
+
+type DisappearingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	AfterMs       int64                  `protobuf:"varint,2,opt,name=after_ms,json=afterMs,proto3" json:"after_ms,omitempty"` // the timer now (0: off)
+	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`                        // the system message recording a change (0: none)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisappearingResponse) Reset() {
+	*x = DisappearingResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisappearingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisappearingResponse) ProtoMessage() {}
+
+func (x *DisappearingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisappearingResponse.ProtoReflect.Descriptor instead.
+func (*DisappearingResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94}
+}
+
+func (x *DisappearingResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *DisappearingResponse) GetAfterMs() int64 {
+	if x != nil {
+		return x.AfterMs
+	}
+	return 0
+}
+
+func (x *DisappearingResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+// SweepDisappeared asks a conversation's grain to take the content of its
+// disappeared messages out of the store, a batch at a time.
+type SweepDisappeared struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SweepDisappeared) Reset() {
+	*x = SweepDisappeared{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SweepDisappeared) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SweepDisappeared) ProtoMessage() {}
+
+func (x *SweepDisappeared) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SweepDisappeared.ProtoReflect.Descriptor instead.
+func (*SweepDisappeared) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{95}
+}
+
+func (x *SweepDisappeared) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+type SweepDisappearedResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Swept         uint32                 `protobuf:"varint,2,opt,name=swept,proto3" json:"swept,omitempty"` // rows taken out
+	More          bool                   `protobuf:"varint,3,opt,name=more,proto3" json:"more,omitempty"`   // a batch was full: ask again
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SweepDisappearedResponse) Reset() {
+	*x = SweepDisappearedResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SweepDisappearedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SweepDisappearedResponse) ProtoMessage() {}
+
+func (x *SweepDisappearedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SweepDisappearedResponse.ProtoReflect.Descriptor instead.
+func (*SweepDisappearedResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
+}
+
+func (x *SweepDisappearedResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *SweepDisappearedResponse) GetSwept() uint32 {
+	if x != nil {
+		return x.Swept
+	}
+	return 0
+}
+
+func (x *SweepDisappearedResponse) GetMore() bool {
+	if x != nil {
+		return x.More
+	}
+	return false
+}
+
 // PutScheduled stores a scheduled send of user's, within the user's bound
 // (the user grain counts, so two devices cannot both pass it).
 type PutScheduled struct {
@@ -7023,7 +7279,7 @@ type PutScheduled struct {
 
 func (x *PutScheduled) Reset() {
 	*x = PutScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7035,7 +7291,7 @@ func (x *PutScheduled) String() string {
 func (*PutScheduled) ProtoMessage() {}
 
 func (x *PutScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7048,7 +7304,7 @@ func (x *PutScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduled.ProtoReflect.Descriptor instead.
 func (*PutScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *PutScheduled) GetUser() string {
@@ -7088,7 +7344,7 @@ type PutScheduledResponse struct {
 
 func (x *PutScheduledResponse) Reset() {
 	*x = PutScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7100,7 +7356,7 @@ func (x *PutScheduledResponse) String() string {
 func (*PutScheduledResponse) ProtoMessage() {}
 
 func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7113,7 +7369,7 @@ func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduledResponse.ProtoReflect.Descriptor instead.
 func (*PutScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *PutScheduledResponse) GetError() *Error {
@@ -7134,7 +7390,7 @@ type DropScheduled struct {
 
 func (x *DropScheduled) Reset() {
 	*x = DropScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7146,7 +7402,7 @@ func (x *DropScheduled) String() string {
 func (*DropScheduled) ProtoMessage() {}
 
 func (x *DropScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7159,7 +7415,7 @@ func (x *DropScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduled.ProtoReflect.Descriptor instead.
 func (*DropScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{95}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *DropScheduled) GetUser() string {
@@ -7185,7 +7441,7 @@ type DropScheduledResponse struct {
 
 func (x *DropScheduledResponse) Reset() {
 	*x = DropScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7197,7 +7453,7 @@ func (x *DropScheduledResponse) String() string {
 func (*DropScheduledResponse) ProtoMessage() {}
 
 func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7210,7 +7466,7 @@ func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduledResponse.ProtoReflect.Descriptor instead.
 func (*DropScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *DropScheduledResponse) GetError() *Error {
@@ -7234,7 +7490,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7246,7 +7502,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7259,7 +7515,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -7322,7 +7578,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7334,7 +7590,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7347,7 +7603,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -7384,7 +7640,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7396,7 +7652,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7409,7 +7665,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -7455,7 +7711,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7467,7 +7723,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7480,7 +7736,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *Push) GetUser() string {
@@ -7620,7 +7876,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7632,7 +7888,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7645,7 +7901,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -7687,7 +7943,7 @@ type ListChanged struct {
 
 func (x *ListChanged) Reset() {
 	*x = ListChanged{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7699,7 +7955,7 @@ func (x *ListChanged) String() string {
 func (*ListChanged) ProtoMessage() {}
 
 func (x *ListChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7712,7 +7968,7 @@ func (x *ListChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChanged.ProtoReflect.Descriptor instead.
 func (*ListChanged) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *ListChanged) GetUser() string {
@@ -7775,7 +8031,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7787,7 +8043,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7800,7 +8056,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -7872,7 +8128,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7884,7 +8140,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7897,7 +8153,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -7940,7 +8196,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7952,7 +8208,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7965,7 +8221,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -8001,7 +8257,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8013,7 +8269,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8026,7 +8282,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -8056,7 +8312,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8068,7 +8324,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8081,7 +8337,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{107}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -8120,7 +8376,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8132,7 +8388,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8145,7 +8401,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{108}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -8194,7 +8450,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8206,7 +8462,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8219,7 +8475,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{109}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -8251,7 +8507,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8263,7 +8519,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8276,7 +8532,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{110}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -8312,7 +8568,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8324,7 +8580,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8337,7 +8593,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{111}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -8378,7 +8634,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8390,7 +8646,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8403,7 +8659,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -8428,7 +8684,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05Error\x12,\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x18.switchboard.actors.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xdb\x04\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xff\x04\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -8453,7 +8709,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\aexpired\x18\x11 \x01(\bR\aexpired\x12\x1c\n" +
 	"\tforwarded\x18\x12 \x01(\bR\tforwarded\x12\x1d\n" +
 	"\n" +
-	"auto_reply\x18\x14 \x01(\bR\tautoReply\"\x9a\x01\n" +
+	"auto_reply\x18\x14 \x01(\bR\tautoReply\x12\"\n" +
+	"\rexpires_at_ms\x18\x15 \x01(\x03R\vexpiresAtMs\"\x9a\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -8499,7 +8756,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\fforward_conv\x18\v \x01(\tR\vforwardConv\x12\x1f\n" +
 	"\vforward_seq\x18\f \x01(\x04R\n" +
 	"forwardSeq\x12\x1c\n" +
-	"\tforwarded\x18\r \x01(\bR\tforwarded\"\x97\x02\n" +
+	"\tforwarded\x18\r \x01(\bR\tforwarded\"\xbb\x02\n" +
 	"\fSendResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x15\n" +
 	"\x06msg_id\x18\x02 \x01(\x04R\x05msgId\x12\x10\n" +
@@ -8510,7 +8767,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\aflagged\x18\x06 \x01(\bR\aflagged\x12\x1f\n" +
 	"\vstored_body\x18\a \x01(\fR\n" +
 	"storedBody\x122\n" +
-	"\x05media\x18\b \x01(\v2\x1c.switchboard.actors.MediaRefR\x05media\"j\n" +
+	"\x05media\x18\b \x01(\v2\x1c.switchboard.actors.MediaRefR\x05media\x12\"\n" +
+	"\rexpires_at_ms\x18\t \x01(\x03R\vexpiresAtMs\"j\n" +
 	"\rRecallMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x10\n" +
@@ -8947,13 +9205,29 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x13\n" +
 	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\">\n" +
 	"\tDraftList\x121\n" +
-	"\x06drafts\x18\x01 \x03(\v2\x19.switchboard.actors.DraftR\x06drafts\"\xc4\x01\n" +
+	"\x06drafts\x18\x01 \x03(\v2\x19.switchboard.actors.DraftR\x06drafts\"\xeb\x01\n" +
 	"\x10ScheduledMessage\x123\n" +
 	"\x04send\x18\x01 \x01(\v2\x1f.switchboard.actors.SendMessageR\x04send\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x16\n" +
 	"\x06failed\x18\x03 \x01(\tR\x06failed\x12\x15\n" +
 	"\x06due_ms\x18\x04 \x01(\x03R\x05dueMs\x12<\n" +
-	"\breminder\x18\x05 \x01(\v2 .switchboard.actors.StarredEntryR\breminder\"c\n" +
+	"\breminder\x18\x05 \x01(\v2 .switchboard.actors.StarredEntryR\breminder\x12%\n" +
+	"\x0edisappear_conv\x18\x06 \x01(\tR\rdisappearConv\"h\n" +
+	"\x0fSetDisappearing\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
+	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x1e\n" +
+	"\bafter_ms\x18\x03 \x01(\x03H\x00R\aafterMs\x88\x01\x01B\v\n" +
+	"\t_after_ms\"t\n" +
+	"\x14DisappearingResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
+	"\bafter_ms\x18\x02 \x01(\x03R\aafterMs\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"&\n" +
+	"\x10SweepDisappeared\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\"u\n" +
+	"\x18SweepDisappearedResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x14\n" +
+	"\x05swept\x18\x02 \x01(\rR\x05swept\x12\x12\n" +
+	"\x04more\x18\x03 \x01(\bR\x04more\"c\n" +
 	"\fPutScheduled\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x15\n" +
@@ -9155,7 +9429,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 115)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 119)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -9260,28 +9534,32 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*Draft)(nil),                      // 100: switchboard.actors.Draft
 	(*DraftList)(nil),                  // 101: switchboard.actors.DraftList
 	(*ScheduledMessage)(nil),           // 102: switchboard.actors.ScheduledMessage
-	(*PutScheduled)(nil),               // 103: switchboard.actors.PutScheduled
-	(*PutScheduledResponse)(nil),       // 104: switchboard.actors.PutScheduledResponse
-	(*DropScheduled)(nil),              // 105: switchboard.actors.DropScheduled
-	(*DropScheduledResponse)(nil),      // 106: switchboard.actors.DropScheduledResponse
-	(*PrivacyResponse)(nil),            // 107: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 108: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 109: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 110: switchboard.actors.Push
-	(*ListsUpdate)(nil),                // 111: switchboard.actors.ListsUpdate
-	(*ListChanged)(nil),                // 112: switchboard.actors.ListChanged
-	(*FlagsUpdate)(nil),                // 113: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 114: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 115: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 116: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 117: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 118: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 119: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 120: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 121: switchboard.actors.CheckReminderResponse
-	nil,                                // 122: switchboard.actors.QuietHours.WeekEntry
-	nil,                                // 123: switchboard.actors.UserAttributes.ValuesEntry
-	(*PresenceResponse_Device)(nil),    // 124: switchboard.actors.PresenceResponse.Device
+	(*SetDisappearing)(nil),            // 103: switchboard.actors.SetDisappearing
+	(*DisappearingResponse)(nil),       // 104: switchboard.actors.DisappearingResponse
+	(*SweepDisappeared)(nil),           // 105: switchboard.actors.SweepDisappeared
+	(*SweepDisappearedResponse)(nil),   // 106: switchboard.actors.SweepDisappearedResponse
+	(*PutScheduled)(nil),               // 107: switchboard.actors.PutScheduled
+	(*PutScheduledResponse)(nil),       // 108: switchboard.actors.PutScheduledResponse
+	(*DropScheduled)(nil),              // 109: switchboard.actors.DropScheduled
+	(*DropScheduledResponse)(nil),      // 110: switchboard.actors.DropScheduledResponse
+	(*PrivacyResponse)(nil),            // 111: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 112: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 113: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 114: switchboard.actors.Push
+	(*ListsUpdate)(nil),                // 115: switchboard.actors.ListsUpdate
+	(*ListChanged)(nil),                // 116: switchboard.actors.ListChanged
+	(*FlagsUpdate)(nil),                // 117: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 118: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 119: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 120: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 121: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 122: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 123: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 124: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 125: switchboard.actors.CheckReminderResponse
+	nil,                                // 126: switchboard.actors.QuietHours.WeekEntry
+	nil,                                // 127: switchboard.actors.UserAttributes.ValuesEntry
+	(*PresenceResponse_Device)(nil),    // 128: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -9349,7 +9627,7 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	10,  // 62: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
 	81,  // 63: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
 	81,  // 64: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	122, // 65: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
+	126, // 65: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
 	87,  // 66: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
 	10,  // 67: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
 	87,  // 68: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
@@ -9359,36 +9637,38 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	10,  // 72: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
 	10,  // 73: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
 	86,  // 74: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
-	123, // 75: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
+	127, // 75: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
 	10,  // 76: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
 	100, // 77: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
 	16,  // 78: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
 	81,  // 79: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
-	10,  // 80: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	10,  // 81: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	10,  // 82: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,   // 83: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	5,   // 84: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
-	6,   // 85: switchboard.actors.PrivacyResponse.group_add_from:type_name -> switchboard.actors.GroupAddFrom
-	124, // 86: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	10,  // 87: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	11,  // 88: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	114, // 89: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	32,  // 90: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	115, // 91: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	113, // 92: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	111, // 93: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
-	8,   // 94: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
-	8,   // 95: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	11,  // 96: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	9,   // 97: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	118, // 98: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	10,  // 99: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	100, // [100:100] is the sub-list for method output_type
-	100, // [100:100] is the sub-list for method input_type
-	100, // [100:100] is the sub-list for extension type_name
-	100, // [100:100] is the sub-list for extension extendee
-	0,   // [0:100] is the sub-list for field type_name
+	10,  // 80: switchboard.actors.DisappearingResponse.error:type_name -> switchboard.actors.Error
+	10,  // 81: switchboard.actors.SweepDisappearedResponse.error:type_name -> switchboard.actors.Error
+	10,  // 82: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	10,  // 83: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	10,  // 84: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,   // 85: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	5,   // 86: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
+	6,   // 87: switchboard.actors.PrivacyResponse.group_add_from:type_name -> switchboard.actors.GroupAddFrom
+	128, // 88: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	10,  // 89: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	11,  // 90: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	118, // 91: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	32,  // 92: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	119, // 93: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	117, // 94: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	115, // 95: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	8,   // 96: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	8,   // 97: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	11,  // 98: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	9,   // 99: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	122, // 100: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	10,  // 101: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	102, // [102:102] is the sub-list for method output_type
+	102, // [102:102] is the sub-list for method input_type
+	102, // [102:102] is the sub-list for extension type_name
+	102, // [102:102] is the sub-list for extension extendee
+	0,   // [0:102] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -9399,7 +9679,8 @@ func file_actors_actorspb_actors_proto_init() {
 	file_actors_actorspb_actors_proto_msgTypes[67].OneofWrappers = []any{}
 	file_actors_actorspb_actors_proto_msgTypes[81].OneofWrappers = []any{}
 	file_actors_actorspb_actors_proto_msgTypes[85].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[100].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[93].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[104].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -9413,7 +9694,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   115,
+			NumMessages:   119,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

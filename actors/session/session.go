@@ -146,6 +146,9 @@ type Session interface {
 	// Star stars (or unstars) a message the user reads, for them alone,
 	// and answers how many they keep starred.
 	Star(ctx context.Context, conv string, seq uint64, starred bool) (count int, err error)
+	// Disappearing reads a conversation's timer for disappearing messages
+	// or, with afterMs set, changes it (Runtime.Disappearing).
+	Disappearing(ctx context.Context, conv string, afterMs *int64) (after time.Duration, seq uint64, err error)
 	// LinkPreview reads what a web page says of itself (Runtime.LinkPreview).
 	LinkPreview(ctx context.Context, url string) (linkpreview.Preview, error)
 	// Remind stars the message with a reminder at at (Runtime.Remind).

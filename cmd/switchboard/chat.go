@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -37,6 +38,7 @@ const chatHelp = `commands:
   /saved [NAME]          an agent: this desk line's saved replies, or send one
   /group ID USER,USER    create a group and open it
   /members               this conversation's members
+  /disappear [DUR|off]   this conversation's timer for disappearing messages; set it (24h) or turn it off
   /quit
 anything else is sent to the open conversation`
 
@@ -247,6 +249,8 @@ func (ch *chat) command(line string) {
 		}
 		delete(ch.names, p.User)
 		fmt.Fprintf(ch.out, "  you show as %q\n", p.Name)
+	case "/disappear":
+		ch.disappear(arg(1))
 	case "/star":
 		seq, err := strconv.ParseUint(arg(1), 10, 64)
 		if err != nil || ch.conv == "" {
@@ -528,4 +532,31 @@ func (ch *chat) saveFile(seq uint64, path string) {
 		return
 	}
 	fmt.Fprintf(ch.out, "  saved %s (%d bytes)\n", path, len(data))
+}
+
+// disappear shows the open conversation's timer for disappearing
+// messages or, with to ("24h", "off"), sets it.
+func (ch *chat) disappear(to string) {
+	if ch.conv == "" {
+		fmt.Fprintln(ch.out, "usage: /disappear [DURATION|off] (in an open conversation)")
+		return
+	}
+	after, err := ch.c.Disappearing(ch.ctx, ch.conv)
+	if to != "" {
+		if to == "off" {
+			after = 0
+		} else if after, err = time.ParseDuration(to); err != nil || after <= 0 {
+			fmt.Fprintln(ch.out, "usage: /disappear [DURATION|off]: a duration such as 24h")
+			return
+		}
+		_, err = ch.c.SetDisappearing(ch.ctx, ch.conv, after)
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintln(ch.out, "! disappear:", err)
+	case after == 0:
+		fmt.Fprintln(ch.out, "  messages here stay")
+	default:
+		fmt.Fprintf(ch.out, "  messages here disappear %v after they are sent\n", after)
+	}
 }

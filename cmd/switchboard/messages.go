@@ -390,6 +390,8 @@ func formatMessage(m client.Message) string {
 		return fmt.Sprintf("#%-4d %s %s closed the poll #%d", m.Seq, ts, m.Sender, m.RefSeq)
 	case m.Kind == wirepb.MessageKind_SYSTEM:
 		return fmt.Sprintf("#%-4d %s * %s", m.Seq, ts, string(m.Body))
+	case m.Expired && !m.ExpiresAt.IsZero():
+		return fmt.Sprintf("#%-4d %s %s: (disappeared)", m.Seq, ts, m.Sender)
 	case m.Expired:
 		return fmt.Sprintf("#%-4d %s %s: (expired)", m.Seq, ts, m.Sender)
 	case m.Recalled:
@@ -425,6 +427,9 @@ func formatMessage(m client.Message) string {
 	}
 	for _, r := range m.Reactions {
 		edited += fmt.Sprintf(" [%s %d]", r.Emoji, len(r.Users))
+	}
+	if !m.ExpiresAt.IsZero() {
+		edited += " (disappears " + m.ExpiresAt.Local().Format(time.DateTime) + ")"
 	}
 	body := string(m.Body)
 	if m.Kind == wirepb.MessageKind_POLL {

@@ -552,6 +552,25 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if res, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "zed", "--to", "user:carol", "--text", "hi").CombinedOutput(); err == nil || !strings.Contains(string(res), "FORBIDDEN") {
 		t.Fatalf("a first message to carol, who takes none: %v %s", err, res)
 	}
+	// carol and zed's chat gets a timer: a message sent then carries its end.
+	n.run("send", "--data-dir", d, "--user", "carol", "--to", "user:zed", "--text", "hi zed")
+	cz := "d:carol:zed"
+	if out := string(n.run("disappear", "--data-dir", d, "--user", "zed", "--conv", cz, "--after", "24h")); out != cz+": messages disappear 24h0m0s after they are sent\n" {
+		t.Fatalf("disappear --after 24h: %q", out)
+	}
+	var timer struct {
+		AfterMs int64 `json:"after_ms"`
+	}
+	mustJSON(t, n.run("disappear", "--data-dir", d, "--user", "carol", "--conv", cz, "--json"), &timer)
+	if timer.AfterMs != 86_400_000 {
+		t.Fatalf("disappear, read by carol: %+v", timer)
+	}
+	if res, err := exec.Command(n.bin, "disappear", "--data-dir", d, "--user", "zed", "--conv", cz, "--after", "1ms").CombinedOutput(); err == nil || !strings.Contains(string(res), "INVALID") {
+		t.Fatalf("disappear --after 1ms: %v %s", err, res)
+	}
+	if out := string(n.run("disappear", "--data-dir", d, "--user", "zed", "--conv", cz, "--off")); out != cz+": messages stay\n" {
+		t.Fatalf("disappear --off: %q", out)
+	}
 	// carol may be added to groups by nobody: zed's group with her is refused.
 	var addFrom struct {
 		GroupAddFrom string `json:"group_add_from"`
@@ -566,9 +585,19 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if res, err := exec.Command(n.bin, "privacy", "--data-dir", d, "--user", "carol", "--group-add-from", "friends").CombinedOutput(); err == nil || !strings.Contains(string(res), "want everyone, groups, nobody or default") {
 		t.Fatalf("--group-add-from friends: %v %s", err, res)
 	}
+	// The timer from the interactive chat.
+	chat := exec.Command(n.bin, "chat", "--data-dir", d, "--user", "carol", "--with", "zed")
+	chat.Stdin = strings.NewReader("/disappear 1h\n/disappear\nwe meet at 5\n/disappear off\n/quit\n")
+	if out, err := chat.CombinedOutput(); err != nil || strings.Count(string(out), "messages here disappear 1h0m0s after they are sent") != 2 ||
+		!strings.Contains(string(out), "messages here stay") {
+		t.Fatalf("chat /disappear: %v\n%s", err, out)
+	}
+	if out := string(n.run("history", "--data-dir", d, "--user", "zed", "--conv", cz)); !strings.Contains(out, "carol: we meet at 5 (disappears ") {
+		t.Fatalf("a message sent under the chat's timer, in the history: %s", out)
+	}
 	n.run("presence", "--data-dir", d, "--user", "bob", "--share", "nobody")
 	// The same from the interactive chat.
-	chat := exec.Command(n.bin, "chat", "--data-dir", d, "--user", "alice", "--with", "bob")
+	chat = exec.Command(n.bin, "chat", "--data-dir", d, "--user", "alice", "--with", "bob")
 	chat.Stdin = strings.NewReader("/reply 1 and hello again\n/readby 1\n/quit\n")
 	if out, err := chat.CombinedOutput(); err != nil || !strings.Contains(string(out), "#1 read by 1: bob; not yet by 0") {
 		t.Fatalf("chat /reply and /readby: %v\n%s", err, out)

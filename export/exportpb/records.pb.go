@@ -28,23 +28,26 @@ const (
 
 // MessageRecord: one durable message on switchboard.messages, keyed by conv.
 type MessageRecord struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
-	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
-	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
-	MsgId         string                 `protobuf:"bytes,4,opt,name=msg_id,json=msgId,proto3" json:"msg_id,omitempty"` // decimal, as in JSON
-	From          string                 `protobuf:"bytes,5,opt,name=from,proto3" json:"from,omitempty"`
-	Kind          string                 `protobuf:"bytes,6,opt,name=kind,proto3" json:"kind,omitempty"` // normal, recall, system
-	Text          string                 `protobuf:"bytes,7,opt,name=text,proto3" json:"text,omitempty"` // the body when it is valid UTF-8
-	Body          []byte                 `protobuf:"bytes,8,opt,name=body,proto3" json:"body,omitempty"` // the body otherwise
-	ServerTsMs    int64                  `protobuf:"varint,9,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
-	ClientTsMs    int64                  `protobuf:"varint,10,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
-	ReplyTo       uint64                 `protobuf:"varint,11,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`          // the seq this message replies to; 0: none
-	Mentions      []string               `protobuf:"bytes,12,rep,name=mentions,proto3" json:"mentions,omitempty"`                        // members the message mentions
-	Media         *MediaRecord           `protobuf:"bytes,13,opt,name=media,proto3" json:"media,omitempty"`                              // the attached file's description (not its bytes); unset: none
-	Forwarded     bool                   `protobuf:"varint,14,opt,name=forwarded,proto3" json:"forwarded,omitempty"`                     // a copy of another message its sender forwarded
-	MentionAll    bool                   `protobuf:"varint,15,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"` // it mentions every member but its sender ("@all")
-	AutoReply     bool                   `protobuf:"varint,16,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`    // posted by the node for its sender, who is away: no answer of theirs
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EventId    string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Conv       string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq        uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	MsgId      string                 `protobuf:"bytes,4,opt,name=msg_id,json=msgId,proto3" json:"msg_id,omitempty"` // decimal, as in JSON
+	From       string                 `protobuf:"bytes,5,opt,name=from,proto3" json:"from,omitempty"`
+	Kind       string                 `protobuf:"bytes,6,opt,name=kind,proto3" json:"kind,omitempty"` // normal, recall, system
+	Text       string                 `protobuf:"bytes,7,opt,name=text,proto3" json:"text,omitempty"` // the body when it is valid UTF-8
+	Body       []byte                 `protobuf:"bytes,8,opt,name=body,proto3" json:"body,omitempty"` // the body otherwise
+	ServerTsMs int64                  `protobuf:"varint,9,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
+	ClientTsMs int64                  `protobuf:"varint,10,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
+	ReplyTo    uint64                 `protobuf:"varint,11,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`          // the seq this message replies to; 0: none
+	Mentions   []string               `protobuf:"bytes,12,rep,name=mentions,proto3" json:"mentions,omitempty"`                        // members the message mentions
+	Media      *MediaRecord           `protobuf:"bytes,13,opt,name=media,proto3" json:"media,omitempty"`                              // the attached file's description (not its bytes); unset: none
+	Forwarded  bool                   `protobuf:"varint,14,opt,name=forwarded,proto3" json:"forwarded,omitempty"`                     // a copy of another message its sender forwarded
+	MentionAll bool                   `protobuf:"varint,15,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"` // it mentions every member but its sender ("@all")
+	AutoReply  bool                   `protobuf:"varint,16,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`    // posted by the node for its sender, who is away: no answer of theirs
+	// a disappearing message: its members stop seeing it then; a copy kept
+	// downstream should be dropped then too. 0: it stays
+	ExpiresAtMs   int64 `protobuf:"varint,17,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -189,6 +192,13 @@ func (x *MessageRecord) GetAutoReply() bool {
 		return x.AutoReply
 	}
 	return false
+}
+
+func (x *MessageRecord) GetExpiresAtMs() int64 {
+	if x != nil {
+		return x.ExpiresAtMs
+	}
+	return 0
 }
 
 type MediaRecord struct {
@@ -1593,7 +1603,7 @@ var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
 	"\n" +
-	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\xc7\x03\n" +
+	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\xeb\x03\n" +
 	"\rMessageRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
@@ -1615,7 +1625,8 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\vmention_all\x18\x0f \x01(\bR\n" +
 	"mentionAll\x12\x1d\n" +
 	"\n" +
-	"auto_reply\x18\x10 \x01(\bR\tautoReply\"\x87\x01\n" +
+	"auto_reply\x18\x10 \x01(\bR\tautoReply\x12\"\n" +
+	"\rexpires_at_ms\x18\x11 \x01(\x03R\vexpiresAtMs\"\x87\x01\n" +
 	"\vMediaRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +

@@ -37,6 +37,7 @@ type msgRow struct {
 	Flags       int64      `db:"flags"`
 	ClientTS    *time.Time `db:"client_ts"`
 	ServerTS    *time.Time `db:"server_ts"`
+	ExpiresAt   *time.Time `db:"expires_at"` // null: the message stays (and in rows written before disappearing messages)
 }
 
 func (s *Store) msgRow(convID string, m *storage.Message) msgRow {
@@ -63,6 +64,7 @@ func (s *Store) msgRow(convID string, m *storage.Message) msgRow {
 		Flags:       int64(m.Flags),
 		ClientTS:    ts(m.ClientTS),
 		ServerTS:    ts(m.ServerTS),
+		ExpiresAt:   ts(m.ExpiresAt),
 	}
 }
 
@@ -80,15 +82,16 @@ func (r msgRow) msg() storage.Message {
 		Mentions:    noneIfEmpty(r.Mentions),
 		Media: storage.MediaRef{ID: r.MediaID, Name: r.MediaName, MIME: r.MediaType, Size: r.MediaSize,
 			Preview: storage.Preview{Width: uint32(r.MediaWidth), Height: uint32(r.MediaHeight), Thumb: noEmpty(r.MediaThumb)}},
-		Body:     noEmpty(r.Body),
-		Flags:    uint32(r.Flags),
-		ClientTS: fromTS(r.ClientTS),
-		ServerTS: fromTS(r.ServerTS),
+		Body:      noEmpty(r.Body),
+		Flags:     uint32(r.Flags),
+		ClientTS:  fromTS(r.ClientTS),
+		ServerTS:  fromTS(r.ServerTS),
+		ExpiresAt: fromTS(r.ExpiresAt),
 	}
 }
 
 var msgCols = []string{"conv_id", "bucket", "seq", "msg_id", "client_msg_id", "sender", "sender_role",
-	"kind", "ref_seq", "reply_to", "mentions", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb", "body", "flags", "client_ts", "server_ts"}
+	"kind", "ref_seq", "reply_to", "mentions", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb", "body", "flags", "client_ts", "server_ts", "expires_at"}
 
 var (
 	msgInsert      = mk(qb.Insert("messages").Columns(msgCols...).Unique().ToCql())

@@ -190,8 +190,10 @@ func encodeMessage(m *storage.Message) []byte {
 	e.time(m.ClientTS)
 	e.time(m.ServerTS)
 	// Optional trailing fields: rows written before them end above, and a
-	// message without them is stored as those rows were.
-	media := m.Media.ID != ""
+	// message without them is stored as those rows were. A field is
+	// written when it or one after it is set.
+	expires := !m.ExpiresAt.IsZero()
+	media := m.Media.ID != "" || expires
 	if m.ReplyTo != 0 || len(m.Mentions) > 0 || media {
 		e.uint(m.ReplyTo)
 	}
@@ -206,7 +208,17 @@ func encodeMessage(m *storage.Message) []byte {
 		e.string(m.Media.Name)
 		e.string(m.Media.MIME)
 		e.int(m.Media.Size)
-		encodePreview(e, m.Media.Preview)
+		if expires { // the preview, optional itself, in full before the end
+			p := m.Media.Preview
+			e.uint(uint64(p.Width))
+			e.uint(uint64(p.Height))
+			e.bytes(p.Thumb)
+		} else {
+			encodePreview(e, m.Media.Preview)
+		}
+	}
+	if expires {
+		e.time(m.ExpiresAt)
 	}
 	return e.b
 }
@@ -248,6 +260,9 @@ func decodeMessage(conv string, seq uint64, b []byte) (storage.Message, error) {
 		m.Media.MIME = d.string()
 		m.Media.Size = d.int()
 		m.Media.Preview = decodePreview(d)
+	}
+	if d.err == nil && len(d.b) > 0 { // written before disappearing messages: none
+		m.ExpiresAt = d.time()
 	}
 	return m, d.err
 }

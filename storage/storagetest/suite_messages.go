@@ -34,6 +34,10 @@ func testMessages(t *testing.T, s storage.Store, id func(string) string) {
 	batch[8].Media = storage.MediaRef{ID: "0123456789abcdef0123456789abcdef", Name: "listing photo.jpg", MIME: "image/jpeg", Size: 300000,
 		Preview: storage.Preview{Width: 4032, Height: 3024, Thumb: []byte{0xff, 0xd8, 0, 1, 0xff, 0xd9}}}
 	batch[9].Media, batch[9].ReplyTo = storage.MediaRef{ID: "m2", Name: "a", MIME: "text/plain", Size: 1}, 9
+	// Disappearing: alone, after a file without a preview, after one with.
+	batch[1].ExpiresAt = batch[1].ServerTS.Add(time.Hour)
+	batch[9].ExpiresAt = batch[9].ServerTS.Add(24 * time.Hour)
+	batch[8].ExpiresAt = batch[8].ServerTS.Add(time.Minute)
 	must(t, s.AppendMessages(c, cid, 0, batch[:6]))
 	must(t, s.AppendMessages(c, cid, 0, batch[6:]))
 
@@ -70,8 +74,8 @@ func testMessages(t *testing.T, s storage.Store, id func(string) string) {
 // equalMessage compares with the store's documented precision and with nil
 // and empty bodies equal.
 func equalMessage(a, b storage.Message) bool {
-	a.ClientTS, a.ServerTS = storage.Millis(a.ClientTS), storage.Millis(a.ServerTS)
-	b.ClientTS, b.ServerTS = storage.Millis(b.ClientTS), storage.Millis(b.ServerTS)
+	a.ClientTS, a.ServerTS, a.ExpiresAt = storage.Millis(a.ClientTS), storage.Millis(a.ServerTS), storage.Millis(a.ExpiresAt)
+	b.ClientTS, b.ServerTS, b.ExpiresAt = storage.Millis(b.ClientTS), storage.Millis(b.ServerTS), storage.Millis(b.ExpiresAt)
 	if !bytes.Equal(a.Body, b.Body) {
 		return false
 	}
@@ -79,7 +83,7 @@ func equalMessage(a, b storage.Message) bool {
 	return a.ConvID == b.ConvID && a.Seq == b.Seq && a.MsgID == b.MsgID && a.ClientMsgID == b.ClientMsgID &&
 		a.Sender == b.Sender && a.SenderRole == b.SenderRole && a.Kind == b.Kind && a.RefSeq == b.RefSeq && a.ReplyTo == b.ReplyTo &&
 		slices.Equal(a.Mentions, b.Mentions) && reflect.DeepEqual(a.Media, b.Media) &&
-		a.Flags == b.Flags && a.ClientTS.Equal(b.ClientTS) && a.ServerTS.Equal(b.ServerTS)
+		a.Flags == b.Flags && a.ClientTS.Equal(b.ClientTS) && a.ServerTS.Equal(b.ServerTS) && a.ExpiresAt.Equal(b.ExpiresAt)
 }
 
 // testMessagesManyPages crosses many backend partitions (CQL buckets).

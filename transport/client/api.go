@@ -669,6 +669,28 @@ func (c *Client) SetGroupAddFrom(ctx context.Context, from wirepb.GroupAddFrom) 
 	return err
 }
 
+// Disappearing reads conv's timer for disappearing messages (0: off).
+func (c *Client) Disappearing(ctx context.Context, conv string) (time.Duration, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Disappearing{Disappearing: &wirepb.DisappearingRequest{Conv: conv}}})
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(res.GetDisappearing().GetAfterMs()) * time.Millisecond, nil
+}
+
+// SetDisappearing sets conv's timer (0: off): every message sent after it
+// disappears that long after it was sent (either member of a direct
+// conversation, a group's owners and admins). It answers the seq of the
+// system message recording the change (0: the timer was that already).
+func (c *Client) SetDisappearing(ctx context.Context, conv string, after time.Duration) (uint64, error) {
+	ms := after.Milliseconds()
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Disappearing{Disappearing: &wirepb.DisappearingRequest{Conv: conv, AfterMs: &ms}}})
+	if err != nil {
+		return 0, err
+	}
+	return res.GetDisappearing().GetSeq(), nil
+}
+
 // Privacy reads this user's privacy settings, changing those set in
 // change first (nil: read only).
 func (c *Client) Privacy(ctx context.Context, change *wirepb.PrivacyRequest) (*wirepb.PrivacyResult, error) {

@@ -65,9 +65,13 @@ type Message struct {
 	Media    *wirepb.MediaRef
 	Body     []byte // of an edited message: the newest edit's text
 	Recalled bool
-	// Expired: the node's retention took its content (Recalled is set
-	// too; PROTOCOL.md, "Retention").
+	// Expired: the node's retention took its content, or it disappeared
+	// (Recalled is set too; PROTOCOL.md, "Retention", "Disappearing
+	// messages").
 	Expired bool
+	// ExpiresAt: a disappearing message's end (zero: it stays); from then
+	// on the store shows it Expired, without its text or file.
+	ExpiresAt time.Time
 	// EditSeq is the seq of the edit whose text Body holds; 0: not edited.
 	EditSeq uint64
 	// Reactions to a text or card: each member's newest reaction, grouped
@@ -168,6 +172,7 @@ func fromWire(m *wirepb.Message) Message {
 		Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
 		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Media: m.Media, Body: m.Body, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged,
 		Forwarded: m.Forwarded, AutoReply: m.AutoReply, ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
+		ExpiresAt: millisTime(m.ExpiresAtMs),
 	}
 }
 
@@ -264,6 +269,10 @@ func (s *store) stateLocked(cs *convState, m *Message) State {
 
 func (s *store) viewLocked(cs *convState, m Message) Message {
 	m.State = s.stateLocked(cs, &m)
+	if !m.ExpiresAt.IsZero() && !time.Now().Before(m.ExpiresAt) && !m.Expired {
+		// Disappeared: shown as the node serves it from now on.
+		m.Expired, m.Recalled, m.Body, m.Media, m.EditSeq = true, true, nil, nil, 0
+	}
 	if marks := cs.reactions[m.Seq]; len(marks) > 0 && m.RefSeq == 0 && !m.Recalled &&
 		(m.Kind == wirepb.MessageKind_NORMAL || m.Kind == wirepb.MessageKind_CARD) {
 		m.Reactions = groupReactions(marks)
@@ -822,7 +831,7 @@ func (s *store) addPending(o *outgoing) {
 // confirm replaces a pending send with the server's message.
 func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 	m := o.msg
-	m.Conv, m.Seq, m.MsgID, m.ServerTime, m.Flagged = r.Conv, r.Seq, r.MsgId, millisTime(r.ServerTsMs), r.Flagged
+	m.Conv, m.Seq, m.MsgID, m.ServerTime, m.Flagged, m.ExpiresAt = r.Conv, r.Seq, r.MsgId, millisTime(r.ServerTsMs), r.Flagged, millisTime(r.ExpiresAtMs)
 	if len(r.StoredBody) > 0 {
 		m.Body = r.StoredBody // masked contact details, a forward's text: what the others see
 	}
@@ -844,7 +853,7 @@ func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 	// mentions), so that it is folded as its push will be.
 	wm := &wirepb.Message{Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgID, ClientMsgId: m.ClientMsgID, Sender: m.Sender,
 		Kind: m.Kind, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Media: m.Media,
-		Body: m.Body, Flagged: m.Flagged, Forwarded: m.Forwarded, ClientTsMs: m.ClientTime.UnixMilli(), ServerTsMs: r.ServerTsMs}
+		Body: m.Body, Flagged: m.Flagged, Forwarded: m.Forwarded, ClientTsMs: m.ClientTime.UnixMilli(), ServerTsMs: r.ServerTsMs, ExpiresAtMs: r.ExpiresAtMs}
 	s.addMessages([]*wirepb.Message{wm}, false)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -42,7 +42,8 @@ func TestTypeScriptSDK(t *testing.T) {
 	// follow the frame its Welcome tells (the "larger than the default
 	// frame" case).
 	const frame = 4 * wirepb.DefaultMaxFrame
-	n := newActorNode(t, actors.Config{ContactDetails: actors.PolicyMask, ContactDetailsIn: []string{"group"}, MaxBodyBytes: frame - transport.FrameEnvelope},
+	n := newActorNode(t, actors.Config{ContactDetails: actors.PolicyMask, ContactDetailsIn: []string{"group"}, MaxBodyBytes: frame - transport.FrameEnvelope,
+		MinDisappearAfter: time.Second},
 		transport.Config{CloseLinger: time.Minute, MaxFrame: frame}, web.Config{})
 	env := append(os.Environ(), "SWITCHBOARD_WEB_URL="+n.http.URL)
 	// A node that takes one pending send at a time and refuses the others

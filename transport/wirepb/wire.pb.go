@@ -650,7 +650,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119, 0}
 }
 
 type Signal_Kind int32
@@ -718,7 +718,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{124, 0}
 }
 
 type Error struct {
@@ -810,7 +810,10 @@ type Message struct {
 	MentionAll bool `protobuf:"varint,19,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"` // it mentions every member but its sender ("@all")
 	// the node posted it for its sender, who set an away message (PROTOCOL.md,
 	// "Away messages"): show it as an automatic reply
-	AutoReply     bool `protobuf:"varint,20,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`
+	AutoReply bool `protobuf:"varint,20,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`
+	// it disappears then (PROTOCOL.md, "Disappearing messages"): from then
+	// on the node serves it expired; a client drops its copy. 0: it stays
+	ExpiresAtMs   int64 `protobuf:"varint,21,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -983,6 +986,13 @@ func (x *Message) GetAutoReply() bool {
 		return x.AutoReply
 	}
 	return false
+}
+
+func (x *Message) GetExpiresAtMs() int64 {
+	if x != nil {
+		return x.ExpiresAtMs
+	}
+	return 0
 }
 
 // MediaRef is a message's attached file: what a client shows before it
@@ -1899,6 +1909,7 @@ type Request struct {
 	//	*Request_Presences
 	//	*Request_QuietHours
 	//	*Request_LinkPreview
+	//	*Request_Disappearing
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2524,6 +2535,15 @@ func (x *Request) GetLinkPreview() *LinkPreviewRequest {
 	return nil
 }
 
+func (x *Request) GetDisappearing() *DisappearingRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_Disappearing); ok {
+			return x.Disappearing
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -2786,6 +2806,10 @@ type Request_LinkPreview struct {
 	LinkPreview *LinkPreviewRequest `protobuf:"bytes,73,opt,name=link_preview,json=linkPreview,proto3,oneof"`
 }
 
+type Request_Disappearing struct {
+	Disappearing *DisappearingRequest `protobuf:"bytes,74,opt,name=disappearing,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -2914,6 +2938,8 @@ func (*Request_QuietHours) isRequest_Op() {}
 
 func (*Request_LinkPreview) isRequest_Op() {}
 
+func (*Request_Disappearing) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -2983,6 +3009,7 @@ type Response struct {
 	//	*Response_Presences
 	//	*Response_QuietHours
 	//	*Response_LinkPreview
+	//	*Response_Disappearing
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3606,6 +3633,15 @@ func (x *Response) GetLinkPreview() *LinkPreview {
 	return nil
 }
 
+func (x *Response) GetDisappearing() *Disappearing {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Disappearing); ok {
+			return x.Disappearing
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -3862,6 +3898,10 @@ type Response_LinkPreview struct {
 	LinkPreview *LinkPreview `protobuf:"bytes,72,opt,name=link_preview,json=linkPreview,proto3,oneof"`
 }
 
+type Response_Disappearing struct {
+	Disappearing *Disappearing `protobuf:"bytes,73,opt,name=disappearing,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -3987,6 +4027,8 @@ func (*Response_Presences) isResponse_Result() {}
 func (*Response_QuietHours) isResponse_Result() {}
 
 func (*Response_LinkPreview) isResponse_Result() {}
+
+func (*Response_Disappearing) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -4178,7 +4220,11 @@ type SendResult struct {
 	StoredBody []byte `protobuf:"bytes,7,opt,name=stored_body,json=storedBody,proto3" json:"stored_body,omitempty"`
 	// media: a forward's file, as the node copied it into conv; unset for
 	// other sends (the sender attached its own upload)
-	Media         *MediaRef `protobuf:"bytes,8,opt,name=media,proto3" json:"media,omitempty"`
+	Media *MediaRef `protobuf:"bytes,8,opt,name=media,proto3" json:"media,omitempty"`
+	// expires_at_ms: the message disappears then (PROTOCOL.md,
+	// "Disappearing messages"); 0: it stays. A duplicate's answer may not
+	// carry it: the message's push and history do.
+	ExpiresAtMs   int64 `protobuf:"varint,9,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4267,6 +4313,13 @@ func (x *SendResult) GetMedia() *MediaRef {
 		return x.Media
 	}
 	return nil
+}
+
+func (x *SendResult) GetExpiresAtMs() int64 {
+	if x != nil {
+		return x.ExpiresAtMs
+	}
+	return 0
 }
 
 type SyncRequest struct {
@@ -7723,6 +7776,123 @@ func (x *LinkPreviewRequest) GetUrl() string {
 	return ""
 }
 
+// DisappearingRequest reads a conversation's timer for disappearing
+// messages or, with after_ms present, sets it (0: off): every message
+// sent after it disappears after_ms after it was sent. Either member of a
+// direct conversation, a group's owners and admins.
+type DisappearingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	AfterMs       *int64                 `protobuf:"varint,2,opt,name=after_ms,json=afterMs,proto3,oneof" json:"after_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisappearingRequest) Reset() {
+	*x = DisappearingRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisappearingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisappearingRequest) ProtoMessage() {}
+
+func (x *DisappearingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisappearingRequest.ProtoReflect.Descriptor instead.
+func (*DisappearingRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *DisappearingRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *DisappearingRequest) GetAfterMs() int64 {
+	if x != nil && x.AfterMs != nil {
+		return *x.AfterMs
+	}
+	return 0
+}
+
+// Disappearing is a conversation's timer: after_ms 0, off.
+type Disappearing struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	AfterMs       int64                  `protobuf:"varint,2,opt,name=after_ms,json=afterMs,proto3" json:"after_ms,omitempty"`
+	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"` // the system message recording a change (0: none)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Disappearing) Reset() {
+	*x = Disappearing{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Disappearing) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Disappearing) ProtoMessage() {}
+
+func (x *Disappearing) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Disappearing.ProtoReflect.Descriptor instead.
+func (*Disappearing) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *Disappearing) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *Disappearing) GetAfterMs() int64 {
+	if x != nil {
+		return x.AfterMs
+	}
+	return 0
+}
+
+func (x *Disappearing) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 // LinkPreview: any field may be empty; image_url is absolute http(s).
 type LinkPreview struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -7737,7 +7907,7 @@ type LinkPreview struct {
 
 func (x *LinkPreview) Reset() {
 	*x = LinkPreview{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7749,7 +7919,7 @@ func (x *LinkPreview) String() string {
 func (*LinkPreview) ProtoMessage() {}
 
 func (x *LinkPreview) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7762,7 +7932,7 @@ func (x *LinkPreview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkPreview.ProtoReflect.Descriptor instead.
 func (*LinkPreview) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{69}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *LinkPreview) GetUrl() string {
@@ -7815,7 +7985,7 @@ type PresencesRequest struct {
 
 func (x *PresencesRequest) Reset() {
 	*x = PresencesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7827,7 +7997,7 @@ func (x *PresencesRequest) String() string {
 func (*PresencesRequest) ProtoMessage() {}
 
 func (x *PresencesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7840,7 +8010,7 @@ func (x *PresencesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresencesRequest.ProtoReflect.Descriptor instead.
 func (*PresencesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{70}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *PresencesRequest) GetUsers() []string {
@@ -7868,7 +8038,7 @@ type PresencesResult struct {
 
 func (x *PresencesResult) Reset() {
 	*x = PresencesResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7880,7 +8050,7 @@ func (x *PresencesResult) String() string {
 func (*PresencesResult) ProtoMessage() {}
 
 func (x *PresencesResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7893,7 +8063,7 @@ func (x *PresencesResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresencesResult.ProtoReflect.Descriptor instead.
 func (*PresencesResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{71}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *PresencesResult) GetUsers() []*PresencesResult_User {
@@ -7933,7 +8103,7 @@ type PrivacyRequest struct {
 
 func (x *PrivacyRequest) Reset() {
 	*x = PrivacyRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7945,7 +8115,7 @@ func (x *PrivacyRequest) String() string {
 func (*PrivacyRequest) ProtoMessage() {}
 
 func (x *PrivacyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7958,7 +8128,7 @@ func (x *PrivacyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyRequest.ProtoReflect.Descriptor instead.
 func (*PrivacyRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{72}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *PrivacyRequest) GetPresence() PresenceSharing {
@@ -8009,7 +8179,7 @@ type PrivacyResult struct {
 
 func (x *PrivacyResult) Reset() {
 	*x = PrivacyResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8021,7 +8191,7 @@ func (x *PrivacyResult) String() string {
 func (*PrivacyResult) ProtoMessage() {}
 
 func (x *PrivacyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8034,7 +8204,7 @@ func (x *PrivacyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResult.ProtoReflect.Descriptor instead.
 func (*PrivacyResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{73}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *PrivacyResult) GetPresence() PresenceSharing {
@@ -8085,7 +8255,7 @@ type ProfileRequest struct {
 
 func (x *ProfileRequest) Reset() {
 	*x = ProfileRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8097,7 +8267,7 @@ func (x *ProfileRequest) String() string {
 func (*ProfileRequest) ProtoMessage() {}
 
 func (x *ProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8110,7 +8280,7 @@ func (x *ProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfileRequest.ProtoReflect.Descriptor instead.
 func (*ProfileRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{74}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ProfileRequest) GetName() string {
@@ -8141,7 +8311,7 @@ type AwayRequest struct {
 
 func (x *AwayRequest) Reset() {
 	*x = AwayRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8153,7 +8323,7 @@ func (x *AwayRequest) String() string {
 func (*AwayRequest) ProtoMessage() {}
 
 func (x *AwayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8166,7 +8336,7 @@ func (x *AwayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AwayRequest.ProtoReflect.Descriptor instead.
 func (*AwayRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{75}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *AwayRequest) GetText() string {
@@ -8195,7 +8365,7 @@ type Away struct {
 
 func (x *Away) Reset() {
 	*x = Away{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8207,7 +8377,7 @@ func (x *Away) String() string {
 func (*Away) ProtoMessage() {}
 
 func (x *Away) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8220,7 +8390,7 @@ func (x *Away) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Away.ProtoReflect.Descriptor instead.
 func (*Away) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{76}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *Away) GetText() string {
@@ -8257,7 +8427,7 @@ type Profile struct {
 
 func (x *Profile) Reset() {
 	*x = Profile{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8269,7 +8439,7 @@ func (x *Profile) String() string {
 func (*Profile) ProtoMessage() {}
 
 func (x *Profile) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8282,7 +8452,7 @@ func (x *Profile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Profile.ProtoReflect.Descriptor instead.
 func (*Profile) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{77}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *Profile) GetUser() string {
@@ -8327,7 +8497,7 @@ type ProfilesRequest struct {
 
 func (x *ProfilesRequest) Reset() {
 	*x = ProfilesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8339,7 +8509,7 @@ func (x *ProfilesRequest) String() string {
 func (*ProfilesRequest) ProtoMessage() {}
 
 func (x *ProfilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8352,7 +8522,7 @@ func (x *ProfilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfilesRequest.ProtoReflect.Descriptor instead.
 func (*ProfilesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{78}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ProfilesRequest) GetConv() string {
@@ -8378,7 +8548,7 @@ type ProfilesResult struct {
 
 func (x *ProfilesResult) Reset() {
 	*x = ProfilesResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8390,7 +8560,7 @@ func (x *ProfilesResult) String() string {
 func (*ProfilesResult) ProtoMessage() {}
 
 func (x *ProfilesResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8403,7 +8573,7 @@ func (x *ProfilesResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfilesResult.ProtoReflect.Descriptor instead.
 func (*ProfilesResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{79}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *ProfilesResult) GetProfiles() []*Profile {
@@ -8426,7 +8596,7 @@ type DraftRequest struct {
 
 func (x *DraftRequest) Reset() {
 	*x = DraftRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8438,7 +8608,7 @@ func (x *DraftRequest) String() string {
 func (*DraftRequest) ProtoMessage() {}
 
 func (x *DraftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8451,7 +8621,7 @@ func (x *DraftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftRequest.ProtoReflect.Descriptor instead.
 func (*DraftRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *DraftRequest) GetConv() string {
@@ -8477,7 +8647,7 @@ type DraftResult struct {
 
 func (x *DraftResult) Reset() {
 	*x = DraftResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8489,7 +8659,7 @@ func (x *DraftResult) String() string {
 func (*DraftResult) ProtoMessage() {}
 
 func (x *DraftResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8502,7 +8672,7 @@ func (x *DraftResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftResult.ProtoReflect.Descriptor instead.
 func (*DraftResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *DraftResult) GetCount() uint32 {
@@ -8520,7 +8690,7 @@ type DraftsRequest struct {
 
 func (x *DraftsRequest) Reset() {
 	*x = DraftsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8532,7 +8702,7 @@ func (x *DraftsRequest) String() string {
 func (*DraftsRequest) ProtoMessage() {}
 
 func (x *DraftsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8545,7 +8715,7 @@ func (x *DraftsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftsRequest.ProtoReflect.Descriptor instead.
 func (*DraftsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{82}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
 }
 
 type Draft struct {
@@ -8559,7 +8729,7 @@ type Draft struct {
 
 func (x *Draft) Reset() {
 	*x = Draft{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8571,7 +8741,7 @@ func (x *Draft) String() string {
 func (*Draft) ProtoMessage() {}
 
 func (x *Draft) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8584,7 +8754,7 @@ func (x *Draft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Draft.ProtoReflect.Descriptor instead.
 func (*Draft) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *Draft) GetConv() string {
@@ -8617,7 +8787,7 @@ type DraftsResult struct {
 
 func (x *DraftsResult) Reset() {
 	*x = DraftsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8629,7 +8799,7 @@ func (x *DraftsResult) String() string {
 func (*DraftsResult) ProtoMessage() {}
 
 func (x *DraftsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8642,7 +8812,7 @@ func (x *DraftsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftsResult.ProtoReflect.Descriptor instead.
 func (*DraftsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *DraftsResult) GetDrafts() []*Draft {
@@ -8662,7 +8832,7 @@ type PinRequest struct {
 
 func (x *PinRequest) Reset() {
 	*x = PinRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8674,7 +8844,7 @@ func (x *PinRequest) String() string {
 func (*PinRequest) ProtoMessage() {}
 
 func (x *PinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8687,7 +8857,7 @@ func (x *PinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PinRequest.ProtoReflect.Descriptor instead.
 func (*PinRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *PinRequest) GetConv() string {
@@ -8712,7 +8882,7 @@ type PinResult struct {
 
 func (x *PinResult) Reset() {
 	*x = PinResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8724,7 +8894,7 @@ func (x *PinResult) String() string {
 func (*PinResult) ProtoMessage() {}
 
 func (x *PinResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8737,7 +8907,7 @@ func (x *PinResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PinResult.ProtoReflect.Descriptor instead.
 func (*PinResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
 }
 
 // ArchiveRequest moves a conversation into the caller's archived list
@@ -8760,7 +8930,7 @@ type ArchiveRequest struct {
 
 func (x *ArchiveRequest) Reset() {
 	*x = ArchiveRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8772,7 +8942,7 @@ func (x *ArchiveRequest) String() string {
 func (*ArchiveRequest) ProtoMessage() {}
 
 func (x *ArchiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8785,7 +8955,7 @@ func (x *ArchiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *ArchiveRequest) GetConv() string {
@@ -8817,7 +8987,7 @@ type ArchiveResult struct {
 
 func (x *ArchiveResult) Reset() {
 	*x = ArchiveResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8829,7 +8999,7 @@ func (x *ArchiveResult) String() string {
 func (*ArchiveResult) ProtoMessage() {}
 
 func (x *ArchiveResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8842,7 +9012,7 @@ func (x *ArchiveResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveResult.ProtoReflect.Descriptor instead.
 func (*ArchiveResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
 }
 
 // MarkUnreadRequest marks a conversation unread for the caller (marked
@@ -8861,7 +9031,7 @@ type MarkUnreadRequest struct {
 
 func (x *MarkUnreadRequest) Reset() {
 	*x = MarkUnreadRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8873,7 +9043,7 @@ func (x *MarkUnreadRequest) String() string {
 func (*MarkUnreadRequest) ProtoMessage() {}
 
 func (x *MarkUnreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8886,7 +9056,7 @@ func (x *MarkUnreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkUnreadRequest.ProtoReflect.Descriptor instead.
 func (*MarkUnreadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *MarkUnreadRequest) GetConv() string {
@@ -8911,7 +9081,7 @@ type MarkUnreadResult struct {
 
 func (x *MarkUnreadResult) Reset() {
 	*x = MarkUnreadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8923,7 +9093,7 @@ func (x *MarkUnreadResult) String() string {
 func (*MarkUnreadResult) ProtoMessage() {}
 
 func (x *MarkUnreadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8936,7 +9106,7 @@ func (x *MarkUnreadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkUnreadResult.ProtoReflect.Descriptor instead.
 func (*MarkUnreadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
 }
 
 // LabelRequest changes the caller's own labels of a conversation ("new
@@ -8955,7 +9125,7 @@ type LabelRequest struct {
 
 func (x *LabelRequest) Reset() {
 	*x = LabelRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8967,7 +9137,7 @@ func (x *LabelRequest) String() string {
 func (*LabelRequest) ProtoMessage() {}
 
 func (x *LabelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8980,7 +9150,7 @@ func (x *LabelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelRequest.ProtoReflect.Descriptor instead.
 func (*LabelRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *LabelRequest) GetConv() string {
@@ -9013,7 +9183,7 @@ type LabelResult struct {
 
 func (x *LabelResult) Reset() {
 	*x = LabelResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9025,7 +9195,7 @@ func (x *LabelResult) String() string {
 func (*LabelResult) ProtoMessage() {}
 
 func (x *LabelResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9038,7 +9208,7 @@ func (x *LabelResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelResult.ProtoReflect.Descriptor instead.
 func (*LabelResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *LabelResult) GetLabels() []string {
@@ -9066,7 +9236,7 @@ type MuteRequest struct {
 
 func (x *MuteRequest) Reset() {
 	*x = MuteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9078,7 +9248,7 @@ func (x *MuteRequest) String() string {
 func (*MuteRequest) ProtoMessage() {}
 
 func (x *MuteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9091,7 +9261,7 @@ func (x *MuteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteRequest.ProtoReflect.Descriptor instead.
 func (*MuteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *MuteRequest) GetConv() string {
@@ -9124,7 +9294,7 @@ type MuteResult struct {
 
 func (x *MuteResult) Reset() {
 	*x = MuteResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9136,7 +9306,7 @@ func (x *MuteResult) String() string {
 func (*MuteResult) ProtoMessage() {}
 
 func (x *MuteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9149,7 +9319,7 @@ func (x *MuteResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteResult.ProtoReflect.Descriptor instead.
 func (*MuteResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *MuteResult) GetTotalUnread() uint64 {
@@ -9177,7 +9347,7 @@ type BlockRequest struct {
 
 func (x *BlockRequest) Reset() {
 	*x = BlockRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9189,7 +9359,7 @@ func (x *BlockRequest) String() string {
 func (*BlockRequest) ProtoMessage() {}
 
 func (x *BlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9202,7 +9372,7 @@ func (x *BlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockRequest.ProtoReflect.Descriptor instead.
 func (*BlockRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *BlockRequest) GetUser() string {
@@ -9227,7 +9397,7 @@ type BlockResult struct {
 
 func (x *BlockResult) Reset() {
 	*x = BlockResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9239,7 +9409,7 @@ func (x *BlockResult) String() string {
 func (*BlockResult) ProtoMessage() {}
 
 func (x *BlockResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9252,7 +9422,7 @@ func (x *BlockResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockResult.ProtoReflect.Descriptor instead.
 func (*BlockResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
 }
 
 // BlockedRequest pages the users the caller blocks: the server reads the
@@ -9268,7 +9438,7 @@ type BlockedRequest struct {
 
 func (x *BlockedRequest) Reset() {
 	*x = BlockedRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9280,7 +9450,7 @@ func (x *BlockedRequest) String() string {
 func (*BlockedRequest) ProtoMessage() {}
 
 func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9293,7 +9463,7 @@ func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockedRequest.ProtoReflect.Descriptor instead.
 func (*BlockedRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *BlockedRequest) GetAfterConv() string {
@@ -9322,7 +9492,7 @@ type BlockedResult struct {
 
 func (x *BlockedResult) Reset() {
 	*x = BlockedResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9334,7 +9504,7 @@ func (x *BlockedResult) String() string {
 func (*BlockedResult) ProtoMessage() {}
 
 func (x *BlockedResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9347,7 +9517,7 @@ func (x *BlockedResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockedResult.ProtoReflect.Descriptor instead.
 func (*BlockedResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *BlockedResult) GetUsers() []string {
@@ -9379,7 +9549,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9391,7 +9561,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9404,7 +9574,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *ReportRequest) GetConv() string {
@@ -9450,7 +9620,7 @@ type MediaCreateRequest struct {
 
 func (x *MediaCreateRequest) Reset() {
 	*x = MediaCreateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9462,7 +9632,7 @@ func (x *MediaCreateRequest) String() string {
 func (*MediaCreateRequest) ProtoMessage() {}
 
 func (x *MediaCreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9475,7 +9645,7 @@ func (x *MediaCreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaCreateRequest.ProtoReflect.Descriptor instead.
 func (*MediaCreateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *MediaCreateRequest) GetConv() string {
@@ -9539,7 +9709,7 @@ type MediaChunkRequest struct {
 
 func (x *MediaChunkRequest) Reset() {
 	*x = MediaChunkRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9551,7 +9721,7 @@ func (x *MediaChunkRequest) String() string {
 func (*MediaChunkRequest) ProtoMessage() {}
 
 func (x *MediaChunkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9564,7 +9734,7 @@ func (x *MediaChunkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunkRequest.ProtoReflect.Descriptor instead.
 func (*MediaChunkRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *MediaChunkRequest) GetConv() string {
@@ -9603,7 +9773,7 @@ type MediaChunkResult struct {
 
 func (x *MediaChunkResult) Reset() {
 	*x = MediaChunkResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9615,7 +9785,7 @@ func (x *MediaChunkResult) String() string {
 func (*MediaChunkResult) ProtoMessage() {}
 
 func (x *MediaChunkResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9628,7 +9798,7 @@ func (x *MediaChunkResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunkResult.ProtoReflect.Descriptor instead.
 func (*MediaChunkResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
 }
 
 type MediaCompleteRequest struct {
@@ -9641,7 +9811,7 @@ type MediaCompleteRequest struct {
 
 func (x *MediaCompleteRequest) Reset() {
 	*x = MediaCompleteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9653,7 +9823,7 @@ func (x *MediaCompleteRequest) String() string {
 func (*MediaCompleteRequest) ProtoMessage() {}
 
 func (x *MediaCompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9666,7 +9836,7 @@ func (x *MediaCompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaCompleteRequest.ProtoReflect.Descriptor instead.
 func (*MediaCompleteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *MediaCompleteRequest) GetConv() string {
@@ -9697,7 +9867,7 @@ type MediaReadRequest struct {
 
 func (x *MediaReadRequest) Reset() {
 	*x = MediaReadRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9709,7 +9879,7 @@ func (x *MediaReadRequest) String() string {
 func (*MediaReadRequest) ProtoMessage() {}
 
 func (x *MediaReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9722,7 +9892,7 @@ func (x *MediaReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaReadRequest.ProtoReflect.Descriptor instead.
 func (*MediaReadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *MediaReadRequest) GetConv() string {
@@ -9763,7 +9933,7 @@ type MediaReadResult struct {
 
 func (x *MediaReadResult) Reset() {
 	*x = MediaReadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9775,7 +9945,7 @@ func (x *MediaReadResult) String() string {
 func (*MediaReadResult) ProtoMessage() {}
 
 func (x *MediaReadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9788,7 +9958,7 @@ func (x *MediaReadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaReadResult.ProtoReflect.Descriptor instead.
 func (*MediaReadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *MediaReadResult) GetMedia() *MediaRef {
@@ -9817,7 +9987,7 @@ type ReadByRequest struct {
 
 func (x *ReadByRequest) Reset() {
 	*x = ReadByRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9829,7 +9999,7 @@ func (x *ReadByRequest) String() string {
 func (*ReadByRequest) ProtoMessage() {}
 
 func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9842,7 +10012,7 @@ func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadByRequest.ProtoReflect.Descriptor instead.
 func (*ReadByRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *ReadByRequest) GetConv() string {
@@ -9883,7 +10053,7 @@ type ReadByResult struct {
 
 func (x *ReadByResult) Reset() {
 	*x = ReadByResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9895,7 +10065,7 @@ func (x *ReadByResult) String() string {
 func (*ReadByResult) ProtoMessage() {}
 
 func (x *ReadByResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9908,7 +10078,7 @@ func (x *ReadByResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadByResult.ProtoReflect.Descriptor instead.
 func (*ReadByResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ReadByResult) GetMembers() []*MemberRead {
@@ -9935,7 +10105,7 @@ type MemberRead struct {
 
 func (x *MemberRead) Reset() {
 	*x = MemberRead{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9947,7 +10117,7 @@ func (x *MemberRead) String() string {
 func (*MemberRead) ProtoMessage() {}
 
 func (x *MemberRead) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9960,7 +10130,7 @@ func (x *MemberRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberRead.ProtoReflect.Descriptor instead.
 func (*MemberRead) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *MemberRead) GetUser() string {
@@ -9987,7 +10157,7 @@ type ReportResult struct {
 
 func (x *ReportResult) Reset() {
 	*x = ReportResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9999,7 +10169,7 @@ func (x *ReportResult) String() string {
 func (*ReportResult) ProtoMessage() {}
 
 func (x *ReportResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10012,7 +10182,7 @@ func (x *ReportResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResult.ProtoReflect.Descriptor instead.
 func (*ReportResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *ReportResult) GetReportId() string {
@@ -10043,7 +10213,7 @@ type RegisterPushRequest struct {
 
 func (x *RegisterPushRequest) Reset() {
 	*x = RegisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10055,7 +10225,7 @@ func (x *RegisterPushRequest) String() string {
 func (*RegisterPushRequest) ProtoMessage() {}
 
 func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10068,7 +10238,7 @@ func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushRequest.ProtoReflect.Descriptor instead.
 func (*RegisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *RegisterPushRequest) GetPlatform() string {
@@ -10093,7 +10263,7 @@ type RegisterPushResult struct {
 
 func (x *RegisterPushResult) Reset() {
 	*x = RegisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10105,7 +10275,7 @@ func (x *RegisterPushResult) String() string {
 func (*RegisterPushResult) ProtoMessage() {}
 
 func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10118,7 +10288,7 @@ func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushResult.ProtoReflect.Descriptor instead.
 func (*RegisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
 }
 
 // UnregisterPushRequest removes this device's push token (a no-op if none).
@@ -10130,7 +10300,7 @@ type UnregisterPushRequest struct {
 
 func (x *UnregisterPushRequest) Reset() {
 	*x = UnregisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10142,7 +10312,7 @@ func (x *UnregisterPushRequest) String() string {
 func (*UnregisterPushRequest) ProtoMessage() {}
 
 func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10155,7 +10325,7 @@ func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushRequest.ProtoReflect.Descriptor instead.
 func (*UnregisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
 }
 
 type UnregisterPushResult struct {
@@ -10166,7 +10336,7 @@ type UnregisterPushResult struct {
 
 func (x *UnregisterPushResult) Reset() {
 	*x = UnregisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10178,7 +10348,7 @@ func (x *UnregisterPushResult) String() string {
 func (*UnregisterPushResult) ProtoMessage() {}
 
 func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10191,7 +10361,7 @@ func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushResult.ProtoReflect.Descriptor instead.
 func (*UnregisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115}
 }
 
 type PingRequest struct {
@@ -10208,7 +10378,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10220,7 +10390,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10233,7 +10403,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *PingRequest) GetPadding() []byte {
@@ -10252,7 +10422,7 @@ type PingResult struct {
 
 func (x *PingResult) Reset() {
 	*x = PingResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10264,7 +10434,7 @@ func (x *PingResult) String() string {
 func (*PingResult) ProtoMessage() {}
 
 func (x *PingResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10277,7 +10447,7 @@ func (x *PingResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResult.ProtoReflect.Descriptor instead.
 func (*PingResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *PingResult) GetServerTimeMs() int64 {
@@ -10305,7 +10475,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10317,7 +10487,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10330,7 +10500,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{116}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *Push) GetInboxSeq() uint64 {
@@ -10457,7 +10627,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10469,7 +10639,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10482,7 +10652,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -10525,7 +10695,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10537,7 +10707,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10550,7 +10720,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{118}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -10622,7 +10792,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10634,7 +10804,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10647,7 +10817,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -10697,7 +10867,7 @@ type MembershipUpdate struct {
 
 func (x *MembershipUpdate) Reset() {
 	*x = MembershipUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10709,7 +10879,7 @@ func (x *MembershipUpdate) String() string {
 func (*MembershipUpdate) ProtoMessage() {}
 
 func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10722,7 +10892,7 @@ func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipUpdate.ProtoReflect.Descriptor instead.
 func (*MembershipUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{120}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *MembershipUpdate) GetConv() string {
@@ -10793,7 +10963,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10805,7 +10975,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10818,7 +10988,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{121}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -10859,7 +11029,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10871,7 +11041,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10884,7 +11054,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -10936,7 +11106,7 @@ type CardClickRequest struct {
 
 func (x *CardClickRequest) Reset() {
 	*x = CardClickRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10948,7 +11118,7 @@ func (x *CardClickRequest) String() string {
 func (*CardClickRequest) ProtoMessage() {}
 
 func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10961,7 +11131,7 @@ func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickRequest.ProtoReflect.Descriptor instead.
 func (*CardClickRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{123}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *CardClickRequest) GetConv() string {
@@ -10996,7 +11166,7 @@ type CardClickResult struct {
 
 func (x *CardClickResult) Reset() {
 	*x = CardClickResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11008,7 +11178,7 @@ func (x *CardClickResult) String() string {
 func (*CardClickResult) ProtoMessage() {}
 
 func (x *CardClickResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11021,7 +11191,7 @@ func (x *CardClickResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickResult.ProtoReflect.Descriptor instead.
 func (*CardClickResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{124}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *CardClickResult) GetMode() string {
@@ -11058,7 +11228,7 @@ type DeskHandoverRequest struct {
 
 func (x *DeskHandoverRequest) Reset() {
 	*x = DeskHandoverRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11070,7 +11240,7 @@ func (x *DeskHandoverRequest) String() string {
 func (*DeskHandoverRequest) ProtoMessage() {}
 
 func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11083,7 +11253,7 @@ func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverRequest.ProtoReflect.Descriptor instead.
 func (*DeskHandoverRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *DeskHandoverRequest) GetConv() string {
@@ -11105,7 +11275,7 @@ type DeskHandoverResult struct {
 
 func (x *DeskHandoverResult) Reset() {
 	*x = DeskHandoverResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11117,7 +11287,7 @@ func (x *DeskHandoverResult) String() string {
 func (*DeskHandoverResult) ProtoMessage() {}
 
 func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11130,7 +11300,7 @@ func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverResult.ProtoReflect.Descriptor instead.
 func (*DeskHandoverResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{126}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *DeskHandoverResult) GetSession() string {
@@ -11175,7 +11345,7 @@ type DeskEnterRequest struct {
 
 func (x *DeskEnterRequest) Reset() {
 	*x = DeskEnterRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11187,7 +11357,7 @@ func (x *DeskEnterRequest) String() string {
 func (*DeskEnterRequest) ProtoMessage() {}
 
 func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11200,7 +11370,7 @@ func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskEnterRequest.ProtoReflect.Descriptor instead.
 func (*DeskEnterRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{127}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *DeskEnterRequest) GetScene() string {
@@ -11265,7 +11435,7 @@ type DeskSession struct {
 
 func (x *DeskSession) Reset() {
 	*x = DeskSession{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11277,7 +11447,7 @@ func (x *DeskSession) String() string {
 func (*DeskSession) ProtoMessage() {}
 
 func (x *DeskSession) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11290,7 +11460,7 @@ func (x *DeskSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSession.ProtoReflect.Descriptor instead.
 func (*DeskSession) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{128}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *DeskSession) GetConv() string {
@@ -11416,7 +11586,7 @@ type DeskNote struct {
 
 func (x *DeskNote) Reset() {
 	*x = DeskNote{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11428,7 +11598,7 @@ func (x *DeskNote) String() string {
 func (*DeskNote) ProtoMessage() {}
 
 func (x *DeskNote) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11441,7 +11611,7 @@ func (x *DeskNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNote.ProtoReflect.Descriptor instead.
 func (*DeskNote) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{129}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *DeskNote) GetBy() string {
@@ -11487,7 +11657,7 @@ type DeskStatusRequest struct {
 
 func (x *DeskStatusRequest) Reset() {
 	*x = DeskStatusRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11499,7 +11669,7 @@ func (x *DeskStatusRequest) String() string {
 func (*DeskStatusRequest) ProtoMessage() {}
 
 func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11512,7 +11682,7 @@ func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskStatusRequest.ProtoReflect.Descriptor instead.
 func (*DeskStatusRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{130}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *DeskStatusRequest) GetStatus() string {
@@ -11558,7 +11728,7 @@ type DeskAgent struct {
 
 func (x *DeskAgent) Reset() {
 	*x = DeskAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11570,7 +11740,7 @@ func (x *DeskAgent) String() string {
 func (*DeskAgent) ProtoMessage() {}
 
 func (x *DeskAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11583,7 +11753,7 @@ func (x *DeskAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskAgent.ProtoReflect.Descriptor instead.
 func (*DeskAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{131}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *DeskAgent) GetUser() string {
@@ -11675,7 +11845,7 @@ type DeskWrapUp struct {
 
 func (x *DeskWrapUp) Reset() {
 	*x = DeskWrapUp{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11687,7 +11857,7 @@ func (x *DeskWrapUp) String() string {
 func (*DeskWrapUp) ProtoMessage() {}
 
 func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11700,7 +11870,7 @@ func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWrapUp.ProtoReflect.Descriptor instead.
 func (*DeskWrapUp) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{132}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *DeskWrapUp) GetSession() string {
@@ -11728,7 +11898,7 @@ type DeskQueueRequest struct {
 
 func (x *DeskQueueRequest) Reset() {
 	*x = DeskQueueRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11740,7 +11910,7 @@ func (x *DeskQueueRequest) String() string {
 func (*DeskQueueRequest) ProtoMessage() {}
 
 func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11753,7 +11923,7 @@ func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueRequest.ProtoReflect.Descriptor instead.
 func (*DeskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{133}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *DeskQueueRequest) GetSkill() string {
@@ -11783,7 +11953,7 @@ type DeskWaiting struct {
 
 func (x *DeskWaiting) Reset() {
 	*x = DeskWaiting{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11795,7 +11965,7 @@ func (x *DeskWaiting) String() string {
 func (*DeskWaiting) ProtoMessage() {}
 
 func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11808,7 +11978,7 @@ func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWaiting.ProtoReflect.Descriptor instead.
 func (*DeskWaiting) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{134}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *DeskWaiting) GetConv() string {
@@ -11880,7 +12050,7 @@ type DeskQueueAgent struct {
 
 func (x *DeskQueueAgent) Reset() {
 	*x = DeskQueueAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11892,7 +12062,7 @@ func (x *DeskQueueAgent) String() string {
 func (*DeskQueueAgent) ProtoMessage() {}
 
 func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11905,7 +12075,7 @@ func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueAgent.ProtoReflect.Descriptor instead.
 func (*DeskQueueAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{135}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *DeskQueueAgent) GetUser() string {
@@ -11955,7 +12125,7 @@ type DeskQueueResult struct {
 
 func (x *DeskQueueResult) Reset() {
 	*x = DeskQueueResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11967,7 +12137,7 @@ func (x *DeskQueueResult) String() string {
 func (*DeskQueueResult) ProtoMessage() {}
 
 func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11980,7 +12150,7 @@ func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueResult.ProtoReflect.Descriptor instead.
 func (*DeskQueueResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{136}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *DeskQueueResult) GetSkill() string {
@@ -12028,7 +12198,7 @@ type DeskReachRequest struct {
 
 func (x *DeskReachRequest) Reset() {
 	*x = DeskReachRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12040,7 +12210,7 @@ func (x *DeskReachRequest) String() string {
 func (*DeskReachRequest) ProtoMessage() {}
 
 func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12053,7 +12223,7 @@ func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReachRequest.ProtoReflect.Descriptor instead.
 func (*DeskReachRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{137}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *DeskReachRequest) GetCustomer() string {
@@ -12091,7 +12261,7 @@ type DeskTransferRequest struct {
 
 func (x *DeskTransferRequest) Reset() {
 	*x = DeskTransferRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12103,7 +12273,7 @@ func (x *DeskTransferRequest) String() string {
 func (*DeskTransferRequest) ProtoMessage() {}
 
 func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12116,7 +12286,7 @@ func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTransferRequest.ProtoReflect.Descriptor instead.
 func (*DeskTransferRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{138}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *DeskTransferRequest) GetConv() string {
@@ -12152,7 +12322,7 @@ type DeskCloseRequest struct {
 
 func (x *DeskCloseRequest) Reset() {
 	*x = DeskCloseRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12164,7 +12334,7 @@ func (x *DeskCloseRequest) String() string {
 func (*DeskCloseRequest) ProtoMessage() {}
 
 func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12177,7 +12347,7 @@ func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskCloseRequest.ProtoReflect.Descriptor instead.
 func (*DeskCloseRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{139}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *DeskCloseRequest) GetConv() string {
@@ -12206,7 +12376,7 @@ type DeskNoteRequest struct {
 
 func (x *DeskNoteRequest) Reset() {
 	*x = DeskNoteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12218,7 +12388,7 @@ func (x *DeskNoteRequest) String() string {
 func (*DeskNoteRequest) ProtoMessage() {}
 
 func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12231,7 +12401,7 @@ func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNoteRequest.ProtoReflect.Descriptor instead.
 func (*DeskNoteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{140}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{142}
 }
 
 func (x *DeskNoteRequest) GetConv() string {
@@ -12263,7 +12433,7 @@ type DeskTagRequest struct {
 
 func (x *DeskTagRequest) Reset() {
 	*x = DeskTagRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12275,7 +12445,7 @@ func (x *DeskTagRequest) String() string {
 func (*DeskTagRequest) ProtoMessage() {}
 
 func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12288,7 +12458,7 @@ func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTagRequest.ProtoReflect.Descriptor instead.
 func (*DeskTagRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{141}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{143}
 }
 
 func (x *DeskTagRequest) GetConv() string {
@@ -12323,7 +12493,7 @@ type DeskSessionRequest struct {
 
 func (x *DeskSessionRequest) Reset() {
 	*x = DeskSessionRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12335,7 +12505,7 @@ func (x *DeskSessionRequest) String() string {
 func (*DeskSessionRequest) ProtoMessage() {}
 
 func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12348,7 +12518,7 @@ func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeskSessionRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{142}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{144}
 }
 
 func (x *DeskSessionRequest) GetConv() string {
@@ -12375,7 +12545,7 @@ type DeskRateRequest struct {
 
 func (x *DeskRateRequest) Reset() {
 	*x = DeskRateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12387,7 +12557,7 @@ func (x *DeskRateRequest) String() string {
 func (*DeskRateRequest) ProtoMessage() {}
 
 func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12400,7 +12570,7 @@ func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateRequest.ProtoReflect.Descriptor instead.
 func (*DeskRateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{143}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{145}
 }
 
 func (x *DeskRateRequest) GetConv() string {
@@ -12436,7 +12606,7 @@ type DeskRateResult struct {
 
 func (x *DeskRateResult) Reset() {
 	*x = DeskRateResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12448,7 +12618,7 @@ func (x *DeskRateResult) String() string {
 func (*DeskRateResult) ProtoMessage() {}
 
 func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12461,7 +12631,7 @@ func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateResult.ProtoReflect.Descriptor instead.
 func (*DeskRateResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{144}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{146}
 }
 
 func (x *DeskRateResult) GetSession() string {
@@ -12509,7 +12679,7 @@ type DeskRepliesRequest struct {
 
 func (x *DeskRepliesRequest) Reset() {
 	*x = DeskRepliesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12521,7 +12691,7 @@ func (x *DeskRepliesRequest) String() string {
 func (*DeskRepliesRequest) ProtoMessage() {}
 
 func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12534,7 +12704,7 @@ func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRepliesRequest.ProtoReflect.Descriptor instead.
 func (*DeskRepliesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{145}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{147}
 }
 
 func (x *DeskRepliesRequest) GetLine() string {
@@ -12560,7 +12730,7 @@ type DeskReplies struct {
 
 func (x *DeskReplies) Reset() {
 	*x = DeskReplies{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12572,7 +12742,7 @@ func (x *DeskReplies) String() string {
 func (*DeskReplies) ProtoMessage() {}
 
 func (x *DeskReplies) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12585,7 +12755,7 @@ func (x *DeskReplies) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReplies.ProtoReflect.Descriptor instead.
 func (*DeskReplies) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{146}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{148}
 }
 
 func (x *DeskReplies) GetReplies() []*DeskSavedReply {
@@ -12605,7 +12775,7 @@ type DeskSavedReply struct {
 
 func (x *DeskSavedReply) Reset() {
 	*x = DeskSavedReply{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12617,7 +12787,7 @@ func (x *DeskSavedReply) String() string {
 func (*DeskSavedReply) ProtoMessage() {}
 
 func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12630,7 +12800,7 @@ func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSavedReply.ProtoReflect.Descriptor instead.
 func (*DeskSavedReply) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{147}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{149}
 }
 
 func (x *DeskSavedReply) GetName() string {
@@ -12666,7 +12836,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12678,7 +12848,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12691,7 +12861,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{148}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{150}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -12755,7 +12925,7 @@ type MyMetricsRow struct {
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12767,7 +12937,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12780,7 +12950,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{149}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{151}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -13005,7 +13175,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13017,7 +13187,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13030,7 +13200,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{150}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{152}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -13073,7 +13243,7 @@ type PresencesResult_User struct {
 
 func (x *PresencesResult_User) Reset() {
 	*x = PresencesResult_User{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13085,7 +13255,7 @@ func (x *PresencesResult_User) String() string {
 func (*PresencesResult_User) ProtoMessage() {}
 
 func (x *PresencesResult_User) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13098,7 +13268,7 @@ func (x *PresencesResult_User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresencesResult_User.ProtoReflect.Descriptor instead.
 func (*PresencesResult_User) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{71, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{73, 0}
 }
 
 func (x *PresencesResult_User) GetUser() string {
@@ -13137,7 +13307,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05Error\x12-\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x19.switchboard.wire.v1.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xff\x04\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xa3\x05\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -13164,7 +13334,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vmention_all\x18\x13 \x01(\bR\n" +
 	"mentionAll\x12\x1d\n" +
 	"\n" +
-	"auto_reply\x18\x14 \x01(\bR\tautoReply\"\xb2\x01\n" +
+	"auto_reply\x18\x14 \x01(\bR\tautoReply\x12\"\n" +
+	"\rexpires_at_ms\x18\x15 \x01(\x03R\vexpiresAtMs\"\xb2\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -13236,7 +13407,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xf6\"\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xc6#\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -13319,8 +13490,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\tpresences\x18G \x01(\v2%.switchboard.wire.v1.PresencesRequestH\x00R\tpresences\x12I\n" +
 	"\vquiet_hours\x18H \x01(\v2&.switchboard.wire.v1.QuietHoursRequestH\x00R\n" +
 	"quietHours\x12L\n" +
-	"\flink_preview\x18I \x01(\v2'.switchboard.wire.v1.LinkPreviewRequestH\x00R\vlinkPreviewB\x04\n" +
-	"\x02op\"\xe6!\n" +
+	"\flink_preview\x18I \x01(\v2'.switchboard.wire.v1.LinkPreviewRequestH\x00R\vlinkPreview\x12N\n" +
+	"\fdisappearing\x18J \x01(\v2(.switchboard.wire.v1.DisappearingRequestH\x00R\fdisappearingB\x04\n" +
+	"\x02op\"\xaf\"\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -13403,7 +13575,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\tpresences\x18F \x01(\v2$.switchboard.wire.v1.PresencesResultH\x00R\tpresences\x12H\n" +
 	"\vquiet_hours\x18G \x01(\v2%.switchboard.wire.v1.QuietHoursResultH\x00R\n" +
 	"quietHours\x12E\n" +
-	"\flink_preview\x18H \x01(\v2 .switchboard.wire.v1.LinkPreviewH\x00R\vlinkPreviewB\b\n" +
+	"\flink_preview\x18H \x01(\v2 .switchboard.wire.v1.LinkPreviewH\x00R\vlinkPreview\x12G\n" +
+	"\fdisappearing\x18I \x01(\v2!.switchboard.wire.v1.DisappearingH\x00R\fdisappearingB\b\n" +
 	"\x06result\"\xc0\x03\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -13423,7 +13596,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vforward_seq\x18\r \x01(\x04R\n" +
 	"forwardSeq\x12\x1f\n" +
 	"\vmention_all\x18\x0e \x01(\bR\n" +
-	"mentionAll\"\xf9\x01\n" +
+	"mentionAll\"\x9d\x02\n" +
 	"\n" +
 	"SendResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
@@ -13435,7 +13608,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\aflagged\x18\x06 \x01(\bR\aflagged\x12\x1f\n" +
 	"\vstored_body\x18\a \x01(\fR\n" +
 	"storedBody\x123\n" +
-	"\x05media\x18\b \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\x05media\";\n" +
+	"\x05media\x18\b \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\x05media\x12\"\n" +
+	"\rexpires_at_ms\x18\t \x01(\x03R\vexpiresAtMs\";\n" +
 	"\vSyncRequest\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\x04R\x06cursor\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xa3\x01\n" +
@@ -13704,7 +13878,15 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x10QuietHoursResult\x125\n" +
 	"\x05quiet\x18\x01 \x01(\v2\x1f.switchboard.wire.v1.QuietHoursR\x05quiet\"&\n" +
 	"\x12LinkPreviewRequest\x12\x10\n" +
-	"\x03url\x18\x01 \x01(\tR\x03url\"\x91\x01\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\"V\n" +
+	"\x13DisappearingRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x1e\n" +
+	"\bafter_ms\x18\x02 \x01(\x03H\x00R\aafterMs\x88\x01\x01B\v\n" +
+	"\t_after_ms\"O\n" +
+	"\fDisappearing\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
+	"\bafter_ms\x18\x02 \x01(\x03R\aafterMs\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\x91\x01\n" +
 	"\vLinkPreview\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
@@ -14211,7 +14393,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 154)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 156)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -14292,91 +14474,93 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*QuietHoursRequest)(nil),        // 76: switchboard.wire.v1.QuietHoursRequest
 	(*QuietHoursResult)(nil),         // 77: switchboard.wire.v1.QuietHoursResult
 	(*LinkPreviewRequest)(nil),       // 78: switchboard.wire.v1.LinkPreviewRequest
-	(*LinkPreview)(nil),              // 79: switchboard.wire.v1.LinkPreview
-	(*PresencesRequest)(nil),         // 80: switchboard.wire.v1.PresencesRequest
-	(*PresencesResult)(nil),          // 81: switchboard.wire.v1.PresencesResult
-	(*PrivacyRequest)(nil),           // 82: switchboard.wire.v1.PrivacyRequest
-	(*PrivacyResult)(nil),            // 83: switchboard.wire.v1.PrivacyResult
-	(*ProfileRequest)(nil),           // 84: switchboard.wire.v1.ProfileRequest
-	(*AwayRequest)(nil),              // 85: switchboard.wire.v1.AwayRequest
-	(*Away)(nil),                     // 86: switchboard.wire.v1.Away
-	(*Profile)(nil),                  // 87: switchboard.wire.v1.Profile
-	(*ProfilesRequest)(nil),          // 88: switchboard.wire.v1.ProfilesRequest
-	(*ProfilesResult)(nil),           // 89: switchboard.wire.v1.ProfilesResult
-	(*DraftRequest)(nil),             // 90: switchboard.wire.v1.DraftRequest
-	(*DraftResult)(nil),              // 91: switchboard.wire.v1.DraftResult
-	(*DraftsRequest)(nil),            // 92: switchboard.wire.v1.DraftsRequest
-	(*Draft)(nil),                    // 93: switchboard.wire.v1.Draft
-	(*DraftsResult)(nil),             // 94: switchboard.wire.v1.DraftsResult
-	(*PinRequest)(nil),               // 95: switchboard.wire.v1.PinRequest
-	(*PinResult)(nil),                // 96: switchboard.wire.v1.PinResult
-	(*ArchiveRequest)(nil),           // 97: switchboard.wire.v1.ArchiveRequest
-	(*ArchiveResult)(nil),            // 98: switchboard.wire.v1.ArchiveResult
-	(*MarkUnreadRequest)(nil),        // 99: switchboard.wire.v1.MarkUnreadRequest
-	(*MarkUnreadResult)(nil),         // 100: switchboard.wire.v1.MarkUnreadResult
-	(*LabelRequest)(nil),             // 101: switchboard.wire.v1.LabelRequest
-	(*LabelResult)(nil),              // 102: switchboard.wire.v1.LabelResult
-	(*MuteRequest)(nil),              // 103: switchboard.wire.v1.MuteRequest
-	(*MuteResult)(nil),               // 104: switchboard.wire.v1.MuteResult
-	(*BlockRequest)(nil),             // 105: switchboard.wire.v1.BlockRequest
-	(*BlockResult)(nil),              // 106: switchboard.wire.v1.BlockResult
-	(*BlockedRequest)(nil),           // 107: switchboard.wire.v1.BlockedRequest
-	(*BlockedResult)(nil),            // 108: switchboard.wire.v1.BlockedResult
-	(*ReportRequest)(nil),            // 109: switchboard.wire.v1.ReportRequest
-	(*MediaCreateRequest)(nil),       // 110: switchboard.wire.v1.MediaCreateRequest
-	(*MediaChunkRequest)(nil),        // 111: switchboard.wire.v1.MediaChunkRequest
-	(*MediaChunkResult)(nil),         // 112: switchboard.wire.v1.MediaChunkResult
-	(*MediaCompleteRequest)(nil),     // 113: switchboard.wire.v1.MediaCompleteRequest
-	(*MediaReadRequest)(nil),         // 114: switchboard.wire.v1.MediaReadRequest
-	(*MediaReadResult)(nil),          // 115: switchboard.wire.v1.MediaReadResult
-	(*ReadByRequest)(nil),            // 116: switchboard.wire.v1.ReadByRequest
-	(*ReadByResult)(nil),             // 117: switchboard.wire.v1.ReadByResult
-	(*MemberRead)(nil),               // 118: switchboard.wire.v1.MemberRead
-	(*ReportResult)(nil),             // 119: switchboard.wire.v1.ReportResult
-	(*RegisterPushRequest)(nil),      // 120: switchboard.wire.v1.RegisterPushRequest
-	(*RegisterPushResult)(nil),       // 121: switchboard.wire.v1.RegisterPushResult
-	(*UnregisterPushRequest)(nil),    // 122: switchboard.wire.v1.UnregisterPushRequest
-	(*UnregisterPushResult)(nil),     // 123: switchboard.wire.v1.UnregisterPushResult
-	(*PingRequest)(nil),              // 124: switchboard.wire.v1.PingRequest
-	(*PingResult)(nil),               // 125: switchboard.wire.v1.PingResult
-	(*Push)(nil),                     // 126: switchboard.wire.v1.Push
-	(*ListsUpdate)(nil),              // 127: switchboard.wire.v1.ListsUpdate
-	(*FlagsUpdate)(nil),              // 128: switchboard.wire.v1.FlagsUpdate
-	(*ReadUpdate)(nil),               // 129: switchboard.wire.v1.ReadUpdate
-	(*MembershipUpdate)(nil),         // 130: switchboard.wire.v1.MembershipUpdate
-	(*ReadReceipt)(nil),              // 131: switchboard.wire.v1.ReadReceipt
-	(*Signal)(nil),                   // 132: switchboard.wire.v1.Signal
-	(*CardClickRequest)(nil),         // 133: switchboard.wire.v1.CardClickRequest
-	(*CardClickResult)(nil),          // 134: switchboard.wire.v1.CardClickResult
-	(*DeskHandoverRequest)(nil),      // 135: switchboard.wire.v1.DeskHandoverRequest
-	(*DeskHandoverResult)(nil),       // 136: switchboard.wire.v1.DeskHandoverResult
-	(*DeskEnterRequest)(nil),         // 137: switchboard.wire.v1.DeskEnterRequest
-	(*DeskSession)(nil),              // 138: switchboard.wire.v1.DeskSession
-	(*DeskNote)(nil),                 // 139: switchboard.wire.v1.DeskNote
-	(*DeskStatusRequest)(nil),        // 140: switchboard.wire.v1.DeskStatusRequest
-	(*DeskAgent)(nil),                // 141: switchboard.wire.v1.DeskAgent
-	(*DeskWrapUp)(nil),               // 142: switchboard.wire.v1.DeskWrapUp
-	(*DeskQueueRequest)(nil),         // 143: switchboard.wire.v1.DeskQueueRequest
-	(*DeskWaiting)(nil),              // 144: switchboard.wire.v1.DeskWaiting
-	(*DeskQueueAgent)(nil),           // 145: switchboard.wire.v1.DeskQueueAgent
-	(*DeskQueueResult)(nil),          // 146: switchboard.wire.v1.DeskQueueResult
-	(*DeskReachRequest)(nil),         // 147: switchboard.wire.v1.DeskReachRequest
-	(*DeskTransferRequest)(nil),      // 148: switchboard.wire.v1.DeskTransferRequest
-	(*DeskCloseRequest)(nil),         // 149: switchboard.wire.v1.DeskCloseRequest
-	(*DeskNoteRequest)(nil),          // 150: switchboard.wire.v1.DeskNoteRequest
-	(*DeskTagRequest)(nil),           // 151: switchboard.wire.v1.DeskTagRequest
-	(*DeskSessionRequest)(nil),       // 152: switchboard.wire.v1.DeskSessionRequest
-	(*DeskRateRequest)(nil),          // 153: switchboard.wire.v1.DeskRateRequest
-	(*DeskRateResult)(nil),           // 154: switchboard.wire.v1.DeskRateResult
-	(*DeskRepliesRequest)(nil),       // 155: switchboard.wire.v1.DeskRepliesRequest
-	(*DeskReplies)(nil),              // 156: switchboard.wire.v1.DeskReplies
-	(*DeskSavedReply)(nil),           // 157: switchboard.wire.v1.DeskSavedReply
-	(*MyMetricsRequest)(nil),         // 158: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 159: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 160: switchboard.wire.v1.MyMetricsResult
-	nil,                              // 161: switchboard.wire.v1.QuietHours.WeekEntry
-	(*PresencesResult_User)(nil),     // 162: switchboard.wire.v1.PresencesResult.User
-	nil,                              // 163: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	(*DisappearingRequest)(nil),      // 79: switchboard.wire.v1.DisappearingRequest
+	(*Disappearing)(nil),             // 80: switchboard.wire.v1.Disappearing
+	(*LinkPreview)(nil),              // 81: switchboard.wire.v1.LinkPreview
+	(*PresencesRequest)(nil),         // 82: switchboard.wire.v1.PresencesRequest
+	(*PresencesResult)(nil),          // 83: switchboard.wire.v1.PresencesResult
+	(*PrivacyRequest)(nil),           // 84: switchboard.wire.v1.PrivacyRequest
+	(*PrivacyResult)(nil),            // 85: switchboard.wire.v1.PrivacyResult
+	(*ProfileRequest)(nil),           // 86: switchboard.wire.v1.ProfileRequest
+	(*AwayRequest)(nil),              // 87: switchboard.wire.v1.AwayRequest
+	(*Away)(nil),                     // 88: switchboard.wire.v1.Away
+	(*Profile)(nil),                  // 89: switchboard.wire.v1.Profile
+	(*ProfilesRequest)(nil),          // 90: switchboard.wire.v1.ProfilesRequest
+	(*ProfilesResult)(nil),           // 91: switchboard.wire.v1.ProfilesResult
+	(*DraftRequest)(nil),             // 92: switchboard.wire.v1.DraftRequest
+	(*DraftResult)(nil),              // 93: switchboard.wire.v1.DraftResult
+	(*DraftsRequest)(nil),            // 94: switchboard.wire.v1.DraftsRequest
+	(*Draft)(nil),                    // 95: switchboard.wire.v1.Draft
+	(*DraftsResult)(nil),             // 96: switchboard.wire.v1.DraftsResult
+	(*PinRequest)(nil),               // 97: switchboard.wire.v1.PinRequest
+	(*PinResult)(nil),                // 98: switchboard.wire.v1.PinResult
+	(*ArchiveRequest)(nil),           // 99: switchboard.wire.v1.ArchiveRequest
+	(*ArchiveResult)(nil),            // 100: switchboard.wire.v1.ArchiveResult
+	(*MarkUnreadRequest)(nil),        // 101: switchboard.wire.v1.MarkUnreadRequest
+	(*MarkUnreadResult)(nil),         // 102: switchboard.wire.v1.MarkUnreadResult
+	(*LabelRequest)(nil),             // 103: switchboard.wire.v1.LabelRequest
+	(*LabelResult)(nil),              // 104: switchboard.wire.v1.LabelResult
+	(*MuteRequest)(nil),              // 105: switchboard.wire.v1.MuteRequest
+	(*MuteResult)(nil),               // 106: switchboard.wire.v1.MuteResult
+	(*BlockRequest)(nil),             // 107: switchboard.wire.v1.BlockRequest
+	(*BlockResult)(nil),              // 108: switchboard.wire.v1.BlockResult
+	(*BlockedRequest)(nil),           // 109: switchboard.wire.v1.BlockedRequest
+	(*BlockedResult)(nil),            // 110: switchboard.wire.v1.BlockedResult
+	(*ReportRequest)(nil),            // 111: switchboard.wire.v1.ReportRequest
+	(*MediaCreateRequest)(nil),       // 112: switchboard.wire.v1.MediaCreateRequest
+	(*MediaChunkRequest)(nil),        // 113: switchboard.wire.v1.MediaChunkRequest
+	(*MediaChunkResult)(nil),         // 114: switchboard.wire.v1.MediaChunkResult
+	(*MediaCompleteRequest)(nil),     // 115: switchboard.wire.v1.MediaCompleteRequest
+	(*MediaReadRequest)(nil),         // 116: switchboard.wire.v1.MediaReadRequest
+	(*MediaReadResult)(nil),          // 117: switchboard.wire.v1.MediaReadResult
+	(*ReadByRequest)(nil),            // 118: switchboard.wire.v1.ReadByRequest
+	(*ReadByResult)(nil),             // 119: switchboard.wire.v1.ReadByResult
+	(*MemberRead)(nil),               // 120: switchboard.wire.v1.MemberRead
+	(*ReportResult)(nil),             // 121: switchboard.wire.v1.ReportResult
+	(*RegisterPushRequest)(nil),      // 122: switchboard.wire.v1.RegisterPushRequest
+	(*RegisterPushResult)(nil),       // 123: switchboard.wire.v1.RegisterPushResult
+	(*UnregisterPushRequest)(nil),    // 124: switchboard.wire.v1.UnregisterPushRequest
+	(*UnregisterPushResult)(nil),     // 125: switchboard.wire.v1.UnregisterPushResult
+	(*PingRequest)(nil),              // 126: switchboard.wire.v1.PingRequest
+	(*PingResult)(nil),               // 127: switchboard.wire.v1.PingResult
+	(*Push)(nil),                     // 128: switchboard.wire.v1.Push
+	(*ListsUpdate)(nil),              // 129: switchboard.wire.v1.ListsUpdate
+	(*FlagsUpdate)(nil),              // 130: switchboard.wire.v1.FlagsUpdate
+	(*ReadUpdate)(nil),               // 131: switchboard.wire.v1.ReadUpdate
+	(*MembershipUpdate)(nil),         // 132: switchboard.wire.v1.MembershipUpdate
+	(*ReadReceipt)(nil),              // 133: switchboard.wire.v1.ReadReceipt
+	(*Signal)(nil),                   // 134: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 135: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 136: switchboard.wire.v1.CardClickResult
+	(*DeskHandoverRequest)(nil),      // 137: switchboard.wire.v1.DeskHandoverRequest
+	(*DeskHandoverResult)(nil),       // 138: switchboard.wire.v1.DeskHandoverResult
+	(*DeskEnterRequest)(nil),         // 139: switchboard.wire.v1.DeskEnterRequest
+	(*DeskSession)(nil),              // 140: switchboard.wire.v1.DeskSession
+	(*DeskNote)(nil),                 // 141: switchboard.wire.v1.DeskNote
+	(*DeskStatusRequest)(nil),        // 142: switchboard.wire.v1.DeskStatusRequest
+	(*DeskAgent)(nil),                // 143: switchboard.wire.v1.DeskAgent
+	(*DeskWrapUp)(nil),               // 144: switchboard.wire.v1.DeskWrapUp
+	(*DeskQueueRequest)(nil),         // 145: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 146: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 147: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 148: switchboard.wire.v1.DeskQueueResult
+	(*DeskReachRequest)(nil),         // 149: switchboard.wire.v1.DeskReachRequest
+	(*DeskTransferRequest)(nil),      // 150: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 151: switchboard.wire.v1.DeskCloseRequest
+	(*DeskNoteRequest)(nil),          // 152: switchboard.wire.v1.DeskNoteRequest
+	(*DeskTagRequest)(nil),           // 153: switchboard.wire.v1.DeskTagRequest
+	(*DeskSessionRequest)(nil),       // 154: switchboard.wire.v1.DeskSessionRequest
+	(*DeskRateRequest)(nil),          // 155: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 156: switchboard.wire.v1.DeskRateResult
+	(*DeskRepliesRequest)(nil),       // 157: switchboard.wire.v1.DeskRepliesRequest
+	(*DeskReplies)(nil),              // 158: switchboard.wire.v1.DeskReplies
+	(*DeskSavedReply)(nil),           // 159: switchboard.wire.v1.DeskSavedReply
+	(*MyMetricsRequest)(nil),         // 160: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 161: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 162: switchboard.wire.v1.MyMetricsResult
+	nil,                              // 163: switchboard.wire.v1.QuietHours.WeekEntry
+	(*PresencesResult_User)(nil),     // 164: switchboard.wire.v1.PresencesResult.User
+	nil,                              // 165: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -14391,8 +14575,8 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	19,  // 9: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
 	10,  // 10: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
 	21,  // 11: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	126, // 12: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	132, // 13: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	128, // 12: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	134, // 13: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
 	25,  // 14: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
 	22,  // 15: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
 	24,  // 16: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
@@ -14405,41 +14589,41 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	61,  // 23: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
 	71,  // 24: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
 	73,  // 25: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
-	95,  // 26: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	124, // 27: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	132, // 28: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
-	103, // 29: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	133, // 30: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	120, // 31: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
-	122, // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
-	135, // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
-	137, // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
-	140, // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	143, // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	148, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	149, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	158, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
-	105, // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
-	109, // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
-	107, // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	153, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
-	116, // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	155, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
-	110, // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
-	111, // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
-	113, // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
-	114, // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
-	150, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
-	152, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
+	97,  // 26: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
+	126, // 27: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	134, // 28: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	105, // 29: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
+	135, // 30: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	122, // 31: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
+	124, // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
+	137, // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	139, // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
+	142, // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	145, // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	150, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	151, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	160, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	107, // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
+	111, // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
+	109, // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
+	155, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	118, // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
+	157, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	112, // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
+	113, // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
+	115, // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
+	116, // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
+	152, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
+	154, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
 	30,  // 52: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
-	97,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
+	99,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
 	63,  // 54: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
-	82,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
-	99,  // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
-	151, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
+	84,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
+	101, // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
+	153, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
 	64,  // 58: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
 	68,  // 59: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
-	147, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
+	149, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
 	34,  // 61: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
 	51,  // 62: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
 	35,  // 63: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
@@ -14448,138 +14632,140 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	39,  // 66: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
 	42,  // 67: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
 	44,  // 68: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
-	84,  // 69: switchboard.wire.v1.Request.profile:type_name -> switchboard.wire.v1.ProfileRequest
-	88,  // 70: switchboard.wire.v1.Request.profiles:type_name -> switchboard.wire.v1.ProfilesRequest
-	90,  // 71: switchboard.wire.v1.Request.draft:type_name -> switchboard.wire.v1.DraftRequest
-	92,  // 72: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
-	85,  // 73: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
+	86,  // 69: switchboard.wire.v1.Request.profile:type_name -> switchboard.wire.v1.ProfileRequest
+	90,  // 70: switchboard.wire.v1.Request.profiles:type_name -> switchboard.wire.v1.ProfilesRequest
+	92,  // 71: switchboard.wire.v1.Request.draft:type_name -> switchboard.wire.v1.DraftRequest
+	94,  // 72: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
+	87,  // 73: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
 	37,  // 74: switchboard.wire.v1.Request.hide:type_name -> switchboard.wire.v1.HideRequest
-	101, // 75: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
-	80,  // 76: switchboard.wire.v1.Request.presences:type_name -> switchboard.wire.v1.PresencesRequest
+	103, // 75: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
+	82,  // 76: switchboard.wire.v1.Request.presences:type_name -> switchboard.wire.v1.PresencesRequest
 	76,  // 77: switchboard.wire.v1.Request.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursRequest
 	78,  // 78: switchboard.wire.v1.Request.link_preview:type_name -> switchboard.wire.v1.LinkPreviewRequest
-	10,  // 79: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	23,  // 80: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	25,  // 81: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	27,  // 82: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	29,  // 83: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	33,  // 84: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	56,  // 85: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	58,  // 86: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	60,  // 87: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	62,  // 88: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	72,  // 89: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	74,  // 90: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	96,  // 91: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	125, // 92: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	104, // 93: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	134, // 94: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	121, // 95: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	123, // 96: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	136, // 97: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	138, // 98: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	141, // 99: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	146, // 100: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	138, // 101: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	138, // 102: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	160, // 103: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	106, // 104: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	119, // 105: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	108, // 106: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	154, // 107: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	117, // 108: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	156, // 109: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
-	12,  // 110: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
-	112, // 111: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
-	12,  // 112: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
-	115, // 113: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
-	138, // 114: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
-	138, // 115: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
-	31,  // 116: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
-	98,  // 117: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
-	70,  // 118: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
-	83,  // 119: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
-	100, // 120: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
-	138, // 121: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
-	67,  // 122: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
-	69,  // 123: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
-	138, // 124: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
-	54,  // 125: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
-	52,  // 126: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
-	36,  // 127: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
-	47,  // 128: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
-	50,  // 129: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
-	41,  // 130: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
-	43,  // 131: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
-	45,  // 132: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
-	87,  // 133: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
-	89,  // 134: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
-	91,  // 135: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
-	94,  // 136: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
-	86,  // 137: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
-	38,  // 138: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
-	102, // 139: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
-	81,  // 140: switchboard.wire.v1.Response.presences:type_name -> switchboard.wire.v1.PresencesResult
-	77,  // 141: switchboard.wire.v1.Response.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursResult
-	79,  // 142: switchboard.wire.v1.Response.link_preview:type_name -> switchboard.wire.v1.LinkPreview
-	3,   // 143: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	12,  // 144: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
-	14,  // 145: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	11,  // 146: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	11,  // 147: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
-	22,  // 148: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
-	22,  // 149: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
-	40,  // 150: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
-	40,  // 151: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
-	11,  // 152: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
-	49,  // 153: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
-	53,  // 154: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
-	14,  // 155: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,   // 156: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	13,  // 157: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	7,   // 158: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,   // 159: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	65,  // 160: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
-	66,  // 161: switchboard.wire.v1.GroupInviteResult.requests:type_name -> switchboard.wire.v1.JoinRequest
-	12,  // 162: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
-	13,  // 163: switchboard.wire.v1.GroupSettingsResult.managers:type_name -> switchboard.wire.v1.Member
-	13,  // 164: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	161, // 165: switchboard.wire.v1.QuietHours.week:type_name -> switchboard.wire.v1.QuietHours.WeekEntry
-	75,  // 166: switchboard.wire.v1.QuietHoursRequest.set:type_name -> switchboard.wire.v1.QuietHours
-	75,  // 167: switchboard.wire.v1.QuietHoursResult.quiet:type_name -> switchboard.wire.v1.QuietHours
-	162, // 168: switchboard.wire.v1.PresencesResult.users:type_name -> switchboard.wire.v1.PresencesResult.User
-	4,   // 169: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	5,   // 170: switchboard.wire.v1.PrivacyRequest.direct_from:type_name -> switchboard.wire.v1.DirectFrom
-	6,   // 171: switchboard.wire.v1.PrivacyRequest.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
-	4,   // 172: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	5,   // 173: switchboard.wire.v1.PrivacyResult.direct_from:type_name -> switchboard.wire.v1.DirectFrom
-	6,   // 174: switchboard.wire.v1.PrivacyResult.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
-	87,  // 175: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
-	93,  // 176: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
-	12,  // 177: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	118, // 178: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	11,  // 179: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	129, // 180: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	130, // 181: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	131, // 182: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	128, // 183: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
-	127, // 184: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
-	8,   // 185: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
-	1,   // 186: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	13,  // 187: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	9,   // 188: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	139, // 189: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	163, // 190: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
-	142, // 191: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
-	144, // 192: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	145, // 193: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	157, // 194: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	159, // 195: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	196, // [196:196] is the sub-list for method output_type
-	196, // [196:196] is the sub-list for method input_type
-	196, // [196:196] is the sub-list for extension type_name
-	196, // [196:196] is the sub-list for extension extendee
-	0,   // [0:196] is the sub-list for field type_name
+	79,  // 79: switchboard.wire.v1.Request.disappearing:type_name -> switchboard.wire.v1.DisappearingRequest
+	10,  // 80: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	23,  // 81: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	25,  // 82: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	27,  // 83: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	29,  // 84: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	33,  // 85: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	56,  // 86: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	58,  // 87: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	60,  // 88: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	62,  // 89: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	72,  // 90: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	74,  // 91: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	98,  // 92: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	127, // 93: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	106, // 94: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	136, // 95: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	123, // 96: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	125, // 97: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	138, // 98: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	140, // 99: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	143, // 100: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	148, // 101: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	140, // 102: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	140, // 103: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	162, // 104: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	108, // 105: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	121, // 106: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	110, // 107: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	156, // 108: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	119, // 109: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	158, // 110: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	12,  // 111: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
+	114, // 112: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
+	12,  // 113: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
+	117, // 114: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
+	140, // 115: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
+	140, // 116: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
+	31,  // 117: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
+	100, // 118: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
+	70,  // 119: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
+	85,  // 120: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
+	102, // 121: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
+	140, // 122: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
+	67,  // 123: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
+	69,  // 124: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
+	140, // 125: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
+	54,  // 126: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
+	52,  // 127: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
+	36,  // 128: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
+	47,  // 129: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
+	50,  // 130: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
+	41,  // 131: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
+	43,  // 132: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
+	45,  // 133: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
+	89,  // 134: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
+	91,  // 135: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
+	93,  // 136: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
+	96,  // 137: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
+	88,  // 138: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
+	38,  // 139: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
+	104, // 140: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
+	83,  // 141: switchboard.wire.v1.Response.presences:type_name -> switchboard.wire.v1.PresencesResult
+	77,  // 142: switchboard.wire.v1.Response.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursResult
+	81,  // 143: switchboard.wire.v1.Response.link_preview:type_name -> switchboard.wire.v1.LinkPreview
+	80,  // 144: switchboard.wire.v1.Response.disappearing:type_name -> switchboard.wire.v1.Disappearing
+	3,   // 145: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	12,  // 146: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
+	14,  // 147: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	11,  // 148: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	11,  // 149: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
+	22,  // 150: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
+	22,  // 151: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
+	40,  // 152: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
+	40,  // 153: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
+	11,  // 154: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
+	49,  // 155: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
+	53,  // 156: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
+	14,  // 157: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,   // 158: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	13,  // 159: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	7,   // 160: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,   // 161: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	65,  // 162: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
+	66,  // 163: switchboard.wire.v1.GroupInviteResult.requests:type_name -> switchboard.wire.v1.JoinRequest
+	12,  // 164: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
+	13,  // 165: switchboard.wire.v1.GroupSettingsResult.managers:type_name -> switchboard.wire.v1.Member
+	13,  // 166: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	163, // 167: switchboard.wire.v1.QuietHours.week:type_name -> switchboard.wire.v1.QuietHours.WeekEntry
+	75,  // 168: switchboard.wire.v1.QuietHoursRequest.set:type_name -> switchboard.wire.v1.QuietHours
+	75,  // 169: switchboard.wire.v1.QuietHoursResult.quiet:type_name -> switchboard.wire.v1.QuietHours
+	164, // 170: switchboard.wire.v1.PresencesResult.users:type_name -> switchboard.wire.v1.PresencesResult.User
+	4,   // 171: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	5,   // 172: switchboard.wire.v1.PrivacyRequest.direct_from:type_name -> switchboard.wire.v1.DirectFrom
+	6,   // 173: switchboard.wire.v1.PrivacyRequest.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
+	4,   // 174: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	5,   // 175: switchboard.wire.v1.PrivacyResult.direct_from:type_name -> switchboard.wire.v1.DirectFrom
+	6,   // 176: switchboard.wire.v1.PrivacyResult.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
+	89,  // 177: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
+	95,  // 178: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
+	12,  // 179: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	120, // 180: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	11,  // 181: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	131, // 182: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	132, // 183: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	133, // 184: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	130, // 185: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
+	129, // 186: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
+	8,   // 187: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
+	1,   // 188: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	13,  // 189: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	9,   // 190: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	141, // 191: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	165, // 192: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	144, // 193: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	146, // 194: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	147, // 195: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	159, // 196: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	161, // 197: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	198, // [198:198] is the sub-list for method output_type
+	198, // [198:198] is the sub-list for method input_type
+	198, // [198:198] is the sub-list for extension type_name
+	198, // [198:198] is the sub-list for extension extendee
+	0,   // [0:198] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -14661,6 +14847,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_Presences)(nil),
 		(*Request_QuietHours)(nil),
 		(*Request_LinkPreview)(nil),
+		(*Request_Disappearing)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[11].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -14726,12 +14913,14 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_Presences)(nil),
 		(*Response_QuietHours)(nil),
 		(*Response_LinkPreview)(nil),
+		(*Response_Disappearing)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[53].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[72].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[69].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[74].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[75].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[116].OneofWrappers = []any{
+	file_transport_wirepb_wire_proto_msgTypes[76].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[77].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[118].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -14745,7 +14934,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   154,
+			NumMessages:   156,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

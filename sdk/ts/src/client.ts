@@ -292,6 +292,8 @@ export class Client {
   private acks: bigint[] = [];
   private syncCursor = 0n;
   private ackTimer?: ReturnType<typeof setTimeout>; // armed only while acks wait (armAcks)
+  private disappearTimer?: ReturnType<typeof setTimeout>; // armed for disappearAt, the next disappearing message's end
+  private disappearAt = 0;
   private closed = false;
   private listeners: { [K in keyof ClientEvents]?: ClientEvents[K][] } = {};
   private connectedOnce?: { resolve: () => void; reject: (e: Error) => void };
@@ -348,7 +350,27 @@ export class Client {
   }
 
   private emit<K extends keyof ClientEvents>(ev: K, ...args: Parameters<ClientEvents[K]>): void {
+    if (ev === "conversation") this.armDisappear(args[0] as Conversation);
     for (const fn of this.listeners[ev] ?? []) (fn as any)(...args);
+  }
+
+  /**
+   * armDisappear sets the one timer that drops disappearing messages'
+   * content at their end (ChatMessage.expiresAtMs) to c's next end, when
+   * that comes before the one it is set for.
+   */
+  private armDisappear(c: Conversation): void {
+    const { next } = c.disappear(Date.now());
+    if (!next || this.closed || (this.disappearAt && this.disappearAt <= next)) return;
+    clearTimeout(this.disappearTimer);
+    this.disappearAt = next;
+    this.disappearTimer = setTimeout(() => {
+      this.disappearAt = 0;
+      for (const conv of this.conversations.values()) {
+        if (conv.disappear(Date.now()).changed) this.emit("conversation", conv);
+        else this.armDisappear(conv);
+      }
+    }, Math.max(0, next - Date.now()) + 5);
   }
 
   private setState(s: ConnState): void {
@@ -367,6 +389,7 @@ export class Client {
   close(): void {
     this.closed = true;
     clearTimeout(this.ackTimer);
+    clearTimeout(this.disappearTimer);
     for (const timers of [this.muteTimers, this.snoozeTimers]) {
       for (const t of timers.values()) clearTimeout(t);
       timers.clear();
@@ -1428,6 +1451,8 @@ export class Client {
     if (r.result.value.storedBody.length > 0) stored.body = new TextDecoder().decode(r.result.value.storedBody);
     // A forward's file, as the node copied it into this conversation.
     if (r.result.value.media?.id) stored.media = mediaInfo(r.result.value.media);
+    // A disappearing message: the sender's copy goes at its end too.
+    if (r.result.value.expiresAtMs > 0n) stored.expiresAtMs = Number(r.result.value.expiresAtMs);
     this.store(c, stored);
     if (isNews(stored)) c.markedUnread = false; // sending news reads, as on the server
     c.refreshStates(this.user);
@@ -1745,6 +1770,20 @@ export class Client {
     if (r.result.case !== "privacy") throw new Error("privacy: unexpected answer");
     const got = r.result.value.directFrom;
     return (Object.keys(directFromValues) as DirectFromName[]).find((k) => directFromValues[k] === got) ?? "default";
+  }
+
+  /**
+   * disappearing reads conv's timer for disappearing messages (ms; 0: off)
+   * or, with afterMs, sets it first: every message sent after it
+   * disappears afterMs after it was sent, for every member (expiresAtMs;
+   * the client drops its copy's content then), and leaves the node's store.
+   * Either member of a direct conversation, a group's owners and admins.
+   * A timer out of the node's bounds is INVALID.
+   */
+  async disappearing(conv: string, afterMs?: number): Promise<number> {
+    const r = await this.request({ case: "disappearing", value: { conv, afterMs: afterMs === undefined ? undefined : BigInt(afterMs) } });
+    if (r.result.case !== "disappearing") throw new Error("disappearing: unexpected answer");
+    return Number(r.result.value.afterMs);
   }
 
   /**

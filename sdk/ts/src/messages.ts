@@ -53,6 +53,7 @@ export function chatMessage(m: Message, me: string): ChatMessage {
   if (m.media?.id) out.media = mediaInfo(m.media);
   if (m.forwarded) out.forwarded = true;
   if (m.autoReply) out.autoReply = true;
+  if (m.expiresAtMs > 0n) out.expiresAtMs = Number(m.expiresAtMs);
   if (kind === "card") out.card = parseCard(body);
   return out;
 }

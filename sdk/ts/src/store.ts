@@ -122,8 +122,14 @@ export interface ChatMessage {
   /** "other": a kind this SDK does not know (a newer server's): shown as nothing. */
   kind: "normal" | "recall" | "system" | "card" | "reaction" | "poll" | "vote" | "other";
   recalled: boolean;
-  /** The node's retention took its content (recalled is set too; docs/PROTOCOL.md, "Retention"). */
+  /** The node's retention took its content, or it disappeared (recalled is set too; docs/PROTOCOL.md, "Retention", "Disappearing messages"). */
   expired?: boolean;
+  /**
+   * A disappearing message's end (Unix ms; unset: it stays). The client
+   * drops its text and file then (expired, with a "conversation" event),
+   * as the node serves it from then on.
+   */
+  expiresAtMs?: number;
   /** Cards: the parsed body, replaced by the latest update. */
   card?: Card;
   /**
@@ -381,6 +387,29 @@ export class Conversation {
    * what is held from that seq on is dropped and the server's taken, and
    * the count and cursors follow (me: whose count it is).
    */
+  /**
+   * disappear drops the content of the messages whose end (expiresAtMs)
+   * is at or before now, as the node serves them from then on. It answers
+   * whether any changed, and the next end still to come (0: none).
+   */
+  disappear(now: number): { changed: boolean; next: number } {
+    let changed = false;
+    let next = 0;
+    for (const m of this.messages) {
+      const end = m.expiresAtMs;
+      if (!end || m.expired) continue;
+      if (end > now) {
+        if (!next || end < next) next = end;
+        continue;
+      }
+      m.expired = m.recalled = true;
+      m.body = "";
+      for (const k of ["media", "card", "poll", "reactions", "editSeq", "cardUpdateSeq"] as const) delete m[k];
+      changed = true;
+    }
+    return { changed, next };
+  }
+
   insert(m: ChatMessage, me = ""): boolean {
     if (m.seq <= 0) throw new Error("insert: a stored message has a seq");
     if (m.seq <= this.clearedSeq) return false; // cleared by this user

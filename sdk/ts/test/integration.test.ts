@@ -295,6 +295,26 @@ test("who may add me to groups: a seller who takes no adds is refused by name, j
   });
 });
 
+test("disappearing messages: a timer either member sets; a message sent then disappears from both sides at its end", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["ts-seller", "ts-organizer"], async (seller, buyer) => {
+    const conv = directConv("ts-seller", "ts-organizer");
+    const first = buyer.send({ to: "ts-seller" }, "hello");
+    await until("the chat exists", () => (seller.conversation(conv).messages.find((m) => m.body === "hello")?.seq ?? 0) > 0, 10000,
+      () => `${first.state} ${first.error} ${JSON.stringify(seller.conversation(conv).messages)}`);
+    await assert.rejects(seller.disappearing(conv, 10), /INVALID|between|want/);
+    assert.equal(await seller.disappearing(conv, 2000), 2000);
+    assert.equal(await buyer.disappearing(conv), 2000);
+    buyer.send(conv, "my number is 555-0100");
+    await until("the seller holds it with its end", () => (seller.conversation(conv).messages.find((m) => m.body === "my number is 555-0100")?.expiresAtMs ?? 0) > 0);
+    const seq = seller.conversation(conv).messages.find((m) => m.body === "my number is 555-0100")!.seq;
+    await until("the buyer's own copy knows its end from the send's answer", () => (buyer.conversation(conv).messages.find((m) => m.seq === seq)?.expiresAtMs ?? 0) > 0);
+    await until("it disappears on both sides", () =>
+      [seller, buyer].every((c) => c.conversation(conv).messages.find((m) => m.seq === seq)?.expired === true), 10_000);
+    assert.equal(seller.conversation(conv).messages.find((m) => m.seq === seq)!.body, "");
+    assert.equal(await buyer.disappearing(conv, 0), 0);
+  });
+});
+
 test("a message larger than the default frame: the node's raised frame carries it both ways", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const big = "x".repeat(600 * 1024);

@@ -106,6 +106,27 @@ async function loadPage(): Promise<any> {
   return import(pathToFileURL(path.resolve(here, "../../../../transport/web/ui/static/common.js")).href);
 }
 
+test("disappearing messages: the conversation drops a message's content at its end, and the pages mark one still to go", async () => {
+  const page = await loadPage();
+  const now = Date.now();
+  const c = new Conversation("d:alice:bob");
+  const base = { conv: "d:alice:bob", sender: "bob", recalled: false, serverTsMs: now - 5_000, kind: "normal" as const };
+  c.insert({ ...base, seq: 1, clientMsgId: "a", body: "stays" });
+  c.insert({ ...base, seq: 2, clientMsgId: "b", body: "code 4711", expiresAtMs: now - 1, media: { id: "f", name: "a.png", mime: "image/png", size: 5, chunks: 1 } });
+  c.insert({ ...base, seq: 3, clientMsgId: "c", body: "see you", expiresAtMs: now + 60_000 });
+  assert.deepEqual(c.disappear(now), { changed: true, next: now + 60_000 });
+  const [kept, gone, later] = c.messages;
+  assert.equal(kept.body, "stays");
+  assert.ok(gone.expired && gone.recalled && gone.body === "" && !gone.media, "the one whose end came has no text or file");
+  assert.equal(later.body, "see you");
+  assert.deepEqual(c.disappear(now), { changed: false, next: now + 60_000 }, "nothing more until the next end");
+  const el = new FakeElement();
+  page.renderMessages(el, c, "alice", {});
+  const msgs = el.find("msg");
+  assert.deepEqual(msgs.map((d) => d.find("disappears").length), [0, 0, 1], "only the one still to go is marked");
+  assert.match(msgs[1].textContent, /\(disappeared\)/);
+});
+
 test("pages label forwarded messages and forward a text or a file where the user says", async () => {
   const page = await loadPage();
 
@@ -574,6 +595,11 @@ test("systemText says a system message's body as a sentence, users by name (else
   assert.equal(say(profile, { ...profile, description: "Weekly numbers" }), "Ann removed the group's description");
   assert.equal(say({ ...profile, picture: "m1" }, profile), "Ann changed the group's picture");
   assert.equal(say({ ...profile, title: "Sales", description: "x" }, profile), "Ann renamed the group to “Sales” and changed the group's description");
+  // Disappearing messages: a timer in days, hours or minutes, and off.
+  assert.equal(say({ op: "disappear", actor: "ann", after_ms: 86_400_000 }), "Ann set messages to disappear 1 day after they are sent");
+  assert.equal(say({ op: "disappear", actor: "ann", after_ms: 7 * 86_400_000 }), "Ann set messages to disappear 7 days after they are sent");
+  assert.equal(say({ op: "disappear", actor: "ann", after_ms: 3_600_000 }), "Ann set messages to disappear 1 h after they are sent");
+  assert.equal(say({ op: "disappear", actor: "ann", after_ms: 0 }), "Ann turned disappearing messages off");
   // Settings: who may post, and slow mode.
   const settings = { op: "settings", actor: "ann", admins_only: false, slow_mode_ms: 0 };
   assert.equal(say({ ...settings, admins_only: true }, settings), "Ann let only admins post");

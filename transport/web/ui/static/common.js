@@ -437,6 +437,7 @@ export function pinTracker(client, redraw) {
 // it), says which changed; without it, they are all told.
 const and = (l) => (l.length < 2 ? l.join("") : `${l.slice(0, -1).join(", ")} and ${l.at(-1)}`);
 const every = (ms) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`);
+const lasting = (ms) => (ms >= 86_400_000 && ms % 86_400_000 === 0 ? `${ms / 86_400_000} day${ms === 86_400_000 ? "" : "s"}` : every(ms));
 const changes = (s, p, parts) => {
   const changed = parts.filter(([k]) => p && (s[k] || "") !== (p[k] || ""));
   return and((changed.length ? changed : parts).map(([, t]) => t));
@@ -461,6 +462,7 @@ const steps = {
           ["picture", s.picture ? "changed the group's picture" : "removed the group's picture"],
         ])}`
       : `${a} updated the group${s.title ? ` “${s.title}”` : ""}`,
+  disappear: (a, s) => (s.after_ms ? `${a} set messages to disappear ${lasting(s.after_ms)} after they are sent` : `${a} turned disappearing messages off`),
   settings: (a, s, l, p) =>
     `${a} ${changes(s, p, [
       ["admins_only", s.admins_only ? "let only admins post" : "let everyone post"],
@@ -543,7 +545,7 @@ export function renderMessages(el, conv, me, opts = {}) {
       text = systemText(m, name, op && before[op]);
       if (op) before[op] = m;
     } else if (m.expired) {
-      text = "(expired)"; // the node's retention took its content
+      text = m.expiresAtMs ? "(disappeared)" : "(expired)"; // its timer's end, or the node's retention
     } else if (m.kind === "card") {
       text = m.card ? m.card.title : "(a card that could not be read)";
     } else if (m.kind === "poll") {
@@ -563,6 +565,14 @@ export function renderMessages(el, conv, me, opts = {}) {
       a.className = "auto-reply";
       a.textContent = "Automatic reply";
       d.append(a);
+    }
+    if (m.expiresAtMs && !m.expired) {
+      // A disappearing message: when it goes (the client drops it then).
+      const t = document.createElement("span");
+      t.className = "disappears";
+      t.textContent = "⏱";
+      t.title = `disappears ${new Date(m.expiresAtMs).toLocaleString()}`;
+      d.append(t);
     }
     if (m.mentionAll) {
       // Shown to everyone, its sender too: the whole group was notified.
