@@ -70,6 +70,9 @@ type Config struct {
 	// conv_poll.go). A poll's question is bounded by MaxBodyBytes.
 	MaxPollOptions     int
 	MaxPollOptionBytes int
+	// MaxQuizExplanationBytes bounds what a quiz's author says of its
+	// answer (default 200; conv_quiz.go).
+	MaxQuizExplanationBytes int
 	// MaxPollDuration bounds how far ahead a poll's closes_at_ms may be
 	// (default 90 days: a school term).
 	MaxPollDuration time.Duration
@@ -417,6 +420,7 @@ func DefaultConfig() Config {
 		MaxReactionBytes:          64,
 		MaxPollOptions:            12,
 		MaxPollOptionBytes:        256,
+		MaxQuizExplanationBytes:   200,
 		MaxPollDuration:           90 * 24 * time.Hour,
 		MaxMediaBytes:             16 << 20,
 		MaxMediaThumbBytes:        4 << 10,
@@ -527,6 +531,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxMentions, d.MaxMentions)
 	setInt(&c.MaxReactionBytes, d.MaxReactionBytes)
 	setInt(&c.MaxPollOptionBytes, d.MaxPollOptionBytes)
+	setInt(&c.MaxQuizExplanationBytes, d.MaxQuizExplanationBytes)
 	setInt(&c.MaxPollOptions, d.MaxPollOptions)
 	setDuration(&c.MaxPollDuration, d.MaxPollDuration)
 	if c.MaxPollOptions < MinPollOptions || c.MaxPollOptions > MaxPollOptionsLimit {

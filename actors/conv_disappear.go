@@ -305,7 +305,7 @@ func (c *conversation) sweepDisappeared(ctx actor.Context, _ *pb.SweepDisappeare
 		due := len(rows)
 		for j := range rows {
 			row := &rows[j]
-			if d, ok := c.dedupe[dedupeKey{row.Sender, row.ClientMsgID}]; ok && d.adopting && d.seq == row.Seq {
+			if c.beingAdopted(row) {
 				due = j
 				soonest(now.Add(time.Second))
 				break

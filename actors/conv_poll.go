@@ -68,6 +68,12 @@ type Poll struct {
 	Options    []string `json:"options"`
 	Multiple   bool     `json:"multiple,omitempty"`
 	ClosesAtMs int64    `json:"closes_at_ms,omitempty"`
+	// Quiz: one option is right (conv_quiz.go). Correct and Explanation
+	// come with the send only: the grain keeps them beside the poll and
+	// stores the body without them.
+	Quiz        bool    `json:"quiz,omitempty"`
+	Correct     *uint32 `json:"correct,omitempty"`
+	Explanation string  `json:"explanation,omitempty"`
 }
 
 // closedAt reports whether the poll's own deadline has passed at now.
@@ -84,7 +90,7 @@ func ParsePoll(body []byte, maxOptions, maxOptionBytes int) (Poll, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		return Poll{}, fmt.Errorf("a poll is JSON {\"question\", \"options\", \"multiple\"}: %w", err)
+		return Poll{}, fmt.Errorf("a poll is JSON {\"question\", \"options\", \"multiple\", \"closes_at_ms\", \"quiz\", \"correct\", \"explanation\"}: %w", err)
 	}
 	if dec.More() {
 		return Poll{}, errors.New("a poll is one JSON object")
@@ -112,6 +118,9 @@ func ParsePoll(body []byte, maxOptions, maxOptionBytes int) (Poll, error) {
 			return Poll{}, fmt.Errorf("option %d: %w", i, err)
 		}
 		seen[o] = true
+	}
+	if err := p.checkQuiz(); err != nil {
+		return Poll{}, err
 	}
 	return p, nil
 }
@@ -163,6 +172,7 @@ type pollTally struct {
 	posted  time.Time // the poll's server time: retention takes it at its cutoff
 	ends    time.Time // the poll disappears then (zero: it stays)
 	poll    Poll
+	answer  *quizAnswer // a quiz's right option, from its snapshot (nil: not a quiz, or none kept)
 	closed  bool
 	votes   map[string][]uint32 // voter → options chosen, ascending
 	through uint64
@@ -175,6 +185,7 @@ type pollSnapshot struct {
 	Through uint64              `json:"through"`
 	Closed  bool                `json:"closed,omitempty"`
 	Votes   map[string][]uint32 `json:"votes"`
+	Answer  *quizAnswer         `json:"answer,omitempty"` // a quiz's, kept from its send on
 }
 
 func pollKey(conv string, seq uint64) string {
@@ -199,6 +210,9 @@ func (t *pollTally) fold(m *storage.Message) {
 		if len(m.Body) == 0 {
 			delete(t.votes, m.Sender)
 			return
+		}
+		if _, answered := t.votes[m.Sender]; answered && t.poll.Quiz {
+			return // a quiz is answered once (the grain refuses a second)
 		}
 		// The grain checked it against the poll when it was sent.
 		if choice, err := ParseVote(m.Body, len(t.poll.Options), t.poll.Multiple); err == nil {
@@ -245,7 +259,7 @@ func (c *conversation) pollTally(seq uint64) (*pollTally, *pb.Error) {
 	default:
 		var snap pollSnapshot
 		if json.Unmarshal(cp.State, &snap) == nil && snap.Through <= c.durable && snap.Through >= seq {
-			t.through, t.closed = snap.Through, snap.Closed
+			t.through, t.closed, t.answer = snap.Through, snap.Closed, snap.Answer
 			if snap.Votes != nil {
 				t.votes = snap.Votes
 			}
@@ -314,7 +328,7 @@ func (c *conversation) maybeSnapshot(t *pollTally) {
 		return
 	}
 	t.unsaved = 0
-	state, err := json.Marshal(pollSnapshot{Through: t.through, Closed: t.closed, Votes: t.votes})
+	state, err := json.Marshal(pollSnapshot{Through: t.through, Closed: t.closed, Votes: t.votes, Answer: t.answer})
 	if err != nil {
 		return
 	}
@@ -343,6 +357,9 @@ func (c *conversation) checkPoll(m *pb.SendMessage) *pb.Error {
 		p, err := ParsePoll(m.Body, c.rt.cfg.MaxPollOptions, c.rt.cfg.MaxPollOptionBytes)
 		if err != nil {
 			return pbErr(pb.Code_INVALID, "%v", err)
+		}
+		if len(p.Explanation) > c.rt.cfg.MaxQuizExplanationBytes {
+			return pbErr(pb.Code_INVALID, "a quiz's explanation of %d bytes, limit %d", len(p.Explanation), c.rt.cfg.MaxQuizExplanationBytes)
 		}
 		if now := c.rt.cfg.Now(); p.ClosesAtMs != 0 && (p.ClosesAtMs <= now.UnixMilli() || p.ClosesAtMs > now.Add(c.rt.cfg.MaxPollDuration).UnixMilli()) {
 			return pbErr(pb.Code_INVALID, "closes_at_ms %d: want a time after now and at most %v ahead", p.ClosesAtMs, c.rt.cfg.MaxPollDuration)
@@ -388,6 +405,9 @@ func (c *conversation) checkVote(m *pb.SendMessage) *pb.Error {
 	if e := c.stillOpen(t); e != nil {
 		return e
 	}
+	if e := c.checkQuizVote(t, m); e != nil {
+		return e
+	}
 	if len(m.Body) == 0 {
 		return nil
 	}
@@ -423,13 +443,14 @@ func (c *conversation) pollResults(ctx actor.Context, m *pb.GetPollResults) {
 		reply(&pb.PollResultsResponse{Error: e})
 		return
 	}
-	reply(t.results(m.User, int(m.VotersLimit), c.rt.cfg.Now()))
+	reply(t.results(m.User, m.ByOperator, int(m.VotersLimit), c.rt.cfg.Now()))
 }
 
-// results is the tally as user asks for it at now.
-func (t *pollTally) results(user string, votersLimit int, now time.Time) *pb.PollResultsResponse {
+// results is the tally as user (or the operator) asks for it at now.
+func (t *pollTally) results(user string, operator bool, votersLimit int, now time.Time) *pb.PollResultsResponse {
 	out := &pb.PollResultsResponse{Question: t.poll.Question, Multiple: t.poll.Multiple, Closed: t.closedAt(now),
 		ClosesAtMs: t.poll.ClosesAtMs, Voters: uint32(len(t.votes)), Mine: slices.Clone(t.votes[user]), ThroughSeq: t.through}
+	t.revealAnswer(out, user, operator, now)
 	out.Options = make([]*pb.PollOptionResult, len(t.poll.Options))
 	for i, o := range t.poll.Options {
 		out.Options[i] = &pb.PollOptionResult{Text: o}

@@ -120,6 +120,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(e)
 		return
 	}
+	body, answer := takeQuizAnswer(storage.MessageKind(m.Kind), m.RefSeq, body) // a quiz's answer is kept apart
 	if flagged || contactFlagged {
 		flags |= storage.FlagFlagged
 	}
@@ -151,6 +152,13 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(e)
 		return
 	}
+	if answer != nil {
+		if e := c.keepQuizAnswer(c.lastSeq+1, answer); e != nil { // the seq enqueue gives it
+			undoSlow()
+			reply(e)
+			return
+		}
+	}
 	// A recall of its message waits for an edit or a card update queued
 	// here (conv_recall.go), so none lands after the recall's tombstones.
 	revision := msg.Edit() || (msg.Kind == storage.MsgCard && msg.RefSeq != 0)
@@ -171,7 +179,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		observeSend(nil)
 		observeAck(now)
 		res := &pb.SendResponse{MsgId: msg.MsgID, Seq: msg.Seq, ServerTsMs: millis(now), Flagged: flags&storage.FlagFlagged != 0, ExpiresAtMs: millis(msg.ExpiresAt)}
-		if masked {
+		if masked || answer != nil {
 			res.StoredBody = body // the sender's device shows what the others see
 		}
 		respond(ctx, sender, res)

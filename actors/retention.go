@@ -373,9 +373,7 @@ func (c *conversation) expire(ctx actor.Context, m *pb.ExpireMessages) {
 	// meanwhile could be undone; the next sweep takes it).
 	due := len(rows)
 	for i := range rows {
-		row := &rows[i]
-		d, ok := c.dedupe[dedupeKey{row.Sender, row.ClientMsgID}]
-		if !row.ServerTS.Before(before) || ok && d.adopting && d.seq == row.Seq {
+		if !rows[i].ServerTS.Before(before) || c.beingAdopted(&rows[i]) {
 			due = i
 			break
 		}
@@ -415,6 +413,14 @@ func (c *conversation) expire(ctx actor.Context, m *pb.ExpireMessages) {
 		}
 	}
 	reply(res)
+}
+
+// beingAdopted reports whether an adoption of row is in flight: it will
+// rewrite the row as it read it, so a tombstone written meanwhile could
+// be undone, and a sweep leaves the row for its next round.
+func (c *conversation) beingAdopted(row *storage.Message) bool {
+	d, ok := c.dedupe[dedupeKey{row.Sender, row.ClientMsgID}]
+	return ok && d.adopting && d.seq == row.Seq
 }
 
 // expireRows runs expireRow for every row of a batch (at most

@@ -543,7 +543,8 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 			return c.fail(err)
 		}
 		res := &wirepb.PollResultsResult{Question: r.Question, Multiple: r.Multiple, Closed: r.Closed, Voters: r.Voters, Mine: r.Mine,
-			ThroughSeq: r.ThroughSeq, ClosesAtMs: r.ClosesAtMs, Options: make([]*wirepb.PollOptionResult, len(r.Options))}
+			ThroughSeq: r.ThroughSeq, ClosesAtMs: r.ClosesAtMs, Options: make([]*wirepb.PollOptionResult, len(r.Options)),
+			Quiz: r.Quiz, Correct: r.Correct, Explanation: r.Explanation}
 		for i, o := range r.Options {
 			res.Options[i] = &wirepb.PollOptionResult{Text: o.Text, Votes: o.Votes, Voters: o.Voters}
 		}

@@ -101,16 +101,21 @@ func (x *GetPollResults) GetByOperator() bool {
 }
 
 type PollResultsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
-	Question      string                 `protobuf:"bytes,2,opt,name=question,proto3" json:"question,omitempty"`
-	Multiple      bool                   `protobuf:"varint,3,opt,name=multiple,proto3" json:"multiple,omitempty"`
-	Closed        bool                   `protobuf:"varint,4,opt,name=closed,proto3" json:"closed,omitempty"`
-	Options       []*PollOptionResult    `protobuf:"bytes,5,rep,name=options,proto3" json:"options,omitempty"`
-	Voters        uint32                 `protobuf:"varint,6,opt,name=voters,proto3" json:"voters,omitempty"`
-	Mine          []uint32               `protobuf:"varint,7,rep,packed,name=mine,proto3" json:"mine,omitempty"`
-	ThroughSeq    uint64                 `protobuf:"varint,8,opt,name=through_seq,json=throughSeq,proto3" json:"through_seq,omitempty"`
-	ClosesAtMs    int64                  `protobuf:"varint,9,opt,name=closes_at_ms,json=closesAtMs,proto3" json:"closes_at_ms,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Error      *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Question   string                 `protobuf:"bytes,2,opt,name=question,proto3" json:"question,omitempty"`
+	Multiple   bool                   `protobuf:"varint,3,opt,name=multiple,proto3" json:"multiple,omitempty"`
+	Closed     bool                   `protobuf:"varint,4,opt,name=closed,proto3" json:"closed,omitempty"`
+	Options    []*PollOptionResult    `protobuf:"bytes,5,rep,name=options,proto3" json:"options,omitempty"`
+	Voters     uint32                 `protobuf:"varint,6,opt,name=voters,proto3" json:"voters,omitempty"`
+	Mine       []uint32               `protobuf:"varint,7,rep,packed,name=mine,proto3" json:"mine,omitempty"`
+	ThroughSeq uint64                 `protobuf:"varint,8,opt,name=through_seq,json=throughSeq,proto3" json:"through_seq,omitempty"`
+	ClosesAtMs int64                  `protobuf:"varint,9,opt,name=closes_at_ms,json=closesAtMs,proto3" json:"closes_at_ms,omitempty"`
+	Quiz       bool                   `protobuf:"varint,10,opt,name=quiz,proto3" json:"quiz,omitempty"`
+	// a quiz's right option and why, once the asker may see them (they
+	// answered, they asked it, it closed; the operator); unset before
+	Correct       *uint32 `protobuf:"varint,11,opt,name=correct,proto3,oneof" json:"correct,omitempty"`
+	Explanation   string  `protobuf:"bytes,12,opt,name=explanation,proto3" json:"explanation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -208,6 +213,27 @@ func (x *PollResultsResponse) GetClosesAtMs() int64 {
 	return 0
 }
 
+func (x *PollResultsResponse) GetQuiz() bool {
+	if x != nil {
+		return x.Quiz
+	}
+	return false
+}
+
+func (x *PollResultsResponse) GetCorrect() uint32 {
+	if x != nil && x.Correct != nil {
+		return *x.Correct
+	}
+	return 0
+}
+
+func (x *PollResultsResponse) GetExplanation() string {
+	if x != nil {
+		return x.Explanation
+	}
+	return ""
+}
+
 type PollOptionResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
@@ -279,7 +305,7 @@ const file_actors_actorspb_poll_proto_rawDesc = "" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12!\n" +
 	"\fvoters_limit\x18\x04 \x01(\rR\vvotersLimit\x12\x1f\n" +
 	"\vby_operator\x18\x05 \x01(\bR\n" +
-	"byOperator\"\xc5\x02\n" +
+	"byOperator\"\xa6\x03\n" +
 	"\x13PollResultsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x1a\n" +
 	"\bquestion\x18\x02 \x01(\tR\bquestion\x12\x1a\n" +
@@ -291,7 +317,13 @@ const file_actors_actorspb_poll_proto_rawDesc = "" +
 	"\vthrough_seq\x18\b \x01(\x04R\n" +
 	"throughSeq\x12 \n" +
 	"\fcloses_at_ms\x18\t \x01(\x03R\n" +
-	"closesAtMs\"T\n" +
+	"closesAtMs\x12\x12\n" +
+	"\x04quiz\x18\n" +
+	" \x01(\bR\x04quiz\x12\x1d\n" +
+	"\acorrect\x18\v \x01(\rH\x00R\acorrect\x88\x01\x01\x12 \n" +
+	"\vexplanation\x18\f \x01(\tR\vexplanationB\n" +
+	"\n" +
+	"\b_correct\"T\n" +
 	"\x10PollOptionResult\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x14\n" +
 	"\x05votes\x18\x02 \x01(\rR\x05votes\x12\x16\n" +
@@ -332,6 +364,7 @@ func file_actors_actorspb_poll_proto_init() {
 		return
 	}
 	file_actors_actorspb_actors_proto_init()
+	file_actors_actorspb_poll_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

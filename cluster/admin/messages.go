@@ -599,6 +599,11 @@ type PollResults struct {
 	Options    []PollOptionResults `json:"options"`
 	ThroughSeq uint64              `json:"through_seq"`
 	ClosesAtMs int64               `json:"closes_at_ms,omitempty"` // when it closes by itself
+	// Quiz: one option is right: Correct, with its author's Explanation
+	// (the operator sees them before anyone answered).
+	Quiz        bool    `json:"quiz,omitempty"`
+	Correct     *uint32 `json:"correct,omitempty"`
+	Explanation string  `json:"explanation,omitempty"`
 }
 
 // PollOptionResults is one option of PollResults.
@@ -630,7 +635,8 @@ func (s *Server) pollResults(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := PollResults{Conv: conv, Seq: seq, Question: res.Question, Multiple: res.Multiple, Closed: res.Closed, Voters: res.Voters,
-		ThroughSeq: res.ThroughSeq, ClosesAtMs: res.ClosesAtMs, Options: make([]PollOptionResults, len(res.Options))}
+		ThroughSeq: res.ThroughSeq, ClosesAtMs: res.ClosesAtMs, Options: make([]PollOptionResults, len(res.Options)),
+		Quiz: res.Quiz, Correct: res.Correct, Explanation: res.Explanation}
 	for i, o := range res.Options {
 		out.Options[i] = PollOptionResults{Text: o.Text, Votes: o.Votes, Voters: append([]string{}, o.Voters...)}
 	}

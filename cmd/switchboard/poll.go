@@ -34,11 +34,14 @@ func newPollCreateCmd() *cobra.Command {
 	var options []string
 	var multiple bool
 	var closesIn time.Duration
+	var correct int
+	var explanation string
 	cmd := &cobra.Command{
-		Use:     "create",
-		Short:   "Post a poll",
-		Example: `  switchboard poll create --data-dir D --user teacher --conv g:class --question "Trip on Friday?" --option yes --option no`,
-		Args:    cobra.NoArgs,
+		Use:   "create",
+		Short: "Post a poll, or a quiz (--correct: one option is right)",
+		Example: `  switchboard poll create --data-dir D --user teacher --conv g:class --question "Trip on Friday?" --option yes --option no
+  switchboard poll create --data-dir D --user teacher --conv g:class --question "2+2?" --option 3 --option 4 --correct 1 --explain "two pairs"`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			target, err := parseTarget(to, conv)
 			if err != nil {
@@ -47,8 +50,15 @@ func newPollCreateCmd() *cobra.Command {
 			if question == "" || len(options) < 2 {
 				return errors.New("give --question and at least two --option")
 			}
+			if explanation != "" && correct < 0 {
+				return errors.New("--explain goes with a quiz's --correct")
+			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
 				p := client.Poll{Question: question, Options: options, Multiple: multiple}
+				if correct >= 0 {
+					right := uint32(correct)
+					p.Quiz, p.Correct, p.Explanation = true, &right, explanation
+				}
 				if closesIn > 0 {
 					p.ClosesAtMs = time.Now().Add(closesIn).UnixMilli()
 				}
@@ -67,6 +77,8 @@ func newPollCreateCmd() *cobra.Command {
 	cmd.Flags().StringArrayVar(&options, "option", nil, "an option (repeat, in order)")
 	cmd.Flags().BoolVar(&multiple, "multiple", false, "members may choose several options")
 	cmd.Flags().DurationVar(&closesIn, "closes-in", 0, "close the poll by itself after this long (e.g. 48h; at most the node's --max-poll-duration)")
+	cmd.Flags().IntVar(&correct, "correct", -1, "make it a quiz: the index of the right option (from 0); members answer once, and learn it then")
+	cmd.Flags().StringVar(&explanation, "explain", "", "a quiz: why that option is right, shown with it")
 	return cmd
 }
 
@@ -213,13 +225,23 @@ func formatPollResults(r *wirepb.PollResultsResult) string {
 	if r.ClosesAtMs != 0 && !r.Closed {
 		state += ", closes " + time.UnixMilli(r.ClosesAtMs).Local().Format(time.DateTime)
 	}
+	if r.Quiz {
+		state = "quiz, " + state
+	}
 	fmt.Fprintf(&b, "%s (%s, %d voters)\n", r.Question, state, r.Voters)
 	for i, o := range r.Options {
-		fmt.Fprintf(&b, "  [%d] %-30s %4d", i, o.Text, o.Votes)
+		mark := " "
+		if r.Correct != nil && *r.Correct == uint32(i) {
+			mark = "✓"
+		}
+		fmt.Fprintf(&b, "%s [%d] %-30s %4d", mark, i, o.Text, o.Votes)
 		if len(o.Voters) > 0 {
 			b.WriteString("  " + strings.Join(o.Voters, " "))
 		}
 		b.WriteString("\n")
+	}
+	if r.Explanation != "" {
+		b.WriteString("  " + r.Explanation + "\n")
 	}
 	return b.String()
 }
@@ -239,10 +261,15 @@ type jsonPoll struct {
 	ThroughSeq uint64           `json:"through_seq"`
 	ClosesAtMs int64            `json:"closes_at_ms,omitempty"`
 	Options    []jsonPollOption `json:"options"`
+	// A quiz: its right option and why, once this user may see them.
+	Quiz        bool    `json:"quiz,omitempty"`
+	Correct     *uint32 `json:"correct,omitempty"`
+	Explanation string  `json:"explanation,omitempty"`
 }
 
 func jsonPollResults(r *wirepb.PollResultsResult) jsonPoll {
-	out := jsonPoll{Question: r.Question, Multiple: r.Multiple, Closed: r.Closed, Voters: r.Voters, Mine: r.Mine, ThroughSeq: r.ThroughSeq, ClosesAtMs: r.ClosesAtMs}
+	out := jsonPoll{Question: r.Question, Multiple: r.Multiple, Closed: r.Closed, Voters: r.Voters, Mine: r.Mine, ThroughSeq: r.ThroughSeq, ClosesAtMs: r.ClosesAtMs,
+		Quiz: r.Quiz, Correct: r.Correct, Explanation: r.Explanation}
 	for _, o := range r.Options {
 		out.Options = append(out.Options, jsonPollOption{Text: o.Text, Votes: o.Votes, Voters: o.Voters})
 	}

@@ -97,4 +97,29 @@ func TestPollCommand(t *testing.T) {
 	if r.Voters != 1 || r.Options[1].Text != "soup" || r.Options[1].Votes != 1 {
 		t.Fatalf("the chat poll's results: %+v", r)
 	}
+
+	// A quiz: ben learns the answer once he answered, not before.
+	var quiz struct {
+		Seq  uint64 `json:"seq"`
+		Text string `json:"text"`
+	}
+	mustJSON(t, n.run("poll", "create", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--question", "2+2?",
+		"--option", "3", "--option", "4", "--correct", "1", "--explain", "two pairs", "--json"), &quiz)
+	qs := strconv.FormatUint(quiz.Seq, 10)
+	if strings.Contains(quiz.Text, "correct") || strings.Contains(quiz.Text, "two pairs") {
+		t.Fatalf("the quiz as stored holds its answer: %+v", quiz)
+	}
+	if out := string(n.run("poll", "results", "--data-dir", d, "--user", "ben", "--conv", "g:class", "--seq", qs)); !strings.Contains(out, "(quiz, open, 0 voters)") ||
+		strings.Contains(out, "✓") || strings.Contains(out, "two pairs") {
+		t.Fatalf("the quiz before ben answered:\n%s", out)
+	}
+	n.run("poll", "vote", "--data-dir", d, "--user", "ben", "--conv", "g:class", "--seq", qs, "--option", "0")
+	if out := string(n.run("poll", "results", "--data-dir", d, "--user", "ben", "--conv", "g:class", "--seq", qs)); !strings.Contains(out, "✓ [1] 4") ||
+		!strings.Contains(out, "two pairs") {
+		t.Fatalf("the quiz after ben answered:\n%s", out)
+	}
+	if out, err := exec.Command(n.bin, "poll", "vote", "--data-dir", d, "--user", "ben", "--conv", "g:class", "--seq", qs, "--option", "1").CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "answered the quiz") {
+		t.Fatalf("ben answers again: %v\n%s", err, out)
+	}
 }

@@ -23,12 +23,20 @@ type Poll struct {
 	Options    []string `json:"options"`
 	Multiple   bool     `json:"multiple,omitempty"`
 	ClosesAtMs int64    `json:"closes_at_ms,omitempty"`
+	// Quiz: one option is right, Correct (its index), with an optional
+	// Explanation; the node keeps both out of the message, and
+	// PollResults tells them to a member once they answered (one answer
+	// each, not taken back), to the author, and to all once it closed.
+	Quiz        bool    `json:"quiz,omitempty"`
+	Correct     *uint32 `json:"correct,omitempty"`
+	Explanation string  `json:"explanation,omitempty"`
 }
 
 // PollState is a poll as the client holds it.
 type PollState struct {
 	Question string
 	Multiple bool
+	Quiz     bool // one option is right: PollResults tells which, once this user answered
 	// Closed: its close was seen, or ClosesAt passed when the message was
 	// read (show the time: a poll open now closes by itself then).
 	Closed   bool
@@ -55,7 +63,7 @@ func pollView(body []byte, votes map[string]voteMark, closed bool, me string) *P
 	if json.Unmarshal(body, &p) != nil {
 		return nil
 	}
-	out := &PollState{Question: p.Question, Multiple: p.Multiple, Closed: closed, Options: make([]PollOption, len(p.Options))}
+	out := &PollState{Question: p.Question, Multiple: p.Multiple, Quiz: p.Quiz, Closed: closed, Options: make([]PollOption, len(p.Options))}
 	if p.ClosesAtMs != 0 {
 		out.ClosesAt = time.UnixMilli(p.ClosesAtMs)
 		out.Closed = closed || !time.Now().Before(out.ClosesAt)

@@ -5917,15 +5917,20 @@ func (x *PollResultsRequest) GetVotersLimit() uint32 {
 }
 
 type PollResultsResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Question      string                 `protobuf:"bytes,1,opt,name=question,proto3" json:"question,omitempty"`
-	Multiple      bool                   `protobuf:"varint,2,opt,name=multiple,proto3" json:"multiple,omitempty"`
-	Closed        bool                   `protobuf:"varint,3,opt,name=closed,proto3" json:"closed,omitempty"`
-	Options       []*PollOptionResult    `protobuf:"bytes,4,rep,name=options,proto3" json:"options,omitempty"`                            // in the poll's order
-	Voters        uint32                 `protobuf:"varint,5,opt,name=voters,proto3" json:"voters,omitempty"`                             // members with a vote counted
-	Mine          []uint32               `protobuf:"varint,6,rep,packed,name=mine,proto3" json:"mine,omitempty"`                          // the caller's choice; empty: none
-	ThroughSeq    uint64                 `protobuf:"varint,7,opt,name=through_seq,json=throughSeq,proto3" json:"through_seq,omitempty"`   // the tally counts the log up to here
-	ClosesAtMs    int64                  `protobuf:"varint,8,opt,name=closes_at_ms,json=closesAtMs,proto3" json:"closes_at_ms,omitempty"` // when it closes by itself (the poll's own); 0: when closed
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Question   string                 `protobuf:"bytes,1,opt,name=question,proto3" json:"question,omitempty"`
+	Multiple   bool                   `protobuf:"varint,2,opt,name=multiple,proto3" json:"multiple,omitempty"`
+	Closed     bool                   `protobuf:"varint,3,opt,name=closed,proto3" json:"closed,omitempty"`
+	Options    []*PollOptionResult    `protobuf:"bytes,4,rep,name=options,proto3" json:"options,omitempty"`                            // in the poll's order
+	Voters     uint32                 `protobuf:"varint,5,opt,name=voters,proto3" json:"voters,omitempty"`                             // members with a vote counted
+	Mine       []uint32               `protobuf:"varint,6,rep,packed,name=mine,proto3" json:"mine,omitempty"`                          // the caller's choice; empty: none
+	ThroughSeq uint64                 `protobuf:"varint,7,opt,name=through_seq,json=throughSeq,proto3" json:"through_seq,omitempty"`   // the tally counts the log up to here
+	ClosesAtMs int64                  `protobuf:"varint,8,opt,name=closes_at_ms,json=closesAtMs,proto3" json:"closes_at_ms,omitempty"` // when it closes by itself (the poll's own); 0: when closed
+	Quiz       bool                   `protobuf:"varint,9,opt,name=quiz,proto3" json:"quiz,omitempty"`                                 // one option is right (PROTOCOL.md, "Quizzes")
+	// a quiz's right option and the author's explanation, once the caller
+	// answered, asked it, or it closed; unset before
+	Correct       *uint32 `protobuf:"varint,10,opt,name=correct,proto3,oneof" json:"correct,omitempty"`
+	Explanation   string  `protobuf:"bytes,11,opt,name=explanation,proto3" json:"explanation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6014,6 +6019,27 @@ func (x *PollResultsResult) GetClosesAtMs() int64 {
 		return x.ClosesAtMs
 	}
 	return 0
+}
+
+func (x *PollResultsResult) GetQuiz() bool {
+	if x != nil {
+		return x.Quiz
+	}
+	return false
+}
+
+func (x *PollResultsResult) GetCorrect() uint32 {
+	if x != nil && x.Correct != nil {
+		return *x.Correct
+	}
+	return 0
+}
+
+func (x *PollResultsResult) GetExplanation() string {
+	if x != nil {
+		return x.Explanation
+	}
+	return ""
 }
 
 type PollOptionResult struct {
@@ -13714,7 +13740,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x12PollResultsRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12!\n" +
-	"\fvoters_limit\x18\x03 \x01(\rR\vvotersLimit\"\x93\x02\n" +
+	"\fvoters_limit\x18\x03 \x01(\rR\vvotersLimit\"\xf4\x02\n" +
 	"\x11PollResultsResult\x12\x1a\n" +
 	"\bquestion\x18\x01 \x01(\tR\bquestion\x12\x1a\n" +
 	"\bmultiple\x18\x02 \x01(\bR\bmultiple\x12\x16\n" +
@@ -13725,7 +13751,13 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vthrough_seq\x18\a \x01(\x04R\n" +
 	"throughSeq\x12 \n" +
 	"\fcloses_at_ms\x18\b \x01(\x03R\n" +
-	"closesAtMs\"T\n" +
+	"closesAtMs\x12\x12\n" +
+	"\x04quiz\x18\t \x01(\bR\x04quiz\x12\x1d\n" +
+	"\acorrect\x18\n" +
+	" \x01(\rH\x00R\acorrect\x88\x01\x01\x12 \n" +
+	"\vexplanation\x18\v \x01(\tR\vexplanationB\n" +
+	"\n" +
+	"\b_correct\"T\n" +
 	"\x10PollOptionResult\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x14\n" +
 	"\x05votes\x18\x02 \x01(\rR\x05votes\x12\x16\n" +
@@ -14915,6 +14947,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_LinkPreview)(nil),
 		(*Response_Disappearing)(nil),
 	}
+	file_transport_wirepb_wire_proto_msgTypes[42].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[53].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[69].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[74].OneofWrappers = []any{}

@@ -1367,6 +1367,8 @@ export class Client {
       throughSeq: Number(v.throughSeq),
       closesAtMs: Number(v.closesAtMs),
       options: v.options.map((o) => ({ text: o.text, votes: o.votes, voters: [...o.voters] })),
+      quiz: v.quiz,
+      ...(v.correct !== undefined ? { correct: v.correct, explanation: v.explanation } : {}),
     };
   }
 
@@ -2385,6 +2387,8 @@ function pollBody(poll: Poll): string {
     options: poll.options,
     ...(poll.multiple ? { multiple: true } : {}),
     ...(poll.closesAtMs ? { closes_at_ms: poll.closesAtMs } : {}),
+    ...(poll.quiz ? { quiz: true, correct: poll.correct } : {}),
+    ...(poll.quiz && poll.explanation ? { explanation: poll.explanation } : {}),
   });
 }
 

@@ -32,6 +32,15 @@ export interface Poll {
   multiple?: boolean;
   /** When it closes by itself (Unix ms, after now and at most the node's --max-poll-duration ahead); unset: when its author closes it. */
   closesAtMs?: number;
+  /**
+   * A quiz: one option is right (correct, its index, with an optional
+   * explanation, sent only: the node keeps them out of the message). A
+   * member answers once and cannot take it back; pollResults tells the
+   * answer once they did, to its author, and to all once it closed.
+   */
+  quiz?: boolean;
+  correct?: number;
+  explanation?: string;
 }
 
 /** A poll as the conversation holds it: the votes folded from its log. */
@@ -46,6 +55,8 @@ export interface PollState {
   options: Array<{ text: string; voters: string[] }>;
   /** This user's choice (option indexes); empty: none. */
   mine: number[];
+  /** A quiz: pollResults tells the right option once this user answered. */
+  quiz?: boolean;
 }
 
 /** The node's tally of a poll (Client.pollResults). */
@@ -63,6 +74,11 @@ export interface PollResults {
   throughSeq: number;
   /** When it closes by itself; 0: none. */
   closesAtMs: number;
+  /** A quiz: one option is right. */
+  quiz: boolean;
+  /** A quiz's right option and its author's explanation, once the caller answered, asked it, or it closed; unset before. */
+  correct?: number;
+  explanation?: string;
 }
 
 /** pollStateOf is a poll's body as a state without votes; undefined when it is not a poll's JSON. */
@@ -70,6 +86,7 @@ export function pollStateOf(body: string): PollState | undefined {
   const p = parsePoll(body);
   if (!p) return undefined;
   const out: PollState = { question: p.question, multiple: !!p.multiple, closed: false, options: p.options.map((text) => ({ text, voters: [] })), mine: [] };
+  if (p.quiz) out.quiz = true;
   if (p.closesAtMs) {
     out.closesAtMs = p.closesAtMs;
     out.closed = Date.now() >= p.closesAtMs;
@@ -84,6 +101,7 @@ export function parsePoll(body: string): Poll | undefined {
     if (!p || typeof p !== "object" || typeof p.question !== "string" || !Array.isArray(p.options)) return undefined;
     const out: Poll = { question: p.question, options: p.options.map(String), multiple: !!p.multiple };
     if (Number.isSafeInteger(p.closes_at_ms) && p.closes_at_ms > 0) out.closesAtMs = p.closes_at_ms;
+    if (p.quiz === true) out.quiz = true;
     return out;
   } catch {
     return undefined;
@@ -433,8 +451,13 @@ export class Conversation {
       return true;
     }
     if (lo < ms.length && ms[lo].seq === m.seq) {
-      // Keep the richer state of the copy already held.
-      ms[lo] = { ...m, state: ms[lo].state ?? m.state, recalled: ms[lo].recalled || m.recalled };
+      // Keep the richer state of the copy already held, and what was
+      // folded into it (a poll's votes, reactions): a copy read again
+      // (the push after the send's answer, a page) carries neither.
+      const held = ms[lo];
+      ms[lo] = { ...m, state: held.state ?? m.state, recalled: held.recalled || m.recalled };
+      if (m.kind === "poll" && !m.refSeq) ms[lo].poll = this.pollOf(ms[lo]);
+      if (held.reactions && !ms[lo].reactions) ms[lo].reactions = held.reactions;
       return false;
     }
     ms.splice(lo, 0, m);

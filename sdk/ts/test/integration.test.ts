@@ -910,6 +910,27 @@ test("polls: a poll, votes folded on the other side, the node's results, a close
   });
 });
 
+test("quizzes: the answer stays out of the message; a member learns it once they answered, once", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob"], async (alice, bob) => {
+    const conv = await alice.createGroup("Class", ["bob"], { conv: "g:ts-quiz" });
+    const sent = alice.sendPoll(conv, { question: "2+2?", options: ["3", "4"], quiz: true, correct: 1, explanation: "two pairs" });
+    const stored = () => alice.conversation(conv).messages.find((x) => x.clientMsgId === sent.clientMsgId);
+    await until("alice's quiz is stored", () => (stored()?.seq ?? 0) > 0);
+    const seq = stored()!.seq;
+    assert.ok(!stored()!.body.includes("correct") && stored()!.poll?.quiz, `alice's copy is the body as stored: ${JSON.stringify(stored())}`);
+    await until("bob has the quiz", () => bob.conversation(conv).messages.some((x) => x.seq === seq && x.poll?.quiz === true));
+    assert.ok(!bob.conversation(conv).messages.find((x) => x.seq === seq)!.body.includes("two pairs"));
+    const before = await bob.pollResults(conv, seq);
+    assert.ok(before.quiz && before.correct === undefined && before.explanation === undefined, "bob before answering");
+    await bob.vote(conv, seq, [0]);
+    const after = await bob.pollResults(conv, seq);
+    assert.equal(after.correct, 1);
+    assert.equal(after.explanation, "two pairs");
+    await assert.rejects(bob.vote(conv, seq, [1]), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    await assert.rejects(bob.vote(conv, seq, []), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+  });
+});
+
 test("starred messages: stars in a group, listed newest first page by page as read now (an edit applied), one unstarred; an edit or a stranger's star refused", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   // ann stars nothing anywhere else: her whole list is this case's.
   await withClients(["alice", "ann"], async (alice, ann) => {

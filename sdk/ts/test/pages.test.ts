@@ -106,6 +106,20 @@ async function loadPage(): Promise<any> {
   return import(pathToFileURL(path.resolve(here, "../../../../transport/web/ui/static/common.js")).href);
 }
 
+test("a quiz: labelled, and its options locked once answered (the node takes one answer)", async () => {
+  const page = await loadPage();
+  const c = new Conversation("g:class");
+  c.insert({ conv: "g:class", seq: 1, clientMsgId: "q", sender: "teacher", recalled: false, serverTsMs: Date.now(), kind: "poll", body: '{"question":"2+2?","options":["3","4"],"quiz":true}' }, "ann");
+  const el = new FakeElement();
+  page.renderMessages(el, c, "ann", { onVote: () => {} });
+  assert.deepEqual(el.find("quiz").map((q) => q.textContent), ["quiz"]);
+  assert.deepEqual(el.find("poll-box")[0].children.filter((b: any) => b.dataset.option !== undefined).map((b: any) => b.disabled), [false, false]);
+  c.insert({ conv: "g:class", seq: 2, clientMsgId: "v", sender: "ann", recalled: false, serverTsMs: Date.now(), kind: "vote", refSeq: 1, body: "[0]" }, "ann");
+  const again = new FakeElement();
+  page.renderMessages(again, c, "ann", { onVote: () => {} });
+  assert.deepEqual(again.find("poll-box")[0].children.filter((b: any) => b.dataset.option !== undefined).map((b: any) => b.disabled), [true, true]);
+});
+
 test("disappearing messages: the conversation drops a message's content at its end, and the pages mark one still to go", async () => {
   const page = await loadPage();
   const now = Date.now();

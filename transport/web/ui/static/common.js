@@ -1765,13 +1765,20 @@ function pollView(m, onVote, name) {
     b.textContent = `${o.text} · ${o.voters.length}`;
     b.title = o.voters.map(name).join(", ");
     if (p.mine.includes(i)) b.className = "mine";
-    b.disabled = !onVote || p.closed || m.seq <= 0;
+    // A quiz is answered once (the node refuses a change).
+    b.disabled = !onVote || p.closed || m.seq <= 0 || (p.quiz && p.mine.length > 0);
     b.onclick = () => {
       const chosen = p.mine.includes(i);
       onVote(m, p.multiple ? (chosen ? p.mine.filter((x) => x !== i) : [...p.mine, i]) : chosen ? [] : [i]);
     };
     box.append(b);
   });
+  if (p.quiz) {
+    const q = document.createElement("span");
+    q.className = "quiz";
+    q.textContent = "quiz";
+    box.append(q);
+  }
   if (p.closed) {
     const c = document.createElement("span");
     c.className = "closed";
