@@ -36,12 +36,13 @@ func mediaRefToPB(r storage.MediaRef) *pb.MediaRef {
 	if r.ID == "" {
 		return nil
 	}
-	return &pb.MediaRef{Id: r.ID, Name: r.Name, Mime: r.MIME, Size: r.Size, Width: r.Preview.Width, Height: r.Preview.Height, Thumb: r.Preview.Thumb}
+	return &pb.MediaRef{Id: r.ID, Name: r.Name, Mime: r.MIME, Size: r.Size, Width: r.Preview.Width, Height: r.Preview.Height, Thumb: r.Preview.Thumb,
+		DurationMs: r.Preview.DurationMs}
 }
 
 func mediaRefFromPB(r *pb.MediaRef) storage.MediaRef {
 	return storage.MediaRef{ID: r.Id, Name: r.Name, MIME: r.Mime, Size: r.Size,
-		Preview: storage.Preview{Width: r.Width, Height: r.Height, Thumb: r.Thumb}}
+		Preview: storage.Preview{Width: r.Width, Height: r.Height, Thumb: r.Thumb, DurationMs: r.DurationMs}}
 }
 
 func senderRoleToPB(r storage.SenderRole) pb.Role {

@@ -425,7 +425,7 @@ func listed(m *pb.Message) *pb.Message {
 	}
 	c := cloneEdited(m, m.Body)
 	c.Recalled = m.Recalled
-	c.Media = &pb.MediaRef{Id: f.Id, Name: f.Name, Mime: f.Mime, Size: f.Size, Width: f.Width, Height: f.Height}
+	c.Media = &pb.MediaRef{Id: f.Id, Name: f.Name, Mime: f.Mime, Size: f.Size, Width: f.Width, Height: f.Height, DurationMs: f.DurationMs}
 	return c
 }
 

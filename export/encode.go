@@ -53,7 +53,7 @@ func (r MessageRecord) proto() proto.Message {
 		Text: r.Text, Body: r.Body, ServerTsMs: r.ServerTsMs, ClientTsMs: r.ClientTsMs, ReplyTo: r.ReplyTo, Mentions: r.Mentions, MentionAll: r.MentionAll, Forwarded: r.Forwarded,
 		AutoReply: r.AutoReply, ExpiresAtMs: r.ExpiresAtMs}
 	if f := r.Media; f != nil {
-		p.Media = &exportpb.MediaRecord{Id: f.ID, Name: f.Name, Type: f.Type, Size: f.Size, Width: f.Width, Height: f.Height}
+		p.Media = &exportpb.MediaRecord{Id: f.ID, Name: f.Name, Type: f.Type, Size: f.Size, Width: f.Width, Height: f.Height, DurationMs: f.DurationMs}
 	}
 	return p
 }

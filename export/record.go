@@ -55,6 +55,8 @@ type MediaRecord struct {
 	// image is not exported).
 	Width  uint32 `json:"width,omitempty"`
 	Height uint32 `json:"height,omitempty"`
+	// How long it plays (a voice note, a video), when its sender gave it.
+	DurationMs uint32 `json:"duration_ms,omitempty"`
 }
 
 // EventRecord is one conversation event on TopicEvents, keyed by conv:
@@ -90,7 +92,7 @@ func NewMessageRecord(m storage.Message) MessageRecord {
 		r.Mentions, r.MentionAll = nil, true
 	}
 	if f := m.Media; f.ID != "" {
-		r.Media = &MediaRecord{ID: f.ID, Name: f.Name, Type: f.MIME, Size: f.Size, Width: f.Preview.Width, Height: f.Preview.Height}
+		r.Media = &MediaRecord{ID: f.ID, Name: f.Name, Type: f.MIME, Size: f.Size, Width: f.Preview.Width, Height: f.Preview.Height, DurationMs: f.Preview.DurationMs}
 	}
 	if utf8.Valid(m.Body) {
 		r.Text = string(m.Body)

@@ -70,26 +70,32 @@ type MediaRef struct {
 	Preview Preview
 }
 
-// Preview is what a client shows of a picture or a video before it
-// downloads it (the uploader's client makes it): its size in pixels, to
-// lay the message out, and a tiny image (a JPEG or PNG of a few dozen
-// pixels a side), which a message carries inline so a phone on a slow
-// link draws it at once. All optional.
+// Preview is what a client shows of a picture, a video or a voice note
+// before it downloads it (the uploader's client makes it): its size in
+// pixels, to lay the message out, a tiny image (a JPEG or PNG of a few
+// dozen pixels a side), which a message carries inline so a phone on a
+// slow link draws it at once, and how long it plays ("0:42"). All
+// optional.
 type Preview struct {
 	Width, Height uint32
 	Thumb         []byte
+	DurationMs    uint32 // a voice note's, an audio's or a video's length; 0: none
 }
 
 // MaxPreviewBytes bounds a preview's image here (a node's limit,
 // actors.Config.MaxPreviewBytes, is at most this), and MaxPreviewPixels
-// its width and height.
+// its width and height; MaxMediaDurationMs a file's length in play (a
+// day).
 const (
-	MaxPreviewBytes  = 16 << 10
-	MaxPreviewPixels = 1 << 16
+	MaxPreviewBytes    = 16 << 10
+	MaxPreviewPixels   = 1 << 16
+	MaxMediaDurationMs = 24 * 60 * 60 * 1000
 )
 
 // IsZero tells whether p says nothing.
-func (p Preview) IsZero() bool { return p.Width == 0 && p.Height == 0 && len(p.Thumb) == 0 }
+func (p Preview) IsZero() bool {
+	return p.Width == 0 && p.Height == 0 && len(p.Thumb) == 0 && p.DurationMs == 0
+}
 
 // Check validates a preview.
 func (p Preview) Check() error {
@@ -98,6 +104,8 @@ func (p Preview) Check() error {
 		return fmt.Errorf("preview image is %d bytes, limit %d: %w", len(p.Thumb), MaxPreviewBytes, ErrInvalid)
 	case p.Width > MaxPreviewPixels || p.Height > MaxPreviewPixels:
 		return fmt.Errorf("preview size %d×%d, limit %d a side: %w", p.Width, p.Height, MaxPreviewPixels, ErrInvalid)
+	case p.DurationMs > MaxMediaDurationMs:
+		return fmt.Errorf("a file playing %d ms, limit %d: %w", p.DurationMs, MaxMediaDurationMs, ErrInvalid)
 	}
 	return nil
 }

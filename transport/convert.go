@@ -46,7 +46,7 @@ func wireMedia(r *pb.MediaRef) *wirepb.MediaRef {
 		return nil
 	}
 	return &wirepb.MediaRef{Id: r.Id, Name: r.Name, Mime: r.Mime, Size: r.Size, Chunks: uint32(storage.MediaRef{Size: r.Size}.Chunks()),
-		Width: r.Width, Height: r.Height, Thumb: r.Thumb}
+		Width: r.Width, Height: r.Height, Thumb: r.Thumb, DurationMs: r.DurationMs}
 }
 
 func wireMessages(ms []*pb.Message) []*wirepb.Message {

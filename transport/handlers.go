@@ -552,7 +552,8 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_MediaCreate:
 		mc := op.MediaCreate
-		r, err := sess.CreateMedia(ctx, mc.Conv, &pb.MediaRef{Name: mc.Name, Mime: mc.Mime, Size: mc.Size, Width: mc.Width, Height: mc.Height, Thumb: mc.Thumb})
+		r, err := sess.CreateMedia(ctx, mc.Conv, &pb.MediaRef{Name: mc.Name, Mime: mc.Mime, Size: mc.Size, Width: mc.Width, Height: mc.Height, Thumb: mc.Thumb,
+			DurationMs: mc.DurationMs})
 		if err != nil {
 			return c.fail(err)
 		}

@@ -242,7 +242,7 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 			return invalid("file size %d", op.MediaCreate.Size)
 		}
 		mc := op.MediaCreate
-		if err := (storage.Preview{Width: mc.Width, Height: mc.Height, Thumb: mc.Thumb}).Check(); err != nil {
+		if err := (storage.Preview{Width: mc.Width, Height: mc.Height, Thumb: mc.Thumb, DurationMs: mc.DurationMs}).Check(); err != nil {
 			return invalid("%v", err)
 		}
 		return checkConv(mc.Conv)

@@ -936,7 +936,8 @@ type MediaRef struct {
 	Size          int64                  `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
 	Width         uint32                 `protobuf:"varint,5,opt,name=width,proto3" json:"width,omitempty"` // a picture's or a video's size in pixels (0: not given)
 	Height        uint32                 `protobuf:"varint,6,opt,name=height,proto3" json:"height,omitempty"`
-	Thumb         []byte                 `protobuf:"bytes,7,opt,name=thumb,proto3" json:"thumb,omitempty"` // a tiny preview image (JPEG or PNG), drawn before the file is read
+	Thumb         []byte                 `protobuf:"bytes,7,opt,name=thumb,proto3" json:"thumb,omitempty"`                              // a tiny preview image (JPEG or PNG), drawn before the file is read
+	DurationMs    uint32                 `protobuf:"varint,8,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"` // how long it plays (a voice note, a video; 0: not given)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1018,6 +1019,13 @@ func (x *MediaRef) GetThumb() []byte {
 		return x.Thumb
 	}
 	return nil
+}
+
+func (x *MediaRef) GetDurationMs() uint32 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
 }
 
 type Member struct {
@@ -8710,7 +8718,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tforwarded\x18\x12 \x01(\bR\tforwarded\x12\x1d\n" +
 	"\n" +
 	"auto_reply\x18\x14 \x01(\bR\tautoReply\x12\"\n" +
-	"\rexpires_at_ms\x18\x15 \x01(\x03R\vexpiresAtMs\"\x9a\x01\n" +
+	"\rexpires_at_ms\x18\x15 \x01(\x03R\vexpiresAtMs\"\xbb\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -8718,7 +8726,9 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x14\n" +
 	"\x05width\x18\x05 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x06 \x01(\rR\x06height\x12\x14\n" +
-	"\x05thumb\x18\a \x01(\fR\x05thumb\"\xf9\x01\n" +
+	"\x05thumb\x18\a \x01(\fR\x05thumb\x12\x1f\n" +
+	"\vduration_ms\x18\b \x01(\rR\n" +
+	"durationMs\"\xf9\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12,\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\x12\x1d\n" +

@@ -79,6 +79,16 @@ func TestFileCommands(t *testing.T) {
 		t.Fatalf("a first message carrying a file went to %q", first.Conv)
 	}
 
+	// A voice note with its length, shown in the history before it is read.
+	voice := filepath.Join(dir, "note.ogg")
+	if err := os.WriteFile(voice, []byte("OggS voice"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n.run("send", "--data-dir", n.dir, "--user", "carol", "--to", "user:alice", "--file", voice, "--length", "42s")
+	if out := string(n.run("history", "--data-dir", n.dir, "--user", "alice", "--conv", "d:alice:carol")); !strings.Contains(out, "[file note.ogg, audio/ogg, 10 bytes, 42s long]") {
+		t.Fatalf("the voice note in the history:\n%s", out)
+	}
+
 	big := filepath.Join(dir, "big.jpg")
 	if err := os.WriteFile(big, append(data, 0), 0o600); err != nil {
 		t.Fatal(err)

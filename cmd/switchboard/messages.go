@@ -27,7 +27,7 @@ func newSendCmd() *cobra.Command {
 	var replyTo uint64
 	var mention []string
 	var at string
-	var in time.Duration
+	var in, length time.Duration
 	var mentionAll bool
 	cmd := &cobra.Command{
 		Use:   "send",
@@ -38,6 +38,7 @@ func newSendCmd() *cobra.Command {
   switchboard send --data-dir D --user olga --conv g:class --mention mia,max --text "@mia @max homework is up"
   switchboard send --data-dir D --user olga --conv g:class --mention-all --text "@all no class tomorrow"
   switchboard send --data-dir D --user alice --to user:bob --file scratch.jpg --text "this scratch"
+  switchboard send --data-dir D --user alice --to user:bob --file note.ogg --length 42s
   switchboard send --data-dir D --user olga --conv g:class --in 12h --text "homework: page 14"
   switchboard send --data-dir D --user olga --conv g:class --at 2026-12-07T07:00:00+01:00 --text "good morning"`,
 		Args: cobra.NoArgs,
@@ -62,7 +63,10 @@ func newSendCmd() *cobra.Command {
 				if cardFile != "" || replyTo != 0 || len(mention) > 0 || clientMsgID != "" {
 					return errors.New("--file sends a file with --text as its caption, alone")
 				}
-				return sendFile(cmd, &o, target, file, fileType, text)
+				return sendFile(cmd, &o, target, file, fileType, text, length)
+			}
+			if length != 0 {
+				return errors.New("--length goes with a --file")
 			}
 			if (text == "") == (cardFile == "") {
 				return errors.New("give --text or --card")
@@ -130,6 +134,7 @@ func newSendCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&mentionAll, "mention-all", false, "mention every member of the group --conv (\"@all\"; its owners and admins)")
 	cmd.Flags().StringVar(&file, "file", "", "send this file (--text is its caption; the conversation must exist)")
 	cmd.Flags().StringVar(&fileType, "type", "", "the file's content type (default: from its name, else its first bytes)")
+	cmd.Flags().DurationVar(&length, "length", 0, "how long the --file plays (a voice note, a video; at most 24h): shown before it is downloaded")
 	cmd.Flags().StringVar(&at, "at", "", "schedule it: the node sends it at this time (RFC 3339)")
 	cmd.Flags().DurationVar(&in, "in", 0, "schedule it: the node sends it this long from now")
 	return cmd
@@ -162,7 +167,7 @@ func scheduleSend(cmd *cobra.Command, o *clientOptions, target client.Target, te
 }
 
 // sendFile uploads path into the target's conversation and sends it.
-func sendFile(cmd *cobra.Command, o *clientOptions, target client.Target, path, mimeType, caption string) error {
+func sendFile(cmd *cobra.Command, o *clientOptions, target client.Target, path, mimeType, caption string, length time.Duration) error {
 	data, mimeType, err := readFile(path, mimeType)
 	if err != nil {
 		return err
@@ -172,7 +177,11 @@ func sendFile(cmd *cobra.Command, o *clientOptions, target client.Target, path, 
 		if conv == "" {
 			conv = wirepb.DirectConvID(c.User(), target.User)
 		}
-		m, err := c.SendFile(ctx, conv, filepath.Base(path), mimeType, data, caption)
+		var opts []client.UploadOption
+		if length != 0 {
+			opts = append(opts, client.WithDuration(length))
+		}
+		m, err := c.SendFile(ctx, conv, filepath.Base(path), mimeType, data, caption, opts...)
 		if err != nil {
 			return err
 		}
@@ -401,7 +410,9 @@ func formatMessage(m client.Message) string {
 	}
 	reply, edited := "", ""
 	if m.Media != nil {
-		if m.Media.Width > 0 && m.Media.Height > 0 {
+		if d := m.Media.DurationMs; d > 0 {
+			edited += fmt.Sprintf(" [file %s, %s, %d bytes, %v long]", m.Media.Name, m.Media.Mime, m.Media.Size, time.Duration(d)*time.Millisecond)
+		} else if m.Media.Width > 0 && m.Media.Height > 0 {
 			edited += fmt.Sprintf(" [file %s, %s, %d bytes, %d×%d]", m.Media.Name, m.Media.Mime, m.Media.Size, m.Media.Width, m.Media.Height)
 		} else {
 			edited += fmt.Sprintf(" [file %s, %s, %d bytes]", m.Media.Name, m.Media.Mime, m.Media.Size)

@@ -209,6 +209,7 @@ type MediaRecord struct {
 	Size          int64                  `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
 	Width         uint32                 `protobuf:"varint,5,opt,name=width,proto3" json:"width,omitempty"` // a picture's size in pixels, when its sender gave it (its preview image is not exported)
 	Height        uint32                 `protobuf:"varint,6,opt,name=height,proto3" json:"height,omitempty"`
+	DurationMs    uint32                 `protobuf:"varint,7,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"` // how long it plays (a voice note, a video), when its sender gave it
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -281,6 +282,13 @@ func (x *MediaRecord) GetWidth() uint32 {
 func (x *MediaRecord) GetHeight() uint32 {
 	if x != nil {
 		return x.Height
+	}
+	return 0
+}
+
+func (x *MediaRecord) GetDurationMs() uint32 {
+	if x != nil {
+		return x.DurationMs
 	}
 	return 0
 }
@@ -1626,14 +1634,16 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"mentionAll\x12\x1d\n" +
 	"\n" +
 	"auto_reply\x18\x10 \x01(\bR\tautoReply\x12\"\n" +
-	"\rexpires_at_ms\x18\x11 \x01(\x03R\vexpiresAtMs\"\x87\x01\n" +
+	"\rexpires_at_ms\x18\x11 \x01(\x03R\vexpiresAtMs\"\xa8\x01\n" +
 	"\vMediaRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12\x12\n" +
 	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x14\n" +
 	"\x05width\x18\x05 \x01(\rR\x05width\x12\x16\n" +
-	"\x06height\x18\x06 \x01(\rR\x06height\"\xda\x01\n" +
+	"\x06height\x18\x06 \x01(\rR\x06height\x12\x1f\n" +
+	"\vduration_ms\x18\a \x01(\rR\n" +
+	"durationMs\"\xda\x01\n" +
 	"\vEventRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x12\n" +

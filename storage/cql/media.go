@@ -26,18 +26,19 @@ type mediaRow struct {
 	Width     int64      `db:"width"`
 	Height    int64      `db:"height"`
 	Thumb     []byte     `db:"thumb"`
+	Duration  int64      `db:"duration_ms"` // null (0) in rows written before lengths
 	Attached  *int64     `db:"attached_seq"`
 }
 
 func (r mediaRow) media() storage.Media {
 	return storage.Media{ConvID: r.ConvID, ID: r.MediaID, Uploader: r.Uploader, Name: r.Name, MIME: r.MIME,
 		Size: r.Size, Complete: r.Complete, CreatedAt: fromTS(r.CreatedAt), AttachedSeq: u64(r.Attached),
-		Preview: storage.Preview{Width: uint32(r.Width), Height: uint32(r.Height), Thumb: noEmpty(r.Thumb)}}
+		Preview: storage.Preview{Width: uint32(r.Width), Height: uint32(r.Height), Thumb: noEmpty(r.Thumb), DurationMs: uint32(r.Duration)}}
 }
 
 // mediaCols are written by CreateMedia; attached_seq stays null (no
 // tombstone) until AttachMedia.
-var mediaCols = []string{"conv_id", "media_id", "uploader", "name", "mime", "size", "complete", "created_at", "width", "height", "thumb"}
+var mediaCols = []string{"conv_id", "media_id", "uploader", "name", "mime", "size", "complete", "created_at", "width", "height", "thumb", "duration_ms"}
 
 var (
 	mediaInsert   = mk(qb.Insert("media").Columns(mediaCols...).Unique().ToCql())
@@ -75,7 +76,7 @@ func (s *Store) CreateMedia(ctx context.Context, m storage.Media) error {
 		return err
 	}
 	row := mediaRow{ConvID: m.ConvID, MediaID: m.ID, Uploader: m.Uploader, Name: m.Name, MIME: m.MIME, Size: m.Size, CreatedAt: ts(m.CreatedAt),
-		Width: int64(m.Preview.Width), Height: int64(m.Preview.Height), Thumb: emptyNotNull(m.Preview.Thumb)}
+		Width: int64(m.Preview.Width), Height: int64(m.Preview.Height), Thumb: emptyNotNull(m.Preview.Thumb), Duration: int64(m.Preview.DurationMs)}
 	op := fmt.Sprintf("create media %q/%s", m.ConvID, m.ID)
 	if err := s.query(ctx, openInsert).Bind(storage.MediaHour(m.CreatedAt), m.ConvID, m.ID).ExecRelease(); err != nil {
 		return s.wrap(op, err)

@@ -33,6 +33,7 @@ type msgRow struct {
 	MediaWidth  int64      `db:"media_width"` // null (0) in rows written before previews
 	MediaHeight int64      `db:"media_height"`
 	MediaThumb  []byte     `db:"media_thumb"`
+	MediaLength int64      `db:"media_duration_ms"` // null (0) in rows written before files' lengths
 	Body        []byte     `db:"body"`
 	Flags       int64      `db:"flags"`
 	ClientTS    *time.Time `db:"client_ts"`
@@ -60,6 +61,7 @@ func (s *Store) msgRow(convID string, m *storage.Message) msgRow {
 		MediaWidth:  int64(m.Media.Preview.Width),
 		MediaHeight: int64(m.Media.Preview.Height),
 		MediaThumb:  emptyNotNull(m.Media.Preview.Thumb),
+		MediaLength: int64(m.Media.Preview.DurationMs),
 		Body:        m.Body,
 		Flags:       int64(m.Flags),
 		ClientTS:    ts(m.ClientTS),
@@ -81,7 +83,7 @@ func (r msgRow) msg() storage.Message {
 		ReplyTo:     uint64(r.ReplyTo),
 		Mentions:    noneIfEmpty(r.Mentions),
 		Media: storage.MediaRef{ID: r.MediaID, Name: r.MediaName, MIME: r.MediaType, Size: r.MediaSize,
-			Preview: storage.Preview{Width: uint32(r.MediaWidth), Height: uint32(r.MediaHeight), Thumb: noEmpty(r.MediaThumb)}},
+			Preview: storage.Preview{Width: uint32(r.MediaWidth), Height: uint32(r.MediaHeight), Thumb: noEmpty(r.MediaThumb), DurationMs: uint32(r.MediaLength)}},
 		Body:      noEmpty(r.Body),
 		Flags:     uint32(r.Flags),
 		ClientTS:  fromTS(r.ClientTS),
@@ -91,7 +93,7 @@ func (r msgRow) msg() storage.Message {
 }
 
 var msgCols = []string{"conv_id", "bucket", "seq", "msg_id", "client_msg_id", "sender", "sender_role",
-	"kind", "ref_seq", "reply_to", "mentions", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb", "body", "flags", "client_ts", "server_ts", "expires_at"}
+	"kind", "ref_seq", "reply_to", "mentions", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb", "media_duration_ms", "body", "flags", "client_ts", "server_ts", "expires_at"}
 
 var (
 	msgInsert      = mk(qb.Insert("messages").Columns(msgCols...).Unique().ToCql())
@@ -107,7 +109,7 @@ var (
 	msgGetWT = mk(qb.Select("messages").Columns(append(slices.Clone(msgCols), "WRITETIME(flags) AS wt")...).
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
 	// msgRewrite writes a row's body, flags and attachment (a recall; a redaction).
-	msgRewrite = mk(qb.Update("messages").Set("body", "flags", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb").
+	msgRewrite = mk(qb.Update("messages").Set("body", "flags", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb", "media_duration_ms").
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
 )
 
@@ -501,7 +503,7 @@ func (s *Store) rewriteMessage(ctx context.Context, what, convID string, seq uin
 	}
 	p := m.Media.Preview
 	err = s.query(ctx, msgRewrite).Bind(m.Body, int64(m.Flags), m.Media.ID, m.Media.Name, m.Media.MIME, m.Media.Size,
-		int64(p.Width), int64(p.Height), emptyNotNull(p.Thumb), convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).WithTimestamp(row.WT + 1).ExecRelease()
+		int64(p.Width), int64(p.Height), emptyNotNull(p.Thumb), int64(p.DurationMs), convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).WithTimestamp(row.WT + 1).ExecRelease()
 	return s.wrap(op, err)
 }
 

@@ -193,7 +193,9 @@ func encodeMessage(m *storage.Message) []byte {
 	// message without them is stored as those rows were. A field is
 	// written when it or one after it is set.
 	expires := !m.ExpiresAt.IsZero()
-	media := m.Media.ID != "" || expires
+	timed := m.Media.Preview.DurationMs != 0
+	tail := expires || timed // a field after the file's
+	media := m.Media.ID != "" || tail
 	if m.ReplyTo != 0 || len(m.Mentions) > 0 || media {
 		e.uint(m.ReplyTo)
 	}
@@ -208,17 +210,13 @@ func encodeMessage(m *storage.Message) []byte {
 		e.string(m.Media.Name)
 		e.string(m.Media.MIME)
 		e.int(m.Media.Size)
-		if expires { // the preview, optional itself, in full before the end
-			p := m.Media.Preview
-			e.uint(uint64(p.Width))
-			e.uint(uint64(p.Height))
-			e.bytes(p.Thumb)
-		} else {
-			encodePreview(e, m.Media.Preview)
-		}
+		encodePreview(e, m.Media.Preview, tail) // optional itself: in full before a field after it
 	}
-	if expires {
-		e.time(m.ExpiresAt)
+	if tail {
+		e.time(m.ExpiresAt) // zero: it stays
+	}
+	if timed {
+		e.uint(uint64(m.Media.Preview.DurationMs))
 	}
 	return e.b
 }
@@ -263,6 +261,9 @@ func decodeMessage(conv string, seq uint64, b []byte) (storage.Message, error) {
 	}
 	if d.err == nil && len(d.b) > 0 { // written before disappearing messages: none
 		m.ExpiresAt = d.time()
+	}
+	if d.err == nil && len(d.b) > 0 { // written before files' lengths: none
+		m.Media.Preview.DurationMs = uint32(d.uint())
 	}
 	return m, d.err
 }

@@ -30,15 +30,18 @@ func mediaOpenKey(m storage.Media) []byte {
 	return append(append(k, 0), m.ID...)
 }
 
-// encodePreview appends p, nothing for none (an optional trailing field).
-func encodePreview(e *encoder, p storage.Preview) {
-	if !p.IsZero() {
+// encodePreview appends p's picture (its size and image): nothing when it
+// has none (an optional trailing field), unless full (a field follows).
+// Its DurationMs is the caller's to write after what follows it.
+func encodePreview(e *encoder, p storage.Preview, full bool) {
+	if full || p.Width != 0 || p.Height != 0 || len(p.Thumb) > 0 {
 		e.uint(uint64(p.Width))
 		e.uint(uint64(p.Height))
 		e.bytes(p.Thumb)
 	}
 }
 
+// decodePreview reads what encodePreview wrote (none when the row ends).
 func decodePreview(d *decoder) (p storage.Preview) {
 	if d.err == nil && len(d.b) > 0 {
 		p.Width, p.Height = uint32(d.uint()), uint32(d.uint())
@@ -58,7 +61,11 @@ func encodeMedia(m storage.Media) []byte {
 	e.bool(m.Complete)
 	e.time(m.CreatedAt)
 	e.uint(m.AttachedSeq)
-	encodePreview(e, m.Preview)
+	timed := m.Preview.DurationMs != 0
+	encodePreview(e, m.Preview, timed)
+	if timed { // written after previews had no length: an optional trailing field
+		e.uint(uint64(m.Preview.DurationMs))
+	}
 	return e.b
 }
 
@@ -75,6 +82,9 @@ func decodeMedia(conv, id string, b []byte) (storage.Media, error) {
 		m.AttachedSeq = d.uint()
 	}
 	m.Preview = decodePreview(d)
+	if d.err == nil && len(d.b) > 0 {
+		m.Preview.DurationMs = uint32(d.uint())
+	}
 	return m, d.err
 }
 

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -42,6 +43,17 @@ func testMedia(t *testing.T, s storage.Store, id func(string) string) {
 	}
 	_, err = s.GetMedia(c, id("other"), m.ID)
 	wantErr(t, err, storage.ErrNotFound)
+	// A voice note: a length and no picture, and a video with both.
+	for i, p := range []storage.Preview{{DurationMs: 42_000}, {Width: 320, Height: 240, Thumb: []byte{1, 2}, DurationMs: storage.MaxMediaDurationMs}} {
+		v := m
+		v.ConvID, v.ID, v.Name, v.Preview = id("voice"), fmt.Sprintf("%032x", i+1), "note.ogg", p
+		must(t, s.CreateMedia(c, v))
+		got, err := s.GetMedia(c, v.ConvID, v.ID)
+		must(t, err)
+		if got.CreatedAt = v.CreatedAt; !reflect.DeepEqual(got, v) {
+			t.Fatalf("media %+v, want %+v", got, v)
+		}
+	}
 
 	// Out of order, one rewritten; bad chunks are refused.
 	must(t, s.PutMediaChunk(c, conv, m.ID, 2, chunk(2)))

@@ -38,6 +38,10 @@ func testMessages(t *testing.T, s storage.Store, id func(string) string) {
 	batch[1].ExpiresAt = batch[1].ServerTS.Add(time.Hour)
 	batch[9].ExpiresAt = batch[9].ServerTS.Add(24 * time.Hour)
 	batch[8].ExpiresAt = batch[8].ServerTS.Add(time.Minute)
+	// A file's length: a voice note alone, and with an end.
+	batch[2].Media = storage.MediaRef{ID: "m3", Name: "note.ogg", MIME: "audio/ogg", Size: 9, Preview: storage.Preview{DurationMs: 42_000}}
+	batch[3].Media = storage.MediaRef{ID: "m4", Name: "clip.mp4", MIME: "video/mp4", Size: 9, Preview: storage.Preview{Width: 2, Height: 2, DurationMs: 7}}
+	batch[3].ExpiresAt = batch[3].ServerTS.Add(time.Hour)
 	must(t, s.AppendMessages(c, cid, 0, batch[:6]))
 	must(t, s.AppendMessages(c, cid, 0, batch[6:]))
 

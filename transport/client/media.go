@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -27,6 +28,17 @@ type UploadOption func(*wirepb.MediaCreateRequest)
 // SendFile makes one by itself for a JPEG, PNG or GIF (ImagePreview).
 func WithPreview(width, height uint32, thumb []byte) UploadOption {
 	return func(r *wirepb.MediaCreateRequest) { r.Width, r.Height, r.Thumb = width, height, thumb }
+}
+
+// WithDuration gives the upload how long it plays (a voice note, an audio
+// or a video; at most a day), which every message carrying it carries, so
+// a reader shows "0:42" before downloading.
+func WithDuration(d time.Duration) UploadOption {
+	ms := d.Milliseconds()
+	if ms < 0 || ms > math.MaxUint32 {
+		ms = math.MaxUint32 // refused by the node, not wrapped into a length it takes
+	}
+	return func(r *wirepb.MediaCreateRequest) { r.DurationMs = uint32(ms) }
 }
 
 // Upload uploads data as a file called name of type mime (e.g.

@@ -1006,7 +1006,8 @@ type MediaRef struct {
 	Chunks        uint32                 `protobuf:"varint,5,opt,name=chunks,proto3" json:"chunks,omitempty"` // media_read reads chunk 0 … chunks−1
 	Width         uint32                 `protobuf:"varint,6,opt,name=width,proto3" json:"width,omitempty"`   // a picture's or a video's size in pixels (0: not given)
 	Height        uint32                 `protobuf:"varint,7,opt,name=height,proto3" json:"height,omitempty"`
-	Thumb         []byte                 `protobuf:"bytes,8,opt,name=thumb,proto3" json:"thumb,omitempty"` // a tiny preview image (JPEG or PNG), drawn before the file is read
+	Thumb         []byte                 `protobuf:"bytes,8,opt,name=thumb,proto3" json:"thumb,omitempty"`                              // a tiny preview image (JPEG or PNG), drawn before the file is read
+	DurationMs    uint32                 `protobuf:"varint,9,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"` // how long it plays (a voice note's "0:42", a video's; 0: not given)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1095,6 +1096,13 @@ func (x *MediaRef) GetThumb() []byte {
 		return x.Thumb
 	}
 	return nil
+}
+
+func (x *MediaRef) GetDurationMs() uint32 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
 }
 
 type Member struct {
@@ -9639,7 +9647,8 @@ type MediaCreateRequest struct {
 	Size          int64                  `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`   // 1 … the node's --max-media-bytes
 	Width         uint32                 `protobuf:"varint,5,opt,name=width,proto3" json:"width,omitempty"` // optional, a picture's or a video's size in pixels (≤ 65,536 a side)
 	Height        uint32                 `protobuf:"varint,6,opt,name=height,proto3" json:"height,omitempty"`
-	Thumb         []byte                 `protobuf:"bytes,7,opt,name=thumb,proto3" json:"thumb,omitempty"` // optional, a tiny preview image (≤ the node's --max-media-thumb-bytes)
+	Thumb         []byte                 `protobuf:"bytes,7,opt,name=thumb,proto3" json:"thumb,omitempty"`                              // optional, a tiny preview image (≤ the node's --max-media-thumb-bytes)
+	DurationMs    uint32                 `protobuf:"varint,8,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"` // optional, how long it plays (a voice note, an audio, a video; ≤ a day)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -9721,6 +9730,13 @@ func (x *MediaCreateRequest) GetThumb() []byte {
 		return x.Thumb
 	}
 	return nil
+}
+
+func (x *MediaCreateRequest) GetDurationMs() uint32 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
 }
 
 type MediaChunkRequest struct {
@@ -13361,7 +13377,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"mentionAll\x12\x1d\n" +
 	"\n" +
 	"auto_reply\x18\x14 \x01(\bR\tautoReply\x12\"\n" +
-	"\rexpires_at_ms\x18\x15 \x01(\x03R\vexpiresAtMs\"\xb2\x01\n" +
+	"\rexpires_at_ms\x18\x15 \x01(\x03R\vexpiresAtMs\"\xd3\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -13370,7 +13386,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06chunks\x18\x05 \x01(\rR\x06chunks\x12\x14\n" +
 	"\x05width\x18\x06 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\a \x01(\rR\x06height\x12\x14\n" +
-	"\x05thumb\x18\b \x01(\fR\x05thumb\"\xc1\x01\n" +
+	"\x05thumb\x18\b \x01(\fR\x05thumb\x12\x1f\n" +
+	"\vduration_ms\x18\t \x01(\rR\n" +
+	"durationMs\"\xc1\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12-\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x19.switchboard.wire.v1.RoleR\x04role\x12\x1d\n" +
@@ -14035,7 +14053,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\rReportRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xa8\x01\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xc9\x01\n" +
 	"\x12MediaCreateRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -14043,7 +14061,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x14\n" +
 	"\x05width\x18\x05 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x06 \x01(\rR\x06height\x12\x14\n" +
-	"\x05thumb\x18\a \x01(\fR\x05thumb\"a\n" +
+	"\x05thumb\x18\a \x01(\fR\x05thumb\x12\x1f\n" +
+	"\vduration_ms\x18\b \x01(\rR\n" +
+	"durationMs\"a\n" +
 	"\x11MediaChunkRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x14\n" +

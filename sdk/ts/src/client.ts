@@ -2046,7 +2046,7 @@ export class Client {
     const conv = typeof target === "string" ? target : directConv(this.user, target.to);
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(await data.arrayBuffer());
     if (bytes.length === 0) throw new Error("upload: empty file");
-    const c = await this.paced({ case: "mediaCreate", value: { conv, name, mime, size: BigInt(bytes.length), width: preview?.width ?? 0, height: preview?.height ?? 0, thumb: preview?.thumb ?? new Uint8Array() } });
+    const c = await this.paced({ case: "mediaCreate", value: { conv, name, mime, size: BigInt(bytes.length), width: preview?.width ?? 0, height: preview?.height ?? 0, thumb: preview?.thumb ?? new Uint8Array(), durationMs: preview?.durationMs ?? 0 } });
     if (c.result.case !== "mediaCreate") throw new Error("media_create: unexpected answer");
     const ref = mediaInfo(c.result.value);
     const chunks = Math.ceil(bytes.length / MEDIA_CHUNK_BYTES);

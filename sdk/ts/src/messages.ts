@@ -59,12 +59,13 @@ export function chatMessage(m: Message, me: string): ChatMessage {
 }
 
 /** mediaInfo is a wire MediaRef as the SDK shows it. */
-export function mediaInfo(r: { id: string; name: string; mime: string; size: bigint; chunks: number; width?: number; height?: number; thumb?: Uint8Array }): MediaInfo {
+export function mediaInfo(r: { id: string; name: string; mime: string; size: bigint; chunks: number; width?: number; height?: number; thumb?: Uint8Array; durationMs?: number }): MediaInfo {
   const out: MediaInfo = { id: r.id, name: r.name, mime: r.mime, size: Number(r.size), chunks: r.chunks };
   if (r.width || r.height) {
     out.width = r.width;
     out.height = r.height;
   }
   if (r.thumb?.length) out.thumb = r.thumb;
+  if (r.durationMs) out.durationMs = r.durationMs;
   return out;
 }

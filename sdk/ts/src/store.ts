@@ -458,6 +458,11 @@ export class Conversation {
       ms[lo] = { ...m, state: held.state ?? m.state, recalled: held.recalled || m.recalled };
       if (m.kind === "poll" && !m.refSeq) ms[lo].poll = this.pollOf(ms[lo]);
       if (held.reactions && !ms[lo].reactions) ms[lo].reactions = held.reactions;
+      if (held.editSeq && m.kind === "normal" && !m.refSeq) {
+        // The newest edit held still shows (its copy says the original).
+        const e = ms.find((x) => x.seq === held.editSeq);
+        if (e) this.applyEdit(e);
+      }
       return false;
     }
     ms.splice(lo, 0, m);
@@ -642,14 +647,19 @@ export interface MediaInfo {
   height?: number;
   /** A tiny preview image (JPEG or PNG) to draw before downloading, when its sender gave one. */
   thumb?: Uint8Array;
+  /** How long it plays (a voice note's "0:42"), when its sender gave it. */
+  durationMs?: number;
 }
 
 /** Preview is what upload sends with a picture: its size and a tiny image (makePreview makes one in a browser). */
 export interface Preview {
-  width: number;
-  height: number;
+  /** A picture's or a video's size in pixels. */
+  width?: number;
+  height?: number;
   /** A JPEG or PNG within the node's --max-media-thumb-bytes (4 KiB by default). */
   thumb?: Uint8Array;
+  /** How long it plays (a voice note, an audio, a video), at most a day. */
+  durationMs?: number;
 }
 
 /**

@@ -144,6 +144,9 @@ test("a file: uploaded in chunks, attached with a caption, read back whole", { s
     assert.equal(withPreview.width, 640);
     assert.equal(withPreview.height, 480);
     assert.deepEqual(withPreview.thumb, thumb);
+    // A voice note says how long it plays.
+    const note = await buyer.sendFile(conv, new Uint8Array(3), { name: "note.ogg", mime: "audio/ogg", preview: { durationMs: 42_000 } });
+    await until("bob has the note with its length", () => bob.conversation(conv).messages.find((x) => x.media?.id === note.media?.id)?.media?.durationMs === 42_000);
   });
 });
 

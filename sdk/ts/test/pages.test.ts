@@ -106,6 +106,21 @@ async function loadPage(): Promise<any> {
   return import(pathToFileURL(path.resolve(here, "../../../../transport/web/ui/static/common.js")).href);
 }
 
+test("a voice note or a video says how long it plays before it is read", async () => {
+  const page = await loadPage();
+  assert.deepEqual([42_000, 62_400, 3_723_000].map(page.playTime), ["0:42", "1:02", "1:02:03"]);
+  const c = new Conversation("d:alice:bob");
+  const base = { conv: "d:alice:bob", sender: "bob", recalled: false, serverTsMs: Date.now(), kind: "normal" as const, body: "" };
+  c.insert({ ...base, seq: 1, clientMsgId: "a", media: { id: "v", name: "note.ogg", mime: "audio/ogg", size: 2048, chunks: 1, durationMs: 42_000 } });
+  c.insert({ ...base, seq: 2, clientMsgId: "b", media: { id: "f", name: "list.pdf", mime: "application/pdf", size: 2048, chunks: 1 } });
+  const el = new FakeElement();
+  page.renderMessages(el, c, "alice", { download: async () => new Uint8Array() });
+  const links = el.find("media").map((a) => a.textContent);
+  assert.equal(links.length, 2);
+  assert.match(links[0], /^🎤 note\.ogg \(0:42, /);
+  assert.match(links[1], /^📎 list\.pdf \(/);
+});
+
 test("a quiz: labelled, and its options locked once answered (the node takes one answer)", async () => {
   const page = await loadPage();
   const c = new Conversation("g:class");

@@ -1060,6 +1060,20 @@ test("snooze: untilMs sent, archivedUntilMs here, from a summary and a flags pus
   }
 });
 
+test("a message read again (a push after the send's answer, a summary, a page) keeps its edit, reactions and poll votes", () => {
+  const c = new Conversation("g:x");
+  c.insert(msg(1, { body: "class at 9" }));
+  c.insert(msg(2, { body: "class at 10", refSeq: 1 })); // an edit of 1
+  c.insert(msg(3, { kind: "reaction", sender: "ann", body: "👍", refSeq: 1 }));
+  c.insert(msg(4, { kind: "poll", body: '{"question":"Trip?","options":["yes","no"]}' }));
+  c.insert(msg(5, { kind: "vote", sender: "ann", body: "[1]", refSeq: 4 }));
+  assert.equal(c.insert(msg(1, { body: "class at 9" })), false);
+  assert.equal(c.insert(msg(4, { kind: "poll", body: '{"question":"Trip?","options":["yes","no"]}' })), false);
+  const [text, poll] = c.visible();
+  assert.deepEqual([text.body, text.editSeq, text.reactions], ["class at 10", 2, [{ emoji: "👍", users: ["ann"] }]]);
+  assert.deepEqual(poll.poll?.options.map((o) => o.voters), [[], ["ann"]]);
+});
+
 test("hide: a hidden message goes, is never held again, and comes back on unhide with its edit and reactions", () => {
   const c = new Conversation("g:x");
   c.insert(msg(1, { body: "class at 9" }));

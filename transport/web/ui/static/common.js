@@ -1828,6 +1828,13 @@ function mediaView(m, download) {
   return fileLink(m, download);
 }
 
+// playTime is a length in play as a player shows it: "0:42", "1:02:03".
+export function playTime(ms) {
+  const s = Math.round(ms / 1000);
+  const two = (n) => String(n).padStart(2, "0");
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}` : `${Math.floor(s / 60)}:${two(s % 60)}`;
+}
+
 // fileLink is m's file as a link, "📎 name (size)", that saves it (read
 // once with download(m), as mediaView does).
 function fileLink(m, download) {
@@ -1835,7 +1842,8 @@ function fileLink(m, download) {
   const a = document.createElement("a");
   a.className = "media";
   a.href = "#";
-  a.textContent = `📎 ${f.name} (${fileSize(f.size)})`;
+  // A voice note or a video says how long it plays before it is read.
+  a.textContent = f.durationMs ? `${f.mime.startsWith("audio/") ? "🎤" : "🎬"} ${f.name} (${playTime(f.durationMs)}, ${fileSize(f.size)})` : `📎 ${f.name} (${fileSize(f.size)})`;
   a.onclick = (ev) => {
     ev?.preventDefault();
     mediaURL(m, download).then((u) => {
