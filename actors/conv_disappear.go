@@ -91,13 +91,39 @@ func (n *Runtime) Disappearing(ctx context.Context, conv, user string, afterMs *
 	if err := errors.Join(checkConv(conv), checkUser(user)); err != nil {
 		return 0, 0, err
 	}
+	if err := n.checkDisappearAfter(afterMs); err != nil {
+		return 0, 0, err
+	}
+	return n.disappearing(ctx, &pb.SetDisappearing{Conv: conv, Actor: user, AfterMs: afterMs})
+}
+
+// DisappearingAsOperator is Disappearing for the operator (the admin API:
+// a school that keeps its class chats a week): any direct conversation or
+// group, the change recorded as OperatorSender's. A service conversation
+// keeps its record.
+func (n *Runtime) DisappearingAsOperator(ctx context.Context, conv string, afterMs *int64) (time.Duration, uint64, error) {
+	if err := checkConv(conv); err != nil {
+		return 0, 0, err
+	}
+	if err := n.checkDisappearAfter(afterMs); err != nil {
+		return 0, 0, err
+	}
+	return n.disappearing(ctx, &pb.SetDisappearing{Conv: conv, AfterMs: afterMs, Operator: true})
+}
+
+// checkDisappearAfter checks a timer's bounds (nil: a read).
+func (n *Runtime) checkDisappearAfter(afterMs *int64) error {
 	if a := afterMs; a != nil && *a != 0 {
 		lo, hi := n.cfg.MinDisappearAfter, n.cfg.MaxDisappearAfter
 		if *a < lo.Milliseconds() || *a > hi.Milliseconds() { // in ms: a Duration of a huge one wraps
-			return 0, 0, invalid("a timer of %d ms: want 0 (off) or %v to %v", *a, lo, hi)
+			return invalid("a timer of %d ms: want 0 (off) or %v to %v", *a, lo, hi)
 		}
 	}
-	res, err := n.request(ctx, KindConversation, conv, &pb.SetDisappearing{Conv: conv, Actor: user, AfterMs: afterMs})
+	return nil
+}
+
+func (n *Runtime) disappearing(ctx context.Context, req *pb.SetDisappearing) (time.Duration, uint64, error) {
+	res, err := n.request(ctx, KindConversation, req.Conv, req)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -117,9 +143,18 @@ func (c *conversation) disappearing(ctx actor.Context, m *pb.SetDisappearing) {
 	if m.AfterMs != nil {
 		action = ActDisappearing
 	}
-	if e := authorize(c.kind, c.id, m.Actor, c.members[m.Actor], action); e != nil {
-		reply(e, 0, 0)
+	by := m.Actor
+	switch {
+	case m.Operator && c.kind == storage.KindService:
+		reply(pbErr(pb.Code_FORBIDDEN, "%s is a service conversation: it keeps its record", c.id), 0, 0)
 		return
+	case m.Operator:
+		by = OperatorSender
+	default:
+		if e := authorize(c.kind, c.id, m.Actor, c.members[m.Actor], action); e != nil {
+			reply(e, 0, 0)
+			return
+		}
 	}
 	s, err := c.loadSettings()
 	if err != nil {
@@ -147,7 +182,7 @@ func (c *conversation) disappearing(ctx actor.Context, m *pb.SetDisappearing) {
 		reply(storeErr(err), 0, 0)
 		return
 	}
-	c.settingsEvent(ctx, m.Actor, map[string]any{"op": "disappear", "actor": m.Actor, "after_ms": *m.AfterMs},
+	c.settingsEvent(ctx, by, map[string]any{"op": "disappear", "actor": by, "after_ms": *m.AfterMs},
 		func(e *pb.Error, seq uint64) { reply(e, after, seq) })
 }
 

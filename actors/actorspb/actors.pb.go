@@ -7048,10 +7048,13 @@ func (x *ScheduledMessage) GetDisappearConv() string {
 // SetDisappearing reads (after_ms absent) or sets a conversation's timer
 // for disappearing messages, as actor: 0 turns it off.
 type SetDisappearing struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Actor         string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
-	AfterMs       *int64                 `protobuf:"varint,3,opt,name=after_ms,json=afterMs,proto3,oneof" json:"after_ms,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Conv    string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Actor   string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	AfterMs *int64                 `protobuf:"varint,3,opt,name=after_ms,json=afterMs,proto3,oneof" json:"after_ms,omitempty"`
+	// the operator (the admin API), not a member: actor is empty, and a
+	// change is recorded as the operator's
+	Operator      bool `protobuf:"varint,4,opt,name=operator,proto3" json:"operator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7105,6 +7108,13 @@ func (x *SetDisappearing) GetAfterMs() int64 {
 		return *x.AfterMs
 	}
 	return 0
+}
+
+func (x *SetDisappearing) GetOperator() bool {
+	if x != nil {
+		return x.Operator
+	}
+	return false
 }
 
 type DisappearingResponse struct {
@@ -9222,11 +9232,12 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x06failed\x18\x03 \x01(\tR\x06failed\x12\x15\n" +
 	"\x06due_ms\x18\x04 \x01(\x03R\x05dueMs\x12<\n" +
 	"\breminder\x18\x05 \x01(\v2 .switchboard.actors.StarredEntryR\breminder\x12%\n" +
-	"\x0edisappear_conv\x18\x06 \x01(\tR\rdisappearConv\"h\n" +
+	"\x0edisappear_conv\x18\x06 \x01(\tR\rdisappearConv\"\x84\x01\n" +
 	"\x0fSetDisappearing\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x1e\n" +
-	"\bafter_ms\x18\x03 \x01(\x03H\x00R\aafterMs\x88\x01\x01B\v\n" +
+	"\bafter_ms\x18\x03 \x01(\x03H\x00R\aafterMs\x88\x01\x01\x12\x1a\n" +
+	"\boperator\x18\x04 \x01(\bR\boperatorB\v\n" +
 	"\t_after_ms\"t\n" +
 	"\x14DisappearingResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +

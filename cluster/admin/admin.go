@@ -198,6 +198,7 @@ func (s *Server) Handler() http.Handler {
 	s.wordRoutes(mux)
 	s.moderationRoutes(mux)
 	s.messageRoutes(mux)
+	s.disappearingRoutes(mux)
 	// Profiles for the performance work (docs/PERFORMANCE.md); they reveal
 	// internals, so they always need the token.
 	mux.HandleFunc("GET /debug/pprof/", s.auth(scopeAdmin, pprof.Index))

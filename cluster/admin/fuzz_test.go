@@ -62,7 +62,9 @@ var adminRoutes = []struct{ method, path string }{
 	{http.MethodDelete, "/api/v1/users/{}/quiet"},
 	{http.MethodPost, "/api/v1/users/{}/conversations/{}/labels"},
 	{http.MethodGet, "/api/v1/desk/lines/{}/reasons"},
-	{http.MethodGet, "/api/v1/desk/lines/cars/reasons?{}"},
+	{http.MethodGet, "/api/v1/conversations/{}/disappearing"},
+	{http.MethodPut, "/api/v1/conversations/{}/disappearing"},
+	{http.MethodGet, "/api/v1/desk/lines/cars/reasons?{}"}, // last: a seed below gives it a query
 }
 
 // FuzzAdminAPI calls the admin API of a real node, with the operator's
@@ -74,7 +76,7 @@ func FuzzAdminAPI(f *testing.F) {
 		`{"line":"cars","route":["queue:sales"]}`, `{"status":"online","capacity":1,"skills":["sales"]}`,
 		`{"user":"c1","scene":"listing/7"}`, `{"from":"c1","to":"c9"}`, `{"user":"a1","conv":"s:cars:c1:1","to":"user:a2"}`,
 		`{"blocked":["x"]}`, `{"actor":"a","create":true,"ttl":"1h","max_uses":2}`, `{"sender":"shop","to":"buyer","client_msg_id":"k","text":"hi"}`,
-		`{"name":"Ann","avatar_url":"https://img.example/a.png"}`, `{"attributes":{"plan":"premium","orders":3,"vip":true,"x":null}}`, `{not json`, ``}
+		`{"name":"Ann","avatar_url":"https://img.example/a.png"}`, `{"attributes":{"plan":"premium","orders":3,"vip":true,"x":null}}`, `{"after_ms":86400000}`, `{not json`, ``}
 	for i := range adminRoutes {
 		for _, b := range bodies {
 			f.Add(uint8(i), "listing", []byte(b))
