@@ -128,7 +128,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		flags |= storage.FlagMasked
 	}
 	if m.Forwarded {
-		flags |= storage.FlagForwarded
+		flags = storage.WithForwardHops(flags|storage.FlagForwarded, max(m.ForwardHops, 1))
 	}
 	// Slow mode last: a message refused for anything else keeps the
 	// member's turn.

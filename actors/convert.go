@@ -22,6 +22,7 @@ func toPBMessage(m *storage.Message) *pb.Message {
 		Recalled:    m.Recalled(),
 		Flagged:     m.Flags&storage.FlagFlagged != 0,
 		Forwarded:   m.Flags&storage.FlagForwarded != 0,
+		ForwardHops: storage.ForwardHops(m.Flags),
 		AutoReply:   m.Flags&storage.FlagAutoReply != 0,
 		ClientTsMs:  millis(m.ClientTS),
 		ServerTsMs:  millis(m.ServerTS),

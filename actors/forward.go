@@ -58,7 +58,9 @@ func (n *Runtime) forward(ctx context.Context, to string, req *pb.SendMessage) (
 		}
 		req.MediaId = id
 	}
-	req.ForwardConv, req.ForwardSeq, req.Forwarded = "", 0, true
+	// A copy of a copy counts one forward more: readers show a chain
+	// letter for what it is ("forwarded many times").
+	req.ForwardConv, req.ForwardSeq, req.Forwarded, req.ForwardHops = "", 0, true, src.ForwardHops+1
 	var res *pb.SendResponse
 	if to != "" {
 		res, err = n.sendDirect(ctx, to, req, false)

@@ -38,8 +38,16 @@ func TestForward(t *testing.T) {
 	}
 	direct := actors.DirectConvID("buyer", "partner")
 	got := readOne(t, node, direct, "partner", r.Seq)
-	if got.Sender != "buyer" || !got.Forwarded || string(got.Body) != "bike, 90" || got.ReplyTo != 0 || got.Kind != pb.MessageKind_NORMAL {
+	if got.Sender != "buyer" || !got.Forwarded || got.ForwardHops != 1 || string(got.Body) != "bike, 90" || got.ReplyTo != 0 || got.Kind != pb.MessageKind_NORMAL {
 		t.Fatalf("the partner reads %v", got)
+	}
+	// The partner forwards the copy on: a copy of a copy counts two.
+	onward, err := node.Send(ctx, &pb.SendMessage{Conv: h, Sender: "partner", ClientMsgId: "onward", ForwardConv: direct, ForwardSeq: r.Seq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readOne(t, node, h, "buyer", onward.Seq); !got.Forwarded || got.ForwardHops != 2 {
+		t.Fatalf("a copy of a copy: %v", got)
 	}
 
 	// A file of three chunks with its preview, forwarded into h.

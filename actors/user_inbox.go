@@ -433,6 +433,7 @@ func listed(m *pb.Message) *pb.Message {
 func cloneEdited(m *pb.Message, body []byte) *pb.Message {
 	c := cloneRecalled(m)
 	c.Recalled, c.Body, c.Media = false, body, m.Media
+	c.Forwarded, c.ForwardHops, c.AutoReply = m.Forwarded, m.ForwardHops, m.AutoReply
 	return c
 }
 

@@ -35,8 +35,10 @@ type MessageRecord struct {
 	// Media describes the attached file (its bytes stay in the node: a
 	// member's client downloads them).
 	Media *MediaRecord `json:"media,omitempty"`
-	// Forwarded: a copy of another message its sender forwarded.
-	Forwarded bool `json:"forwarded,omitempty"`
+	// Forwarded: a copy of another message its sender forwarded;
+	// ForwardHops: how many forwards from its original (1: a copy of it).
+	Forwarded   bool   `json:"forwarded,omitempty"`
+	ForwardHops uint32 `json:"forward_hops,omitempty"`
 	// AutoReply: the node posted it for its sender, who is away (an away
 	// message): not an answer of theirs, for response-time counts.
 	AutoReply bool `json:"auto_reply,omitempty"`
@@ -86,7 +88,7 @@ func NewMessageRecord(m storage.Message) MessageRecord {
 		EventID: MessageEventID(m.ConvID, m.Seq), Conv: m.ConvID, Seq: m.Seq,
 		MsgID: strconv.FormatUint(m.MsgID, 10), From: m.Sender, Kind: m.Kind.String(),
 		ServerTsMs: millis(m.ServerTS), ClientTsMs: millis(m.ClientTS), ReplyTo: m.ReplyTo, Mentions: m.Mentions,
-		Forwarded: m.Flags&storage.FlagForwarded != 0, AutoReply: m.Flags&storage.FlagAutoReply != 0, ExpiresAtMs: millis(m.ExpiresAt),
+		Forwarded: m.Flags&storage.FlagForwarded != 0, ForwardHops: storage.ForwardHops(m.Flags), AutoReply: m.Flags&storage.FlagAutoReply != 0, ExpiresAtMs: millis(m.ExpiresAt),
 	}
 	if len(m.Mentions) == 1 && m.Mentions[0] == storage.MentionAll {
 		r.Mentions, r.MentionAll = nil, true

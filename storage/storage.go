@@ -247,7 +247,23 @@ const (
 	FlagMasked    uint32 = 1 << 2 // stored with contact details masked by the content policy
 	FlagForwarded uint32 = 1 << 3 // a copy of another message, forwarded by its sender
 	FlagAutoReply uint32 = 1 << 4 // posted by the node for its sender, who is away
+	// forwardHopsShift: bits 8–15 of a forwarded copy's flags count the
+	// forwards from its original (ForwardHops).
+	forwardHopsShift = 8
 )
+
+// MaxForwardHops is the most forwards a copy counts: a copy of one that
+// many forwards away counts as many.
+const MaxForwardHops = 255
+
+// ForwardHops is how many forwards a message with flags is from its
+// original: 0 for an original, 1 for its copy, 2 for a copy of that, …
+func ForwardHops(flags uint32) uint32 { return flags >> forwardHopsShift & MaxForwardHops }
+
+// WithForwardHops is flags counting hops forwards (at most MaxForwardHops).
+func WithForwardHops(flags, hops uint32) uint32 {
+	return flags&^(MaxForwardHops<<forwardHopsShift) | min(hops, MaxForwardHops)<<forwardHopsShift
+}
 
 // Message is one entry of a conversation's log.
 type Message struct {

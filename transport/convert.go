@@ -19,7 +19,7 @@ func wireMessage(m *pb.Message) *wirepb.Message {
 		Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgId, ClientMsgId: m.ClientMsgId, Sender: m.Sender,
 		Kind: wirepb.MessageKind(m.Kind), RefSeq: m.RefSeq, Body: m.Body, Recalled: m.Recalled, Flagged: m.Flagged,
 		ClientTsMs: m.ClientTsMs, ServerTsMs: m.ServerTsMs, SenderRole: wirepb.Role(m.SenderRole), ReplyTo: m.ReplyTo,
-		Mentions: mentioned, MentionAll: all, Media: wireMedia(m.Media), Expired: m.Expired, Forwarded: m.Forwarded, AutoReply: m.AutoReply, ExpiresAtMs: m.ExpiresAtMs,
+		Mentions: mentioned, MentionAll: all, Media: wireMedia(m.Media), Expired: m.Expired, Forwarded: m.Forwarded, AutoReply: m.AutoReply, ExpiresAtMs: m.ExpiresAtMs, ForwardHops: m.ForwardHops,
 	}
 }
 

@@ -55,7 +55,7 @@ func TestForwardOverTheWire(t *testing.T) {
 	}
 	eventually(t, "the partner holds both, labelled", func() bool {
 		ms := partner.Messages(direct)
-		return len(ms) == 2 && ms[0].Forwarded && ms[1].Forwarded && ms[1].Sender == "buyer" && ms[1].Media.GetId() == file.Media.Id
+		return len(ms) == 2 && ms[0].Forwarded && ms[1].Forwarded && ms[0].ForwardHops == 1 && ms[1].ForwardHops == 1 && ms[1].Sender == "buyer" && ms[1].Media.GetId() == file.Media.Id
 	})
 	_, got, err := partner.Download(ctx, direct, file.Seq)
 	if err != nil || !bytes.Equal(got, data) {

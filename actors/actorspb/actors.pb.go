@@ -747,8 +747,9 @@ type Message struct {
 	Media       *MediaRef              `protobuf:"bytes,16,opt,name=media,proto3" json:"media,omitempty"`                     // the attached file; unset: none
 	// expired: retention (Config.Retention) took its content; recalled is
 	// set too, body and media are empty
-	Expired   bool `protobuf:"varint,17,opt,name=expired,proto3" json:"expired,omitempty"`
-	Forwarded bool `protobuf:"varint,18,opt,name=forwarded,proto3" json:"forwarded,omitempty"` // a copy of another message (storage.FlagForwarded)
+	Expired     bool   `protobuf:"varint,17,opt,name=expired,proto3" json:"expired,omitempty"`
+	Forwarded   bool   `protobuf:"varint,18,opt,name=forwarded,proto3" json:"forwarded,omitempty"`                        // a copy of another message (storage.FlagForwarded)
+	ForwardHops uint32 `protobuf:"varint,22,opt,name=forward_hops,json=forwardHops,proto3" json:"forward_hops,omitempty"` // forwards from its original (1: a copy of it; storage.ForwardHops)
 	// the node posted it for its sender, who is away (storage.FlagAutoReply)
 	AutoReply bool `protobuf:"varint,20,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`
 	// it disappears then (its conversation's timer when it was sent;
@@ -912,6 +913,13 @@ func (x *Message) GetForwarded() bool {
 		return x.Forwarded
 	}
 	return false
+}
+
+func (x *Message) GetForwardHops() uint32 {
+	if x != nil {
+		return x.ForwardHops
+	}
+	return 0
 }
 
 func (x *Message) GetAutoReply() bool {
@@ -1286,8 +1294,10 @@ type SendMessage struct {
 	// which the Runtime turns into body and media_id before the grain sees it.
 	ForwardConv string `protobuf:"bytes,11,opt,name=forward_conv,json=forwardConv,proto3" json:"forward_conv,omitempty"`
 	ForwardSeq  uint64 `protobuf:"varint,12,opt,name=forward_seq,json=forwardSeq,proto3" json:"forward_seq,omitempty"`
-	// forwarded: the Runtime made this send from a forward; set only by it
-	Forwarded     bool `protobuf:"varint,13,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	// forwarded: the Runtime made this send from a forward; set only by it,
+	// with forward_hops, how many forwards the copy is from its original
+	Forwarded     bool   `protobuf:"varint,13,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	ForwardHops   uint32 `protobuf:"varint,14,opt,name=forward_hops,json=forwardHops,proto3" json:"forward_hops,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1411,6 +1421,13 @@ func (x *SendMessage) GetForwarded() bool {
 		return x.Forwarded
 	}
 	return false
+}
+
+func (x *SendMessage) GetForwardHops() uint32 {
+	if x != nil {
+		return x.ForwardHops
+	}
+	return 0
 }
 
 type SendResponse struct {
@@ -8702,7 +8719,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05Error\x12,\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x18.switchboard.actors.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xff\x04\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xa2\x05\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -8725,7 +8742,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\bmentions\x18\x0f \x03(\tR\bmentions\x122\n" +
 	"\x05media\x18\x10 \x01(\v2\x1c.switchboard.actors.MediaRefR\x05media\x12\x18\n" +
 	"\aexpired\x18\x11 \x01(\bR\aexpired\x12\x1c\n" +
-	"\tforwarded\x18\x12 \x01(\bR\tforwarded\x12\x1d\n" +
+	"\tforwarded\x18\x12 \x01(\bR\tforwarded\x12!\n" +
+	"\fforward_hops\x18\x16 \x01(\rR\vforwardHops\x12\x1d\n" +
 	"\n" +
 	"auto_reply\x18\x14 \x01(\bR\tautoReply\x12\"\n" +
 	"\rexpires_at_ms\x18\x15 \x01(\x03R\vexpiresAtMs\"\xbb\x01\n" +
@@ -8759,7 +8777,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x1aCreateConversationResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\x12\x12\n" +
-	"\x04conv\x18\x03 \x01(\tR\x04conv\"\x95\x03\n" +
+	"\x04conv\x18\x03 \x01(\tR\x04conv\"\xb8\x03\n" +
 	"\vSendMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06sender\x18\x02 \x01(\tR\x06sender\x12\"\n" +
@@ -8776,7 +8794,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\fforward_conv\x18\v \x01(\tR\vforwardConv\x12\x1f\n" +
 	"\vforward_seq\x18\f \x01(\x04R\n" +
 	"forwardSeq\x12\x1c\n" +
-	"\tforwarded\x18\r \x01(\bR\tforwarded\"\xbb\x02\n" +
+	"\tforwarded\x18\r \x01(\bR\tforwarded\x12!\n" +
+	"\fforward_hops\x18\x0e \x01(\rR\vforwardHops\"\xbb\x02\n" +
 	"\fSendResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x15\n" +
 	"\x06msg_id\x18\x02 \x01(\x04R\x05msgId\x12\x10\n" +

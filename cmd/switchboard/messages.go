@@ -420,6 +420,9 @@ func formatMessage(m client.Message) string {
 	}
 	if m.Forwarded {
 		reply = "(forwarded) "
+		if m.ForwardHops >= client.ForwardedManyTimes {
+			reply = "(forwarded many times) "
+		}
 	}
 	if m.AutoReply {
 		reply = "(automatic reply) "

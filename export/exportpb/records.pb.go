@@ -47,7 +47,8 @@ type MessageRecord struct {
 	AutoReply  bool                   `protobuf:"varint,16,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`    // posted by the node for its sender, who is away: no answer of theirs
 	// a disappearing message: its members stop seeing it then; a copy kept
 	// downstream should be dropped then too. 0: it stays
-	ExpiresAtMs   int64 `protobuf:"varint,17,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	ExpiresAtMs   int64  `protobuf:"varint,17,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	ForwardHops   uint32 `protobuf:"varint,18,opt,name=forward_hops,json=forwardHops,proto3" json:"forward_hops,omitempty"` // a forwarded copy: how many forwards from its original (1: a copy of it)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -197,6 +198,13 @@ func (x *MessageRecord) GetAutoReply() bool {
 func (x *MessageRecord) GetExpiresAtMs() int64 {
 	if x != nil {
 		return x.ExpiresAtMs
+	}
+	return 0
+}
+
+func (x *MessageRecord) GetForwardHops() uint32 {
+	if x != nil {
+		return x.ForwardHops
 	}
 	return 0
 }
@@ -1611,7 +1619,7 @@ var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
 	"\n" +
-	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\xeb\x03\n" +
+	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\x8e\x04\n" +
 	"\rMessageRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
@@ -1634,7 +1642,8 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"mentionAll\x12\x1d\n" +
 	"\n" +
 	"auto_reply\x18\x10 \x01(\bR\tautoReply\x12\"\n" +
-	"\rexpires_at_ms\x18\x11 \x01(\x03R\vexpiresAtMs\"\xa8\x01\n" +
+	"\rexpires_at_ms\x18\x11 \x01(\x03R\vexpiresAtMs\x12!\n" +
+	"\fforward_hops\x18\x12 \x01(\rR\vforwardHops\"\xa8\x01\n" +
 	"\vMediaRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +

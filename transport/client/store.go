@@ -87,8 +87,11 @@ type Message struct {
 	// message (SetAway): show it as an automatic reply
 	AutoReply bool
 	// Forwarded: a copy of another message its sender forwarded
-	// (Client.Forward); where it came from is not told.
-	Forwarded bool
+	// (Client.Forward); where it came from is not told. ForwardHops: how
+	// many forwards it is from its original (1: a copy of it); from
+	// ForwardedManyTimes on, show it "forwarded many times".
+	Forwarded   bool
+	ForwardHops uint32
 	// Duplicate: the answer to a send whose client_msg_id the server
 	// already had; the message is the original, stored once.
 	Duplicate  bool
@@ -97,6 +100,10 @@ type Message struct {
 	State      State
 	Err        error // StateFailed: the server's reason, a *wirepb.Error
 }
+
+// ForwardedManyTimes is the forwards from its original (Message.ForwardHops)
+// from which a copy shows "forwarded many times", as chat apps do.
+const ForwardedManyTimes = 5
 
 // Reaction is one emoji on a message and the members who chose it.
 type Reaction struct {
@@ -171,7 +178,7 @@ func fromWire(m *wirepb.Message) Message {
 	return Message{
 		Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
 		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Media: m.Media, Body: m.Body, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged,
-		Forwarded: m.Forwarded, AutoReply: m.AutoReply, ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
+		Forwarded: m.Forwarded, ForwardHops: m.ForwardHops, AutoReply: m.AutoReply, ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
 		ExpiresAt: millisTime(m.ExpiresAtMs),
 	}
 }

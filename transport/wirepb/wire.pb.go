@@ -806,8 +806,12 @@ type Message struct {
 	Expired bool `protobuf:"varint,17,opt,name=expired,proto3" json:"expired,omitempty"`
 	// a copy of another message, forwarded by its sender (PROTOCOL.md,
 	// "Forwarding"); where it came from is not told
-	Forwarded  bool `protobuf:"varint,18,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
-	MentionAll bool `protobuf:"varint,19,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"` // it mentions every member but its sender ("@all")
+	Forwarded bool `protobuf:"varint,18,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	// how many forwards the copy is from its original (1: a copy of it; a
+	// copy of a copy 2, …, at most 255): from 5 on, show it "forwarded many
+	// times", the chain letter it may be
+	ForwardHops uint32 `protobuf:"varint,22,opt,name=forward_hops,json=forwardHops,proto3" json:"forward_hops,omitempty"`
+	MentionAll  bool   `protobuf:"varint,19,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"` // it mentions every member but its sender ("@all")
 	// the node posted it for its sender, who set an away message (PROTOCOL.md,
 	// "Away messages"): show it as an automatic reply
 	AutoReply bool `protobuf:"varint,20,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`
@@ -972,6 +976,13 @@ func (x *Message) GetForwarded() bool {
 		return x.Forwarded
 	}
 	return false
+}
+
+func (x *Message) GetForwardHops() uint32 {
+	if x != nil {
+		return x.ForwardHops
+	}
+	return 0
 }
 
 func (x *Message) GetMentionAll() bool {
@@ -13349,7 +13360,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05Error\x12-\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x19.switchboard.wire.v1.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xa3\x05\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xc6\x05\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -13372,7 +13383,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\bmentions\x18\x0f \x03(\tR\bmentions\x123\n" +
 	"\x05media\x18\x10 \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\x05media\x12\x18\n" +
 	"\aexpired\x18\x11 \x01(\bR\aexpired\x12\x1c\n" +
-	"\tforwarded\x18\x12 \x01(\bR\tforwarded\x12\x1f\n" +
+	"\tforwarded\x18\x12 \x01(\bR\tforwarded\x12!\n" +
+	"\fforward_hops\x18\x16 \x01(\rR\vforwardHops\x12\x1f\n" +
 	"\vmention_all\x18\x13 \x01(\bR\n" +
 	"mentionAll\x12\x1d\n" +
 	"\n" +

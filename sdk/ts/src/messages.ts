@@ -52,6 +52,7 @@ export function chatMessage(m: Message, me: string): ChatMessage {
   if (m.mentionAll) out.mentionAll = true;
   if (m.media?.id) out.media = mediaInfo(m.media);
   if (m.forwarded) out.forwarded = true;
+  if (m.forwardHops > 0) out.forwardHops = m.forwardHops;
   if (m.autoReply) out.autoReply = true;
   if (m.expiresAtMs > 0n) out.expiresAtMs = Number(m.expiresAtMs);
   if (kind === "card") out.card = parseCard(body);

@@ -124,6 +124,9 @@ export function parseCard(body: string): Card | undefined {
   }
 }
 
+/** The forwards from its original (ChatMessage.forwardHops) from which a copy shows "forwarded many times", as chat apps do. */
+export const FORWARDED_MANY_TIMES = 5;
+
 /** One emoji on a message and the members who chose it (sorted). */
 export interface Reaction {
   emoji: string;
@@ -166,6 +169,8 @@ export interface ChatMessage {
   media?: MediaInfo;
   /** A copy of another message its sender forwarded (Client.forward): show it labelled so; where it came from is not told. */
   forwarded?: boolean;
+  /** How many forwards a copy is from its original (1: a copy of it); from FORWARDED_MANY_TIMES on, show it "forwarded many times". */
+  forwardHops?: number;
   /** Posted by the node for its sender, who is away (Client.setAway): show it labelled an automatic reply. Set only when true. */
   autoReply?: boolean;
   /** An edited message: the seq of the edit whose text body shows. */

@@ -164,14 +164,15 @@ test("pages label forwarded messages and forward a text or a file where the user
   c.insert({ ...base, seq: 1, clientMsgId: "a", body: "the red bike", kind: "normal" });
   c.insert({ ...base, seq: 2, clientMsgId: "b", body: "the bike", kind: "normal", forwarded: true, media: { id: "f", name: "bike.png", mime: "image/png", size: 5, chunks: 1 } });
   c.insert({ ...base, seq: 3, clientMsgId: "c", body: '{"title":"Bike"}', kind: "card", card: { title: "Bike" } });
+  c.insert({ ...base, seq: 4, clientMsgId: "d", body: "win a bike, send this to 10 friends", kind: "normal", forwarded: true, forwardHops: 5 });
   const forwarded: number[] = [];
   const el = new FakeElement();
   page.renderMessages(el, c, "alice", { onForward: (m: ChatMessage) => forwarded.push(m.seq) });
   const msgs = el.find("msg");
-  assert.deepEqual(msgs.map((d) => d.dataset.seq), ["1", "2", "3"]);
-  assert.deepEqual(msgs.map((d) => d.find("forwarded").map((f) => f.textContent)), [[], ["Forwarded"], []], "only the forwarded copy is labelled");
-  assert.deepEqual(msgs.map((d) => d.find("forward").length), [1, 1, 0], "a text and a file may be forwarded, a card not");
-  for (const d of msgs) for (const b of d.find("forward")) b.onclick!();
+  assert.deepEqual(msgs.map((d) => d.dataset.seq), ["1", "2", "3", "4"]);
+  assert.deepEqual(msgs.map((d) => d.find("forwarded").map((f) => f.textContent)), [[], ["Forwarded"], [], ["Forwarded many times"]], "only the forwarded copies are labelled, a chain letter as one");
+  assert.deepEqual(msgs.map((d) => d.find("forward").length), [1, 1, 0, 1], "a text and a file may be forwarded, a card not");
+  for (const d of msgs.slice(0, 3)) for (const b of d.find("forward")) b.onclick!();
   assert.deepEqual(forwarded, [1, 2]);
 
   // The forward asks where to: a user id goes as { to }, a conversation

@@ -1,5 +1,5 @@
 // Shared by the pages: tokens, rendering, the SDK.
-import { Client, Code, Desk, ServiceDesk, isNews, makePreview, mentionsMe, parseCard, parsePoll } from "./switchboard.js";
+import { Client, Code, Desk, FORWARDED_MANY_TIMES, ServiceDesk, isNews, makePreview, mentionsMe, parseCard, parsePoll } from "./switchboard.js";
 export { Client, Desk, ServiceDesk, isNews, mentionsMe };
 
 export const params = new URLSearchParams(location.search);
@@ -556,7 +556,7 @@ export function renderMessages(el, conv, me, opts = {}) {
       // Only that it is a copy: where it came from is not told.
       const f = document.createElement("div");
       f.className = "forwarded";
-      f.textContent = "Forwarded";
+      f.textContent = (m.forwardHops ?? 0) >= FORWARDED_MANY_TIMES ? "Forwarded many times" : "Forwarded";
       d.append(f);
     }
     if (m.autoReply) {
