@@ -185,7 +185,7 @@ test("forward: a text (as edited) and a file from a group to someone new, labell
     // Partner sees both labelled, from bob, and reads the same bytes.
     const got = (m: { clientMsgId: string }) => partner.conversation(direct).messages.find((x) => x.clientMsgId === m.clientMsgId);
     await until("partner has both", () => !!got(text) && !!got(file));
-    assert.deepEqual([got(text)!.forwarded, got(text)!.sender, got(text)!.body], [true, "bob", "the red bike is sold"]);
+    assert.deepEqual([got(text)!.forwarded, got(text)!.forwardHops, got(text)!.sender, got(text)!.body], [true, 1, "bob", "the red bike is sold"]);
     assert.deepEqual([got(file)!.forwarded, got(file)!.body, got(file)!.media?.id], [true, "the bike", copy.id]);
     assert.deepEqual((await partner.download(direct, got(file)!.seq)).data, photo);
 
