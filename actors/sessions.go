@@ -384,6 +384,10 @@ func (s *deviceSession) History(ctx context.Context, req *pb.GetHistory) ([]*pb.
 	return s.rt.History(ctx, req)
 }
 
+func (s *deviceSession) SeqAt(ctx context.Context, conv string, at time.Time) (uint64, time.Time, error) {
+	return s.rt.SeqAt(ctx, s.user, conv, at)
+}
+
 func (s *deviceSession) Search(ctx context.Context, conv string, q SearchQuery, before uint64, limit int) ([]*pb.Message, uint64, error) {
 	return s.rt.Search(ctx, s.user, conv, q, before, limit)
 }

@@ -79,6 +79,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 72, Op: &wirepb.Request_Drafts{Drafts: &wirepb.DraftsRequest{}}},
 		{Id: 73, Op: &wirepb.Request_GroupInvite{GroupInvite: &wirepb.GroupInviteRequest{Conv: "g:class", Create: true, Approval: true}}},
 		{Id: 87, Op: &wirepb.Request_LinkPreview{LinkPreview: &wirepb.LinkPreviewRequest{Url: "https://market.example/listing/123"}}},
+		{Id: 91, Op: &wirepb.Request_SeqAt{SeqAt: &wirepb.SeqAtRequest{Conv: "d:buyer:seller", AtMs: 1796600000000}}},
 		{Id: 90, Op: &wirepb.Request_MediaCreate{MediaCreate: &wirepb.MediaCreateRequest{Conv: "d:a:b", Name: "note.ogg", Mime: "audio/ogg", Size: 9000, DurationMs: 42_000}}},
 		{Id: 89, Op: &wirepb.Request_Disappearing{Disappearing: &wirepb.DisappearingRequest{Conv: "d:buyer:seller", AfterMs: proto.Int64(86_400_000)}}},
 		{Id: 88, Op: &wirepb.Request_Privacy{Privacy: &wirepb.PrivacyRequest{GroupAddFrom: wirepb.GroupAddFrom_GROUP_ADD_FROM_NOBODY.Enum()}}},

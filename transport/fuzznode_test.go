@@ -185,7 +185,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 65
+const opCount = 66
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -300,6 +300,9 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag], Approval: b%2 == 0}}}
 	case 45:
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
+	case 65:
+		// Any time, from the epoch's first millisecond to far past the last message.
+		return &wirepb.Request{Op: &wirepb.Request_SeqAt{SeqAt: &wirepb.SeqAtRequest{Conv: conv, AtMs: int64(a % (1 << 62))}}}
 	case 64:
 		// Any timer, in or out of bounds, negative, off, or a read.
 		after := map[bool]*int64{true: proto.Int64(int64(a) - int64(b))}[flag]

@@ -368,6 +368,17 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		fitHistory(res, c.s.cfg.MaxFrame-64)
 		return &wirepb.Response{Result: &wirepb.Response_History{History: res}}
 
+	case *wirepb.Request_SeqAt:
+		seq, sent, err := sess.SeqAt(ctx, op.SeqAt.Conv, time.UnixMilli(op.SeqAt.AtMs))
+		if err != nil {
+			return c.fail(err)
+		}
+		res := &wirepb.SeqAt{Conv: op.SeqAt.Conv, Seq: seq}
+		if seq != 0 {
+			res.ServerTsMs = sent.UnixMilli()
+		}
+		return &wirepb.Response{Result: &wirepb.Response_SeqAt{SeqAt: res}}
+
 	case *wirepb.Request_Search:
 		q := op.Search
 		find := session.SearchQuery{Text: q.Query, Sender: q.Sender, Files: q.Files, ReplyTo: q.ReplyTo, Mentions: q.Mentions}

@@ -315,6 +315,11 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return nil
 	case *wirepb.Request_Profile:
 		// The name's and the avatar's rules are the actors' (SetProfile).
+	case *wirepb.Request_SeqAt:
+		if op.SeqAt.AtMs < 0 {
+			return invalid("at_ms %d: a time in Unix ms", op.SeqAt.AtMs)
+		}
+		return checkConv(op.SeqAt.Conv)
 	case *wirepb.Request_Disappearing:
 		// The timer's bounds are the actors' (Runtime.Disappearing).
 		if a := op.Disappearing.AfterMs; a != nil && *a < 0 {

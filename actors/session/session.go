@@ -117,6 +117,9 @@ type Session interface {
 	// AckCursor stores how far the device consumed its inbox.
 	AckCursor(ctx context.Context, cursor uint64) error
 	History(ctx context.Context, req *pb.GetHistory) ([]*pb.Message, error)
+	// SeqAt finds the first message of conv the user sees sent at or
+	// after at (Runtime.SeqAt): 0 when none is.
+	SeqAt(ctx context.Context, conv string, at time.Time) (seq uint64, sent time.Time, err error)
 	// Search finds, newest first, the user's readable messages of conv
 	// whose text holds query, from before (0: the latest); next is where
 	// to go on, 0 at the start.

@@ -343,15 +343,38 @@ func newHistoryCmd() *cobra.Command {
 	var conv string
 	var from, to uint64
 	var limit int
+	var since string
 	cmd := &cobra.Command{
 		Use:   "history",
-		Short: "Print a conversation's messages (the latest page, or a seq range), oldest first",
-		Args:  cobra.NoArgs,
+		Short: "Print a conversation's messages (the latest page, a seq range, or from a date), oldest first",
+		Example: `  switchboard history --data-dir D --user bob --conv d:alice:bob
+  switchboard history --data-dir D --user bob --conv g:class --since 2026-12-07T09:00:00+01:00 --limit 20`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if conv == "" {
 				return errors.New("give --conv")
 			}
+			var at time.Time
+			if since != "" {
+				if from != 0 {
+					return errors.New("--since or --from, not both")
+				}
+				var err error
+				if at, err = time.Parse(time.RFC3339, since); err != nil {
+					return fmt.Errorf("--since: %w (give a time like 2026-12-07T09:00:00+01:00)", err)
+				}
+			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				if !at.IsZero() {
+					seq, _, err := c.SeqAt(ctx, conv, at)
+					if err != nil {
+						return err
+					}
+					if seq == 0 {
+						return nil // nothing that recent
+					}
+					from = seq
+				}
 				ms, err := c.History(ctx, conv, client.HistoryOptions{FromSeq: from, ToSeq: to, Limit: limit, OldestFirst: from > 0})
 				if err != nil {
 					return err
@@ -376,6 +399,7 @@ func newHistoryCmd() *cobra.Command {
 	cmd.Flags().Uint64Var(&from, "from", 0, "first seq (default: the latest page)")
 	cmd.Flags().Uint64Var(&to, "to", 0, "last seq (0: the latest)")
 	cmd.Flags().IntVar(&limit, "limit", 50, "messages at most (the server caps a page)")
+	cmd.Flags().StringVar(&since, "since", "", "start at the first message sent at or after this time (RFC 3339): jump to a date")
 	return cmd
 }
 

@@ -595,6 +595,13 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if out := string(n.run("history", "--data-dir", d, "--user", "zed", "--conv", cz)); !strings.Contains(out, "carol: we meet at 5 (disappears ") {
 		t.Fatalf("a message sent under the chat's timer, in the history: %s", out)
 	}
+	// Jump to a date: from the start of the chat, and from after its end.
+	if out := string(n.run("history", "--data-dir", d, "--user", "zed", "--conv", cz, "--since", "2020-01-01T00:00:00Z", "--limit", "1")); !strings.Contains(out, "#1 ") || !strings.Contains(out, "carol: hi zed") {
+		t.Fatalf("history --since before the chat: %q", out)
+	}
+	if out := string(n.run("history", "--data-dir", d, "--user", "zed", "--conv", cz, "--since", time.Now().Add(time.Hour).Format(time.RFC3339))); out != "" {
+		t.Fatalf("history --since an hour ahead: %q", out)
+	}
 	n.run("presence", "--data-dir", d, "--user", "bob", "--share", "nobody")
 	// The same from the interactive chat.
 	chat = exec.Command(n.bin, "chat", "--data-dir", d, "--user", "alice", "--with", "bob")

@@ -669,6 +669,21 @@ func (c *Client) SetGroupAddFrom(ctx context.Context, from wirepb.GroupAddFrom) 
 	return err
 }
 
+// SeqAt finds the first message of conv this user sees sent at or after
+// at ("jump to a date"; 0: every message is older) and when it was sent:
+// History with FromSeq then reads on from there.
+func (c *Client) SeqAt(ctx context.Context, conv string, at time.Time) (seq uint64, sent time.Time, err error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_SeqAt{SeqAt: &wirepb.SeqAtRequest{Conv: conv, AtMs: max(at.UnixMilli(), 0)}}})
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	r := res.GetSeqAt()
+	if r.GetSeq() == 0 {
+		return 0, time.Time{}, nil
+	}
+	return r.GetSeq(), time.UnixMilli(r.GetServerTsMs()), nil
+}
+
 // Disappearing reads conv's timer for disappearing messages (0: off).
 func (c *Client) Disappearing(ctx context.Context, conv string) (time.Duration, error) {
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Disappearing{Disappearing: &wirepb.DisappearingRequest{Conv: conv}}})

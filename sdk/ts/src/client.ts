@@ -1775,6 +1775,17 @@ export class Client {
   }
 
   /**
+   * seqAt finds the first message of conv this user sees sent at or after
+   * atMs (Unix ms; "jump to a date"): its seq and server time, or seq 0
+   * when every message is older. history from that seq reads on.
+   */
+  async seqAt(conv: string, atMs: number): Promise<{ seq: number; serverTsMs: number }> {
+    const r = await this.request({ case: "seqAt", value: { conv, atMs: BigInt(Math.max(0, Math.floor(atMs))) } });
+    if (r.result.case !== "seqAt") throw new Error("seq_at: unexpected answer");
+    return { seq: Number(r.result.value.seq), serverTsMs: Number(r.result.value.serverTsMs) };
+  }
+
+  /**
    * disappearing reads conv's timer for disappearing messages (ms; 0: off)
    * or, with afterMs, sets it first: every message sent after it
    * disappears afterMs after it was sent, for every member (expiresAtMs;

@@ -315,6 +315,9 @@ test("disappearing messages: a timer either member sets; a message sent then dis
       [seller, buyer].every((c) => c.conversation(conv).messages.find((m) => m.seq === seq)?.expired === true), 10_000);
     assert.equal(seller.conversation(conv).messages.find((m) => m.seq === seq)!.body, "");
     assert.equal(await buyer.disappearing(conv, 0), 0);
+    // Jump to a date: the chat's first message from before it began; none from after its end.
+    assert.equal((await seller.seqAt(conv, 0)).seq, 1);
+    assert.deepEqual(await seller.seqAt(conv, Date.now() + 3_600_000), { seq: 0, serverTsMs: 0 });
   });
 });
 
