@@ -87,7 +87,13 @@ type chat struct {
 	// names caches the users' display names read from their profiles
 	// ("": none, or not visible).
 	names map[string]string
+	// lastSend is the newest text sent: leaving waits for its answer, so
+	// a line typed just before /quit (or the end of the input) is sent.
+	lastSend *client.Pending
 }
+
+// quitWait bounds how long leaving waits for the texts still on their way.
+const quitWait = 10 * time.Second
 
 // format is formatMessage with the sender shown by their profile's name,
 // when they set one, beside their id.
@@ -135,6 +141,7 @@ func (ch *chat) loop(in io.Reader) error {
 			return nil
 		case line, ok := <-lines:
 			if !ok || strings.TrimSpace(line) == "/quit" {
+				ch.waitSent()
 				return nil
 			}
 			ch.command(strings.TrimSpace(line))
@@ -428,7 +435,23 @@ func (ch *chat) send(text string) {
 	if ch.to != "" {
 		target = client.ToUser(ch.to)
 	}
-	if _, err := ch.c.Send(target, []byte(text), ""); err != nil {
+	p, err := ch.c.Send(target, []byte(text), "")
+	if err != nil {
+		fmt.Fprintln(ch.out, "! send:", err)
+		return
+	}
+	ch.lastSend = p
+}
+
+// waitSent waits, at most quitWait, for the newest text's answer (the
+// texts before it to the same conversation are answered first, in order).
+func (ch *chat) waitSent() {
+	if ch.lastSend == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ch.ctx, quitWait)
+	defer cancel()
+	if _, err := ch.lastSend.Wait(ctx); err != nil {
 		fmt.Fprintln(ch.out, "! send:", err)
 	}
 }

@@ -587,13 +587,19 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	}
 	// The timer from the interactive chat.
 	chat := exec.Command(n.bin, "chat", "--data-dir", d, "--user", "carol", "--with", "zed")
-	chat.Stdin = strings.NewReader("/disappear 1h\n/disappear\nwe meet at 5\n/disappear off\n/quit\n")
-	if out, err := chat.CombinedOutput(); err != nil || strings.Count(string(out), "messages here disappear 1h0m0s after they are sent") != 2 ||
-		!strings.Contains(string(out), "messages here stay") {
+	chat.Stdin = strings.NewReader("/disappear 1h\n/disappear\nwe meet at 5\n/quit\n")
+	if out, err := chat.CombinedOutput(); err != nil || strings.Count(string(out), "messages here disappear 1h0m0s after they are sent") != 2 {
 		t.Fatalf("chat /disappear: %v\n%s", err, out)
 	}
 	if out := string(n.run("history", "--data-dir", d, "--user", "zed", "--conv", cz)); !strings.Contains(out, "carol: we meet at 5 (disappears ") {
 		t.Fatalf("a message sent under the chat's timer, in the history: %s", out)
+	}
+	// Off, in a chat of its own: a send queued in the chat above could
+	// reach the node after a request typed later.
+	chat = exec.Command(n.bin, "chat", "--data-dir", d, "--user", "carol", "--with", "zed")
+	chat.Stdin = strings.NewReader("/disappear off\n/quit\n")
+	if out, err := chat.CombinedOutput(); err != nil || !strings.Contains(string(out), "messages here stay") {
+		t.Fatalf("chat /disappear off: %v\n%s", err, out)
 	}
 	// Jump to a date: from the start of the chat, and from after its end.
 	if out := string(n.run("history", "--data-dir", d, "--user", "zed", "--conv", cz, "--since", "2020-01-01T00:00:00Z", "--limit", "1")); !strings.Contains(out, "#1 ") || !strings.Contains(out, "carol: hi zed") {
