@@ -38,7 +38,7 @@ type msgRow struct {
 	Flags       int64      `db:"flags"`
 	ClientTS    *time.Time `db:"client_ts"`
 	ServerTS    *time.Time `db:"server_ts"`
-	ExpiresAt   *time.Time `db:"expires_at"` // null: the message stays (and in rows written before disappearing messages)
+	ExpiresAt   *time.Time `db:"expires_at"` // the epoch (no null, no tombstone) or null in older rows: the message stays
 }
 
 func (s *Store) msgRow(convID string, m *storage.Message) msgRow {
@@ -66,8 +66,15 @@ func (s *Store) msgRow(convID string, m *storage.Message) msgRow {
 		Flags:       int64(m.Flags),
 		ClientTS:    ts(m.ClientTS),
 		ServerTS:    ts(m.ServerTS),
-		ExpiresAt:   ts(m.ExpiresAt),
+		ExpiresAt:   endColumn(m.ExpiresAt),
 	}
+}
+
+// endColumn is an end to write (untilColumn): the epoch for none, so no
+// row of the many that stay writes a null (a cell tombstone).
+func endColumn(end time.Time) *time.Time {
+	t := untilColumn(end)
+	return &t
 }
 
 func (r msgRow) msg() storage.Message {
@@ -88,7 +95,7 @@ func (r msgRow) msg() storage.Message {
 		Flags:     uint32(r.Flags),
 		ClientTS:  fromTS(r.ClientTS),
 		ServerTS:  fromTS(r.ServerTS),
-		ExpiresAt: fromTS(r.ExpiresAt),
+		ExpiresAt: mutedUntil(r.ExpiresAt), // an end column: null and the epoch are none
 	}
 }
 

@@ -1794,7 +1794,7 @@ export class Client {
    * A timer out of the node's bounds is INVALID.
    */
   async disappearing(conv: string, afterMs?: number): Promise<number> {
-    const r = await this.request({ case: "disappearing", value: { conv, afterMs: afterMs === undefined ? undefined : BigInt(afterMs) } });
+    const r = await this.request({ case: "disappearing", value: { conv, afterMs: afterMs === undefined ? undefined : BigInt(Math.floor(afterMs)) } });
     if (r.result.case !== "disappearing") throw new Error("disappearing: unexpected answer");
     return Number(r.result.value.afterMs);
   }
@@ -1815,7 +1815,6 @@ export class Client {
     const got = r.result.value.groupAddFrom;
     return (Object.keys(groupAddFromValues) as GroupAddFromName[]).find((k) => groupAddFromValues[k] === got) ?? "default";
   }
-
 
   /** profile reads this user's own profile (updatedMs 0: never set). */
   async profile(): Promise<UserProfile> {
