@@ -158,6 +158,10 @@ type Config struct {
 	// defaults 30 s and a year).
 	MinDisappearAfter time.Duration
 	MaxDisappearAfter time.Duration
+	// MaxForwardHops: a copy that many forwards from its original is
+	// forwarded no further (a chain letter stops; forward.go). 0: no
+	// bound but storage.MaxForwardHops, where the count stops.
+	MaxForwardHops int
 	// MaxMemberMuteFor: the longest a group's managers may mute a member
 	// for with an end (membership MUTE with for_ms; default a year; a
 	// mute without one lasts until unmuted).
@@ -606,6 +610,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	setInt(&c.MaxAwayBytes, d.MaxAwayBytes)
 	setInt(&c.MaxHiddenMessages, d.MaxHiddenMessages)
+	if c.MaxForwardHops < 0 {
+		return c, fmt.Errorf("max forward hops %d: want 0 (no bound) or more", c.MaxForwardHops)
+	}
 	setInt(&c.MaxConvLabels, d.MaxConvLabels)
 	setInt(&c.MaxLabelBytes, d.MaxLabelBytes)
 	setDuration(&c.MaxSnoozeFor, d.MaxSnoozeFor)

@@ -15,3 +15,15 @@ func TestUploadBudgetFitsAFile(t *testing.T) {
 		}
 	}
 }
+
+// A bound on forwards is none (0) or a count; a negative one is refused.
+func TestForwardHopsBoundConfig(t *testing.T) {
+	for _, n := range []int{0, 1, 255} {
+		if _, err := (Config{MaxForwardHops: n}).withDefaults(); err != nil {
+			t.Errorf("max forward hops %d: %v", n, err)
+		}
+	}
+	if _, err := (Config{MaxForwardHops: -1}).withDefaults(); err == nil {
+		t.Error("max forward hops -1: taken")
+	}
+}

@@ -50,6 +50,9 @@ func (n *Runtime) forward(ctx context.Context, to string, req *pb.SendMessage) (
 	if err != nil {
 		return nil, err
 	}
+	if limit := n.cfg.MaxForwardHops; limit > 0 && int(src.ForwardHops) >= limit {
+		return nil, forbidden("message %d of %s has been forwarded %d times, the node's limit: it goes no further", req.ForwardSeq, req.ForwardConv, src.ForwardHops)
+	}
 	req.Body = src.Body
 	if src.Media != nil {
 		id, err := n.copyMedia(ctx, req.Sender, req.ForwardConv, target, mediaRefFromPB(src.Media))

@@ -201,3 +201,23 @@ func readOne(t testing.TB, node *boot.Node, conv, user string, seq uint64) *pb.M
 	}
 	return msgs[0]
 }
+
+// A node's bound on chain letters: a copy that many forwards from its
+// original goes no further; the copies before it still go.
+func TestForwardHopsBound(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{MaxForwardHops: 2})[0]
+	ctx := tctx(t)
+	for _, g := range []string{"g:a", "g:b", "g:c", "g:d"} {
+		mustCreateGroup(t, node, g, "relay")
+	}
+	from, seq := "g:a", mustSend(t, node, "g:a", "relay", "send this to ten friends").Seq
+	for i, to := range []string{"g:b", "g:c"} {
+		r, err := node.Send(ctx, &pb.SendMessage{Conv: to, Sender: "relay", ClientMsgId: to, ForwardConv: from, ForwardSeq: seq})
+		if err != nil {
+			t.Fatalf("forward %d, within the bound: %v", i+1, err)
+		}
+		from, seq = to, r.Seq
+	}
+	_, err := node.Send(ctx, &pb.SendMessage{Conv: "g:d", Sender: "relay", ClientMsgId: "g:d", ForwardConv: from, ForwardSeq: seq})
+	wantCode(t, err, pb.Code_FORBIDDEN, "a third forward, past a bound of 2")
+}

@@ -76,6 +76,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.DirectFromScan, "direct-from-scan", a.DirectFromScan, "most memberships read of each user when looking for a group they share (direct_from and group_add_from groups)")
 	f.DurationVar(&t.actors.MinDisappearAfter, "min-disappear-after", a.MinDisappearAfter, "shortest timer a conversation's disappearing messages may have (disappearing)")
 	f.DurationVar(&t.actors.MaxDisappearAfter, "max-disappear-after", a.MaxDisappearAfter, "longest timer a conversation's disappearing messages may have (disappearing)")
+	f.IntVar(&t.actors.MaxForwardHops, "max-forward-hops", a.MaxForwardHops, "a copy this many forwards from its original is forwarded no further, a chain letter stopped (0: no bound)")
 	f.DurationVar(&t.actors.MaxMemberMuteFor, "max-member-mute-for", a.MaxMemberMuteFor, "longest a group's owners and admins may mute a member for (membership MUTE with for_ms); a mute without a duration lasts until unmuted")
 	f.DurationVar(&t.actors.JoinRequestTTL, "join-request-ttl", a.JoinRequestTTL, "how long a request to join waits for a group's owners and admins before it is dropped")
 	f.BoolVar(&t.actors.PresenceOneSided, "presence-one-sided", a.PresenceOneSided, "users see others' presence whatever they share themselves (by default a user who hides their last seen sees nobody's)")
