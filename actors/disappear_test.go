@@ -115,6 +115,9 @@ func TestDisappearingMessages(t *testing.T) {
 	mustCreateGroup(t, node, "g:class", "teacher", "pupil")
 	_, _, err = node.Disappearing(ctx, "g:class", "pupil", proto.Int64(60_000))
 	wantCode(t, err, pb.Code_FORBIDDEN, "a plain member sets a group's timer")
+	if after, _, err := node.Disappearing(ctx, "g:class", "teacher", proto.Int64(500)); err != nil || after != 500*time.Millisecond {
+		t.Fatalf("the shortest timer, at the bound: %v %v", after, err)
+	}
 	if _, _, err := node.Disappearing(ctx, "g:class", "teacher", proto.Int64(1000)); err != nil {
 		t.Fatal(err)
 	}
