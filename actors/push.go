@@ -121,7 +121,7 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 			if badge < 0 {
 				badge = int(u.totalUnread())
 			}
-			p.co.Add(push.Message{User: u.id, Conv: conv, Seq: m.Seq, From: m.Sender, Text: text, Badge: badge})
+			p.co.Add(push.Message{User: u.id, Conv: conv, Seq: m.Seq, From: m.Sender, Text: text, Badge: badge, ExpiresAtMs: m.ExpiresAtMs})
 		}
 	}
 }

@@ -16,6 +16,8 @@ type Message struct {
 	Text     string
 	Recalled bool
 	Badge    int // the user's total unread after this message
+	// ExpiresAtMs: the message disappears then (Unix ms); 0: it stays.
+	ExpiresAtMs int64
 }
 
 // Coalescer merges the messages of one (user, conversation) within Interval
@@ -23,6 +25,8 @@ type Message struct {
 // recalled message never contributes its text; Recall takes a pending
 // message out of its notification (the count drops, the preview goes if
 // it was that message's) and a notification left with none is not sent.
+// A notification expires with the last of its messages to disappear, and
+// never while one of them stays.
 type Coalescer struct {
 	Interval time.Duration
 	// Flush receives each merged notification (without tokens).
@@ -58,6 +62,14 @@ func (c *Coalescer) Add(m Message) {
 		return // a repeated delivery
 	}
 	c.seqs[k] = append(c.seqs[k], m.Seq)
+	switch {
+	case n.Count == 0:
+		n.ExpiresAtMs = m.ExpiresAtMs
+	case n.ExpiresAtMs == 0 || m.ExpiresAtMs == 0:
+		n.ExpiresAtMs = 0 // something stays
+	default:
+		n.ExpiresAtMs = max(n.ExpiresAtMs, m.ExpiresAtMs)
+	}
 	n.Count++
 	if m.Seq >= n.Seq {
 		n.Seq, n.Badge, n.From, n.Text = m.Seq, m.Badge, m.From, m.Text

@@ -18,7 +18,7 @@ import (
 var (
 	notifications = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchboard_push_notifications_total",
-		Help: "Offline push notifications by outcome: sent, dead_letter, dropped (queue full), no_tokens, canceled (shutdown).",
+		Help: "Offline push notifications by outcome: sent, dead_letter, dropped (queue full), no_tokens, canceled (shutdown), expired (its messages disappeared before it went out).",
 	}, []string{"result"})
 	attempts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchboard_push_attempts_total",
@@ -162,8 +162,16 @@ func (d *Dispatcher) Stop() {
 	})
 }
 
+// errExpired ends the attempts at a notification whose messages all
+// disappeared meanwhile: a phone must not show them later.
+var errExpired = errors.New("push: its messages disappeared")
+
 // deliver sends n to every registered device of its user.
 func (d *Dispatcher) deliver(n Notification) {
+	if n.expiredAt(time.Now()) {
+		notifications.WithLabelValues("expired").Inc()
+		return
+	}
 	var toks []storage.PushToken
 	err := d.retry(n, "store", func(ctx context.Context) error {
 		var err error
@@ -219,11 +227,14 @@ func (d *Dispatcher) deliver(n Notification) {
 			failed = errors.Join(failed, err)
 		}
 	}
-	if failed != nil {
+	switch {
+	case errors.Is(failed, errExpired):
+		notifications.WithLabelValues("expired").Inc()
+	case failed != nil:
 		d.dead(n, failed)
-		return
+	default:
+		notifications.WithLabelValues("sent").Inc()
 	}
-	notifications.WithLabelValues("sent").Inc()
 }
 
 // retry runs send until it succeeds, fails permanently, or MaxAttempts.
@@ -237,6 +248,9 @@ func (d *Dispatcher) retry(n Notification, platform string, send func(context.Co
 			case <-time.After(b):
 			case <-d.ctx.Done():
 				return d.ctx.Err()
+			}
+			if n.expiredAt(time.Now()) {
+				return errExpired
 			}
 		}
 		ctx, cancel := context.WithTimeout(d.ctx, d.AttemptTimeout)

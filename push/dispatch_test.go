@@ -146,3 +146,35 @@ func TestDispatcherNamesSenderAndGroup(t *testing.T) {
 		t.Fatalf("a direct notification whose sender's name failed: %+v (%q)", n, n.Heading())
 	}
 }
+
+// TestDispatcherDropsExpired: a notification whose messages all
+// disappeared before it went out is not sent (a phone would show what is
+// gone); one whose end is ahead is.
+func TestDispatcherDropsExpired(t *testing.T) {
+	got := make(chan push.Notification, 2)
+	var dead atomic.Int32
+	d := &push.Dispatcher{Tokens: tokenStore(t, "u"), Default: &capture{got: got},
+		DeadLetter: func(push.Notification, error) { dead.Add(1) }}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	d.Enqueue(push.Notification{ID: "gone", User: "u", Conv: "d:u:v", ExpiresAtMs: time.Now().Add(-time.Second).UnixMilli()})
+	d.Enqueue(push.Notification{ID: "ahead", User: "u", Conv: "d:u:v", ExpiresAtMs: time.Now().Add(time.Hour).UnixMilli()})
+	select {
+	case n := <-got:
+		if n.ID != "ahead" {
+			t.Fatalf("sent %q, whose messages disappeared", n.ID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the notification whose end is ahead was not sent")
+	}
+	select {
+	case n := <-got:
+		t.Fatalf("sent %q as well", n.ID)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if dead.Load() != 0 {
+		t.Fatal("an expired notification was dead-lettered")
+	}
+}

@@ -54,6 +54,9 @@ func APNsPayload(n Notification) ([]byte, error) {
 	if n.Kind != "" {
 		payload["kind"] = n.Kind // the app opens the group's requests, not a message
 	}
+	if n.ExpiresAtMs != 0 {
+		payload["expires_at_ms"] = n.ExpiresAtMs // the app takes it off the screen then
+	}
 	return json.Marshal(payload)
 }
 
@@ -124,6 +127,10 @@ func (a *APNs) Send(ctx context.Context, n Notification) (Result, error) {
 		req.Header.Set("apns-topic", a.Topic)
 		req.Header.Set("apns-push-type", "alert")
 		req.Header.Set("apns-collapse-id", n.Conv) // coalesced on the device too
+		if n.ExpiresAtMs != 0 {
+			// Apple stores it for a phone that is off only until then.
+			req.Header.Set("apns-expiration", strconv.FormatInt(n.ExpiresAtMs/1000, 10))
+		}
 		if n.ID != "" {
 			req.Header.Set("apns-id", uuidFrom(n.ID+"/"+tok))
 		}
@@ -176,13 +183,28 @@ func FCMPayload(n Notification, token string) ([]byte, error) {
 	if n.Kind != "" {
 		data["kind"] = n.Kind
 	}
+	android := map[string]any{"collapse_key": n.Conv, "notification": map[string]any{"notification_count": n.Badge, "tag": n.Conv}}
+	apns := map[string]any{"payload": map[string]any{"aps": map[string]any{"badge": n.Badge, "thread-id": n.Conv}}}
+	if n.ExpiresAtMs != 0 {
+		// Kept for a phone that is off only until its messages disappear.
+		data["expires_at_ms"] = strconv.FormatInt(n.ExpiresAtMs, 10)
+		android["ttl"] = fcmTTL(n.ExpiresAtMs, time.Now())
+		apns["headers"] = map[string]string{"apns-expiration": strconv.FormatInt(n.ExpiresAtMs/1000, 10)}
+	}
 	return json.Marshal(map[string]any{"message": map[string]any{
 		"token":        token,
 		"notification": map[string]string{"title": n.Heading(), "body": body},
-		"android":      map[string]any{"collapse_key": n.Conv, "notification": map[string]any{"notification_count": n.Badge, "tag": n.Conv}},
-		"apns":         map[string]any{"payload": map[string]any{"aps": map[string]any{"badge": n.Badge, "thread-id": n.Conv}}},
+		"android":      android,
+		"apns":         apns,
 		"data":         data,
 	}})
+}
+
+// fcmTTL is FCM's android.ttl for a notification that expires at atMs:
+// the whole seconds left ("0s", FCM's "now or never", once it passed).
+func fcmTTL(atMs int64, now time.Time) string {
+	left := max(atMs-now.UnixMilli(), 0) / 1000
+	return strconv.FormatInt(left, 10) + "s"
 }
 
 // Send posts n to every token (see FCM).

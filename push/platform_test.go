@@ -10,8 +10,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/push"
 )
@@ -151,6 +153,74 @@ func TestPayloadsCarryTheKind(t *testing.T) {
 		}
 		if got, ok := fcm.Message.Data["kind"]; err != nil || got != kind || ok != (kind != "") {
 			t.Fatalf("FCM payload of kind %q: %s, %v", kind, b, err)
+		}
+	}
+}
+
+// TestPayloadsCarryTheEnd: a notification of disappearing messages tells
+// each platform to keep it for an offline phone only until they are gone,
+// and tells the app when to take it off the screen; one of messages that
+// stay says neither.
+func TestPayloadsCarryTheEnd(t *testing.T) {
+	end := time.Now().Add(90 * time.Second).UnixMilli()
+	for _, at := range []int64{0, end} {
+		n := push.Notification{User: "pupil", Conv: "d:pupil:teacher", From: "teacher", Text: "room 4", ExpiresAtMs: at}
+		var apns map[string]any
+		b, err := push.APNsPayload(n)
+		if err == nil {
+			err = json.Unmarshal(b, &apns)
+		}
+		if err != nil || (at == 0) != (apns["expires_at_ms"] == nil) || at != 0 && apns["expires_at_ms"] != float64(at) {
+			t.Fatalf("APNs payload ending at %d: %s, %v", at, b, err)
+		}
+		var fcm struct {
+			Message struct {
+				Android struct {
+					TTL string `json:"ttl"`
+				} `json:"android"`
+				APNs struct {
+					Headers map[string]string `json:"headers"`
+				} `json:"apns"`
+				Data map[string]string `json:"data"`
+			} `json:"message"`
+		}
+		if b, err = push.FCMPayload(n, "tok"); err == nil {
+			err = json.Unmarshal(b, &fcm)
+		}
+		m := fcm.Message
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case at == 0 && (m.Android.TTL != "" || m.APNs.Headers != nil || m.Data["expires_at_ms"] != ""):
+			t.Fatalf("FCM payload of messages that stay: %s", b)
+		case at != 0 && (m.Android.TTL != "89s" && m.Android.TTL != "90s" || m.APNs.Headers["apns-expiration"] != strconv.FormatInt(at/1000, 10) ||
+			m.Data["expires_at_ms"] != strconv.FormatInt(at, 10)):
+			t.Fatalf("FCM payload ending in 90 s: %s", b)
+		}
+	}
+}
+
+// TestAPNsExpirationHeader: Apple is told to drop the notification when
+// its messages disappear.
+func TestAPNsExpirationHeader(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 2)
+	srv := h2(t, func(_ http.ResponseWriter, r *http.Request) { got <- r.Header.Get("apns-expiration") })
+	a := &push.APNs{BaseURL: srv.URL, Topic: "im.switchboard.app", TeamID: "T", KeyID: "K", Key: key, Client: srv.Client()}
+	end := time.Now().Add(time.Hour).UnixMilli()
+	for _, at := range []int64{end, 0} {
+		if _, err := a.Send(context.Background(), push.Notification{User: "u", Conv: "d:u:v", Count: 1, ExpiresAtMs: at, Tokens: []string{"t"}}); err != nil {
+			t.Fatal(err)
+		}
+		want := ""
+		if at != 0 {
+			want = strconv.FormatInt(at/1000, 10)
+		}
+		if h := <-got; h != want {
+			t.Fatalf("apns-expiration %q, want %q", h, want)
 		}
 	}
 }

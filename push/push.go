@@ -43,9 +43,19 @@ type Notification struct {
 	FromName string `json:"from_name,omitempty"`
 	// ConvTitle is the group's name, for a group's messages: a
 	// notification's subtitle.
-	ConvTitle string   `json:"conv_title,omitempty"`
-	Text      string   `json:"text,omitempty"`
-	Tokens    []string `json:"tokens"`
+	ConvTitle string `json:"conv_title,omitempty"`
+	Text      string `json:"text,omitempty"`
+	// ExpiresAtMs: every message the notification covers disappears by
+	// then (the conversation's timer, Unix ms): the gateways are told not
+	// to deliver it later, and an app removes it from the screen then.
+	// 0: something it covers stays.
+	ExpiresAtMs int64    `json:"expires_at_ms,omitempty"`
+	Tokens      []string `json:"tokens"`
+}
+
+// expiredAt reports whether everything n covers has disappeared at now.
+func (n Notification) expiredAt(now time.Time) bool {
+	return n.ExpiresAtMs != 0 && now.UnixMilli() >= n.ExpiresAtMs
 }
 
 // Result is what a gateway reports: tokens the platform rejected (to be

@@ -138,3 +138,28 @@ func TestCoalescer(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// TestCoalescerEnd: a notification expires with the last of its messages
+// to disappear, and not at all while one of them stays.
+func TestCoalescerEnd(t *testing.T) {
+	out := make(chan push.Notification, 8)
+	c := &push.Coalescer{Interval: 50 * time.Millisecond, Flush: func(n push.Notification) { out <- n }}
+	defer c.Stop()
+	c.Add(push.Message{User: "u", Conv: "timer", Seq: 1, Text: "a", ExpiresAtMs: 2000})
+	c.Add(push.Message{User: "u", Conv: "timer", Seq: 2, Text: "b", ExpiresAtMs: 1000})
+	c.Add(push.Message{User: "u", Conv: "mixed", Seq: 1, Text: "a", ExpiresAtMs: 2000})
+	c.Add(push.Message{User: "u", Conv: "mixed", Seq: 2, Text: "b"})
+	c.Add(push.Message{User: "u", Conv: "mixed", Seq: 3, Text: "c", ExpiresAtMs: 3000})
+	got := map[string]int64{}
+	for len(got) < 2 {
+		select {
+		case n := <-out:
+			got[n.Conv] = n.ExpiresAtMs
+		case <-time.After(5 * time.Second):
+			t.Fatalf("got %v", got)
+		}
+	}
+	if got["timer"] != 2000 || got["mixed"] != 0 {
+		t.Fatalf("ends %v: want timer 2000 (the later), mixed 0 (one stays)", got)
+	}
+}

@@ -628,3 +628,34 @@ func TestOfflinePushHiddenPreviews(t *testing.T) {
 		return len(ns) == 2 && ns[1].Text == "call us back"
 	})
 }
+
+// TestOfflinePushDisappearing: the notification of a disappearing message
+// carries the message's end, so the gateways keep it for an offline phone
+// only until then and the app takes it off the screen then.
+func TestOfflinePushDisappearing(t *testing.T) {
+	gw := newGateway(t)
+	e := newEnv(t, envOptions{actors: actors.Config{MinDisappearAfter: time.Second, Push: actors.PushConfig{
+		Default: &push.Webhook{URL: gw.srv.URL, Secret: pushSecret, MaxAttempts: 1}, Coalesce: 100 * time.Millisecond}}})
+	ctx := tctx(t)
+	alice, bob := e.dial("alice", "phone"), e.dial("bob", "phone")
+	conv := wirepb.DirectConvID("alice", "bob")
+	if _, err := alice.SendText(ctx, client.ToUser("bob"), "hi"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.SetDisappearing(ctx, conv, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.RegisterPush(ctx, "webhook", "bob-tok"); err != nil {
+		t.Fatal(err)
+	}
+	_ = bob.Close()
+	e.offline(t, "bob")
+	sent, err := alice.SendText(ctx, client.ToUser("bob"), "the door code is 4711")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob's notification", func() bool { return len(gw.notes("bob")) > 0 })
+	if n := gw.notes("bob")[0]; n.Seq != sent.Seq || n.ExpiresAtMs == 0 || n.ExpiresAtMs != sent.ExpiresAt.UnixMilli() {
+		t.Fatalf("notification %+v, want seq %d ending at %d", n, sent.Seq, sent.ExpiresAt.UnixMilli())
+	}
+}
