@@ -15,6 +15,7 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // The Go API to the grains. Every method returns an *Error (see CodeOf) for
@@ -152,6 +153,9 @@ func (n *Runtime) Send(ctx context.Context, req *pb.SendMessage) (*pb.SendRespon
 		return n.forward(ctx, "", req)
 	}
 	req.Forwarded = false // the label is the forward's alone
+	if req.Topic != "" {
+		return nil, invalid("a topic goes with a send to a user: conversation %s names its own", req.Conv)
+	}
 	return n.send(ctx, req)
 }
 
@@ -196,13 +200,15 @@ func (n *Runtime) SendDirectAsOperator(ctx context.Context, to string, req *pb.S
 	return n.sendDirect(ctx, to, req, true)
 }
 
-// sendDirect sends req to the direct conversation of its sender and to,
-// created at the first contact (by operator: without to's direct_from).
+// sendDirect sends req to the direct conversation of its sender and to
+// about req.Topic (none: their plain one), created at the first contact
+// (by operator: without to's direct_from).
 func (n *Runtime) sendDirect(ctx context.Context, to string, req *pb.SendMessage, operator bool) (*pb.SendResponse, error) {
-	if err := checkPeer(req.Sender, to); err != nil {
+	conv, err := directTarget(req.Sender, to, req.Topic)
+	if err != nil {
 		return nil, err
 	}
-	req.Conv = DirectConvID(req.Sender, to)
+	req.Conv = conv
 	res, err := n.send(ctx, req)
 	if CodeOf(err) != pb.Code_NOT_FOUND || req.RefSeq != 0 {
 		// An edit, a card update or a reaction names a message of the
@@ -210,17 +216,29 @@ func (n *Runtime) sendDirect(ctx context.Context, to string, req *pb.SendMessage
 		// contact never starts with one.
 		return res, err
 	}
-	if !operator {
+	switch {
+	case req.Topic != "":
+		if err := n.checkTopicOpen(ctx, req.Sender, to, operator); err != nil {
+			return nil, err
+		}
+	case !operator:
 		if err := n.checkDirectFrom(ctx, req.Sender, to); err != nil {
 			return nil, err
 		}
-	}
-	if err := n.mayOpenDirect(ctx, req.Sender, to); err != nil {
-		return nil, err
+		fallthrough
+	default:
+		if err := n.mayOpenDirect(ctx, req.Sender, to); err != nil {
+			return nil, err
+		}
 	}
 	_, err = n.create(ctx, &pb.CreateConversation{Conv: req.Conv, Kind: pb.ConvKind_DIRECT,
 		Members: []*pb.Member{{User: req.Sender}, {User: to}}})
-	if err != nil && CodeOf(err) != pb.Code_EXISTS {
+	switch {
+	case err == nil && req.Topic != "":
+		if err := n.blockNewTopic(ctx, req.Conv, req.Sender, to); err != nil {
+			return nil, err
+		}
+	case err != nil && CodeOf(err) != pb.Code_EXISTS:
 		return nil, err
 	}
 	return n.send(ctx, req)
@@ -238,13 +256,26 @@ func checkPeer(sender, to string) error {
 	return nil
 }
 
-// Block stops target writing to user in their direct conversation (block
-// false lets them again). While either blocks the other, neither writes
+// Block stops target writing to user in their direct conversation, and
+// in those about any topic (direct_topic.go; block false lets them
+// again). While either blocks the other, neither writes
 // there, neither sees the other's presence through it, and target cannot
 // put user into a group (checkNotBlocked); groups they already share are
 // untouched. Blocking someone one never talked to
 // creates the pair's direct conversation, with the block already in place.
 func (n *Runtime) Block(ctx context.Context, user, target string, block bool) error {
+	if err := n.blockPlain(ctx, user, target, block); err != nil {
+		return err
+	}
+	op := pb.MembershipChange_UNBLOCK
+	if block {
+		op = pb.MembershipChange_BLOCK
+	}
+	return n.blockTopics(ctx, user, target, op)
+}
+
+// blockPlain is Block in the pair's plain conversation.
+func (n *Runtime) blockPlain(ctx context.Context, user, target string, block bool) error {
 	if err := errors.Join(checkUser(user), checkUser(target)); err != nil {
 		return err
 	}
@@ -297,18 +328,21 @@ func (n *Runtime) BlockedUsers(ctx context.Context, user, afterConv string, limi
 		return nil, "", fromPB(storeErr(err))
 	}
 	var direct []storage.Member
+	allDirect := true
 	for _, m := range ms {
 		if !strings.HasPrefix(m.ConvID, DirectPrefix) {
+			allDirect = false
 			break // ordered by id: the direct ones are over
 		}
-		direct = append(direct, m)
+		if wirepb.DirectTopic(m.ConvID) == "" { // a topic's block is its pair's
+			direct = append(direct, m)
+		}
 	}
 	var mu sync.Mutex
 	err = inParallel(direct, func(m storage.Member) error {
-		a, b, _ := strings.Cut(strings.TrimPrefix(m.ConvID, DirectPrefix), ":")
-		peer := a
-		if a == user {
-			peer = b
+		peer, ok := wirepb.DirectPeer(m.ConvID, user)
+		if !ok {
+			return nil
 		}
 		pm, err := n.store.GetMember(ctx, m.ConvID, peer)
 		switch {
@@ -327,8 +361,8 @@ func (n *Runtime) BlockedUsers(ctx context.Context, user, afterConv string, limi
 		return nil, "", err
 	}
 	sort.Strings(users)
-	if len(ms) == limit && len(direct) == len(ms) {
-		next = direct[len(direct)-1].ConvID
+	if len(ms) == limit && allDirect {
+		next = ms[len(ms)-1].ConvID
 	}
 	return users, next, nil
 }

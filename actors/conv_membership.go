@@ -12,6 +12,7 @@ import (
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // Creating a conversation and changing its members, checked against the
@@ -58,7 +59,7 @@ func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
 		for u := range members {
 			pair = append(pair, u)
 		}
-		if len(pair) != 2 || DirectConvID(pair[0], pair[1]) != c.id {
+		if len(pair) != 2 || wirepb.DirectTopicConvID(pair[0], pair[1], wirepb.DirectTopic(c.id)) != c.id {
 			reply(pbErr(pb.Code_FORBIDDEN, "%s belongs to the two users it names", c.id))
 			return
 		}

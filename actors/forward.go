@@ -39,10 +39,12 @@ func (n *Runtime) forward(ctx context.Context, to string, req *pb.SendMessage) (
 	}
 	target := req.Conv
 	if to != "" {
-		if err := checkPeer(req.Sender, to); err != nil {
+		var err error
+		if target, err = directTarget(req.Sender, to, req.Topic); err != nil {
 			return nil, err
 		}
-		target = DirectConvID(req.Sender, to)
+	} else if req.Topic != "" {
+		return nil, invalid("a topic goes with a forward to a user: conversation %s names its own", target)
 	} else if err := checkConv(target); err != nil {
 		return nil, err
 	}

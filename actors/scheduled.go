@@ -120,11 +120,14 @@ func (n *Runtime) checkSchedule(ctx context.Context, to string, req *pb.SendMess
 		return invalid("%v", err)
 	}
 	if to != "" {
-		if err := checkPeer(req.Sender, to); err != nil {
+		if _, err := directTarget(req.Sender, to, req.Topic); err != nil {
 			return err
 		}
 		req.Conv = ""
 		return nil // a first contact is checked when it goes out, as any
+	}
+	if req.Topic != "" {
+		return invalid("a topic goes with a message to a user: conversation %s names its own", req.Conv)
 	}
 	if err := checkConv(req.Conv); err != nil {
 		return err

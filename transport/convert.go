@@ -125,7 +125,7 @@ func wirePush(p *pb.Push) (w *wirepb.Push, conv string, ok bool) {
 // session's; to stays the transport's argument).
 func sendMessageOf(s *wirepb.SendRequest) *pb.SendMessage {
 	return &pb.SendMessage{Conv: s.Conv, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs, Kind: pb.MessageKind(s.Kind),
-		RefSeq: s.RefSeq, ReplyTo: s.ReplyTo, Mentions: nodeMentions(s.Mentions, s.MentionAll), MediaId: s.MediaId, ForwardConv: s.ForwardConv, ForwardSeq: s.ForwardSeq}
+		RefSeq: s.RefSeq, ReplyTo: s.ReplyTo, Mentions: nodeMentions(s.Mentions, s.MentionAll), MediaId: s.MediaId, ForwardConv: s.ForwardConv, ForwardSeq: s.ForwardSeq, Topic: s.Topic}
 }
 
 // wireScheduled is a scheduled message as a client reads it.
@@ -134,7 +134,7 @@ func wireScheduled(sc session.Scheduled) *wirepb.ScheduledSend {
 	mentioned, all := wireMentions(m.Mentions)
 	return &wirepb.ScheduledSend{Id: sc.ID, AtMs: sc.At.UnixMilli(), CreatedMs: sc.Created.UnixMilli(), Failed: sc.Failed, Send: &wirepb.SendRequest{
 		Conv: m.Conv, To: sc.To, ClientMsgId: m.ClientMsgId, Body: m.Body, ClientTsMs: m.ClientTsMs, Kind: wirepb.MessageKind(m.Kind),
-		ReplyTo: m.ReplyTo, Mentions: mentioned, MentionAll: all}}
+		ReplyTo: m.ReplyTo, Mentions: mentioned, MentionAll: all, Topic: m.Topic}}
 }
 
 func wireProfile(p *pb.UserProfile) *wirepb.Profile {

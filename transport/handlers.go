@@ -214,7 +214,7 @@ func (c *conn) laneOf(req *wirepb.Request) string {
 	case s == nil:
 		return ""
 	case s.To != "":
-		return wirepb.DirectConvID(c.id.User, s.To)
+		return wirepb.DirectTopicConvID(c.id.User, s.To, s.Topic)
 	default:
 		return s.Conv
 	}

@@ -1296,8 +1296,11 @@ type SendMessage struct {
 	ForwardSeq  uint64 `protobuf:"varint,12,opt,name=forward_seq,json=forwardSeq,proto3" json:"forward_seq,omitempty"`
 	// forwarded: the Runtime made this send from a forward; set only by it,
 	// with forward_hops, how many forwards the copy is from its original
-	Forwarded     bool   `protobuf:"varint,13,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
-	ForwardHops   uint32 `protobuf:"varint,14,opt,name=forward_hops,json=forwardHops,proto3" json:"forward_hops,omitempty"`
+	Forwarded   bool   `protobuf:"varint,13,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	ForwardHops uint32 `protobuf:"varint,14,opt,name=forward_hops,json=forwardHops,proto3" json:"forward_hops,omitempty"`
+	// topic: with a send to a user, the pair's conversation about it
+	// (wirepb.DirectTopicConvID); empty: their plain one
+	Topic         string `protobuf:"bytes,15,opt,name=topic,proto3" json:"topic,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1428,6 +1431,13 @@ func (x *SendMessage) GetForwardHops() uint32 {
 		return x.ForwardHops
 	}
 	return 0
+}
+
+func (x *SendMessage) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
 }
 
 type SendResponse struct {
@@ -8777,7 +8787,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x1aCreateConversationResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\x12\x12\n" +
-	"\x04conv\x18\x03 \x01(\tR\x04conv\"\xb8\x03\n" +
+	"\x04conv\x18\x03 \x01(\tR\x04conv\"\xce\x03\n" +
 	"\vSendMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06sender\x18\x02 \x01(\tR\x06sender\x12\"\n" +
@@ -8795,7 +8805,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\vforward_seq\x18\f \x01(\x04R\n" +
 	"forwardSeq\x12\x1c\n" +
 	"\tforwarded\x18\r \x01(\bR\tforwarded\x12!\n" +
-	"\fforward_hops\x18\x0e \x01(\rR\vforwardHops\"\xbb\x02\n" +
+	"\fforward_hops\x18\x0e \x01(\rR\vforwardHops\x12\x14\n" +
+	"\x05topic\x18\x0f \x01(\tR\x05topic\"\xbb\x02\n" +
 	"\fSendResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x15\n" +
 	"\x06msg_id\x18\x02 \x01(\x04R\x05msgId\x12\x10\n" +

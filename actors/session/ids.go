@@ -43,3 +43,11 @@ func ValidUserID(id string) bool { return validID(id, 64, userByte) }
 // ValidConvID reports whether id is a well-formed conversation id: 1–128
 // of letters, digits and ._:@-
 func ValidConvID(id string) bool { return validID(id, 128, convByte) }
+
+// MaxTopicBytes bounds a direct conversation's topic (wirepb.DirectTopicConvID).
+const MaxTopicBytes = 64
+
+// ValidTopic reports whether topic is a well-formed topic of a direct
+// conversation: 1–64 of letters, digits and ._@- (a user id's alphabet:
+// no ':', so the conversation's id parses back).
+func ValidTopic(topic string) bool { return validID(topic, MaxTopicBytes, userByte) }

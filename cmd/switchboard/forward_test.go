@@ -13,7 +13,7 @@ import (
 // switchboard forward against a dev node: a text and a file forwarded
 // from a group to a user, shown "(forwarded)" in the recipient's history
 // and said forwarded in JSON, the file downloaded byte for byte; a poll
-// refused INVALID; the chat's /fwd.
+// refused INVALID; the chat's /fwd; send --topic.
 func TestForwardCommand(t *testing.T) {
 	n := newDevNode(t)
 	n.start()
@@ -72,5 +72,21 @@ func TestForwardCommand(t *testing.T) {
 	}
 	if out := string(n.run("history", "--data-dir", d, "--user", "partner", "--conv", "d:buyer:partner")); strings.Count(out, "(forwarded) bike, 100") != 2 {
 		t.Fatalf("the partner's history after /fwd:\n%s", out)
+	}
+
+	// A question about one listing, in the pair's conversation about it.
+	var asked struct {
+		Conv string `json:"conv"`
+	}
+	mustJSON(t, n.run("send", "--data-dir", d, "--user", "buyer", "--to", "user:seller", "--topic", "listing-7", "--text", "still there?", "--json"), &asked)
+	if asked.Conv != "d:buyer:seller:listing-7" {
+		t.Fatalf("send --topic went to %s", asked.Conv)
+	}
+	if out := string(n.run("history", "--data-dir", d, "--user", "seller", "--conv", asked.Conv)); !strings.Contains(out, "buyer: still there?") {
+		t.Fatalf("the seller's history of the listing's conversation:\n%s", out)
+	}
+	if res, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "buyer", "--conv", asked.Conv, "--topic", "listing-8", "--text", "x").CombinedOutput(); err == nil ||
+		!strings.Contains(string(res), "--topic goes with --to user:NAME") {
+		t.Fatalf("send --conv --topic: %v\n%s", err, res)
 	}
 }

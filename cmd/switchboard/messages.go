@@ -23,7 +23,7 @@ import (
 
 func newSendCmd() *cobra.Command {
 	var o clientOptions
-	var to, conv, text, clientMsgID, cardFile, file, fileType string
+	var to, topic, conv, text, clientMsgID, cardFile, file, fileType string
 	var replyTo uint64
 	var mention []string
 	var at string
@@ -33,6 +33,7 @@ func newSendCmd() *cobra.Command {
 		Use:   "send",
 		Short: "Send a message (to user:NAME, or to a conversation)",
 		Example: `  switchboard send --data-dir D --user alice --to user:bob --text hi --json
+  switchboard send --data-dir D --user buyer --to user:seller --topic listing-7 --text "is the lamp still there?"
   switchboard send --data-dir D --user alice --conv g:team --text hello
   switchboard send --data-dir D --user bob --conv d:alice:bob --reply-to 1 --text "it is"
   switchboard send --data-dir D --user olga --conv g:class --mention mia,max --text "@mia @max homework is up"
@@ -46,6 +47,12 @@ func newSendCmd() *cobra.Command {
 			target, err := parseTarget(to, conv)
 			if err != nil {
 				return err
+			}
+			if topic != "" {
+				if target.User == "" {
+					return errors.New("--topic goes with --to user:NAME (a conversation's id names its own)")
+				}
+				target.Topic = topic
 			}
 			if at != "" || in != 0 {
 				if file != "" || replyTo != 0 || len(mention) > 0 || clientMsgID != "" || (at != "" && in != 0) {
@@ -125,6 +132,7 @@ func newSendCmd() *cobra.Command {
 	}
 	o.register(cmd.Flags())
 	cmd.Flags().StringVar(&to, "to", "", "user:NAME for the direct conversation, or conv:ID")
+	cmd.Flags().StringVar(&topic, "topic", "", "with --to user:NAME: the conversation with them about this topic (a listing, an order: letters, digits and ._@-)")
 	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
 	cmd.Flags().StringVar(&text, "text", "", "message text")
 	cmd.Flags().StringVar(&cardFile, "card", "", "send a business card: a JSON file {title, fields, image_url, actions} (docs/DESK.md)")
@@ -175,7 +183,7 @@ func sendFile(cmd *cobra.Command, o *clientOptions, target client.Target, path, 
 	return withClient(cmd, o, func(ctx context.Context, c *client.Client) error {
 		conv := target.Conv
 		if conv == "" {
-			conv = wirepb.DirectConvID(c.User(), target.User)
+			conv = wirepb.DirectTopicConvID(c.User(), target.User, target.Topic)
 		}
 		var opts []client.UploadOption
 		if length != 0 {

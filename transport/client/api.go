@@ -11,16 +11,30 @@ import (
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
-// Target is where a message goes: a user (the direct conversation) or a
-// conversation.
+// Target is where a message goes: a user (the direct conversation, or
+// with Topic the pair's conversation about it) or a conversation.
 type Target struct {
-	User string
-	Conv string
+	User  string
+	Topic string
+	Conv  string
 }
 
-// ToUser and ToConv make Targets.
-func ToUser(user string) Target { return Target{User: user} }
-func ToConv(conv string) Target { return Target{Conv: conv} }
+// ToUser, ToUserAbout and ToConv make Targets. ToUserAbout is the
+// conversation with user about topic (a listing, an order: 1-64 letters,
+// digits and ._@-), one per topic beside the plain one, started by the
+// first message to it (wirepb.DirectTopicConvID).
+func ToUser(user string) Target             { return Target{User: user} }
+func ToUserAbout(user, topic string) Target { return Target{User: user, Topic: topic} }
+func ToConv(conv string) Target             { return Target{Conv: conv} }
+
+// toConvOrPeer is conv as a Target: a direct conversation's as its other
+// user (and topic), so that a send starts it if it is not yet.
+func (c *Client) toConvOrPeer(conv string) Target {
+	if peer, ok := wirepb.DirectPeer(conv, c.User()); ok {
+		return ToUserAbout(peer, wirepb.DirectTopic(conv))
+	}
+	return ToConv(conv)
+}
 
 // Send queues a message and returns at once; the message is in
 // Messages(conv) immediately, as sending. clientMsgID may be empty (one is
@@ -123,10 +137,12 @@ func (c *Client) queueSend(to Target, o *outgoing) (*Pending, error) {
 	}
 	m.Conv = to.Conv
 	if to.User != "" {
-		m.Conv = wirepb.DirectConvID(c.user, to.User)
+		m.Conv = wirepb.DirectTopicConvID(c.user, to.User, to.Topic)
+	} else if to.Topic != "" {
+		return nil, errors.New("client: a topic goes with a user")
 	}
 	m.Sender, m.State = c.user, StateSending
-	o.to, o.done, o.msg = to.User, make(chan struct{}), m
+	o.to, o.topic, o.done, o.msg = to.User, to.Topic, make(chan struct{}), m
 	c.enqueue(o)
 	return &Pending{o: o}, nil
 }

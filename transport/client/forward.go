@@ -17,8 +17,8 @@ func (c *Client) Forward(to Target, conv string, seq uint64) (*Pending, error) {
 	if conv == "" || seq == 0 {
 		return nil, errors.New("client: a forward names the conversation and the seq of its message")
 	}
-	if peer, ok := wirepb.DirectPeer(to.Conv, c.User()); ok {
-		to = ToUser(peer) // send{to} starts the conversation if it is not yet
+	if to.Conv != "" {
+		to = c.toConvOrPeer(to.Conv) // send{to} starts the conversation if it is not yet
 	}
 	m := Message{Kind: wirepb.MessageKind_NORMAL, Forwarded: true, ClientTime: time.Now()}
 	if held, ok := c.store.message(conv, seq); ok {

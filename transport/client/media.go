@@ -139,11 +139,8 @@ func (c *Client) SendMedia(conv string, ref *wirepb.MediaRef, caption string) (*
 	if ref.GetId() == "" {
 		return nil, errors.New("client: no upload to attach")
 	}
-	target := ToConv(conv)
-	if peer, ok := wirepb.DirectPeer(conv, c.User()); ok {
-		target = ToUser(peer) // send{to} starts the conversation if it is not yet
-	}
-	return c.sendMessage(target, Message{Kind: wirepb.MessageKind_NORMAL, Body: []byte(caption), Media: ref, ClientTime: time.Now()})
+	// send{to} starts a direct conversation if it is not yet
+	return c.sendMessage(c.toConvOrPeer(conv), Message{Kind: wirepb.MessageKind_NORMAL, Body: []byte(caption), Media: ref, ClientTime: time.Now()})
 }
 
 // Download reads the file attached to the message at seq of conv (one

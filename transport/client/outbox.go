@@ -15,6 +15,8 @@ import (
 type outgoing struct {
 	msg Message // the pending view: Seq 0, State sending or failed
 	to  string  // a direct send: the other user
+	// topic: with to, the pair's conversation about it ("": the plain one)
+	topic string
 	// forward: the message a forward copies (Client.Forward); zero: none
 	forward struct {
 		conv string

@@ -221,7 +221,7 @@ func (p *pipeline) start(o *outgoing, after string) error {
 	}
 	req := &wirepb.Request{Op: &wirepb.Request_Send{Send: send}}
 	if o.to != "" {
-		req.GetSend().To = o.to
+		req.GetSend().To, req.GetSend().Topic = o.to, o.topic
 	} else {
 		req.GetSend().Conv = o.msg.Conv
 	}

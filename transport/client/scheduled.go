@@ -17,6 +17,7 @@ type ScheduledMessage struct {
 	ID          string // names it to Unschedule
 	Conv        string // where it goes, or (a direct conversation not named) To
 	To          string
+	Topic       string // with To: the pair's conversation about it
 	ClientMsgID string // the sent message will carry it
 	Kind        wirepb.MessageKind
 	Body        []byte
@@ -33,7 +34,7 @@ type ScheduledMessage struct {
 
 func fromWireScheduled(s *wirepb.ScheduledSend) ScheduledMessage {
 	m := s.GetSend()
-	return ScheduledMessage{ID: s.Id, Conv: m.GetConv(), To: m.GetTo(), ClientMsgID: m.GetClientMsgId(), Kind: m.GetKind(), Body: m.GetBody(),
+	return ScheduledMessage{ID: s.Id, Conv: m.GetConv(), To: m.GetTo(), Topic: m.GetTopic(), ClientMsgID: m.GetClientMsgId(), Kind: m.GetKind(), Body: m.GetBody(),
 		ReplyTo: m.GetReplyTo(), Mentions: m.GetMentions(), MentionAll: m.GetMentionAll(), At: time.UnixMilli(s.AtMs), Created: millisTime(s.CreatedMs), Failed: s.Failed}
 }
 
@@ -53,7 +54,7 @@ func (c *Client) Schedule(ctx context.Context, to Target, m Message, at time.Tim
 	if m.ClientMsgID == "" {
 		m.ClientMsgID = NewClientMsgID()
 	}
-	send := &wirepb.SendRequest{Conv: to.Conv, To: to.User, ClientMsgId: m.ClientMsgID, Body: m.Body, Kind: m.Kind,
+	send := &wirepb.SendRequest{Conv: to.Conv, To: to.User, Topic: to.Topic, ClientMsgId: m.ClientMsgID, Body: m.Body, Kind: m.Kind,
 		ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll}
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Schedule{Schedule: &wirepb.ScheduleRequest{Send: send, AtMs: at.UnixMilli()}}})
 	if err != nil {

@@ -66,13 +66,55 @@ func DirectConvID(a, b string) string {
 	return "d:" + a + ":" + b
 }
 
-// DirectPeer is the other user of direct conversation conv when user is
-// one of its two; ok is false for any other id.
+// DirectTopicConvID is the id of the pair's direct conversation about
+// topic (a listing, an order): DirectConvID + ":" + topic, or the pair's
+// plain conversation for an empty topic. A pair has one conversation per
+// topic, each a direct conversation of its own (PROTOCOL.md, "Topics").
+func DirectTopicConvID(a, b, topic string) string {
+	if topic == "" {
+		return DirectConvID(a, b)
+	}
+	return DirectConvID(a, b) + ":" + topic
+}
+
+// ParseDirect splits a direct conversation's id into its two users, in
+// the id's order, and its topic ("" for the pair's plain conversation);
+// ok is false for any id DirectTopicConvID does not make. User ids hold
+// no ':', so the id's third ':' starts the topic.
+func ParseDirect(conv string) (a, b, topic string, ok bool) {
+	rest, found := strings.CutPrefix(conv, "d:")
+	if !found {
+		return "", "", "", false
+	}
+	a, rest, found = strings.Cut(rest, ":")
+	if !found {
+		return "", "", "", false
+	}
+	b, topic, hasTopic := strings.Cut(rest, ":")
+	if a == "" || b == "" || a >= b || hasTopic && (topic == "" || strings.Contains(topic, ":")) {
+		return "", "", "", false
+	}
+	return a, b, topic, true
+}
+
+// DirectPeer is the other user of direct conversation conv (about any
+// topic) when user is one of its two; ok is false for any other id.
 func DirectPeer(conv, user string) (peer string, ok bool) {
-	for _, p := range []string{strings.TrimPrefix(conv, "d:"+user+":"), strings.TrimSuffix(strings.TrimPrefix(conv, "d:"), ":"+user)} {
-		if p != "" && p != user && p != conv && DirectConvID(user, p) == conv {
-			return p, true
-		}
+	a, b, _, ok := ParseDirect(conv)
+	switch {
+	case !ok:
+		return "", false
+	case user == a:
+		return b, true
+	case user == b:
+		return a, true
 	}
 	return "", false
+}
+
+// DirectTopic is the topic of direct conversation conv, "" for the
+// pair's plain one or an id that is no direct conversation's.
+func DirectTopic(conv string) string {
+	_, _, topic, _ := ParseDirect(conv)
+	return topic
 }

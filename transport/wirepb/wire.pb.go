@@ -4123,7 +4123,12 @@ type SendRequest struct {
 	// mention_all: the message mentions every member of the group but its
 	// sender ("@all": a group's owners and admins; PROTOCOL.md, "Mentions"),
 	// with mentions empty.
-	MentionAll    bool `protobuf:"varint,14,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"`
+	MentionAll bool `protobuf:"varint,14,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"`
+	// topic, with to: the pair's conversation about this topic (a listing,
+	// an order), d:<a>:<b>:<topic>, created on first use as the plain one
+	// is; 1-64 letters, digits and ._@- (PROTOCOL.md, "Topics"). Not with
+	// conv, whose id names its topic already.
+	Topic         string `protobuf:"bytes,15,opt,name=topic,proto3" json:"topic,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4254,6 +4259,13 @@ func (x *SendRequest) GetMentionAll() bool {
 		return x.MentionAll
 	}
 	return false
+}
+
+func (x *SendRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
 }
 
 type SendResult struct {
@@ -13782,7 +13794,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\flink_preview\x18H \x01(\v2 .switchboard.wire.v1.LinkPreviewH\x00R\vlinkPreview\x12G\n" +
 	"\fdisappearing\x18I \x01(\v2!.switchboard.wire.v1.DisappearingH\x00R\fdisappearing\x123\n" +
 	"\x06seq_at\x18J \x01(\v2\x1a.switchboard.wire.v1.SeqAtH\x00R\x05seqAtB\b\n" +
-	"\x06result\"\xc0\x03\n" +
+	"\x06result\"\xd6\x03\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\"\n" +
@@ -13801,7 +13813,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vforward_seq\x18\r \x01(\x04R\n" +
 	"forwardSeq\x12\x1f\n" +
 	"\vmention_all\x18\x0e \x01(\bR\n" +
-	"mentionAll\"\x9d\x02\n" +
+	"mentionAll\x12\x14\n" +
+	"\x05topic\x18\x0f \x01(\tR\x05topic\"\x9d\x02\n" +
 	"\n" +
 	"SendResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
