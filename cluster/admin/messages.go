@@ -313,9 +313,12 @@ func conversationUsers(ms []*pb.Member) []ConversationUser {
 // PostMessageRequest is the body of POST /api/v1/messages: Conv, or To
 // for the direct conversation of Sender and To (created on first use).
 type PostMessageRequest struct {
-	Sender      string          `json:"sender"`
-	Conv        string          `json:"conv,omitempty"`
-	To          string          `json:"to,omitempty"`
+	Sender string `json:"sender"`
+	Conv   string `json:"conv,omitempty"`
+	To     string `json:"to,omitempty"`
+	// Topic, with To: the pair's conversation about it (an order, a
+	// listing; docs/PROTOCOL.md, "Topics"), started by this post if new.
+	Topic       string          `json:"topic,omitempty"`
 	ClientMsgID string          `json:"client_msg_id"` // the idempotency key: a retry with it is answered with the first
 	Text        string          `json:"text,omitempty"`
 	Card        json.RawMessage `json:"card,omitempty"` // a card (docs/PROTOCOL.md, "Cards") instead of a text
@@ -338,6 +341,7 @@ type ScheduledPost struct {
 	Sender      string    `json:"sender"`
 	Conv        string    `json:"conv,omitempty"`
 	To          string    `json:"to,omitempty"`
+	Topic       string    `json:"topic,omitempty"`
 	ClientMsgID string    `json:"client_msg_id"` // the sent message will carry it
 	Kind        string    `json:"kind"`
 	Text        string    `json:"text"`
@@ -348,7 +352,7 @@ type ScheduledPost struct {
 }
 
 func scheduledPost(user string, sc session.Scheduled) ScheduledPost {
-	return ScheduledPost{ID: sc.ID, Sender: user, Conv: sc.Send.Conv, To: sc.To, ClientMsgID: sc.Send.ClientMsgId,
+	return ScheduledPost{ID: sc.ID, Sender: user, Conv: sc.Send.Conv, To: sc.To, Topic: sc.Send.Topic, ClientMsgID: sc.Send.ClientMsgId,
 		Kind: kindName(storage.MessageKind(sc.Send.Kind), 0), Text: string(sc.Send.Body), SendAt: sc.At.UTC(), Failed: sc.Failed}
 }
 
@@ -390,7 +394,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		bad("give one of text, card and poll")
 		return
 	}
-	msg := &pb.SendMessage{Conv: req.Conv, Sender: req.Sender, ClientMsgId: req.ClientMsgID, Body: []byte(req.Text),
+	msg := &pb.SendMessage{Conv: req.Conv, Sender: req.Sender, Topic: req.Topic, ClientMsgId: req.ClientMsgID, Body: []byte(req.Text),
 		ReplyTo: req.ReplyTo, Mentions: req.Mentions, ClientTsMs: time.Now().UnixMilli()}
 	if req.MentionAll {
 		if len(req.Mentions) > 0 {

@@ -234,6 +234,26 @@ func TestServerMessageMasked(t *testing.T) {
 	}
 }
 
+// TestServerMessageAboutATopic: a shop's server posts an order's update
+// into the buyer's conversation with the shop about that order, apart
+// from their plain one; a topic beside a conversation's id is refused.
+func TestServerMessageAboutATopic(t *testing.T) {
+	call := startAdminAPI(t, actors.Config{}, admin.Config{})
+	var p admin.PostedMessage
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"buyer","topic":"order-42","client_msg_id":"o42","text":"order 42 shipped"}`, http.StatusCreated, &p)
+	if p.Conv != "d:buyer:shop:order-42" || p.Seq != 1 {
+		t.Fatalf("posted %+v", p)
+	}
+	var sc admin.ScheduledPost
+	at := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"buyer","topic":"order-42","client_msg_id":"o42-late","text":"arrives today","send_at":"`+at+`"}`, http.StatusAccepted, &sc)
+	if sc.To != "buyer" || sc.Topic != "order-42" {
+		t.Fatalf("scheduled %+v", sc)
+	}
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","conv":"d:buyer:shop:order-42","topic":"order-43","client_msg_id":"x","text":"x"}`, http.StatusBadRequest, nil)
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"buyer","topic":"order 43","client_msg_id":"x","text":"x"}`, http.StatusBadRequest, nil)
+}
+
 // TestServerMembership: a school's server enrols students in a class
 // group as its teacher (an admin of the group), on a node where users
 // may be added to groups by nobody (the operator's add is not held by

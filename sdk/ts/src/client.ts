@@ -29,10 +29,18 @@ import { openWebSocket, openWebTransport, type Link, type TransportKind, type We
 import { Conversation, isNews, parseCard, pollStateOf, type Card, type ChatMessage, type MediaInfo, type Poll, type PollResults, type Preview } from "./store.js";
 import { BusyHold, ProtocolError, SendPipeline } from "./pipeline.js";
 import { forgetMessage, loadMessages, queuedAt, saveMessage } from "./outbox.js";
-import { chatMessage, directConv, directPeer, mediaInfo } from "./messages.js";
+import { chatMessage, directConv, directPeer, directTopic, mediaInfo } from "./messages.js";
 import type { ClientEvents, ClientOptions, ConnState } from "./options.js";
 
-export { directConv, type ClientEvents, type ClientOptions, type ConnState };
+export { directConv, directPeer, directTopic, type ClientEvents, type ClientOptions, type ConnState };
+
+/**
+ * Where a message goes: a conversation's id, or { to: user } for the
+ * direct conversation with them, or { to, topic } for the pair's
+ * conversation about a topic (a listing, an order: 1-64 letters, digits
+ * and ._@-), started by the first message to it like the plain one.
+ */
+export type Target = string | { to: string; topic?: string };
 
 export { ProtocolError };
 
@@ -1276,7 +1284,7 @@ export class Client {
    * resent with the same client message id, after a backoff and the
    * node's retry-after, before anything queued behind it.
    */
-  send(target: string | { to: string }, text: string): ChatMessage {
+  send(target: Target, text: string): ChatMessage {
     return this.queue(target, text, "normal");
   }
 
@@ -1316,7 +1324,7 @@ export class Client {
    * sendCard queues a business card (docs/PROTOCOL.md, "Cards") like send;
    * the server checks it (a malformed card fails with INVALID).
    */
-  sendCard(target: string | { to: string }, card: Card): ChatMessage {
+  sendCard(target: Target, card: Card): ChatMessage {
     const m = this.queue(target, JSON.stringify(card), "card");
     m.card = card;
     return m;
@@ -1328,7 +1336,7 @@ export class Client {
    * --max-poll-options: INVALID). Members' votes show in the message's
    * poll as they arrive.
    */
-  sendPoll(target: string | { to: string }, poll: Poll): ChatMessage {
+  sendPoll(target: Target, poll: Poll): ChatMessage {
     const body = pollBody(poll);
     const m = this.queue(target, body, "poll");
     m.poll = pollStateOf(body);
@@ -1376,9 +1384,9 @@ export class Client {
   // every member (mentionAll). With forward (Client.forward) it is a copy
   // of that message: text and media are then only what it shows while
   // pending, as the node sends its own copy.
-  private queue(target: string | { to: string }, text: string, kind: "normal" | "card" | "poll", replyTo = 0, mentions: string[] | "all" = [], media?: MediaInfo, forward?: { conv: string; seq: number }): ChatMessage {
+  private queue(target: Target, text: string, kind: "normal" | "card" | "poll", replyTo = 0, mentions: string[] | "all" = [], media?: MediaInfo, forward?: { conv: string; seq: number }): ChatMessage {
     const to = typeof target === "string" ? "" : target.to;
-    const convId = typeof target === "string" ? target : directConv(this.user, to);
+    const convId = typeof target === "string" ? target : directConv(this.user, to, target.topic);
     const m: ChatMessage = {
       conv: convId,
       seq: 0,
@@ -1416,7 +1424,7 @@ export class Client {
       // while pending are not sent (a forward carrying either is INVALID).
       return this.request({
         case: "send",
-        value: { conv: to ? "" : m.conv, to, clientMsgId: m.clientMsgId, clientTsMs: BigInt(Date.now()), afterClientMsgId: after, forwardConv: forward.conv, forwardSeq: BigInt(forward.seq) },
+        value: { conv: to ? "" : m.conv, to, topic: to ? directTopic(m.conv) : "", clientMsgId: m.clientMsgId, clientTsMs: BigInt(Date.now()), afterClientMsgId: after, forwardConv: forward.conv, forwardSeq: BigInt(forward.seq) },
       });
     }
     return this.request({
@@ -1424,6 +1432,8 @@ export class Client {
       value: {
         conv: to ? "" : m.conv,
         to,
+        // The conversation's id was made with the topic (queue).
+        topic: to ? directTopic(m.conv) : "",
         clientMsgId: m.clientMsgId,
         body: new TextEncoder().encode(m.body),
         clientTsMs: BigInt(Date.now()),
@@ -2052,8 +2062,8 @@ export class Client {
    * started yet: a first message may be a file) and returns it complete,
    * to attach with sendMedia; sendFile does both (docs/PROTOCOL.md, "Media").
    */
-  async upload(target: string | { to: string }, data: Uint8Array | Blob, name: string, mime: string, preview?: Preview): Promise<MediaInfo> {
-    const conv = typeof target === "string" ? target : directConv(this.user, target.to);
+  async upload(target: Target, data: Uint8Array | Blob, name: string, mime: string, preview?: Preview): Promise<MediaInfo> {
+    const conv = typeof target === "string" ? target : directConv(this.user, target.to, target.topic);
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(await data.arrayBuffer());
     if (bytes.length === 0) throw new Error("upload: empty file");
     const c = await this.paced({ case: "mediaCreate", value: { conv, name, mime, size: BigInt(bytes.length), width: preview?.width ?? 0, height: preview?.height ?? 0, thumb: preview?.thumb ?? new Uint8Array(), durationMs: preview?.durationMs ?? 0 } });
@@ -2100,13 +2110,12 @@ export class Client {
    * that conversation) with caption, like send. A direct conversation's id
    * is sent as { to }, which starts it if it is not yet.
    */
-  sendMedia(target: string | { to: string }, media: MediaInfo, caption = ""): ChatMessage {
-    const peer = typeof target === "string" ? directPeer(target, this.user) : "";
-    return this.queue(peer ? { to: peer } : target, caption, "normal", 0, [], media);
+  sendMedia(target: Target, media: MediaInfo, caption = ""): ChatMessage {
+    return this.queue(this.toConvOrPeer(target), caption, "normal", 0, [], media);
   }
 
   /** sendFile uploads data (upload, with opts.preview if given) and queues a message carrying it (sendMedia), with caption (may be empty). */
-  async sendFile(target: string | { to: string }, data: Uint8Array | Blob, opts: { name: string; mime: string; caption?: string; preview?: Preview }): Promise<ChatMessage> {
+  async sendFile(target: Target, data: Uint8Array | Blob, opts: { name: string; mime: string; caption?: string; preview?: Preview }): Promise<ChatMessage> {
     const media = await this.upload(target, data, opts.name, opts.mime, opts.preview);
     return this.sendMedia(target, media, opts.caption ?? "");
   }
@@ -2123,13 +2132,19 @@ export class Client {
    * recalled) NOT_FOUND. A direct conversation's id is sent as { to }, as
    * sendMedia does.
    */
-  forward(target: string | { to: string }, conv: string, seq: number): ChatMessage {
+  forward(target: Target, conv: string, seq: number): ChatMessage {
     if (!conv || !Number.isSafeInteger(seq) || seq <= 0) throw new Error("forward: the conversation and the seq of the message it copies");
-    const peer = typeof target === "string" ? directPeer(target, this.user) : "";
     // Only a text or a file is shown: anything else is refused, and shown
     // as text meanwhile it would read as its JSON.
     const held = this.conversations.get(conv)?.messages.find((x) => x.seq === seq && x.kind === "normal" && !x.refSeq && !x.recalled);
-    return this.queue(peer ? { to: peer } : target, held?.body ?? "", "normal", 0, [], held?.media, { conv, seq });
+    return this.queue(this.toConvOrPeer(target), held?.body ?? "", "normal", 0, [], held?.media, { conv, seq });
+  }
+
+  // toConvOrPeer sends to a direct conversation's id as { to, topic },
+  // which starts it if it is not yet.
+  private toConvOrPeer(target: Target): Target {
+    const peer = typeof target === "string" ? directPeer(target, this.user) : "";
+    return peer ? { to: peer, topic: directTopic(target as string) } : target;
   }
 
   /** download reads the file attached to the message at seq of conv (one the user can see; NOT_FOUND once recalled). */
@@ -2283,28 +2298,29 @@ export class Client {
    * stays) or to ask again when an answer was lost; unset, a new one.
    * It needs the connection: it is not kept in the outbox.
    */
-  schedule(target: string | { to: string }, text: string, atMs: number, opts: { replyTo?: number; mentions?: string[]; mentionAll?: boolean; clientMsgId?: string } = {}): Promise<ScheduledMessage> {
+  schedule(target: Target, text: string, atMs: number, opts: { replyTo?: number; mentions?: string[]; mentionAll?: boolean; clientMsgId?: string } = {}): Promise<ScheduledMessage> {
     return this.scheduleSend(target, MessageKind.NORMAL, text, atMs, opts);
   }
 
   /** scheduleCard schedules a business card (sendCard) like schedule. */
-  scheduleCard(target: string | { to: string }, card: Card, atMs: number, opts: { clientMsgId?: string } = {}): Promise<ScheduledMessage> {
+  scheduleCard(target: Target, card: Card, atMs: number, opts: { clientMsgId?: string } = {}): Promise<ScheduledMessage> {
     return this.scheduleSend(target, MessageKind.CARD, JSON.stringify(card), atMs, opts);
   }
 
   /** schedulePoll schedules a poll (sendPoll) like schedule. */
-  schedulePoll(target: string | { to: string }, poll: Poll, atMs: number, opts: { clientMsgId?: string } = {}): Promise<ScheduledMessage> {
+  schedulePoll(target: Target, poll: Poll, atMs: number, opts: { clientMsgId?: string } = {}): Promise<ScheduledMessage> {
     return this.scheduleSend(target, MessageKind.POLL, pollBody(poll), atMs, opts);
   }
 
   private async scheduleSend(
-    target: string | { to: string },
+    target: Target,
     kind: MessageKind,
     body: string,
     atMs: number,
     opts: { replyTo?: number; mentions?: string[]; mentionAll?: boolean; clientMsgId?: string },
   ): Promise<ScheduledMessage> {
     const to = typeof target === "string" ? "" : target.to;
+    const topic = typeof target === "string" ? "" : (target.topic ?? "");
     const conv = typeof target === "string" ? target : "";
     if (!to && !conv) throw new Error("schedule: a conversation, or { to: user }");
     if (!body) throw new Error("schedule: an empty message");
@@ -2315,6 +2331,7 @@ export class Client {
     const send = {
       conv,
       to,
+      topic,
       clientMsgId: opts.clientMsgId || (globalThis.crypto as Crypto).randomUUID(),
       body: new TextEncoder().encode(body),
       kind,
@@ -2347,7 +2364,7 @@ export class Client {
     const to = m?.to ?? "";
     const out: ScheduledMessage = {
       id: s.id,
-      conv: to ? directConv(this.user, to) : (m?.conv ?? ""),
+      conv: to ? directConv(this.user, to, m?.topic) : (m?.conv ?? ""),
       to,
       clientMsgId: m?.clientMsgId ?? "",
       kind: m?.kind === MessageKind.CARD ? "card" : m?.kind === MessageKind.POLL ? "poll" : "normal",

@@ -3,17 +3,34 @@
 import { MessageKind, Role, type Message } from "./gen/wire_pb.js";
 import { parseCard, type ChatMessage, type MediaInfo } from "./store.js";
 
-/** directConv is the id of the direct conversation between a and b. */
-export function directConv(a: string, b: string): string {
-  return a < b ? `d:${a}:${b}` : `d:${b}:${a}`;
+/**
+ * directConv is the id of the direct conversation between a and b, or with
+ * topic (a listing, an order) the pair's conversation about it:
+ * d:<a>:<b>:<topic>, one per topic beside the plain one.
+ */
+export function directConv(a: string, b: string, topic = ""): string {
+  const pair = a < b ? `d:${a}:${b}` : `d:${b}:${a}`;
+  return topic ? `${pair}:${topic}` : pair;
 }
 
-/** directPeer is the other user of direct conversation conv when me is one of its two, else "". */
+// parseDirect splits a direct conversation's id into its users and topic;
+// undefined for an id directConv does not make (user ids hold no ':').
+function parseDirect(conv: string): { a: string; b: string; topic: string } | undefined {
+  if (!conv.startsWith("d:")) return undefined;
+  const [a, b, topic, ...more] = conv.slice(2).split(":");
+  if (!a || !b || a >= b || more.length || topic === "") return undefined;
+  return { a, b, topic: topic ?? "" };
+}
+
+/** directPeer is the other user of direct conversation conv (about any topic) when me is one of its two, else "". */
 export function directPeer(conv: string, me: string): string {
-  for (const peer of [conv.startsWith(`d:${me}:`) ? conv.slice(me.length + 3) : "", conv.endsWith(`:${me}`) ? conv.slice(2, conv.length - me.length - 1) : ""]) {
-    if (peer && peer !== me && directConv(me, peer) === conv) return peer;
-  }
-  return "";
+  const d = parseDirect(conv);
+  return d?.a === me ? d.b : d?.b === me ? d.a : "";
+}
+
+/** directTopic is the topic of direct conversation conv, "" for a pair's plain one or any other id. */
+export function directTopic(conv: string): string {
+  return parseDirect(conv)?.topic ?? "";
 }
 
 const kinds: Partial<Record<MessageKind, ChatMessage["kind"]>> = {

@@ -3,7 +3,7 @@
 // test transport/web TestTypeScriptSDK starts the node and runs this file.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv, everyDay } from "../src/client.js";
+import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv, directPeer, directTopic, everyDay } from "../src/client.js";
 import { ServiceDesk } from "../src/desk.js";
 import type { MyMetricsRow } from "../src/mymetrics.js";
 import { Code } from "../src/gen/wire_pb.js";
@@ -274,6 +274,26 @@ test("who may start a chat: a pupil who takes none refuses a stranger's first me
     await until("the answer in the chat the pupil started", () => (stranger.conversation(conv).messages.find((m) => m.body === "hi back")?.seq ?? 0) > 0);
     assert.equal(await pupil.directFrom("default"), "default");
     await assert.rejects(pupil.directFrom("friends" as "groups"), /not one of/);
+  });
+});
+
+test("topics: a buyer asks about two listings, two conversations with the seller; the seller answers in one; a scheduled message keeps its topic", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["ts-buyer", "ts-seller"], async (buyer, seller) => {
+    const lamp = buyer.send({ to: "ts-seller", topic: "listing-7" }, "is the lamp still there?");
+    const sofa = buyer.send({ to: "ts-seller", topic: "listing-8" }, "and the sofa?");
+    assert.deepEqual([lamp.conv, sofa.conv], [directConv("ts-buyer", "ts-seller", "listing-7"), "d:ts-buyer:ts-seller:listing-8"]);
+    await until("the seller holds both questions apart", () =>
+      seller.conversation(lamp.conv).messages.some((m) => m.body === "is the lamp still there?") && seller.conversation(sofa.conv).messages.some((m) => m.body === "and the sofa?"));
+    assert.equal(directPeer(lamp.conv, "ts-seller"), "ts-buyer");
+    assert.equal(directTopic(lamp.conv), "listing-7");
+    seller.send(lamp.conv, "yes, it is");
+    await until("the buyer has the answer about the lamp", () => buyer.conversation(lamp.conv).messages.some((m) => m.body === "yes, it is"));
+    const later = await buyer.schedule({ to: "ts-seller", topic: "listing-7" }, "pick up at 6?", Date.now() + 3_600_000);
+    assert.deepEqual([later.conv, later.to], [lamp.conv, "ts-seller"]);
+    await buyer.unschedule(later.id);
+    const bad = buyer.send({ to: "ts-seller", topic: "listing 9" }, "x");
+    await until("a topic with a space refused", () => bad.state === "failed");
+    assert.match(bad.error ?? "", /letters, digits/);
   });
 });
 

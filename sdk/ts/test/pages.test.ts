@@ -685,9 +685,11 @@ test("pages find whom a conversation is with: a session's customer through it, a
   const page = await loadPage();
   assert.deepEqual(page.peerOf("s:cars:c5:1", "a1"), { user: "c5", conv: "s:cars:c5:1" });
   assert.deepEqual(page.peerOf("d:a1:bob", "a1"), { user: "bob", conv: "" });
-  assert.deepEqual(page.peerOf("d:ann:a1", "a1"), { user: "ann", conv: "" });
+  assert.deepEqual(page.peerOf("d:ann:zoe", "zoe"), { user: "ann", conv: "" });
+  assert.equal(page.peerOf("d:ann:a1", "a1"), undefined, "not in order: no id the node makes");
   assert.equal(page.peerOf("g:team", "a1"), undefined);
   assert.equal(page.peerOf("d:x:y", "a1"), undefined, "not one of its two");
+  assert.deepEqual(page.peerOf("d:a1:bob:listing-7", "a1"), { user: "bob", conv: "d:a1:bob:listing-7" }, "a topic: read through it");
   assert.equal(page.peerOf("s:cars:c5:1", "c5"), undefined, "the customer's own session");
 });
 

@@ -5,7 +5,7 @@ import { backoffDelay } from "../src/backoff.js";
 import { Conversation, mentionsMe, parseCard, type ChatMessage } from "../src/store.js";
 import { Client, MEDIA_CHUNK_BYTES, ProtocolError, WEEKDAYS, directConv, everyDay } from "../src/client.js";
 import { Code, ListsUpdate_List, MembershipRequest_Op, MessageKind, MessageSchema, ResponseSchema, ServerFrameSchema } from "../src/gen/wire_pb.js";
-import { chatMessage, directPeer } from "../src/messages.js";
+import { chatMessage, directPeer, directTopic } from "../src/messages.js";
 import { create } from "@bufbuild/protobuf";
 import { OUTBOX_PREFIX, forgetMessage, loadMessages, queuedAt, saveMessage } from "../src/outbox.js";
 import { Desk } from "../src/desk.js";
@@ -252,6 +252,16 @@ test("direct conversation ids", () => {
   assert.equal(directPeer("d:bob:alice", "alice"), "");
   assert.equal(directPeer("g:alice:bob", "alice"), "");
   assert.equal(directPeer("d:alice:alice", "alice"), "");
+  // A pair's conversation about a topic.
+  assert.equal(directConv("bob", "alice", "listing-7"), "d:alice:bob:listing-7");
+  assert.equal(directConv("bob", "alice", ""), "d:alice:bob");
+  assert.equal(directPeer("d:alice:bob:listing-7", "alice"), "bob");
+  assert.equal(directPeer("d:alice:bob:listing-7", "bob"), "alice");
+  assert.equal(directPeer("d:alice:bob:", "alice"), "");
+  assert.equal(directPeer("d:alice:bob:a:b", "alice"), "");
+  assert.equal(directTopic("d:alice:bob:listing-7"), "listing-7");
+  assert.equal(directTopic("d:alice:bob"), "");
+  assert.equal(directTopic("g:team"), "");
 });
 
 test("cards: the body is parsed; junk is not a card", () => {

@@ -1,5 +1,5 @@
 // Shared by the pages: tokens, rendering, the SDK.
-import { Client, Code, Desk, FORWARDED_MANY_TIMES, ServiceDesk, isNews, makePreview, mentionsMe, parseCard, parsePoll } from "./switchboard.js";
+import { Client, Code, Desk, FORWARDED_MANY_TIMES, ServiceDesk, directPeer, directTopic, isNews, makePreview, mentionsMe, parseCard, parsePoll } from "./switchboard.js";
 export { Client, Desk, ServiceDesk, isNews, mentionsMe };
 
 export const params = new URLSearchParams(location.search);
@@ -342,16 +342,16 @@ export function relabel(el, people) {
 
 // peerOf is the user a conversation is with, for userId: a service
 // conversation's (s:LINE:CUSTOMER:N) customer, read through it, or a
-// direct conversation's other member, read as a direct peer (conv "");
-// undefined for a group.
+// direct conversation's other member, read as a direct peer (conv ""),
+// or through the pair's conversation about a topic (a listing), which
+// may be the only one they have; undefined for a group.
 export function peerOf(id, userId) {
   if (id.startsWith("s:")) {
     const customer = id.split(":")[2];
     return customer && customer !== userId ? { user: customer, conv: id } : undefined;
   }
-  if (!id.startsWith("d:")) return undefined;
-  const user = id.startsWith(`d:${userId}:`) ? id.slice(userId.length + 3) : id.endsWith(`:${userId}`) ? id.slice(2, id.length - userId.length - 1) : "";
-  return user && user !== userId ? { user, conv: "" } : undefined;
+  const user = directPeer(id, userId);
+  return user ? { user, conv: directTopic(id) ? id : "" } : undefined;
 }
 
 // presenceText is a user's presence as a page says it: "online", "last
