@@ -60,6 +60,11 @@ func TestDirectTopics(t *testing.T) {
 	if !slices.Equal(convs, []string{lamp.Conv, sofa.Conv}) && !slices.Equal(convs, []string{sofa.Conv, lamp.Conv}) {
 		t.Fatalf("the seller's conversations %v: want the two listings' and no plain one", convs)
 	}
+	if _, err := node.Presence(ctx, "buyer", "seller", lamp.Conv); err != nil {
+		t.Fatalf("the buyer asks the seller's presence through the listing's conversation: %v", err)
+	}
+	_, err = node.Presence(ctx, "snoop", "seller", lamp.Conv)
+	wantCode(t, err, pb.Code_FORBIDDEN, "a third user's presence question through it")
 	_, err = node.History(ctx, &pb.GetHistory{Conv: lamp.Conv, User: "snoop", Limit: 5})
 	wantCode(t, err, pb.Code_NOT_MEMBER, "a third user reads the pair's conversation about a listing")
 	_, err = node.Send(ctx, &pb.SendMessage{Conv: lamp.Conv, Sender: "snoop", ClientMsgId: "s", Body: []byte("me too")})
