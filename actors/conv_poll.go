@@ -74,6 +74,9 @@ type Poll struct {
 	Quiz        bool    `json:"quiz,omitempty"`
 	Correct     *uint32 `json:"correct,omitempty"`
 	Explanation string  `json:"explanation,omitempty"`
+	// Anonymous: votes are stored under per-poll aliases, never their
+	// voters (conv_anonymous.go); groups only.
+	Anonymous bool `json:"anonymous,omitempty"`
 }
 
 // closedAt reports whether the poll's own deadline has passed at now.
@@ -90,7 +93,7 @@ func ParsePoll(body []byte, maxOptions, maxOptionBytes int) (Poll, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		return Poll{}, fmt.Errorf("a poll is JSON {\"question\", \"options\", \"multiple\", \"closes_at_ms\", \"quiz\", \"correct\", \"explanation\"}: %w", err)
+		return Poll{}, fmt.Errorf("a poll is JSON {\"question\", \"options\", \"multiple\", \"closes_at_ms\", \"quiz\", \"correct\", \"explanation\", \"anonymous\"}: %w", err)
 	}
 	if dec.More() {
 		return Poll{}, errors.New("a poll is one JSON object")
@@ -173,6 +176,7 @@ type pollTally struct {
 	ends    time.Time // the poll disappears then (zero: it stays)
 	poll    Poll
 	answer  *quizAnswer // a quiz's right option, from its snapshot (nil: not a quiz, or none kept)
+	salt    []byte      // an anonymous poll's key to its voters' aliases, from its snapshot
 	closed  bool
 	votes   map[string][]uint32 // voter → options chosen, ascending
 	through uint64
@@ -186,6 +190,7 @@ type pollSnapshot struct {
 	Closed  bool                `json:"closed,omitempty"`
 	Votes   map[string][]uint32 `json:"votes"`
 	Answer  *quizAnswer         `json:"answer,omitempty"` // a quiz's, kept from its send on
+	Salt    []byte              `json:"salt,omitempty"`   // an anonymous poll's, kept from its send on
 }
 
 func pollKey(conv string, seq uint64) string {
@@ -259,7 +264,7 @@ func (c *conversation) pollTally(seq uint64) (*pollTally, *pb.Error) {
 	default:
 		var snap pollSnapshot
 		if json.Unmarshal(cp.State, &snap) == nil && snap.Through <= c.durable && snap.Through >= seq {
-			t.through, t.closed, t.answer = snap.Through, snap.Closed, snap.Answer
+			t.through, t.closed, t.answer, t.salt = snap.Through, snap.Closed, snap.Answer, snap.Salt
 			if snap.Votes != nil {
 				t.votes = snap.Votes
 			}
@@ -328,7 +333,7 @@ func (c *conversation) maybeSnapshot(t *pollTally) {
 		return
 	}
 	t.unsaved = 0
-	state, err := json.Marshal(pollSnapshot{Through: t.through, Closed: t.closed, Votes: t.votes, Answer: t.answer})
+	state, err := json.Marshal(pollSnapshot{Through: t.through, Closed: t.closed, Votes: t.votes, Answer: t.answer, Salt: t.salt})
 	if err != nil {
 		return
 	}
@@ -360,6 +365,9 @@ func (c *conversation) checkPoll(m *pb.SendMessage) *pb.Error {
 		}
 		if len(p.Explanation) > c.rt.cfg.MaxQuizExplanationBytes {
 			return pbErr(pb.Code_INVALID, "a quiz's explanation of %d bytes, limit %d", len(p.Explanation), c.rt.cfg.MaxQuizExplanationBytes)
+		}
+		if p.Anonymous && c.kind != storage.KindGroup {
+			return pbErr(pb.Code_INVALID, "an anonymous poll belongs in a group: here the other member knows who voted")
 		}
 		if now := c.rt.cfg.Now(); p.ClosesAtMs != 0 && (p.ClosesAtMs <= now.UnixMilli() || p.ClosesAtMs > now.Add(c.rt.cfg.MaxPollDuration).UnixMilli()) {
 			return pbErr(pb.Code_INVALID, "closes_at_ms %d: want a time after now and at most %v ahead", p.ClosesAtMs, c.rt.cfg.MaxPollDuration)
@@ -449,7 +457,11 @@ func (c *conversation) pollResults(ctx actor.Context, m *pb.GetPollResults) {
 // results is the tally as user (or the operator) asks for it at now.
 func (t *pollTally) results(user string, operator bool, votersLimit int, now time.Time) *pb.PollResultsResponse {
 	out := &pb.PollResultsResponse{Question: t.poll.Question, Multiple: t.poll.Multiple, Closed: t.closedAt(now),
-		ClosesAtMs: t.poll.ClosesAtMs, Voters: uint32(len(t.votes)), Mine: slices.Clone(t.votes[user]), ThroughSeq: t.through}
+		ClosesAtMs: t.poll.ClosesAtMs, Voters: uint32(len(t.votes)), Mine: slices.Clone(t.votes[t.voterKey(user)]), ThroughSeq: t.through,
+		Anonymous: t.poll.Anonymous}
+	if t.poll.Anonymous {
+		votersLimit = 0 // aliases name nobody: counts only
+	}
 	t.revealAnswer(out, user, operator, now)
 	out.Options = make([]*pb.PollOptionResult, len(t.poll.Options))
 	for i, o := range t.poll.Options {

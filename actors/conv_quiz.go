@@ -66,13 +66,14 @@ func takeQuizAnswer(kind storage.MessageKind, refSeq uint64, body []byte) ([]byt
 	return stored, answer
 }
 
-// keepQuizAnswer writes the snapshot row of the quiz about to take seq,
-// with its answer and no votes, before the quiz is queued: once the quiz
-// is durable its answer is too.
-func (c *conversation) keepQuizAnswer(seq uint64, answer *quizAnswer) *pb.Error {
-	state, err := json.Marshal(pollSnapshot{Through: seq, Votes: map[string][]uint32{}, Answer: answer})
+// keepPollSecrets writes the snapshot row of the poll about to take seq,
+// with a quiz's answer or an anonymous poll's salt (conv_anonymous.go)
+// and no votes, before the poll is queued: once the poll is durable they
+// are too.
+func (c *conversation) keepPollSecrets(seq uint64, answer *quizAnswer, salt []byte) *pb.Error {
+	state, err := json.Marshal(pollSnapshot{Through: seq, Votes: map[string][]uint32{}, Answer: answer, Salt: salt})
 	if err != nil {
-		return pbErr(pb.Code_INTERNAL, "encode a quiz's answer: %v", err)
+		return pbErr(pb.Code_INTERNAL, "encode a poll's snapshot: %v", err)
 	}
 	cp := storage.Checkpoint{Key: pollKey(c.id, seq), State: state, At: time.Now()}
 	if err := c.rt.store.SaveCheckpoint(context.Background(), cp); err != nil {
@@ -90,9 +91,10 @@ func (c *conversation) checkQuizVote(t *pollTally, m *pb.SendMessage) *pb.Error 
 	if len(m.Body) == 0 {
 		return pbErr(pb.Code_INVALID, "the quiz at seq %d takes no answer back", t.seq)
 	}
-	_, answered := t.votes[m.Sender]
+	voter := t.voterKey(m.Sender)
+	_, answered := t.votes[voter]
 	if answered || slices.ContainsFunc(c.pending, func(p *pendingWrite) bool {
-		return p.msg.Kind == storage.MsgVote && p.msg.RefSeq == t.seq && p.msg.Sender == m.Sender
+		return p.msg.Kind == storage.MsgVote && p.msg.RefSeq == t.seq && p.msg.Sender == voter
 	}) {
 		return pbErr(pb.Code_INVALID, "%s answered the quiz at seq %d already", m.Sender, t.seq)
 	}
@@ -106,7 +108,7 @@ func (t *pollTally) revealAnswer(out *pb.PollResultsResponse, user string, opera
 	if !t.poll.Quiz || t.answer == nil {
 		return
 	}
-	_, answered := t.votes[user]
+	_, answered := t.votes[t.voterKey(user)]
 	if operator || answered || user == t.author || t.closedAt(now) {
 		out.Correct = &t.answer.Correct
 		out.Explanation = t.answer.Explanation

@@ -68,14 +68,20 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(pbErr(pb.Code_INVALID, "%v", err))
 		return
 	}
+	// An anonymous poll's vote is stored, and deduped, as its alias.
+	storedSender, e := c.voteSender(m)
+	if e != nil {
+		reply(e)
+		return
+	}
 	if m.ClientMsgId != "" {
-		key := dedupeKey{m.Sender, m.ClientMsgId}
+		key := dedupeKey{storedSender, m.ClientMsgId}
 		if d, ok := c.dedupe[key]; ok {
 			switch {
 			case d.loaded && !c.noEpoch:
 				c.adopt(ctx, key, d, sender)
 			case d.seq <= c.durable:
-				respond(ctx, sender, d.answer())
+				respond(ctx, sender, d.answer(key))
 			case sender != nil:
 				d.waiting = append(d.waiting, sender)
 				c.dedupe[key] = d
@@ -121,6 +127,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		return
 	}
 	body, answer := takeQuizAnswer(storage.MessageKind(m.Kind), m.RefSeq, body) // a quiz's answer is kept apart
+	salt := newPollSalt(storage.MessageKind(m.Kind), m.RefSeq, body)
 	if flagged || contactFlagged {
 		flags |= storage.FlagFlagged
 	}
@@ -138,7 +145,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		return
 	}
 	msg := storage.Message{
-		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: m.Sender,
+		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: storedSender,
 		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: mentions, Media: media, Body: body, Flags: flags,
 		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now,
 	}
@@ -152,8 +159,8 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(e)
 		return
 	}
-	if answer != nil {
-		if e := c.keepQuizAnswer(c.lastSeq+1, answer); e != nil { // the seq enqueue gives it
+	if answer != nil || salt != nil {
+		if e := c.keepPollSecrets(c.lastSeq+1, answer, salt); e != nil { // the seq enqueue gives it
 			undoSlow()
 			reply(e)
 			return
@@ -178,7 +185,8 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		}
 		observeSend(nil)
 		observeAck(now)
-		res := &pb.SendResponse{MsgId: msg.MsgID, Seq: msg.Seq, ServerTsMs: millis(now), Flagged: flags&storage.FlagFlagged != 0, ExpiresAtMs: millis(msg.ExpiresAt)}
+		res := &pb.SendResponse{MsgId: msg.MsgID, Seq: msg.Seq, ServerTsMs: millis(now), Flagged: flags&storage.FlagFlagged != 0, ExpiresAtMs: millis(msg.ExpiresAt),
+			VoterAlias: voterAlias(storedSender)}
 		if masked || answer != nil {
 			res.StoredBody = body // the sender's device shows what the others see
 		}
@@ -241,11 +249,13 @@ func (c *conversation) remember(m *storage.Message, waiting []*actor.PID) {
 	c.dedupe[key] = d
 }
 
-// answer is what a retry of an acknowledged send is told: the first
-// answer, marked duplicate (with the stored body when the policy masked
-// it, so every answer shows the sender what the others see).
-func (d dedupeEntry) answer() *pb.SendResponse {
-	return &pb.SendResponse{MsgId: d.msgID, Seq: d.seq, ServerTsMs: millis(d.serverTS), Duplicate: true, Flagged: d.flagged, StoredBody: d.storedBody}
+// answer is what a retry of the acknowledged send key is told: the
+// first answer, marked duplicate (with the stored body when the policy
+// masked it, so every answer shows the sender what the others see, and
+// an anonymous vote's alias).
+func (d dedupeEntry) answer(key dedupeKey) *pb.SendResponse {
+	return &pb.SendResponse{MsgId: d.msgID, Seq: d.seq, ServerTsMs: millis(d.serverTS), Duplicate: true, Flagged: d.flagged, StoredBody: d.storedBody,
+		VoterAlias: voterAlias(key.sender)}
 }
 
 func (c *conversation) flush(ctx actor.Context) {
@@ -365,7 +375,7 @@ func (c *conversation) answer(ctx actor.Context) {
 		c.noteDurable(&p.msg)
 		if d, ok := c.dedupe[key]; ok && len(d.waiting) > 0 {
 			for _, w := range d.waiting {
-				respond(ctx, w, d.answer())
+				respond(ctx, w, d.answer(key))
 			}
 			d.waiting = nil
 			c.dedupe[key] = d
@@ -419,7 +429,7 @@ func (c *conversation) adopted(ctx actor.Context, m *adoptDone) {
 		d.loaded = false
 		c.dedupe[m.key] = d
 		for _, w := range waiting {
-			respond(ctx, w, d.answer())
+			respond(ctx, w, d.answer(m.key))
 		}
 		return
 	case errors.Is(m.err, storage.ErrNotFound):

@@ -48,7 +48,7 @@ func TestPolls(t *testing.T) {
 		"an option repeated":      `{"question":"q","options":["a","a"]}`,
 		"an empty option":         `{"question":"q","options":["a",""]}`,
 		"a control character":     `{"question":"q","options":["a","b\u0007"]}`,
-		"an unknown field":        `{"question":"q","options":["a","b"],"anonymous":true}`,
+		"an unknown field":        `{"question":"q","options":["a","b"],"secret":true}`,
 		"not JSON":                `Trip on Friday?`,
 		"two objects":             `{"question":"q","options":["a","b"]}{}`,
 		"a line break in options": `{"question":"q","options":["a","b\nc"]}`,

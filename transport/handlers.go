@@ -344,7 +344,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Send{Send: &wirepb.SendResult{
 			Conv: m.Conv, Seq: r.Seq, MsgId: r.MsgId, ServerTsMs: r.ServerTsMs, Duplicate: r.Duplicate, Flagged: r.Flagged, StoredBody: r.StoredBody, Media: wireMedia(r.Media),
-			ExpiresAtMs: r.ExpiresAtMs}}}
+			ExpiresAtMs: r.ExpiresAtMs, VoterAlias: r.VoterAlias}}}
 
 	case *wirepb.Request_Sync:
 		r, err := sess.Sync(ctx, op.Sync.Cursor, int(op.Sync.Limit))
@@ -555,7 +555,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		res := &wirepb.PollResultsResult{Question: r.Question, Multiple: r.Multiple, Closed: r.Closed, Voters: r.Voters, Mine: r.Mine,
 			ThroughSeq: r.ThroughSeq, ClosesAtMs: r.ClosesAtMs, Options: make([]*wirepb.PollOptionResult, len(r.Options)),
-			Quiz: r.Quiz, Correct: r.Correct, Explanation: r.Explanation}
+			Quiz: r.Quiz, Correct: r.Correct, Explanation: r.Explanation, Anonymous: r.Anonymous}
 		for i, o := range r.Options {
 			res.Options[i] = &wirepb.PollOptionResult{Text: o.Text, Votes: o.Votes, Voters: o.Voters}
 		}

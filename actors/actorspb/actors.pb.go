@@ -1454,6 +1454,7 @@ type SendResponse struct {
 	StoredBody    []byte    `protobuf:"bytes,7,opt,name=stored_body,json=storedBody,proto3" json:"stored_body,omitempty"`
 	Media         *MediaRef `protobuf:"bytes,8,opt,name=media,proto3" json:"media,omitempty"`                                   // a forward's file as copied into conv
 	ExpiresAtMs   int64     `protobuf:"varint,9,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"` // it disappears then (the conversation's timer); 0: it stays
+	VoterAlias    string    `protobuf:"bytes,10,opt,name=voter_alias,json=voterAlias,proto3" json:"voter_alias,omitempty"`      // an anonymous poll's vote: the alias it is stored as (conv_anonymous.go)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1549,6 +1550,13 @@ func (x *SendResponse) GetExpiresAtMs() int64 {
 		return x.ExpiresAtMs
 	}
 	return 0
+}
+
+func (x *SendResponse) GetVoterAlias() string {
+	if x != nil {
+		return x.VoterAlias
+	}
+	return ""
 }
 
 type RecallMessage struct {
@@ -8806,7 +8814,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"forwardSeq\x12\x1c\n" +
 	"\tforwarded\x18\r \x01(\bR\tforwarded\x12!\n" +
 	"\fforward_hops\x18\x0e \x01(\rR\vforwardHops\x12\x14\n" +
-	"\x05topic\x18\x0f \x01(\tR\x05topic\"\xbb\x02\n" +
+	"\x05topic\x18\x0f \x01(\tR\x05topic\"\xdc\x02\n" +
 	"\fSendResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x15\n" +
 	"\x06msg_id\x18\x02 \x01(\x04R\x05msgId\x12\x10\n" +
@@ -8818,7 +8826,10 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\vstored_body\x18\a \x01(\fR\n" +
 	"storedBody\x122\n" +
 	"\x05media\x18\b \x01(\v2\x1c.switchboard.actors.MediaRefR\x05media\x12\"\n" +
-	"\rexpires_at_ms\x18\t \x01(\x03R\vexpiresAtMs\"j\n" +
+	"\rexpires_at_ms\x18\t \x01(\x03R\vexpiresAtMs\x12\x1f\n" +
+	"\vvoter_alias\x18\n" +
+	" \x01(\tR\n" +
+	"voterAlias\"j\n" +
 	"\rRecallMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x10\n" +

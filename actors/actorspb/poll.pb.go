@@ -116,6 +116,7 @@ type PollResultsResponse struct {
 	// answered, they asked it, it closed; the operator); unset before
 	Correct       *uint32 `protobuf:"varint,11,opt,name=correct,proto3,oneof" json:"correct,omitempty"`
 	Explanation   string  `protobuf:"bytes,12,opt,name=explanation,proto3" json:"explanation,omitempty"`
+	Anonymous     bool    `protobuf:"varint,13,opt,name=anonymous,proto3" json:"anonymous,omitempty"` // votes under aliases: no voters listed
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -234,6 +235,13 @@ func (x *PollResultsResponse) GetExplanation() string {
 	return ""
 }
 
+func (x *PollResultsResponse) GetAnonymous() bool {
+	if x != nil {
+		return x.Anonymous
+	}
+	return false
+}
+
 type PollOptionResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
@@ -305,7 +313,7 @@ const file_actors_actorspb_poll_proto_rawDesc = "" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12!\n" +
 	"\fvoters_limit\x18\x04 \x01(\rR\vvotersLimit\x12\x1f\n" +
 	"\vby_operator\x18\x05 \x01(\bR\n" +
-	"byOperator\"\xa6\x03\n" +
+	"byOperator\"\xc4\x03\n" +
 	"\x13PollResultsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x1a\n" +
 	"\bquestion\x18\x02 \x01(\tR\bquestion\x12\x1a\n" +
@@ -321,7 +329,8 @@ const file_actors_actorspb_poll_proto_rawDesc = "" +
 	"\x04quiz\x18\n" +
 	" \x01(\bR\x04quiz\x12\x1d\n" +
 	"\acorrect\x18\v \x01(\rH\x00R\acorrect\x88\x01\x01\x12 \n" +
-	"\vexplanation\x18\f \x01(\tR\vexplanationB\n" +
+	"\vexplanation\x18\f \x01(\tR\vexplanation\x12\x1c\n" +
+	"\tanonymous\x18\r \x01(\bR\tanonymousB\n" +
 	"\n" +
 	"\b_correct\"T\n" +
 	"\x10PollOptionResult\x12\x12\n" +

@@ -608,6 +608,9 @@ type PollResults struct {
 	Quiz        bool    `json:"quiz,omitempty"`
 	Correct     *uint32 `json:"correct,omitempty"`
 	Explanation string  `json:"explanation,omitempty"`
+	// Anonymous: votes are counted under aliases: no voters are listed,
+	// not even to the operator.
+	Anonymous bool `json:"anonymous,omitempty"`
 }
 
 // PollOptionResults is one option of PollResults.
@@ -640,7 +643,7 @@ func (s *Server) pollResults(w http.ResponseWriter, r *http.Request) {
 	}
 	out := PollResults{Conv: conv, Seq: seq, Question: res.Question, Multiple: res.Multiple, Closed: res.Closed, Voters: res.Voters,
 		ThroughSeq: res.ThroughSeq, ClosesAtMs: res.ClosesAtMs, Options: make([]PollOptionResults, len(res.Options)),
-		Quiz: res.Quiz, Correct: res.Correct, Explanation: res.Explanation}
+		Quiz: res.Quiz, Correct: res.Correct, Explanation: res.Explanation, Anonymous: res.Anonymous}
 	for i, o := range res.Options {
 		out.Options[i] = PollOptionResults{Text: o.Text, Votes: o.Votes, Voters: append([]string{}, o.Voters...)}
 	}

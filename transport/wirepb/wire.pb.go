@@ -4287,7 +4287,12 @@ type SendResult struct {
 	// expires_at_ms: the message disappears then (PROTOCOL.md,
 	// "Disappearing messages"); 0: it stays. A duplicate's answer may not
 	// carry it: the message's push and history do.
-	ExpiresAtMs   int64 `protobuf:"varint,9,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	ExpiresAtMs int64 `protobuf:"varint,9,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	// voter_alias: a vote in an anonymous poll is stored, pushed and read
+	// under this alias of the voter's (PROTOCOL.md, "Anonymous polls"):
+	// the voter's client holds its vote as the alias's, and knows its own
+	// choice by it. Empty for any other send.
+	VoterAlias    string `protobuf:"bytes,10,opt,name=voter_alias,json=voterAlias,proto3" json:"voter_alias,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4383,6 +4388,13 @@ func (x *SendResult) GetExpiresAtMs() int64 {
 		return x.ExpiresAtMs
 	}
 	return 0
+}
+
+func (x *SendResult) GetVoterAlias() string {
+	if x != nil {
+		return x.VoterAlias
+	}
+	return ""
 }
 
 type SyncRequest struct {
@@ -5992,8 +6004,11 @@ type PollResultsResult struct {
 	Quiz       bool                   `protobuf:"varint,9,opt,name=quiz,proto3" json:"quiz,omitempty"`                                 // one option is right (PROTOCOL.md, "Quizzes")
 	// a quiz's right option and the author's explanation, once the caller
 	// answered, asked it, or it closed; unset before
-	Correct       *uint32 `protobuf:"varint,10,opt,name=correct,proto3,oneof" json:"correct,omitempty"`
-	Explanation   string  `protobuf:"bytes,11,opt,name=explanation,proto3" json:"explanation,omitempty"`
+	Correct     *uint32 `protobuf:"varint,10,opt,name=correct,proto3,oneof" json:"correct,omitempty"`
+	Explanation string  `protobuf:"bytes,11,opt,name=explanation,proto3" json:"explanation,omitempty"`
+	// anonymous: votes are counted under aliases (PROTOCOL.md, "Anonymous
+	// polls"): no voters are listed, mine is still the caller's
+	Anonymous     bool `protobuf:"varint,12,opt,name=anonymous,proto3" json:"anonymous,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6103,6 +6118,13 @@ func (x *PollResultsResult) GetExplanation() string {
 		return x.Explanation
 	}
 	return ""
+}
+
+func (x *PollResultsResult) GetAnonymous() bool {
+	if x != nil {
+		return x.Anonymous
+	}
+	return false
 }
 
 type PollOptionResult struct {
@@ -13814,7 +13836,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"forwardSeq\x12\x1f\n" +
 	"\vmention_all\x18\x0e \x01(\bR\n" +
 	"mentionAll\x12\x14\n" +
-	"\x05topic\x18\x0f \x01(\tR\x05topic\"\x9d\x02\n" +
+	"\x05topic\x18\x0f \x01(\tR\x05topic\"\xbe\x02\n" +
 	"\n" +
 	"SendResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
@@ -13827,7 +13849,10 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vstored_body\x18\a \x01(\fR\n" +
 	"storedBody\x123\n" +
 	"\x05media\x18\b \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\x05media\x12\"\n" +
-	"\rexpires_at_ms\x18\t \x01(\x03R\vexpiresAtMs\";\n" +
+	"\rexpires_at_ms\x18\t \x01(\x03R\vexpiresAtMs\x12\x1f\n" +
+	"\vvoter_alias\x18\n" +
+	" \x01(\tR\n" +
+	"voterAlias\";\n" +
 	"\vSyncRequest\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\x04R\x06cursor\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xa3\x01\n" +
@@ -13932,7 +13957,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x12PollResultsRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12!\n" +
-	"\fvoters_limit\x18\x03 \x01(\rR\vvotersLimit\"\xf4\x02\n" +
+	"\fvoters_limit\x18\x03 \x01(\rR\vvotersLimit\"\x92\x03\n" +
 	"\x11PollResultsResult\x12\x1a\n" +
 	"\bquestion\x18\x01 \x01(\tR\bquestion\x12\x1a\n" +
 	"\bmultiple\x18\x02 \x01(\bR\bmultiple\x12\x16\n" +
@@ -13947,7 +13972,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04quiz\x18\t \x01(\bR\x04quiz\x12\x1d\n" +
 	"\acorrect\x18\n" +
 	" \x01(\rH\x00R\acorrect\x88\x01\x01\x12 \n" +
-	"\vexplanation\x18\v \x01(\tR\vexplanationB\n" +
+	"\vexplanation\x18\v \x01(\tR\vexplanation\x12\x1c\n" +
+	"\tanonymous\x18\f \x01(\bR\tanonymousB\n" +
 	"\n" +
 	"\b_correct\"T\n" +
 	"\x10PollOptionResult\x12\x12\n" +
