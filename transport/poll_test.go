@@ -81,6 +81,45 @@ func TestPollsOverTheWire(t *testing.T) {
 	if r, err := ann.PollResults(ctx, conv, timed.Seq, 0); err != nil || r.ClosesAtMs != at.UnixMilli() || r.Closed {
 		t.Fatalf("a timed poll's results: %v, %v", r, err)
 	}
+
+	// An anonymous poll: every client folds the votes under aliases (ann's
+	// change replaces her vote), the voter's client knows its own choice,
+	// and nobody's id is anywhere.
+	anon, err := teacher.SendPoll(ctx, client.ToConv(conv), client.Poll{Question: "The pace?", Options: []string{"fine", "too fast"}, Anonymous: true})
+	if err != nil || anon.Poll == nil || !anon.Poll.Anonymous {
+		t.Fatalf("an anonymous poll: %+v, %v", anon.Poll, err)
+	}
+	v, err := ann.Vote(ctx, conv, anon.Seq, 0)
+	if err != nil || len(v.Sender) != 17 || v.Sender[0] != '~' {
+		t.Fatalf("ann's vote is held as %q (%v): want her alias", v.Sender, err)
+	}
+	for _, v := range []struct {
+		c    *client.Client
+		opts []uint32
+	}{{ben, []uint32{1}}, {ann, []uint32{1}}} {
+		if _, err := v.c.Vote(ctx, conv, anon.Seq, v.opts...); err != nil {
+			t.Fatalf("vote %v: %v", v.opts, err)
+		}
+	}
+	for _, c := range []*client.Client{teacher, ann, ben} {
+		eventually(t, "a client folds the anonymous votes: two on too fast, by two aliases", func() bool {
+			for _, m := range c.Messages(conv) {
+				if m.Seq == anon.Seq && m.Poll != nil {
+					o := m.Poll.Options
+					return len(o[0].Voters) == 0 && len(o[1].Voters) == 2 && o[1].Voters[0][0] == '~' && o[1].Voters[1][0] == '~'
+				}
+			}
+			return false
+		})
+	}
+	for c, mine := range map[*client.Client][]uint32{ann: {1}, ben: {1}, teacher: nil} {
+		if m, ok := held(c, conv, anon.Seq); !ok || !slices.Equal(m.Poll.Mine, mine) {
+			t.Fatalf("%s's own choice in the anonymous poll: %+v, want %v", c.User(), m.Poll, mine)
+		}
+	}
+	if r, err := teacher.PollResults(ctx, conv, anon.Seq, 10); err != nil || !r.Anonymous || r.Voters != 2 || r.Options[1].Votes != 2 || len(r.Options[1].Voters) != 0 {
+		t.Fatalf("the anonymous poll's results: %v, %v", r, err)
+	}
 }
 
 // pollOf is the poll at seq as c holds it, on one line.

@@ -32,7 +32,7 @@ func newPollCreateCmd() *cobra.Command {
 	var o clientOptions
 	var conv, to, question string
 	var options []string
-	var multiple bool
+	var multiple, anonymous bool
 	var closesIn time.Duration
 	var correct int
 	var explanation string
@@ -40,7 +40,8 @@ func newPollCreateCmd() *cobra.Command {
 		Use:   "create",
 		Short: "Post a poll, or a quiz (--correct: one option is right)",
 		Example: `  switchboard poll create --data-dir D --user teacher --conv g:class --question "Trip on Friday?" --option yes --option no
-  switchboard poll create --data-dir D --user teacher --conv g:class --question "2+2?" --option 3 --option 4 --correct 1 --explain "two pairs"`,
+  switchboard poll create --data-dir D --user teacher --conv g:class --question "2+2?" --option 3 --option 4 --correct 1 --explain "two pairs"
+  switchboard poll create --data-dir D --user teacher --conv g:class --question "The pace?" --option fine --option "too fast" --anonymous`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			target, err := parseTarget(to, conv)
@@ -54,7 +55,7 @@ func newPollCreateCmd() *cobra.Command {
 				return errors.New("--explain goes with a quiz's --correct")
 			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
-				p := client.Poll{Question: question, Options: options, Multiple: multiple}
+				p := client.Poll{Question: question, Options: options, Multiple: multiple, Anonymous: anonymous}
 				if correct >= 0 {
 					right := uint32(correct)
 					p.Quiz, p.Correct, p.Explanation = true, &right, explanation
@@ -76,6 +77,7 @@ func newPollCreateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&question, "question", "", "the question")
 	cmd.Flags().StringArrayVar(&options, "option", nil, "an option (repeat, in order)")
 	cmd.Flags().BoolVar(&multiple, "multiple", false, "members may choose several options")
+	cmd.Flags().BoolVar(&anonymous, "anonymous", false, "a group's anonymous poll: votes are kept under aliases, nobody learns who voted")
 	cmd.Flags().DurationVar(&closesIn, "closes-in", 0, "close the poll by itself after this long (e.g. 48h; at most the node's --max-poll-duration)")
 	cmd.Flags().IntVar(&correct, "correct", -1, "make it a quiz: the index of the right option (from 0); members answer once, and learn it then")
 	cmd.Flags().StringVar(&explanation, "explain", "", "a quiz: why that option is right, shown with it")
@@ -228,6 +230,9 @@ func formatPollResults(r *wirepb.PollResultsResult) string {
 	if r.Quiz {
 		state = "quiz, " + state
 	}
+	if r.Anonymous {
+		state = "anonymous, " + state
+	}
 	fmt.Fprintf(&b, "%s (%s, %d voters)\n", r.Question, state, r.Voters)
 	for i, o := range r.Options {
 		mark := " "
@@ -265,11 +270,12 @@ type jsonPoll struct {
 	Quiz        bool    `json:"quiz,omitempty"`
 	Correct     *uint32 `json:"correct,omitempty"`
 	Explanation string  `json:"explanation,omitempty"`
+	Anonymous   bool    `json:"anonymous,omitempty"` // no voters listed
 }
 
 func jsonPollResults(r *wirepb.PollResultsResult) jsonPoll {
 	out := jsonPoll{Question: r.Question, Multiple: r.Multiple, Closed: r.Closed, Voters: r.Voters, Mine: r.Mine, ThroughSeq: r.ThroughSeq, ClosesAtMs: r.ClosesAtMs,
-		Quiz: r.Quiz, Correct: r.Correct, Explanation: r.Explanation}
+		Quiz: r.Quiz, Correct: r.Correct, Explanation: r.Explanation, Anonymous: r.Anonymous}
 	for _, o := range r.Options {
 		out.Options = append(out.Options, jsonPollOption{Text: o.Text, Votes: o.Votes, Voters: o.Voters})
 	}

@@ -122,4 +122,20 @@ func TestPollCommand(t *testing.T) {
 		!strings.Contains(string(out), "answered the quiz") {
 		t.Fatalf("ben answers again: %v\n%s", err, out)
 	}
+
+	// An anonymous poll: counted, nobody named, the history shows an alias.
+	var anon struct {
+		Seq uint64 `json:"seq"`
+	}
+	mustJSON(t, n.run("poll", "create", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--question", "The pace?",
+		"--option", "fine", "--option", "too fast", "--anonymous", "--json"), &anon)
+	as := strconv.FormatUint(anon.Seq, 10)
+	n.run("poll", "vote", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--seq", as, "--option", "1")
+	if out := string(n.run("poll", "results", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--seq", as)); !strings.Contains(out, "The pace? (anonymous, open, 1 voters)") ||
+		strings.Contains(out, "ann") {
+		t.Fatalf("the anonymous poll's results:\n%s", out)
+	}
+	if out := string(n.run("history", "--data-dir", d, "--user", "ben", "--conv", "g:class")); strings.Contains(out, "ann voted [1] on #"+as) || !strings.Contains(out, " voted [1] on #"+as) {
+		t.Fatalf("the history names the anonymous voter:\n%s", out)
+	}
 }

@@ -30,6 +30,10 @@ type Poll struct {
 	Quiz        bool    `json:"quiz,omitempty"`
 	Correct     *uint32 `json:"correct,omitempty"`
 	Explanation string  `json:"explanation,omitempty"`
+	// Anonymous (groups only): the node stores each vote under an alias
+	// of its voter in this poll ("~" and 16 hex digits), lists no voters,
+	// and tells the voter their alias; the others never learn who voted.
+	Anonymous bool `json:"anonymous,omitempty"`
 }
 
 // PollState is a poll as the client holds it.
@@ -37,6 +41,9 @@ type PollState struct {
 	Question string
 	Multiple bool
 	Quiz     bool // one option is right: PollResults tells which, once this user answered
+	// Anonymous: Voters are aliases, not members; Mine is known on the
+	// device that voted (PollResults tells it on the others).
+	Anonymous bool
 	// Closed: its close was seen, or ClosesAt passed when the message was
 	// read (show the time: a poll open now closes by itself then).
 	Closed   bool
@@ -57,13 +64,14 @@ type voteMark struct {
 	seq    uint64
 }
 
-// pollView folds the votes held for a poll into its state.
-func pollView(body []byte, votes map[string]voteMark, closed bool, me string) *PollState {
+// pollView folds the votes held for a poll into its state; myAlias is
+// this user's alias in it, when anonymous and known.
+func pollView(body []byte, votes map[string]voteMark, closed bool, me, myAlias string) *PollState {
 	var p Poll
 	if json.Unmarshal(body, &p) != nil {
 		return nil
 	}
-	out := &PollState{Question: p.Question, Multiple: p.Multiple, Quiz: p.Quiz, Closed: closed, Options: make([]PollOption, len(p.Options))}
+	out := &PollState{Question: p.Question, Multiple: p.Multiple, Quiz: p.Quiz, Anonymous: p.Anonymous, Closed: closed, Options: make([]PollOption, len(p.Options))}
 	if p.ClosesAtMs != 0 {
 		out.ClosesAt = time.UnixMilli(p.ClosesAtMs)
 		out.Closed = closed || !time.Now().Before(out.ClosesAt)
@@ -77,7 +85,7 @@ func pollView(body []byte, votes map[string]voteMark, closed bool, me string) *P
 				out.Options[o].Voters = append(out.Options[o].Voters, user)
 			}
 		}
-		if user == me {
+		if user == me || user == myAlias && myAlias != "" {
 			out.Mine = slices.Clone(v.choice)
 		}
 	}

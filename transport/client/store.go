@@ -233,6 +233,9 @@ type convState struct {
 	// arrives, as reactions are).
 	votes  map[uint64]map[string]voteMark
 	closed map[uint64]bool
+	// aliases: per anonymous poll seq, this user's alias in it, from the
+	// answer to a vote of this device's
+	aliases map[uint64]string
 }
 
 // reactionMark is a member's newest reaction to a message.
@@ -285,7 +288,7 @@ func (s *store) viewLocked(cs *convState, m Message) Message {
 		m.Reactions = groupReactions(marks)
 	}
 	if m.Kind == wirepb.MessageKind_POLL && m.RefSeq == 0 && !m.Recalled {
-		m.Poll = pollView(m.Body, cs.votes[m.Seq], cs.closed[m.Seq], s.me)
+		m.Poll = pollView(m.Body, cs.votes[m.Seq], cs.closed[m.Seq], s.me, cs.aliases[m.Seq])
 	}
 	return m
 }
@@ -822,6 +825,7 @@ func (s *store) clearLocked(cs *convState, through uint64) {
 	maps.DeleteFunc(cs.reactions, func(seq uint64, _ map[string]reactionMark) bool { return below(seq) })
 	maps.DeleteFunc(cs.votes, func(seq uint64, _ map[string]voteMark) bool { return below(seq) })
 	maps.DeleteFunc(cs.closed, func(seq uint64, _ bool) bool { return below(seq) })
+	maps.DeleteFunc(cs.aliases, func(seq uint64, _ string) bool { return below(seq) })
 	if lm := cs.info.LastMessage; lm != nil && lm.Seq <= through {
 		cs.info.LastMessage = nil
 	}
@@ -853,6 +857,15 @@ func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 				break
 			}
 		}
+	}
+	if r.VoterAlias != "" {
+		// An anonymous poll's vote: held, like its push, as the alias's.
+		m.Sender = r.VoterAlias
+		cs := s.convLocked(m.Conv)
+		if cs.aliases == nil {
+			cs.aliases = map[uint64]string{}
+		}
+		cs.aliases[m.RefSeq] = r.VoterAlias
 	}
 	s.mu.Unlock()
 	// The stored message is the send as it went out: its kind and what it
