@@ -1350,7 +1350,10 @@ export class Client {
    * "vote") and shows in the poll's state.
    */
   async vote(conv: string, seq: number, options: number[]): Promise<void> {
-    await this.sendAbout(conv, seq, MessageKind.VOTE, options.length ? JSON.stringify(options) : "");
+    const r = await this.sendAbout(conv, seq, MessageKind.VOTE, options.length ? JSON.stringify(options) : "");
+    // An anonymous poll: the vote is pushed under this user's alias in it.
+    const alias = r.result.case === "send" ? r.result.value.voterAlias : "";
+    if (alias && this.conversation(conv).myAlias(seq, alias)) this.emit("conversation", this.conversation(conv));
   }
 
   /** closePoll closes the poll at seq of conv (its author, or a group's owners and admins). */
@@ -1376,6 +1379,7 @@ export class Client {
       closesAtMs: Number(v.closesAtMs),
       options: v.options.map((o) => ({ text: o.text, votes: o.votes, voters: [...o.voters] })),
       quiz: v.quiz,
+      anonymous: v.anonymous,
       ...(v.correct !== undefined ? { correct: v.correct, explanation: v.explanation } : {}),
     };
   }
@@ -1620,8 +1624,8 @@ export class Client {
 
   // sendAbout sends a message of kind that names the message at seq (an
   // edit, a reaction) straight away, outside the outbox.
-  private async sendAbout(conv: string, seq: number, kind: MessageKind, body: string): Promise<void> {
-    await this.request({
+  private async sendAbout(conv: string, seq: number, kind: MessageKind, body: string): Promise<Response> {
+    return this.request({
       case: "send",
       value: {
         conv,
@@ -2416,6 +2420,7 @@ function pollBody(poll: Poll): string {
     ...(poll.closesAtMs ? { closes_at_ms: poll.closesAtMs } : {}),
     ...(poll.quiz ? { quiz: true, correct: poll.correct } : {}),
     ...(poll.quiz && poll.explanation ? { explanation: poll.explanation } : {}),
+    ...(poll.anonymous ? { anonymous: true } : {}),
   });
 }
 

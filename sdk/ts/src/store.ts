@@ -41,6 +41,12 @@ export interface Poll {
   quiz?: boolean;
   correct?: number;
   explanation?: string;
+  /**
+   * Anonymous (groups only): the node keeps each vote under an alias of
+   * its voter in this poll ("~" and 16 hex digits) and names nobody, not
+   * even in pollResults; the voter's client learns its own alias.
+   */
+  anonymous?: boolean;
 }
 
 /** A poll as the conversation holds it: the votes folded from its log. */
@@ -57,6 +63,8 @@ export interface PollState {
   mine: number[];
   /** A quiz: pollResults tells the right option once this user answered. */
   quiz?: boolean;
+  /** Anonymous: options' voters are aliases, not members; mine is known on the device that voted (pollResults tells it elsewhere). */
+  anonymous?: boolean;
 }
 
 /** The node's tally of a poll (Client.pollResults). */
@@ -76,6 +84,8 @@ export interface PollResults {
   closesAtMs: number;
   /** A quiz: one option is right. */
   quiz: boolean;
+  /** Anonymous: counts only, no voters listed. */
+  anonymous: boolean;
   /** A quiz's right option and its author's explanation, once the caller answered, asked it, or it closed; unset before. */
   correct?: number;
   explanation?: string;
@@ -87,6 +97,7 @@ export function pollStateOf(body: string): PollState | undefined {
   if (!p) return undefined;
   const out: PollState = { question: p.question, multiple: !!p.multiple, closed: false, options: p.options.map((text) => ({ text, voters: [] })), mine: [] };
   if (p.quiz) out.quiz = true;
+  if (p.anonymous) out.anonymous = true;
   if (p.closesAtMs) {
     out.closesAtMs = p.closesAtMs;
     out.closed = Date.now() >= p.closesAtMs;
@@ -102,6 +113,7 @@ export function parsePoll(body: string): Poll | undefined {
     const out: Poll = { question: p.question, options: p.options.map(String), multiple: !!p.multiple };
     if (Number.isSafeInteger(p.closes_at_ms) && p.closes_at_ms > 0) out.closesAtMs = p.closes_at_ms;
     if (p.quiz === true) out.quiz = true;
+    if (p.anonymous === true) out.anonymous = true;
     return out;
   } catch {
     return undefined;
@@ -212,6 +224,8 @@ export class Conversation {
   /** Per poll seq and member, the newest vote seen; and the polls seen closed (both kept before their poll arrives). */
   private readonly voteMarks = new Map<number, Map<string, { choice: number[]; seq: number }>>();
   private readonly closedPolls = new Set<number>();
+  /** Per anonymous poll seq, this user's alias in it (Client.vote learns it from the node's answer). */
+  private readonly myAliases = new Map<number, string>();
   /** Whose view this is (insert's me): a poll's mine is theirs. */
   private me = "";
   /** Own messages not yet acknowledged by the server, in send order. */
@@ -293,6 +307,17 @@ export class Conversation {
     for (const seq of [...this.reactionMarks.keys()]) if (seq <= through) this.reactionMarks.delete(seq);
     for (const seq of [...this.voteMarks.keys()]) if (seq <= through) this.voteMarks.delete(seq);
     for (const seq of [...this.closedPolls]) if (seq <= through) this.closedPolls.delete(seq);
+    for (const seq of [...this.myAliases.keys()]) if (seq <= through) this.myAliases.delete(seq);
+  }
+
+  /** myAlias records this user's alias in the anonymous poll at seq; it reports whether the poll, held, changed. */
+  myAlias(seq: number, alias: string): boolean {
+    if (this.myAliases.get(seq) === alias) return false;
+    this.myAliases.set(seq, alias);
+    const t = this.messages.find((x) => x.seq === seq && x.kind === "poll" && !x.refSeq);
+    if (!t) return false;
+    t.poll = this.pollOf(t);
+    return true;
   }
 
   /** The messages this user deleted for themself (Client.hide, on any device), ascending: none of them is held. */
@@ -563,7 +588,7 @@ export class Conversation {
     out.closed ||= this.closedPolls.has(p.seq);
     for (const [user, v] of this.voteMarks.get(p.seq) ?? []) {
       for (const o of v.choice) out.options[o]?.voters.push(user);
-      if (user === this.me) out.mine = [...v.choice];
+      if (user === this.me || user === this.myAliases.get(p.seq)) out.mine = [...v.choice];
     }
     for (const o of out.options) o.voters.sort();
     return out;

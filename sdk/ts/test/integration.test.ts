@@ -936,6 +936,26 @@ test("polls: a poll, votes folded on the other side, the node's results, a close
   });
 });
 
+test("anonymous polls: votes under aliases on the other side, nobody listed, the voter's own choice known", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob"], async (alice, bob) => {
+    const conv = await alice.createGroup("Feedback", ["bob"], { conv: "g:ts-anon" });
+    const sent = alice.sendPoll(conv, { question: "The pace?", options: ["fine", "too fast"], anonymous: true });
+    const stored = () => alice.conversation(conv).messages.find((x) => x.clientMsgId === sent.clientMsgId);
+    await until("alice's poll is stored", () => (stored()?.seq ?? 0) > 0);
+    const seq = stored()!.seq;
+    await until("bob has the poll", () => bob.conversation(conv).messages.some((x) => x.seq === seq && x.poll?.anonymous === true));
+    await bob.vote(conv, seq, [0]);
+    await bob.vote(conv, seq, [1]);
+    const voters = () => stored()?.poll?.options.map((o) => o.voters) ?? [];
+    await until("alice counts bob's newest vote under an alias", () => voters()[0]?.length === 0 && voters()[1]?.length === 1);
+    assert.match(voters()[1][0], /^~[0-9a-f]{16}$/);
+    await until("bob's client knows his own choice", () => JSON.stringify(bob.conversation(conv).messages.find((x) => x.seq === seq)?.poll?.mine) === "[1]");
+    const r = await alice.pollResults(conv, seq, 5);
+    assert.deepEqual([r.anonymous, r.voters, r.options], [true, 1, [{ text: "fine", votes: 0, voters: [] }, { text: "too fast", votes: 1, voters: [] }]]);
+    assert.deepEqual((await bob.pollResults(conv, seq)).mine, [1]);
+  });
+});
+
 test("quizzes: the answer stays out of the message; a member learns it once they answered, once", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = await alice.createGroup("Class", ["bob"], { conv: "g:ts-quiz" });

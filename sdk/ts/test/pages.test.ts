@@ -135,6 +135,26 @@ test("a quiz: labelled, and its options locked once answered (the node takes one
   assert.deepEqual(again.find("poll-box")[0].children.filter((b: any) => b.dataset.option !== undefined).map((b: any) => b.disabled), [true, true]);
 });
 
+test("an anonymous poll: labelled, counted under aliases with nobody named, and this user's own choice known by the alias the node told", async () => {
+  const page = await loadPage();
+  const c = new Conversation("g:class");
+  const base = { conv: "g:class", recalled: false, serverTsMs: Date.now() };
+  c.insert({ ...base, seq: 1, clientMsgId: "p", sender: "teacher", kind: "poll", body: '{"question":"The pace?","options":["fine","too fast"],"anonymous":true}' }, "ann");
+  c.insert({ ...base, seq: 2, clientMsgId: "v1", sender: "~00000000000000aa", kind: "vote", refSeq: 1, body: "[0]" }, "ann");
+  c.insert({ ...base, seq: 3, clientMsgId: "v2", sender: "~00000000000000bb", kind: "vote", refSeq: 1, body: "[1]" }, "ann");
+  c.insert({ ...base, seq: 4, clientMsgId: "v3", sender: "~00000000000000aa", kind: "vote", refSeq: 1, body: "[1]" }, "ann");
+  const poll = () => c.messages.find((m) => m.seq === 1)!.poll!;
+  assert.deepEqual([poll().anonymous, poll().options.map((o) => o.voters.length), poll().mine], [true, [0, 2], []]);
+  assert.equal(c.myAlias(1, "~00000000000000aa"), true);
+  assert.deepEqual(poll().mine, [1], "ann's own choice, by her alias");
+  const el = new FakeElement();
+  page.renderMessages(el, c, "ann", { onVote: () => {} });
+  assert.deepEqual(el.find("anonymous").map((a) => a.textContent), ["anonymous"]);
+  const buttons = el.find("poll-box")[0].children.filter((b: any) => b.dataset.option !== undefined);
+  assert.deepEqual(buttons.map((b: any) => b.textContent), ["fine · 0", "too fast · 2"]);
+  assert.ok(buttons.every((b: any) => !b.title.includes("~")), "no alias shown as a name");
+});
+
 test("disappearing messages: the conversation drops a message's content at its end, and the pages mark one still to go", async () => {
   const page = await loadPage();
   const now = Date.now();

@@ -1754,7 +1754,7 @@ export function draftKeeper(client, box, convOf, redraw = () => {}, note = () =>
 // pollView shows a poll's options, each with its votes; with onVote, an
 // option is a button that chooses it (again: takes it back; in a poll of
 // several choices it adds or removes it). A closed poll says so; name
-// shows its voters.
+// shows its voters (an anonymous poll's are aliases: it says so instead).
 function pollView(m, onVote, name) {
   const p = m.poll;
   const box = document.createElement("div");
@@ -1763,7 +1763,8 @@ function pollView(m, onVote, name) {
     const b = document.createElement("button");
     b.dataset.option = String(i);
     b.textContent = `${o.text} · ${o.voters.length}`;
-    b.title = o.voters.map(name).join(", ");
+    // An anonymous poll's voters are aliases: nobody to name.
+    b.title = p.anonymous ? "anonymous: counted, nobody named" : o.voters.map(name).join(", ");
     if (p.mine.includes(i)) b.className = "mine";
     // A quiz is answered once (the node refuses a change).
     b.disabled = !onVote || p.closed || m.seq <= 0 || (p.quiz && p.mine.length > 0);
@@ -1778,6 +1779,12 @@ function pollView(m, onVote, name) {
     q.className = "quiz";
     q.textContent = "quiz";
     box.append(q);
+  }
+  if (p.anonymous) {
+    const a = document.createElement("span");
+    a.className = "anonymous";
+    a.textContent = "anonymous";
+    box.append(a);
   }
   if (p.closed) {
     const c = document.createElement("span");
