@@ -698,30 +698,43 @@ func (n *Runtime) MarkAllRead(ctx context.Context, user, device string) (*pb.Mar
 // ListConversations lists the user's conversations: pinned first, then by
 // last activity.
 func (n *Runtime) ListConversations(ctx context.Context, user, afterConv string, limit int) (*pb.ListConversationsResponse, error) {
-	return n.listConversations(ctx, user, afterConv, limit, false, "")
+	return n.listConversations(ctx, user, session.ListOptions{After: afterConv, Limit: limit})
 }
 
 // ListArchived pages the user's archived conversations, in the main
 // list's order.
 func (n *Runtime) ListArchived(ctx context.Context, user, afterConv string, limit int) (*pb.ListConversationsResponse, error) {
-	return n.listConversations(ctx, user, afterConv, limit, true, "")
+	return n.listConversations(ctx, user, session.ListOptions{After: afterConv, Limit: limit, Archived: true})
 }
 
 // ListLabelled pages the conversations of the user's main list (archived:
 // of the archived one) that the user labelled label (SetLabels), in the
 // list's order.
 func (n *Runtime) ListLabelled(ctx context.Context, user, label, afterConv string, limit int, archived bool) (*pb.ListConversationsResponse, error) {
-	if label = strings.TrimSpace(label); label == "" || len(label) > n.cfg.MaxLabelBytes {
-		return nil, invalid("a label of 1–%d bytes", n.cfg.MaxLabelBytes)
-	}
-	return n.listConversations(ctx, user, afterConv, limit, archived, label)
+	return n.ListConversationsWith(ctx, user, session.ListOptions{After: afterConv, Limit: limit, Archived: archived, Label: label})
 }
 
-func (n *Runtime) listConversations(ctx context.Context, user, afterConv string, limit int, archived bool, label string) (*pb.ListConversationsResponse, error) {
+// ListConversationsWith pages the user's main (or archived) list as o
+// says: only what the user labelled o.Label, only the pair conversations
+// about o.Topic (a seller's chats about one listing), in the list's
+// order.
+func (n *Runtime) ListConversationsWith(ctx context.Context, user string, o session.ListOptions) (*pb.ListConversationsResponse, error) {
+	if o.Label != "" {
+		if o.Label = strings.TrimSpace(o.Label); o.Label == "" || len(o.Label) > n.cfg.MaxLabelBytes {
+			return nil, invalid("a label of 1–%d bytes", n.cfg.MaxLabelBytes)
+		}
+	}
+	if o.Topic != "" && !session.ValidTopic(o.Topic) {
+		return nil, invalid("topic %q: 1-%d letters, digits and ._@-", o.Topic, session.MaxTopicBytes)
+	}
+	return n.listConversations(ctx, user, o)
+}
+
+func (n *Runtime) listConversations(ctx context.Context, user string, o session.ListOptions) (*pb.ListConversationsResponse, error) {
 	if err := checkUser(user); err != nil {
 		return nil, err
 	}
-	res, err := n.request(ctx, KindUser, user, &pb.ListConversations{User: user, AfterConv: afterConv, Limit: uint32(max(0, limit)), Archived: archived, Label: label})
+	res, err := n.request(ctx, KindUser, user, &pb.ListConversations{User: user, AfterConv: o.After, Limit: uint32(max(0, o.Limit)), Archived: o.Archived, Label: o.Label, Topic: o.Topic})
 	if err != nil {
 		return nil, err
 	}

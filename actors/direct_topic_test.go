@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
@@ -60,6 +61,12 @@ func TestDirectTopics(t *testing.T) {
 	if !slices.Equal(convs, []string{lamp.Conv, sofa.Conv}) && !slices.Equal(convs, []string{sofa.Conv, lamp.Conv}) {
 		t.Fatalf("the seller's conversations %v: want the two listings' and no plain one", convs)
 	}
+	about, err := node.ListConversationsWith(ctx, "seller", session.ListOptions{Topic: "listing-7"})
+	if err != nil || len(about.Conversations) != 1 || about.Conversations[0].Conv != lamp.Conv {
+		t.Fatalf("the seller's conversations about listing-7: %v %v", about, err)
+	}
+	_, err = node.ListConversationsWith(ctx, "seller", session.ListOptions{Topic: "listing:7"})
+	wantCode(t, err, pb.Code_INVALID, "a list about a topic with a colon")
 	if _, err := node.Presence(ctx, "buyer", "seller", lamp.Conv); err != nil {
 		t.Fatalf("the buyer asks the seller's presence through the listing's conversation: %v", err)
 	}

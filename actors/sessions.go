@@ -449,14 +449,8 @@ func (s *deviceSession) SetLabels(ctx context.Context, conv string, add, remove 
 	return s.rt.SetLabels(ctx, s.user, conv, add, remove)
 }
 
-func (s *deviceSession) ListConversations(ctx context.Context, afterConv string, limit int, archived bool, label string) (*pb.ListConversationsResponse, error) {
-	if label != "" {
-		return s.rt.ListLabelled(ctx, s.user, label, afterConv, limit, archived)
-	}
-	if archived {
-		return s.rt.ListArchived(ctx, s.user, afterConv, limit)
-	}
-	return s.rt.ListConversations(ctx, s.user, afterConv, limit)
+func (s *deviceSession) ListConversations(ctx context.Context, o session.ListOptions) (*pb.ListConversationsResponse, error) {
+	return s.rt.ListConversationsWith(ctx, s.user, o)
 }
 
 func (s *deviceSession) CreateConversation(ctx context.Context, req *pb.CreateConversation) (*pb.CreateConversationResponse, error) {

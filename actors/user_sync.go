@@ -11,6 +11,7 @@ import (
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // Sync, read cursors and the conversation list of the user grain.
@@ -331,7 +332,7 @@ func (u *user) list(ctx actor.Context, m *pb.ListConversations) {
 		if len(res.Conversations) == limit {
 			break
 		}
-		if m.Label != "" && !slices.Contains(it.uc.labels, m.Label) {
+		if m.Label != "" && !slices.Contains(it.uc.labels, m.Label) || m.Topic != "" && wirepb.DirectTopic(it.id) != m.Topic {
 			continue
 		}
 		res.Conversations = append(res.Conversations, u.summary(it.id, it.uc))

@@ -493,7 +493,8 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_Recall{Recall: &wirepb.RecallResult{Seq: seq}}}
 
 	case *wirepb.Request_ListConversations:
-		r, err := sess.ListConversations(ctx, op.ListConversations.AfterConv, int(op.ListConversations.Limit), op.ListConversations.Archived, op.ListConversations.Label)
+		l := op.ListConversations
+		r, err := sess.ListConversations(ctx, session.ListOptions{After: l.AfterConv, Limit: int(l.Limit), Archived: l.Archived, Label: l.Label, Topic: l.Topic})
 		if err != nil {
 			return c.fail(err)
 		}

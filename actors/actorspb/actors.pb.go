@@ -4798,6 +4798,7 @@ type ListConversations struct {
 	IdsOnly       bool   `protobuf:"varint,6,opt,name=ids_only,json=idsOnly,proto3" json:"ids_only,omitempty"`
 	FromConv      string `protobuf:"bytes,7,opt,name=from_conv,json=fromConv,proto3" json:"from_conv,omitempty"`
 	Label         string `protobuf:"bytes,8,opt,name=label,proto3" json:"label,omitempty"` // only the conversations the user labelled so
+	Topic         string `protobuf:"bytes,9,opt,name=topic,proto3" json:"topic,omitempty"` // only the pair conversations about this topic (wirepb.DirectTopic)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4877,6 +4878,13 @@ func (x *ListConversations) GetFromConv() string {
 func (x *ListConversations) GetLabel() string {
 	if x != nil {
 		return x.Label
+	}
+	return ""
+}
+
+func (x *ListConversations) GetTopic() string {
+	if x != nil {
+		return x.Topic
 	}
 	return ""
 }
@@ -9098,7 +9106,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x13MarkAllReadResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12$\n" +
 	"\rconversations\x18\x02 \x01(\rR\rconversations\x12!\n" +
-	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"\xcc\x01\n" +
+	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"\xe2\x01\n" +
 	"\x11ListConversations\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1d\n" +
 	"\n" +
@@ -9107,7 +9115,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\barchived\x18\x05 \x01(\bR\barchived\x12\x19\n" +
 	"\bids_only\x18\x06 \x01(\bR\aidsOnly\x12\x1b\n" +
 	"\tfrom_conv\x18\a \x01(\tR\bfromConv\x12\x14\n" +
-	"\x05label\x18\b \x01(\tR\x05labelJ\x04\b\x02\x10\x03\"\xd1\x01\n" +
+	"\x05label\x18\b \x01(\tR\x05label\x12\x14\n" +
+	"\x05topic\x18\t \x01(\tR\x05topicJ\x04\b\x02\x10\x03\"\xd1\x01\n" +
 	"\x19ListConversationsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12E\n" +
 	"\rconversations\x18\x02 \x03(\v2\x1f.switchboard.actors.ConvSummaryR\rconversations\x12!\n" +

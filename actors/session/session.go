@@ -161,9 +161,9 @@ type Session interface {
 	// the end).
 	Starred(ctx context.Context, before time.Time, limit int) (msgs []Starred, next time.Time, err error)
 	Recall(ctx context.Context, conv string, seq uint64) (uint64, error)
-	// ListConversations pages the main list, or with archived the
-	// archived one.
-	ListConversations(ctx context.Context, afterConv string, limit int, archived bool, label string) (*pb.ListConversationsResponse, error)
+	// ListConversations pages the main list, or the archived one, as o
+	// says.
+	ListConversations(ctx context.Context, o ListOptions) (*pb.ListConversationsResponse, error)
 	// SetLabels changes the user's own labels of conv (remove, then add)
 	// and answers them after.
 	SetLabels(ctx context.Context, conv string, add, remove []string) ([]string, error)
@@ -270,4 +270,17 @@ type Reader struct {
 type UserPresence struct {
 	User string
 	*pb.PresenceResponse
+}
+
+// ListOptions is what a page of a user's conversation list holds: the
+// main list's (Archived: the archived one's) conversations after After,
+// at most Limit (0: the node's page), only those the user labelled
+// Label, only those about Topic (a pair's direct conversations about it,
+// wirepb.DirectTopicConvID) when set.
+type ListOptions struct {
+	After    string
+	Limit    int
+	Archived bool
+	Label    string
+	Topic    string
 }

@@ -85,6 +85,9 @@ func TestForwardCommand(t *testing.T) {
 	if out := string(n.run("history", "--data-dir", d, "--user", "seller", "--conv", asked.Conv)); !strings.Contains(out, "buyer: still there?") {
 		t.Fatalf("the seller's history of the listing's conversation:\n%s", out)
 	}
+	if out := string(n.run("convs", "--data-dir", d, "--user", "seller", "--topic", "listing-7")); !strings.Contains(out, asked.Conv) || strings.Contains(out, "g:market") {
+		t.Fatalf("the seller's conversations about listing-7:\n%s", out)
+	}
 	if res, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "buyer", "--conv", asked.Conv, "--topic", "listing-8", "--text", "x").CombinedOutput(); err == nil ||
 		!strings.Contains(string(res), "--topic goes with --to user:NAME") {
 		t.Fatalf("send --conv --topic: %v\n%s", err, res)

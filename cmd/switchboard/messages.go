@@ -922,17 +922,23 @@ func newConvsCmd() *cobra.Command {
 	var o clientOptions
 	var limit int
 	var archived bool
-	var label string
+	var label, topic string
 	cmd := &cobra.Command{
 		Use:   "convs",
-		Short: "List the user's conversations with unread counts (--archived: the archived ones; --label: those labelled so)",
-		Args:  cobra.NoArgs,
+		Short: "List the user's conversations with unread counts (--archived: the archived ones; --label: those labelled so; --topic: those about it)",
+		Example: `  switchboard convs --data-dir D --user seller
+  switchboard convs --data-dir D --user seller --topic listing-7`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
 				var list []*wirepb.ConvSummary
 				var total uint64
 				var err error
 				switch {
+				case label != "" && topic != "":
+					return errors.New("give --label or --topic")
+				case topic != "":
+					list, total, err = c.ListAbout(ctx, topic, "", limit, archived)
 				case label != "":
 					list, total, err = c.ListLabelled(ctx, label, "", limit, archived)
 				case archived:
@@ -962,6 +968,7 @@ func newConvsCmd() *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 100, "conversations at most")
 	cmd.Flags().BoolVar(&archived, "archived", false, "list the archived conversations instead of the main list")
 	cmd.Flags().StringVar(&label, "label", "", "only the conversations the user labelled so (switchboard label)")
+	cmd.Flags().StringVar(&topic, "topic", "", "only the direct conversations about this topic (send --topic): every buyer's chat about a listing")
 	return cmd
 }
 

@@ -292,24 +292,33 @@ func (c *Client) Recall(ctx context.Context, conv string, seq uint64) (uint64, e
 // ListConversations asks the server for the user's conversations (pinned
 // first, then by last activity) and merges them into Conversations.
 func (c *Client) ListConversations(ctx context.Context, afterConv string, limit int) ([]*wirepb.ConvSummary, uint64, error) {
-	return c.listConversations(ctx, afterConv, limit, false, "")
+	return c.listConversations(ctx, &wirepb.ListConversationsRequest{AfterConv: afterConv, Limit: uint32(max(0, limit))})
 }
 
 // ListArchived pages this user's archived conversations (SetArchived)
 // as ListConversations pages the main list.
 func (c *Client) ListArchived(ctx context.Context, afterConv string, limit int) ([]*wirepb.ConvSummary, uint64, error) {
-	return c.listConversations(ctx, afterConv, limit, true, "")
+	return c.listConversations(ctx, &wirepb.ListConversationsRequest{AfterConv: afterConv, Limit: uint32(max(0, limit)), Archived: true})
 }
 
 // ListLabelled pages the conversations of this user's main list (archived:
 // of the archived one) that carry label (SetLabels), in the list's order.
 func (c *Client) ListLabelled(ctx context.Context, label, afterConv string, limit int, archived bool) ([]*wirepb.ConvSummary, uint64, error) {
-	return c.listConversations(ctx, afterConv, limit, archived, label)
+	return c.listConversations(ctx, &wirepb.ListConversationsRequest{AfterConv: afterConv, Limit: uint32(max(0, limit)), Archived: archived, Label: label})
 }
 
-func (c *Client) listConversations(ctx context.Context, afterConv string, limit int, archived bool, label string) ([]*wirepb.ConvSummary, uint64, error) {
-	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_ListConversations{ListConversations: &wirepb.ListConversationsRequest{
-		AfterConv: afterConv, Limit: uint32(max(0, limit)), Archived: archived, Label: label}}})
+// ListAbout pages this user's direct conversations about topic (a
+// seller's chats with every buyer of one listing: ToUserAbout), in the
+// main list's order (archived: the archived one's).
+func (c *Client) ListAbout(ctx context.Context, topic, afterConv string, limit int, archived bool) ([]*wirepb.ConvSummary, uint64, error) {
+	if topic == "" {
+		return nil, 0, errors.New("client: ListAbout names a topic")
+	}
+	return c.listConversations(ctx, &wirepb.ListConversationsRequest{AfterConv: afterConv, Limit: uint32(max(0, limit)), Archived: archived, Topic: topic})
+}
+
+func (c *Client) listConversations(ctx context.Context, req *wirepb.ListConversationsRequest) ([]*wirepb.ConvSummary, uint64, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_ListConversations{ListConversations: req}})
 	if err != nil {
 		return nil, 0, err
 	}

@@ -6338,11 +6338,14 @@ func (x *RecallResult) GetSeq() uint64 {
 // ListConversationsRequest pages the main list (archived false: every
 // conversation the user did not archive) or the archived list.
 type ListConversationsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	AfterConv     string                 `protobuf:"bytes,1,opt,name=after_conv,json=afterConv,proto3" json:"after_conv,omitempty"`
-	Limit         uint32                 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
-	Archived      bool                   `protobuf:"varint,3,opt,name=archived,proto3" json:"archived,omitempty"`
-	Label         string                 `protobuf:"bytes,4,opt,name=label,proto3" json:"label,omitempty"` // only the conversations the caller labelled so
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	AfterConv string                 `protobuf:"bytes,1,opt,name=after_conv,json=afterConv,proto3" json:"after_conv,omitempty"`
+	Limit     uint32                 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	Archived  bool                   `protobuf:"varint,3,opt,name=archived,proto3" json:"archived,omitempty"`
+	Label     string                 `protobuf:"bytes,4,opt,name=label,proto3" json:"label,omitempty"` // only the conversations the caller labelled so
+	// topic: only the caller's direct conversations about this topic (a
+	// seller's chats about one listing; PROTOCOL.md, "Topics")
+	Topic         string `protobuf:"bytes,5,opt,name=topic,proto3" json:"topic,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6401,6 +6404,13 @@ func (x *ListConversationsRequest) GetArchived() bool {
 func (x *ListConversationsRequest) GetLabel() string {
 	if x != nil {
 		return x.Label
+	}
+	return ""
+}
+
+func (x *ListConversationsRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
 	}
 	return ""
 }
@@ -13987,13 +13997,14 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\" \n" +
 	"\fRecallResult\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x81\x01\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x97\x01\n" +
 	"\x18ListConversationsRequest\x12\x1d\n" +
 	"\n" +
 	"after_conv\x18\x01 \x01(\tR\tafterConv\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x1a\n" +
 	"\barchived\x18\x03 \x01(\bR\barchived\x12\x14\n" +
-	"\x05label\x18\x04 \x01(\tR\x05label\"\x84\x01\n" +
+	"\x05label\x18\x04 \x01(\tR\x05label\x12\x14\n" +
+	"\x05topic\x18\x05 \x01(\tR\x05topic\"\x84\x01\n" +
 	"\x17ListConversationsResult\x12F\n" +
 	"\rconversations\x18\x01 \x03(\v2 .switchboard.wire.v1.ConvSummaryR\rconversations\x12!\n" +
 	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\"\xbe\x01\n" +

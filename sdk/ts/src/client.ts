@@ -606,10 +606,15 @@ export class Client {
    * (pinned first, then by last activity), or with archived the archived
    * list, and applies what it says to the conversations held: flags set on
    * another device show here. after: the last id of the previous page;
-   * label: only the conversations this user labelled so (label).
+   * label: only the conversations this user labelled so (label); topic:
+   * only the direct conversations about it (a seller's chats with every
+   * buyer of one listing: send({ to, topic })).
    */
-  async listConversations(opts: { archived?: boolean; after?: string; limit?: number; label?: string } = {}): Promise<Conversation[]> {
-    const r = await this.request({ case: "listConversations", value: { afterConv: opts.after ?? "", limit: opts.limit ?? 0, archived: opts.archived ?? false, label: opts.label ?? "" } });
+  async listConversations(opts: { archived?: boolean; after?: string; limit?: number; label?: string; topic?: string } = {}): Promise<Conversation[]> {
+    const r = await this.request({
+      case: "listConversations",
+      value: { afterConv: opts.after ?? "", limit: opts.limit ?? 0, archived: opts.archived ?? false, label: opts.label ?? "", topic: opts.topic ?? "" },
+    });
     if (r.result.case !== "listConversations") throw new Error("listConversations: unexpected answer");
     return r.result.value.conversations.map((cs) => {
       const c = this.conversation(cs.conv);

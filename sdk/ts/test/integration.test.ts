@@ -286,6 +286,7 @@ test("topics: a buyer asks about two listings, two conversations with the seller
       seller.conversation(lamp.conv).messages.some((m) => m.body === "is the lamp still there?") && seller.conversation(sofa.conv).messages.some((m) => m.body === "and the sofa?"));
     assert.equal(directPeer(lamp.conv, "ts-seller"), "ts-buyer");
     assert.equal(directTopic(lamp.conv), "listing-7");
+    assert.deepEqual((await seller.listConversations({ topic: "listing-7" })).map((c) => c.id), [lamp.conv], "the seller's chats about the lamp");
     seller.send(lamp.conv, "yes, it is");
     await until("the buyer has the answer about the lamp", () => buyer.conversation(lamp.conv).messages.some((m) => m.body === "yes, it is"));
     const later = await buyer.schedule({ to: "ts-seller", topic: "listing-7" }, "pick up at 6?", Date.now() + 3_600_000);
