@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -109,5 +110,18 @@ func TestAnonymousPolls(t *testing.T) {
 	}
 	if r, err := node.PollResults(ctx, "ann", g, poll, 0); err != nil || !slices.Equal(r.Mine, []uint32{0}) || r.Voters != 2 {
 		t.Fatalf("ann's results after the restart %v: %v", r, err)
+	}
+
+	// A recalled poll's snapshot row lets go of its salt (and of any
+	// votes it kept).
+	key := fmt.Sprintf("poll/%s/%d", g, quiz)
+	if cp, err := store.LoadCheckpoint(ctx, key); err != nil || !strings.Contains(string(cp.State), `"salt"`) || !strings.Contains(string(cp.State), `"answer"`) {
+		t.Fatalf("the quiz's snapshot before its recall: %s %v", cp.State, err)
+	}
+	if _, err := node.Recall(ctx, g, "teacher", quiz); err != nil {
+		t.Fatal(err)
+	}
+	if cp, err := store.LoadCheckpoint(ctx, key); err != nil || strings.Contains(string(cp.State), `"salt"`) || strings.Contains(string(cp.State), `"answer"`) {
+		t.Fatalf("the quiz's snapshot after its recall: %s %v", cp.State, err)
 	}
 }

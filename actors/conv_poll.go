@@ -332,6 +332,10 @@ func (c *conversation) maybeSnapshot(t *pollTally) {
 	if t.unsaved < pollSnapshotEvery {
 		return
 	}
+	if c.rt.contentClock(c.id).gone(t.posted, t.ends) {
+		delete(c.polls, t.seq) // expired: its row was purged (purgePollSnapshot), not to be written again
+		return
+	}
 	t.unsaved = 0
 	state, err := json.Marshal(pollSnapshot{Through: t.through, Closed: t.closed, Votes: t.votes, Answer: t.answer, Salt: t.salt})
 	if err != nil {
@@ -514,4 +518,16 @@ func (n *Runtime) pollResults(ctx context.Context, req *pb.GetPollResults, voter
 	}
 	r := res.(*pb.PollResultsResponse)
 	return r, fromPB(r.Error)
+}
+
+// purgePollSnapshot takes who voted how (and a quiz's answer, an
+// anonymous poll's salt) out of the snapshot row of the poll at seq,
+// once the poll is recalled or its content expired: the row stays, empty,
+// as nothing reads it again. It touches the store alone.
+func purgePollSnapshot(ctx context.Context, store storage.Store, conv string, seq uint64) error {
+	state, err := json.Marshal(pollSnapshot{Through: seq, Votes: map[string][]uint32{}})
+	if err != nil {
+		return err
+	}
+	return store.SaveCheckpoint(ctx, storage.Checkpoint{Key: pollKey(conv, seq), State: state, At: time.Now()})
 }

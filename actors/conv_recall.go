@@ -87,6 +87,13 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 		reply(storeErr(err))
 		return
 	}
+	if target.Kind == storage.MsgPoll && target.RefSeq == 0 {
+		delete(c.polls, m.Seq) // no snapshot of it written again
+		if err := purgePollSnapshot(bg, c.rt.store, c.id, m.Seq); err != nil {
+			reply(storeErr(err))
+			return
+		}
+	}
 	c.unpinRecalled(m.Seq)
 	now := time.Now()
 	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: m.User, SenderRole: senderRole(mem.Role),

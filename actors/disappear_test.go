@@ -2,6 +2,7 @@ package actors_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,10 +134,26 @@ func TestDisappearingMessages(t *testing.T) {
 	if m, err := store.GetMessage(ctx, "g:class", later.Seq); err != nil || m.ExpiresAt.IsZero() {
 		t.Fatalf("a message after the restart carries its end: %v %v", m, err)
 	}
+	// An anonymous poll goes too, and its snapshot row lets go of its
+	// votes and its salt.
+	poll, err := node.Send(ctx, &pb.SendMessage{Conv: "g:class", Sender: "teacher", Kind: pb.MessageKind_POLL, Body: []byte(`{"question":"ok?","options":["yes","no"],"anonymous":true}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: "g:class", Sender: "pupil", Kind: pb.MessageKind_VOTE, RefSeq: poll.Seq, Body: []byte("[0]")}); err != nil {
+		t.Fatal(err)
+	}
+	pollKey := fmt.Sprintf("poll/g:class/%d", poll.Seq)
+	if cp, err := store.LoadCheckpoint(ctx, pollKey); err != nil || !strings.Contains(string(cp.State), `"salt"`) {
+		t.Fatalf("the anonymous poll's snapshot holds its salt: %s %v", cp.State, err)
+	}
 	eventually(t, func() error {
 		a, err1 := store.GetMessage(ctx, "g:class", homework.Seq)
 		b, err2 := store.GetMessage(ctx, "g:class", later.Seq)
-		return holds(err1 == nil && err2 == nil && a.Recalled() && b.Recalled(), "the group's messages left the store")
+		p, err3 := store.GetMessage(ctx, "g:class", poll.Seq)
+		cp, err4 := store.LoadCheckpoint(ctx, pollKey)
+		return holds(err1 == nil && err2 == nil && err3 == nil && err4 == nil && a.Recalled() && b.Recalled() && p.Recalled() &&
+			!strings.Contains(string(cp.State), `"salt"`), "the group's messages and the poll's secrets left the store")
 	})
 
 	// A shorter timer after a longer one: the later messages go at their

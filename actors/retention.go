@@ -450,6 +450,11 @@ func (c *conversation) expireRow(bg context.Context, row *storage.Message) (bool
 				return false, err
 			}
 		}
+		if row.Kind == storage.MsgPoll && row.RefSeq == 0 {
+			if err := purgePollSnapshot(bg, c.rt.store, c.id, row.Seq); err != nil {
+				return false, err
+			}
+		}
 		return true, c.rt.store.TombstoneMessage(bg, c.id, row.Seq)
 	case row.Kind == storage.MsgSystem && c.kind == storage.KindService:
 		body, found := redactDeskBody(row.Body)
