@@ -89,16 +89,19 @@ func (n *Runtime) checkPairBlock(ctx context.Context, plain, sender, to string, 
 
 // blockTopics applies a block (or its end) that user set on target in
 // their plain conversation to each of the pair's topic conversations:
-// user's memberships are ordered by id, so they follow the plain one's.
+// user's memberships are ordered by id, so the ids that start with the
+// plain one's and ':' come one after the other, from just after that
+// prefix (the plain id itself is not where they start: "d:a:b2", another
+// pair's, sorts between "d:a:b" and "d:a:b:t").
 func (n *Runtime) blockTopics(ctx context.Context, user, target string, op pb.MembershipChange_Op) error {
-	plain := DirectConvID(user, target)
-	for after := plain; ; {
+	prefix := DirectConvID(user, target) + ":"
+	for after := prefix; ; {
 		page, err := n.store.ListMemberships(ctx, user, after, directFromScanPage)
 		if err != nil {
 			return fromPB(storeErr(err))
 		}
 		for _, m := range page {
-			if !strings.HasPrefix(m.ConvID, plain+":") {
+			if !strings.HasPrefix(m.ConvID, prefix) {
 				return nil
 			}
 			_, err := n.ChangeMembership(ctx, &pb.MembershipChange{Conv: m.ConvID, Actor: user, Op: op, Users: []string{target}})

@@ -112,6 +112,23 @@ func TestDirectTopics(t *testing.T) {
 	mustSend("buyer", "seller", "listing-7", "still there?")
 	mustSend("buyer", "seller", "listing-9", "and the chair?")
 
+	// The buyer blocks the seller, and also talks with seller2, whose
+	// conversation's id ("d:buyer:seller2") sorts between the pair's plain
+	// one and its topics: the block still reaches every topic.
+	mustSend("buyer", "seller2", "", "hello")
+	if err := node.Block(ctx, "buyer", "seller", true); err != nil {
+		t.Fatal(err)
+	}
+	for _, topic := range []string{"listing-7", "listing-8", "listing-9"} {
+		_, err = send("seller", "buyer", topic, "sold")
+		wantCode(t, err, pb.Code_MUTED, "the seller writes about "+topic+" to the buyer who blocks them")
+	}
+	mustSend("buyer", "seller2", "", "still fine here")
+	if err := node.Block(ctx, "buyer", "seller", false); err != nil {
+		t.Fatal(err)
+	}
+	mustSend("seller", "buyer", "listing-9", "the chair is yours")
+
 	// A first contact's rules: a seller who takes no new chats is not
 	// reached through a topic either, unless the pair talked already.
 	if _, err := node.SetPrivacy(ctx, &pb.SetPrivacy{User: "seller", DirectFrom: pb.DirectFrom_DIRECT_FROM_NOBODY.Enum()}); err != nil {
