@@ -73,6 +73,9 @@ type Config struct {
 	// MaxQuizExplanationBytes bounds what a quiz's author says of its
 	// answer (default 200; conv_quiz.go).
 	MaxQuizExplanationBytes int
+	// MaxLocationNameBytes bounds a shared location's name (default 200;
+	// location.go).
+	MaxLocationNameBytes int
 	// MaxPollDuration bounds how far ahead a poll's closes_at_ms may be
 	// (default 90 days: a school term).
 	MaxPollDuration time.Duration
@@ -425,6 +428,7 @@ func DefaultConfig() Config {
 		MaxPollOptions:            12,
 		MaxPollOptionBytes:        256,
 		MaxQuizExplanationBytes:   200,
+		MaxLocationNameBytes:      200,
 		MaxPollDuration:           90 * 24 * time.Hour,
 		MaxMediaBytes:             16 << 20,
 		MaxMediaThumbBytes:        4 << 10,
@@ -536,6 +540,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxReactionBytes, d.MaxReactionBytes)
 	setInt(&c.MaxPollOptionBytes, d.MaxPollOptionBytes)
 	setInt(&c.MaxQuizExplanationBytes, d.MaxQuizExplanationBytes)
+	setInt(&c.MaxLocationNameBytes, d.MaxLocationNameBytes)
 	setInt(&c.MaxPollOptions, d.MaxPollOptions)
 	setDuration(&c.MaxPollDuration, d.MaxPollDuration)
 	if c.MaxPollOptions < MinPollOptions || c.MaxPollOptions > MaxPollOptionsLimit {

@@ -57,7 +57,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	case len(m.Body) > c.rt.cfg.MaxBodyBytes:
 		reply(pbErr(pb.Code_TOO_LARGE, "message body is %d bytes, limit %d", len(m.Body), c.rt.cfg.MaxBodyBytes))
 		return
-	case len(m.Body) == 0 && !wirepb.EmptyBodyAllowed(wirepb.MessageKind(m.Kind), m.RefSeq, m.MediaId != ""):
+	case len(m.Body) == 0 && !wirepb.EmptyBodyAllowed(wirepb.MessageKind(m.Kind), m.RefSeq, m.MediaId != "" || m.Location != nil):
 		reply(pbErr(pb.Code_INVALID, "empty message body"))
 		return
 	}
@@ -91,6 +91,11 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	}
 	if !c.limiter(m.Sender).AllowN(now, 1) {
 		reply(pbErr(pb.Code_RATE_LIMITED, "%s sends faster than %.0f messages/s in %s", m.Sender, c.rt.cfg.SendRate, c.id))
+		return
+	}
+	location, e := c.checkLocation(m) // before the file is looked up: not both
+	if e != nil {
+		reply(e)
 		return
 	}
 	media, e := c.attachment(m)
@@ -147,7 +152,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	msg := storage.Message{
 		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: storedSender,
 		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: mentions, Media: media, Body: body, Flags: flags,
-		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now,
+		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now, Location: location,
 	}
 	if e := c.disappearEnd(&msg); e != nil {
 		undoSlow()
@@ -500,7 +505,7 @@ func (c *conversation) markRecalled(seq uint64) {
 	c.forgetMentions(seq)
 	if c.lastMsg != nil && c.lastMsg.Seq == seq {
 		c.lastMsg.Flags |= storage.FlagRecalled
-		c.lastMsg.Body = nil
+		c.lastMsg.Body, c.lastMsg.Location = nil, nil
 	}
 }
 

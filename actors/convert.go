@@ -29,6 +29,7 @@ func toPBMessage(m *storage.Message) *pb.Message {
 		ExpiresAtMs: millis(m.ExpiresAt),
 		SenderRole:  senderRoleToPB(m.SenderRole),
 		Media:       mediaRefToPB(m.Media),
+		Location:    locationToPB(m.Location),
 	}
 }
 

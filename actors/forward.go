@@ -34,8 +34,8 @@ func (n *Runtime) forward(ctx context.Context, to string, req *pb.SendMessage) (
 	if req.ForwardSeq == 0 {
 		return nil, invalid("a forward names the seq of the message it forwards")
 	}
-	if len(req.Body) > 0 || req.Kind != pb.MessageKind_NORMAL || req.RefSeq != 0 || req.ReplyTo != 0 || len(req.Mentions) > 0 || req.MediaId != "" {
-		return nil, invalid("a forward carries its message's content: no body, kind, ref_seq, reply_to, mentions or media_id of its own")
+	if len(req.Body) > 0 || req.Kind != pb.MessageKind_NORMAL || req.RefSeq != 0 || req.ReplyTo != 0 || len(req.Mentions) > 0 || req.MediaId != "" || req.Location != nil {
+		return nil, invalid("a forward carries its message's content: no body, kind, ref_seq, reply_to, mentions, media_id or location of its own")
 	}
 	target := req.Conv
 	if to != "" {
@@ -55,7 +55,7 @@ func (n *Runtime) forward(ctx context.Context, to string, req *pb.SendMessage) (
 	if limit := n.cfg.MaxForwardHops; limit > 0 && int(src.ForwardHops) >= limit {
 		return nil, forbidden("message %d of %s has been forwarded %d times, the node's limit: it goes no further", req.ForwardSeq, req.ForwardConv, src.ForwardHops)
 	}
-	req.Body = src.Body
+	req.Body, req.Location = src.Body, src.Location
 	if src.Media != nil {
 		id, err := n.copyMedia(ctx, req.Sender, req.ForwardConv, target, mediaRefFromPB(src.Media))
 		if err != nil {
@@ -93,7 +93,7 @@ func (n *Runtime) forwardAnswer(ctx context.Context, req *pb.SendMessage, res *p
 			n.log.Warn("delete a resent forward's copy", "conv", req.Conv, "media", req.MediaId, "err", err)
 		}
 	}
-	res.StoredBody, res.Media = stored.Body, stored.Media
+	res.StoredBody, res.Media, res.Location = stored.Body, stored.Media, stored.Location
 	return res, nil
 }
 

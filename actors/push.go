@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -162,6 +163,8 @@ func messagePreview(m *pb.Message, n int) string {
 		return previewText([]byte("📊 "+p.Question), n)
 	case len(m.Body) == 0 && m.Media != nil:
 		return previewText([]byte("📎 "+m.Media.Name), n)
+	case len(m.Body) == 0 && m.Location != nil:
+		return previewText([]byte("📍 "+cmp.Or(m.Location.Name, "location")), n)
 	}
 	return previewText(m.Body, n)
 }

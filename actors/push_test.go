@@ -66,3 +66,20 @@ func TestMessagePreviewOfAPollAndACard(t *testing.T) {
 		}
 	}
 }
+
+// A location sent without a caption is previewed by its name, or as a
+// location; with one, by the caption.
+func TestMessagePreviewOfALocation(t *testing.T) {
+	for _, tc := range []struct {
+		m    *pb.Message
+		want string
+	}{
+		{&pb.Message{Location: &pb.Location{Lat: 52.5, Lng: 13.4, Name: "Café am Markt"}}, "📍 Café am Markt"},
+		{&pb.Message{Location: &pb.Location{Lat: 52.5, Lng: 13.4}}, "📍 location"},
+		{&pb.Message{Location: &pb.Location{Lat: 52.5, Lng: 13.4}, Body: []byte("here")}, "here"},
+	} {
+		if got := messagePreview(tc.m, 120); got != tc.want {
+			t.Errorf("messagePreview(%v) = %q, want %q", tc.m, got, tc.want)
+		}
+	}
+}

@@ -105,6 +105,23 @@ func TestMessageRecordMedia(t *testing.T) {
 	}
 }
 
+// A message's location is exported in both formats; none, not at all.
+func TestMessageRecordLocation(t *testing.T) {
+	m := storage.Message{ConvID: "d:a:b", Seq: 6, MsgID: 10, Sender: "a", Kind: storage.MsgNormal,
+		Location: &storage.Location{Lat: 52.52, Lng: -13.4, Name: "gate B"}, ServerTS: time.UnixMilli(1764396000000)}
+	r := NewMessageRecord(m)
+	if pr, ok := r.proto().(*exportpb.MessageRecord); !ok || pr.Location.GetLat() != 52.52 || pr.Location.GetLng() != -13.4 || pr.Location.GetName() != "gate B" {
+		t.Errorf("protobuf %v", r.proto())
+	}
+	if b, err := json.Marshal(r); err != nil || !strings.Contains(string(b), `"location":{"lat":52.52,"lng":-13.4,"name":"gate B"}`) {
+		t.Errorf("json %s %v", b, err)
+	}
+	m.Location = nil
+	if b, _ := json.Marshal(NewMessageRecord(m)); strings.Contains(string(b), "location") {
+		t.Errorf("json of a message without a location: %s", b)
+	}
+}
+
 // A desk tags record carries the same fields in both formats; no tags is
 // an empty list.
 func TestTagsRecordFormats(t *testing.T) {

@@ -45,6 +45,15 @@ type MessageRecord struct {
 	// ExpiresAtMs: a disappearing message, which its members stop seeing
 	// then: a copy kept downstream should be dropped then too.
 	ExpiresAtMs int64 `json:"expires_at_ms,omitempty"`
+	// Location: a place the message shares (Text is its caption).
+	Location *LocationRecord `json:"location,omitempty"`
+}
+
+// LocationRecord is a shared place: WGS 84 degrees and its name.
+type LocationRecord struct {
+	Lat  float64 `json:"lat"`
+	Lng  float64 `json:"lng"`
+	Name string  `json:"name,omitempty"`
 }
 
 // MediaRecord describes a message's attached file.
@@ -92,6 +101,9 @@ func NewMessageRecord(m storage.Message) MessageRecord {
 	}
 	if len(m.Mentions) == 1 && m.Mentions[0] == storage.MentionAll {
 		r.Mentions, r.MentionAll = nil, true
+	}
+	if l := m.Location; l != nil {
+		r.Location = &LocationRecord{Lat: l.Lat, Lng: l.Lng, Name: l.Name}
 	}
 	if f := m.Media; f.ID != "" {
 		r.Media = &MediaRecord{ID: f.ID, Name: f.Name, Type: f.MIME, Size: f.Size, Width: f.Preview.Width, Height: f.Preview.Height, DurationMs: f.Preview.DurationMs}

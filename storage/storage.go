@@ -286,6 +286,9 @@ type Message struct {
 	// when it was sent): its content is no longer readable, and is taken
 	// out of the store. Zero: it stays.
 	ExpiresAt time.Time
+	// Location: a place the message shares (its Body is then the caption);
+	// nil: none. It is content: a tombstone takes it.
+	Location *Location
 }
 
 // MentionAll, alone in a message's Mentions, mentions every member of its

@@ -344,7 +344,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Send{Send: &wirepb.SendResult{
 			Conv: m.Conv, Seq: r.Seq, MsgId: r.MsgId, ServerTsMs: r.ServerTsMs, Duplicate: r.Duplicate, Flagged: r.Flagged, StoredBody: r.StoredBody, Media: wireMedia(r.Media),
-			ExpiresAtMs: r.ExpiresAtMs, VoterAlias: r.VoterAlias}}}
+			ExpiresAtMs: r.ExpiresAtMs, VoterAlias: r.VoterAlias, Location: wireLocation(r.Location)}}}
 
 	case *wirepb.Request_Sync:
 		r, err := sess.Sync(ctx, op.Sync.Cursor, int(op.Sync.Limit))

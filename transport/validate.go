@@ -102,7 +102,7 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 			return invalid("a send names exactly one of conv and to")
 		case s.To != "" && !session.ValidUserID(s.To):
 			return invalid("bad user id %q", s.To)
-		case len(s.Body) == 0 && !wirepb.EmptyBodyAllowed(s.Kind, s.RefSeq, s.MediaId != "" || s.ForwardConv != ""):
+		case len(s.Body) == 0 && !wirepb.EmptyBodyAllowed(s.Kind, s.RefSeq, s.MediaId != "" || s.ForwardConv != "" || s.Location != nil):
 			return invalid("empty message body")
 		case s.ClientMsgId == "":
 			// The idempotency key makes a resend after a lost answer safe:

@@ -535,7 +535,7 @@ func (x MembershipChange_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MembershipChange_Op.Descriptor instead.
 func (MembershipChange_Op) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{14, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{15, 0}
 }
 
 type ListsUpdate_List int32
@@ -606,7 +606,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106, 0}
 }
 
 type Signal_Kind int32
@@ -664,7 +664,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{112, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{113, 0}
 }
 
 type Error struct {
@@ -754,7 +754,8 @@ type Message struct {
 	AutoReply bool `protobuf:"varint,20,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`
 	// it disappears then (its conversation's timer when it was sent;
 	// storage.Message.ExpiresAt): 0, it stays
-	ExpiresAtMs   int64 `protobuf:"varint,21,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	ExpiresAtMs   int64     `protobuf:"varint,21,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	Location      *Location `protobuf:"bytes,23,opt,name=location,proto3" json:"location,omitempty"` // a place it shares (storage.Message.Location); unset: none
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -936,6 +937,74 @@ func (x *Message) GetExpiresAtMs() int64 {
 	return 0
 }
 
+func (x *Message) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+// Location is a place a message shares (storage.Location).
+type Location struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Lat           float64                `protobuf:"fixed64,1,opt,name=lat,proto3" json:"lat,omitempty"`
+	Lng           float64                `protobuf:"fixed64,2,opt,name=lng,proto3" json:"lng,omitempty"`
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Location) Reset() {
+	*x = Location{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Location) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Location) ProtoMessage() {}
+
+func (x *Location) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Location.ProtoReflect.Descriptor instead.
+func (*Location) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Location) GetLat() float64 {
+	if x != nil {
+		return x.Lat
+	}
+	return 0
+}
+
+func (x *Location) GetLng() float64 {
+	if x != nil {
+		return x.Lng
+	}
+	return 0
+}
+
+func (x *Location) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 type MediaRef struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -952,7 +1021,7 @@ type MediaRef struct {
 
 func (x *MediaRef) Reset() {
 	*x = MediaRef{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +1033,7 @@ func (x *MediaRef) String() string {
 func (*MediaRef) ProtoMessage() {}
 
 func (x *MediaRef) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +1046,7 @@ func (x *MediaRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaRef.ProtoReflect.Descriptor instead.
 func (*MediaRef) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{2}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *MediaRef) GetId() string {
@@ -1058,7 +1127,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[3]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1070,7 +1139,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[3]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1083,7 +1152,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{3}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Member) GetUser() string {
@@ -1155,7 +1224,7 @@ type CreateConversation struct {
 
 func (x *CreateConversation) Reset() {
 	*x = CreateConversation{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1167,7 +1236,7 @@ func (x *CreateConversation) String() string {
 func (*CreateConversation) ProtoMessage() {}
 
 func (x *CreateConversation) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1180,7 +1249,7 @@ func (x *CreateConversation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConversation.ProtoReflect.Descriptor instead.
 func (*CreateConversation) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{4}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateConversation) GetConv() string {
@@ -1229,7 +1298,7 @@ type CreateConversationResponse struct {
 
 func (x *CreateConversationResponse) Reset() {
 	*x = CreateConversationResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1241,7 +1310,7 @@ func (x *CreateConversationResponse) String() string {
 func (*CreateConversationResponse) ProtoMessage() {}
 
 func (x *CreateConversationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1254,7 +1323,7 @@ func (x *CreateConversationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConversationResponse.ProtoReflect.Descriptor instead.
 func (*CreateConversationResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{5}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateConversationResponse) GetError() *Error {
@@ -1300,14 +1369,15 @@ type SendMessage struct {
 	ForwardHops uint32 `protobuf:"varint,14,opt,name=forward_hops,json=forwardHops,proto3" json:"forward_hops,omitempty"`
 	// topic: with a send to a user, the pair's conversation about it
 	// (wirepb.DirectTopicConvID); empty: their plain one
-	Topic         string `protobuf:"bytes,15,opt,name=topic,proto3" json:"topic,omitempty"`
+	Topic         string    `protobuf:"bytes,15,opt,name=topic,proto3" json:"topic,omitempty"`
+	Location      *Location `protobuf:"bytes,16,opt,name=location,proto3" json:"location,omitempty"` // a place the message shares; body is its caption
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SendMessage) Reset() {
 	*x = SendMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1319,7 +1389,7 @@ func (x *SendMessage) String() string {
 func (*SendMessage) ProtoMessage() {}
 
 func (x *SendMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1332,7 +1402,7 @@ func (x *SendMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessage.ProtoReflect.Descriptor instead.
 func (*SendMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{6}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SendMessage) GetConv() string {
@@ -1440,6 +1510,13 @@ func (x *SendMessage) GetTopic() string {
 	return ""
 }
 
+func (x *SendMessage) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
 type SendResponse struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Error      *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
@@ -1455,13 +1532,14 @@ type SendResponse struct {
 	Media         *MediaRef `protobuf:"bytes,8,opt,name=media,proto3" json:"media,omitempty"`                                   // a forward's file as copied into conv
 	ExpiresAtMs   int64     `protobuf:"varint,9,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"` // it disappears then (the conversation's timer); 0: it stays
 	VoterAlias    string    `protobuf:"bytes,10,opt,name=voter_alias,json=voterAlias,proto3" json:"voter_alias,omitempty"`      // an anonymous poll's vote: the alias it is stored as (conv_anonymous.go)
+	Location      *Location `protobuf:"bytes,11,opt,name=location,proto3" json:"location,omitempty"`                            // a forward's location as copied
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1473,7 +1551,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1486,7 +1564,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{7}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SendResponse) GetError() *Error {
@@ -1559,6 +1637,13 @@ func (x *SendResponse) GetVoterAlias() string {
 	return ""
 }
 
+func (x *SendResponse) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
 type RecallMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Conv  string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
@@ -1573,7 +1658,7 @@ type RecallMessage struct {
 
 func (x *RecallMessage) Reset() {
 	*x = RecallMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1670,7 @@ func (x *RecallMessage) String() string {
 func (*RecallMessage) ProtoMessage() {}
 
 func (x *RecallMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1683,7 @@ func (x *RecallMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallMessage.ProtoReflect.Descriptor instead.
 func (*RecallMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{8}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RecallMessage) GetConv() string {
@@ -1639,7 +1724,7 @@ type RecallResponse struct {
 
 func (x *RecallResponse) Reset() {
 	*x = RecallResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1736,7 @@ func (x *RecallResponse) String() string {
 func (*RecallResponse) ProtoMessage() {}
 
 func (x *RecallResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1749,7 @@ func (x *RecallResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallResponse.ProtoReflect.Descriptor instead.
 func (*RecallResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{9}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RecallResponse) GetError() *Error {
@@ -1694,7 +1779,7 @@ type ExpireMessages struct {
 
 func (x *ExpireMessages) Reset() {
 	*x = ExpireMessages{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1791,7 @@ func (x *ExpireMessages) String() string {
 func (*ExpireMessages) ProtoMessage() {}
 
 func (x *ExpireMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +1804,7 @@ func (x *ExpireMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireMessages.ProtoReflect.Descriptor instead.
 func (*ExpireMessages) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{10}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ExpireMessages) GetConv() string {
@@ -1748,7 +1833,7 @@ type ExpireMessagesResponse struct {
 
 func (x *ExpireMessagesResponse) Reset() {
 	*x = ExpireMessagesResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1760,7 +1845,7 @@ func (x *ExpireMessagesResponse) String() string {
 func (*ExpireMessagesResponse) ProtoMessage() {}
 
 func (x *ExpireMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1773,7 +1858,7 @@ func (x *ExpireMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireMessagesResponse.ProtoReflect.Descriptor instead.
 func (*ExpireMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{11}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ExpireMessagesResponse) GetError() *Error {
@@ -1818,7 +1903,7 @@ type GetHistory struct {
 
 func (x *GetHistory) Reset() {
 	*x = GetHistory{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +1915,7 @@ func (x *GetHistory) String() string {
 func (*GetHistory) ProtoMessage() {}
 
 func (x *GetHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +1928,7 @@ func (x *GetHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHistory.ProtoReflect.Descriptor instead.
 func (*GetHistory) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{12}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetHistory) GetConv() string {
@@ -1898,7 +1983,7 @@ type HistoryResponse struct {
 
 func (x *HistoryResponse) Reset() {
 	*x = HistoryResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1910,7 +1995,7 @@ func (x *HistoryResponse) String() string {
 func (*HistoryResponse) ProtoMessage() {}
 
 func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1923,7 +2008,7 @@ func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryResponse.ProtoReflect.Descriptor instead.
 func (*HistoryResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{13}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *HistoryResponse) GetError() *Error {
@@ -1963,7 +2048,7 @@ type MembershipChange struct {
 
 func (x *MembershipChange) Reset() {
 	*x = MembershipChange{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2060,7 @@ func (x *MembershipChange) String() string {
 func (*MembershipChange) ProtoMessage() {}
 
 func (x *MembershipChange) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2073,7 @@ func (x *MembershipChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipChange.ProtoReflect.Descriptor instead.
 func (*MembershipChange) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{14}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MembershipChange) GetConv() string {
@@ -2050,7 +2135,7 @@ type MembershipResponse struct {
 
 func (x *MembershipResponse) Reset() {
 	*x = MembershipResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2062,7 +2147,7 @@ func (x *MembershipResponse) String() string {
 func (*MembershipResponse) ProtoMessage() {}
 
 func (x *MembershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2075,7 +2160,7 @@ func (x *MembershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipResponse.ProtoReflect.Descriptor instead.
 func (*MembershipResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{15}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *MembershipResponse) GetError() *Error {
@@ -2104,7 +2189,7 @@ type ListMembers struct {
 
 func (x *ListMembers) Reset() {
 	*x = ListMembers{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2116,7 +2201,7 @@ func (x *ListMembers) String() string {
 func (*ListMembers) ProtoMessage() {}
 
 func (x *ListMembers) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2129,7 +2214,7 @@ func (x *ListMembers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembers.ProtoReflect.Descriptor instead.
 func (*ListMembers) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{16}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListMembers) GetConv() string {
@@ -2170,7 +2255,7 @@ type MembersResponse struct {
 
 func (x *MembersResponse) Reset() {
 	*x = MembersResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2182,7 +2267,7 @@ func (x *MembersResponse) String() string {
 func (*MembersResponse) ProtoMessage() {}
 
 func (x *MembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2195,7 +2280,7 @@ func (x *MembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersResponse.ProtoReflect.Descriptor instead.
 func (*MembersResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{17}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MembersResponse) GetError() *Error {
@@ -2223,7 +2308,7 @@ type ConvState struct {
 
 func (x *ConvState) Reset() {
 	*x = ConvState{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2235,7 +2320,7 @@ func (x *ConvState) String() string {
 func (*ConvState) ProtoMessage() {}
 
 func (x *ConvState) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2248,7 +2333,7 @@ func (x *ConvState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConvState.ProtoReflect.Descriptor instead.
 func (*ConvState) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{18}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ConvState) GetConv() string {
@@ -2291,7 +2376,7 @@ type ConvStateResponse struct {
 
 func (x *ConvStateResponse) Reset() {
 	*x = ConvStateResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2303,7 +2388,7 @@ func (x *ConvStateResponse) String() string {
 func (*ConvStateResponse) ProtoMessage() {}
 
 func (x *ConvStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2316,7 +2401,7 @@ func (x *ConvStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConvStateResponse.ProtoReflect.Descriptor instead.
 func (*ConvStateResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{19}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ConvStateResponse) GetError() *Error {
@@ -2402,7 +2487,7 @@ type ReadBy struct {
 
 func (x *ReadBy) Reset() {
 	*x = ReadBy{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2414,7 +2499,7 @@ func (x *ReadBy) String() string {
 func (*ReadBy) ProtoMessage() {}
 
 func (x *ReadBy) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2427,7 +2512,7 @@ func (x *ReadBy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadBy.ProtoReflect.Descriptor instead.
 func (*ReadBy) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{20}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReadBy) GetConv() string {
@@ -2468,7 +2553,7 @@ type Deliver struct {
 
 func (x *Deliver) Reset() {
 	*x = Deliver{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2480,7 +2565,7 @@ func (x *Deliver) String() string {
 func (*Deliver) ProtoMessage() {}
 
 func (x *Deliver) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2493,7 +2578,7 @@ func (x *Deliver) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deliver.ProtoReflect.Descriptor instead.
 func (*Deliver) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{21}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Deliver) GetUser() string {
@@ -2562,7 +2647,7 @@ type MembershipNotice struct {
 
 func (x *MembershipNotice) Reset() {
 	*x = MembershipNotice{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2574,7 +2659,7 @@ func (x *MembershipNotice) String() string {
 func (*MembershipNotice) ProtoMessage() {}
 
 func (x *MembershipNotice) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2587,7 +2672,7 @@ func (x *MembershipNotice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipNotice.ProtoReflect.Descriptor instead.
 func (*MembershipNotice) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{22}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *MembershipNotice) GetUser() string {
@@ -2664,7 +2749,7 @@ type RegisterDevice struct {
 
 func (x *RegisterDevice) Reset() {
 	*x = RegisterDevice{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2676,7 +2761,7 @@ func (x *RegisterDevice) String() string {
 func (*RegisterDevice) ProtoMessage() {}
 
 func (x *RegisterDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2689,7 +2774,7 @@ func (x *RegisterDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterDevice.ProtoReflect.Descriptor instead.
 func (*RegisterDevice) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{23}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RegisterDevice) GetUser() string {
@@ -2758,7 +2843,7 @@ type RegisterDeviceResponse struct {
 
 func (x *RegisterDeviceResponse) Reset() {
 	*x = RegisterDeviceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2770,7 +2855,7 @@ func (x *RegisterDeviceResponse) String() string {
 func (*RegisterDeviceResponse) ProtoMessage() {}
 
 func (x *RegisterDeviceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2783,7 +2868,7 @@ func (x *RegisterDeviceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterDeviceResponse.ProtoReflect.Descriptor instead.
 func (*RegisterDeviceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{24}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RegisterDeviceResponse) GetError() *Error {
@@ -2849,7 +2934,7 @@ type Suspension struct {
 
 func (x *Suspension) Reset() {
 	*x = Suspension{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2861,7 +2946,7 @@ func (x *Suspension) String() string {
 func (*Suspension) ProtoMessage() {}
 
 func (x *Suspension) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2874,7 +2959,7 @@ func (x *Suspension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Suspension.ProtoReflect.Descriptor instead.
 func (*Suspension) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{25}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Suspension) GetSinceMs() int64 {
@@ -2910,7 +2995,7 @@ type SetSuspension struct {
 
 func (x *SetSuspension) Reset() {
 	*x = SetSuspension{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2922,7 +3007,7 @@ func (x *SetSuspension) String() string {
 func (*SetSuspension) ProtoMessage() {}
 
 func (x *SetSuspension) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2935,7 +3020,7 @@ func (x *SetSuspension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSuspension.ProtoReflect.Descriptor instead.
 func (*SetSuspension) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{26}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SetSuspension) GetUser() string {
@@ -2962,7 +3047,7 @@ type GetSuspension struct {
 
 func (x *GetSuspension) Reset() {
 	*x = GetSuspension{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2974,7 +3059,7 @@ func (x *GetSuspension) String() string {
 func (*GetSuspension) ProtoMessage() {}
 
 func (x *GetSuspension) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2987,7 +3072,7 @@ func (x *GetSuspension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSuspension.ProtoReflect.Descriptor instead.
 func (*GetSuspension) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{27}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetSuspension) GetUser() string {
@@ -3009,7 +3094,7 @@ type SuspensionResponse struct {
 
 func (x *SuspensionResponse) Reset() {
 	*x = SuspensionResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3021,7 +3106,7 @@ func (x *SuspensionResponse) String() string {
 func (*SuspensionResponse) ProtoMessage() {}
 
 func (x *SuspensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3034,7 +3119,7 @@ func (x *SuspensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspensionResponse.ProtoReflect.Descriptor instead.
 func (*SuspensionResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{28}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SuspensionResponse) GetError() *Error {
@@ -3078,7 +3163,7 @@ type OpenDirect struct {
 
 func (x *OpenDirect) Reset() {
 	*x = OpenDirect{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3090,7 +3175,7 @@ func (x *OpenDirect) String() string {
 func (*OpenDirect) ProtoMessage() {}
 
 func (x *OpenDirect) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3103,7 +3188,7 @@ func (x *OpenDirect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDirect.ProtoReflect.Descriptor instead.
 func (*OpenDirect) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{29}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *OpenDirect) GetUser() string {
@@ -3129,7 +3214,7 @@ type OpenDirectResponse struct {
 
 func (x *OpenDirectResponse) Reset() {
 	*x = OpenDirectResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3141,7 +3226,7 @@ func (x *OpenDirectResponse) String() string {
 func (*OpenDirectResponse) ProtoMessage() {}
 
 func (x *OpenDirectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3154,7 +3239,7 @@ func (x *OpenDirectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDirectResponse.ProtoReflect.Descriptor instead.
 func (*OpenDirectResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *OpenDirectResponse) GetError() *Error {
@@ -3176,7 +3261,7 @@ type SpendUpload struct {
 
 func (x *SpendUpload) Reset() {
 	*x = SpendUpload{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3188,7 +3273,7 @@ func (x *SpendUpload) String() string {
 func (*SpendUpload) ProtoMessage() {}
 
 func (x *SpendUpload) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3201,7 +3286,7 @@ func (x *SpendUpload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpendUpload.ProtoReflect.Descriptor instead.
 func (*SpendUpload) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{31}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SpendUpload) GetUser() string {
@@ -3227,7 +3312,7 @@ type SpendUploadResponse struct {
 
 func (x *SpendUploadResponse) Reset() {
 	*x = SpendUploadResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3239,7 +3324,7 @@ func (x *SpendUploadResponse) String() string {
 func (*SpendUploadResponse) ProtoMessage() {}
 
 func (x *SpendUploadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3252,7 +3337,7 @@ func (x *SpendUploadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpendUploadResponse.ProtoReflect.Descriptor instead.
 func (*SpendUploadResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{32}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SpendUploadResponse) GetError() *Error {
@@ -3281,7 +3366,7 @@ type Report struct {
 
 func (x *Report) Reset() {
 	*x = Report{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3293,7 +3378,7 @@ func (x *Report) String() string {
 func (*Report) ProtoMessage() {}
 
 func (x *Report) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3306,7 +3391,7 @@ func (x *Report) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Report.ProtoReflect.Descriptor instead.
 func (*Report) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Report) GetId() string {
@@ -3390,7 +3475,7 @@ type ReportList struct {
 
 func (x *ReportList) Reset() {
 	*x = ReportList{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3402,7 +3487,7 @@ func (x *ReportList) String() string {
 func (*ReportList) ProtoMessage() {}
 
 func (x *ReportList) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3415,7 +3500,7 @@ func (x *ReportList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportList.ProtoReflect.Descriptor instead.
 func (*ReportList) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ReportList) GetOpen() []*Report {
@@ -3434,7 +3519,7 @@ type FileReport struct {
 
 func (x *FileReport) Reset() {
 	*x = FileReport{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3446,7 +3531,7 @@ func (x *FileReport) String() string {
 func (*FileReport) ProtoMessage() {}
 
 func (x *FileReport) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3459,7 +3544,7 @@ func (x *FileReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileReport.ProtoReflect.Descriptor instead.
 func (*FileReport) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *FileReport) GetReport() *Report {
@@ -3480,7 +3565,7 @@ type FileReportResponse struct {
 
 func (x *FileReportResponse) Reset() {
 	*x = FileReportResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3492,7 +3577,7 @@ func (x *FileReportResponse) String() string {
 func (*FileReportResponse) ProtoMessage() {}
 
 func (x *FileReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3505,7 +3590,7 @@ func (x *FileReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileReportResponse.ProtoReflect.Descriptor instead.
 func (*FileReportResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *FileReportResponse) GetError() *Error {
@@ -3539,7 +3624,7 @@ type ListReports struct {
 
 func (x *ListReports) Reset() {
 	*x = ListReports{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3551,7 +3636,7 @@ func (x *ListReports) String() string {
 func (*ListReports) ProtoMessage() {}
 
 func (x *ListReports) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3564,7 +3649,7 @@ func (x *ListReports) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReports.ProtoReflect.Descriptor instead.
 func (*ListReports) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListReports) GetAfterId() string {
@@ -3592,7 +3677,7 @@ type ListReportsResponse struct {
 
 func (x *ListReportsResponse) Reset() {
 	*x = ListReportsResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3604,7 +3689,7 @@ func (x *ListReportsResponse) String() string {
 func (*ListReportsResponse) ProtoMessage() {}
 
 func (x *ListReportsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3617,7 +3702,7 @@ func (x *ListReportsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReportsResponse.ProtoReflect.Descriptor instead.
 func (*ListReportsResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListReportsResponse) GetError() *Error {
@@ -3651,7 +3736,7 @@ type ResolveReport struct {
 
 func (x *ResolveReport) Reset() {
 	*x = ResolveReport{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3663,7 +3748,7 @@ func (x *ResolveReport) String() string {
 func (*ResolveReport) ProtoMessage() {}
 
 func (x *ResolveReport) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3676,7 +3761,7 @@ func (x *ResolveReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveReport.ProtoReflect.Descriptor instead.
 func (*ResolveReport) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ResolveReport) GetId() string {
@@ -3703,7 +3788,7 @@ type GetReport struct {
 
 func (x *GetReport) Reset() {
 	*x = GetReport{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3715,7 +3800,7 @@ func (x *GetReport) String() string {
 func (*GetReport) ProtoMessage() {}
 
 func (x *GetReport) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3728,7 +3813,7 @@ func (x *GetReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReport.ProtoReflect.Descriptor instead.
 func (*GetReport) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetReport) GetId() string {
@@ -3749,7 +3834,7 @@ type ReportResponse struct {
 
 func (x *ReportResponse) Reset() {
 	*x = ReportResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3761,7 +3846,7 @@ func (x *ReportResponse) String() string {
 func (*ReportResponse) ProtoMessage() {}
 
 func (x *ReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3774,7 +3859,7 @@ func (x *ReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResponse.ProtoReflect.Descriptor instead.
 func (*ReportResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ReportResponse) GetError() *Error {
@@ -3802,7 +3887,7 @@ type EndSession struct {
 
 func (x *EndSession) Reset() {
 	*x = EndSession{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3814,7 +3899,7 @@ func (x *EndSession) String() string {
 func (*EndSession) ProtoMessage() {}
 
 func (x *EndSession) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3827,7 +3912,7 @@ func (x *EndSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSession.ProtoReflect.Descriptor instead.
 func (*EndSession) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *EndSession) GetError() *Error {
@@ -3848,7 +3933,7 @@ type UnregisterDevice struct {
 
 func (x *UnregisterDevice) Reset() {
 	*x = UnregisterDevice{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3860,7 +3945,7 @@ func (x *UnregisterDevice) String() string {
 func (*UnregisterDevice) ProtoMessage() {}
 
 func (x *UnregisterDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3873,7 +3958,7 @@ func (x *UnregisterDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterDevice.ProtoReflect.Descriptor instead.
 func (*UnregisterDevice) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *UnregisterDevice) GetUser() string {
@@ -3909,7 +3994,7 @@ type Sync struct {
 
 func (x *Sync) Reset() {
 	*x = Sync{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3921,7 +4006,7 @@ func (x *Sync) String() string {
 func (*Sync) ProtoMessage() {}
 
 func (x *Sync) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3934,7 +4019,7 @@ func (x *Sync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sync.ProtoReflect.Descriptor instead.
 func (*Sync) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{44}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Sync) GetUser() string {
@@ -3997,7 +4082,7 @@ type ConvSummary struct {
 
 func (x *ConvSummary) Reset() {
 	*x = ConvSummary{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4009,7 +4094,7 @@ func (x *ConvSummary) String() string {
 func (*ConvSummary) ProtoMessage() {}
 
 func (x *ConvSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4022,7 +4107,7 @@ func (x *ConvSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConvSummary.ProtoReflect.Descriptor instead.
 func (*ConvSummary) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{45}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ConvSummary) GetConv() string {
@@ -4185,7 +4270,7 @@ type SyncResponse struct {
 
 func (x *SyncResponse) Reset() {
 	*x = SyncResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4197,7 +4282,7 @@ func (x *SyncResponse) String() string {
 func (*SyncResponse) ProtoMessage() {}
 
 func (x *SyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4210,7 +4295,7 @@ func (x *SyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncResponse.ProtoReflect.Descriptor instead.
 func (*SyncResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{46}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *SyncResponse) GetError() *Error {
@@ -4259,7 +4344,7 @@ type AckCursor struct {
 
 func (x *AckCursor) Reset() {
 	*x = AckCursor{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4271,7 +4356,7 @@ func (x *AckCursor) String() string {
 func (*AckCursor) ProtoMessage() {}
 
 func (x *AckCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4284,7 +4369,7 @@ func (x *AckCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckCursor.ProtoReflect.Descriptor instead.
 func (*AckCursor) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{47}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *AckCursor) GetUser() string {
@@ -4320,7 +4405,7 @@ type MarkRead struct {
 
 func (x *MarkRead) Reset() {
 	*x = MarkRead{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4332,7 +4417,7 @@ func (x *MarkRead) String() string {
 func (*MarkRead) ProtoMessage() {}
 
 func (x *MarkRead) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4345,7 +4430,7 @@ func (x *MarkRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkRead.ProtoReflect.Descriptor instead.
 func (*MarkRead) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{48}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *MarkRead) GetUser() string {
@@ -4387,7 +4472,7 @@ type MarkReadResponse struct {
 
 func (x *MarkReadResponse) Reset() {
 	*x = MarkReadResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4399,7 +4484,7 @@ func (x *MarkReadResponse) String() string {
 func (*MarkReadResponse) ProtoMessage() {}
 
 func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4412,7 +4497,7 @@ func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkReadResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{49}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *MarkReadResponse) GetError() *Error {
@@ -4450,7 +4535,7 @@ type ClearHistory struct {
 
 func (x *ClearHistory) Reset() {
 	*x = ClearHistory{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4462,7 +4547,7 @@ func (x *ClearHistory) String() string {
 func (*ClearHistory) ProtoMessage() {}
 
 func (x *ClearHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4475,7 +4560,7 @@ func (x *ClearHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearHistory.ProtoReflect.Descriptor instead.
 func (*ClearHistory) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ClearHistory) GetConv() string {
@@ -4509,7 +4594,7 @@ type ClearHistoryResponse struct {
 
 func (x *ClearHistoryResponse) Reset() {
 	*x = ClearHistoryResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4521,7 +4606,7 @@ func (x *ClearHistoryResponse) String() string {
 func (*ClearHistoryResponse) ProtoMessage() {}
 
 func (x *ClearHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4534,7 +4619,7 @@ func (x *ClearHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearHistoryResponse.ProtoReflect.Descriptor instead.
 func (*ClearHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ClearHistoryResponse) GetError() *Error {
@@ -4565,7 +4650,7 @@ type HideMessages struct {
 
 func (x *HideMessages) Reset() {
 	*x = HideMessages{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4577,7 +4662,7 @@ func (x *HideMessages) String() string {
 func (*HideMessages) ProtoMessage() {}
 
 func (x *HideMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4590,7 +4675,7 @@ func (x *HideMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HideMessages.ProtoReflect.Descriptor instead.
 func (*HideMessages) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *HideMessages) GetConv() string {
@@ -4631,7 +4716,7 @@ type HideMessagesResponse struct {
 
 func (x *HideMessagesResponse) Reset() {
 	*x = HideMessagesResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4643,7 +4728,7 @@ func (x *HideMessagesResponse) String() string {
 func (*HideMessagesResponse) ProtoMessage() {}
 
 func (x *HideMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4656,7 +4741,7 @@ func (x *HideMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HideMessagesResponse.ProtoReflect.Descriptor instead.
 func (*HideMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *HideMessagesResponse) GetError() *Error {
@@ -4683,7 +4768,7 @@ type MarkAllRead struct {
 
 func (x *MarkAllRead) Reset() {
 	*x = MarkAllRead{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4695,7 +4780,7 @@ func (x *MarkAllRead) String() string {
 func (*MarkAllRead) ProtoMessage() {}
 
 func (x *MarkAllRead) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4708,7 +4793,7 @@ func (x *MarkAllRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAllRead.ProtoReflect.Descriptor instead.
 func (*MarkAllRead) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *MarkAllRead) GetUser() string {
@@ -4736,7 +4821,7 @@ type MarkAllReadResponse struct {
 
 func (x *MarkAllReadResponse) Reset() {
 	*x = MarkAllReadResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4748,7 +4833,7 @@ func (x *MarkAllReadResponse) String() string {
 func (*MarkAllReadResponse) ProtoMessage() {}
 
 func (x *MarkAllReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4761,7 +4846,7 @@ func (x *MarkAllReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAllReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkAllReadResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *MarkAllReadResponse) GetError() *Error {
@@ -4805,7 +4890,7 @@ type ListConversations struct {
 
 func (x *ListConversations) Reset() {
 	*x = ListConversations{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4817,7 +4902,7 @@ func (x *ListConversations) String() string {
 func (*ListConversations) ProtoMessage() {}
 
 func (x *ListConversations) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4830,7 +4915,7 @@ func (x *ListConversations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversations.ProtoReflect.Descriptor instead.
 func (*ListConversations) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListConversations) GetUser() string {
@@ -4901,7 +4986,7 @@ type ListConversationsResponse struct {
 
 func (x *ListConversationsResponse) Reset() {
 	*x = ListConversationsResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4913,7 +4998,7 @@ func (x *ListConversationsResponse) String() string {
 func (*ListConversationsResponse) ProtoMessage() {}
 
 func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4926,7 +5011,7 @@ func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsResponse.ProtoReflect.Descriptor instead.
 func (*ListConversationsResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ListConversationsResponse) GetError() *Error {
@@ -4968,7 +5053,7 @@ type SetPinned struct {
 
 func (x *SetPinned) Reset() {
 	*x = SetPinned{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4980,7 +5065,7 @@ func (x *SetPinned) String() string {
 func (*SetPinned) ProtoMessage() {}
 
 func (x *SetPinned) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4993,7 +5078,7 @@ func (x *SetPinned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPinned.ProtoReflect.Descriptor instead.
 func (*SetPinned) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *SetPinned) GetUser() string {
@@ -5030,7 +5115,7 @@ type SetMarkedUnread struct {
 
 func (x *SetMarkedUnread) Reset() {
 	*x = SetMarkedUnread{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5042,7 +5127,7 @@ func (x *SetMarkedUnread) String() string {
 func (*SetMarkedUnread) ProtoMessage() {}
 
 func (x *SetMarkedUnread) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5055,7 +5140,7 @@ func (x *SetMarkedUnread) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMarkedUnread.ProtoReflect.Descriptor instead.
 func (*SetMarkedUnread) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *SetMarkedUnread) GetUser() string {
@@ -5093,7 +5178,7 @@ type SetLabels struct {
 
 func (x *SetLabels) Reset() {
 	*x = SetLabels{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5105,7 +5190,7 @@ func (x *SetLabels) String() string {
 func (*SetLabels) ProtoMessage() {}
 
 func (x *SetLabels) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5118,7 +5203,7 @@ func (x *SetLabels) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLabels.ProtoReflect.Descriptor instead.
 func (*SetLabels) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *SetLabels) GetUser() string {
@@ -5159,7 +5244,7 @@ type SetLabelsResponse struct {
 
 func (x *SetLabelsResponse) Reset() {
 	*x = SetLabelsResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5171,7 +5256,7 @@ func (x *SetLabelsResponse) String() string {
 func (*SetLabelsResponse) ProtoMessage() {}
 
 func (x *SetLabelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5184,7 +5269,7 @@ func (x *SetLabelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLabelsResponse.ProtoReflect.Descriptor instead.
 func (*SetLabelsResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *SetLabelsResponse) GetError() *Error {
@@ -5214,7 +5299,7 @@ type SetArchived struct {
 
 func (x *SetArchived) Reset() {
 	*x = SetArchived{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5226,7 +5311,7 @@ func (x *SetArchived) String() string {
 func (*SetArchived) ProtoMessage() {}
 
 func (x *SetArchived) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5239,7 +5324,7 @@ func (x *SetArchived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetArchived.ProtoReflect.Descriptor instead.
 func (*SetArchived) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *SetArchived) GetUser() string {
@@ -5279,7 +5364,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5291,7 +5376,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5304,7 +5389,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *Ack) GetError() *Error {
@@ -5329,7 +5414,7 @@ type SetMuted struct {
 
 func (x *SetMuted) Reset() {
 	*x = SetMuted{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5341,7 +5426,7 @@ func (x *SetMuted) String() string {
 func (*SetMuted) ProtoMessage() {}
 
 func (x *SetMuted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5354,7 +5439,7 @@ func (x *SetMuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMuted.ProtoReflect.Descriptor instead.
 func (*SetMuted) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *SetMuted) GetUser() string {
@@ -5395,7 +5480,7 @@ type SetMutedResponse struct {
 
 func (x *SetMutedResponse) Reset() {
 	*x = SetMutedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5407,7 +5492,7 @@ func (x *SetMutedResponse) String() string {
 func (*SetMutedResponse) ProtoMessage() {}
 
 func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5420,7 +5505,7 @@ func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMutedResponse.ProtoReflect.Descriptor instead.
 func (*SetMutedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *SetMutedResponse) GetError() *Error {
@@ -5449,7 +5534,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5461,7 +5546,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5474,7 +5559,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *Presence) GetUser() string {
@@ -5511,7 +5596,7 @@ type SetPrivacy struct {
 
 func (x *SetPrivacy) Reset() {
 	*x = SetPrivacy{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5523,7 +5608,7 @@ func (x *SetPrivacy) String() string {
 func (*SetPrivacy) ProtoMessage() {}
 
 func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5536,7 +5621,7 @@ func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPrivacy.ProtoReflect.Descriptor instead.
 func (*SetPrivacy) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *SetPrivacy) GetUser() string {
@@ -5599,7 +5684,7 @@ type SetStarred struct {
 
 func (x *SetStarred) Reset() {
 	*x = SetStarred{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5611,7 +5696,7 @@ func (x *SetStarred) String() string {
 func (*SetStarred) ProtoMessage() {}
 
 func (x *SetStarred) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5624,7 +5709,7 @@ func (x *SetStarred) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetStarred.ProtoReflect.Descriptor instead.
 func (*SetStarred) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *SetStarred) GetUser() string {
@@ -5672,7 +5757,7 @@ type SetStarredResponse struct {
 
 func (x *SetStarredResponse) Reset() {
 	*x = SetStarredResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5684,7 +5769,7 @@ func (x *SetStarredResponse) String() string {
 func (*SetStarredResponse) ProtoMessage() {}
 
 func (x *SetStarredResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5697,7 +5782,7 @@ func (x *SetStarredResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetStarredResponse.ProtoReflect.Descriptor instead.
 func (*SetStarredResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *SetStarredResponse) GetError() *Error {
@@ -5727,7 +5812,7 @@ type ListStarred struct {
 
 func (x *ListStarred) Reset() {
 	*x = ListStarred{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5739,7 +5824,7 @@ func (x *ListStarred) String() string {
 func (*ListStarred) ProtoMessage() {}
 
 func (x *ListStarred) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5752,7 +5837,7 @@ func (x *ListStarred) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStarred.ProtoReflect.Descriptor instead.
 func (*ListStarred) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ListStarred) GetUser() string {
@@ -5788,7 +5873,7 @@ type StarredEntry struct {
 
 func (x *StarredEntry) Reset() {
 	*x = StarredEntry{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5800,7 +5885,7 @@ func (x *StarredEntry) String() string {
 func (*StarredEntry) ProtoMessage() {}
 
 func (x *StarredEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5813,7 +5898,7 @@ func (x *StarredEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StarredEntry.ProtoReflect.Descriptor instead.
 func (*StarredEntry) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *StarredEntry) GetConv() string {
@@ -5864,7 +5949,7 @@ type ReminderDue struct {
 
 func (x *ReminderDue) Reset() {
 	*x = ReminderDue{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5876,7 +5961,7 @@ func (x *ReminderDue) String() string {
 func (*ReminderDue) ProtoMessage() {}
 
 func (x *ReminderDue) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5889,7 +5974,7 @@ func (x *ReminderDue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReminderDue.ProtoReflect.Descriptor instead.
 func (*ReminderDue) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ReminderDue) GetUser() string {
@@ -5943,7 +6028,7 @@ type ReminderDueResponse struct {
 
 func (x *ReminderDueResponse) Reset() {
 	*x = ReminderDueResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5955,7 +6040,7 @@ func (x *ReminderDueResponse) String() string {
 func (*ReminderDueResponse) ProtoMessage() {}
 
 func (x *ReminderDueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5968,7 +6053,7 @@ func (x *ReminderDueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReminderDueResponse.ProtoReflect.Descriptor instead.
 func (*ReminderDueResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ReminderDueResponse) GetError() *Error {
@@ -5989,7 +6074,7 @@ type ListStarredResponse struct {
 
 func (x *ListStarredResponse) Reset() {
 	*x = ListStarredResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6001,7 +6086,7 @@ func (x *ListStarredResponse) String() string {
 func (*ListStarredResponse) ProtoMessage() {}
 
 func (x *ListStarredResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6014,7 +6099,7 @@ func (x *ListStarredResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStarredResponse.ProtoReflect.Descriptor instead.
 func (*ListStarredResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ListStarredResponse) GetError() *Error {
@@ -6048,7 +6133,7 @@ type StarredList struct {
 
 func (x *StarredList) Reset() {
 	*x = StarredList{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6060,7 +6145,7 @@ func (x *StarredList) String() string {
 func (*StarredList) ProtoMessage() {}
 
 func (x *StarredList) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6073,7 +6158,7 @@ func (x *StarredList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StarredList.ProtoReflect.Descriptor instead.
 func (*StarredList) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *StarredList) GetEntries() []*StarredEntry {
@@ -6098,7 +6183,7 @@ type UserProfile struct {
 
 func (x *UserProfile) Reset() {
 	*x = UserProfile{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6110,7 +6195,7 @@ func (x *UserProfile) String() string {
 func (*UserProfile) ProtoMessage() {}
 
 func (x *UserProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6123,7 +6208,7 @@ func (x *UserProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserProfile.ProtoReflect.Descriptor instead.
 func (*UserProfile) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *UserProfile) GetUser() string {
@@ -6168,7 +6253,7 @@ type QuietHours struct {
 
 func (x *QuietHours) Reset() {
 	*x = QuietHours{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6180,7 +6265,7 @@ func (x *QuietHours) String() string {
 func (*QuietHours) ProtoMessage() {}
 
 func (x *QuietHours) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6193,7 +6278,7 @@ func (x *QuietHours) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuietHours.ProtoReflect.Descriptor instead.
 func (*QuietHours) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *QuietHours) GetZone() string {
@@ -6223,7 +6308,7 @@ type SetQuietHours struct {
 
 func (x *SetQuietHours) Reset() {
 	*x = SetQuietHours{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6235,7 +6320,7 @@ func (x *SetQuietHours) String() string {
 func (*SetQuietHours) ProtoMessage() {}
 
 func (x *SetQuietHours) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6248,7 +6333,7 @@ func (x *SetQuietHours) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetQuietHours.ProtoReflect.Descriptor instead.
 func (*SetQuietHours) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *SetQuietHours) GetUser() string {
@@ -6282,7 +6367,7 @@ type SetQuietHoursResponse struct {
 
 func (x *SetQuietHoursResponse) Reset() {
 	*x = SetQuietHoursResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6294,7 +6379,7 @@ func (x *SetQuietHoursResponse) String() string {
 func (*SetQuietHoursResponse) ProtoMessage() {}
 
 func (x *SetQuietHoursResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6307,7 +6392,7 @@ func (x *SetQuietHoursResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetQuietHoursResponse.ProtoReflect.Descriptor instead.
 func (*SetQuietHoursResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *SetQuietHoursResponse) GetError() *Error {
@@ -6337,7 +6422,7 @@ type AwayMessage struct {
 
 func (x *AwayMessage) Reset() {
 	*x = AwayMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6349,7 +6434,7 @@ func (x *AwayMessage) String() string {
 func (*AwayMessage) ProtoMessage() {}
 
 func (x *AwayMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6362,7 +6447,7 @@ func (x *AwayMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AwayMessage.ProtoReflect.Descriptor instead.
 func (*AwayMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *AwayMessage) GetText() string {
@@ -6399,7 +6484,7 @@ type SetAway struct {
 
 func (x *SetAway) Reset() {
 	*x = SetAway{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6411,7 +6496,7 @@ func (x *SetAway) String() string {
 func (*SetAway) ProtoMessage() {}
 
 func (x *SetAway) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6424,7 +6509,7 @@ func (x *SetAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAway.ProtoReflect.Descriptor instead.
 func (*SetAway) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *SetAway) GetUser() string {
@@ -6458,7 +6543,7 @@ type SetAwayResponse struct {
 
 func (x *SetAwayResponse) Reset() {
 	*x = SetAwayResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6470,7 +6555,7 @@ func (x *SetAwayResponse) String() string {
 func (*SetAwayResponse) ProtoMessage() {}
 
 func (x *SetAwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6483,7 +6568,7 @@ func (x *SetAwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAwayResponse.ProtoReflect.Descriptor instead.
 func (*SetAwayResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *SetAwayResponse) GetError() *Error {
@@ -6513,7 +6598,7 @@ type PostAway struct {
 
 func (x *PostAway) Reset() {
 	*x = PostAway{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6525,7 +6610,7 @@ func (x *PostAway) String() string {
 func (*PostAway) ProtoMessage() {}
 
 func (x *PostAway) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6538,7 +6623,7 @@ func (x *PostAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAway.ProtoReflect.Descriptor instead.
 func (*PostAway) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *PostAway) GetConv() string {
@@ -6571,7 +6656,7 @@ type PostAwayResponse struct {
 
 func (x *PostAwayResponse) Reset() {
 	*x = PostAwayResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6583,7 +6668,7 @@ func (x *PostAwayResponse) String() string {
 func (*PostAwayResponse) ProtoMessage() {}
 
 func (x *PostAwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6596,7 +6681,7 @@ func (x *PostAwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAwayResponse.ProtoReflect.Descriptor instead.
 func (*PostAwayResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *PostAwayResponse) GetError() *Error {
@@ -6619,7 +6704,7 @@ type SetProfile struct {
 
 func (x *SetProfile) Reset() {
 	*x = SetProfile{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6631,7 +6716,7 @@ func (x *SetProfile) String() string {
 func (*SetProfile) ProtoMessage() {}
 
 func (x *SetProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6644,7 +6729,7 @@ func (x *SetProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProfile.ProtoReflect.Descriptor instead.
 func (*SetProfile) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *SetProfile) GetUser() string {
@@ -6678,7 +6763,7 @@ type SetProfileResponse struct {
 
 func (x *SetProfileResponse) Reset() {
 	*x = SetProfileResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6690,7 +6775,7 @@ func (x *SetProfileResponse) String() string {
 func (*SetProfileResponse) ProtoMessage() {}
 
 func (x *SetProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6703,7 +6788,7 @@ func (x *SetProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProfileResponse.ProtoReflect.Descriptor instead.
 func (*SetProfileResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *SetProfileResponse) GetError() *Error {
@@ -6733,7 +6818,7 @@ type UserAttributes struct {
 
 func (x *UserAttributes) Reset() {
 	*x = UserAttributes{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6745,7 +6830,7 @@ func (x *UserAttributes) String() string {
 func (*UserAttributes) ProtoMessage() {}
 
 func (x *UserAttributes) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6758,7 +6843,7 @@ func (x *UserAttributes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserAttributes.ProtoReflect.Descriptor instead.
 func (*UserAttributes) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *UserAttributes) GetValues() map[string]string {
@@ -6787,7 +6872,7 @@ type SetDraft struct {
 
 func (x *SetDraft) Reset() {
 	*x = SetDraft{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6799,7 +6884,7 @@ func (x *SetDraft) String() string {
 func (*SetDraft) ProtoMessage() {}
 
 func (x *SetDraft) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6812,7 +6897,7 @@ func (x *SetDraft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDraft.ProtoReflect.Descriptor instead.
 func (*SetDraft) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *SetDraft) GetUser() string {
@@ -6846,7 +6931,7 @@ type SetDraftResponse struct {
 
 func (x *SetDraftResponse) Reset() {
 	*x = SetDraftResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6858,7 +6943,7 @@ func (x *SetDraftResponse) String() string {
 func (*SetDraftResponse) ProtoMessage() {}
 
 func (x *SetDraftResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6871,7 +6956,7 @@ func (x *SetDraftResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDraftResponse.ProtoReflect.Descriptor instead.
 func (*SetDraftResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *SetDraftResponse) GetError() *Error {
@@ -6901,7 +6986,7 @@ type Draft struct {
 
 func (x *Draft) Reset() {
 	*x = Draft{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6913,7 +6998,7 @@ func (x *Draft) String() string {
 func (*Draft) ProtoMessage() {}
 
 func (x *Draft) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6926,7 +7011,7 @@ func (x *Draft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Draft.ProtoReflect.Descriptor instead.
 func (*Draft) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *Draft) GetConv() string {
@@ -6960,7 +7045,7 @@ type DraftList struct {
 
 func (x *DraftList) Reset() {
 	*x = DraftList{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6972,7 +7057,7 @@ func (x *DraftList) String() string {
 func (*DraftList) ProtoMessage() {}
 
 func (x *DraftList) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6985,7 +7070,7 @@ func (x *DraftList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftList.ProtoReflect.Descriptor instead.
 func (*DraftList) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *DraftList) GetDrafts() []*Draft {
@@ -7018,7 +7103,7 @@ type ScheduledMessage struct {
 
 func (x *ScheduledMessage) Reset() {
 	*x = ScheduledMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7030,7 +7115,7 @@ func (x *ScheduledMessage) String() string {
 func (*ScheduledMessage) ProtoMessage() {}
 
 func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7043,7 +7128,7 @@ func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledMessage.ProtoReflect.Descriptor instead.
 func (*ScheduledMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *ScheduledMessage) GetSend() *SendMessage {
@@ -7104,7 +7189,7 @@ type SetDisappearing struct {
 
 func (x *SetDisappearing) Reset() {
 	*x = SetDisappearing{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7116,7 +7201,7 @@ func (x *SetDisappearing) String() string {
 func (*SetDisappearing) ProtoMessage() {}
 
 func (x *SetDisappearing) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7129,7 +7214,7 @@ func (x *SetDisappearing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDisappearing.ProtoReflect.Descriptor instead.
 func (*SetDisappearing) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *SetDisappearing) GetConv() string {
@@ -7171,7 +7256,7 @@ type DisappearingResponse struct {
 
 func (x *DisappearingResponse) Reset() {
 	*x = DisappearingResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7183,7 +7268,7 @@ func (x *DisappearingResponse) String() string {
 func (*DisappearingResponse) ProtoMessage() {}
 
 func (x *DisappearingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7196,7 +7281,7 @@ func (x *DisappearingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisappearingResponse.ProtoReflect.Descriptor instead.
 func (*DisappearingResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *DisappearingResponse) GetError() *Error {
@@ -7231,7 +7316,7 @@ type SweepDisappeared struct {
 
 func (x *SweepDisappeared) Reset() {
 	*x = SweepDisappeared{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7243,7 +7328,7 @@ func (x *SweepDisappeared) String() string {
 func (*SweepDisappeared) ProtoMessage() {}
 
 func (x *SweepDisappeared) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7256,7 +7341,7 @@ func (x *SweepDisappeared) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepDisappeared.ProtoReflect.Descriptor instead.
 func (*SweepDisappeared) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{95}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *SweepDisappeared) GetConv() string {
@@ -7277,7 +7362,7 @@ type SweepDisappearedResponse struct {
 
 func (x *SweepDisappearedResponse) Reset() {
 	*x = SweepDisappearedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7289,7 +7374,7 @@ func (x *SweepDisappearedResponse) String() string {
 func (*SweepDisappearedResponse) ProtoMessage() {}
 
 func (x *SweepDisappearedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7302,7 +7387,7 @@ func (x *SweepDisappearedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepDisappearedResponse.ProtoReflect.Descriptor instead.
 func (*SweepDisappearedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *SweepDisappearedResponse) GetError() *Error {
@@ -7340,7 +7425,7 @@ type PutScheduled struct {
 
 func (x *PutScheduled) Reset() {
 	*x = PutScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7352,7 +7437,7 @@ func (x *PutScheduled) String() string {
 func (*PutScheduled) ProtoMessage() {}
 
 func (x *PutScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7365,7 +7450,7 @@ func (x *PutScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduled.ProtoReflect.Descriptor instead.
 func (*PutScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *PutScheduled) GetUser() string {
@@ -7405,7 +7490,7 @@ type PutScheduledResponse struct {
 
 func (x *PutScheduledResponse) Reset() {
 	*x = PutScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7417,7 +7502,7 @@ func (x *PutScheduledResponse) String() string {
 func (*PutScheduledResponse) ProtoMessage() {}
 
 func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7430,7 +7515,7 @@ func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduledResponse.ProtoReflect.Descriptor instead.
 func (*PutScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *PutScheduledResponse) GetError() *Error {
@@ -7451,7 +7536,7 @@ type DropScheduled struct {
 
 func (x *DropScheduled) Reset() {
 	*x = DropScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7463,7 +7548,7 @@ func (x *DropScheduled) String() string {
 func (*DropScheduled) ProtoMessage() {}
 
 func (x *DropScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7476,7 +7561,7 @@ func (x *DropScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduled.ProtoReflect.Descriptor instead.
 func (*DropScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *DropScheduled) GetUser() string {
@@ -7502,7 +7587,7 @@ type DropScheduledResponse struct {
 
 func (x *DropScheduledResponse) Reset() {
 	*x = DropScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7514,7 +7599,7 @@ func (x *DropScheduledResponse) String() string {
 func (*DropScheduledResponse) ProtoMessage() {}
 
 func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7527,7 +7612,7 @@ func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduledResponse.ProtoReflect.Descriptor instead.
 func (*DropScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *DropScheduledResponse) GetError() *Error {
@@ -7551,7 +7636,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7563,7 +7648,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7576,7 +7661,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -7639,7 +7724,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7651,7 +7736,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7664,7 +7749,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -7701,7 +7786,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7713,7 +7798,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7726,7 +7811,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -7772,7 +7857,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7784,7 +7869,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7797,7 +7882,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *Push) GetUser() string {
@@ -7937,7 +8022,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7949,7 +8034,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7962,7 +8047,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -8004,7 +8089,7 @@ type ListChanged struct {
 
 func (x *ListChanged) Reset() {
 	*x = ListChanged{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8016,7 +8101,7 @@ func (x *ListChanged) String() string {
 func (*ListChanged) ProtoMessage() {}
 
 func (x *ListChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8029,7 +8114,7 @@ func (x *ListChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChanged.ProtoReflect.Descriptor instead.
 func (*ListChanged) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *ListChanged) GetUser() string {
@@ -8092,7 +8177,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8104,7 +8189,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8117,7 +8202,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{107}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -8189,7 +8274,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8201,7 +8286,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8214,7 +8299,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{108}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -8257,7 +8342,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8269,7 +8354,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8282,7 +8367,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{109}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -8318,7 +8403,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8330,7 +8415,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8343,7 +8428,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{110}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -8373,7 +8458,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8385,7 +8470,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8398,7 +8483,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{111}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -8437,7 +8522,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8449,7 +8534,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8462,7 +8547,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{112}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -8511,7 +8596,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[113]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8523,7 +8608,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[113]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8536,7 +8621,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{113}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -8568,7 +8653,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8580,7 +8665,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8593,7 +8678,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{114}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -8629,7 +8714,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[115]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8641,7 +8726,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[115]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8654,7 +8739,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{115}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -8695,7 +8780,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[118]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8707,7 +8792,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[118]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8720,7 +8805,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -8745,7 +8830,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05Error\x12,\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x18.switchboard.actors.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xa2\x05\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xdc\x05\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -8772,7 +8857,12 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\fforward_hops\x18\x16 \x01(\rR\vforwardHops\x12\x1d\n" +
 	"\n" +
 	"auto_reply\x18\x14 \x01(\bR\tautoReply\x12\"\n" +
-	"\rexpires_at_ms\x18\x15 \x01(\x03R\vexpiresAtMs\"\xbb\x01\n" +
+	"\rexpires_at_ms\x18\x15 \x01(\x03R\vexpiresAtMs\x128\n" +
+	"\blocation\x18\x17 \x01(\v2\x1c.switchboard.actors.LocationR\blocation\"B\n" +
+	"\bLocation\x12\x10\n" +
+	"\x03lat\x18\x01 \x01(\x01R\x03lat\x12\x10\n" +
+	"\x03lng\x18\x02 \x01(\x01R\x03lng\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"\xbb\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -8803,7 +8893,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x1aCreateConversationResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\x12\x12\n" +
-	"\x04conv\x18\x03 \x01(\tR\x04conv\"\xce\x03\n" +
+	"\x04conv\x18\x03 \x01(\tR\x04conv\"\x88\x04\n" +
 	"\vSendMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06sender\x18\x02 \x01(\tR\x06sender\x12\"\n" +
@@ -8822,7 +8912,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"forwardSeq\x12\x1c\n" +
 	"\tforwarded\x18\r \x01(\bR\tforwarded\x12!\n" +
 	"\fforward_hops\x18\x0e \x01(\rR\vforwardHops\x12\x14\n" +
-	"\x05topic\x18\x0f \x01(\tR\x05topic\"\xdc\x02\n" +
+	"\x05topic\x18\x0f \x01(\tR\x05topic\x128\n" +
+	"\blocation\x18\x10 \x01(\v2\x1c.switchboard.actors.LocationR\blocation\"\x96\x03\n" +
 	"\fSendResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x15\n" +
 	"\x06msg_id\x18\x02 \x01(\x04R\x05msgId\x12\x10\n" +
@@ -8837,7 +8928,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\rexpires_at_ms\x18\t \x01(\x03R\vexpiresAtMs\x12\x1f\n" +
 	"\vvoter_alias\x18\n" +
 	" \x01(\tR\n" +
-	"voterAlias\"j\n" +
+	"voterAlias\x128\n" +
+	"\blocation\x18\v \x01(\v2\x1c.switchboard.actors.LocationR\blocation\"j\n" +
 	"\rRecallMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x10\n" +
@@ -9500,7 +9592,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 119)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 120)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -9514,232 +9606,236 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Signal_Kind)(0),                   // 9: switchboard.actors.Signal.Kind
 	(*Error)(nil),                      // 10: switchboard.actors.Error
 	(*Message)(nil),                    // 11: switchboard.actors.Message
-	(*MediaRef)(nil),                   // 12: switchboard.actors.MediaRef
-	(*Member)(nil),                     // 13: switchboard.actors.Member
-	(*CreateConversation)(nil),         // 14: switchboard.actors.CreateConversation
-	(*CreateConversationResponse)(nil), // 15: switchboard.actors.CreateConversationResponse
-	(*SendMessage)(nil),                // 16: switchboard.actors.SendMessage
-	(*SendResponse)(nil),               // 17: switchboard.actors.SendResponse
-	(*RecallMessage)(nil),              // 18: switchboard.actors.RecallMessage
-	(*RecallResponse)(nil),             // 19: switchboard.actors.RecallResponse
-	(*ExpireMessages)(nil),             // 20: switchboard.actors.ExpireMessages
-	(*ExpireMessagesResponse)(nil),     // 21: switchboard.actors.ExpireMessagesResponse
-	(*GetHistory)(nil),                 // 22: switchboard.actors.GetHistory
-	(*HistoryResponse)(nil),            // 23: switchboard.actors.HistoryResponse
-	(*MembershipChange)(nil),           // 24: switchboard.actors.MembershipChange
-	(*MembershipResponse)(nil),         // 25: switchboard.actors.MembershipResponse
-	(*ListMembers)(nil),                // 26: switchboard.actors.ListMembers
-	(*MembersResponse)(nil),            // 27: switchboard.actors.MembersResponse
-	(*ConvState)(nil),                  // 28: switchboard.actors.ConvState
-	(*ConvStateResponse)(nil),          // 29: switchboard.actors.ConvStateResponse
-	(*ReadBy)(nil),                     // 30: switchboard.actors.ReadBy
-	(*Deliver)(nil),                    // 31: switchboard.actors.Deliver
-	(*MembershipNotice)(nil),           // 32: switchboard.actors.MembershipNotice
-	(*RegisterDevice)(nil),             // 33: switchboard.actors.RegisterDevice
-	(*RegisterDeviceResponse)(nil),     // 34: switchboard.actors.RegisterDeviceResponse
-	(*Suspension)(nil),                 // 35: switchboard.actors.Suspension
-	(*SetSuspension)(nil),              // 36: switchboard.actors.SetSuspension
-	(*GetSuspension)(nil),              // 37: switchboard.actors.GetSuspension
-	(*SuspensionResponse)(nil),         // 38: switchboard.actors.SuspensionResponse
-	(*OpenDirect)(nil),                 // 39: switchboard.actors.OpenDirect
-	(*OpenDirectResponse)(nil),         // 40: switchboard.actors.OpenDirectResponse
-	(*SpendUpload)(nil),                // 41: switchboard.actors.SpendUpload
-	(*SpendUploadResponse)(nil),        // 42: switchboard.actors.SpendUploadResponse
-	(*Report)(nil),                     // 43: switchboard.actors.Report
-	(*ReportList)(nil),                 // 44: switchboard.actors.ReportList
-	(*FileReport)(nil),                 // 45: switchboard.actors.FileReport
-	(*FileReportResponse)(nil),         // 46: switchboard.actors.FileReportResponse
-	(*ListReports)(nil),                // 47: switchboard.actors.ListReports
-	(*ListReportsResponse)(nil),        // 48: switchboard.actors.ListReportsResponse
-	(*ResolveReport)(nil),              // 49: switchboard.actors.ResolveReport
-	(*GetReport)(nil),                  // 50: switchboard.actors.GetReport
-	(*ReportResponse)(nil),             // 51: switchboard.actors.ReportResponse
-	(*EndSession)(nil),                 // 52: switchboard.actors.EndSession
-	(*UnregisterDevice)(nil),           // 53: switchboard.actors.UnregisterDevice
-	(*Sync)(nil),                       // 54: switchboard.actors.Sync
-	(*ConvSummary)(nil),                // 55: switchboard.actors.ConvSummary
-	(*SyncResponse)(nil),               // 56: switchboard.actors.SyncResponse
-	(*AckCursor)(nil),                  // 57: switchboard.actors.AckCursor
-	(*MarkRead)(nil),                   // 58: switchboard.actors.MarkRead
-	(*MarkReadResponse)(nil),           // 59: switchboard.actors.MarkReadResponse
-	(*ClearHistory)(nil),               // 60: switchboard.actors.ClearHistory
-	(*ClearHistoryResponse)(nil),       // 61: switchboard.actors.ClearHistoryResponse
-	(*HideMessages)(nil),               // 62: switchboard.actors.HideMessages
-	(*HideMessagesResponse)(nil),       // 63: switchboard.actors.HideMessagesResponse
-	(*MarkAllRead)(nil),                // 64: switchboard.actors.MarkAllRead
-	(*MarkAllReadResponse)(nil),        // 65: switchboard.actors.MarkAllReadResponse
-	(*ListConversations)(nil),          // 66: switchboard.actors.ListConversations
-	(*ListConversationsResponse)(nil),  // 67: switchboard.actors.ListConversationsResponse
-	(*SetPinned)(nil),                  // 68: switchboard.actors.SetPinned
-	(*SetMarkedUnread)(nil),            // 69: switchboard.actors.SetMarkedUnread
-	(*SetLabels)(nil),                  // 70: switchboard.actors.SetLabels
-	(*SetLabelsResponse)(nil),          // 71: switchboard.actors.SetLabelsResponse
-	(*SetArchived)(nil),                // 72: switchboard.actors.SetArchived
-	(*Ack)(nil),                        // 73: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 74: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 75: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 76: switchboard.actors.Presence
-	(*SetPrivacy)(nil),                 // 77: switchboard.actors.SetPrivacy
-	(*SetStarred)(nil),                 // 78: switchboard.actors.SetStarred
-	(*SetStarredResponse)(nil),         // 79: switchboard.actors.SetStarredResponse
-	(*ListStarred)(nil),                // 80: switchboard.actors.ListStarred
-	(*StarredEntry)(nil),               // 81: switchboard.actors.StarredEntry
-	(*ReminderDue)(nil),                // 82: switchboard.actors.ReminderDue
-	(*ReminderDueResponse)(nil),        // 83: switchboard.actors.ReminderDueResponse
-	(*ListStarredResponse)(nil),        // 84: switchboard.actors.ListStarredResponse
-	(*StarredList)(nil),                // 85: switchboard.actors.StarredList
-	(*UserProfile)(nil),                // 86: switchboard.actors.UserProfile
-	(*QuietHours)(nil),                 // 87: switchboard.actors.QuietHours
-	(*SetQuietHours)(nil),              // 88: switchboard.actors.SetQuietHours
-	(*SetQuietHoursResponse)(nil),      // 89: switchboard.actors.SetQuietHoursResponse
-	(*AwayMessage)(nil),                // 90: switchboard.actors.AwayMessage
-	(*SetAway)(nil),                    // 91: switchboard.actors.SetAway
-	(*SetAwayResponse)(nil),            // 92: switchboard.actors.SetAwayResponse
-	(*PostAway)(nil),                   // 93: switchboard.actors.PostAway
-	(*PostAwayResponse)(nil),           // 94: switchboard.actors.PostAwayResponse
-	(*SetProfile)(nil),                 // 95: switchboard.actors.SetProfile
-	(*SetProfileResponse)(nil),         // 96: switchboard.actors.SetProfileResponse
-	(*UserAttributes)(nil),             // 97: switchboard.actors.UserAttributes
-	(*SetDraft)(nil),                   // 98: switchboard.actors.SetDraft
-	(*SetDraftResponse)(nil),           // 99: switchboard.actors.SetDraftResponse
-	(*Draft)(nil),                      // 100: switchboard.actors.Draft
-	(*DraftList)(nil),                  // 101: switchboard.actors.DraftList
-	(*ScheduledMessage)(nil),           // 102: switchboard.actors.ScheduledMessage
-	(*SetDisappearing)(nil),            // 103: switchboard.actors.SetDisappearing
-	(*DisappearingResponse)(nil),       // 104: switchboard.actors.DisappearingResponse
-	(*SweepDisappeared)(nil),           // 105: switchboard.actors.SweepDisappeared
-	(*SweepDisappearedResponse)(nil),   // 106: switchboard.actors.SweepDisappearedResponse
-	(*PutScheduled)(nil),               // 107: switchboard.actors.PutScheduled
-	(*PutScheduledResponse)(nil),       // 108: switchboard.actors.PutScheduledResponse
-	(*DropScheduled)(nil),              // 109: switchboard.actors.DropScheduled
-	(*DropScheduledResponse)(nil),      // 110: switchboard.actors.DropScheduledResponse
-	(*PrivacyResponse)(nil),            // 111: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 112: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 113: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 114: switchboard.actors.Push
-	(*ListsUpdate)(nil),                // 115: switchboard.actors.ListsUpdate
-	(*ListChanged)(nil),                // 116: switchboard.actors.ListChanged
-	(*FlagsUpdate)(nil),                // 117: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 118: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 119: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 120: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 121: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 122: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 123: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 124: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 125: switchboard.actors.CheckReminderResponse
-	nil,                                // 126: switchboard.actors.QuietHours.WeekEntry
-	nil,                                // 127: switchboard.actors.UserAttributes.ValuesEntry
-	(*PresenceResponse_Device)(nil),    // 128: switchboard.actors.PresenceResponse.Device
+	(*Location)(nil),                   // 12: switchboard.actors.Location
+	(*MediaRef)(nil),                   // 13: switchboard.actors.MediaRef
+	(*Member)(nil),                     // 14: switchboard.actors.Member
+	(*CreateConversation)(nil),         // 15: switchboard.actors.CreateConversation
+	(*CreateConversationResponse)(nil), // 16: switchboard.actors.CreateConversationResponse
+	(*SendMessage)(nil),                // 17: switchboard.actors.SendMessage
+	(*SendResponse)(nil),               // 18: switchboard.actors.SendResponse
+	(*RecallMessage)(nil),              // 19: switchboard.actors.RecallMessage
+	(*RecallResponse)(nil),             // 20: switchboard.actors.RecallResponse
+	(*ExpireMessages)(nil),             // 21: switchboard.actors.ExpireMessages
+	(*ExpireMessagesResponse)(nil),     // 22: switchboard.actors.ExpireMessagesResponse
+	(*GetHistory)(nil),                 // 23: switchboard.actors.GetHistory
+	(*HistoryResponse)(nil),            // 24: switchboard.actors.HistoryResponse
+	(*MembershipChange)(nil),           // 25: switchboard.actors.MembershipChange
+	(*MembershipResponse)(nil),         // 26: switchboard.actors.MembershipResponse
+	(*ListMembers)(nil),                // 27: switchboard.actors.ListMembers
+	(*MembersResponse)(nil),            // 28: switchboard.actors.MembersResponse
+	(*ConvState)(nil),                  // 29: switchboard.actors.ConvState
+	(*ConvStateResponse)(nil),          // 30: switchboard.actors.ConvStateResponse
+	(*ReadBy)(nil),                     // 31: switchboard.actors.ReadBy
+	(*Deliver)(nil),                    // 32: switchboard.actors.Deliver
+	(*MembershipNotice)(nil),           // 33: switchboard.actors.MembershipNotice
+	(*RegisterDevice)(nil),             // 34: switchboard.actors.RegisterDevice
+	(*RegisterDeviceResponse)(nil),     // 35: switchboard.actors.RegisterDeviceResponse
+	(*Suspension)(nil),                 // 36: switchboard.actors.Suspension
+	(*SetSuspension)(nil),              // 37: switchboard.actors.SetSuspension
+	(*GetSuspension)(nil),              // 38: switchboard.actors.GetSuspension
+	(*SuspensionResponse)(nil),         // 39: switchboard.actors.SuspensionResponse
+	(*OpenDirect)(nil),                 // 40: switchboard.actors.OpenDirect
+	(*OpenDirectResponse)(nil),         // 41: switchboard.actors.OpenDirectResponse
+	(*SpendUpload)(nil),                // 42: switchboard.actors.SpendUpload
+	(*SpendUploadResponse)(nil),        // 43: switchboard.actors.SpendUploadResponse
+	(*Report)(nil),                     // 44: switchboard.actors.Report
+	(*ReportList)(nil),                 // 45: switchboard.actors.ReportList
+	(*FileReport)(nil),                 // 46: switchboard.actors.FileReport
+	(*FileReportResponse)(nil),         // 47: switchboard.actors.FileReportResponse
+	(*ListReports)(nil),                // 48: switchboard.actors.ListReports
+	(*ListReportsResponse)(nil),        // 49: switchboard.actors.ListReportsResponse
+	(*ResolveReport)(nil),              // 50: switchboard.actors.ResolveReport
+	(*GetReport)(nil),                  // 51: switchboard.actors.GetReport
+	(*ReportResponse)(nil),             // 52: switchboard.actors.ReportResponse
+	(*EndSession)(nil),                 // 53: switchboard.actors.EndSession
+	(*UnregisterDevice)(nil),           // 54: switchboard.actors.UnregisterDevice
+	(*Sync)(nil),                       // 55: switchboard.actors.Sync
+	(*ConvSummary)(nil),                // 56: switchboard.actors.ConvSummary
+	(*SyncResponse)(nil),               // 57: switchboard.actors.SyncResponse
+	(*AckCursor)(nil),                  // 58: switchboard.actors.AckCursor
+	(*MarkRead)(nil),                   // 59: switchboard.actors.MarkRead
+	(*MarkReadResponse)(nil),           // 60: switchboard.actors.MarkReadResponse
+	(*ClearHistory)(nil),               // 61: switchboard.actors.ClearHistory
+	(*ClearHistoryResponse)(nil),       // 62: switchboard.actors.ClearHistoryResponse
+	(*HideMessages)(nil),               // 63: switchboard.actors.HideMessages
+	(*HideMessagesResponse)(nil),       // 64: switchboard.actors.HideMessagesResponse
+	(*MarkAllRead)(nil),                // 65: switchboard.actors.MarkAllRead
+	(*MarkAllReadResponse)(nil),        // 66: switchboard.actors.MarkAllReadResponse
+	(*ListConversations)(nil),          // 67: switchboard.actors.ListConversations
+	(*ListConversationsResponse)(nil),  // 68: switchboard.actors.ListConversationsResponse
+	(*SetPinned)(nil),                  // 69: switchboard.actors.SetPinned
+	(*SetMarkedUnread)(nil),            // 70: switchboard.actors.SetMarkedUnread
+	(*SetLabels)(nil),                  // 71: switchboard.actors.SetLabels
+	(*SetLabelsResponse)(nil),          // 72: switchboard.actors.SetLabelsResponse
+	(*SetArchived)(nil),                // 73: switchboard.actors.SetArchived
+	(*Ack)(nil),                        // 74: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 75: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 76: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 77: switchboard.actors.Presence
+	(*SetPrivacy)(nil),                 // 78: switchboard.actors.SetPrivacy
+	(*SetStarred)(nil),                 // 79: switchboard.actors.SetStarred
+	(*SetStarredResponse)(nil),         // 80: switchboard.actors.SetStarredResponse
+	(*ListStarred)(nil),                // 81: switchboard.actors.ListStarred
+	(*StarredEntry)(nil),               // 82: switchboard.actors.StarredEntry
+	(*ReminderDue)(nil),                // 83: switchboard.actors.ReminderDue
+	(*ReminderDueResponse)(nil),        // 84: switchboard.actors.ReminderDueResponse
+	(*ListStarredResponse)(nil),        // 85: switchboard.actors.ListStarredResponse
+	(*StarredList)(nil),                // 86: switchboard.actors.StarredList
+	(*UserProfile)(nil),                // 87: switchboard.actors.UserProfile
+	(*QuietHours)(nil),                 // 88: switchboard.actors.QuietHours
+	(*SetQuietHours)(nil),              // 89: switchboard.actors.SetQuietHours
+	(*SetQuietHoursResponse)(nil),      // 90: switchboard.actors.SetQuietHoursResponse
+	(*AwayMessage)(nil),                // 91: switchboard.actors.AwayMessage
+	(*SetAway)(nil),                    // 92: switchboard.actors.SetAway
+	(*SetAwayResponse)(nil),            // 93: switchboard.actors.SetAwayResponse
+	(*PostAway)(nil),                   // 94: switchboard.actors.PostAway
+	(*PostAwayResponse)(nil),           // 95: switchboard.actors.PostAwayResponse
+	(*SetProfile)(nil),                 // 96: switchboard.actors.SetProfile
+	(*SetProfileResponse)(nil),         // 97: switchboard.actors.SetProfileResponse
+	(*UserAttributes)(nil),             // 98: switchboard.actors.UserAttributes
+	(*SetDraft)(nil),                   // 99: switchboard.actors.SetDraft
+	(*SetDraftResponse)(nil),           // 100: switchboard.actors.SetDraftResponse
+	(*Draft)(nil),                      // 101: switchboard.actors.Draft
+	(*DraftList)(nil),                  // 102: switchboard.actors.DraftList
+	(*ScheduledMessage)(nil),           // 103: switchboard.actors.ScheduledMessage
+	(*SetDisappearing)(nil),            // 104: switchboard.actors.SetDisappearing
+	(*DisappearingResponse)(nil),       // 105: switchboard.actors.DisappearingResponse
+	(*SweepDisappeared)(nil),           // 106: switchboard.actors.SweepDisappeared
+	(*SweepDisappearedResponse)(nil),   // 107: switchboard.actors.SweepDisappearedResponse
+	(*PutScheduled)(nil),               // 108: switchboard.actors.PutScheduled
+	(*PutScheduledResponse)(nil),       // 109: switchboard.actors.PutScheduledResponse
+	(*DropScheduled)(nil),              // 110: switchboard.actors.DropScheduled
+	(*DropScheduledResponse)(nil),      // 111: switchboard.actors.DropScheduledResponse
+	(*PrivacyResponse)(nil),            // 112: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 113: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 114: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 115: switchboard.actors.Push
+	(*ListsUpdate)(nil),                // 116: switchboard.actors.ListsUpdate
+	(*ListChanged)(nil),                // 117: switchboard.actors.ListChanged
+	(*FlagsUpdate)(nil),                // 118: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 119: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 120: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 121: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 122: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 123: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 124: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 125: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 126: switchboard.actors.CheckReminderResponse
+	nil,                                // 127: switchboard.actors.QuietHours.WeekEntry
+	nil,                                // 128: switchboard.actors.UserAttributes.ValuesEntry
+	(*PresenceResponse_Device)(nil),    // 129: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
 	3,   // 1: switchboard.actors.Message.kind:type_name -> switchboard.actors.MessageKind
 	2,   // 2: switchboard.actors.Message.sender_role:type_name -> switchboard.actors.Role
-	12,  // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
-	2,   // 4: switchboard.actors.Member.role:type_name -> switchboard.actors.Role
-	1,   // 5: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
-	13,  // 6: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
-	10,  // 7: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
-	3,   // 8: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
-	10,  // 9: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
-	12,  // 10: switchboard.actors.SendResponse.media:type_name -> switchboard.actors.MediaRef
-	10,  // 11: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
-	10,  // 12: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
-	10,  // 13: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
-	11,  // 14: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
-	7,   // 15: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
-	2,   // 16: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
-	10,  // 17: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
-	10,  // 18: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
-	13,  // 19: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
-	10,  // 20: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
-	1,   // 21: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
-	11,  // 22: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
-	13,  // 23: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
-	1,   // 24: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	11,  // 25: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
-	13,  // 26: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
-	1,   // 27: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	13,  // 28: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	10,  // 29: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	35,  // 30: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
-	10,  // 31: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
-	35,  // 32: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
-	10,  // 33: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
-	10,  // 34: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
-	3,   // 35: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
-	43,  // 36: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
-	43,  // 37: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
-	10,  // 38: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
-	10,  // 39: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
-	43,  // 40: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
-	10,  // 41: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
-	43,  // 42: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
-	10,  // 43: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
-	1,   // 44: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	11,  // 45: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	10,  // 46: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	55,  // 47: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	10,  // 48: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	10,  // 49: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
-	10,  // 50: switchboard.actors.HideMessagesResponse.error:type_name -> switchboard.actors.Error
-	10,  // 51: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
-	10,  // 52: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	55,  // 53: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	10,  // 54: switchboard.actors.SetLabelsResponse.error:type_name -> switchboard.actors.Error
-	10,  // 55: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	10,  // 56: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	4,   // 57: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
-	5,   // 58: switchboard.actors.SetPrivacy.direct_from:type_name -> switchboard.actors.DirectFrom
-	6,   // 59: switchboard.actors.SetPrivacy.group_add_from:type_name -> switchboard.actors.GroupAddFrom
-	10,  // 60: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
-	10,  // 61: switchboard.actors.ReminderDueResponse.error:type_name -> switchboard.actors.Error
-	10,  // 62: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
-	81,  // 63: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
-	81,  // 64: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	126, // 65: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
-	87,  // 66: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
-	10,  // 67: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
-	87,  // 68: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
-	10,  // 69: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
-	90,  // 70: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
-	90,  // 71: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
-	10,  // 72: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
-	10,  // 73: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
-	86,  // 74: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
-	127, // 75: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
-	10,  // 76: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
-	100, // 77: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
-	16,  // 78: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	81,  // 79: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
-	10,  // 80: switchboard.actors.DisappearingResponse.error:type_name -> switchboard.actors.Error
-	10,  // 81: switchboard.actors.SweepDisappearedResponse.error:type_name -> switchboard.actors.Error
-	10,  // 82: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	10,  // 83: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	10,  // 84: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,   // 85: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	5,   // 86: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
-	6,   // 87: switchboard.actors.PrivacyResponse.group_add_from:type_name -> switchboard.actors.GroupAddFrom
-	128, // 88: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	10,  // 89: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	11,  // 90: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	118, // 91: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	32,  // 92: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	119, // 93: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	117, // 94: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	115, // 95: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
-	8,   // 96: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
-	8,   // 97: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	11,  // 98: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	9,   // 99: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	122, // 100: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	10,  // 101: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	102, // [102:102] is the sub-list for method output_type
-	102, // [102:102] is the sub-list for method input_type
-	102, // [102:102] is the sub-list for extension type_name
-	102, // [102:102] is the sub-list for extension extendee
-	0,   // [0:102] is the sub-list for field type_name
+	13,  // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
+	12,  // 4: switchboard.actors.Message.location:type_name -> switchboard.actors.Location
+	2,   // 5: switchboard.actors.Member.role:type_name -> switchboard.actors.Role
+	1,   // 6: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
+	14,  // 7: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
+	10,  // 8: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
+	3,   // 9: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
+	12,  // 10: switchboard.actors.SendMessage.location:type_name -> switchboard.actors.Location
+	10,  // 11: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
+	13,  // 12: switchboard.actors.SendResponse.media:type_name -> switchboard.actors.MediaRef
+	12,  // 13: switchboard.actors.SendResponse.location:type_name -> switchboard.actors.Location
+	10,  // 14: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
+	10,  // 15: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
+	10,  // 16: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
+	11,  // 17: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
+	7,   // 18: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
+	2,   // 19: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
+	10,  // 20: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
+	10,  // 21: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
+	14,  // 22: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
+	10,  // 23: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
+	1,   // 24: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
+	11,  // 25: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
+	14,  // 26: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
+	1,   // 27: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
+	11,  // 28: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	14,  // 29: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	1,   // 30: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
+	14,  // 31: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	10,  // 32: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	36,  // 33: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
+	10,  // 34: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
+	36,  // 35: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
+	10,  // 36: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
+	10,  // 37: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
+	3,   // 38: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
+	44,  // 39: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
+	44,  // 40: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
+	10,  // 41: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
+	10,  // 42: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
+	44,  // 43: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
+	10,  // 44: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
+	44,  // 45: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
+	10,  // 46: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
+	1,   // 47: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
+	11,  // 48: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	10,  // 49: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	56,  // 50: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	10,  // 51: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	10,  // 52: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
+	10,  // 53: switchboard.actors.HideMessagesResponse.error:type_name -> switchboard.actors.Error
+	10,  // 54: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
+	10,  // 55: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	56,  // 56: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	10,  // 57: switchboard.actors.SetLabelsResponse.error:type_name -> switchboard.actors.Error
+	10,  // 58: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	10,  // 59: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	4,   // 60: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
+	5,   // 61: switchboard.actors.SetPrivacy.direct_from:type_name -> switchboard.actors.DirectFrom
+	6,   // 62: switchboard.actors.SetPrivacy.group_add_from:type_name -> switchboard.actors.GroupAddFrom
+	10,  // 63: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
+	10,  // 64: switchboard.actors.ReminderDueResponse.error:type_name -> switchboard.actors.Error
+	10,  // 65: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
+	82,  // 66: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
+	82,  // 67: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
+	127, // 68: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
+	88,  // 69: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
+	10,  // 70: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
+	88,  // 71: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
+	10,  // 72: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
+	91,  // 73: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
+	91,  // 74: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
+	10,  // 75: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
+	10,  // 76: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
+	87,  // 77: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
+	128, // 78: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
+	10,  // 79: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
+	101, // 80: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
+	17,  // 81: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	82,  // 82: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
+	10,  // 83: switchboard.actors.DisappearingResponse.error:type_name -> switchboard.actors.Error
+	10,  // 84: switchboard.actors.SweepDisappearedResponse.error:type_name -> switchboard.actors.Error
+	10,  // 85: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	10,  // 86: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	10,  // 87: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,   // 88: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	5,   // 89: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
+	6,   // 90: switchboard.actors.PrivacyResponse.group_add_from:type_name -> switchboard.actors.GroupAddFrom
+	129, // 91: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	10,  // 92: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	11,  // 93: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	119, // 94: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	33,  // 95: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	120, // 96: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	118, // 97: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	116, // 98: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	8,   // 99: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	8,   // 100: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	11,  // 101: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	9,   // 102: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	123, // 103: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	10,  // 104: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	105, // [105:105] is the sub-list for method output_type
+	105, // [105:105] is the sub-list for method input_type
+	105, // [105:105] is the sub-list for extension type_name
+	105, // [105:105] is the sub-list for extension extendee
+	0,   // [0:105] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -9747,11 +9843,11 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[67].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[81].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[85].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[93].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[104].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[68].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[82].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[86].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[94].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[105].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -9765,7 +9861,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   119,
+			NumMessages:   120,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -323,8 +323,11 @@ type PostMessageRequest struct {
 	Text        string          `json:"text,omitempty"`
 	Card        json.RawMessage `json:"card,omitempty"` // a card (docs/PROTOCOL.md, "Cards") instead of a text
 	Poll        json.RawMessage `json:"poll,omitempty"` // a poll (docs/PROTOCOL.md, "Polls") instead of a text
-	ReplyTo     uint64          `json:"reply_to,omitempty"`
-	Mentions    []string        `json:"mentions,omitempty"`
+	// Location: a place the text shares ("where the courier is"), which
+	// may then be empty (docs/PROTOCOL.md, "Locations").
+	Location *TranscriptPlace `json:"location,omitempty"`
+	ReplyTo  uint64           `json:"reply_to,omitempty"`
+	Mentions []string         `json:"mentions,omitempty"`
 	// MentionAll mentions every member of the group but the sender
 	// ("@all": the sender must be one of its owners or admins).
 	MentionAll bool `json:"mention_all,omitempty"`
@@ -390,11 +393,11 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	case req.ClientMsgID == "":
 		bad("client_msg_id: required (your idempotency key: a retry with it is answered with the first post)")
 		return
-	case btoi(req.Text != "")+btoi(len(req.Card) > 0)+btoi(len(req.Poll) > 0) != 1:
-		bad("give one of text, card and poll")
+	case btoi(req.Text != "" || req.Location != nil)+btoi(len(req.Card) > 0)+btoi(len(req.Poll) > 0) != 1:
+		bad("give one of text (or a location), card and poll")
 		return
 	}
-	msg := &pb.SendMessage{Conv: req.Conv, Sender: req.Sender, Topic: req.Topic, ClientMsgId: req.ClientMsgID, Body: []byte(req.Text),
+	msg := &pb.SendMessage{Conv: req.Conv, Sender: req.Sender, Topic: req.Topic, ClientMsgId: req.ClientMsgID, Body: []byte(req.Text), Location: req.Location.pb(),
 		ReplyTo: req.ReplyTo, Mentions: req.Mentions, ClientTsMs: time.Now().UnixMilli()}
 	if req.MentionAll {
 		if len(req.Mentions) > 0 {
@@ -491,9 +494,11 @@ type TranscriptMessage struct {
 	// MentionAll: it mentions every member but its sender ("@all").
 	MentionAll bool           `json:"mention_all,omitempty"`
 	File       *TranscriptRef `json:"file,omitempty"`
-	Recalled   bool           `json:"recalled,omitempty"`
-	Expired    bool           `json:"expired,omitempty"` // retention took its content (recalled is set too)
-	Flagged    bool           `json:"flagged,omitempty"`
+	// Location: a place the message shares (Text is its caption).
+	Location *TranscriptPlace `json:"location,omitempty"`
+	Recalled bool             `json:"recalled,omitempty"`
+	Expired  bool             `json:"expired,omitempty"` // retention took its content (recalled is set too)
+	Flagged  bool             `json:"flagged,omitempty"`
 	// Forwarded: a copy of another message its sender forwarded; the node
 	// keeps no trace of where it came from.
 	Forwarded bool `json:"forwarded,omitempty"`
@@ -501,6 +506,20 @@ type TranscriptMessage struct {
 	// message: not an answer of theirs.
 	AutoReply bool      `json:"auto_reply,omitempty"`
 	SentAt    time.Time `json:"sent_at"`
+}
+
+// TranscriptPlace is a shared place: WGS 84 degrees and its name.
+type TranscriptPlace struct {
+	Lat  float64 `json:"lat"`
+	Lng  float64 `json:"lng"`
+	Name string  `json:"name,omitempty"`
+}
+
+func (l *TranscriptPlace) pb() *pb.Location {
+	if l == nil {
+		return nil
+	}
+	return &pb.Location{Lat: l.Lat, Lng: l.Lng, Name: l.Name}
 }
 
 // TranscriptRef describes a message's file (its bytes are read over the
@@ -561,6 +580,9 @@ func transcriptMessageOf(m *pb.Message) TranscriptMessage {
 	}
 	if len(m.Mentions) == 1 && m.Mentions[0] == storage.MentionAll {
 		out.Mentions, out.MentionAll = nil, true
+	}
+	if l := m.Location; l != nil {
+		out.Location = &TranscriptPlace{Lat: l.Lat, Lng: l.Lng, Name: l.Name}
 	}
 	if f := m.Media; f != nil {
 		out.File = &TranscriptRef{ID: f.Id, Name: f.Name, Type: f.Mime, Size: f.Size}

@@ -251,6 +251,14 @@ func TestServerMessageAboutATopic(t *testing.T) {
 		t.Fatalf("scheduled %+v", sc)
 	}
 	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","conv":"d:buyer:shop:order-42","topic":"order-43","client_msg_id":"x","text":"x"}`, http.StatusBadRequest, nil)
+	// Where the courier is: a location without a text, read back in the log.
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"buyer","topic":"order-42","client_msg_id":"o42-here","location":{"lat":52.52,"lng":13.4,"name":"gate B"}}`, http.StatusCreated, &p)
+	var page admin.Transcript
+	call(http.MethodGet, "/api/v1/conversations/d:buyer:shop:order-42/messages", "s3cret", "", http.StatusOK, &page)
+	if last := page.Messages[len(page.Messages)-1]; last.Location == nil || last.Location.Lat != 52.52 || last.Location.Name != "gate B" || last.Text != "" {
+		t.Fatalf("the posted location in the log: %+v", last)
+	}
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"buyer","client_msg_id":"o42-far","location":{"lat":95,"lng":0}}`, http.StatusBadRequest, nil)
 	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"buyer","topic":"order 43","client_msg_id":"x","text":"x"}`, http.StatusBadRequest, nil)
 }
 

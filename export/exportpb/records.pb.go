@@ -47,8 +47,9 @@ type MessageRecord struct {
 	AutoReply  bool                   `protobuf:"varint,16,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`    // posted by the node for its sender, who is away: no answer of theirs
 	// a disappearing message: its members stop seeing it then; a copy kept
 	// downstream should be dropped then too. 0: it stays
-	ExpiresAtMs   int64  `protobuf:"varint,17,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
-	ForwardHops   uint32 `protobuf:"varint,18,opt,name=forward_hops,json=forwardHops,proto3" json:"forward_hops,omitempty"` // a forwarded copy: how many forwards from its original (1: a copy of it)
+	ExpiresAtMs   int64           `protobuf:"varint,17,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	ForwardHops   uint32          `protobuf:"varint,18,opt,name=forward_hops,json=forwardHops,proto3" json:"forward_hops,omitempty"` // a forwarded copy: how many forwards from its original (1: a copy of it)
+	Location      *LocationRecord `protobuf:"bytes,19,opt,name=location,proto3" json:"location,omitempty"`                           // a place the message shares; unset: none
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -209,6 +210,73 @@ func (x *MessageRecord) GetForwardHops() uint32 {
 	return 0
 }
 
+func (x *MessageRecord) GetLocation() *LocationRecord {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+type LocationRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Lat           float64                `protobuf:"fixed64,1,opt,name=lat,proto3" json:"lat,omitempty"` // WGS 84 degrees
+	Lng           float64                `protobuf:"fixed64,2,opt,name=lng,proto3" json:"lng,omitempty"`
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocationRecord) Reset() {
+	*x = LocationRecord{}
+	mi := &file_export_exportpb_records_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocationRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocationRecord) ProtoMessage() {}
+
+func (x *LocationRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_export_exportpb_records_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocationRecord.ProtoReflect.Descriptor instead.
+func (*LocationRecord) Descriptor() ([]byte, []int) {
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *LocationRecord) GetLat() float64 {
+	if x != nil {
+		return x.Lat
+	}
+	return 0
+}
+
+func (x *LocationRecord) GetLng() float64 {
+	if x != nil {
+		return x.Lng
+	}
+	return 0
+}
+
+func (x *LocationRecord) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 type MediaRecord struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -224,7 +292,7 @@ type MediaRecord struct {
 
 func (x *MediaRecord) Reset() {
 	*x = MediaRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[1]
+	mi := &file_export_exportpb_records_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -236,7 +304,7 @@ func (x *MediaRecord) String() string {
 func (*MediaRecord) ProtoMessage() {}
 
 func (x *MediaRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[1]
+	mi := &file_export_exportpb_records_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -249,7 +317,7 @@ func (x *MediaRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaRecord.ProtoReflect.Descriptor instead.
 func (*MediaRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{1}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *MediaRecord) GetId() string {
@@ -319,7 +387,7 @@ type EventRecord struct {
 
 func (x *EventRecord) Reset() {
 	*x = EventRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[2]
+	mi := &file_export_exportpb_records_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +399,7 @@ func (x *EventRecord) String() string {
 func (*EventRecord) ProtoMessage() {}
 
 func (x *EventRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[2]
+	mi := &file_export_exportpb_records_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +412,7 @@ func (x *EventRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventRecord.ProtoReflect.Descriptor instead.
 func (*EventRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{2}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *EventRecord) GetEventId() string {
@@ -422,7 +490,7 @@ type DeskRecord struct {
 
 func (x *DeskRecord) Reset() {
 	*x = DeskRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[3]
+	mi := &file_export_exportpb_records_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -434,7 +502,7 @@ func (x *DeskRecord) String() string {
 func (*DeskRecord) ProtoMessage() {}
 
 func (x *DeskRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[3]
+	mi := &file_export_exportpb_records_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -447,7 +515,7 @@ func (x *DeskRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRecord.ProtoReflect.Descriptor instead.
 func (*DeskRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{3}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DeskRecord) GetEventId() string {
@@ -535,7 +603,7 @@ type ReadRecord struct {
 
 func (x *ReadRecord) Reset() {
 	*x = ReadRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[4]
+	mi := &file_export_exportpb_records_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -547,7 +615,7 @@ func (x *ReadRecord) String() string {
 func (*ReadRecord) ProtoMessage() {}
 
 func (x *ReadRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[4]
+	mi := &file_export_exportpb_records_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -560,7 +628,7 @@ func (x *ReadRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRecord.ProtoReflect.Descriptor instead.
 func (*ReadRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{4}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ReadRecord) GetEventId() string {
@@ -636,7 +704,7 @@ type DeskStepRecord struct {
 
 func (x *DeskStepRecord) Reset() {
 	*x = DeskStepRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[5]
+	mi := &file_export_exportpb_records_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -648,7 +716,7 @@ func (x *DeskStepRecord) String() string {
 func (*DeskStepRecord) ProtoMessage() {}
 
 func (x *DeskStepRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[5]
+	mi := &file_export_exportpb_records_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -661,7 +729,7 @@ func (x *DeskStepRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskStepRecord.ProtoReflect.Descriptor instead.
 func (*DeskStepRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{5}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DeskStepRecord) GetEventId() string {
@@ -830,7 +898,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_export_exportpb_records_proto_msgTypes[6]
+	mi := &file_export_exportpb_records_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +910,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[6]
+	mi := &file_export_exportpb_records_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +923,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{6}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Event) GetKind() isEvent_Kind {
@@ -993,7 +1061,7 @@ type TagsRecord struct {
 
 func (x *TagsRecord) Reset() {
 	*x = TagsRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[7]
+	mi := &file_export_exportpb_records_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1073,7 @@ func (x *TagsRecord) String() string {
 func (*TagsRecord) ProtoMessage() {}
 
 func (x *TagsRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[7]
+	mi := &file_export_exportpb_records_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1086,7 @@ func (x *TagsRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagsRecord.ProtoReflect.Descriptor instead.
 func (*TagsRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{7}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TagsRecord) GetEventId() string {
@@ -1095,7 +1163,7 @@ type NoteRecord struct {
 
 func (x *NoteRecord) Reset() {
 	*x = NoteRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[8]
+	mi := &file_export_exportpb_records_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1107,7 +1175,7 @@ func (x *NoteRecord) String() string {
 func (*NoteRecord) ProtoMessage() {}
 
 func (x *NoteRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[8]
+	mi := &file_export_exportpb_records_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1120,7 +1188,7 @@ func (x *NoteRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoteRecord.ProtoReflect.Descriptor instead.
 func (*NoteRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{8}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *NoteRecord) GetEventId() string {
@@ -1200,7 +1268,7 @@ type ModerationRecord struct {
 
 func (x *ModerationRecord) Reset() {
 	*x = ModerationRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[9]
+	mi := &file_export_exportpb_records_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1212,7 +1280,7 @@ func (x *ModerationRecord) String() string {
 func (*ModerationRecord) ProtoMessage() {}
 
 func (x *ModerationRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[9]
+	mi := &file_export_exportpb_records_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1225,7 +1293,7 @@ func (x *ModerationRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModerationRecord.ProtoReflect.Descriptor instead.
 func (*ModerationRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{9}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ModerationRecord) GetEventId() string {
@@ -1349,7 +1417,7 @@ type MetricsRecord struct {
 
 func (x *MetricsRecord) Reset() {
 	*x = MetricsRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[10]
+	mi := &file_export_exportpb_records_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1361,7 +1429,7 @@ func (x *MetricsRecord) String() string {
 func (*MetricsRecord) ProtoMessage() {}
 
 func (x *MetricsRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[10]
+	mi := &file_export_exportpb_records_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1374,7 +1442,7 @@ func (x *MetricsRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsRecord.ProtoReflect.Descriptor instead.
 func (*MetricsRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{10}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *MetricsRecord) GetEventId() string {
@@ -1619,7 +1687,7 @@ var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
 	"\n" +
-	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\x8e\x04\n" +
+	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\xce\x04\n" +
 	"\rMessageRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
@@ -1643,7 +1711,12 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\n" +
 	"auto_reply\x18\x10 \x01(\bR\tautoReply\x12\"\n" +
 	"\rexpires_at_ms\x18\x11 \x01(\x03R\vexpiresAtMs\x12!\n" +
-	"\fforward_hops\x18\x12 \x01(\rR\vforwardHops\"\xa8\x01\n" +
+	"\fforward_hops\x18\x12 \x01(\rR\vforwardHops\x12>\n" +
+	"\blocation\x18\x13 \x01(\v2\".switchboard.export.LocationRecordR\blocation\"H\n" +
+	"\x0eLocationRecord\x12\x10\n" +
+	"\x03lat\x18\x01 \x01(\x01R\x03lat\x12\x10\n" +
+	"\x03lng\x18\x02 \x01(\x01R\x03lng\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"\xa8\x01\n" +
 	"\vMediaRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1811,34 +1884,36 @@ func file_export_exportpb_records_proto_rawDescGZIP() []byte {
 	return file_export_exportpb_records_proto_rawDescData
 }
 
-var file_export_exportpb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_export_exportpb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_export_exportpb_records_proto_goTypes = []any{
 	(*MessageRecord)(nil),    // 0: switchboard.export.MessageRecord
-	(*MediaRecord)(nil),      // 1: switchboard.export.MediaRecord
-	(*EventRecord)(nil),      // 2: switchboard.export.EventRecord
-	(*DeskRecord)(nil),       // 3: switchboard.export.DeskRecord
-	(*ReadRecord)(nil),       // 4: switchboard.export.ReadRecord
-	(*DeskStepRecord)(nil),   // 5: switchboard.export.DeskStepRecord
-	(*Event)(nil),            // 6: switchboard.export.Event
-	(*TagsRecord)(nil),       // 7: switchboard.export.TagsRecord
-	(*NoteRecord)(nil),       // 8: switchboard.export.NoteRecord
-	(*ModerationRecord)(nil), // 9: switchboard.export.ModerationRecord
-	(*MetricsRecord)(nil),    // 10: switchboard.export.MetricsRecord
+	(*LocationRecord)(nil),   // 1: switchboard.export.LocationRecord
+	(*MediaRecord)(nil),      // 2: switchboard.export.MediaRecord
+	(*EventRecord)(nil),      // 3: switchboard.export.EventRecord
+	(*DeskRecord)(nil),       // 4: switchboard.export.DeskRecord
+	(*ReadRecord)(nil),       // 5: switchboard.export.ReadRecord
+	(*DeskStepRecord)(nil),   // 6: switchboard.export.DeskStepRecord
+	(*Event)(nil),            // 7: switchboard.export.Event
+	(*TagsRecord)(nil),       // 8: switchboard.export.TagsRecord
+	(*NoteRecord)(nil),       // 9: switchboard.export.NoteRecord
+	(*ModerationRecord)(nil), // 10: switchboard.export.ModerationRecord
+	(*MetricsRecord)(nil),    // 11: switchboard.export.MetricsRecord
 }
 var file_export_exportpb_records_proto_depIdxs = []int32{
-	1, // 0: switchboard.export.MessageRecord.media:type_name -> switchboard.export.MediaRecord
-	2, // 1: switchboard.export.Event.conv:type_name -> switchboard.export.EventRecord
-	3, // 2: switchboard.export.Event.desk:type_name -> switchboard.export.DeskRecord
-	4, // 3: switchboard.export.Event.read:type_name -> switchboard.export.ReadRecord
-	5, // 4: switchboard.export.Event.step:type_name -> switchboard.export.DeskStepRecord
-	9, // 5: switchboard.export.Event.moderation:type_name -> switchboard.export.ModerationRecord
-	8, // 6: switchboard.export.Event.note:type_name -> switchboard.export.NoteRecord
-	7, // 7: switchboard.export.Event.tags:type_name -> switchboard.export.TagsRecord
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	2,  // 0: switchboard.export.MessageRecord.media:type_name -> switchboard.export.MediaRecord
+	1,  // 1: switchboard.export.MessageRecord.location:type_name -> switchboard.export.LocationRecord
+	3,  // 2: switchboard.export.Event.conv:type_name -> switchboard.export.EventRecord
+	4,  // 3: switchboard.export.Event.desk:type_name -> switchboard.export.DeskRecord
+	5,  // 4: switchboard.export.Event.read:type_name -> switchboard.export.ReadRecord
+	6,  // 5: switchboard.export.Event.step:type_name -> switchboard.export.DeskStepRecord
+	10, // 6: switchboard.export.Event.moderation:type_name -> switchboard.export.ModerationRecord
+	9,  // 7: switchboard.export.Event.note:type_name -> switchboard.export.NoteRecord
+	8,  // 8: switchboard.export.Event.tags:type_name -> switchboard.export.TagsRecord
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_export_exportpb_records_proto_init() }
@@ -1846,8 +1921,8 @@ func file_export_exportpb_records_proto_init() {
 	if File_export_exportpb_records_proto != nil {
 		return
 	}
-	file_export_exportpb_records_proto_msgTypes[5].OneofWrappers = []any{}
-	file_export_exportpb_records_proto_msgTypes[6].OneofWrappers = []any{
+	file_export_exportpb_records_proto_msgTypes[6].OneofWrappers = []any{}
+	file_export_exportpb_records_proto_msgTypes[7].OneofWrappers = []any{
 		(*Event_Conv)(nil),
 		(*Event_Desk)(nil),
 		(*Event_Read)(nil),
@@ -1862,7 +1937,7 @@ func file_export_exportpb_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_export_exportpb_records_proto_rawDesc), len(file_export_exportpb_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

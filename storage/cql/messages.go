@@ -39,6 +39,7 @@ type msgRow struct {
 	ClientTS    *time.Time `db:"client_ts"`
 	ServerTS    *time.Time `db:"server_ts"`
 	ExpiresAt   *time.Time `db:"expires_at"` // the epoch (no null, no tombstone) or null in older rows: the message stays
+	Location    []byte     `db:"location"`   // storage.EncodeLocation; empty (not null) for none, null in older rows
 }
 
 func (s *Store) msgRow(convID string, m *storage.Message) msgRow {
@@ -67,6 +68,7 @@ func (s *Store) msgRow(convID string, m *storage.Message) msgRow {
 		ClientTS:    ts(m.ClientTS),
 		ServerTS:    ts(m.ServerTS),
 		ExpiresAt:   endColumn(m.ExpiresAt),
+		Location:    emptyNotNull(storage.EncodeLocation(m.Location)),
 	}
 }
 
@@ -78,6 +80,9 @@ func endColumn(end time.Time) *time.Time {
 }
 
 func (r msgRow) msg() storage.Message {
+	// Only EncodeLocation writes the column; a value it cannot have
+	// written reads as none.
+	loc, _ := storage.DecodeLocation(r.Location)
 	return storage.Message{
 		ConvID:      r.ConvID,
 		Seq:         uint64(r.Seq),
@@ -96,11 +101,12 @@ func (r msgRow) msg() storage.Message {
 		ClientTS:  fromTS(r.ClientTS),
 		ServerTS:  fromTS(r.ServerTS),
 		ExpiresAt: mutedUntil(r.ExpiresAt), // an end column: null and the epoch are none
+		Location:  loc,
 	}
 }
 
 var msgCols = []string{"conv_id", "bucket", "seq", "msg_id", "client_msg_id", "sender", "sender_role",
-	"kind", "ref_seq", "reply_to", "mentions", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb", "media_duration_ms", "body", "flags", "client_ts", "server_ts", "expires_at"}
+	"kind", "ref_seq", "reply_to", "mentions", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb", "media_duration_ms", "body", "flags", "client_ts", "server_ts", "expires_at", "location"}
 
 var (
 	msgInsert      = mk(qb.Insert("messages").Columns(msgCols...).Unique().ToCql())
@@ -115,8 +121,8 @@ var (
 			OrderBy("seq", qb.ASC).LimitNamed("lim").ToCql())
 	msgGetWT = mk(qb.Select("messages").Columns(append(slices.Clone(msgCols), "WRITETIME(flags) AS wt")...).
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
-	// msgRewrite writes a row's body, flags and attachment (a recall; a redaction).
-	msgRewrite = mk(qb.Update("messages").Set("body", "flags", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb", "media_duration_ms").
+	// msgRewrite writes a row's body, flags and attachments (a recall; a redaction).
+	msgRewrite = mk(qb.Update("messages").Set("body", "flags", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb", "media_duration_ms", "location").
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
 )
 
@@ -473,8 +479,8 @@ func (s *Store) RedactMessage(ctx context.Context, convID string, seq uint64, bo
 // TombstoneMessage clears the body and the attachment and sets FlagRecalled.
 func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {
 	return s.rewriteMessage(ctx, "tombstone", convID, seq, func(m *storage.Message) bool {
-		write := !m.Recalled() || len(m.Body) > 0 || m.Media.ID != "" || !m.Media.Preview.IsZero()
-		m.Body, m.Flags, m.Media = nil, m.Flags|storage.FlagRecalled, storage.MediaRef{}
+		write := !m.Recalled() || len(m.Body) > 0 || m.Media.ID != "" || !m.Media.Preview.IsZero() || m.Location != nil
+		m.Body, m.Flags, m.Media, m.Location = nil, m.Flags|storage.FlagRecalled, storage.MediaRef{}, nil
 		return write
 	})
 }
@@ -510,7 +516,8 @@ func (s *Store) rewriteMessage(ctx context.Context, what, convID string, seq uin
 	}
 	p := m.Media.Preview
 	err = s.query(ctx, msgRewrite).Bind(m.Body, int64(m.Flags), m.Media.ID, m.Media.Name, m.Media.MIME, m.Media.Size,
-		int64(p.Width), int64(p.Height), emptyNotNull(p.Thumb), int64(p.DurationMs), convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).WithTimestamp(row.WT + 1).ExecRelease()
+		int64(p.Width), int64(p.Height), emptyNotNull(p.Thumb), int64(p.DurationMs), emptyNotNull(storage.EncodeLocation(m.Location)),
+		convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).WithTimestamp(row.WT + 1).ExecRelease()
 	return s.wrap(op, err)
 }
 

@@ -193,7 +193,8 @@ func encodeMessage(m *storage.Message) []byte {
 	// message without them is stored as those rows were. A field is
 	// written when it or one after it is set.
 	expires := !m.ExpiresAt.IsZero()
-	timed := m.Media.Preview.DurationMs != 0
+	located := m.Location != nil
+	timed := m.Media.Preview.DurationMs != 0 || located
 	tail := expires || timed // a field after the file's
 	media := m.Media.ID != "" || tail
 	if m.ReplyTo != 0 || len(m.Mentions) > 0 || media {
@@ -217,6 +218,9 @@ func encodeMessage(m *storage.Message) []byte {
 	}
 	if timed {
 		e.uint(uint64(m.Media.Preview.DurationMs))
+	}
+	if located {
+		e.bytes(storage.EncodeLocation(m.Location))
 	}
 	return e.b
 }
@@ -264,6 +268,13 @@ func decodeMessage(conv string, seq uint64, b []byte) (storage.Message, error) {
 	}
 	if d.err == nil && len(d.b) > 0 { // written before files' lengths: none
 		m.Media.Preview.DurationMs = uint32(d.uint())
+	}
+	if d.err == nil && len(d.b) > 0 { // written before locations: none
+		loc, err := storage.DecodeLocation(d.bytes())
+		if err != nil {
+			return m, fmt.Errorf("message %s/%d: %w", conv, seq, err)
+		}
+		m.Location = loc
 	}
 	return m, d.err
 }

@@ -42,6 +42,11 @@ func testMessages(t *testing.T, s storage.Store, id func(string) string) {
 	batch[2].Media = storage.MediaRef{ID: "m3", Name: "note.ogg", MIME: "audio/ogg", Size: 9, Preview: storage.Preview{DurationMs: 42_000}}
 	batch[3].Media = storage.MediaRef{ID: "m4", Name: "clip.mp4", MIME: "video/mp4", Size: 9, Preview: storage.Preview{Width: 2, Height: 2, DurationMs: 7}}
 	batch[3].ExpiresAt = batch[3].ServerTS.Add(time.Hour)
+	// A location: alone, with a caption and a reply, with an end, and
+	// at the edges of its ranges.
+	batch[0].Location = &storage.Location{Lat: 52.520008, Lng: 13.404954, Name: "Café am Markt"}
+	batch[7].Location = &storage.Location{Lat: -90, Lng: 180}
+	batch[1].Location = &storage.Location{Lat: 0, Lng: -180, Name: "null island"}
 	must(t, s.AppendMessages(c, cid, 0, batch[:6]))
 	must(t, s.AppendMessages(c, cid, 0, batch[6:]))
 
@@ -73,6 +78,12 @@ func testMessages(t *testing.T, s storage.Store, id func(string) string) {
 	page, err = s.ListMessages(c, id("empty"), 1, 0, storage.NewestFirst, 10)
 	must(t, err)
 	eqSeqs(t, page)
+
+	// A tombstone takes the location with the text.
+	must(t, s.TombstoneMessage(c, cid, 1))
+	if got, err := s.GetMessage(c, cid, 1); err != nil || !got.Recalled() || got.Location != nil || len(got.Body) != 0 {
+		t.Fatalf("a tombstoned location: %+v %v", got, err)
+	}
 }
 
 // equalMessage compares with the store's documented precision and with nil
@@ -86,7 +97,7 @@ func equalMessage(a, b storage.Message) bool {
 	a.Body, b.Body = nil, nil
 	return a.ConvID == b.ConvID && a.Seq == b.Seq && a.MsgID == b.MsgID && a.ClientMsgID == b.ClientMsgID &&
 		a.Sender == b.Sender && a.SenderRole == b.SenderRole && a.Kind == b.Kind && a.RefSeq == b.RefSeq && a.ReplyTo == b.ReplyTo &&
-		slices.Equal(a.Mentions, b.Mentions) && reflect.DeepEqual(a.Media, b.Media) &&
+		slices.Equal(a.Mentions, b.Mentions) && reflect.DeepEqual(a.Media, b.Media) && reflect.DeepEqual(a.Location, b.Location) &&
 		a.Flags == b.Flags && a.ClientTS.Equal(b.ClientTS) && a.ServerTS.Equal(b.ServerTS) && a.ExpiresAt.Equal(b.ExpiresAt)
 }
 

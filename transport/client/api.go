@@ -120,13 +120,22 @@ func (c *Client) sendMessage(to Target, m Message) (*Pending, error) {
 	return c.queueSend(to, &outgoing{msg: m})
 }
 
+// SendLocation queues a message sharing a place (a meeting point, a
+// shop): its coordinates in degrees and an optional name, with caption as
+// its text (may be empty), like Send. The node checks the ranges
+// (latitude -90 to 90, longitude -180 to 180) and the name's length.
+func (c *Client) SendLocation(to Target, lat, lng float64, name, caption string) (*Pending, error) {
+	return c.sendMessage(to, Message{Kind: wirepb.MessageKind_NORMAL, Body: []byte(caption), ClientTime: time.Now(),
+		Location: &wirepb.Location{Lat: lat, Lng: lng, Name: name}})
+}
+
 // queueSend queues o, whose msg holds what it sends, to to.
 func (c *Client) queueSend(to Target, o *outgoing) (*Pending, error) {
 	m := o.msg
 	if (to.User == "") == (to.Conv == "") {
 		return nil, errors.New("client: send to exactly one of a user and a conversation")
 	}
-	if len(m.Body) == 0 && !wirepb.EmptyBodyAllowed(m.Kind, m.RefSeq, m.Media != nil || o.forward.conv != "") {
+	if len(m.Body) == 0 && !wirepb.EmptyBodyAllowed(m.Kind, m.RefSeq, m.Media != nil || m.Location != nil || o.forward.conv != "") {
 		return nil, errors.New("client: empty message")
 	}
 	if err := c.Err(); err != nil {

@@ -22,7 +22,7 @@ func (c *Client) Forward(to Target, conv string, seq uint64) (*Pending, error) {
 	}
 	m := Message{Kind: wirepb.MessageKind_NORMAL, Forwarded: true, ClientTime: time.Now()}
 	if held, ok := c.store.message(conv, seq); ok {
-		m.Body, m.Media = held.Body, held.Media
+		m.Body, m.Media, m.Location = held.Body, held.Media, held.Location
 	}
 	o := &outgoing{msg: m}
 	o.forward.conv, o.forward.seq = conv, seq

@@ -213,11 +213,12 @@ func (p *pipeline) start(o *outgoing, after string) error {
 	c := p.c
 	send := &wirepb.SendRequest{
 		ClientMsgId: o.msg.ClientMsgID, Body: o.msg.Body, ClientTsMs: o.msg.ClientTime.UnixMilli(), Kind: o.msg.Kind,
-		RefSeq: o.msg.RefSeq, ReplyTo: o.msg.ReplyTo, Mentions: o.msg.Mentions, MentionAll: o.msg.MentionAll, MediaId: o.msg.Media.GetId(), AfterClientMsgId: after}
+		RefSeq: o.msg.RefSeq, ReplyTo: o.msg.ReplyTo, Mentions: o.msg.Mentions, MentionAll: o.msg.MentionAll, MediaId: o.msg.Media.GetId(), AfterClientMsgId: after,
+		Location: o.msg.Location}
 	if o.forward.conv != "" {
 		// The pending view shows the copied message as held; the node
 		// copies it itself.
-		send.Body, send.MediaId, send.ForwardConv, send.ForwardSeq = nil, "", o.forward.conv, o.forward.seq
+		send.Body, send.MediaId, send.Location, send.ForwardConv, send.ForwardSeq = nil, "", nil, o.forward.conv, o.forward.seq
 	}
 	req := &wirepb.Request{Op: &wirepb.Request_Send{Send: send}}
 	if o.to != "" {

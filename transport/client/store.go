@@ -62,7 +62,10 @@ type Message struct {
 	MentionAll  bool     // it mentions every member but its sender ("@all"; Mentions is empty)
 	// Media is the attached file (its bytes: Download); nil: none. Body
 	// is then its caption, maybe empty.
-	Media    *wirepb.MediaRef
+	Media *wirepb.MediaRef
+	// Location is a place the message shares (SendLocation); nil: none.
+	// Body is then its caption, maybe empty.
+	Location *wirepb.Location
 	Body     []byte // of an edited message: the newest edit's text
 	Recalled bool
 	// Expired: the node's retention took its content, or it disappeared
@@ -179,7 +182,7 @@ func fromWire(m *wirepb.Message) Message {
 		Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
 		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Media: m.Media, Body: m.Body, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged,
 		Forwarded: m.Forwarded, ForwardHops: m.ForwardHops, AutoReply: m.AutoReply, ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
-		ExpiresAt: millisTime(m.ExpiresAtMs),
+		ExpiresAt: millisTime(m.ExpiresAtMs), Location: m.Location,
 	}
 }
 
@@ -281,7 +284,7 @@ func (s *store) viewLocked(cs *convState, m Message) Message {
 	m.State = s.stateLocked(cs, &m)
 	if !m.ExpiresAt.IsZero() && !time.Now().Before(m.ExpiresAt) && !m.Expired {
 		// Disappeared: shown as the node serves it from now on.
-		m.Expired, m.Recalled, m.Body, m.Media, m.EditSeq = true, true, nil, nil, 0
+		m.Expired, m.Recalled, m.Body, m.Media, m.Location, m.EditSeq = true, true, nil, nil, nil, 0
 	}
 	if marks := cs.reactions[m.Seq]; len(marks) > 0 && m.RefSeq == 0 && !m.Recalled &&
 		(m.Kind == wirepb.MessageKind_NORMAL || m.Kind == wirepb.MessageKind_CARD) {
@@ -350,7 +353,7 @@ func (s *store) insertLocked(cs *convState, m Message) bool {
 			return true
 		}
 		if m.Recalled && !old.Recalled {
-			old.Recalled, old.Body = true, nil
+			old.Recalled, old.Body, old.Location = true, nil, nil
 		}
 		if m.Expired && !old.Expired {
 			old.Expired, old.Media = true, nil
@@ -485,12 +488,12 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 		if m.Kind == wirepb.MessageKind_RECALL {
 			i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= m.RefSeq })
 			if i < len(cs.msgs) && cs.msgs[i].Seq == m.RefSeq && !cs.msgs[i].Recalled {
-				cs.msgs[i].Recalled, cs.msgs[i].Body = true, nil
+				cs.msgs[i].Recalled, cs.msgs[i].Body, cs.msgs[i].Location = true, nil, nil
 				added = append(added, s.viewLocked(cs, cs.msgs[i]))
 			}
 			if lm := cs.info.LastMessage; lm != nil && lm.Seq == m.RefSeq {
 				c := *lm
-				c.Recalled, c.Body = true, nil
+				c.Recalled, c.Body, c.Location = true, nil, nil
 				cs.info.LastMessage = &c
 			}
 		}
@@ -849,6 +852,9 @@ func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 	if r.Media != nil {
 		m.Media = r.Media // a forward's file, as copied
 	}
+	if r.Location != nil {
+		m.Location = r.Location // a forward's location, as copied
+	}
 	s.mu.Lock()
 	if cs := s.convs[o.msg.Conv]; cs != nil {
 		for i, p := range cs.pending {
@@ -872,7 +878,7 @@ func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 	// names (an edit's or a card update's message, a reaction's, a reply,
 	// mentions), so that it is folded as its push will be.
 	wm := &wirepb.Message{Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgID, ClientMsgId: m.ClientMsgID, Sender: m.Sender,
-		Kind: m.Kind, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Media: m.Media,
+		Kind: m.Kind, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Media: m.Media, Location: m.Location,
 		Body: m.Body, Flagged: m.Flagged, Forwarded: m.Forwarded, ClientTsMs: m.ClientTime.UnixMilli(), ServerTsMs: r.ServerTsMs, ExpiresAtMs: r.ExpiresAtMs}
 	s.addMessages([]*wirepb.Message{wm}, false)
 	s.mu.Lock()
