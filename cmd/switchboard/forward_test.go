@@ -88,6 +88,24 @@ func TestForwardCommand(t *testing.T) {
 	if out := string(n.run("convs", "--data-dir", d, "--user", "seller", "--topic", "listing-7")); !strings.Contains(out, asked.Conv) || strings.Contains(out, "g:market") {
 		t.Fatalf("the seller's conversations about listing-7:\n%s", out)
 	}
+	// Where to meet: a place with a caption, in the history and in JSON.
+	var met struct {
+		Location struct {
+			Lat  float64 `json:"lat"`
+			Name string  `json:"name"`
+		} `json:"location"`
+	}
+	mustJSON(t, n.run("send", "--data-dir", d, "--user", "seller", "--conv", asked.Conv, "--location", "52.5200,13.4050", "--place", "Café am Markt", "--text", "here at 6?", "--json"), &met)
+	if met.Location.Lat != 52.52 || met.Location.Name != "Café am Markt" {
+		t.Fatalf("send --location: %+v", met)
+	}
+	if out := string(n.run("history", "--data-dir", d, "--user", "buyer", "--conv", asked.Conv)); !strings.Contains(out, "seller: here at 6? [📍 Café am Markt 52.520000,13.405000]") {
+		t.Fatalf("the buyer's history with the place:\n%s", out)
+	}
+	if res, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "seller", "--conv", asked.Conv, "--location", "north").CombinedOutput(); err == nil ||
+		!strings.Contains(string(res), "LAT,LNG") {
+		t.Fatalf("send --location north: %v\n%s", err, res)
+	}
 	if res, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "buyer", "--conv", asked.Conv, "--topic", "listing-8", "--text", "x").CombinedOutput(); err == nil ||
 		!strings.Contains(string(res), "--topic goes with --to user:NAME") {
 		t.Fatalf("send --conv --topic: %v\n%s", err, res)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,7 +24,7 @@ import (
 
 func newSendCmd() *cobra.Command {
 	var o clientOptions
-	var to, topic, conv, text, clientMsgID, cardFile, file, fileType string
+	var to, topic, conv, text, clientMsgID, cardFile, file, fileType, location, placeName string
 	var replyTo uint64
 	var mention []string
 	var at string
@@ -34,6 +35,7 @@ func newSendCmd() *cobra.Command {
 		Short: "Send a message (to user:NAME, or to a conversation)",
 		Example: `  switchboard send --data-dir D --user alice --to user:bob --text hi --json
   switchboard send --data-dir D --user buyer --to user:seller --topic listing-7 --text "is the lamp still there?"
+  switchboard send --data-dir D --user buyer --to user:seller --location 52.5200,13.4050 --place "Café am Markt" --text "here at 6?"
   switchboard send --data-dir D --user alice --conv g:team --text hello
   switchboard send --data-dir D --user bob --conv d:alice:bob --reply-to 1 --text "it is"
   switchboard send --data-dir D --user olga --conv g:class --mention mia,max --text "@mia @max homework is up"
@@ -74,6 +76,12 @@ func newSendCmd() *cobra.Command {
 			}
 			if length != 0 {
 				return errors.New("--length goes with a --file")
+			}
+			if location != "" || placeName != "" {
+				if cardFile != "" || replyTo != 0 || len(mention) > 0 || mentionAll || clientMsgID != "" {
+					return errors.New("--location sends a place with --text as its caption, alone")
+				}
+				return sendLocation(cmd, &o, target, location, placeName, text)
 			}
 			if (text == "") == (cardFile == "") {
 				return errors.New("give --text or --card")
@@ -142,6 +150,8 @@ func newSendCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&mentionAll, "mention-all", false, "mention every member of the group --conv (\"@all\"; its owners and admins)")
 	cmd.Flags().StringVar(&file, "file", "", "send this file (--text is its caption; the conversation must exist)")
 	cmd.Flags().StringVar(&fileType, "type", "", "the file's content type (default: from its name, else its first bytes)")
+	cmd.Flags().StringVar(&location, "location", "", "share a place: LAT,LNG in degrees (--text is its caption)")
+	cmd.Flags().StringVar(&placeName, "place", "", "the --location's name (\"Café am Markt\")")
 	cmd.Flags().DurationVar(&length, "length", 0, "how long the --file plays (a voice note, a video; at most 24h): shown before it is downloaded")
 	cmd.Flags().StringVar(&at, "at", "", "schedule it: the node sends it at this time (RFC 3339)")
 	cmd.Flags().DurationVar(&in, "in", 0, "schedule it: the node sends it this long from now")
@@ -171,6 +181,27 @@ func scheduleSend(cmd *cobra.Command, o *clientOptions, target client.Target, te
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "scheduled %s for %s\n", s.ID, s.At.Local().Format(time.RFC3339))
 		return nil
+	})
+}
+
+// sendLocation shares the place at "LAT,LNG" (named name) with caption.
+func sendLocation(cmd *cobra.Command, o *clientOptions, target client.Target, at, name, caption string) error {
+	lat, lng, ok := strings.Cut(at, ",")
+	la, err1 := strconv.ParseFloat(strings.TrimSpace(lat), 64)
+	ln, err2 := strconv.ParseFloat(strings.TrimSpace(lng), 64)
+	if !ok || err1 != nil || err2 != nil {
+		return fmt.Errorf("--location %q: give LAT,LNG in degrees, like 52.5200,13.4050", at)
+	}
+	return withClient(cmd, o, func(ctx context.Context, c *client.Client) error {
+		p, err := c.SendLocation(target, la, ln, name, caption)
+		if err != nil {
+			return err
+		}
+		m, err := p.Wait(ctx)
+		if err != nil {
+			return err
+		}
+		return printMessage(cmd, o, m)
 	})
 }
 
@@ -449,6 +480,9 @@ func formatMessage(m client.Message) string {
 		} else {
 			edited += fmt.Sprintf(" [file %s, %s, %d bytes]", m.Media.Name, m.Media.Mime, m.Media.Size)
 		}
+	}
+	if l := m.Location; l != nil {
+		edited += fmt.Sprintf(" [📍 %s %.6f,%.6f]", cmp.Or(l.Name, "location"), l.Lat, l.Lng)
 	}
 	if m.Forwarded {
 		reply = "(forwarded) "
