@@ -26,10 +26,10 @@ import {
 import { backoffDelay } from "./backoff.js";
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader, MAX_MAX_FRAME } from "./frames.js";
 import { openWebSocket, openWebTransport, type Link, type TransportKind, type WebConfig } from "./links.js";
-import { Conversation, isNews, parseCard, pollStateOf, type Card, type ChatMessage, type MediaInfo, type Poll, type PollResults, type Preview } from "./store.js";
+import { Conversation, isNews, parseCard, pollStateOf, type Card, type ChatMessage, type LocationInfo, type MediaInfo, type Poll, type PollResults, type Preview } from "./store.js";
 import { BusyHold, ProtocolError, SendPipeline } from "./pipeline.js";
 import { forgetMessage, loadMessages, queuedAt, saveMessage } from "./outbox.js";
-import { chatMessage, directConv, directPeer, directTopic, mediaInfo } from "./messages.js";
+import { chatMessage, directConv, directPeer, directTopic, locationInfo, mediaInfo } from "./messages.js";
 import type { ClientEvents, ClientOptions, ConnState } from "./options.js";
 
 export { directConv, directPeer, directTopic, type ClientEvents, type ClientOptions, type ConnState };
@@ -1053,6 +1053,7 @@ export class Client {
       if (e.mentions?.length) m.mentions = [...e.mentions];
       if (e.mentionAll) m.mentionAll = true;
       if (e.media) m.media = { ...e.media };
+      if (e.location) m.location = { ...e.location };
       if (e.forward) {
         m.forwarded = true;
         (m as any).forward = { ...e.forward };
@@ -1075,7 +1076,10 @@ export class Client {
     }
     if (m.kind === MessageKind.RECALL) {
       const target = c.messages.find((x) => x.seq === Number(m.refSeq));
-      if (target) target.recalled = true;
+      if (target) {
+        target.recalled = true;
+        delete target.location; // the place goes with the text
+      }
     }
   }
 
@@ -1294,6 +1298,18 @@ export class Client {
   }
 
   /**
+   * sendLocation queues a message sharing a place (a meeting point, a
+   * shop: WGS 84 degrees and an optional name) with caption as its text,
+   * which may be empty, like send. The node refuses a latitude past ±90,
+   * a longitude past ±180 or a name over its --max-location-name-bytes
+   * (INVALID: the message fails).
+   */
+  sendLocation(target: Target, place: LocationInfo, caption = ""): ChatMessage {
+    if (!Number.isFinite(place.lat) || !Number.isFinite(place.lng)) throw new Error("sendLocation: lat and lng are numbers (degrees)");
+    return this.queue(target, caption, "normal", 0, [], undefined, undefined, place.name ? { ...place } : { lat: place.lat, lng: place.lng });
+  }
+
+  /**
    * reply queues a text message that answers the message at seq of conv
    * (one the user can see; NOT_FOUND otherwise), like send; its replyTo
    * names the seq, for a client to show that message quoted above it.
@@ -1393,7 +1409,16 @@ export class Client {
   // every member (mentionAll). With forward (Client.forward) it is a copy
   // of that message: text and media are then only what it shows while
   // pending, as the node sends its own copy.
-  private queue(target: Target, text: string, kind: "normal" | "card" | "poll", replyTo = 0, mentions: string[] | "all" = [], media?: MediaInfo, forward?: { conv: string; seq: number }): ChatMessage {
+  private queue(
+    target: Target,
+    text: string,
+    kind: "normal" | "card" | "poll",
+    replyTo = 0,
+    mentions: string[] | "all" = [],
+    media?: MediaInfo,
+    forward?: { conv: string; seq: number },
+    location?: LocationInfo,
+  ): ChatMessage {
     const to = typeof target === "string" ? "" : target.to;
     const convId = typeof target === "string" ? target : directConv(this.user, to, target.topic);
     const m: ChatMessage = {
@@ -1411,6 +1436,7 @@ export class Client {
     if (mentions === "all") m.mentionAll = true;
     else if (mentions.length) m.mentions = [...mentions];
     if (media) m.media = { ...media };
+    if (location) m.location = { ...location };
     if (forward) {
       m.forwarded = true;
       (m as any).forward = forward;
@@ -1418,7 +1444,7 @@ export class Client {
     (m as any).to = to;
     const c = this.conversation(convId);
     c.pending.push(m);
-    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt(), replyTo: m.replyTo, mentions: m.mentions, mentionAll: m.mentionAll, media: m.media, forward });
+    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt(), replyTo: m.replyTo, mentions: m.mentions, mentionAll: m.mentionAll, media: m.media, location: m.location, forward });
     this.emit("conversation", c);
     this.pipeline(convId).add(m);
     return m;
@@ -1452,6 +1478,7 @@ export class Client {
         mentions: m.mentions ?? [],
         mentionAll: m.mentionAll ?? false,
         mediaId: m.media?.id ?? "",
+        location: m.location ? { lat: m.location.lat, lng: m.location.lng, name: m.location.name ?? "" } : undefined,
       },
     });
   }
@@ -1472,6 +1499,7 @@ export class Client {
     if (r.result.value.storedBody.length > 0) stored.body = new TextDecoder().decode(r.result.value.storedBody);
     // A forward's file, as the node copied it into this conversation.
     if (r.result.value.media?.id) stored.media = mediaInfo(r.result.value.media);
+    if (r.result.value.location) stored.location = locationInfo(r.result.value.location);
     // A disappearing message: the sender's copy goes at its end too.
     if (r.result.value.expiresAtMs > 0n) stored.expiresAtMs = Number(r.result.value.expiresAtMs);
     this.store(c, stored);
@@ -2146,7 +2174,7 @@ export class Client {
     // Only a text or a file is shown: anything else is refused, and shown
     // as text meanwhile it would read as its JSON.
     const held = this.conversations.get(conv)?.messages.find((x) => x.seq === seq && x.kind === "normal" && !x.refSeq && !x.recalled);
-    return this.queue(this.toConvOrPeer(target), held?.body ?? "", "normal", 0, [], held?.media, { conv, seq });
+    return this.queue(this.toConvOrPeer(target), held?.body ?? "", "normal", 0, [], held?.media, { conv, seq }, held?.location);
   }
 
   // toConvOrPeer sends to a direct conversation's id as { to, topic },

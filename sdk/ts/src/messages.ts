@@ -1,7 +1,7 @@
 // Wire messages as the client's conversations hold them.
 
 import { MessageKind, Role, type Message } from "./gen/wire_pb.js";
-import { parseCard, type ChatMessage, type MediaInfo } from "./store.js";
+import { parseCard, type ChatMessage, type LocationInfo, type MediaInfo } from "./store.js";
 
 /**
  * directConv is the id of the direct conversation between a and b, or with
@@ -68,12 +68,18 @@ export function chatMessage(m: Message, me: string): ChatMessage {
   if (m.mentions.length) out.mentions = [...m.mentions];
   if (m.mentionAll) out.mentionAll = true;
   if (m.media?.id) out.media = mediaInfo(m.media);
+  if (m.location) out.location = locationInfo(m.location);
   if (m.forwarded) out.forwarded = true;
   if (m.forwardHops > 0) out.forwardHops = m.forwardHops;
   if (m.autoReply) out.autoReply = true;
   if (m.expiresAtMs > 0n) out.expiresAtMs = Number(m.expiresAtMs);
   if (kind === "card") out.card = parseCard(body);
   return out;
+}
+
+/** locationInfo is a wire Location as the SDK shows it. */
+export function locationInfo(l: { lat: number; lng: number; name: string }): LocationInfo {
+  return l.name ? { lat: l.lat, lng: l.lng, name: l.name } : { lat: l.lat, lng: l.lng };
 }
 
 /** mediaInfo is a wire MediaRef as the SDK shows it. */

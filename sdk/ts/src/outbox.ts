@@ -7,7 +7,7 @@
 // two tabs of one user then never overwrite each other's outbox, and a
 // message both send is still stored once.
 
-import type { MediaInfo } from "./store.js";
+import type { LocationInfo, MediaInfo } from "./store.js";
 
 /** The part of the Web Storage API the outbox uses. */
 export interface OutboxStorage {
@@ -34,6 +34,8 @@ export interface SavedMessage {
   mentionAll?: boolean;
   /** An attachment: the complete upload the message carries; a forward's: the file it copies, as held. */
   media?: MediaInfo;
+  /** A place the message shares (Client.sendLocation). */
+  location?: LocationInfo;
   /**
    * A forward (Client.forward): the message it copies, which the node reads
    * itself. body and media are only what the page shows meanwhile; the send

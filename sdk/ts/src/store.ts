@@ -49,6 +49,13 @@ export interface Poll {
   anonymous?: boolean;
 }
 
+/** A place: WGS 84 degrees (latitude -90 to 90, longitude -180 to 180) and an optional name ("Café am Markt"). */
+export interface LocationInfo {
+  lat: number;
+  lng: number;
+  name?: string;
+}
+
 /** A poll as the conversation holds it: the votes folded from its log. */
 export interface PollState {
   question: string;
@@ -179,6 +186,8 @@ export interface ChatMessage {
   mentionAll?: boolean;
   /** The attached file (its bytes: Client.download); body is its caption, maybe empty. */
   media?: MediaInfo;
+  /** A place the message shares (Client.sendLocation); body is its caption, maybe empty. */
+  location?: LocationInfo;
   /** A copy of another message its sender forwarded (Client.forward): show it labelled so; where it came from is not told. */
   forwarded?: boolean;
   /** How many forwards a copy is from its original (1: a copy of it); from FORWARDED_MANY_TIMES on, show it "forwarded many times". */
@@ -452,7 +461,7 @@ export class Conversation {
       }
       m.expired = m.recalled = true;
       m.body = "";
-      for (const k of ["media", "card", "poll", "reactions", "editSeq", "cardUpdateSeq"] as const) delete m[k];
+      for (const k of ["media", "location", "card", "poll", "reactions", "editSeq", "cardUpdateSeq"] as const) delete m[k];
       changed = true;
     }
     return { changed, next };

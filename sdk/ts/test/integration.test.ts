@@ -277,7 +277,7 @@ test("who may start a chat: a pupil who takes none refuses a stranger's first me
   });
 });
 
-test("topics: a buyer asks about two listings, two conversations with the seller; the seller answers in one; a scheduled message keeps its topic", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+test("topics: a buyer asks about two listings, two conversations with the seller; the seller answers in one and shares where to meet; a scheduled message keeps its topic", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["ts-buyer", "ts-seller"], async (buyer, seller) => {
     const lamp = buyer.send({ to: "ts-seller", topic: "listing-7" }, "is the lamp still there?");
     const sofa = buyer.send({ to: "ts-seller", topic: "listing-8" }, "and the sofa?");
@@ -292,6 +292,12 @@ test("topics: a buyer asks about two listings, two conversations with the seller
     const later = await buyer.schedule({ to: "ts-seller", topic: "listing-7" }, "pick up at 6?", Date.now() + 3_600_000);
     assert.deepEqual([later.conv, later.to], [lamp.conv, "ts-seller"]);
     await buyer.unschedule(later.id);
+    // Where to pick it up: a place with a caption, held on the other side.
+    const where = seller.sendLocation(lamp.conv, { lat: 52.52, lng: 13.405, name: "Café am Markt" }, "at 6?");
+    await until("the buyer holds the place", () => buyer.conversation(lamp.conv).messages.some((m) => m.clientMsgId === where.clientMsgId && m.location?.name === "Café am Markt" && m.body === "at 6?"));
+    const far = seller.sendLocation(lamp.conv, { lat: 91, lng: 0 });
+    await until("a latitude of 91 refused", () => far.state === "failed");
+    assert.equal(far.errorCode, Code.INVALID);
     const bad = buyer.send({ to: "ts-seller", topic: "listing 9" }, "x");
     await until("a topic with a space refused", () => bad.state === "failed");
     assert.match(bad.error ?? "", /letters, digits/);

@@ -121,6 +121,20 @@ test("a voice note or a video says how long it plays before it is read", async (
   assert.match(links[1], /^📎 list\.pdf \(/);
 });
 
+test("a shared place: a link that opens it on a map, named or by its coordinates; none once recalled", async () => {
+  const page = await loadPage();
+  const c = new Conversation("d:buyer:seller");
+  const base = { conv: "d:buyer:seller", sender: "buyer", serverTsMs: Date.now(), kind: "normal" as const };
+  c.insert({ ...base, seq: 1, clientMsgId: "a", recalled: false, body: "here at 6?", location: { lat: 52.52, lng: 13.405, name: "Café am Markt" } });
+  c.insert({ ...base, seq: 2, clientMsgId: "b", recalled: false, body: "", location: { lat: -33.8568, lng: 151.2153 } });
+  c.insert({ ...base, seq: 3, clientMsgId: "c", recalled: true, body: "", location: { lat: 1, lng: 2, name: "gone" } });
+  const el = new FakeElement();
+  page.renderMessages(el, c, "seller", {});
+  const links = el.find("location");
+  assert.deepEqual(links.map((a) => a.textContent), ["📍 Café am Markt", "📍 -33.85680, 151.21530"]);
+  assert.match((links[0] as any).href, /^https:\/\/www\.openstreetmap\.org\/\?mlat=52\.52&mlon=13\.405#map=17\/52\.52\/13\.405$/);
+});
+
 test("a quiz: labelled, and its options locked once answered (the node takes one answer)", async () => {
   const page = await loadPage();
   const c = new Conversation("g:class");

@@ -264,6 +264,13 @@ test("direct conversation ids", () => {
   assert.equal(directTopic("g:team"), "");
 });
 
+test("a message's location: as the SDK shows it, its name left out when empty", () => {
+  const base = { conv: "d:a:b", seq: 1n, sender: "a", body: new Uint8Array() };
+  assert.deepEqual(chatMessage(create(MessageSchema, { ...base, location: { lat: 52.52, lng: 13.4, name: "gate B" } }), "b").location, { lat: 52.52, lng: 13.4, name: "gate B" });
+  assert.deepEqual(chatMessage(create(MessageSchema, { ...base, location: { lat: -1, lng: 2, name: "" } }), "b").location, { lat: -1, lng: 2 });
+  assert.equal(chatMessage(create(MessageSchema, base), "b").location, undefined);
+});
+
 test("cards: the body is parsed; junk is not a card", () => {
   const c = parseCard('{"title":"Pick a time","fields":[{"label":"where","value":"showroom"}],"actions":[{"id":"fri","label":"Friday 10:00","payload":{"slot":"fri-10"}},{"id":"sat"}]}')!;
   assert.equal(c.title, "Pick a time");

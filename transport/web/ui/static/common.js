@@ -597,6 +597,7 @@ export function renderMessages(el, conv, me, opts = {}) {
     if (m.kind === "card" && m.card && !m.recalled) d.append(cardView(m, opts.onClick));
     if (m.kind === "poll" && m.poll && !m.recalled) d.append(pollView(m, opts.onVote, name));
     if (m.media && !m.recalled && m.seq > 0 && opts.download) d.append(mediaView(m, opts.download));
+    if (m.location && !m.recalled) d.append(locationView(m.location));
     if (!m.recalled && m.seq > 0 && content(m)) {
       const line = reactionLine(m, me, opts.onReact, name);
       if (line) d.append(line);
@@ -1833,6 +1834,18 @@ function mediaView(m, download) {
     return img;
   }
   return fileLink(m, download);
+}
+
+// locationView is a shared place as a link that opens it on a map:
+// "📍 name" (or its coordinates when it has none).
+export function locationView(l) {
+  const a = document.createElement("a");
+  a.className = "location";
+  a.target = "_blank";
+  a.rel = "noopener";
+  a.href = `https://www.openstreetmap.org/?mlat=${l.lat}&mlon=${l.lng}#map=17/${l.lat}/${l.lng}`;
+  a.textContent = `📍 ${l.name || `${l.lat.toFixed(5)}, ${l.lng.toFixed(5)}`}`;
+  return a;
 }
 
 // playTime is a length in play as a player shows it: "0:42", "1:02:03".
