@@ -103,8 +103,8 @@ func (n *Runtime) checkSchedule(ctx context.Context, to string, req *pb.SendMess
 	switch {
 	case req.ClientMsgId == "":
 		return invalid("a scheduled message needs a client message id")
-	case isForward(req) || req.MediaId != "":
-		return invalid("a file or a forward is not scheduled: send it when it is due")
+	case isForward(req) || req.MediaId != "" || req.Location != nil:
+		return invalid("a file, a location or a forward is not scheduled: send it when it is due")
 	case req.RefSeq != 0 || (req.Kind != pb.MessageKind_NORMAL && req.Kind != pb.MessageKind_CARD && req.Kind != pb.MessageKind_POLL):
 		return invalid("a new text, card or poll is scheduled, not an edit, an update, a reaction or a vote")
 	case len(req.Body) == 0:

@@ -95,6 +95,7 @@ func TestScheduledMessages(t *testing.T) {
 	mustCreateGroup(t, node, "g:other", "x", "y")
 	for what, req := range map[string]*pb.SendMessage{
 		"a file":     {Conv: g, ClientMsgId: "f", Body: []byte("x"), MediaId: "0123456789abcdef0123456789abcdef"},
+		"a location": {Conv: g, ClientMsgId: "l", Body: []byte("x"), Location: &pb.Location{Lat: 1, Lng: 2}},
 		"a reaction": {Conv: g, ClientMsgId: "r", Body: []byte("👍"), Kind: pb.MessageKind_REACTION, RefSeq: 1},
 		"no body":    {Conv: g, ClientMsgId: "e"},
 	} {
