@@ -19,7 +19,8 @@ import (
 
 const chatHelp = `commands:
   /convs                 conversations, unread counts in brackets
-  /open CONV | /to USER  switch conversation (shows its latest messages, marks them read)
+  /open CONV | /to USER [TOPIC]  switch conversation (shows its latest messages, marks them read);
+                         with TOPIC, the one with USER about it (a listing, an order)
   /history [N]           the last N messages of this conversation
   /read                  mark this conversation read
   /recall SEQ            recall one of your messages
@@ -34,6 +35,7 @@ const chatHelp = `commands:
   /vote SEQ N [N ...]    vote for options N of the poll at SEQ (none: take the vote back)
   /report SEQ REASON     report another's message to the moderators
   /file PATH [CAPTION]   send a file
+  /where LAT,LNG [NAME]  share a place (where to meet)
   /save SEQ [PATH]       save the file of message SEQ (default: its name, here, never over a file)
   /saved [NAME]          an agent: this desk line's saved replies, or send one
   /group ID USER,USER    create a group and open it
@@ -174,7 +176,7 @@ func (ch *chat) command(line string) {
 	case "/open":
 		ch.open(arg(1), "")
 	case "/to":
-		ch.open(wirepb.DirectConvID(ch.c.User(), arg(1)), arg(1))
+		ch.open(wirepb.DirectTopicConvID(ch.c.User(), arg(1), arg(2)), arg(1))
 	case "/history":
 		n, _ := strconv.Atoi(arg(1))
 		ch.history(max(n, 20))
@@ -317,6 +319,20 @@ func (ch *chat) command(line string) {
 		if _, err := ch.c.Vote(ch.ctx, ch.conv, seq, opts...); err != nil {
 			fmt.Fprintln(ch.out, "! vote:", err)
 		}
+	case "/where":
+		lat, lng, ok := strings.Cut(arg(1), ",")
+		la, err1 := strconv.ParseFloat(lat, 64)
+		ln, err2 := strconv.ParseFloat(lng, 64)
+		if !ok || err1 != nil || err2 != nil || ch.conv == "" {
+			fmt.Fprintln(ch.out, "usage: /where LAT,LNG [NAME] (in an open conversation)")
+			return
+		}
+		p, err := ch.c.SendLocation(ch.target(), la, ln, strings.Join(f[min(2, len(f)):], " "), "")
+		if err != nil {
+			fmt.Fprintln(ch.out, "! where:", err)
+			return
+		}
+		ch.lastSend = p // /quit waits for it too
 	case "/file":
 		if arg(1) == "" || ch.conv == "" {
 			fmt.Fprintln(ch.out, "usage: /file PATH [CAPTION] (in an open conversation)")
@@ -426,16 +442,22 @@ func (ch *chat) markRead(seq uint64) {
 	}
 }
 
+// target is where the open conversation's messages go: a direct one
+// opened with /to by its user (and topic), which starts it if it is not
+// yet; any other by its id.
+func (ch *chat) target() client.Target {
+	if ch.to != "" {
+		return client.ToUserAbout(ch.to, wirepb.DirectTopic(ch.conv))
+	}
+	return client.ToConv(ch.conv)
+}
+
 func (ch *chat) send(text string) {
 	if ch.conv == "" {
 		fmt.Fprintln(ch.out, "open a conversation first: /to USER or /open CONV")
 		return
 	}
-	target := client.ToConv(ch.conv)
-	if ch.to != "" {
-		target = client.ToUser(ch.to)
-	}
-	p, err := ch.c.Send(target, []byte(text), "")
+	p, err := ch.c.Send(ch.target(), []byte(text), "")
 	if err != nil {
 		fmt.Fprintln(ch.out, "! send:", err)
 		return

@@ -102,6 +102,16 @@ func TestForwardCommand(t *testing.T) {
 	if out := string(n.run("history", "--data-dir", d, "--user", "buyer", "--conv", asked.Conv)); !strings.Contains(out, "seller: here at 6? [📍 Café am Markt 52.520000,13.405000]") {
 		t.Fatalf("the buyer's history with the place:\n%s", out)
 	}
+	// The chat: /to the seller about the lamp, a question, and /where.
+	chat = exec.Command(n.bin, "chat", "--data-dir", d, "--user", "buyer")
+	chat.Stdin = strings.NewReader("/to seller listing-7\nor at 7?\n/where 52.5,13.4 the square\n/quit\n")
+	if out, err := chat.CombinedOutput(); err != nil || !strings.Contains(string(out), "— "+asked.Conv) || strings.Contains(string(out), "! ") {
+		t.Fatalf("chat /to seller listing-7, /where: %v\n%s", err, out)
+	}
+	if out := string(n.run("history", "--data-dir", d, "--user", "seller", "--conv", asked.Conv)); !strings.Contains(out, "buyer: or at 7?") ||
+		!strings.Contains(out, "[📍 the square 52.500000,13.400000]") {
+		t.Fatalf("the seller's history after the buyer's chat:\n%s", out)
+	}
 	if res, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "seller", "--conv", asked.Conv, "--location", "north").CombinedOutput(); err == nil ||
 		!strings.Contains(string(res), "LAT,LNG") {
 		t.Fatalf("send --location north: %v\n%s", err, res)
