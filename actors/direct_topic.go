@@ -73,7 +73,7 @@ func (n *Runtime) checkTopicOpen(ctx context.Context, sender, to string, operato
 // refuses a send there).
 func (n *Runtime) checkPairBlock(ctx context.Context, plain, sender, to string, mine storage.Member) error {
 	if mine.Muted {
-		return &Error{Code: pb.Code_MUTED, Message: fmt.Sprintf("%s cannot write to %s: they blocked them", sender, to)}
+		return &Error{Code: pb.Code_MUTED, Message: fmt.Sprintf("%s cannot write to %s, who blocked them", sender, to)}
 	}
 	theirs, err := n.store.GetMember(ctx, plain, to)
 	switch {

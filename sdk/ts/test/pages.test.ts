@@ -135,6 +135,25 @@ test("a shared place: a link that opens it on a map, named or by its coordinates
   assert.match((links[0] as any).href, /^https:\/\/www\.openstreetmap\.org\/\?mlat=52\.52&mlon=13\.405#map=17\/52\.52\/13\.405$/);
 });
 
+test("share where I am: the browser's position goes out with the compose text as its caption; a refusal is said", async () => {
+  const page = await loadPage();
+  const sent: any[] = [];
+  const client = { sendLocation: (conv: string, place: any, caption: string) => sent.push({ conv, place, caption }) };
+  const button = new FakeElement() as any;
+  const text = { value: " at the gate " } as any;
+  const notes: string[] = [];
+  let answer: (ok: any, fail: any) => void = (ok) => ok({ coords: { latitude: 48.1372, longitude: 11.5756 } });
+  const geo = { getCurrentPosition: (ok: any, fail: any) => answer(ok, fail) };
+  page.shareLocation(() => client, button, text, () => "s:roadside:c1:1", (t: string) => notes.push(t), geo);
+  button.onclick();
+  assert.deepEqual(sent, [{ conv: "s:roadside:c1:1", place: { lat: 48.1372, lng: 11.5756 }, caption: "at the gate" }]);
+  assert.equal(text.value, "");
+  answer = (_ok, fail) => fail({ message: "User denied Geolocation" });
+  button.onclick();
+  assert.equal(sent.length, 1);
+  assert.deepEqual(notes, ["location not shared: User denied Geolocation"]);
+});
+
 test("a quiz: labelled, and its options locked once answered (the node takes one answer)", async () => {
   const page = await loadPage();
   const c = new Conversation("g:class");

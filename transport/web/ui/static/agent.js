@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, linkTracker, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, memberCount, presenceLine, labelChips, labelControl, labelFilter, markedUnreadMark, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, snoozeControl, snoozedMark, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, linkTracker, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, memberCount, presenceLine, labelChips, labelControl, labelFilter, markedUnreadMark, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, shareLocation, showStatus, snoozeControl, snoozedMark, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -501,7 +501,7 @@ async function open(id) {
   void showNotes(id);
   $("title").textContent = id;
   showPeer(id);
-  $("text").disabled = $("send").disabled = $("send-card").disabled = $("send-poll").disabled = $("later-at").disabled = $("send-later").disabled = $("show-files").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = false;
+  $("text").disabled = $("send").disabled = $("send-card").disabled = $("send-poll").disabled = $("later-at").disabled = $("send-later").disabled = $("show-files").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = $("where").disabled = false;
   $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = !id.startsWith("s:");
   allToggle.open(id);
   void invites?.open(id); // shown in a group the agent manages
@@ -764,6 +764,7 @@ $("text").oninput = () => {
   drafts.typed();
 };
 attachFile(() => client, $("file"), $("text"), () => current, note, (conv) => drafts.sent(conv));
+shareLocation(() => client, $("where"), $("text"), () => current, note);
 // "@all": in a group the agent owns or administers (a team room, a class),
 // the next send mentions every member (mentionAllToggle).
 const allToggle = mentionAllToggle($("mention-all"));

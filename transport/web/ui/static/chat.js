@@ -1,4 +1,4 @@
-import { attachFile, Client, linkTracker, draftKeeper, forwarder, hider, params, people, pinTracker, profileForm, ServiceDesk, renderMessages, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { attachFile, Client, draftKeeper, forwarder, hider, linkTracker, params, people, pinTracker, profileForm, renderMessages, ServiceDesk, shareLocation, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -186,7 +186,7 @@ async function start() {
   save({ user, scene, conv });
   await client.history(conv);
   draw(client.conversation(conv));
-  $("text").disabled = $("send").disabled = $("end").disabled = $("file").disabled = false;
+  $("text").disabled = $("send").disabled = $("end").disabled = $("file").disabled = $("where").disabled = false;
   drafts.open(conv); // what was begun here before, or on another device
 }
 
@@ -211,6 +211,7 @@ $("text").oninput = () => {
   drafts.typed();
 };
 attachFile(() => client, $("file"), $("text"), () => conv, (t) => ($("info").textContent = t), (c) => drafts.sent(c));
+shareLocation(() => client, $("where"), $("text"), () => conv, (t) => ($("info").textContent = t));
 $("compose").onsubmit = (ev) => {
   ev.preventDefault();
   const t = $("text").value.trim();

@@ -1896,6 +1896,30 @@ export function attachFile(client, input, text, conv, note, sent = () => {}) {
   };
 }
 
+// shareLocation makes button share where the device is (the browser's
+// geolocation, which asks the user first) into the conversation conv()
+// names, with the compose text as its caption: "I'm here" to a
+// roadside-assistance desk, "meet me here" to a buyer.
+export function shareLocation(client, button, text, conv, note, geo = globalThis.navigator?.geolocation) {
+  button.onclick = (ev) => {
+    ev?.preventDefault();
+    const c = conv();
+    if (!c) return;
+    if (!geo) {
+      note("this browser cannot tell where it is");
+      return;
+    }
+    geo.getCurrentPosition(
+      (pos) => {
+        client().sendLocation(c, { lat: pos.coords.latitude, lng: pos.coords.longitude }, text.value.trim());
+        text.value = "";
+      },
+      (err) => note(`location not shared: ${err.message}`),
+      { enableHighAccuracy: true, timeout: 15_000 },
+    );
+  };
+}
+
 // reactionLine shows m's reactions ("👍 2"), each a toggle of one's own
 // when onReact(m, emoji) is given ("" takes one's reaction back), and a
 // 👍 to add when one has none.
