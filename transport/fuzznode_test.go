@@ -3,6 +3,7 @@ package transport_test
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -185,7 +186,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 66
+const opCount = 67
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -300,6 +301,17 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag], Approval: b%2 == 0}}}
 	case 45:
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
+	case 66:
+		// A place anywhere, in or out of range (NaN too), to a user about
+		// any topic, or into the conversation, with or without a caption.
+		loc := &wirepb.Location{Lat: math.Float64frombits(a), Lng: float64(int64(b)%400) - 200, Name: s}
+		send := &wirepb.SendRequest{ClientMsgId: s + "l", Body: map[bool][]byte{true: []byte(s)}[flag], Location: loc}
+		if a%2 == 0 {
+			send.To, send.Topic = user, s
+		} else {
+			send.Conv = conv
+		}
+		return &wirepb.Request{Op: &wirepb.Request_Send{Send: send}}
 	case 65:
 		// Any time, from the epoch's first millisecond to far past the last message.
 		return &wirepb.Request{Op: &wirepb.Request_SeqAt{SeqAt: &wirepb.SeqAtRequest{Conv: conv, AtMs: int64(a % (1 << 62))}}}
