@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // Messages and members from and for the business's own servers, which
@@ -29,6 +31,7 @@ import (
 func (s *Server) messageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/messages", s.auth(ScopeMessages, s.postMessage))
 	mux.HandleFunc("GET /api/v1/users/{user}/scheduled", s.auth(ScopeMessages, s.listScheduled))
+	mux.HandleFunc("GET /api/v1/users/{user}/conversations", s.auth(ScopeMessages, s.userConversations))
 	mux.HandleFunc("DELETE /api/v1/users/{user}/scheduled/{id}", s.auth(ScopeMessages, s.cancelScheduled))
 	mux.HandleFunc("GET /api/v1/conversations/{conv}/messages", s.auth(ScopeMessages, s.transcript))
 	mux.HandleFunc("GET /api/v1/conversations/{conv}/polls/{seq}", s.auth(ScopeMessages, s.pollResults))
@@ -701,6 +704,59 @@ func (s *Server) listScheduled(w http.ResponseWriter, r *http.Request) {
 		out[i] = scheduledPost(user, sc)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": user, "scheduled": out})
+}
+
+// UserConversations answers GET /api/v1/users/{user}/conversations: a
+// page of the user's conversation list, in its order, each with what a
+// back office acts on; next is where the next page starts ("": the end).
+type UserConversations struct {
+	User          string             `json:"user"`
+	Conversations []UserConversation `json:"conversations"`
+	Next          string             `json:"next,omitempty"`
+}
+
+// UserConversation is one conversation of a user's list.
+type UserConversation struct {
+	Conv           string    `json:"conv"`
+	Kind           string    `json:"kind"`
+	Peer           string    `json:"peer,omitempty"`  // a direct conversation's other user
+	Topic          string    `json:"topic,omitempty"` // a direct conversation's topic (docs/PROTOCOL.md, "Topics")
+	Title          string    `json:"title,omitempty"` // a group's name
+	LastSeq        uint64    `json:"last_seq"`
+	Unread         uint64    `json:"unread"`
+	LastActivityAt time.Time `json:"last_activity_at"`
+}
+
+// userConversations pages a user's list (?archived=true: the archived
+// one), with ?topic= only their direct conversations about it: a
+// marketplace's backend finds every buyer's chat about a listing that
+// sold, and posts into each.
+func (s *Server) userConversations(w http.ResponseWriter, r *http.Request) {
+	user, q := r.PathValue("user"), r.URL.Query()
+	limit, ok := pageLimit(w, q)
+	if !ok {
+		return
+	}
+	if most := s.node.Config().SyncPage; limit < 1 || limit > most {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("limit: 1 to %d", most), "code": "INVALID"})
+		return
+	}
+	res, err := s.node.ListConversationsWith(r.Context(), user, session.ListOptions{After: q.Get("after"), Limit: limit,
+		Archived: q.Get("archived") == "true", Topic: q.Get("topic")})
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	out := UserConversations{User: user, Conversations: make([]UserConversation, len(res.Conversations))}
+	for i, c := range res.Conversations {
+		peer, _ := wirepb.DirectPeer(c.Conv, user)
+		out.Conversations[i] = UserConversation{Conv: c.Conv, Kind: strings.ToLower(c.Kind.String()), Peer: peer, Topic: wirepb.DirectTopic(c.Conv),
+			Title: c.Title, LastSeq: c.LastSeq, Unread: c.Unread, LastActivityAt: time.UnixMilli(c.LastActivityMs).UTC()}
+	}
+	if len(res.Conversations) == limit {
+		out.Next = res.Conversations[limit-1].Conv
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // cancelScheduled cancels one; 404 when it was sent already, or never was.

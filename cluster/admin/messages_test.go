@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -260,6 +262,38 @@ func TestServerMessageAboutATopic(t *testing.T) {
 	}
 	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"buyer","client_msg_id":"o42-far","location":{"lat":95,"lng":0}}`, http.StatusBadRequest, nil)
 	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"buyer","topic":"order 43","client_msg_id":"x","text":"x"}`, http.StatusBadRequest, nil)
+
+	// Order 42's chats, across buyers, found to post into each: a page of
+	// one, then the next; the plain chat and another order's left out.
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"carol","topic":"order-42","client_msg_id":"c42","text":"yours too"}`, http.StatusCreated, nil)
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"buyer","topic":"order-43","client_msg_id":"o43","text":"other"}`, http.StatusCreated, nil)
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"buyer","client_msg_id":"plain","text":"hello"}`, http.StatusCreated, nil)
+	var list admin.UserConversations
+	call(http.MethodGet, "/api/v1/users/shop/conversations?topic=order-42&limit=1", "s3cret", "", http.StatusOK, &list)
+	if len(list.Conversations) != 1 || list.Next == "" || list.Conversations[0].Topic != "order-42" || list.Conversations[0].Kind != "direct" {
+		t.Fatalf("the first page of order 42's chats: %+v", list)
+	}
+	first, after := list.Conversations[0], list.Next
+	list = admin.UserConversations{}
+	call(http.MethodGet, "/api/v1/users/shop/conversations?topic=order-42&limit=1&after="+url.QueryEscape(after), "s3cret", "", http.StatusOK, &list)
+	if len(list.Conversations) != 1 || list.Conversations[0].Conv == first.Conv {
+		t.Fatalf("the second page of order 42's chats: %+v", list)
+	}
+	peers := []string{first.Peer, list.Conversations[0].Peer}
+	slices.Sort(peers)
+	if !slices.Equal(peers, []string{"buyer", "carol"}) {
+		t.Fatalf("order 42's chats are with %v", peers)
+	}
+	var all admin.UserConversations
+	call(http.MethodGet, "/api/v1/users/shop/conversations", "s3cret", "", http.StatusOK, &all)
+	if len(all.Conversations) != 4 || all.Next != "" {
+		t.Fatalf("the shop's whole list: %+v", all)
+	}
+	call(http.MethodGet, "/api/v1/users/shop/conversations?topic=order:42", "s3cret", "", http.StatusBadRequest, nil)
+	call(http.MethodGet, "/api/v1/users/shop/conversations?limit=500", "s3cret", "", http.StatusOK, nil)
+	for _, bad := range []string{"0", "501", "x"} {
+		call(http.MethodGet, "/api/v1/users/shop/conversations?limit="+bad, "s3cret", "", http.StatusBadRequest, nil)
+	}
 }
 
 // TestServerMembership: a school's server enrols students in a class
