@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -57,6 +58,32 @@ func TestLocations(t *testing.T) {
 	wantCode(t, err, pb.Code_INVALID, "a location on a card")
 	_, err = node.SendDirect(ctx, "seller", &pb.SendMessage{Sender: "buyer"})
 	wantCode(t, err, pb.Code_INVALID, "no text and no location")
+
+	// An edit changes the caption; the place stays, in the conversation
+	// list's last message too.
+	spot, err := send("buyer", &pb.Location{Lat: 1.5, Lng: 2.5, Name: "spot"}, "here")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.SendDirect(ctx, "seller", &pb.SendMessage{Sender: "buyer", RefSeq: spot.Seq, Body: []byte("over here")}); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyLast := func() error {
+		list, err := node.ListConversations(ctx, "seller", "", 10)
+		if err != nil {
+			return err
+		}
+		for _, c := range list.Conversations {
+			if c.Conv == conv {
+				if lm := c.LastMessage; lm.GetSeq() != spot.Seq || string(lm.GetBody()) != "over here" || lm.GetLocation().GetName() != "spot" {
+					return fmt.Errorf("the list's last message %v", lm)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("no %s in the seller's list", conv)
+	}
+	eventually(t, eventuallyLast)
 
 	// A forward copies it; a recall takes it.
 	fw, err := node.SendDirect(ctx, "courier", &pb.SendMessage{Sender: "seller", ForwardConv: conv, ForwardSeq: meet.Seq})

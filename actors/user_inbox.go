@@ -432,7 +432,7 @@ func listed(m *pb.Message) *pb.Message {
 // cloneEdited is m with the text of its newest edit.
 func cloneEdited(m *pb.Message, body []byte) *pb.Message {
 	c := cloneRecalled(m)
-	c.Recalled, c.Body, c.Media = false, body, m.Media
+	c.Recalled, c.Body, c.Media, c.Location = false, body, m.Media, m.Location
 	c.Forwarded, c.ForwardHops, c.AutoReply = m.Forwarded, m.ForwardHops, m.AutoReply
 	return c
 }
