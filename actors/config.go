@@ -76,6 +76,9 @@ type Config struct {
 	// MaxLocationNameBytes bounds a shared location's name (default 200;
 	// location.go).
 	MaxLocationNameBytes int
+	// MaxLiveLocationFor bounds how long a live location is shared
+	// (default 8 hours; location.go).
+	MaxLiveLocationFor time.Duration
 	// MaxPollDuration bounds how far ahead a poll's closes_at_ms may be
 	// (default 90 days: a school term).
 	MaxPollDuration time.Duration
@@ -429,6 +432,7 @@ func DefaultConfig() Config {
 		MaxPollOptionBytes:        256,
 		MaxQuizExplanationBytes:   200,
 		MaxLocationNameBytes:      200,
+		MaxLiveLocationFor:        8 * time.Hour,
 		MaxPollDuration:           90 * 24 * time.Hour,
 		MaxMediaBytes:             16 << 20,
 		MaxMediaThumbBytes:        4 << 10,
@@ -541,6 +545,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxPollOptionBytes, d.MaxPollOptionBytes)
 	setInt(&c.MaxQuizExplanationBytes, d.MaxQuizExplanationBytes)
 	setInt(&c.MaxLocationNameBytes, d.MaxLocationNameBytes)
+	setDuration(&c.MaxLiveLocationFor, d.MaxLiveLocationFor)
 	setInt(&c.MaxPollOptions, d.MaxPollOptions)
 	setDuration(&c.MaxPollDuration, d.MaxPollDuration)
 	if c.MaxPollOptions < MinPollOptions || c.MaxPollOptions > MaxPollOptionsLimit {

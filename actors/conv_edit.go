@@ -35,6 +35,8 @@ func (c *conversation) checkEdit(m *pb.SendMessage) *pb.Error {
 		return pbErr(pb.Code_INVALID, "message %d is an edit: edit the message it names (%d)", m.RefSeq, msgs[0].RefSeq)
 	case msgs[0].Sender != m.Sender:
 		return pbErr(pb.Code_FORBIDDEN, "message %d is %s's: only its sender edits it", m.RefSeq, msgs[0].Sender)
+	case m.Location != nil:
+		return c.checkMove(m, &msgs[0]) // a live location's move: until the share ends
 	case time.Since(msgs[0].ServerTS) > c.rt.cfg.EditWindow:
 		return pbErr(pb.Code_EDIT_EXPIRED, "message %d is older than the %s edit limit", m.RefSeq, c.rt.cfg.EditWindow)
 	}
@@ -48,7 +50,7 @@ func (c *conversation) checkEdit(m *pb.SendMessage) *pb.Error {
 // made sure none is still queued (c.editing).
 func (c *conversation) tombstoneRevisions(bg context.Context, target storage.Message) error {
 	seq := target.Seq
-	until := target.ServerTS.Add(c.rt.cfg.EditWindow)
+	until := c.revisedUntil(&target)
 	revises := func(m storage.Message) bool { return m.Edit() && m.RefSeq == seq }
 	if target.Kind == storage.MsgCard {
 		until = time.Time{}

@@ -93,8 +93,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(pbErr(pb.Code_RATE_LIMITED, "%s sends faster than %.0f messages/s in %s", m.Sender, c.rt.cfg.SendRate, c.id))
 		return
 	}
-	location, e := c.checkLocation(m) // before the file is looked up: not both
-	if e != nil {
+	if e := c.checkLocation(m); e != nil { // before the file is looked up: not both
 		reply(e)
 		return
 	}
@@ -152,7 +151,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	msg := storage.Message{
 		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: storedSender,
 		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: mentions, Media: media, Body: body, Flags: flags,
-		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now, Location: location,
+		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now, Location: locationFromPB(m.Location), // a move's end set by checkMove
 	}
 	if e := c.disappearEnd(&msg); e != nil {
 		undoSlow()
@@ -483,7 +482,11 @@ func (c *conversation) noteDurable(m *storage.Message) {
 	case m.Edit():
 		if c.lastMsg != nil && c.lastMsg.Seq == m.RefSeq {
 			mm := *c.lastMsg
-			mm.Body = m.Body
+			if m.Location != nil && len(m.Body) == 0 {
+				mm.Location = m.Location // a live location's move: the caption stays
+			} else {
+				mm.Body = m.Body
+			}
 			c.lastMsg = &mm
 		}
 	case m.Kind != storage.MsgRecall && !m.Kind.Annotation() && !m.PollClose() && !m.Gap() && (c.lastMsg == nil || m.Seq > c.lastMsg.Seq):

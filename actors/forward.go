@@ -55,7 +55,7 @@ func (n *Runtime) forward(ctx context.Context, to string, req *pb.SendMessage) (
 	if limit := n.cfg.MaxForwardHops; limit > 0 && int(src.ForwardHops) >= limit {
 		return nil, forbidden("message %d of %s has been forwarded %d times, the node's limit: it goes no further", req.ForwardSeq, req.ForwardConv, src.ForwardHops)
 	}
-	req.Body, req.Location = src.Body, src.Location
+	req.Body, req.Location = src.Body, fixedPlace(src.Location)
 	if src.Media != nil {
 		id, err := n.copyMedia(ctx, req.Sender, req.ForwardConv, target, mediaRefFromPB(src.Media))
 		if err != nil {
@@ -126,6 +126,9 @@ func (n *Runtime) applyNewestEdit(ctx context.Context, user, conv string, m *pb.
 		return nil
 	}
 	until := m.ServerTsMs + n.cfg.EditWindow.Milliseconds()
+	if l := m.Location; l != nil {
+		until = max(until, l.LiveUntilMs) // a live location moves until then
+	}
 	const page = 64 // most messages have no edit: the first page usually ends the scan
 	for from, read := m.Seq+1, 0; read < n.cfg.MaxSearchScan; read += page {
 		later, err := n.History(ctx, &pb.GetHistory{Conv: conv, User: user, FromSeq: from, OldestFirst: true, Limit: page})
@@ -136,7 +139,11 @@ func (n *Runtime) applyNewestEdit(ctx context.Context, user, conv string, m *pb.
 			if e.ServerTsMs > until {
 				return nil
 			}
-			if e.Kind == pb.MessageKind_NORMAL && e.RefSeq == m.Seq && e.Sender == m.Sender && !e.Recalled {
+			switch {
+			case e.Kind != pb.MessageKind_NORMAL || e.RefSeq != m.Seq || e.Sender != m.Sender || e.Recalled:
+			case e.Location != nil && len(e.Body) == 0:
+				m.Location = e.Location // a live location's move
+			default:
 				m.Body = e.Body
 			}
 		}
@@ -180,4 +187,13 @@ func (n *Runtime) copyMedia(ctx context.Context, user, from, to string, ref stor
 		return "", copied
 	}
 	return m.ID, nil
+}
+
+// fixedPlace is l as a forward copies it: where it was last, not shared
+// live (only its sender moves a live location); nil for none.
+func fixedPlace(l *pb.Location) *pb.Location {
+	if l == nil {
+		return nil
+	}
+	return &pb.Location{Lat: l.Lat, Lng: l.Lng, Name: l.Name}
 }

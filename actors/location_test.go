@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
@@ -98,5 +99,109 @@ func TestLocations(t *testing.T) {
 	}
 	if m, err := store.GetMessage(ctx, conv, meet.Seq); err != nil || m.Location != nil {
 		t.Fatalf("a recalled location in the store: %+v %v", m, err)
+	}
+}
+
+// Live locations: shared for a while within the node's bound; moved by
+// their sender alone, with no text, past the edit window until the share
+// ends; readers show the newest place; a move may end the share early
+// (the sender's next move shares again); a forward copies the newest
+// place, fixed; a recall takes every move with the message.
+func TestLiveLocations(t *testing.T) {
+	store := openStore(t)
+	node := startCluster(t, 1, store, actors.Config{MaxLiveLocationFor: time.Hour, EditWindow: time.Millisecond})[0]
+	ctx := tctx(t)
+	conv := actors.DirectConvID("courier", "customer")
+	send := func(sender string, refSeq uint64, l *pb.Location, body string) (*pb.SendResponse, error) {
+		to := map[string]string{"courier": "customer", "customer": "courier"}[sender]
+		return node.SendDirect(ctx, to, &pb.SendMessage{Sender: sender, RefSeq: refSeq, Body: []byte(body), Location: l})
+	}
+	ahead := func(d time.Duration) int64 { return time.Now().Add(d).UnixMilli() }
+
+	for what, end := range map[string]int64{"an end past the bound": ahead(time.Hour + time.Minute), "an end gone": ahead(-time.Second), "a negative end": -1} {
+		_, err := send("courier", 0, &pb.Location{Lat: 1, Lng: 1, LiveUntilMs: end}, "on my way")
+		wantCode(t, err, pb.Code_INVALID, what)
+	}
+	end := ahead(30 * time.Minute)
+	share, err := send("courier", 0, &pb.Location{Lat: 48.13, Lng: 11.57, Name: "courier", LiveUntilMs: end}, "on my way")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed, err := send("courier", 0, &pb.Location{Lat: 1, Lng: 2}, "the depot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond) // past the edit window: moves go on
+	move, err := send("courier", share.Seq, &pb.Location{Lat: 48.14, Lng: 11.58, Name: "courier"}, "")
+	if err != nil {
+		t.Fatalf("a move after the edit window, within the share: %v", err)
+	}
+	msgs, err := node.History(ctx, &pb.GetHistory{Conv: conv, User: "customer", FromSeq: move.Seq, ToSeq: move.Seq, Limit: 1})
+	if err != nil || len(msgs) != 1 || msgs[0].RefSeq != share.Seq || msgs[0].Location.GetLat() != 48.14 || msgs[0].Location.GetLiveUntilMs() != end {
+		t.Fatalf("the move as read: %v %v (want the share's end %d)", msgs, err, end)
+	}
+	_, err = send("courier", share.Seq, &pb.Location{Lat: 48.15, Lng: 11.59}, "almost there")
+	wantCode(t, err, pb.Code_INVALID, "a move with text")
+	_, err = send("customer", share.Seq, &pb.Location{Lat: 0, Lng: 0}, "")
+	wantCode(t, err, pb.Code_FORBIDDEN, "the customer moves the courier's share")
+	_, err = send("courier", fixed.Seq, &pb.Location{Lat: 0, Lng: 0}, "")
+	wantCode(t, err, pb.Code_INVALID, "a move of a fixed place")
+	_, err = send("courier", share.Seq, &pb.Location{Lat: 0, Lng: 0, LiveUntilMs: end + 1}, "")
+	wantCode(t, err, pb.Code_INVALID, "a move sharing longer than the share")
+	_, err = send("courier", fixed.Seq, nil, "the depot, gate 2")
+	wantCode(t, err, pb.Code_EDIT_EXPIRED, "a text edit past the edit window")
+
+	// A list whose last message is a live share shows its newest place,
+	// with its caption.
+	other, err := node.SendDirect(ctx, "neighbour", &pb.SendMessage{Sender: "courier", Body: []byte("parcel for you"),
+		Location: &pb.Location{Lat: 10, Lng: 20, LiveUntilMs: end}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.SendDirect(ctx, "neighbour", &pb.SendMessage{Sender: "courier", RefSeq: other.Seq, Location: &pb.Location{Lat: 10.5, Lng: 20.5}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		list, err := node.ListConversations(ctx, "neighbour", "", 10)
+		if err != nil || len(list.Conversations) != 1 {
+			return fmt.Errorf("the neighbour's list %v %v", list, err)
+		}
+		if lm := list.Conversations[0].LastMessage; lm.GetSeq() != other.Seq || string(lm.GetBody()) != "parcel for you" || lm.GetLocation().GetLat() != 10.5 {
+			return fmt.Errorf("the list's last message %v", lm)
+		}
+		return nil
+	})
+
+	// A forward copies the newest place, fixed.
+	fw, err := node.SendDirect(ctx, "dispatcher", &pb.SendMessage{Sender: "customer", ForwardConv: conv, ForwardSeq: share.Seq})
+	if err != nil || fw.Location.GetLat() != 48.14 || fw.Location.GetLiveUntilMs() != 0 {
+		t.Fatalf("a forward of the live location: %v %v", fw, err)
+	}
+
+	// Ending it early: the move's end is now (readers show it ended); the
+	// sender's next move shares again, until the share's end at most.
+	stop, err := send("courier", share.Seq, &pb.Location{Lat: 48.16, Lng: 11.6, LiveUntilMs: 1}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := store.GetMessage(ctx, conv, stop.Seq); err != nil || m.Location == nil || m.Location.LiveUntil.After(time.Now()) {
+		t.Fatalf("the stopping move: %+v %v", m, err)
+	}
+	again, err := send("courier", share.Seq, &pb.Location{Lat: 48.17, Lng: 11.61}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := store.GetMessage(ctx, conv, again.Seq); err != nil || m.Location.LiveUntil.UnixMilli() != end {
+		t.Fatalf("a move after the stop: %+v %v, want the share's end %d", m, err, end)
+	}
+
+	// A recall takes the message and every move, past the edit window.
+	if _, err := node.Recall(ctx, conv, "courier", share.Seq); err != nil {
+		t.Fatal(err)
+	}
+	for _, seq := range []uint64{share.Seq, move.Seq, stop.Seq, again.Seq} {
+		if m, err := store.GetMessage(ctx, conv, seq); err != nil || !m.Recalled() || m.Location != nil {
+			t.Fatalf("seq %d after the recall: %+v %v", seq, m, err)
+		}
 	}
 }

@@ -267,7 +267,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 				// An edit: the last message's new text if it edits that
 				// one; no unread, no last message of its own.
 				if uc.lastMsg != nil && uc.lastMsg.Seq == m.RefSeq && !uc.lastMsg.Recalled {
-					uc.lastMsg = cloneEdited(uc.lastMsg, m.Body)
+					uc.lastMsg = cloneEdited(uc.lastMsg, m)
 				}
 				continue
 			}
@@ -423,16 +423,20 @@ func listed(m *pb.Message) *pb.Message {
 	if len(f.GetThumb()) == 0 {
 		return m
 	}
-	c := cloneEdited(m, m.Body)
+	c := cloneEdited(m, &pb.Message{Body: m.Body})
 	c.Recalled = m.Recalled
 	c.Media = &pb.MediaRef{Id: f.Id, Name: f.Name, Mime: f.Mime, Size: f.Size, Width: f.Width, Height: f.Height, DurationMs: f.DurationMs}
 	return c
 }
 
-// cloneEdited is m with the text of its newest edit.
-func cloneEdited(m *pb.Message, body []byte) *pb.Message {
+// cloneEdited is m revised by edit: its new text, or a live location's
+// new place.
+func cloneEdited(m, edit *pb.Message) *pb.Message {
 	c := cloneRecalled(m)
-	c.Recalled, c.Body, c.Media, c.Location = false, body, m.Media, m.Location
+	c.Recalled, c.Body, c.Media, c.Location = false, edit.Body, m.Media, m.Location
+	if edit.Location != nil && len(edit.Body) == 0 {
+		c.Body, c.Location = m.Body, edit.Location // a live location's move: the caption stays
+	}
 	c.Forwarded, c.ForwardHops, c.AutoReply = m.Forwarded, m.ForwardHops, m.AutoReply
 	return c
 }

@@ -53,7 +53,7 @@ func (r MessageRecord) proto() proto.Message {
 		Text: r.Text, Body: r.Body, ServerTsMs: r.ServerTsMs, ClientTsMs: r.ClientTsMs, ReplyTo: r.ReplyTo, Mentions: r.Mentions, MentionAll: r.MentionAll, Forwarded: r.Forwarded, ForwardHops: r.ForwardHops,
 		AutoReply: r.AutoReply, ExpiresAtMs: r.ExpiresAtMs}
 	if l := r.Location; l != nil {
-		p.Location = &exportpb.LocationRecord{Lat: l.Lat, Lng: l.Lng, Name: l.Name}
+		p.Location = &exportpb.LocationRecord{Lat: l.Lat, Lng: l.Lng, Name: l.Name, LiveUntilMs: l.LiveUntilMs}
 	}
 	if f := r.Media; f != nil {
 		p.Media = &exportpb.MediaRecord{Id: f.ID, Name: f.Name, Type: f.Type, Size: f.Size, Width: f.Width, Height: f.Height, DurationMs: f.DurationMs}

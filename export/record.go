@@ -54,6 +54,8 @@ type LocationRecord struct {
 	Lat  float64 `json:"lat"`
 	Lng  float64 `json:"lng"`
 	Name string  `json:"name,omitempty"`
+	// LiveUntilMs: a live share's end (its moves are records with ref_seq).
+	LiveUntilMs int64 `json:"live_until_ms,omitempty"`
 }
 
 // MediaRecord describes a message's attached file.
@@ -103,7 +105,7 @@ func NewMessageRecord(m storage.Message) MessageRecord {
 		r.Mentions, r.MentionAll = nil, true
 	}
 	if l := m.Location; l != nil {
-		r.Location = &LocationRecord{Lat: l.Lat, Lng: l.Lng, Name: l.Name}
+		r.Location = &LocationRecord{Lat: l.Lat, Lng: l.Lng, Name: l.Name, LiveUntilMs: millis(l.LiveUntil)}
 	}
 	if f := m.Media; f.ID != "" {
 		r.Media = &MediaRecord{ID: f.ID, Name: f.Name, Type: f.MIME, Size: f.Size, Width: f.Preview.Width, Height: f.Preview.Height, DurationMs: f.Preview.DurationMs}

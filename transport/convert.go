@@ -29,7 +29,7 @@ func wireLocation(l *pb.Location) *wirepb.Location {
 	if l == nil {
 		return nil
 	}
-	return &wirepb.Location{Lat: l.Lat, Lng: l.Lng, Name: l.Name}
+	return &wirepb.Location{Lat: l.Lat, Lng: l.Lng, Name: l.Name, LiveUntilMs: l.LiveUntilMs}
 }
 
 // nodeLocation is a send's location as the node takes it, nil for none.
@@ -37,7 +37,7 @@ func nodeLocation(l *wirepb.Location) *pb.Location {
 	if l == nil {
 		return nil
 	}
-	return &pb.Location{Lat: l.Lat, Lng: l.Lng, Name: l.Name}
+	return &pb.Location{Lat: l.Lat, Lng: l.Lng, Name: l.Name, LiveUntilMs: l.LiveUntilMs}
 }
 
 // wireMentions splits the node's mentions into the wire's: the users

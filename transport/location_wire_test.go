@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -42,6 +43,41 @@ func TestLocationsOverTheWire(t *testing.T) {
 		m, ok := held(seller, meet.Conv, meet.Seq)
 		return ok && m.Recalled && m.Location == nil
 	})
+	// A live share: moved twice, the seller's client shows the newest
+	// place, then its end.
+	lp, err := buyer.SendLiveLocation(client.ToUser("seller"), 52.5, 13.4, "me", "on my way", time.Now().Add(10*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := lp.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lat := range []float64{52.51, 52.52} {
+		p, err := buyer.MoveLocation(live.Conv, live.Seq, lat, 13.4)
+		if err == nil {
+			_, err = p.Wait(ctx)
+		}
+		if err != nil {
+			t.Fatalf("a move to %v: %v", lat, err)
+		}
+	}
+	eventually(t, "the seller's copy shows the newest place, live, with its caption", func() bool {
+		m, ok := held(seller, live.Conv, live.Seq)
+		return ok && m.Location.GetLat() == 52.52 && m.Location.GetName() == "me" && m.Location.GetLiveUntilMs() > time.Now().UnixMilli() && string(m.Body) == "on my way"
+	})
+	sp, err := buyer.StopLocation(live.Conv, live.Seq, 52.53, 13.4)
+	if err == nil {
+		_, err = sp.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the seller's copy shows the share ended", func() bool {
+		m, ok := held(seller, live.Conv, live.Seq)
+		return ok && m.Location.GetLat() == 52.53 && m.Location.GetLiveUntilMs() <= time.Now().UnixMilli()
+	})
+
 	bad, err := buyer.SendLocation(client.ToUser("seller"), 91, 0, "", "north of north")
 	if err == nil {
 		_, err = bad.Wait(ctx)

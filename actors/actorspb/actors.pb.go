@@ -950,6 +950,7 @@ type Location struct {
 	Lat           float64                `protobuf:"fixed64,1,opt,name=lat,proto3" json:"lat,omitempty"`
 	Lng           float64                `protobuf:"fixed64,2,opt,name=lng,proto3" json:"lng,omitempty"`
 	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	LiveUntilMs   int64                  `protobuf:"varint,4,opt,name=live_until_ms,json=liveUntilMs,proto3" json:"live_until_ms,omitempty"` // a live share's end; 0: a fixed place
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1003,6 +1004,13 @@ func (x *Location) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *Location) GetLiveUntilMs() int64 {
+	if x != nil {
+		return x.LiveUntilMs
+	}
+	return 0
 }
 
 type MediaRef struct {
@@ -8858,11 +8866,12 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
 	"auto_reply\x18\x14 \x01(\bR\tautoReply\x12\"\n" +
 	"\rexpires_at_ms\x18\x15 \x01(\x03R\vexpiresAtMs\x128\n" +
-	"\blocation\x18\x17 \x01(\v2\x1c.switchboard.actors.LocationR\blocation\"B\n" +
+	"\blocation\x18\x17 \x01(\v2\x1c.switchboard.actors.LocationR\blocation\"f\n" +
 	"\bLocation\x12\x10\n" +
 	"\x03lat\x18\x01 \x01(\x01R\x03lat\x12\x10\n" +
 	"\x03lng\x18\x02 \x01(\x01R\x03lng\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"\xbb\x01\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\"\n" +
+	"\rlive_until_ms\x18\x04 \x01(\x03R\vliveUntilMs\"\xbb\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +

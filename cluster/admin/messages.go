@@ -516,13 +516,16 @@ type TranscriptPlace struct {
 	Lat  float64 `json:"lat"`
 	Lng  float64 `json:"lng"`
 	Name string  `json:"name,omitempty"`
+	// LiveUntilMs: a live share's end (its moves are messages with
+	// ref_seq); 0: a fixed place.
+	LiveUntilMs int64 `json:"live_until_ms,omitempty"`
 }
 
 func (l *TranscriptPlace) pb() *pb.Location {
 	if l == nil {
 		return nil
 	}
-	return &pb.Location{Lat: l.Lat, Lng: l.Lng, Name: l.Name}
+	return &pb.Location{Lat: l.Lat, Lng: l.Lng, Name: l.Name, LiveUntilMs: l.LiveUntilMs}
 }
 
 // TranscriptRef describes a message's file (its bytes are read over the
@@ -585,7 +588,7 @@ func transcriptMessageOf(m *pb.Message) TranscriptMessage {
 		out.Mentions, out.MentionAll = nil, true
 	}
 	if l := m.Location; l != nil {
-		out.Location = &TranscriptPlace{Lat: l.Lat, Lng: l.Lng, Name: l.Name}
+		out.Location = &TranscriptPlace{Lat: l.Lat, Lng: l.Lng, Name: l.Name, LiveUntilMs: l.LiveUntilMs}
 	}
 	if f := m.Media; f != nil {
 		out.File = &TranscriptRef{ID: f.Id, Name: f.Name, Type: f.Mime, Size: f.Size}

@@ -222,6 +222,7 @@ type LocationRecord struct {
 	Lat           float64                `protobuf:"fixed64,1,opt,name=lat,proto3" json:"lat,omitempty"` // WGS 84 degrees
 	Lng           float64                `protobuf:"fixed64,2,opt,name=lng,proto3" json:"lng,omitempty"`
 	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	LiveUntilMs   int64                  `protobuf:"varint,4,opt,name=live_until_ms,json=liveUntilMs,proto3" json:"live_until_ms,omitempty"` // a live share's end (its moves are records with ref_seq); 0: a fixed place
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -275,6 +276,13 @@ func (x *LocationRecord) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *LocationRecord) GetLiveUntilMs() int64 {
+	if x != nil {
+		return x.LiveUntilMs
+	}
+	return 0
 }
 
 type MediaRecord struct {
@@ -1712,11 +1720,12 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"auto_reply\x18\x10 \x01(\bR\tautoReply\x12\"\n" +
 	"\rexpires_at_ms\x18\x11 \x01(\x03R\vexpiresAtMs\x12!\n" +
 	"\fforward_hops\x18\x12 \x01(\rR\vforwardHops\x12>\n" +
-	"\blocation\x18\x13 \x01(\v2\".switchboard.export.LocationRecordR\blocation\"H\n" +
+	"\blocation\x18\x13 \x01(\v2\".switchboard.export.LocationRecordR\blocation\"l\n" +
 	"\x0eLocationRecord\x12\x10\n" +
 	"\x03lat\x18\x01 \x01(\x01R\x03lat\x12\x10\n" +
 	"\x03lng\x18\x02 \x01(\x01R\x03lng\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"\xa8\x01\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\"\n" +
+	"\rlive_until_ms\x18\x04 \x01(\x03R\vliveUntilMs\"\xa8\x01\n" +
 	"\vMediaRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +

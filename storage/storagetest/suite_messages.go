@@ -45,7 +45,7 @@ func testMessages(t *testing.T, s storage.Store, id func(string) string) {
 	// A location: alone, with a caption and a reply, with an end, and
 	// at the edges of its ranges.
 	batch[0].Location = &storage.Location{Lat: 52.520008, Lng: 13.404954, Name: "Café am Markt"}
-	batch[7].Location = &storage.Location{Lat: -90, Lng: 180}
+	batch[7].Location = &storage.Location{Lat: -90, Lng: 180, LiveUntil: time.UnixMilli(1796600000123)} // a live share
 	batch[1].Location = &storage.Location{Lat: 0, Lng: -180, Name: "null island"}
 	must(t, s.AppendMessages(c, cid, 0, batch[:6]))
 	must(t, s.AppendMessages(c, cid, 0, batch[6:]))

@@ -129,6 +129,37 @@ func (c *Client) SendLocation(to Target, lat, lng float64, name, caption string)
 		Location: &wirepb.Location{Lat: lat, Lng: lng, Name: name}})
 }
 
+// SendLiveLocation is SendLocation of a live share (the courier on the
+// way): this user moves it (MoveLocation) until until, at most the node's
+// --max-live-location-for ahead.
+func (c *Client) SendLiveLocation(to Target, lat, lng float64, name, caption string, until time.Time) (*Pending, error) {
+	return c.sendMessage(to, Message{Kind: wirepb.MessageKind_NORMAL, Body: []byte(caption), ClientTime: time.Now(),
+		Location: &wirepb.Location{Lat: lat, Lng: lng, Name: name, LiveUntilMs: until.UnixMilli()}})
+}
+
+// MoveLocation moves this user's live location at seq of conv to lat,
+// lng, until its share ends (EDIT_EXPIRED after). Readers show the newest
+// place; a move counts as no unread and notifies nobody.
+func (c *Client) MoveLocation(conv string, seq uint64, lat, lng float64) (*Pending, error) {
+	return c.moveLocation(conv, seq, &wirepb.Location{Lat: lat, Lng: lng})
+}
+
+// StopLocation ends this user's live location at seq of conv now, at lat,
+// lng (where it was last): readers show it ended there.
+func (c *Client) StopLocation(conv string, seq uint64, lat, lng float64) (*Pending, error) {
+	return c.moveLocation(conv, seq, &wirepb.Location{Lat: lat, Lng: lng, LiveUntilMs: 1})
+}
+
+func (c *Client) moveLocation(conv string, seq uint64, at *wirepb.Location) (*Pending, error) {
+	if seq == 0 {
+		return nil, errors.New("client: a move names the seq of its live location")
+	}
+	if held, ok := c.store.message(conv, seq); ok && held.Location != nil {
+		at.Name = held.Location.Name // the place keeps its name
+	}
+	return c.sendMessage(ToConv(conv), Message{Kind: wirepb.MessageKind_NORMAL, RefSeq: seq, ClientTime: time.Now(), Location: at})
+}
+
 // queueSend queues o, whose msg holds what it sends, to to.
 func (c *Client) queueSend(to Target, o *outgoing) (*Pending, error) {
 	m := o.msg

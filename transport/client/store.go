@@ -228,6 +228,9 @@ type convState struct {
 	// original that arrives after its edit (a newest-first history page)
 	// shows the new text too.
 	edits map[uint64]Message
+	// moves holds, per live location's seq, its newest move seen (held
+	// before the message arrives, as edits are).
+	moves map[uint64]Message
 	// reactions holds, per message seq and member, the newest reaction
 	// seen (held before its message arrives, as edits are).
 	reactions map[uint64]map[string]reactionMark
@@ -474,6 +477,11 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 				cs.msgs[i].Body, cs.msgs[i].EditSeq = e.Body, e.Seq
 				m = cs.msgs[i]
 			}
+			if mv, ok := cs.moves[m.Seq]; ok { // moves that came before their message
+				i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= m.Seq })
+				cs.msgs[i].Location = mv.Location
+				m = cs.msgs[i]
+			}
 		}
 		if m.Kind == wirepb.MessageKind_REACTION {
 			if t, ok := s.applyReactionLocked(cs, m); ok {
@@ -552,6 +560,9 @@ func (s *store) countLocked(cs *convState, m *Message) {
 // applyEditLocked records edit e and applies it to the message it edits
 // when held and not newer-edited; it returns that message as changed.
 func (s *store) applyEditLocked(cs *convState, e Message) (Message, bool) {
+	if e.Location != nil && len(e.Body) == 0 {
+		return s.applyMoveLocked(cs, e)
+	}
 	if old, ok := cs.edits[e.RefSeq]; ok && old.Seq > e.Seq {
 		return Message{}, false
 	}
@@ -571,6 +582,31 @@ func (s *store) applyEditLocked(cs *convState, e Message) (Message, bool) {
 		return Message{}, false
 	}
 	cs.msgs[i].Body, cs.msgs[i].EditSeq = e.Body, e.Seq
+	return cs.msgs[i], true
+}
+
+// applyMoveLocked records a live location's move (its newest wins) and
+// shows its place on the message, when held, and on the last message.
+func (s *store) applyMoveLocked(cs *convState, mv Message) (Message, bool) {
+	if old, ok := cs.moves[mv.RefSeq]; ok && old.Seq > mv.Seq {
+		return Message{}, false
+	}
+	if mv.RefSeq > cs.forgotThrough {
+		if cs.moves == nil {
+			cs.moves = map[uint64]Message{}
+		}
+		cs.moves[mv.RefSeq] = mv
+	}
+	if lm := cs.info.LastMessage; lm != nil && lm.Seq == mv.RefSeq && !lm.Recalled {
+		c := *lm
+		c.Location = mv.Location
+		cs.info.LastMessage = &c
+	}
+	i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= mv.RefSeq })
+	if i == len(cs.msgs) || cs.msgs[i].Seq != mv.RefSeq || cs.msgs[i].Recalled {
+		return Message{}, false
+	}
+	cs.msgs[i].Location = mv.Location
 	return cs.msgs[i], true
 }
 
@@ -825,6 +861,7 @@ func (s *store) clearLocked(cs *convState, through uint64) {
 	cs.forgotThrough = max(cs.forgotThrough, through)
 	below := func(seq uint64) bool { return seq <= through }
 	maps.DeleteFunc(cs.edits, func(seq uint64, _ Message) bool { return below(seq) })
+	maps.DeleteFunc(cs.moves, func(seq uint64, _ Message) bool { return below(seq) })
 	maps.DeleteFunc(cs.reactions, func(seq uint64, _ map[string]reactionMark) bool { return below(seq) })
 	maps.DeleteFunc(cs.votes, func(seq uint64, _ map[string]voteMark) bool { return below(seq) })
 	maps.DeleteFunc(cs.closed, func(seq uint64, _ bool) bool { return below(seq) })

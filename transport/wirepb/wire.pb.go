@@ -1018,11 +1018,15 @@ func (x *Message) GetLocation() *Location {
 
 // Location is a place: WGS 84 degrees, latitude -90 to 90, longitude
 // -180 to 180, and an optional name ("Café am Markt", "gate B").
+// live_until_ms: a live share (the courier on the way), which its sender
+// moves until then with a send of ref_seq the message and a location
+// (PROTOCOL.md, "Live locations"); 0: a fixed place.
 type Location struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Lat           float64                `protobuf:"fixed64,1,opt,name=lat,proto3" json:"lat,omitempty"`
 	Lng           float64                `protobuf:"fixed64,2,opt,name=lng,proto3" json:"lng,omitempty"`
 	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	LiveUntilMs   int64                  `protobuf:"varint,4,opt,name=live_until_ms,json=liveUntilMs,proto3" json:"live_until_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1076,6 +1080,13 @@ func (x *Location) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *Location) GetLiveUntilMs() int64 {
+	if x != nil {
+		return x.LiveUntilMs
+	}
+	return 0
 }
 
 // MediaRef is a message's attached file: what a client shows before it
@@ -13675,11 +13686,12 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"auto_reply\x18\x14 \x01(\bR\tautoReply\x12\"\n" +
 	"\rexpires_at_ms\x18\x15 \x01(\x03R\vexpiresAtMs\x129\n" +
-	"\blocation\x18\x17 \x01(\v2\x1d.switchboard.wire.v1.LocationR\blocation\"B\n" +
+	"\blocation\x18\x17 \x01(\v2\x1d.switchboard.wire.v1.LocationR\blocation\"f\n" +
 	"\bLocation\x12\x10\n" +
 	"\x03lat\x18\x01 \x01(\x01R\x03lat\x12\x10\n" +
 	"\x03lng\x18\x02 \x01(\x01R\x03lng\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"\xd3\x01\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\"\n" +
+	"\rlive_until_ms\x18\x04 \x01(\x03R\vliveUntilMs\"\xd3\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
