@@ -1306,7 +1306,34 @@ export class Client {
    */
   sendLocation(target: Target, place: LocationInfo, caption = ""): ChatMessage {
     if (!Number.isFinite(place.lat) || !Number.isFinite(place.lng)) throw new Error("sendLocation: lat and lng are numbers (degrees)");
-    return this.queue(target, caption, "normal", 0, [], undefined, undefined, place.name ? { ...place } : { lat: place.lat, lng: place.lng });
+    const at: LocationInfo = { lat: place.lat, lng: place.lng };
+    if (place.name) at.name = place.name;
+    if (place.liveUntilMs) at.liveUntilMs = place.liveUntilMs; // a live share (moveLocation)
+    return this.queue(target, caption, "normal", 0, [], undefined, undefined, at);
+  }
+
+  /**
+   * moveLocation moves this user's live location at seq of conv (one sent
+   * with liveUntilMs) to lat, lng, until its share ends (EDIT_EXPIRED
+   * after); with stop, it ends the share there now. The conversation shows
+   * the newest place (its location, moveSeq); a move counts as no unread
+   * and notifies nobody. It needs the connection: it is not kept in the
+   * outbox (the next move replaces it).
+   */
+  async moveLocation(conv: string, seq: number, lat: number, lng: number, stop = false): Promise<void> {
+    if (!Number.isSafeInteger(seq) || seq <= 0) throw new Error("moveLocation: the seq of the live location");
+    if (!Number.isFinite(lat) || !Number.isFinite(lng)) throw new Error("moveLocation: lat and lng are numbers (degrees)");
+    const name = this.conversations.get(conv)?.messages.find((m) => m.seq === seq)?.location?.name ?? "";
+    await this.request({
+      case: "send",
+      value: {
+        conv,
+        clientMsgId: (globalThis.crypto as Crypto).randomUUID(),
+        clientTsMs: BigInt(Date.now()),
+        refSeq: BigInt(seq),
+        location: { lat, lng, name, liveUntilMs: stop ? 1n : 0n },
+      },
+    });
   }
 
   /**
@@ -1478,7 +1505,7 @@ export class Client {
         mentions: m.mentions ?? [],
         mentionAll: m.mentionAll ?? false,
         mediaId: m.media?.id ?? "",
-        location: m.location ? { lat: m.location.lat, lng: m.location.lng, name: m.location.name ?? "" } : undefined,
+        location: m.location ? { lat: m.location.lat, lng: m.location.lng, name: m.location.name ?? "", liveUntilMs: BigInt(m.location.liveUntilMs ?? 0) } : undefined,
       },
     });
   }

@@ -78,8 +78,11 @@ export function chatMessage(m: Message, me: string): ChatMessage {
 }
 
 /** locationInfo is a wire Location as the SDK shows it. */
-export function locationInfo(l: { lat: number; lng: number; name: string }): LocationInfo {
-  return l.name ? { lat: l.lat, lng: l.lng, name: l.name } : { lat: l.lat, lng: l.lng };
+export function locationInfo(l: { lat: number; lng: number; name: string; liveUntilMs: bigint }): LocationInfo {
+  const out: LocationInfo = { lat: l.lat, lng: l.lng };
+  if (l.name) out.name = l.name;
+  if (l.liveUntilMs > 0n) out.liveUntilMs = Number(l.liveUntilMs);
+  return out;
 }
 
 /** mediaInfo is a wire MediaRef as the SDK shows it. */

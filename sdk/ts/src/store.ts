@@ -49,11 +49,17 @@ export interface Poll {
   anonymous?: boolean;
 }
 
-/** A place: WGS 84 degrees (latitude -90 to 90, longitude -180 to 180) and an optional name ("Café am Markt"). */
+/**
+ * A place: WGS 84 degrees (latitude -90 to 90, longitude -180 to 180) and
+ * an optional name ("Café am Markt"). liveUntilMs: a live share (the
+ * courier on the way), which its sender moves until then
+ * (Client.moveLocation); at or before now it ended. Unset: a fixed place.
+ */
 export interface LocationInfo {
   lat: number;
   lng: number;
   name?: string;
+  liveUntilMs?: number;
 }
 
 /** A poll as the conversation holds it: the votes folded from its log. */
@@ -196,6 +202,8 @@ export interface ChatMessage {
   autoReply?: boolean;
   /** An edited message: the seq of the edit whose text body shows. */
   editSeq?: number;
+  /** A live location: the seq of the move whose place location shows. */
+  moveSeq?: number;
   /** A card: the seq of the update shown (0 or unset: the original). */
   cardUpdateSeq?: number;
   /**
@@ -461,7 +469,7 @@ export class Conversation {
       }
       m.expired = m.recalled = true;
       m.body = "";
-      for (const k of ["media", "location", "card", "poll", "reactions", "editSeq", "cardUpdateSeq"] as const) delete m[k];
+      for (const k of ["media", "location", "card", "poll", "reactions", "editSeq", "moveSeq", "cardUpdateSeq"] as const) delete m[k];
       changed = true;
     }
     return { changed, next };
@@ -509,13 +517,18 @@ export class Conversation {
     if (m.kind === "normal") {
       if (m.refSeq) this.applyEdit(m);
       else {
-        // An edit can arrive before its message (a newest-first page):
-        // apply the latest one already held.
-        for (let i = ms.length - 1; i > lo; i--) {
-          if (ms[i].kind === "normal" && ms[i].refSeq === m.seq && !ms[i].recalled) {
-            this.applyEdit(ms[i]);
-            break;
-          }
+        // An edit or a live location's move can arrive before its
+        // message (a newest-first page): apply the latest of each held.
+        let edit = false;
+        let move = false;
+        for (let i = ms.length - 1; i > lo && !(edit && move); i--) {
+          const r = ms[i];
+          if (r.kind !== "normal" || r.refSeq !== m.seq || r.recalled) continue;
+          const isMove = !!r.location && !r.body;
+          if (isMove ? move : edit) continue;
+          this.applyEdit(r);
+          if (isMove) move = true;
+          else edit = true;
         }
       }
     }
@@ -628,7 +641,15 @@ export class Conversation {
   /** The edit e (a normal message with refSeq) gives its message its text when newer than what it shows. */
   private applyEdit(e: ChatMessage): ChatMessage | undefined {
     const t = this.messages.find((x) => x.seq === e.refSeq);
-    if (!t || t.recalled || e.recalled || (t.editSeq ?? 0) > e.seq) return undefined;
+    if (!t || t.recalled || e.recalled) return undefined;
+    if (e.location && !e.body) {
+      // A live location's move: the newest place, the caption stays.
+      if ((t.moveSeq ?? 0) > e.seq) return undefined;
+      t.location = { ...e.location };
+      t.moveSeq = e.seq;
+      return t;
+    }
+    if ((t.editSeq ?? 0) > e.seq) return undefined;
     t.body = e.body;
     t.editSeq = e.seq;
     return t;

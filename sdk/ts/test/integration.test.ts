@@ -295,6 +295,17 @@ test("topics: a buyer asks about two listings, two conversations with the seller
     // Where to pick it up: a place with a caption, held on the other side.
     const where = seller.sendLocation(lamp.conv, { lat: 52.52, lng: 13.405, name: "Café am Markt" }, "at 6?");
     await until("the buyer holds the place", () => buyer.conversation(lamp.conv).messages.some((m) => m.clientMsgId === where.clientMsgId && m.location?.name === "Café am Markt" && m.body === "at 6?"));
+    // A live share moved: the buyer's copy shows the newest place.
+    const live = seller.sendLocation(lamp.conv, { lat: 52.5, lng: 13.4, name: "me", liveUntilMs: Date.now() + 600_000 }, "on my way");
+    await until("the seller's live share is stored", () => live.seq > 0 || (seller.conversation(lamp.conv).messages.find((m) => m.clientMsgId === live.clientMsgId)?.seq ?? 0) > 0);
+    const liveSeq = seller.conversation(lamp.conv).messages.find((m) => m.clientMsgId === live.clientMsgId)!.seq;
+    await seller.moveLocation(lamp.conv, liveSeq, 52.51, 13.41);
+    await until("the buyer holds the moved place", () => {
+      const m = buyer.conversation(lamp.conv).messages.find((x) => x.seq === liveSeq);
+      return m?.location?.lat === 52.51 && m.location.name === "me" && (m.location.liveUntilMs ?? 0) > Date.now() && m.body === "on my way";
+    });
+    await seller.moveLocation(lamp.conv, liveSeq, 52.52, 13.41, true);
+    await until("the buyer sees the share ended", () => (buyer.conversation(lamp.conv).messages.find((x) => x.seq === liveSeq)?.location?.liveUntilMs ?? Infinity) <= Date.now());
     const far = seller.sendLocation(lamp.conv, { lat: 91, lng: 0 });
     await until("a latitude of 91 refused", () => far.state === "failed");
     assert.equal(far.errorCode, Code.INVALID);

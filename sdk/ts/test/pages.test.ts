@@ -133,6 +133,26 @@ test("a shared place: a link that opens it on a map, named or by its coordinates
   const links = el.find("location");
   assert.deepEqual(links.map((a) => a.textContent), ["📍 Café am Markt", "📍 -33.85680, 151.21530"]);
   assert.match((links[0] as any).href, /^https:\/\/www\.openstreetmap\.org\/\?mlat=52\.52&mlon=13\.405#map=17\/52\.52\/13\.405$/);
+  const now = Date.now();
+  assert.match(page.locationView({ lat: 1, lng: 2, name: "courier", liveUntilMs: now + 600_000 }, now).textContent, /^📍 courier · live until /);
+  assert.equal(page.locationView({ lat: 1, lng: 2, name: "courier", liveUntilMs: now - 1 }, now).textContent, "📍 courier · live, ended");
+});
+
+test("a live location: the conversation shows its newest move's place with the caption, moves held before their message too", () => {
+  const base = { conv: "d:courier:me", sender: "courier", recalled: false, serverTsMs: Date.now(), kind: "normal" as const };
+  const c = new Conversation("d:courier:me");
+  const end = Date.now() + 600_000;
+  // A newest-first page: the second move, a caption edit, the first move, then the share.
+  c.insert({ ...base, seq: 5, clientMsgId: "m2", body: "", refSeq: 2, location: { lat: 1.2, lng: 2, liveUntilMs: end } }, "me");
+  c.insert({ ...base, seq: 4, clientMsgId: "e1", body: "nearly there", refSeq: 2 }, "me");
+  c.insert({ ...base, seq: 3, clientMsgId: "m1", body: "", refSeq: 2, location: { lat: 1.1, lng: 2, liveUntilMs: end } }, "me");
+  c.insert({ ...base, seq: 2, clientMsgId: "s", body: "on my way", location: { lat: 1, lng: 2, liveUntilMs: end } }, "me");
+  const share = c.messages.find((m) => m.seq === 2)!;
+  assert.deepEqual([share.body, share.location?.lat, share.moveSeq, share.editSeq], ["nearly there", 1.2, 5, 4]);
+  // A later move replaces it; an older one arriving late does not.
+  c.insert({ ...base, seq: 6, clientMsgId: "m3", body: "", refSeq: 2, location: { lat: 1.3, lng: 2, liveUntilMs: end } }, "me");
+  assert.equal(share.location?.lat, 1.3);
+  assert.deepEqual(c.visible().map((m) => m.seq), [2], "moves are not messages of their own");
 });
 
 test("share where I am: the browser's position goes out with the compose text as its caption; a refusal is said", async () => {

@@ -1837,14 +1837,19 @@ function mediaView(m, download) {
 }
 
 // locationView is a shared place as a link that opens it on a map:
-// "📍 name" (or its coordinates when it has none).
-export function locationView(l) {
+// "📍 name" (or its coordinates when it has none); a live one says until
+// when it moves, or that it ended (the conversation shows its newest
+// place as its sender moves it).
+export function locationView(l, now = Date.now()) {
   const a = document.createElement("a");
   a.className = "location";
   a.target = "_blank";
   a.rel = "noopener";
   a.href = `https://www.openstreetmap.org/?mlat=${l.lat}&mlon=${l.lng}#map=17/${l.lat}/${l.lng}`;
   a.textContent = `📍 ${l.name || `${l.lat.toFixed(5)}, ${l.lng.toFixed(5)}`}`;
+  if (l.liveUntilMs) {
+    a.textContent += l.liveUntilMs > now ? ` · live until ${new Date(l.liveUntilMs).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}` : " · live, ended";
+  }
   return a;
 }
 
