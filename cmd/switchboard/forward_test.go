@@ -112,6 +112,11 @@ func TestForwardCommand(t *testing.T) {
 		!strings.Contains(out, "[📍 the square 52.500000,13.400000]") {
 		t.Fatalf("the seller's history after the buyer's chat:\n%s", out)
 	}
+	// A live share: the history says until when it moves.
+	n.run("send", "--data-dir", d, "--user", "seller", "--conv", asked.Conv, "--location", "52.5,13.4", "--place", "me", "--live", "30m")
+	if out := string(n.run("history", "--data-dir", d, "--user", "buyer", "--conv", asked.Conv)); !strings.Contains(out, "[📍 me 52.500000,13.400000, live until ") {
+		t.Fatalf("the buyer's history with a live share:\n%s", out)
+	}
 	if res, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "seller", "--conv", asked.Conv, "--location", "north").CombinedOutput(); err == nil ||
 		!strings.Contains(string(res), "LAT,LNG") {
 		t.Fatalf("send --location north: %v\n%s", err, res)

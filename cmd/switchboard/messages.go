@@ -28,7 +28,7 @@ func newSendCmd() *cobra.Command {
 	var replyTo uint64
 	var mention []string
 	var at string
-	var in, length time.Duration
+	var in, length, live time.Duration
 	var mentionAll bool
 	cmd := &cobra.Command{
 		Use:   "send",
@@ -77,11 +77,14 @@ func newSendCmd() *cobra.Command {
 			if length != 0 {
 				return errors.New("--length goes with a --file")
 			}
+			if live != 0 && location == "" {
+				return errors.New("--live goes with a --location")
+			}
 			if location != "" || placeName != "" {
 				if cardFile != "" || replyTo != 0 || len(mention) > 0 || mentionAll || clientMsgID != "" {
 					return errors.New("--location sends a place with --text as its caption, alone")
 				}
-				return sendLocation(cmd, &o, target, location, placeName, text)
+				return sendLocation(cmd, &o, target, location, placeName, text, live)
 			}
 			if (text == "") == (cardFile == "") {
 				return errors.New("give --text or --card")
@@ -152,6 +155,7 @@ func newSendCmd() *cobra.Command {
 	cmd.Flags().StringVar(&fileType, "type", "", "the file's content type (default: from its name, else its first bytes)")
 	cmd.Flags().StringVar(&location, "location", "", "share a place: LAT,LNG in degrees (--text is its caption)")
 	cmd.Flags().StringVar(&placeName, "place", "", "the --location's name (\"Café am Markt\")")
+	cmd.Flags().DurationVar(&live, "live", 0, "share the --location live for this long (at most the node's --max-live-location-for): its sender's app moves it")
 	cmd.Flags().DurationVar(&length, "length", 0, "how long the --file plays (a voice note, a video; at most 24h): shown before it is downloaded")
 	cmd.Flags().StringVar(&at, "at", "", "schedule it: the node sends it at this time (RFC 3339)")
 	cmd.Flags().DurationVar(&in, "in", 0, "schedule it: the node sends it this long from now")
@@ -184,8 +188,21 @@ func scheduleSend(cmd *cobra.Command, o *clientOptions, target client.Target, te
 	})
 }
 
-// sendLocation shares the place at "LAT,LNG" (named name) with caption.
-func sendLocation(cmd *cobra.Command, o *clientOptions, target client.Target, at, name, caption string) error {
+// liveState is how a history line says a live location's state: until
+// when it moves, or that it ended; nothing for a fixed place.
+func liveState(l *wirepb.Location) string {
+	switch {
+	case l.LiveUntilMs == 0:
+		return ""
+	case time.Now().UnixMilli() < l.LiveUntilMs:
+		return ", live until " + time.UnixMilli(l.LiveUntilMs).Local().Format(time.TimeOnly)
+	}
+	return ", live, ended"
+}
+
+// sendLocation shares the place at "LAT,LNG" (named name) with caption; a
+// live share (live > 0) moves for that long (MoveLocation).
+func sendLocation(cmd *cobra.Command, o *clientOptions, target client.Target, at, name, caption string, live time.Duration) error {
 	lat, lng, ok := strings.Cut(at, ",")
 	la, err1 := strconv.ParseFloat(strings.TrimSpace(lat), 64)
 	ln, err2 := strconv.ParseFloat(strings.TrimSpace(lng), 64)
@@ -193,7 +210,13 @@ func sendLocation(cmd *cobra.Command, o *clientOptions, target client.Target, at
 		return fmt.Errorf("--location %q: give LAT,LNG in degrees, like 52.5200,13.4050", at)
 	}
 	return withClient(cmd, o, func(ctx context.Context, c *client.Client) error {
-		p, err := c.SendLocation(target, la, ln, name, caption)
+		send := c.SendLocation
+		if live > 0 {
+			send = func(to client.Target, lat, lng float64, name, caption string) (*client.Pending, error) {
+				return c.SendLiveLocation(to, lat, lng, name, caption, time.Now().Add(live))
+			}
+		}
+		p, err := send(target, la, ln, name, caption)
 		if err != nil {
 			return err
 		}
@@ -468,6 +491,8 @@ func formatMessage(m client.Message) string {
 		return fmt.Sprintf("#%-4d %s %s: (expired)", m.Seq, ts, m.Sender)
 	case m.Recalled:
 		return fmt.Sprintf("#%-4d %s %s: (recalled)", m.Seq, ts, m.Sender)
+	case m.IsEdit() && m.Location != nil && len(m.Body) == 0:
+		return fmt.Sprintf("#%-4d %s %s moved #%d to %.6f,%.6f%s", m.Seq, ts, m.Sender, m.RefSeq, m.Location.Lat, m.Location.Lng, liveState(m.Location))
 	case m.IsEdit():
 		return fmt.Sprintf("#%-4d %s %s edited #%d: %s", m.Seq, ts, m.Sender, m.RefSeq, string(m.Body))
 	}
@@ -482,7 +507,7 @@ func formatMessage(m client.Message) string {
 		}
 	}
 	if l := m.Location; l != nil {
-		edited += fmt.Sprintf(" [📍 %s %.6f,%.6f]", cmp.Or(l.Name, "location"), l.Lat, l.Lng)
+		edited += fmt.Sprintf(" [📍 %s %.6f,%.6f%s]", cmp.Or(l.Name, "location"), l.Lat, l.Lng, liveState(l))
 	}
 	if m.Forwarded {
 		reply = "(forwarded) "
