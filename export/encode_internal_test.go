@@ -116,6 +116,13 @@ func TestMessageRecordLocation(t *testing.T) {
 	if b, err := json.Marshal(r); err != nil || !strings.Contains(string(b), `"location":{"lat":52.52,"lng":-13.4,"name":"gate B"}`) {
 		t.Errorf("json %s %v", b, err)
 	}
+	m.Location.LiveUntil = time.UnixMilli(1764399600000) // a live share
+	if b, err := json.Marshal(NewMessageRecord(m)); err != nil || !strings.Contains(string(b), `"location":{"lat":52.52,"lng":-13.4,"name":"gate B","live_until_ms":1764399600000}`) {
+		t.Errorf("json of a live share %s %v", b, err)
+	}
+	if pr := NewMessageRecord(m).proto().(*exportpb.MessageRecord); pr.Location.GetLiveUntilMs() != 1764399600000 {
+		t.Errorf("protobuf of a live share %v", pr)
+	}
 	m.Location = nil
 	if b, _ := json.Marshal(NewMessageRecord(m)); strings.Contains(string(b), "location") {
 		t.Errorf("json of a message without a location: %s", b)
