@@ -303,12 +303,16 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
 	case 66:
 		// A place anywhere, in or out of range (NaN too), to a user about
-		// any topic, or into the conversation, with or without a caption.
-		loc := &wirepb.Location{Lat: math.Float64frombits(a), Lng: float64(int64(b)%400) - 200, Name: s}
+		// any topic, or into the conversation, with or without a caption,
+		// fixed or live (any end); or a move of any seq.
+		loc := &wirepb.Location{Lat: math.Float64frombits(a), Lng: float64(int64(b)%400) - 200, Name: s, LiveUntilMs: int64(b>>20) - 1<<40}
 		send := &wirepb.SendRequest{ClientMsgId: s + "l", Body: map[bool][]byte{true: []byte(s)}[flag], Location: loc}
-		if a%2 == 0 {
+		switch {
+		case a%3 == 0:
+			send.Conv, send.RefSeq = conv, b%8
+		case a%2 == 0:
 			send.To, send.Topic = user, s
-		} else {
+		default:
 			send.Conv = conv
 		}
 		return &wirepb.Request{Op: &wirepb.Request_Send{Send: send}}
