@@ -384,3 +384,27 @@ func (c *conversation) screenContacts(m *pb.SendMessage, role storage.Role) (bod
 	}
 	return mask(m.Body, spans), false, true, nil
 }
+
+// screenPlaceName holds a shared place's name to the same policy as the
+// text (a name is free text: "call 0170 …" must not slip past it): it
+// refuses, flags, or masks m.Location.Name in place.
+func (c *conversation) screenPlaceName(m *pb.SendMessage, role storage.Role) (flagged, masked bool, e *pb.Error) {
+	p := c.rt.contacts
+	if p == nil || !p.in[c.kind] || role == storage.RoleAgent || m.Location == nil || m.Location.Name == "" {
+		return false, false, nil
+	}
+	spans := p.find([]byte(m.Location.Name))
+	if len(spans) == 0 {
+		return false, false, nil
+	}
+	contactMatches.WithLabelValues(string(p.mode)).Inc()
+	switch p.mode {
+	case PolicyBlock:
+		return false, false, pbErr(pb.Code_REJECTED_POLICY, "rejected: the location's name contains a phone number or an e-mail address")
+	case PolicyFlag:
+		c.log.Info("contact details in a location's name", "conv", c.id, "sender", m.Sender)
+		return true, false, nil
+	}
+	m.Location.Name = string(mask([]byte(m.Location.Name), spans))
+	return false, true, nil
+}

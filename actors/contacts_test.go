@@ -49,6 +49,15 @@ func TestContactDetailsMasked(t *testing.T) {
 	if err != nil || string(res.StoredBody) != "or ***" {
 		t.Fatalf("an edit: %q %v", res.GetStoredBody(), err)
 	}
+	// A place's name is free text too: masked, the answer tells the sender.
+	res, err = node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "ann", Location: &pb.Location{Lat: 1, Lng: 2, Name: "ring 0151 2345 6789"}})
+	if err != nil || res.Location.GetName() != "ring ***" || len(res.StoredBody) != 0 {
+		t.Fatalf("a place's name: %v %v", res, err)
+	}
+	msgs, err := node.History(ctx, &pb.GetHistory{Conv: actors.DirectConvID("ann", "bob"), User: "bob", FromSeq: res.Seq, ToSeq: res.Seq})
+	if err != nil || len(msgs) != 1 || msgs[0].Location.GetName() != "ring ***" {
+		t.Fatalf("bob reads the place %v %v", msgs, err)
+	}
 	// Not in a group, and never in a card.
 	mustCreateGroup(t, node, "g:club", "ann", "bob")
 	if res := mustSend(t, node, "g:club", "ann", "ring 0151 2345 6789"); len(res.StoredBody) != 0 {
@@ -74,6 +83,8 @@ func TestContactDetailsBlockAndFlag(t *testing.T) {
 		}
 		_, err = node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "ann", Body: []byte("write to ann@example.com")})
 		wantCode(t, err, pb.Code_REJECTED_POLICY, "an e-mail address")
+		_, err = node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "ann", Location: &pb.Location{Name: "ann@example.com"}})
+		wantCode(t, err, pb.Code_REJECTED_POLICY, "an e-mail address as a place's name")
 		msgs, err := node.History(ctx, &pb.GetHistory{Conv: actors.DirectConvID("ann", "bob"), User: "bob"})
 		if err != nil || len(msgs) != 1 || msgs[0].Seq != first.Seq {
 			t.Fatalf("history after the refusal: %v %v", msgs, err)

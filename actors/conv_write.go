@@ -130,12 +130,18 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(e)
 		return
 	}
+	placeFlagged, placeMasked, e := c.screenPlaceName(m, mem.Role)
+	if e != nil {
+		reply(e)
+		return
+	}
+	contactFlagged = contactFlagged || placeFlagged
 	body, answer := takeQuizAnswer(storage.MessageKind(m.Kind), m.RefSeq, body) // a quiz's answer is kept apart
 	salt := newPollSalt(storage.MessageKind(m.Kind), m.RefSeq, body)
 	if flagged || contactFlagged {
 		flags |= storage.FlagFlagged
 	}
-	if masked {
+	if masked || placeMasked {
 		flags |= storage.FlagMasked
 	}
 	if m.Forwarded {
@@ -193,6 +199,9 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 			VoterAlias: voterAlias(storedSender)}
 		if masked || answer != nil {
 			res.StoredBody = body // the sender's device shows what the others see
+		}
+		if placeMasked {
+			res.Location = locationToPB(msg.Location) // likewise its place's name
 		}
 		respond(ctx, sender, res)
 	})
