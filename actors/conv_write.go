@@ -125,6 +125,14 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(e)
 		return
 	}
+	if m.Location != nil && m.Location.Name != "" { // a place's name is a text too
+		nameFlagged, e := c.checkWords(m.Sender, []byte(m.Location.Name))
+		if e != nil {
+			reply(e)
+			return
+		}
+		flagged = flagged || nameFlagged
+	}
 	body, contactFlagged, masked, e := c.screenContacts(m, mem.Role)
 	if e != nil {
 		reply(e)

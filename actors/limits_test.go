@@ -154,6 +154,8 @@ func TestLimitsAndRejections(t *testing.T) {
 		q, _ := connect(t, node, "q", "phone")
 		_, err := send(ctx, node, "g:pol", "p", "this is FORBIDDEN talk")
 		wantCode(t, err, pb.Code_REJECTED_POLICY, "blocked word")
+		_, err = node.Send(ctx, &pb.SendMessage{Conv: "g:pol", Sender: "p", Location: &pb.Location{Lat: 1, Lng: 2, Name: "the forbidden corner"}})
+		wantCode(t, err, pb.Code_REJECTED_POLICY, "a blocked word as a place's name")
 		ok := mustSend(t, node, "g:pol", "p", "harmless")
 		ms := q.waitMessages(t, 1)
 		time.Sleep(100 * time.Millisecond)
