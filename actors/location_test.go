@@ -122,6 +122,9 @@ func TestLiveLocations(t *testing.T) {
 		_, err := send("courier", 0, &pb.Location{Lat: 1, Lng: 1, LiveUntilMs: end}, "on my way")
 		wantCode(t, err, pb.Code_INVALID, what)
 	}
+	if _, err := send("courier", 0, &pb.Location{Lat: 1, Lng: 1, LiveUntilMs: ahead(time.Hour - time.Second)}, "at the bound"); err != nil {
+		t.Fatalf("a live share just within the bound: %v", err)
+	}
 	end := ahead(30 * time.Minute)
 	share, err := send("courier", 0, &pb.Location{Lat: 48.13, Lng: 11.57, Name: "courier", LiveUntilMs: end}, "on my way")
 	if err != nil {
