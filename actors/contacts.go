@@ -366,45 +366,45 @@ func mask(body []byte, spans [][]int) []byte {
 // of role: the body to store, whether to flag it and whether the body is
 // masked, or the refusal.
 func (c *conversation) screenContacts(m *pb.SendMessage, role storage.Role) (body []byte, flagged, masked bool, e *pb.Error) {
-	p := c.rt.contacts
-	if p == nil || !p.in[c.kind] || role == storage.RoleAgent || m.Kind != pb.MessageKind_NORMAL || len(m.Body) == 0 {
+	if m.Kind != pb.MessageKind_NORMAL {
 		return m.Body, false, false, nil
 	}
-	spans := p.find(m.Body)
-	if len(spans) == 0 {
-		return m.Body, false, false, nil
-	}
-	contactMatches.WithLabelValues(string(p.mode)).Inc()
-	switch p.mode {
-	case PolicyBlock:
-		return nil, false, false, pbErr(pb.Code_REJECTED_POLICY, "rejected: the message contains a phone number or an e-mail address")
-	case PolicyFlag:
-		c.log.Info("contact details in a message", "conv", c.id, "sender", m.Sender)
-		return m.Body, true, false, nil
-	}
-	return mask(m.Body, spans), false, true, nil
+	return c.screenText("the message", m.Sender, role, m.Body)
 }
 
 // screenPlaceName holds a shared place's name to the same policy as the
 // text (a name is free text: "call 0170 …" must not slip past it): it
 // refuses, flags, or masks m.Location.Name in place.
 func (c *conversation) screenPlaceName(m *pb.SendMessage, role storage.Role) (flagged, masked bool, e *pb.Error) {
-	p := c.rt.contacts
-	if p == nil || !p.in[c.kind] || role == storage.RoleAgent || m.Location == nil || m.Location.Name == "" {
+	if m.Location == nil {
 		return false, false, nil
 	}
-	spans := p.find([]byte(m.Location.Name))
+	name, flagged, masked, e := c.screenText("the location's name", m.Sender, role, []byte(m.Location.Name))
+	if masked {
+		m.Location.Name = string(name)
+	}
+	return flagged, masked, e
+}
+
+// screenText is the contact-details policy on one text of a send (what
+// names it in a refusal): the text to store, whether to flag it and
+// whether it is masked, or the refusal.
+func (c *conversation) screenText(what, sender string, role storage.Role, text []byte) (out []byte, flagged, masked bool, e *pb.Error) {
+	p := c.rt.contacts
+	if p == nil || !p.in[c.kind] || role == storage.RoleAgent || len(text) == 0 {
+		return text, false, false, nil
+	}
+	spans := p.find(text)
 	if len(spans) == 0 {
-		return false, false, nil
+		return text, false, false, nil
 	}
 	contactMatches.WithLabelValues(string(p.mode)).Inc()
 	switch p.mode {
 	case PolicyBlock:
-		return false, false, pbErr(pb.Code_REJECTED_POLICY, "rejected: the location's name contains a phone number or an e-mail address")
+		return nil, false, false, pbErr(pb.Code_REJECTED_POLICY, "rejected: %s contains a phone number or an e-mail address", what)
 	case PolicyFlag:
-		c.log.Info("contact details in a location's name", "conv", c.id, "sender", m.Sender)
-		return true, false, nil
+		c.log.Info("contact details in "+what, "conv", c.id, "sender", sender)
+		return text, true, false, nil
 	}
-	m.Location.Name = string(mask([]byte(m.Location.Name), spans))
-	return false, true, nil
+	return mask(text, spans), false, true, nil
 }
