@@ -40,11 +40,12 @@ const (
 	ActInvite                     // create, list and revoke invites (a code others join with)
 	ActDisband                    // end a group for every member
 	ActDisappearing               // set the timer of the conversation's disappearing messages
+	ActFreeze                     // close the conversation to new messages (and open it again)
 	numActions
 )
 
 var actionNames = [numActions]string{"send", "history", "members", "mark_read", "pin", "recall_own",
-	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report", "settings", "pin_message", "invite", "disband", "disappearing"}
+	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report", "settings", "pin_message", "invite", "disband", "disappearing", "freeze"}
 
 func (a Action) String() string {
 	if a < numActions {
@@ -159,6 +160,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActInvite:       nobody,
 		ActDisband:      nobody,                             // either member blocks or archives instead
 		ActDisappearing: {roles: roles(storage.RoleMember)}, // either of the two
+		ActFreeze:       nobody,                             // the operator's (a listing sold), never one side's
 	},
 	storage.KindGroup: {
 		ActSend:         {roles: anyGroupRole},
@@ -181,6 +183,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActInvite:       {roles: groupManagers}, // whoever holds a code joins as a member (JoinGroup)
 		ActDisband:      {roles: roles(storage.RoleOwner)},
 		ActDisappearing: {roles: groupManagers},
+		ActFreeze:       {roles: groupManagers},
 	},
 	storage.KindService: {
 		ActSend:         {roles: anyServiceRole},
@@ -203,6 +206,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActInvite:       nobody, // the desk adds a service conversation's members
 		ActDisband:      nobody, // the desk closes sessions
 		ActDisappearing: nobody, // a service conversation keeps its record
+		ActFreeze:       nobody, // the desk closes sessions
 	},
 }
 

@@ -76,6 +76,9 @@ type Config struct {
 	// MaxLocationNameBytes bounds a shared location's name (default 200;
 	// location.go).
 	MaxLocationNameBytes int
+	// MaxFreezeReasonBytes bounds what a frozen conversation's members are
+	// told of why (default 500; conv_freeze.go).
+	MaxFreezeReasonBytes int
 	// MaxLiveLocationFor bounds how long a live location is shared
 	// (default 8 hours; location.go).
 	MaxLiveLocationFor time.Duration
@@ -432,6 +435,7 @@ func DefaultConfig() Config {
 		MaxPollOptionBytes:        256,
 		MaxQuizExplanationBytes:   200,
 		MaxLocationNameBytes:      200,
+		MaxFreezeReasonBytes:      500,
 		MaxLiveLocationFor:        8 * time.Hour,
 		MaxPollDuration:           90 * 24 * time.Hour,
 		MaxMediaBytes:             16 << 20,
@@ -545,6 +549,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxPollOptionBytes, d.MaxPollOptionBytes)
 	setInt(&c.MaxQuizExplanationBytes, d.MaxQuizExplanationBytes)
 	setInt(&c.MaxLocationNameBytes, d.MaxLocationNameBytes)
+	setInt(&c.MaxFreezeReasonBytes, d.MaxFreezeReasonBytes)
 	setDuration(&c.MaxLiveLocationFor, d.MaxLiveLocationFor)
 	setInt(&c.MaxPollOptions, d.MaxPollOptions)
 	setDuration(&c.MaxPollDuration, d.MaxPollDuration)

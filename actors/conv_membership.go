@@ -156,7 +156,8 @@ func (c *conversation) sameCreation(kind storage.ConvKind, members map[string]st
 
 func (c *conversation) noticeFor(user string) *pb.MembershipNotice {
 	mem := c.members[user]
-	return &pb.MembershipNotice{User: user, Conv: c.id, Kind: convKindToPB(c.kind), Member: toPBMember(*mem), LastSeq: c.durable, Large: c.large(), Title: c.title(), PictureId: c.pictureID()}
+	return &pb.MembershipNotice{User: user, Conv: c.id, Kind: convKindToPB(c.kind), Member: toPBMember(*mem), LastSeq: c.durable, Large: c.large(), Title: c.title(), PictureId: c.pictureID(),
+		Frozen: c.frozenNow()}
 }
 
 // ---- membership -------------------------------------------------------------

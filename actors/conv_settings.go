@@ -58,6 +58,8 @@ type groupSettings struct {
 	// messages whose content is not all swept yet, oldest first; the last
 	// one open (To 0) while the timer is on (conv_disappear.go).
 	Disappearing []disappearSpan `json:"disappearing,omitempty"`
+	// Frozen: closed to new messages (nil: open; conv_freeze.go).
+	Frozen *frozenState `json:"frozen,omitempty"`
 }
 
 func settingsKey(conv string) string { return "conv-settings/" + conv }

@@ -49,6 +49,10 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(pbErr(pb.Code_MUTED, "%s is muted in %s", m.Sender, c.id))
 		return
 	}
+	if e := c.checkFrozen(); e != nil {
+		reply(e)
+		return
+	}
 	if e := c.adminsOnly(m, mem); e != nil {
 		reply(e)
 		return

@@ -181,6 +181,8 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.expire(ctx, m)
 	case *pb.SetDisappearing:
 		c.disappearing(ctx, m)
+	case *pb.SetFrozen:
+		c.setFrozen(ctx, m)
 	case *pb.SweepDisappeared:
 		c.sweepDisappeared(ctx, m)
 	case *pb.MembershipChange:

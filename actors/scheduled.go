@@ -132,8 +132,10 @@ func (n *Runtime) checkSchedule(ctx context.Context, to string, req *pb.SendMess
 	if err := checkConv(req.Conv); err != nil {
 		return err
 	}
-	_, err := n.authorize(ctx, req.Conv, req.Sender, ActSend)
-	return err
+	if _, err := n.authorize(ctx, req.Conv, req.Sender, ActSend); err != nil {
+		return err
+	}
+	return n.checkNotFrozen(ctx, req.Conv)
 }
 
 // checkAhead refuses a time for what the schedule keeps (a send, a

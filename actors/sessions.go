@@ -433,6 +433,10 @@ func (s *deviceSession) Disappearing(ctx context.Context, conv string, afterMs *
 	return s.rt.Disappearing(ctx, conv, s.user, afterMs)
 }
 
+func (s *deviceSession) Freeze(ctx context.Context, conv string, frozen *bool, reason string) (*pb.Frozen, uint64, error) {
+	return s.rt.Freeze(ctx, conv, s.user, frozen, reason)
+}
+
 func (s *deviceSession) Remind(ctx context.Context, conv string, seq uint64, at time.Time) (int, error) {
 	return s.rt.Remind(ctx, s.user, conv, seq, at)
 }

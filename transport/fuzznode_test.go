@@ -186,7 +186,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 67
+const opCount = 68
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -301,6 +301,11 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag], Approval: b%2 == 0}}}
 	case 45:
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
+	case 67:
+		// A freeze with any reason (too long, not UTF-8), an unfreeze
+		// with one, a read.
+		frozen := map[bool]*bool{true: proto.Bool(a%2 == 0)}[flag]
+		return &wirepb.Request{Op: &wirepb.Request_Freeze{Freeze: &wirepb.FreezeRequest{Conv: conv, Frozen: frozen, Reason: map[bool]string{true: s}[b%3 != 0]}}}
 	case 66:
 		// A place anywhere, in or out of range (NaN too), to a user about
 		// any topic, or into the conversation, with or without a caption,

@@ -651,6 +651,13 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_Disappearing{Disappearing: &wirepb.Disappearing{Conv: op.Disappearing.Conv,
 			AfterMs: after.Milliseconds(), Seq: seq}}}
 
+	case *wirepb.Request_Freeze:
+		f, seq, err := sess.Freeze(ctx, op.Freeze.Conv, op.Freeze.Frozen, op.Freeze.Reason)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Freeze{Freeze: &wirepb.FreezeResult{Frozen: wireFrozen(f), Seq: seq}}}
+
 	case *wirepb.Request_LinkPreview:
 		p, err := sess.LinkPreview(ctx, op.LinkPreview.Url)
 		if err != nil {

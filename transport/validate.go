@@ -326,6 +326,9 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 			return invalid("after_ms %d: want a duration in ms, or 0 for off", *a)
 		}
 		return checkConv(op.Disappearing.Conv)
+	case *wirepb.Request_Freeze:
+		// The reason's bound is the actors' (Runtime.Freeze).
+		return checkConv(op.Freeze.Conv)
 	case *wirepb.Request_LinkPreview:
 		if _, err := linkpreview.CheckURL(op.LinkPreview.Url); err != nil {
 			return invalid("%v", err)

@@ -51,6 +51,7 @@ const (
 	Code_REPLACED            Code = 20 // the device connected again on a newer connection, which took its pushes
 	Code_SLOW_MODE           Code = 21 // the group's slow mode: the member posts again after retry_after_ms
 	Code_POLL_CLOSED         Code = 22 // a vote on (or close of) a closed poll
+	Code_FROZEN              Code = 23 // the conversation is frozen: read only until it is unfrozen
 )
 
 // Enum value maps for Code.
@@ -79,6 +80,7 @@ var (
 		20: "REPLACED",
 		21: "SLOW_MODE",
 		22: "POLL_CLOSED",
+		23: "FROZEN",
 	}
 	Code_value = map[string]int32{
 		"OK":                  0,
@@ -104,6 +106,7 @@ var (
 		"REPLACED":            20,
 		"SLOW_MODE":           21,
 		"POLL_CLOSED":         22,
+		"FROZEN":              23,
 	}
 )
 
@@ -606,7 +609,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{109, 0}
 }
 
 type Signal_Kind int32
@@ -664,7 +667,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{113, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{116, 0}
 }
 
 type Error struct {
@@ -2375,9 +2378,10 @@ type ConvStateResponse struct {
 	Member      *Member                `protobuf:"bytes,6,opt,name=member,proto3" json:"member,omitempty"`
 	MemberCount uint32                 `protobuf:"varint,7,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
 	// unread messages that mention the user (read fan-out groups)
-	UnreadMentions uint64 `protobuf:"varint,8,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"`
-	Title          string `protobuf:"bytes,9,opt,name=title,proto3" json:"title,omitempty"`                           // a group's name (empty for other kinds)
-	PictureId      string `protobuf:"bytes,10,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"` // the group's picture (its upload's id; empty: none)
+	UnreadMentions uint64  `protobuf:"varint,8,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"`
+	Title          string  `protobuf:"bytes,9,opt,name=title,proto3" json:"title,omitempty"`                           // a group's name (empty for other kinds)
+	PictureId      string  `protobuf:"bytes,10,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"` // the group's picture (its upload's id; empty: none)
+	Frozen         *Frozen `protobuf:"bytes,11,opt,name=frozen,proto3" json:"frozen,omitempty"`                        // closed to new messages (nil: open)
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -2480,6 +2484,13 @@ func (x *ConvStateResponse) GetPictureId() string {
 		return x.PictureId
 	}
 	return ""
+}
+
+func (x *ConvStateResponse) GetFrozen() *Frozen {
+	if x != nil {
+		return x.Frozen
+	}
+	return nil
 }
 
 // ReadBy tells a conversation that a member read up to seq; it pushes a
@@ -2649,6 +2660,7 @@ type MembershipNotice struct {
 	Large         bool                   `protobuf:"varint,6,opt,name=large,proto3" json:"large,omitempty"`                         // read fan-out group: no per-message Deliver
 	Title         string                 `protobuf:"bytes,7,opt,name=title,proto3" json:"title,omitempty"`                          // the group's name as of last_seq
 	PictureId     string                 `protobuf:"bytes,8,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"` // the group's picture as of last_seq (empty: none)
+	Frozen        *Frozen                `protobuf:"bytes,9,opt,name=frozen,proto3" json:"frozen,omitempty"`                        // closed to new messages as of last_seq (nil: open)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2737,6 +2749,13 @@ func (x *MembershipNotice) GetPictureId() string {
 		return x.PictureId
 	}
 	return ""
+}
+
+func (x *MembershipNotice) GetFrozen() *Frozen {
+	if x != nil {
+		return x.Frozen
+	}
+	return nil
 }
 
 type RegisterDevice struct {
@@ -4084,6 +4103,7 @@ type ConvSummary struct {
 	HiddenSeqs      []uint64 `protobuf:"varint,19,rep,packed,name=hidden_seqs,json=hiddenSeqs,proto3" json:"hidden_seqs,omitempty"`           // the seqs the user deleted for themself
 	Labels          []string `protobuf:"bytes,20,rep,name=labels,proto3" json:"labels,omitempty"`                                             // the user's labels of it, ascending
 	ArchivedUntilMs int64    `protobuf:"varint,21,opt,name=archived_until_ms,json=archivedUntilMs,proto3" json:"archived_until_ms,omitempty"` // archived: back by itself then (0: no end)
+	Frozen          *Frozen  `protobuf:"bytes,22,opt,name=frozen,proto3" json:"frozen,omitempty"`                                             // closed to new messages (nil: open)
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -4263,6 +4283,13 @@ func (x *ConvSummary) GetArchivedUntilMs() int64 {
 		return x.ArchivedUntilMs
 	}
 	return 0
+}
+
+func (x *ConvSummary) GetFrozen() *Frozen {
+	if x != nil {
+		return x.Frozen
+	}
+	return nil
 }
 
 type SyncResponse struct {
@@ -7313,6 +7340,210 @@ func (x *DisappearingResponse) GetSeq() uint64 {
 	return 0
 }
 
+// Frozen says a conversation is closed to new messages: why, by whom,
+// since when.
+type Frozen struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	By            string                 `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"` // the group's owner or admin, or the operator (OperatorSender)
+	AtMs          int64                  `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Frozen) Reset() {
+	*x = Frozen{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Frozen) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Frozen) ProtoMessage() {}
+
+func (x *Frozen) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Frozen.ProtoReflect.Descriptor instead.
+func (*Frozen) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
+}
+
+func (x *Frozen) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Frozen) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *Frozen) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
+
+// SetFrozen reads whether a conversation is frozen or, with frozen set,
+// freezes it (true: nobody posts; every member still reads) or opens it
+// again (false). actor is a group's owner or admin; the operator may
+// freeze any direct conversation or group.
+type SetFrozen struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Conv   string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Actor  string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	Frozen *bool                  `protobuf:"varint,3,opt,name=frozen,proto3,oneof" json:"frozen,omitempty"`
+	Reason string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"` // shown to the members (at most Config.MaxFreezeReasonBytes)
+	// the operator (the admin API), not a member: actor is empty, and a
+	// change is recorded as the operator's
+	Operator      bool `protobuf:"varint,5,opt,name=operator,proto3" json:"operator,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetFrozen) Reset() {
+	*x = SetFrozen{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetFrozen) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetFrozen) ProtoMessage() {}
+
+func (x *SetFrozen) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetFrozen.ProtoReflect.Descriptor instead.
+func (*SetFrozen) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
+}
+
+func (x *SetFrozen) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *SetFrozen) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *SetFrozen) GetFrozen() bool {
+	if x != nil && x.Frozen != nil {
+		return *x.Frozen
+	}
+	return false
+}
+
+func (x *SetFrozen) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SetFrozen) GetOperator() bool {
+	if x != nil {
+		return x.Operator
+	}
+	return false
+}
+
+type FrozenResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Frozen        *Frozen                `protobuf:"bytes,2,opt,name=frozen,proto3" json:"frozen,omitempty"` // nil: open
+	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`      // the system message recording a change (0: none)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FrozenResponse) Reset() {
+	*x = FrozenResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FrozenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FrozenResponse) ProtoMessage() {}
+
+func (x *FrozenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FrozenResponse.ProtoReflect.Descriptor instead.
+func (*FrozenResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
+}
+
+func (x *FrozenResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *FrozenResponse) GetFrozen() *Frozen {
+	if x != nil {
+		return x.Frozen
+	}
+	return nil
+}
+
+func (x *FrozenResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 // SweepDisappeared asks a conversation's grain to take the content of its
 // disappeared messages out of the store, a batch at a time.
 type SweepDisappeared struct {
@@ -7324,7 +7555,7 @@ type SweepDisappeared struct {
 
 func (x *SweepDisappeared) Reset() {
 	*x = SweepDisappeared{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7336,7 +7567,7 @@ func (x *SweepDisappeared) String() string {
 func (*SweepDisappeared) ProtoMessage() {}
 
 func (x *SweepDisappeared) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7349,7 +7580,7 @@ func (x *SweepDisappeared) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepDisappeared.ProtoReflect.Descriptor instead.
 func (*SweepDisappeared) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *SweepDisappeared) GetConv() string {
@@ -7370,7 +7601,7 @@ type SweepDisappearedResponse struct {
 
 func (x *SweepDisappearedResponse) Reset() {
 	*x = SweepDisappearedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7382,7 +7613,7 @@ func (x *SweepDisappearedResponse) String() string {
 func (*SweepDisappearedResponse) ProtoMessage() {}
 
 func (x *SweepDisappearedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7395,7 +7626,7 @@ func (x *SweepDisappearedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepDisappearedResponse.ProtoReflect.Descriptor instead.
 func (*SweepDisappearedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *SweepDisappearedResponse) GetError() *Error {
@@ -7433,7 +7664,7 @@ type PutScheduled struct {
 
 func (x *PutScheduled) Reset() {
 	*x = PutScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7445,7 +7676,7 @@ func (x *PutScheduled) String() string {
 func (*PutScheduled) ProtoMessage() {}
 
 func (x *PutScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7458,7 +7689,7 @@ func (x *PutScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduled.ProtoReflect.Descriptor instead.
 func (*PutScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *PutScheduled) GetUser() string {
@@ -7498,7 +7729,7 @@ type PutScheduledResponse struct {
 
 func (x *PutScheduledResponse) Reset() {
 	*x = PutScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7510,7 +7741,7 @@ func (x *PutScheduledResponse) String() string {
 func (*PutScheduledResponse) ProtoMessage() {}
 
 func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7523,7 +7754,7 @@ func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduledResponse.ProtoReflect.Descriptor instead.
 func (*PutScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *PutScheduledResponse) GetError() *Error {
@@ -7544,7 +7775,7 @@ type DropScheduled struct {
 
 func (x *DropScheduled) Reset() {
 	*x = DropScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7556,7 +7787,7 @@ func (x *DropScheduled) String() string {
 func (*DropScheduled) ProtoMessage() {}
 
 func (x *DropScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7569,7 +7800,7 @@ func (x *DropScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduled.ProtoReflect.Descriptor instead.
 func (*DropScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *DropScheduled) GetUser() string {
@@ -7595,7 +7826,7 @@ type DropScheduledResponse struct {
 
 func (x *DropScheduledResponse) Reset() {
 	*x = DropScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7607,7 +7838,7 @@ func (x *DropScheduledResponse) String() string {
 func (*DropScheduledResponse) ProtoMessage() {}
 
 func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7620,7 +7851,7 @@ func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduledResponse.ProtoReflect.Descriptor instead.
 func (*DropScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *DropScheduledResponse) GetError() *Error {
@@ -7644,7 +7875,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7656,7 +7887,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7669,7 +7900,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -7732,7 +7963,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7744,7 +7975,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7757,7 +7988,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -7794,7 +8025,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7806,7 +8037,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7819,7 +8050,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -7865,7 +8096,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7877,7 +8108,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7890,7 +8121,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *Push) GetUser() string {
@@ -8030,7 +8261,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8042,7 +8273,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8055,7 +8286,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -8097,7 +8328,7 @@ type ListChanged struct {
 
 func (x *ListChanged) Reset() {
 	*x = ListChanged{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8109,7 +8340,7 @@ func (x *ListChanged) String() string {
 func (*ListChanged) ProtoMessage() {}
 
 func (x *ListChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8122,7 +8353,7 @@ func (x *ListChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChanged.ProtoReflect.Descriptor instead.
 func (*ListChanged) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{107}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *ListChanged) GetUser() string {
@@ -8185,7 +8416,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8197,7 +8428,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8210,7 +8441,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{108}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -8282,7 +8513,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8294,7 +8525,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8307,7 +8538,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{109}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -8350,7 +8581,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8362,7 +8593,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8375,7 +8606,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{110}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -8411,7 +8642,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8423,7 +8654,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8436,7 +8667,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{111}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -8466,7 +8697,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8478,7 +8709,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8491,7 +8722,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{112}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -8530,7 +8761,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[113]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8542,7 +8773,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[113]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8555,7 +8786,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{113}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -8604,7 +8835,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8616,7 +8847,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8629,7 +8860,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{114}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -8661,7 +8892,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[115]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8673,7 +8904,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[115]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8686,7 +8917,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{115}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -8722,7 +8953,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[116]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8734,7 +8965,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[116]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8747,7 +8978,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{116}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -8788,7 +9019,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[119]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8800,7 +9031,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[119]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8813,7 +9044,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{107, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -9004,7 +9235,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tConvState\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x19\n" +
-	"\bread_seq\x18\x03 \x01(\x04R\areadSeq\"\x9e\x03\n" +
+	"\bread_seq\x18\x03 \x01(\x04R\areadSeq\"\xd2\x03\n" +
 	"\x11ConvStateResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -9017,7 +9248,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05title\x18\t \x01(\tR\x05title\x12\x1d\n" +
 	"\n" +
 	"picture_id\x18\n" +
-	" \x01(\tR\tpictureId\"B\n" +
+	" \x01(\tR\tpictureId\x122\n" +
+	"\x06frozen\x18\v \x01(\v2\x1a.switchboard.actors.FrozenR\x06frozen\"B\n" +
 	"\x06ReadBy\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x10\n" +
@@ -9029,7 +9261,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\bmessages\x18\x04 \x03(\v2\x1b.switchboard.actors.MessageR\bmessages\x122\n" +
 	"\x06member\x18\x05 \x01(\v2\x1a.switchboard.actors.MemberR\x06member\x12\x14\n" +
 	"\x05large\x18\x06 \x01(\bR\x05large\x12\x19\n" +
-	"\blast_seq\x18\a \x01(\x04R\alastSeq\"\x86\x02\n" +
+	"\blast_seq\x18\a \x01(\x04R\alastSeq\"\xba\x02\n" +
 	"\x10MembershipNotice\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x120\n" +
@@ -9039,7 +9271,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05large\x18\x06 \x01(\bR\x05large\x12\x14\n" +
 	"\x05title\x18\a \x01(\tR\x05title\x12\x1d\n" +
 	"\n" +
-	"picture_id\x18\b \x01(\tR\tpictureId\"\xb1\x01\n" +
+	"picture_id\x18\b \x01(\tR\tpictureId\x122\n" +
+	"\x06frozen\x18\t \x01(\v2\x1a.switchboard.actors.FrozenR\x06frozen\"\xb1\x01\n" +
 	"\x0eRegisterDevice\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12!\n" +
@@ -9139,7 +9372,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xc0\x05\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xf4\x05\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -9165,7 +9398,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\vhidden_seqs\x18\x13 \x03(\x04R\n" +
 	"hiddenSeqs\x12\x16\n" +
 	"\x06labels\x18\x14 \x03(\tR\x06labels\x12*\n" +
-	"\x11archived_until_ms\x18\x15 \x01(\x03R\x0farchivedUntilMs\"\xd5\x01\n" +
+	"\x11archived_until_ms\x18\x15 \x01(\x03R\x0farchivedUntilMs\x122\n" +
+	"\x06frozen\x18\x16 \x01(\v2\x1a.switchboard.actors.FrozenR\x06frozen\"\xd5\x01\n" +
 	"\fSyncResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12E\n" +
@@ -9393,6 +9627,21 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x14DisappearingResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\bafter_ms\x18\x02 \x01(\x03R\aafterMs\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"E\n" +
+	"\x06Frozen\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x0e\n" +
+	"\x02by\x18\x02 \x01(\tR\x02by\x12\x13\n" +
+	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\"\x91\x01\n" +
+	"\tSetFrozen\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
+	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x1b\n" +
+	"\x06frozen\x18\x03 \x01(\bH\x00R\x06frozen\x88\x01\x01\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1a\n" +
+	"\boperator\x18\x05 \x01(\bR\boperatorB\t\n" +
+	"\a_frozen\"\x87\x01\n" +
+	"\x0eFrozenResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x122\n" +
+	"\x06frozen\x18\x02 \x01(\v2\x1a.switchboard.actors.FrozenR\x06frozen\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\"&\n" +
 	"\x10SweepDisappeared\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\"u\n" +
@@ -9519,7 +9768,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06remind\x18\x02 \x01(\bR\x06remind\x12\x16\n" +
 	"\x06unread\x18\x03 \x01(\x04R\x06unread\x12!\n" +
-	"\ftotal_unread\x18\x04 \x01(\x04R\vtotalUnread*\xe8\x02\n" +
+	"\ftotal_unread\x18\x04 \x01(\x04R\vtotalUnread*\xf4\x02\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -9547,7 +9796,9 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tSUSPENDED\x10\x13\x12\f\n" +
 	"\bREPLACED\x10\x14\x12\r\n" +
 	"\tSLOW_MODE\x10\x15\x12\x0f\n" +
-	"\vPOLL_CLOSED\x10\x16*I\n" +
+	"\vPOLL_CLOSED\x10\x16\x12\n" +
+	"\n" +
+	"\x06FROZEN\x10\x17*I\n" +
 	"\bConvKind\x12\x19\n" +
 	"\x15CONV_KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -9601,7 +9852,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 120)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 123)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -9709,30 +9960,33 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*ScheduledMessage)(nil),           // 103: switchboard.actors.ScheduledMessage
 	(*SetDisappearing)(nil),            // 104: switchboard.actors.SetDisappearing
 	(*DisappearingResponse)(nil),       // 105: switchboard.actors.DisappearingResponse
-	(*SweepDisappeared)(nil),           // 106: switchboard.actors.SweepDisappeared
-	(*SweepDisappearedResponse)(nil),   // 107: switchboard.actors.SweepDisappearedResponse
-	(*PutScheduled)(nil),               // 108: switchboard.actors.PutScheduled
-	(*PutScheduledResponse)(nil),       // 109: switchboard.actors.PutScheduledResponse
-	(*DropScheduled)(nil),              // 110: switchboard.actors.DropScheduled
-	(*DropScheduledResponse)(nil),      // 111: switchboard.actors.DropScheduledResponse
-	(*PrivacyResponse)(nil),            // 112: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 113: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 114: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 115: switchboard.actors.Push
-	(*ListsUpdate)(nil),                // 116: switchboard.actors.ListsUpdate
-	(*ListChanged)(nil),                // 117: switchboard.actors.ListChanged
-	(*FlagsUpdate)(nil),                // 118: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 119: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 120: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 121: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 122: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 123: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 124: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 125: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 126: switchboard.actors.CheckReminderResponse
-	nil,                                // 127: switchboard.actors.QuietHours.WeekEntry
-	nil,                                // 128: switchboard.actors.UserAttributes.ValuesEntry
-	(*PresenceResponse_Device)(nil),    // 129: switchboard.actors.PresenceResponse.Device
+	(*Frozen)(nil),                     // 106: switchboard.actors.Frozen
+	(*SetFrozen)(nil),                  // 107: switchboard.actors.SetFrozen
+	(*FrozenResponse)(nil),             // 108: switchboard.actors.FrozenResponse
+	(*SweepDisappeared)(nil),           // 109: switchboard.actors.SweepDisappeared
+	(*SweepDisappearedResponse)(nil),   // 110: switchboard.actors.SweepDisappearedResponse
+	(*PutScheduled)(nil),               // 111: switchboard.actors.PutScheduled
+	(*PutScheduledResponse)(nil),       // 112: switchboard.actors.PutScheduledResponse
+	(*DropScheduled)(nil),              // 113: switchboard.actors.DropScheduled
+	(*DropScheduledResponse)(nil),      // 114: switchboard.actors.DropScheduledResponse
+	(*PrivacyResponse)(nil),            // 115: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 116: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 117: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 118: switchboard.actors.Push
+	(*ListsUpdate)(nil),                // 119: switchboard.actors.ListsUpdate
+	(*ListChanged)(nil),                // 120: switchboard.actors.ListChanged
+	(*FlagsUpdate)(nil),                // 121: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 122: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 123: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 124: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 125: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 126: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 127: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 128: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 129: switchboard.actors.CheckReminderResponse
+	nil,                                // 130: switchboard.actors.QuietHours.WeekEntry
+	nil,                                // 131: switchboard.actors.UserAttributes.ValuesEntry
+	(*PresenceResponse_Device)(nil),    // 132: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -9762,89 +10016,94 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	1,   // 24: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
 	11,  // 25: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
 	14,  // 26: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
-	1,   // 27: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	11,  // 28: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
-	14,  // 29: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
-	1,   // 30: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	14,  // 31: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	10,  // 32: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	36,  // 33: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
-	10,  // 34: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
-	36,  // 35: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
-	10,  // 36: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
-	10,  // 37: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
-	3,   // 38: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
-	44,  // 39: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
-	44,  // 40: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
-	10,  // 41: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
-	10,  // 42: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
-	44,  // 43: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
-	10,  // 44: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
-	44,  // 45: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
-	10,  // 46: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
-	1,   // 47: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	11,  // 48: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	10,  // 49: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	56,  // 50: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	10,  // 51: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	10,  // 52: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
-	10,  // 53: switchboard.actors.HideMessagesResponse.error:type_name -> switchboard.actors.Error
-	10,  // 54: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
-	10,  // 55: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	56,  // 56: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	10,  // 57: switchboard.actors.SetLabelsResponse.error:type_name -> switchboard.actors.Error
-	10,  // 58: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	10,  // 59: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	4,   // 60: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
-	5,   // 61: switchboard.actors.SetPrivacy.direct_from:type_name -> switchboard.actors.DirectFrom
-	6,   // 62: switchboard.actors.SetPrivacy.group_add_from:type_name -> switchboard.actors.GroupAddFrom
-	10,  // 63: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
-	10,  // 64: switchboard.actors.ReminderDueResponse.error:type_name -> switchboard.actors.Error
-	10,  // 65: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
-	82,  // 66: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
-	82,  // 67: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	127, // 68: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
-	88,  // 69: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
-	10,  // 70: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
-	88,  // 71: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
-	10,  // 72: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
-	91,  // 73: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
-	91,  // 74: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
-	10,  // 75: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
-	10,  // 76: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
-	87,  // 77: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
-	128, // 78: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
-	10,  // 79: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
-	101, // 80: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
-	17,  // 81: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	82,  // 82: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
-	10,  // 83: switchboard.actors.DisappearingResponse.error:type_name -> switchboard.actors.Error
-	10,  // 84: switchboard.actors.SweepDisappearedResponse.error:type_name -> switchboard.actors.Error
-	10,  // 85: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	10,  // 86: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	10,  // 87: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,   // 88: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	5,   // 89: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
-	6,   // 90: switchboard.actors.PrivacyResponse.group_add_from:type_name -> switchboard.actors.GroupAddFrom
-	129, // 91: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	10,  // 92: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	11,  // 93: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	119, // 94: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	33,  // 95: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	120, // 96: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	118, // 97: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	116, // 98: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
-	8,   // 99: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
-	8,   // 100: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	11,  // 101: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	9,   // 102: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	123, // 103: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	10,  // 104: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	105, // [105:105] is the sub-list for method output_type
-	105, // [105:105] is the sub-list for method input_type
-	105, // [105:105] is the sub-list for extension type_name
-	105, // [105:105] is the sub-list for extension extendee
-	0,   // [0:105] is the sub-list for field type_name
+	106, // 27: switchboard.actors.ConvStateResponse.frozen:type_name -> switchboard.actors.Frozen
+	1,   // 28: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
+	11,  // 29: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	14,  // 30: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	1,   // 31: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
+	14,  // 32: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	106, // 33: switchboard.actors.MembershipNotice.frozen:type_name -> switchboard.actors.Frozen
+	10,  // 34: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	36,  // 35: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
+	10,  // 36: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
+	36,  // 37: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
+	10,  // 38: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
+	10,  // 39: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
+	3,   // 40: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
+	44,  // 41: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
+	44,  // 42: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
+	10,  // 43: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
+	10,  // 44: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
+	44,  // 45: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
+	10,  // 46: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
+	44,  // 47: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
+	10,  // 48: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
+	1,   // 49: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
+	11,  // 50: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	106, // 51: switchboard.actors.ConvSummary.frozen:type_name -> switchboard.actors.Frozen
+	10,  // 52: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	56,  // 53: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	10,  // 54: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	10,  // 55: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
+	10,  // 56: switchboard.actors.HideMessagesResponse.error:type_name -> switchboard.actors.Error
+	10,  // 57: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
+	10,  // 58: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	56,  // 59: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	10,  // 60: switchboard.actors.SetLabelsResponse.error:type_name -> switchboard.actors.Error
+	10,  // 61: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	10,  // 62: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	4,   // 63: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
+	5,   // 64: switchboard.actors.SetPrivacy.direct_from:type_name -> switchboard.actors.DirectFrom
+	6,   // 65: switchboard.actors.SetPrivacy.group_add_from:type_name -> switchboard.actors.GroupAddFrom
+	10,  // 66: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
+	10,  // 67: switchboard.actors.ReminderDueResponse.error:type_name -> switchboard.actors.Error
+	10,  // 68: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
+	82,  // 69: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
+	82,  // 70: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
+	130, // 71: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
+	88,  // 72: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
+	10,  // 73: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
+	88,  // 74: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
+	10,  // 75: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
+	91,  // 76: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
+	91,  // 77: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
+	10,  // 78: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
+	10,  // 79: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
+	87,  // 80: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
+	131, // 81: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
+	10,  // 82: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
+	101, // 83: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
+	17,  // 84: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	82,  // 85: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
+	10,  // 86: switchboard.actors.DisappearingResponse.error:type_name -> switchboard.actors.Error
+	10,  // 87: switchboard.actors.FrozenResponse.error:type_name -> switchboard.actors.Error
+	106, // 88: switchboard.actors.FrozenResponse.frozen:type_name -> switchboard.actors.Frozen
+	10,  // 89: switchboard.actors.SweepDisappearedResponse.error:type_name -> switchboard.actors.Error
+	10,  // 90: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	10,  // 91: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	10,  // 92: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,   // 93: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	5,   // 94: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
+	6,   // 95: switchboard.actors.PrivacyResponse.group_add_from:type_name -> switchboard.actors.GroupAddFrom
+	132, // 96: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	10,  // 97: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	11,  // 98: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	122, // 99: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	33,  // 100: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	123, // 101: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	121, // 102: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	119, // 103: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	8,   // 104: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	8,   // 105: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	11,  // 106: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	9,   // 107: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	126, // 108: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	10,  // 109: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	110, // [110:110] is the sub-list for method output_type
+	110, // [110:110] is the sub-list for method input_type
+	110, // [110:110] is the sub-list for extension type_name
+	110, // [110:110] is the sub-list for extension extendee
+	0,   // [0:110] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -9856,7 +10115,8 @@ func file_actors_actorspb_actors_proto_init() {
 	file_actors_actorspb_actors_proto_msgTypes[82].OneofWrappers = []any{}
 	file_actors_actorspb_actors_proto_msgTypes[86].OneofWrappers = []any{}
 	file_actors_actorspb_actors_proto_msgTypes[94].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[105].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[97].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[108].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -9870,7 +10130,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   120,
+			NumMessages:   123,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

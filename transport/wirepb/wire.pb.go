@@ -55,6 +55,7 @@ const (
 	Code_REPLACED            Code = 20 // this device connected again on a newer connection: do not reconnect by yourself (two apps sharing a device id would take it from each other)
 	Code_SLOW_MODE           Code = 21 // the group's slow mode: this member may post again after retry_after_ms; not retried by the SDKs
 	Code_POLL_CLOSED         Code = 22 // a vote on (or a close of) a poll that was closed: show its final results
+	Code_FROZEN              Code = 23 // the conversation is frozen (freeze): read only, no composer, until it is unfrozen; not retried
 	// 32–63: transport.
 	Code_UNAUTHENTICATED Code = 32 // missing, malformed, forged or wrong-key token
 	Code_TOKEN_EXPIRED   Code = 33 // token past its exp
@@ -94,6 +95,7 @@ var (
 		20: "REPLACED",
 		21: "SLOW_MODE",
 		22: "POLL_CLOSED",
+		23: "FROZEN",
 		32: "UNAUTHENTICATED",
 		33: "TOKEN_EXPIRED",
 		34: "BAD_FRAME",
@@ -129,6 +131,7 @@ var (
 		"REPLACED":            20,
 		"SLOW_MODE":           21,
 		"POLL_CLOSED":         22,
+		"FROZEN":              23,
 		"UNAUTHENTICATED":     32,
 		"TOKEN_EXPIRED":       33,
 		"BAD_FRAME":           34,
@@ -650,7 +653,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125, 0}
 }
 
 type Signal_Kind int32
@@ -718,7 +721,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{127, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{130, 0}
 }
 
 type Error struct {
@@ -1323,8 +1326,11 @@ type ConvSummary struct {
 	// archived: a snooze, back in the main list then, marked unread (0:
 	// none); past it the node lists it so without a push: set a timer
 	ArchivedUntilMs int64 `protobuf:"varint,21,opt,name=archived_until_ms,json=archivedUntilMs,proto3" json:"archived_until_ms,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// closed to new messages (freeze): show why instead of a composer;
+	// absent: open
+	Frozen        *Frozen `protobuf:"bytes,22,opt,name=frozen,proto3" json:"frozen,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConvSummary) Reset() {
@@ -1502,6 +1508,13 @@ func (x *ConvSummary) GetArchivedUntilMs() int64 {
 		return x.ArchivedUntilMs
 	}
 	return 0
+}
+
+func (x *ConvSummary) GetFrozen() *Frozen {
+	if x != nil {
+		return x.Frozen
+	}
+	return nil
 }
 
 // Hello is the first frame a client writes on its stream; every later
@@ -2013,6 +2026,7 @@ type Request struct {
 	//	*Request_LinkPreview
 	//	*Request_Disappearing
 	//	*Request_SeqAt
+	//	*Request_Freeze
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2656,6 +2670,15 @@ func (x *Request) GetSeqAt() *SeqAtRequest {
 	return nil
 }
 
+func (x *Request) GetFreeze() *FreezeRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_Freeze); ok {
+			return x.Freeze
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -2926,6 +2949,10 @@ type Request_SeqAt struct {
 	SeqAt *SeqAtRequest `protobuf:"bytes,75,opt,name=seq_at,json=seqAt,proto3,oneof"`
 }
 
+type Request_Freeze struct {
+	Freeze *FreezeRequest `protobuf:"bytes,76,opt,name=freeze,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -3058,6 +3085,8 @@ func (*Request_Disappearing) isRequest_Op() {}
 
 func (*Request_SeqAt) isRequest_Op() {}
 
+func (*Request_Freeze) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -3129,6 +3158,7 @@ type Response struct {
 	//	*Response_LinkPreview
 	//	*Response_Disappearing
 	//	*Response_SeqAt
+	//	*Response_Freeze
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3770,6 +3800,15 @@ func (x *Response) GetSeqAt() *SeqAt {
 	return nil
 }
 
+func (x *Response) GetFreeze() *FreezeResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Freeze); ok {
+			return x.Freeze
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -4034,6 +4073,10 @@ type Response_SeqAt struct {
 	SeqAt *SeqAt `protobuf:"bytes,74,opt,name=seq_at,json=seqAt,proto3,oneof"`
 }
 
+type Response_Freeze struct {
+	Freeze *FreezeResult `protobuf:"bytes,75,opt,name=freeze,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -4163,6 +4206,8 @@ func (*Response_LinkPreview) isResponse_Result() {}
 func (*Response_Disappearing) isResponse_Result() {}
 
 func (*Response_SeqAt) isResponse_Result() {}
+
+func (*Response_Freeze) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -8234,6 +8279,184 @@ func (x *Disappearing) GetSeq() uint64 {
 	return 0
 }
 
+// FreezeRequest reads whether a conversation is frozen or, with frozen
+// present, freezes it (true: nobody posts, every member still reads) or
+// opens it again (false). A group's owners and admins; the operator's
+// admin API freezes direct conversations too.
+type FreezeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Frozen        *bool                  `protobuf:"varint,2,opt,name=frozen,proto3,oneof" json:"frozen,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"` // shown to every member; at most serve --max-freeze-reason-bytes
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FreezeRequest) Reset() {
+	*x = FreezeRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FreezeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FreezeRequest) ProtoMessage() {}
+
+func (x *FreezeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FreezeRequest.ProtoReflect.Descriptor instead.
+func (*FreezeRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *FreezeRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *FreezeRequest) GetFrozen() bool {
+	if x != nil && x.Frozen != nil {
+		return *x.Frozen
+	}
+	return false
+}
+
+func (x *FreezeRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Frozen: why, by whom and since when a conversation is closed to new
+// messages.
+type Frozen struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	By            string                 `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"` // a group's owner or admin, or "operator"
+	AtMs          int64                  `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Frozen) Reset() {
+	*x = Frozen{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Frozen) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Frozen) ProtoMessage() {}
+
+func (x *Frozen) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Frozen.ProtoReflect.Descriptor instead.
+func (*Frozen) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *Frozen) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Frozen) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *Frozen) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
+
+type FreezeResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Frozen        *Frozen                `protobuf:"bytes,1,opt,name=frozen,proto3" json:"frozen,omitempty"` // absent: open
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`      // the system message recording a change (0: none)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FreezeResult) Reset() {
+	*x = FreezeResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FreezeResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FreezeResult) ProtoMessage() {}
+
+func (x *FreezeResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FreezeResult.ProtoReflect.Descriptor instead.
+func (*FreezeResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *FreezeResult) GetFrozen() *Frozen {
+	if x != nil {
+		return x.Frozen
+	}
+	return nil
+}
+
+func (x *FreezeResult) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 // LinkPreview: any field may be empty; image_url is absolute http(s).
 type LinkPreview struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -8248,7 +8471,7 @@ type LinkPreview struct {
 
 func (x *LinkPreview) Reset() {
 	*x = LinkPreview{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8260,7 +8483,7 @@ func (x *LinkPreview) String() string {
 func (*LinkPreview) ProtoMessage() {}
 
 func (x *LinkPreview) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8273,7 +8496,7 @@ func (x *LinkPreview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkPreview.ProtoReflect.Descriptor instead.
 func (*LinkPreview) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{74}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *LinkPreview) GetUrl() string {
@@ -8326,7 +8549,7 @@ type PresencesRequest struct {
 
 func (x *PresencesRequest) Reset() {
 	*x = PresencesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8338,7 +8561,7 @@ func (x *PresencesRequest) String() string {
 func (*PresencesRequest) ProtoMessage() {}
 
 func (x *PresencesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8351,7 +8574,7 @@ func (x *PresencesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresencesRequest.ProtoReflect.Descriptor instead.
 func (*PresencesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{75}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *PresencesRequest) GetUsers() []string {
@@ -8379,7 +8602,7 @@ type PresencesResult struct {
 
 func (x *PresencesResult) Reset() {
 	*x = PresencesResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8391,7 +8614,7 @@ func (x *PresencesResult) String() string {
 func (*PresencesResult) ProtoMessage() {}
 
 func (x *PresencesResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8404,7 +8627,7 @@ func (x *PresencesResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresencesResult.ProtoReflect.Descriptor instead.
 func (*PresencesResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{76}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *PresencesResult) GetUsers() []*PresencesResult_User {
@@ -8444,7 +8667,7 @@ type PrivacyRequest struct {
 
 func (x *PrivacyRequest) Reset() {
 	*x = PrivacyRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8456,7 +8679,7 @@ func (x *PrivacyRequest) String() string {
 func (*PrivacyRequest) ProtoMessage() {}
 
 func (x *PrivacyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8469,7 +8692,7 @@ func (x *PrivacyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyRequest.ProtoReflect.Descriptor instead.
 func (*PrivacyRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{77}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *PrivacyRequest) GetPresence() PresenceSharing {
@@ -8520,7 +8743,7 @@ type PrivacyResult struct {
 
 func (x *PrivacyResult) Reset() {
 	*x = PrivacyResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8532,7 +8755,7 @@ func (x *PrivacyResult) String() string {
 func (*PrivacyResult) ProtoMessage() {}
 
 func (x *PrivacyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8545,7 +8768,7 @@ func (x *PrivacyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResult.ProtoReflect.Descriptor instead.
 func (*PrivacyResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{78}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *PrivacyResult) GetPresence() PresenceSharing {
@@ -8596,7 +8819,7 @@ type ProfileRequest struct {
 
 func (x *ProfileRequest) Reset() {
 	*x = ProfileRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8608,7 +8831,7 @@ func (x *ProfileRequest) String() string {
 func (*ProfileRequest) ProtoMessage() {}
 
 func (x *ProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8621,7 +8844,7 @@ func (x *ProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfileRequest.ProtoReflect.Descriptor instead.
 func (*ProfileRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{79}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *ProfileRequest) GetName() string {
@@ -8652,7 +8875,7 @@ type AwayRequest struct {
 
 func (x *AwayRequest) Reset() {
 	*x = AwayRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8664,7 +8887,7 @@ func (x *AwayRequest) String() string {
 func (*AwayRequest) ProtoMessage() {}
 
 func (x *AwayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8677,7 +8900,7 @@ func (x *AwayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AwayRequest.ProtoReflect.Descriptor instead.
 func (*AwayRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *AwayRequest) GetText() string {
@@ -8706,7 +8929,7 @@ type Away struct {
 
 func (x *Away) Reset() {
 	*x = Away{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8718,7 +8941,7 @@ func (x *Away) String() string {
 func (*Away) ProtoMessage() {}
 
 func (x *Away) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8731,7 +8954,7 @@ func (x *Away) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Away.ProtoReflect.Descriptor instead.
 func (*Away) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *Away) GetText() string {
@@ -8768,7 +8991,7 @@ type Profile struct {
 
 func (x *Profile) Reset() {
 	*x = Profile{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8780,7 +9003,7 @@ func (x *Profile) String() string {
 func (*Profile) ProtoMessage() {}
 
 func (x *Profile) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8793,7 +9016,7 @@ func (x *Profile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Profile.ProtoReflect.Descriptor instead.
 func (*Profile) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{82}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *Profile) GetUser() string {
@@ -8838,7 +9061,7 @@ type ProfilesRequest struct {
 
 func (x *ProfilesRequest) Reset() {
 	*x = ProfilesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8850,7 +9073,7 @@ func (x *ProfilesRequest) String() string {
 func (*ProfilesRequest) ProtoMessage() {}
 
 func (x *ProfilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8863,7 +9086,7 @@ func (x *ProfilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfilesRequest.ProtoReflect.Descriptor instead.
 func (*ProfilesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *ProfilesRequest) GetConv() string {
@@ -8889,7 +9112,7 @@ type ProfilesResult struct {
 
 func (x *ProfilesResult) Reset() {
 	*x = ProfilesResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8901,7 +9124,7 @@ func (x *ProfilesResult) String() string {
 func (*ProfilesResult) ProtoMessage() {}
 
 func (x *ProfilesResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8914,7 +9137,7 @@ func (x *ProfilesResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfilesResult.ProtoReflect.Descriptor instead.
 func (*ProfilesResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *ProfilesResult) GetProfiles() []*Profile {
@@ -8937,7 +9160,7 @@ type DraftRequest struct {
 
 func (x *DraftRequest) Reset() {
 	*x = DraftRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8949,7 +9172,7 @@ func (x *DraftRequest) String() string {
 func (*DraftRequest) ProtoMessage() {}
 
 func (x *DraftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8962,7 +9185,7 @@ func (x *DraftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftRequest.ProtoReflect.Descriptor instead.
 func (*DraftRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *DraftRequest) GetConv() string {
@@ -8988,7 +9211,7 @@ type DraftResult struct {
 
 func (x *DraftResult) Reset() {
 	*x = DraftResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9000,7 +9223,7 @@ func (x *DraftResult) String() string {
 func (*DraftResult) ProtoMessage() {}
 
 func (x *DraftResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9013,7 +9236,7 @@ func (x *DraftResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftResult.ProtoReflect.Descriptor instead.
 func (*DraftResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *DraftResult) GetCount() uint32 {
@@ -9031,7 +9254,7 @@ type DraftsRequest struct {
 
 func (x *DraftsRequest) Reset() {
 	*x = DraftsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9043,7 +9266,7 @@ func (x *DraftsRequest) String() string {
 func (*DraftsRequest) ProtoMessage() {}
 
 func (x *DraftsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9056,7 +9279,7 @@ func (x *DraftsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftsRequest.ProtoReflect.Descriptor instead.
 func (*DraftsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
 }
 
 type Draft struct {
@@ -9070,7 +9293,7 @@ type Draft struct {
 
 func (x *Draft) Reset() {
 	*x = Draft{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9082,7 +9305,7 @@ func (x *Draft) String() string {
 func (*Draft) ProtoMessage() {}
 
 func (x *Draft) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9095,7 +9318,7 @@ func (x *Draft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Draft.ProtoReflect.Descriptor instead.
 func (*Draft) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *Draft) GetConv() string {
@@ -9128,7 +9351,7 @@ type DraftsResult struct {
 
 func (x *DraftsResult) Reset() {
 	*x = DraftsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9140,7 +9363,7 @@ func (x *DraftsResult) String() string {
 func (*DraftsResult) ProtoMessage() {}
 
 func (x *DraftsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9153,7 +9376,7 @@ func (x *DraftsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftsResult.ProtoReflect.Descriptor instead.
 func (*DraftsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *DraftsResult) GetDrafts() []*Draft {
@@ -9173,7 +9396,7 @@ type PinRequest struct {
 
 func (x *PinRequest) Reset() {
 	*x = PinRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9185,7 +9408,7 @@ func (x *PinRequest) String() string {
 func (*PinRequest) ProtoMessage() {}
 
 func (x *PinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9198,7 +9421,7 @@ func (x *PinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PinRequest.ProtoReflect.Descriptor instead.
 func (*PinRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *PinRequest) GetConv() string {
@@ -9223,7 +9446,7 @@ type PinResult struct {
 
 func (x *PinResult) Reset() {
 	*x = PinResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9235,7 +9458,7 @@ func (x *PinResult) String() string {
 func (*PinResult) ProtoMessage() {}
 
 func (x *PinResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9248,7 +9471,7 @@ func (x *PinResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PinResult.ProtoReflect.Descriptor instead.
 func (*PinResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
 }
 
 // ArchiveRequest moves a conversation into the caller's archived list
@@ -9271,7 +9494,7 @@ type ArchiveRequest struct {
 
 func (x *ArchiveRequest) Reset() {
 	*x = ArchiveRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9283,7 +9506,7 @@ func (x *ArchiveRequest) String() string {
 func (*ArchiveRequest) ProtoMessage() {}
 
 func (x *ArchiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9296,7 +9519,7 @@ func (x *ArchiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *ArchiveRequest) GetConv() string {
@@ -9328,7 +9551,7 @@ type ArchiveResult struct {
 
 func (x *ArchiveResult) Reset() {
 	*x = ArchiveResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9340,7 +9563,7 @@ func (x *ArchiveResult) String() string {
 func (*ArchiveResult) ProtoMessage() {}
 
 func (x *ArchiveResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9353,7 +9576,7 @@ func (x *ArchiveResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveResult.ProtoReflect.Descriptor instead.
 func (*ArchiveResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
 }
 
 // MarkUnreadRequest marks a conversation unread for the caller (marked
@@ -9372,7 +9595,7 @@ type MarkUnreadRequest struct {
 
 func (x *MarkUnreadRequest) Reset() {
 	*x = MarkUnreadRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9384,7 +9607,7 @@ func (x *MarkUnreadRequest) String() string {
 func (*MarkUnreadRequest) ProtoMessage() {}
 
 func (x *MarkUnreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9397,7 +9620,7 @@ func (x *MarkUnreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkUnreadRequest.ProtoReflect.Descriptor instead.
 func (*MarkUnreadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *MarkUnreadRequest) GetConv() string {
@@ -9422,7 +9645,7 @@ type MarkUnreadResult struct {
 
 func (x *MarkUnreadResult) Reset() {
 	*x = MarkUnreadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9434,7 +9657,7 @@ func (x *MarkUnreadResult) String() string {
 func (*MarkUnreadResult) ProtoMessage() {}
 
 func (x *MarkUnreadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9447,7 +9670,7 @@ func (x *MarkUnreadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkUnreadResult.ProtoReflect.Descriptor instead.
 func (*MarkUnreadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
 }
 
 // LabelRequest changes the caller's own labels of a conversation ("new
@@ -9466,7 +9689,7 @@ type LabelRequest struct {
 
 func (x *LabelRequest) Reset() {
 	*x = LabelRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9478,7 +9701,7 @@ func (x *LabelRequest) String() string {
 func (*LabelRequest) ProtoMessage() {}
 
 func (x *LabelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9491,7 +9714,7 @@ func (x *LabelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelRequest.ProtoReflect.Descriptor instead.
 func (*LabelRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *LabelRequest) GetConv() string {
@@ -9524,7 +9747,7 @@ type LabelResult struct {
 
 func (x *LabelResult) Reset() {
 	*x = LabelResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9536,7 +9759,7 @@ func (x *LabelResult) String() string {
 func (*LabelResult) ProtoMessage() {}
 
 func (x *LabelResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9549,7 +9772,7 @@ func (x *LabelResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelResult.ProtoReflect.Descriptor instead.
 func (*LabelResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *LabelResult) GetLabels() []string {
@@ -9577,7 +9800,7 @@ type MuteRequest struct {
 
 func (x *MuteRequest) Reset() {
 	*x = MuteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9589,7 +9812,7 @@ func (x *MuteRequest) String() string {
 func (*MuteRequest) ProtoMessage() {}
 
 func (x *MuteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9602,7 +9825,7 @@ func (x *MuteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteRequest.ProtoReflect.Descriptor instead.
 func (*MuteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *MuteRequest) GetConv() string {
@@ -9635,7 +9858,7 @@ type MuteResult struct {
 
 func (x *MuteResult) Reset() {
 	*x = MuteResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9647,7 +9870,7 @@ func (x *MuteResult) String() string {
 func (*MuteResult) ProtoMessage() {}
 
 func (x *MuteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9660,7 +9883,7 @@ func (x *MuteResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteResult.ProtoReflect.Descriptor instead.
 func (*MuteResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *MuteResult) GetTotalUnread() uint64 {
@@ -9688,7 +9911,7 @@ type BlockRequest struct {
 
 func (x *BlockRequest) Reset() {
 	*x = BlockRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9700,7 +9923,7 @@ func (x *BlockRequest) String() string {
 func (*BlockRequest) ProtoMessage() {}
 
 func (x *BlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9713,7 +9936,7 @@ func (x *BlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockRequest.ProtoReflect.Descriptor instead.
 func (*BlockRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *BlockRequest) GetUser() string {
@@ -9738,7 +9961,7 @@ type BlockResult struct {
 
 func (x *BlockResult) Reset() {
 	*x = BlockResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9750,7 +9973,7 @@ func (x *BlockResult) String() string {
 func (*BlockResult) ProtoMessage() {}
 
 func (x *BlockResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9763,7 +9986,7 @@ func (x *BlockResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockResult.ProtoReflect.Descriptor instead.
 func (*BlockResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
 }
 
 // BlockedRequest pages the users the caller blocks: the server reads the
@@ -9779,7 +10002,7 @@ type BlockedRequest struct {
 
 func (x *BlockedRequest) Reset() {
 	*x = BlockedRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9791,7 +10014,7 @@ func (x *BlockedRequest) String() string {
 func (*BlockedRequest) ProtoMessage() {}
 
 func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9804,7 +10027,7 @@ func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockedRequest.ProtoReflect.Descriptor instead.
 func (*BlockedRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *BlockedRequest) GetAfterConv() string {
@@ -9833,7 +10056,7 @@ type BlockedResult struct {
 
 func (x *BlockedResult) Reset() {
 	*x = BlockedResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9845,7 +10068,7 @@ func (x *BlockedResult) String() string {
 func (*BlockedResult) ProtoMessage() {}
 
 func (x *BlockedResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9858,7 +10081,7 @@ func (x *BlockedResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockedResult.ProtoReflect.Descriptor instead.
 func (*BlockedResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *BlockedResult) GetUsers() []string {
@@ -9890,7 +10113,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9902,7 +10125,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9915,7 +10138,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *ReportRequest) GetConv() string {
@@ -9962,7 +10185,7 @@ type MediaCreateRequest struct {
 
 func (x *MediaCreateRequest) Reset() {
 	*x = MediaCreateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9974,7 +10197,7 @@ func (x *MediaCreateRequest) String() string {
 func (*MediaCreateRequest) ProtoMessage() {}
 
 func (x *MediaCreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9987,7 +10210,7 @@ func (x *MediaCreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaCreateRequest.ProtoReflect.Descriptor instead.
 func (*MediaCreateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *MediaCreateRequest) GetConv() string {
@@ -10058,7 +10281,7 @@ type MediaChunkRequest struct {
 
 func (x *MediaChunkRequest) Reset() {
 	*x = MediaChunkRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10070,7 +10293,7 @@ func (x *MediaChunkRequest) String() string {
 func (*MediaChunkRequest) ProtoMessage() {}
 
 func (x *MediaChunkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10083,7 +10306,7 @@ func (x *MediaChunkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunkRequest.ProtoReflect.Descriptor instead.
 func (*MediaChunkRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *MediaChunkRequest) GetConv() string {
@@ -10122,7 +10345,7 @@ type MediaChunkResult struct {
 
 func (x *MediaChunkResult) Reset() {
 	*x = MediaChunkResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10134,7 +10357,7 @@ func (x *MediaChunkResult) String() string {
 func (*MediaChunkResult) ProtoMessage() {}
 
 func (x *MediaChunkResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10147,7 +10370,7 @@ func (x *MediaChunkResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunkResult.ProtoReflect.Descriptor instead.
 func (*MediaChunkResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
 }
 
 type MediaCompleteRequest struct {
@@ -10160,7 +10383,7 @@ type MediaCompleteRequest struct {
 
 func (x *MediaCompleteRequest) Reset() {
 	*x = MediaCompleteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10172,7 +10395,7 @@ func (x *MediaCompleteRequest) String() string {
 func (*MediaCompleteRequest) ProtoMessage() {}
 
 func (x *MediaCompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10185,7 +10408,7 @@ func (x *MediaCompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaCompleteRequest.ProtoReflect.Descriptor instead.
 func (*MediaCompleteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *MediaCompleteRequest) GetConv() string {
@@ -10216,7 +10439,7 @@ type MediaReadRequest struct {
 
 func (x *MediaReadRequest) Reset() {
 	*x = MediaReadRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10228,7 +10451,7 @@ func (x *MediaReadRequest) String() string {
 func (*MediaReadRequest) ProtoMessage() {}
 
 func (x *MediaReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10241,7 +10464,7 @@ func (x *MediaReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaReadRequest.ProtoReflect.Descriptor instead.
 func (*MediaReadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *MediaReadRequest) GetConv() string {
@@ -10282,7 +10505,7 @@ type MediaReadResult struct {
 
 func (x *MediaReadResult) Reset() {
 	*x = MediaReadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10294,7 +10517,7 @@ func (x *MediaReadResult) String() string {
 func (*MediaReadResult) ProtoMessage() {}
 
 func (x *MediaReadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10307,7 +10530,7 @@ func (x *MediaReadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaReadResult.ProtoReflect.Descriptor instead.
 func (*MediaReadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *MediaReadResult) GetMedia() *MediaRef {
@@ -10336,7 +10559,7 @@ type ReadByRequest struct {
 
 func (x *ReadByRequest) Reset() {
 	*x = ReadByRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10348,7 +10571,7 @@ func (x *ReadByRequest) String() string {
 func (*ReadByRequest) ProtoMessage() {}
 
 func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10361,7 +10584,7 @@ func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadByRequest.ProtoReflect.Descriptor instead.
 func (*ReadByRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *ReadByRequest) GetConv() string {
@@ -10402,7 +10625,7 @@ type ReadByResult struct {
 
 func (x *ReadByResult) Reset() {
 	*x = ReadByResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10414,7 +10637,7 @@ func (x *ReadByResult) String() string {
 func (*ReadByResult) ProtoMessage() {}
 
 func (x *ReadByResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10427,7 +10650,7 @@ func (x *ReadByResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadByResult.ProtoReflect.Descriptor instead.
 func (*ReadByResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *ReadByResult) GetMembers() []*MemberRead {
@@ -10454,7 +10677,7 @@ type MemberRead struct {
 
 func (x *MemberRead) Reset() {
 	*x = MemberRead{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10466,7 +10689,7 @@ func (x *MemberRead) String() string {
 func (*MemberRead) ProtoMessage() {}
 
 func (x *MemberRead) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10479,7 +10702,7 @@ func (x *MemberRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberRead.ProtoReflect.Descriptor instead.
 func (*MemberRead) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *MemberRead) GetUser() string {
@@ -10506,7 +10729,7 @@ type ReportResult struct {
 
 func (x *ReportResult) Reset() {
 	*x = ReportResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10518,7 +10741,7 @@ func (x *ReportResult) String() string {
 func (*ReportResult) ProtoMessage() {}
 
 func (x *ReportResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10531,7 +10754,7 @@ func (x *ReportResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResult.ProtoReflect.Descriptor instead.
 func (*ReportResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *ReportResult) GetReportId() string {
@@ -10562,7 +10785,7 @@ type RegisterPushRequest struct {
 
 func (x *RegisterPushRequest) Reset() {
 	*x = RegisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10574,7 +10797,7 @@ func (x *RegisterPushRequest) String() string {
 func (*RegisterPushRequest) ProtoMessage() {}
 
 func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10587,7 +10810,7 @@ func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushRequest.ProtoReflect.Descriptor instead.
 func (*RegisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *RegisterPushRequest) GetPlatform() string {
@@ -10612,7 +10835,7 @@ type RegisterPushResult struct {
 
 func (x *RegisterPushResult) Reset() {
 	*x = RegisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10624,7 +10847,7 @@ func (x *RegisterPushResult) String() string {
 func (*RegisterPushResult) ProtoMessage() {}
 
 func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10637,7 +10860,7 @@ func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushResult.ProtoReflect.Descriptor instead.
 func (*RegisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{116}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119}
 }
 
 // UnregisterPushRequest removes this device's push token (a no-op if none).
@@ -10649,7 +10872,7 @@ type UnregisterPushRequest struct {
 
 func (x *UnregisterPushRequest) Reset() {
 	*x = UnregisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10661,7 +10884,7 @@ func (x *UnregisterPushRequest) String() string {
 func (*UnregisterPushRequest) ProtoMessage() {}
 
 func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10674,7 +10897,7 @@ func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushRequest.ProtoReflect.Descriptor instead.
 func (*UnregisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{120}
 }
 
 type UnregisterPushResult struct {
@@ -10685,7 +10908,7 @@ type UnregisterPushResult struct {
 
 func (x *UnregisterPushResult) Reset() {
 	*x = UnregisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10697,7 +10920,7 @@ func (x *UnregisterPushResult) String() string {
 func (*UnregisterPushResult) ProtoMessage() {}
 
 func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10710,7 +10933,7 @@ func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushResult.ProtoReflect.Descriptor instead.
 func (*UnregisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{118}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{121}
 }
 
 type PingRequest struct {
@@ -10727,7 +10950,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10739,7 +10962,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10752,7 +10975,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *PingRequest) GetPadding() []byte {
@@ -10771,7 +10994,7 @@ type PingResult struct {
 
 func (x *PingResult) Reset() {
 	*x = PingResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10783,7 +11006,7 @@ func (x *PingResult) String() string {
 func (*PingResult) ProtoMessage() {}
 
 func (x *PingResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10796,7 +11019,7 @@ func (x *PingResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResult.ProtoReflect.Descriptor instead.
 func (*PingResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{120}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *PingResult) GetServerTimeMs() int64 {
@@ -10824,7 +11047,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10836,7 +11059,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10849,7 +11072,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{121}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *Push) GetInboxSeq() uint64 {
@@ -10976,7 +11199,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10988,7 +11211,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11001,7 +11224,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -11044,7 +11267,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11056,7 +11279,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11069,7 +11292,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{123}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -11141,7 +11364,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11153,7 +11376,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11166,7 +11389,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{124}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -11210,13 +11433,14 @@ type MembershipUpdate struct {
 	// the seqs this user deleted for themself (hide), all of them: drop
 	// those held; one no longer listed is shown again (read it with history)
 	HiddenSeqs    []uint64 `protobuf:"varint,8,rep,packed,name=hidden_seqs,json=hiddenSeqs,proto3" json:"hidden_seqs,omitempty"`
+	Frozen        *Frozen  `protobuf:"bytes,9,opt,name=frozen,proto3" json:"frozen,omitempty"` // closed to new messages as of last_seq (absent: open)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MembershipUpdate) Reset() {
 	*x = MembershipUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11228,7 +11452,7 @@ func (x *MembershipUpdate) String() string {
 func (*MembershipUpdate) ProtoMessage() {}
 
 func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11241,7 +11465,7 @@ func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipUpdate.ProtoReflect.Descriptor instead.
 func (*MembershipUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *MembershipUpdate) GetConv() string {
@@ -11300,6 +11524,13 @@ func (x *MembershipUpdate) GetHiddenSeqs() []uint64 {
 	return nil
 }
 
+func (x *MembershipUpdate) GetFrozen() *Frozen {
+	if x != nil {
+		return x.Frozen
+	}
+	return nil
+}
+
 // ReadReceipt: the other side of a direct or service conversation read up to seq.
 type ReadReceipt struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -11312,7 +11543,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11324,7 +11555,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11337,7 +11568,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{126}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -11378,7 +11609,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11390,7 +11621,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11403,7 +11634,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{127}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -11455,7 +11686,7 @@ type CardClickRequest struct {
 
 func (x *CardClickRequest) Reset() {
 	*x = CardClickRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11467,7 +11698,7 @@ func (x *CardClickRequest) String() string {
 func (*CardClickRequest) ProtoMessage() {}
 
 func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11480,7 +11711,7 @@ func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickRequest.ProtoReflect.Descriptor instead.
 func (*CardClickRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{128}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *CardClickRequest) GetConv() string {
@@ -11515,7 +11746,7 @@ type CardClickResult struct {
 
 func (x *CardClickResult) Reset() {
 	*x = CardClickResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11527,7 +11758,7 @@ func (x *CardClickResult) String() string {
 func (*CardClickResult) ProtoMessage() {}
 
 func (x *CardClickResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11540,7 +11771,7 @@ func (x *CardClickResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickResult.ProtoReflect.Descriptor instead.
 func (*CardClickResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{129}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *CardClickResult) GetMode() string {
@@ -11577,7 +11808,7 @@ type DeskHandoverRequest struct {
 
 func (x *DeskHandoverRequest) Reset() {
 	*x = DeskHandoverRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11589,7 +11820,7 @@ func (x *DeskHandoverRequest) String() string {
 func (*DeskHandoverRequest) ProtoMessage() {}
 
 func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11602,7 +11833,7 @@ func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverRequest.ProtoReflect.Descriptor instead.
 func (*DeskHandoverRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{130}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *DeskHandoverRequest) GetConv() string {
@@ -11624,7 +11855,7 @@ type DeskHandoverResult struct {
 
 func (x *DeskHandoverResult) Reset() {
 	*x = DeskHandoverResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11636,7 +11867,7 @@ func (x *DeskHandoverResult) String() string {
 func (*DeskHandoverResult) ProtoMessage() {}
 
 func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11649,7 +11880,7 @@ func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverResult.ProtoReflect.Descriptor instead.
 func (*DeskHandoverResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{131}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *DeskHandoverResult) GetSession() string {
@@ -11694,7 +11925,7 @@ type DeskEnterRequest struct {
 
 func (x *DeskEnterRequest) Reset() {
 	*x = DeskEnterRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11706,7 +11937,7 @@ func (x *DeskEnterRequest) String() string {
 func (*DeskEnterRequest) ProtoMessage() {}
 
 func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11719,7 +11950,7 @@ func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskEnterRequest.ProtoReflect.Descriptor instead.
 func (*DeskEnterRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{132}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *DeskEnterRequest) GetScene() string {
@@ -11784,7 +12015,7 @@ type DeskSession struct {
 
 func (x *DeskSession) Reset() {
 	*x = DeskSession{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11796,7 +12027,7 @@ func (x *DeskSession) String() string {
 func (*DeskSession) ProtoMessage() {}
 
 func (x *DeskSession) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11809,7 +12040,7 @@ func (x *DeskSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSession.ProtoReflect.Descriptor instead.
 func (*DeskSession) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{133}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *DeskSession) GetConv() string {
@@ -11935,7 +12166,7 @@ type DeskNote struct {
 
 func (x *DeskNote) Reset() {
 	*x = DeskNote{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11947,7 +12178,7 @@ func (x *DeskNote) String() string {
 func (*DeskNote) ProtoMessage() {}
 
 func (x *DeskNote) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11960,7 +12191,7 @@ func (x *DeskNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNote.ProtoReflect.Descriptor instead.
 func (*DeskNote) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{134}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *DeskNote) GetBy() string {
@@ -12006,7 +12237,7 @@ type DeskStatusRequest struct {
 
 func (x *DeskStatusRequest) Reset() {
 	*x = DeskStatusRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12018,7 +12249,7 @@ func (x *DeskStatusRequest) String() string {
 func (*DeskStatusRequest) ProtoMessage() {}
 
 func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12031,7 +12262,7 @@ func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskStatusRequest.ProtoReflect.Descriptor instead.
 func (*DeskStatusRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{135}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *DeskStatusRequest) GetStatus() string {
@@ -12077,7 +12308,7 @@ type DeskAgent struct {
 
 func (x *DeskAgent) Reset() {
 	*x = DeskAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12089,7 +12320,7 @@ func (x *DeskAgent) String() string {
 func (*DeskAgent) ProtoMessage() {}
 
 func (x *DeskAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12102,7 +12333,7 @@ func (x *DeskAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskAgent.ProtoReflect.Descriptor instead.
 func (*DeskAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{136}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *DeskAgent) GetUser() string {
@@ -12194,7 +12425,7 @@ type DeskWrapUp struct {
 
 func (x *DeskWrapUp) Reset() {
 	*x = DeskWrapUp{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12206,7 +12437,7 @@ func (x *DeskWrapUp) String() string {
 func (*DeskWrapUp) ProtoMessage() {}
 
 func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12219,7 +12450,7 @@ func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWrapUp.ProtoReflect.Descriptor instead.
 func (*DeskWrapUp) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{137}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *DeskWrapUp) GetSession() string {
@@ -12247,7 +12478,7 @@ type DeskQueueRequest struct {
 
 func (x *DeskQueueRequest) Reset() {
 	*x = DeskQueueRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12259,7 +12490,7 @@ func (x *DeskQueueRequest) String() string {
 func (*DeskQueueRequest) ProtoMessage() {}
 
 func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12272,7 +12503,7 @@ func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueRequest.ProtoReflect.Descriptor instead.
 func (*DeskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{138}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *DeskQueueRequest) GetSkill() string {
@@ -12302,7 +12533,7 @@ type DeskWaiting struct {
 
 func (x *DeskWaiting) Reset() {
 	*x = DeskWaiting{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12314,7 +12545,7 @@ func (x *DeskWaiting) String() string {
 func (*DeskWaiting) ProtoMessage() {}
 
 func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12327,7 +12558,7 @@ func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWaiting.ProtoReflect.Descriptor instead.
 func (*DeskWaiting) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{139}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{142}
 }
 
 func (x *DeskWaiting) GetConv() string {
@@ -12399,7 +12630,7 @@ type DeskQueueAgent struct {
 
 func (x *DeskQueueAgent) Reset() {
 	*x = DeskQueueAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12411,7 +12642,7 @@ func (x *DeskQueueAgent) String() string {
 func (*DeskQueueAgent) ProtoMessage() {}
 
 func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12424,7 +12655,7 @@ func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueAgent.ProtoReflect.Descriptor instead.
 func (*DeskQueueAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{140}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{143}
 }
 
 func (x *DeskQueueAgent) GetUser() string {
@@ -12474,7 +12705,7 @@ type DeskQueueResult struct {
 
 func (x *DeskQueueResult) Reset() {
 	*x = DeskQueueResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12486,7 +12717,7 @@ func (x *DeskQueueResult) String() string {
 func (*DeskQueueResult) ProtoMessage() {}
 
 func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12499,7 +12730,7 @@ func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueResult.ProtoReflect.Descriptor instead.
 func (*DeskQueueResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{141}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{144}
 }
 
 func (x *DeskQueueResult) GetSkill() string {
@@ -12547,7 +12778,7 @@ type DeskReachRequest struct {
 
 func (x *DeskReachRequest) Reset() {
 	*x = DeskReachRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12559,7 +12790,7 @@ func (x *DeskReachRequest) String() string {
 func (*DeskReachRequest) ProtoMessage() {}
 
 func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12572,7 +12803,7 @@ func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReachRequest.ProtoReflect.Descriptor instead.
 func (*DeskReachRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{142}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{145}
 }
 
 func (x *DeskReachRequest) GetCustomer() string {
@@ -12610,7 +12841,7 @@ type DeskTransferRequest struct {
 
 func (x *DeskTransferRequest) Reset() {
 	*x = DeskTransferRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12622,7 +12853,7 @@ func (x *DeskTransferRequest) String() string {
 func (*DeskTransferRequest) ProtoMessage() {}
 
 func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12635,7 +12866,7 @@ func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTransferRequest.ProtoReflect.Descriptor instead.
 func (*DeskTransferRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{143}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{146}
 }
 
 func (x *DeskTransferRequest) GetConv() string {
@@ -12671,7 +12902,7 @@ type DeskCloseRequest struct {
 
 func (x *DeskCloseRequest) Reset() {
 	*x = DeskCloseRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12683,7 +12914,7 @@ func (x *DeskCloseRequest) String() string {
 func (*DeskCloseRequest) ProtoMessage() {}
 
 func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12696,7 +12927,7 @@ func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskCloseRequest.ProtoReflect.Descriptor instead.
 func (*DeskCloseRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{144}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{147}
 }
 
 func (x *DeskCloseRequest) GetConv() string {
@@ -12725,7 +12956,7 @@ type DeskNoteRequest struct {
 
 func (x *DeskNoteRequest) Reset() {
 	*x = DeskNoteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12737,7 +12968,7 @@ func (x *DeskNoteRequest) String() string {
 func (*DeskNoteRequest) ProtoMessage() {}
 
 func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12750,7 +12981,7 @@ func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNoteRequest.ProtoReflect.Descriptor instead.
 func (*DeskNoteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{145}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{148}
 }
 
 func (x *DeskNoteRequest) GetConv() string {
@@ -12782,7 +13013,7 @@ type DeskTagRequest struct {
 
 func (x *DeskTagRequest) Reset() {
 	*x = DeskTagRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12794,7 +13025,7 @@ func (x *DeskTagRequest) String() string {
 func (*DeskTagRequest) ProtoMessage() {}
 
 func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12807,7 +13038,7 @@ func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTagRequest.ProtoReflect.Descriptor instead.
 func (*DeskTagRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{146}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{149}
 }
 
 func (x *DeskTagRequest) GetConv() string {
@@ -12842,7 +13073,7 @@ type DeskSessionRequest struct {
 
 func (x *DeskSessionRequest) Reset() {
 	*x = DeskSessionRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12854,7 +13085,7 @@ func (x *DeskSessionRequest) String() string {
 func (*DeskSessionRequest) ProtoMessage() {}
 
 func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12867,7 +13098,7 @@ func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeskSessionRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{147}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{150}
 }
 
 func (x *DeskSessionRequest) GetConv() string {
@@ -12894,7 +13125,7 @@ type DeskRateRequest struct {
 
 func (x *DeskRateRequest) Reset() {
 	*x = DeskRateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12906,7 +13137,7 @@ func (x *DeskRateRequest) String() string {
 func (*DeskRateRequest) ProtoMessage() {}
 
 func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12919,7 +13150,7 @@ func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateRequest.ProtoReflect.Descriptor instead.
 func (*DeskRateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{148}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{151}
 }
 
 func (x *DeskRateRequest) GetConv() string {
@@ -12955,7 +13186,7 @@ type DeskRateResult struct {
 
 func (x *DeskRateResult) Reset() {
 	*x = DeskRateResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12967,7 +13198,7 @@ func (x *DeskRateResult) String() string {
 func (*DeskRateResult) ProtoMessage() {}
 
 func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12980,7 +13211,7 @@ func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateResult.ProtoReflect.Descriptor instead.
 func (*DeskRateResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{149}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{152}
 }
 
 func (x *DeskRateResult) GetSession() string {
@@ -13028,7 +13259,7 @@ type DeskRepliesRequest struct {
 
 func (x *DeskRepliesRequest) Reset() {
 	*x = DeskRepliesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13040,7 +13271,7 @@ func (x *DeskRepliesRequest) String() string {
 func (*DeskRepliesRequest) ProtoMessage() {}
 
 func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13053,7 +13284,7 @@ func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRepliesRequest.ProtoReflect.Descriptor instead.
 func (*DeskRepliesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{150}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{153}
 }
 
 func (x *DeskRepliesRequest) GetLine() string {
@@ -13079,7 +13310,7 @@ type DeskReplies struct {
 
 func (x *DeskReplies) Reset() {
 	*x = DeskReplies{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[151]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13091,7 +13322,7 @@ func (x *DeskReplies) String() string {
 func (*DeskReplies) ProtoMessage() {}
 
 func (x *DeskReplies) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[151]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13104,7 +13335,7 @@ func (x *DeskReplies) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReplies.ProtoReflect.Descriptor instead.
 func (*DeskReplies) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{151}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{154}
 }
 
 func (x *DeskReplies) GetReplies() []*DeskSavedReply {
@@ -13124,7 +13355,7 @@ type DeskSavedReply struct {
 
 func (x *DeskSavedReply) Reset() {
 	*x = DeskSavedReply{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13136,7 +13367,7 @@ func (x *DeskSavedReply) String() string {
 func (*DeskSavedReply) ProtoMessage() {}
 
 func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13149,7 +13380,7 @@ func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSavedReply.ProtoReflect.Descriptor instead.
 func (*DeskSavedReply) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{152}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{155}
 }
 
 func (x *DeskSavedReply) GetName() string {
@@ -13185,7 +13416,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[153]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13197,7 +13428,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[153]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13210,7 +13441,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{153}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{156}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -13274,7 +13505,7 @@ type MyMetricsRow struct {
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[154]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[157]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13286,7 +13517,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[154]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[157]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13299,7 +13530,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{154}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{157}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -13524,7 +13755,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[155]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[158]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13536,7 +13767,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[155]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[158]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13549,7 +13780,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{155}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{158}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -13592,7 +13823,7 @@ type PresencesResult_User struct {
 
 func (x *PresencesResult_User) Reset() {
 	*x = PresencesResult_User{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[157]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[160]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13604,7 +13835,7 @@ func (x *PresencesResult_User) String() string {
 func (*PresencesResult_User) ProtoMessage() {}
 
 func (x *PresencesResult_User) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[157]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[160]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13617,7 +13848,7 @@ func (x *PresencesResult_User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresencesResult_User.ProtoReflect.Descriptor instead.
 func (*PresencesResult_User) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{76, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{79, 0}
 }
 
 func (x *PresencesResult_User) GetUser() string {
@@ -13710,7 +13941,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"joined_seq\x18\x03 \x01(\x04R\tjoinedSeq\x12\x19\n" +
 	"\bleft_seq\x18\x04 \x01(\x04R\aleftSeq\x12\x14\n" +
 	"\x05muted\x18\x05 \x01(\bR\x05muted\x12$\n" +
-	"\x0emuted_until_ms\x18\x06 \x01(\x03R\fmutedUntilMs\"\xc2\x05\n" +
+	"\x0emuted_until_ms\x18\x06 \x01(\x03R\fmutedUntilMs\"\xf7\x05\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x12\x19\n" +
@@ -13736,7 +13967,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vhidden_seqs\x18\x13 \x03(\x04R\n" +
 	"hiddenSeqs\x12\x16\n" +
 	"\x06labels\x18\x14 \x03(\tR\x06labels\x12*\n" +
-	"\x11archived_until_ms\x18\x15 \x01(\x03R\x0farchivedUntilMs\"5\n" +
+	"\x11archived_until_ms\x18\x15 \x01(\x03R\x0farchivedUntilMs\x123\n" +
+	"\x06frozen\x18\x16 \x01(\v2\x1b.switchboard.wire.v1.FrozenR\x06frozen\"5\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
 	"\x06client\x18\x02 \x01(\tR\x06client\"\x96\x03\n" +
@@ -13765,7 +13997,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\x82$\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xc0$\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -13850,8 +14082,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"quietHours\x12L\n" +
 	"\flink_preview\x18I \x01(\v2'.switchboard.wire.v1.LinkPreviewRequestH\x00R\vlinkPreview\x12N\n" +
 	"\fdisappearing\x18J \x01(\v2(.switchboard.wire.v1.DisappearingRequestH\x00R\fdisappearing\x12:\n" +
-	"\x06seq_at\x18K \x01(\v2!.switchboard.wire.v1.SeqAtRequestH\x00R\x05seqAtB\x04\n" +
-	"\x02op\"\xe4\"\n" +
+	"\x06seq_at\x18K \x01(\v2!.switchboard.wire.v1.SeqAtRequestH\x00R\x05seqAt\x12<\n" +
+	"\x06freeze\x18L \x01(\v2\".switchboard.wire.v1.FreezeRequestH\x00R\x06freezeB\x04\n" +
+	"\x02op\"\xa1#\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -13936,7 +14169,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"quietHours\x12E\n" +
 	"\flink_preview\x18H \x01(\v2 .switchboard.wire.v1.LinkPreviewH\x00R\vlinkPreview\x12G\n" +
 	"\fdisappearing\x18I \x01(\v2!.switchboard.wire.v1.DisappearingH\x00R\fdisappearing\x123\n" +
-	"\x06seq_at\x18J \x01(\v2\x1a.switchboard.wire.v1.SeqAtH\x00R\x05seqAtB\b\n" +
+	"\x06seq_at\x18J \x01(\v2\x1a.switchboard.wire.v1.SeqAtH\x00R\x05seqAt\x12;\n" +
+	"\x06freeze\x18K \x01(\v2!.switchboard.wire.v1.FreezeResultH\x00R\x06freezeB\b\n" +
 	"\x06result\"\x91\x04\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -14268,7 +14502,19 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\fDisappearing\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
 	"\bafter_ms\x18\x02 \x01(\x03R\aafterMs\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\x91\x01\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"c\n" +
+	"\rFreezeRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x1b\n" +
+	"\x06frozen\x18\x02 \x01(\bH\x00R\x06frozen\x88\x01\x01\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reasonB\t\n" +
+	"\a_frozen\"E\n" +
+	"\x06Frozen\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x0e\n" +
+	"\x02by\x18\x02 \x01(\tR\x02by\x12\x13\n" +
+	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\"U\n" +
+	"\fFreezeResult\x123\n" +
+	"\x06frozen\x18\x01 \x01(\v2\x1b.switchboard.wire.v1.FrozenR\x06frozen\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\x91\x01\n" +
 	"\vLinkPreview\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
@@ -14479,7 +14725,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
 	"\bread_seq\x18\x02 \x01(\x04R\areadSeq\x12\x16\n" +
 	"\x06unread\x18\x03 \x01(\x04R\x06unread\x12'\n" +
-	"\x0funread_mentions\x18\x04 \x01(\x04R\x0eunreadMentions\"\xa0\x02\n" +
+	"\x0funread_mentions\x18\x04 \x01(\x04R\x0eunreadMentions\"\xd5\x02\n" +
 	"\x10MembershipUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x123\n" +
@@ -14491,7 +14737,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vcleared_seq\x18\a \x01(\x04R\n" +
 	"clearedSeq\x12\x1f\n" +
 	"\vhidden_seqs\x18\b \x03(\x04R\n" +
-	"hiddenSeqs\"K\n" +
+	"hiddenSeqs\x123\n" +
+	"\x06frozen\x18\t \x01(\v2\x1b.switchboard.wire.v1.FrozenR\x06frozen\"K\n" +
 	"\vReadReceipt\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06reader\x18\x02 \x01(\tR\x06reader\x12\x10\n" +
@@ -14684,7 +14931,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x125\n" +
 	"\x04rows\x18\x03 \x03(\v2!.switchboard.wire.v1.MyMetricsRowR\x04rows\x12\x10\n" +
-	"\x03key\x18\x04 \x01(\tR\x03key*\x95\x04\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key*\xa1\x04\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -14712,7 +14959,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\tSUSPENDED\x10\x13\x12\f\n" +
 	"\bREPLACED\x10\x14\x12\r\n" +
 	"\tSLOW_MODE\x10\x15\x12\x0f\n" +
-	"\vPOLL_CLOSED\x10\x16\x12\x13\n" +
+	"\vPOLL_CLOSED\x10\x16\x12\n" +
+	"\n" +
+	"\x06FROZEN\x10\x17\x12\x13\n" +
 	"\x0fUNAUTHENTICATED\x10 \x12\x11\n" +
 	"\rTOKEN_EXPIRED\x10!\x12\r\n" +
 	"\tBAD_FRAME\x10\"\x12\x13\n" +
@@ -14777,7 +15026,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 159)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 162)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -14863,91 +15112,94 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*SeqAt)(nil),                    // 81: switchboard.wire.v1.SeqAt
 	(*DisappearingRequest)(nil),      // 82: switchboard.wire.v1.DisappearingRequest
 	(*Disappearing)(nil),             // 83: switchboard.wire.v1.Disappearing
-	(*LinkPreview)(nil),              // 84: switchboard.wire.v1.LinkPreview
-	(*PresencesRequest)(nil),         // 85: switchboard.wire.v1.PresencesRequest
-	(*PresencesResult)(nil),          // 86: switchboard.wire.v1.PresencesResult
-	(*PrivacyRequest)(nil),           // 87: switchboard.wire.v1.PrivacyRequest
-	(*PrivacyResult)(nil),            // 88: switchboard.wire.v1.PrivacyResult
-	(*ProfileRequest)(nil),           // 89: switchboard.wire.v1.ProfileRequest
-	(*AwayRequest)(nil),              // 90: switchboard.wire.v1.AwayRequest
-	(*Away)(nil),                     // 91: switchboard.wire.v1.Away
-	(*Profile)(nil),                  // 92: switchboard.wire.v1.Profile
-	(*ProfilesRequest)(nil),          // 93: switchboard.wire.v1.ProfilesRequest
-	(*ProfilesResult)(nil),           // 94: switchboard.wire.v1.ProfilesResult
-	(*DraftRequest)(nil),             // 95: switchboard.wire.v1.DraftRequest
-	(*DraftResult)(nil),              // 96: switchboard.wire.v1.DraftResult
-	(*DraftsRequest)(nil),            // 97: switchboard.wire.v1.DraftsRequest
-	(*Draft)(nil),                    // 98: switchboard.wire.v1.Draft
-	(*DraftsResult)(nil),             // 99: switchboard.wire.v1.DraftsResult
-	(*PinRequest)(nil),               // 100: switchboard.wire.v1.PinRequest
-	(*PinResult)(nil),                // 101: switchboard.wire.v1.PinResult
-	(*ArchiveRequest)(nil),           // 102: switchboard.wire.v1.ArchiveRequest
-	(*ArchiveResult)(nil),            // 103: switchboard.wire.v1.ArchiveResult
-	(*MarkUnreadRequest)(nil),        // 104: switchboard.wire.v1.MarkUnreadRequest
-	(*MarkUnreadResult)(nil),         // 105: switchboard.wire.v1.MarkUnreadResult
-	(*LabelRequest)(nil),             // 106: switchboard.wire.v1.LabelRequest
-	(*LabelResult)(nil),              // 107: switchboard.wire.v1.LabelResult
-	(*MuteRequest)(nil),              // 108: switchboard.wire.v1.MuteRequest
-	(*MuteResult)(nil),               // 109: switchboard.wire.v1.MuteResult
-	(*BlockRequest)(nil),             // 110: switchboard.wire.v1.BlockRequest
-	(*BlockResult)(nil),              // 111: switchboard.wire.v1.BlockResult
-	(*BlockedRequest)(nil),           // 112: switchboard.wire.v1.BlockedRequest
-	(*BlockedResult)(nil),            // 113: switchboard.wire.v1.BlockedResult
-	(*ReportRequest)(nil),            // 114: switchboard.wire.v1.ReportRequest
-	(*MediaCreateRequest)(nil),       // 115: switchboard.wire.v1.MediaCreateRequest
-	(*MediaChunkRequest)(nil),        // 116: switchboard.wire.v1.MediaChunkRequest
-	(*MediaChunkResult)(nil),         // 117: switchboard.wire.v1.MediaChunkResult
-	(*MediaCompleteRequest)(nil),     // 118: switchboard.wire.v1.MediaCompleteRequest
-	(*MediaReadRequest)(nil),         // 119: switchboard.wire.v1.MediaReadRequest
-	(*MediaReadResult)(nil),          // 120: switchboard.wire.v1.MediaReadResult
-	(*ReadByRequest)(nil),            // 121: switchboard.wire.v1.ReadByRequest
-	(*ReadByResult)(nil),             // 122: switchboard.wire.v1.ReadByResult
-	(*MemberRead)(nil),               // 123: switchboard.wire.v1.MemberRead
-	(*ReportResult)(nil),             // 124: switchboard.wire.v1.ReportResult
-	(*RegisterPushRequest)(nil),      // 125: switchboard.wire.v1.RegisterPushRequest
-	(*RegisterPushResult)(nil),       // 126: switchboard.wire.v1.RegisterPushResult
-	(*UnregisterPushRequest)(nil),    // 127: switchboard.wire.v1.UnregisterPushRequest
-	(*UnregisterPushResult)(nil),     // 128: switchboard.wire.v1.UnregisterPushResult
-	(*PingRequest)(nil),              // 129: switchboard.wire.v1.PingRequest
-	(*PingResult)(nil),               // 130: switchboard.wire.v1.PingResult
-	(*Push)(nil),                     // 131: switchboard.wire.v1.Push
-	(*ListsUpdate)(nil),              // 132: switchboard.wire.v1.ListsUpdate
-	(*FlagsUpdate)(nil),              // 133: switchboard.wire.v1.FlagsUpdate
-	(*ReadUpdate)(nil),               // 134: switchboard.wire.v1.ReadUpdate
-	(*MembershipUpdate)(nil),         // 135: switchboard.wire.v1.MembershipUpdate
-	(*ReadReceipt)(nil),              // 136: switchboard.wire.v1.ReadReceipt
-	(*Signal)(nil),                   // 137: switchboard.wire.v1.Signal
-	(*CardClickRequest)(nil),         // 138: switchboard.wire.v1.CardClickRequest
-	(*CardClickResult)(nil),          // 139: switchboard.wire.v1.CardClickResult
-	(*DeskHandoverRequest)(nil),      // 140: switchboard.wire.v1.DeskHandoverRequest
-	(*DeskHandoverResult)(nil),       // 141: switchboard.wire.v1.DeskHandoverResult
-	(*DeskEnterRequest)(nil),         // 142: switchboard.wire.v1.DeskEnterRequest
-	(*DeskSession)(nil),              // 143: switchboard.wire.v1.DeskSession
-	(*DeskNote)(nil),                 // 144: switchboard.wire.v1.DeskNote
-	(*DeskStatusRequest)(nil),        // 145: switchboard.wire.v1.DeskStatusRequest
-	(*DeskAgent)(nil),                // 146: switchboard.wire.v1.DeskAgent
-	(*DeskWrapUp)(nil),               // 147: switchboard.wire.v1.DeskWrapUp
-	(*DeskQueueRequest)(nil),         // 148: switchboard.wire.v1.DeskQueueRequest
-	(*DeskWaiting)(nil),              // 149: switchboard.wire.v1.DeskWaiting
-	(*DeskQueueAgent)(nil),           // 150: switchboard.wire.v1.DeskQueueAgent
-	(*DeskQueueResult)(nil),          // 151: switchboard.wire.v1.DeskQueueResult
-	(*DeskReachRequest)(nil),         // 152: switchboard.wire.v1.DeskReachRequest
-	(*DeskTransferRequest)(nil),      // 153: switchboard.wire.v1.DeskTransferRequest
-	(*DeskCloseRequest)(nil),         // 154: switchboard.wire.v1.DeskCloseRequest
-	(*DeskNoteRequest)(nil),          // 155: switchboard.wire.v1.DeskNoteRequest
-	(*DeskTagRequest)(nil),           // 156: switchboard.wire.v1.DeskTagRequest
-	(*DeskSessionRequest)(nil),       // 157: switchboard.wire.v1.DeskSessionRequest
-	(*DeskRateRequest)(nil),          // 158: switchboard.wire.v1.DeskRateRequest
-	(*DeskRateResult)(nil),           // 159: switchboard.wire.v1.DeskRateResult
-	(*DeskRepliesRequest)(nil),       // 160: switchboard.wire.v1.DeskRepliesRequest
-	(*DeskReplies)(nil),              // 161: switchboard.wire.v1.DeskReplies
-	(*DeskSavedReply)(nil),           // 162: switchboard.wire.v1.DeskSavedReply
-	(*MyMetricsRequest)(nil),         // 163: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 164: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 165: switchboard.wire.v1.MyMetricsResult
-	nil,                              // 166: switchboard.wire.v1.QuietHours.WeekEntry
-	(*PresencesResult_User)(nil),     // 167: switchboard.wire.v1.PresencesResult.User
-	nil,                              // 168: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	(*FreezeRequest)(nil),            // 84: switchboard.wire.v1.FreezeRequest
+	(*Frozen)(nil),                   // 85: switchboard.wire.v1.Frozen
+	(*FreezeResult)(nil),             // 86: switchboard.wire.v1.FreezeResult
+	(*LinkPreview)(nil),              // 87: switchboard.wire.v1.LinkPreview
+	(*PresencesRequest)(nil),         // 88: switchboard.wire.v1.PresencesRequest
+	(*PresencesResult)(nil),          // 89: switchboard.wire.v1.PresencesResult
+	(*PrivacyRequest)(nil),           // 90: switchboard.wire.v1.PrivacyRequest
+	(*PrivacyResult)(nil),            // 91: switchboard.wire.v1.PrivacyResult
+	(*ProfileRequest)(nil),           // 92: switchboard.wire.v1.ProfileRequest
+	(*AwayRequest)(nil),              // 93: switchboard.wire.v1.AwayRequest
+	(*Away)(nil),                     // 94: switchboard.wire.v1.Away
+	(*Profile)(nil),                  // 95: switchboard.wire.v1.Profile
+	(*ProfilesRequest)(nil),          // 96: switchboard.wire.v1.ProfilesRequest
+	(*ProfilesResult)(nil),           // 97: switchboard.wire.v1.ProfilesResult
+	(*DraftRequest)(nil),             // 98: switchboard.wire.v1.DraftRequest
+	(*DraftResult)(nil),              // 99: switchboard.wire.v1.DraftResult
+	(*DraftsRequest)(nil),            // 100: switchboard.wire.v1.DraftsRequest
+	(*Draft)(nil),                    // 101: switchboard.wire.v1.Draft
+	(*DraftsResult)(nil),             // 102: switchboard.wire.v1.DraftsResult
+	(*PinRequest)(nil),               // 103: switchboard.wire.v1.PinRequest
+	(*PinResult)(nil),                // 104: switchboard.wire.v1.PinResult
+	(*ArchiveRequest)(nil),           // 105: switchboard.wire.v1.ArchiveRequest
+	(*ArchiveResult)(nil),            // 106: switchboard.wire.v1.ArchiveResult
+	(*MarkUnreadRequest)(nil),        // 107: switchboard.wire.v1.MarkUnreadRequest
+	(*MarkUnreadResult)(nil),         // 108: switchboard.wire.v1.MarkUnreadResult
+	(*LabelRequest)(nil),             // 109: switchboard.wire.v1.LabelRequest
+	(*LabelResult)(nil),              // 110: switchboard.wire.v1.LabelResult
+	(*MuteRequest)(nil),              // 111: switchboard.wire.v1.MuteRequest
+	(*MuteResult)(nil),               // 112: switchboard.wire.v1.MuteResult
+	(*BlockRequest)(nil),             // 113: switchboard.wire.v1.BlockRequest
+	(*BlockResult)(nil),              // 114: switchboard.wire.v1.BlockResult
+	(*BlockedRequest)(nil),           // 115: switchboard.wire.v1.BlockedRequest
+	(*BlockedResult)(nil),            // 116: switchboard.wire.v1.BlockedResult
+	(*ReportRequest)(nil),            // 117: switchboard.wire.v1.ReportRequest
+	(*MediaCreateRequest)(nil),       // 118: switchboard.wire.v1.MediaCreateRequest
+	(*MediaChunkRequest)(nil),        // 119: switchboard.wire.v1.MediaChunkRequest
+	(*MediaChunkResult)(nil),         // 120: switchboard.wire.v1.MediaChunkResult
+	(*MediaCompleteRequest)(nil),     // 121: switchboard.wire.v1.MediaCompleteRequest
+	(*MediaReadRequest)(nil),         // 122: switchboard.wire.v1.MediaReadRequest
+	(*MediaReadResult)(nil),          // 123: switchboard.wire.v1.MediaReadResult
+	(*ReadByRequest)(nil),            // 124: switchboard.wire.v1.ReadByRequest
+	(*ReadByResult)(nil),             // 125: switchboard.wire.v1.ReadByResult
+	(*MemberRead)(nil),               // 126: switchboard.wire.v1.MemberRead
+	(*ReportResult)(nil),             // 127: switchboard.wire.v1.ReportResult
+	(*RegisterPushRequest)(nil),      // 128: switchboard.wire.v1.RegisterPushRequest
+	(*RegisterPushResult)(nil),       // 129: switchboard.wire.v1.RegisterPushResult
+	(*UnregisterPushRequest)(nil),    // 130: switchboard.wire.v1.UnregisterPushRequest
+	(*UnregisterPushResult)(nil),     // 131: switchboard.wire.v1.UnregisterPushResult
+	(*PingRequest)(nil),              // 132: switchboard.wire.v1.PingRequest
+	(*PingResult)(nil),               // 133: switchboard.wire.v1.PingResult
+	(*Push)(nil),                     // 134: switchboard.wire.v1.Push
+	(*ListsUpdate)(nil),              // 135: switchboard.wire.v1.ListsUpdate
+	(*FlagsUpdate)(nil),              // 136: switchboard.wire.v1.FlagsUpdate
+	(*ReadUpdate)(nil),               // 137: switchboard.wire.v1.ReadUpdate
+	(*MembershipUpdate)(nil),         // 138: switchboard.wire.v1.MembershipUpdate
+	(*ReadReceipt)(nil),              // 139: switchboard.wire.v1.ReadReceipt
+	(*Signal)(nil),                   // 140: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 141: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 142: switchboard.wire.v1.CardClickResult
+	(*DeskHandoverRequest)(nil),      // 143: switchboard.wire.v1.DeskHandoverRequest
+	(*DeskHandoverResult)(nil),       // 144: switchboard.wire.v1.DeskHandoverResult
+	(*DeskEnterRequest)(nil),         // 145: switchboard.wire.v1.DeskEnterRequest
+	(*DeskSession)(nil),              // 146: switchboard.wire.v1.DeskSession
+	(*DeskNote)(nil),                 // 147: switchboard.wire.v1.DeskNote
+	(*DeskStatusRequest)(nil),        // 148: switchboard.wire.v1.DeskStatusRequest
+	(*DeskAgent)(nil),                // 149: switchboard.wire.v1.DeskAgent
+	(*DeskWrapUp)(nil),               // 150: switchboard.wire.v1.DeskWrapUp
+	(*DeskQueueRequest)(nil),         // 151: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 152: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 153: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 154: switchboard.wire.v1.DeskQueueResult
+	(*DeskReachRequest)(nil),         // 155: switchboard.wire.v1.DeskReachRequest
+	(*DeskTransferRequest)(nil),      // 156: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 157: switchboard.wire.v1.DeskCloseRequest
+	(*DeskNoteRequest)(nil),          // 158: switchboard.wire.v1.DeskNoteRequest
+	(*DeskTagRequest)(nil),           // 159: switchboard.wire.v1.DeskTagRequest
+	(*DeskSessionRequest)(nil),       // 160: switchboard.wire.v1.DeskSessionRequest
+	(*DeskRateRequest)(nil),          // 161: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 162: switchboard.wire.v1.DeskRateResult
+	(*DeskRepliesRequest)(nil),       // 163: switchboard.wire.v1.DeskRepliesRequest
+	(*DeskReplies)(nil),              // 164: switchboard.wire.v1.DeskReplies
+	(*DeskSavedReply)(nil),           // 165: switchboard.wire.v1.DeskSavedReply
+	(*MyMetricsRequest)(nil),         // 166: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 167: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 168: switchboard.wire.v1.MyMetricsResult
+	nil,                              // 169: switchboard.wire.v1.QuietHours.WeekEntry
+	(*PresencesResult_User)(nil),     // 170: switchboard.wire.v1.PresencesResult.User
+	nil,                              // 171: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -14958,206 +15210,211 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	2,   // 5: switchboard.wire.v1.Member.role:type_name -> switchboard.wire.v1.Role
 	1,   // 6: switchboard.wire.v1.ConvSummary.kind:type_name -> switchboard.wire.v1.ConvKind
 	11,  // 7: switchboard.wire.v1.ConvSummary.last_message:type_name -> switchboard.wire.v1.Message
-	18,  // 8: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
-	19,  // 9: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
-	20,  // 10: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
-	10,  // 11: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
-	22,  // 12: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	131, // 13: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	137, // 14: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
-	26,  // 15: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
-	23,  // 16: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
-	25,  // 17: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
-	27,  // 18: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
-	29,  // 19: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
-	33,  // 20: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
-	56,  // 21: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
-	58,  // 22: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
-	60,  // 23: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
-	62,  // 24: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
-	72,  // 25: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
-	74,  // 26: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
-	100, // 27: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	129, // 28: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	137, // 29: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
-	108, // 30: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	138, // 31: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	125, // 32: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
-	127, // 33: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
-	140, // 34: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
-	142, // 35: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
-	145, // 36: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	148, // 37: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	153, // 38: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	154, // 39: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	163, // 40: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
-	110, // 41: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
-	114, // 42: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
-	112, // 43: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	158, // 44: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
-	121, // 45: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	160, // 46: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
-	115, // 47: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
-	116, // 48: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
-	118, // 49: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
-	119, // 50: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
-	155, // 51: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
-	157, // 52: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
-	31,  // 53: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
-	102, // 54: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
-	64,  // 55: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
-	87,  // 56: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
-	104, // 57: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
-	156, // 58: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
-	65,  // 59: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
-	69,  // 60: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
-	152, // 61: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
-	35,  // 62: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
-	52,  // 63: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
-	36,  // 64: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
-	47,  // 65: switchboard.wire.v1.Request.star:type_name -> switchboard.wire.v1.StarRequest
-	49,  // 66: switchboard.wire.v1.Request.starred:type_name -> switchboard.wire.v1.StarredRequest
-	40,  // 67: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
-	43,  // 68: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
-	45,  // 69: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
-	89,  // 70: switchboard.wire.v1.Request.profile:type_name -> switchboard.wire.v1.ProfileRequest
-	93,  // 71: switchboard.wire.v1.Request.profiles:type_name -> switchboard.wire.v1.ProfilesRequest
-	95,  // 72: switchboard.wire.v1.Request.draft:type_name -> switchboard.wire.v1.DraftRequest
-	97,  // 73: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
-	90,  // 74: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
-	38,  // 75: switchboard.wire.v1.Request.hide:type_name -> switchboard.wire.v1.HideRequest
-	106, // 76: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
-	85,  // 77: switchboard.wire.v1.Request.presences:type_name -> switchboard.wire.v1.PresencesRequest
-	77,  // 78: switchboard.wire.v1.Request.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursRequest
-	79,  // 79: switchboard.wire.v1.Request.link_preview:type_name -> switchboard.wire.v1.LinkPreviewRequest
-	82,  // 80: switchboard.wire.v1.Request.disappearing:type_name -> switchboard.wire.v1.DisappearingRequest
-	80,  // 81: switchboard.wire.v1.Request.seq_at:type_name -> switchboard.wire.v1.SeqAtRequest
-	10,  // 82: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	24,  // 83: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	26,  // 84: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	28,  // 85: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	30,  // 86: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	34,  // 87: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	57,  // 88: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	59,  // 89: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	61,  // 90: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	63,  // 91: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	73,  // 92: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	75,  // 93: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	101, // 94: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	130, // 95: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	109, // 96: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	139, // 97: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	126, // 98: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	128, // 99: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	141, // 100: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	143, // 101: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	146, // 102: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	151, // 103: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	143, // 104: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	143, // 105: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	165, // 106: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	111, // 107: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	124, // 108: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	113, // 109: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	159, // 110: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	122, // 111: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	161, // 112: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
-	13,  // 113: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
-	117, // 114: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
-	13,  // 115: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
-	120, // 116: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
-	143, // 117: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
-	143, // 118: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
-	32,  // 119: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
-	103, // 120: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
-	71,  // 121: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
-	88,  // 122: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
-	105, // 123: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
-	143, // 124: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
-	68,  // 125: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
-	70,  // 126: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
-	143, // 127: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
-	55,  // 128: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
-	53,  // 129: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
-	37,  // 130: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
-	48,  // 131: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
-	51,  // 132: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
-	42,  // 133: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
-	44,  // 134: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
-	46,  // 135: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
-	92,  // 136: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
-	94,  // 137: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
-	96,  // 138: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
-	99,  // 139: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
-	91,  // 140: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
-	39,  // 141: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
-	107, // 142: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
-	86,  // 143: switchboard.wire.v1.Response.presences:type_name -> switchboard.wire.v1.PresencesResult
-	78,  // 144: switchboard.wire.v1.Response.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursResult
-	84,  // 145: switchboard.wire.v1.Response.link_preview:type_name -> switchboard.wire.v1.LinkPreview
-	83,  // 146: switchboard.wire.v1.Response.disappearing:type_name -> switchboard.wire.v1.Disappearing
-	81,  // 147: switchboard.wire.v1.Response.seq_at:type_name -> switchboard.wire.v1.SeqAt
-	3,   // 148: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	12,  // 149: switchboard.wire.v1.SendRequest.location:type_name -> switchboard.wire.v1.Location
-	13,  // 150: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
-	12,  // 151: switchboard.wire.v1.SendResult.location:type_name -> switchboard.wire.v1.Location
-	15,  // 152: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	11,  // 153: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	11,  // 154: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
-	23,  // 155: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
-	23,  // 156: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
-	41,  // 157: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
-	41,  // 158: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
-	11,  // 159: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
-	50,  // 160: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
-	54,  // 161: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
-	15,  // 162: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,   // 163: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	14,  // 164: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	7,   // 165: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,   // 166: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	66,  // 167: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
-	67,  // 168: switchboard.wire.v1.GroupInviteResult.requests:type_name -> switchboard.wire.v1.JoinRequest
-	13,  // 169: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
-	14,  // 170: switchboard.wire.v1.GroupSettingsResult.managers:type_name -> switchboard.wire.v1.Member
-	14,  // 171: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	166, // 172: switchboard.wire.v1.QuietHours.week:type_name -> switchboard.wire.v1.QuietHours.WeekEntry
-	76,  // 173: switchboard.wire.v1.QuietHoursRequest.set:type_name -> switchboard.wire.v1.QuietHours
-	76,  // 174: switchboard.wire.v1.QuietHoursResult.quiet:type_name -> switchboard.wire.v1.QuietHours
-	167, // 175: switchboard.wire.v1.PresencesResult.users:type_name -> switchboard.wire.v1.PresencesResult.User
-	4,   // 176: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	5,   // 177: switchboard.wire.v1.PrivacyRequest.direct_from:type_name -> switchboard.wire.v1.DirectFrom
-	6,   // 178: switchboard.wire.v1.PrivacyRequest.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
-	4,   // 179: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	5,   // 180: switchboard.wire.v1.PrivacyResult.direct_from:type_name -> switchboard.wire.v1.DirectFrom
-	6,   // 181: switchboard.wire.v1.PrivacyResult.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
-	92,  // 182: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
-	98,  // 183: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
-	13,  // 184: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	123, // 185: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	11,  // 186: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	134, // 187: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	135, // 188: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	136, // 189: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	133, // 190: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
-	132, // 191: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
-	8,   // 192: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
-	1,   // 193: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	14,  // 194: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	9,   // 195: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	144, // 196: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	168, // 197: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
-	147, // 198: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
-	149, // 199: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	150, // 200: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	162, // 201: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	164, // 202: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	203, // [203:203] is the sub-list for method output_type
-	203, // [203:203] is the sub-list for method input_type
-	203, // [203:203] is the sub-list for extension type_name
-	203, // [203:203] is the sub-list for extension extendee
-	0,   // [0:203] is the sub-list for field type_name
+	85,  // 8: switchboard.wire.v1.ConvSummary.frozen:type_name -> switchboard.wire.v1.Frozen
+	18,  // 9: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
+	19,  // 10: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
+	20,  // 11: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
+	10,  // 12: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
+	22,  // 13: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
+	134, // 14: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	140, // 15: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	26,  // 16: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
+	23,  // 17: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
+	25,  // 18: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
+	27,  // 19: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
+	29,  // 20: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
+	33,  // 21: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
+	56,  // 22: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
+	58,  // 23: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
+	60,  // 24: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
+	62,  // 25: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
+	72,  // 26: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
+	74,  // 27: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
+	103, // 28: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
+	132, // 29: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	140, // 30: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	111, // 31: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
+	141, // 32: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	128, // 33: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
+	130, // 34: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
+	143, // 35: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	145, // 36: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
+	148, // 37: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	151, // 38: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	156, // 39: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	157, // 40: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	166, // 41: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	113, // 42: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
+	117, // 43: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
+	115, // 44: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
+	161, // 45: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	124, // 46: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
+	163, // 47: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	118, // 48: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
+	119, // 49: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
+	121, // 50: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
+	122, // 51: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
+	158, // 52: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
+	160, // 53: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
+	31,  // 54: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
+	105, // 55: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
+	64,  // 56: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
+	90,  // 57: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
+	107, // 58: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
+	159, // 59: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
+	65,  // 60: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
+	69,  // 61: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
+	155, // 62: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
+	35,  // 63: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
+	52,  // 64: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
+	36,  // 65: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
+	47,  // 66: switchboard.wire.v1.Request.star:type_name -> switchboard.wire.v1.StarRequest
+	49,  // 67: switchboard.wire.v1.Request.starred:type_name -> switchboard.wire.v1.StarredRequest
+	40,  // 68: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
+	43,  // 69: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
+	45,  // 70: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
+	92,  // 71: switchboard.wire.v1.Request.profile:type_name -> switchboard.wire.v1.ProfileRequest
+	96,  // 72: switchboard.wire.v1.Request.profiles:type_name -> switchboard.wire.v1.ProfilesRequest
+	98,  // 73: switchboard.wire.v1.Request.draft:type_name -> switchboard.wire.v1.DraftRequest
+	100, // 74: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
+	93,  // 75: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
+	38,  // 76: switchboard.wire.v1.Request.hide:type_name -> switchboard.wire.v1.HideRequest
+	109, // 77: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
+	88,  // 78: switchboard.wire.v1.Request.presences:type_name -> switchboard.wire.v1.PresencesRequest
+	77,  // 79: switchboard.wire.v1.Request.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursRequest
+	79,  // 80: switchboard.wire.v1.Request.link_preview:type_name -> switchboard.wire.v1.LinkPreviewRequest
+	82,  // 81: switchboard.wire.v1.Request.disappearing:type_name -> switchboard.wire.v1.DisappearingRequest
+	80,  // 82: switchboard.wire.v1.Request.seq_at:type_name -> switchboard.wire.v1.SeqAtRequest
+	84,  // 83: switchboard.wire.v1.Request.freeze:type_name -> switchboard.wire.v1.FreezeRequest
+	10,  // 84: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	24,  // 85: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	26,  // 86: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	28,  // 87: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	30,  // 88: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	34,  // 89: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	57,  // 90: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	59,  // 91: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	61,  // 92: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	63,  // 93: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	73,  // 94: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	75,  // 95: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	104, // 96: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	133, // 97: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	112, // 98: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	142, // 99: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	129, // 100: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	131, // 101: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	144, // 102: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	146, // 103: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	149, // 104: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	154, // 105: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	146, // 106: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	146, // 107: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	168, // 108: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	114, // 109: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	127, // 110: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	116, // 111: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	162, // 112: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	125, // 113: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	164, // 114: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	13,  // 115: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
+	120, // 116: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
+	13,  // 117: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
+	123, // 118: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
+	146, // 119: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
+	146, // 120: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
+	32,  // 121: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
+	106, // 122: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
+	71,  // 123: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
+	91,  // 124: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
+	108, // 125: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
+	146, // 126: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
+	68,  // 127: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
+	70,  // 128: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
+	146, // 129: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
+	55,  // 130: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
+	53,  // 131: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
+	37,  // 132: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
+	48,  // 133: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
+	51,  // 134: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
+	42,  // 135: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
+	44,  // 136: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
+	46,  // 137: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
+	95,  // 138: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
+	97,  // 139: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
+	99,  // 140: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
+	102, // 141: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
+	94,  // 142: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
+	39,  // 143: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
+	110, // 144: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
+	89,  // 145: switchboard.wire.v1.Response.presences:type_name -> switchboard.wire.v1.PresencesResult
+	78,  // 146: switchboard.wire.v1.Response.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursResult
+	87,  // 147: switchboard.wire.v1.Response.link_preview:type_name -> switchboard.wire.v1.LinkPreview
+	83,  // 148: switchboard.wire.v1.Response.disappearing:type_name -> switchboard.wire.v1.Disappearing
+	81,  // 149: switchboard.wire.v1.Response.seq_at:type_name -> switchboard.wire.v1.SeqAt
+	86,  // 150: switchboard.wire.v1.Response.freeze:type_name -> switchboard.wire.v1.FreezeResult
+	3,   // 151: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	12,  // 152: switchboard.wire.v1.SendRequest.location:type_name -> switchboard.wire.v1.Location
+	13,  // 153: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
+	12,  // 154: switchboard.wire.v1.SendResult.location:type_name -> switchboard.wire.v1.Location
+	15,  // 155: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	11,  // 156: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	11,  // 157: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
+	23,  // 158: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
+	23,  // 159: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
+	41,  // 160: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
+	41,  // 161: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
+	11,  // 162: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
+	50,  // 163: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
+	54,  // 164: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
+	15,  // 165: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,   // 166: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	14,  // 167: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	7,   // 168: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,   // 169: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	66,  // 170: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
+	67,  // 171: switchboard.wire.v1.GroupInviteResult.requests:type_name -> switchboard.wire.v1.JoinRequest
+	13,  // 172: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
+	14,  // 173: switchboard.wire.v1.GroupSettingsResult.managers:type_name -> switchboard.wire.v1.Member
+	14,  // 174: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	169, // 175: switchboard.wire.v1.QuietHours.week:type_name -> switchboard.wire.v1.QuietHours.WeekEntry
+	76,  // 176: switchboard.wire.v1.QuietHoursRequest.set:type_name -> switchboard.wire.v1.QuietHours
+	76,  // 177: switchboard.wire.v1.QuietHoursResult.quiet:type_name -> switchboard.wire.v1.QuietHours
+	85,  // 178: switchboard.wire.v1.FreezeResult.frozen:type_name -> switchboard.wire.v1.Frozen
+	170, // 179: switchboard.wire.v1.PresencesResult.users:type_name -> switchboard.wire.v1.PresencesResult.User
+	4,   // 180: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	5,   // 181: switchboard.wire.v1.PrivacyRequest.direct_from:type_name -> switchboard.wire.v1.DirectFrom
+	6,   // 182: switchboard.wire.v1.PrivacyRequest.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
+	4,   // 183: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	5,   // 184: switchboard.wire.v1.PrivacyResult.direct_from:type_name -> switchboard.wire.v1.DirectFrom
+	6,   // 185: switchboard.wire.v1.PrivacyResult.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
+	95,  // 186: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
+	101, // 187: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
+	13,  // 188: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	126, // 189: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	11,  // 190: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	137, // 191: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	138, // 192: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	139, // 193: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	136, // 194: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
+	135, // 195: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
+	8,   // 196: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
+	1,   // 197: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	14,  // 198: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	85,  // 199: switchboard.wire.v1.MembershipUpdate.frozen:type_name -> switchboard.wire.v1.Frozen
+	9,   // 200: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	147, // 201: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	171, // 202: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	150, // 203: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	152, // 204: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	153, // 205: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	165, // 206: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	167, // 207: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	208, // [208:208] is the sub-list for method output_type
+	208, // [208:208] is the sub-list for method input_type
+	208, // [208:208] is the sub-list for extension type_name
+	208, // [208:208] is the sub-list for extension extendee
+	0,   // [0:208] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -15241,6 +15498,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_LinkPreview)(nil),
 		(*Request_Disappearing)(nil),
 		(*Request_SeqAt)(nil),
+		(*Request_Freeze)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[12].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -15308,14 +15566,16 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_LinkPreview)(nil),
 		(*Response_Disappearing)(nil),
 		(*Response_SeqAt)(nil),
+		(*Response_Freeze)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[43].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[54].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[72].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[77].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[79].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[74].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[80].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[121].OneofWrappers = []any{
+	file_transport_wirepb_wire_proto_msgTypes[82].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[83].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[124].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -15329,7 +15589,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   159,
+			NumMessages:   162,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

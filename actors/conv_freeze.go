@@ -1,0 +1,199 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Frozen conversations: closed to new messages while every member still
+// reads them. A marketplace freezes the chats about a listing that sold
+// or a dispute it settled; a school freezes a class group after the term.
+// The operator freezes any direct conversation or group (the admin API),
+// a group's owners and admins their group; a service conversation is the
+// desk's, which closes sessions instead.
+//
+// While frozen nobody posts: a text, file, place, card, poll, vote,
+// reaction, edit, a live place's move, a forward into it or a scheduled
+// message coming due are FROZEN. A member still reads, marks read, hides,
+// clears, stars, leaves, and recalls their own message (taking back a
+// phone number must stay possible); the group's managers still manage its
+// members and settings. The state lives in the conversation's settings
+// blob (conv_settings.go), which the send path reads once per activation
+// anyway (the disappearing timer's stampEnd); every member's user grain
+// learns it with a membership notice, so conversation lists show it.
+
+// frozenState is a frozen conversation's record in its settings.
+type frozenState struct {
+	Reason string `json:"reason,omitempty"`
+	By     string `json:"by"`
+	AtMs   int64  `json:"at_ms"`
+}
+
+func (f *frozenState) toPB() *pb.Frozen {
+	if f == nil {
+		return nil
+	}
+	return &pb.Frozen{Reason: f.Reason, By: f.By, AtMs: f.AtMs}
+}
+
+// Freeze reads whether conv is frozen or, with frozen set, freezes it
+// (true) or opens it again (false), as user, a group's owner or admin.
+// The answer is the state now (nil: open) and the seq of the system
+// message recording a change (0: none).
+func (n *Runtime) Freeze(ctx context.Context, conv, user string, frozen *bool, reason string) (*pb.Frozen, uint64, error) {
+	if err := errors.Join(checkConv(conv), checkUser(user)); err != nil {
+		return nil, 0, err
+	}
+	return n.freeze(ctx, &pb.SetFrozen{Conv: conv, Actor: user, Frozen: frozen, Reason: reason})
+}
+
+// FreezeAsOperator is Freeze for the operator (the admin API: the chats
+// about a listing that sold): any direct conversation or group, the
+// change recorded as OperatorSender's.
+func (n *Runtime) FreezeAsOperator(ctx context.Context, conv string, frozen *bool, reason string) (*pb.Frozen, uint64, error) {
+	if err := checkConv(conv); err != nil {
+		return nil, 0, err
+	}
+	return n.freeze(ctx, &pb.SetFrozen{Conv: conv, Frozen: frozen, Reason: reason, Operator: true})
+}
+
+func (n *Runtime) freeze(ctx context.Context, req *pb.SetFrozen) (*pb.Frozen, uint64, error) {
+	switch {
+	case req.Reason != "" && (req.Frozen == nil || !*req.Frozen):
+		return nil, 0, invalid("a reason goes with a freeze, not with a read or an unfreeze")
+	case len(req.Reason) > n.cfg.MaxFreezeReasonBytes:
+		return nil, 0, &Error{Code: pb.Code_TOO_LARGE, Message: fmt.Sprintf("a freeze's reason of %d bytes, limit %d", len(req.Reason), n.cfg.MaxFreezeReasonBytes)}
+	case !utf8.ValidString(req.Reason):
+		return nil, 0, invalid("a freeze's reason is not UTF-8")
+	}
+	res, err := n.request(ctx, KindConversation, req.Conv, req)
+	if err != nil {
+		return nil, 0, err
+	}
+	r := res.(*pb.FrozenResponse)
+	return r.Frozen, r.Seq, fromPB(r.Error)
+}
+
+func (c *conversation) setFrozen(ctx actor.Context, m *pb.SetFrozen) {
+	sender := ctx.Sender()
+	reply := func(e *pb.Error, f *frozenState, seq uint64) {
+		respond(ctx, sender, &pb.FrozenResponse{Error: e, Frozen: f.toPB(), Seq: seq})
+	}
+	if !c.ready(func(e *pb.Error) { reply(e, nil, 0) }) {
+		return
+	}
+	action := ActHistory
+	if m.Frozen != nil {
+		action = ActFreeze
+	}
+	by := m.Actor
+	switch {
+	case m.Operator && c.kind == storage.KindService:
+		reply(pbErr(pb.Code_FORBIDDEN, "%s is a service conversation: the desk closes its sessions", c.id), nil, 0)
+		return
+	case m.Operator:
+		by = OperatorSender
+	default:
+		if e := authorize(c.kind, c.id, m.Actor, c.members[m.Actor], action); e != nil {
+			reply(e, nil, 0)
+			return
+		}
+	}
+	s, err := c.loadSettings()
+	if err != nil {
+		reply(storeErr(err), nil, 0)
+		return
+	}
+	cur := s.Frozen
+	if m.Frozen == nil || !*m.Frozen && cur == nil || *m.Frozen && cur != nil && cur.Reason == m.Reason {
+		reply(nil, cur, 0) // a read, or a change that changes nothing
+		return
+	}
+	next := *s
+	next.Frozen = nil
+	if *m.Frozen {
+		next.Frozen = &frozenState{Reason: m.Reason, By: by, AtMs: c.rt.cfg.Now().UnixMilli()}
+	}
+	if err := c.saveSettings(&next); err != nil {
+		reply(storeErr(err), nil, 0)
+		return
+	}
+	// From here every send is refused; the ones queued before were
+	// accepted before it and take lower seqs than its system message.
+	detail := map[string]any{"op": "freeze", "actor": by, "frozen": *m.Frozen}
+	if m.Reason != "" {
+		detail["reason"] = m.Reason
+	}
+	c.settingsEvent(ctx, by, detail, func(e *pb.Error, seq uint64) {
+		if e == nil {
+			for user, mem := range c.members {
+				if mem.Active() {
+					c.fanout.notice(c.noticeFor(user)) // the conversation lists show it
+				}
+			}
+		}
+		reply(e, next.Frozen, seq)
+	})
+}
+
+// checkFrozen refuses a send into a frozen conversation.
+func (c *conversation) checkFrozen() *pb.Error {
+	if c.kind == storage.KindService {
+		return nil // never frozen: no settings read
+	}
+	s, err := c.loadSettings()
+	if err != nil {
+		return storeErr(err)
+	}
+	if f := s.Frozen; f != nil {
+		e := pbErr(pb.Code_FROZEN, "%s is frozen since %s: nobody posts until it is unfrozen", c.id, time.UnixMilli(f.AtMs).UTC().Format(time.RFC3339))
+		if f.Reason != "" {
+			e.Message += " (" + f.Reason + ")"
+		}
+		return e
+	}
+	return nil
+}
+
+// checkNotFrozen refuses, outside the grain, what would be sent into a
+// frozen conversation later (a scheduled message): the grain checks again
+// when it comes due.
+func (n *Runtime) checkNotFrozen(ctx context.Context, conv string) error {
+	cp, err := n.store.LoadCheckpoint(ctx, settingsKey(conv))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	case err != nil:
+		return fromPB(storeErr(err))
+	}
+	var s groupSettings
+	if err := json.Unmarshal(cp.State, &s); err != nil {
+		return fmt.Errorf("settings of %s: %w", conv, err)
+	}
+	if s.Frozen != nil {
+		return fromPB(pbErr(pb.Code_FROZEN, "%s is frozen: nothing is scheduled into it", conv))
+	}
+	return nil
+}
+
+// frozenNow is the conversation's freeze for a notice or a summary (nil:
+// open, or its settings unreadable now: the next notice tells).
+func (c *conversation) frozenNow() *pb.Frozen {
+	if c.kind == storage.KindService {
+		return nil
+	}
+	s, err := c.loadSettings()
+	if err != nil {
+		return nil
+	}
+	return s.Frozen.toPB()
+}
