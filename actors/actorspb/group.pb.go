@@ -187,6 +187,7 @@ type GroupSettingsResponse struct {
 	// a group's owners, then its admins, each by user id: at most
 	// MaxListedManagers (a group's "admins" without paging its members)
 	Managers      []*Member `protobuf:"bytes,11,rep,name=managers,proto3" json:"managers,omitempty"`
+	Frozen        *Frozen   `protobuf:"bytes,12,opt,name=frozen,proto3" json:"frozen,omitempty"` // closed to new messages (nil: open; SetFrozen)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -294,6 +295,13 @@ func (x *GroupSettingsResponse) GetMemberCount() uint32 {
 func (x *GroupSettingsResponse) GetManagers() []*Member {
 	if x != nil {
 		return x.Managers
+	}
+	return nil
+}
+
+func (x *GroupSettingsResponse) GetFrozen() *Frozen {
+	if x != nil {
+		return x.Frozen
 	}
 	return nil
 }
@@ -1034,7 +1042,7 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\x06_titleB\x0e\n" +
 	"\f_descriptionB\n" +
 	"\n" +
-	"\b_pictureJ\x04\b\x03\x10\x04\"\xb2\x03\n" +
+	"\b_pictureJ\x04\b\x03\x10\x04\"\xe6\x03\n" +
 	"\x15GroupSettingsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12'\n" +
 	"\x0fprejoin_history\x18\x02 \x01(\rR\x0eprejoinHistory\x12\x1f\n" +
@@ -1050,7 +1058,8 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\apicture\x18\t \x01(\v2\x1c.switchboard.actors.MediaRefR\apicture\x12!\n" +
 	"\fmember_count\x18\n" +
 	" \x01(\rR\vmemberCount\x126\n" +
-	"\bmanagers\x18\v \x03(\v2\x1a.switchboard.actors.MemberR\bmanagers\"\xb5\x01\n" +
+	"\bmanagers\x18\v \x03(\v2\x1a.switchboard.actors.MemberR\bmanagers\x122\n" +
+	"\x06frozen\x18\f \x01(\v2\x1a.switchboard.actors.FrozenR\x06frozen\"\xb5\x01\n" +
 	"\vGroupInvite\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x16\n" +
@@ -1135,21 +1144,23 @@ var file_actors_actorspb_group_proto_goTypes = []any{
 	(*Error)(nil),                 // 12: switchboard.actors.Error
 	(*MediaRef)(nil),              // 13: switchboard.actors.MediaRef
 	(*Member)(nil),                // 14: switchboard.actors.Member
+	(*Frozen)(nil),                // 15: switchboard.actors.Frozen
 }
 var file_actors_actorspb_group_proto_depIdxs = []int32{
 	12, // 0: switchboard.actors.GroupSettingsResponse.error:type_name -> switchboard.actors.Error
 	13, // 1: switchboard.actors.GroupSettingsResponse.picture:type_name -> switchboard.actors.MediaRef
 	14, // 2: switchboard.actors.GroupSettingsResponse.managers:type_name -> switchboard.actors.Member
-	12, // 3: switchboard.actors.GroupInviteResponse.error:type_name -> switchboard.actors.Error
-	3,  // 4: switchboard.actors.GroupInviteResponse.invites:type_name -> switchboard.actors.Invite
-	4,  // 5: switchboard.actors.GroupInviteResponse.requests:type_name -> switchboard.actors.JoinRequest
-	8,  // 6: switchboard.actors.JoinAsks.asks:type_name -> switchboard.actors.JoinAsk
-	12, // 7: switchboard.actors.JoinGroupResponse.error:type_name -> switchboard.actors.Error
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	15, // 3: switchboard.actors.GroupSettingsResponse.frozen:type_name -> switchboard.actors.Frozen
+	12, // 4: switchboard.actors.GroupInviteResponse.error:type_name -> switchboard.actors.Error
+	3,  // 5: switchboard.actors.GroupInviteResponse.invites:type_name -> switchboard.actors.Invite
+	4,  // 6: switchboard.actors.GroupInviteResponse.requests:type_name -> switchboard.actors.JoinRequest
+	8,  // 7: switchboard.actors.JoinAsks.asks:type_name -> switchboard.actors.JoinAsk
+	12, // 8: switchboard.actors.JoinGroupResponse.error:type_name -> switchboard.actors.Error
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_group_proto_init() }

@@ -199,6 +199,7 @@ func (s *Server) Handler() http.Handler {
 	s.moderationRoutes(mux)
 	s.messageRoutes(mux)
 	s.disappearingRoutes(mux)
+	s.freezeRoutes(mux)
 	// Profiles for the performance work (docs/PERFORMANCE.md); they reveal
 	// internals, so they always need the token.
 	mux.HandleFunc("GET /debug/pprof/", s.auth(scopeAdmin, pprof.Index))

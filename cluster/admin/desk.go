@@ -109,7 +109,7 @@ func deskAnswer(w http.ResponseWriter, v any, err error) {
 		status = http.StatusNotFound
 	case pb.Code_FORBIDDEN, pb.Code_NOT_MEMBER:
 		status = http.StatusForbidden
-	case pb.Code_BUSY, pb.Code_TOO_MANY, pb.Code_EXISTS:
+	case pb.Code_BUSY, pb.Code_TOO_MANY, pb.Code_EXISTS, pb.Code_FROZEN:
 		status = http.StatusConflict
 	case pb.Code_TOO_LARGE:
 		status = http.StatusRequestEntityTooLarge

@@ -167,6 +167,7 @@ type Conversation struct {
 	SlowModeMs     uint32             `json:"slow_mode_ms"`
 	PrejoinHistory uint32             `json:"prejoin_history"`
 	PinnedSeqs     []uint64           `json:"pinned_seqs"`
+	Frozen         *FrozenState       `json:"frozen,omitempty"` // absent: open
 }
 
 func (s *Server) conversation(w http.ResponseWriter, r *http.Request) {
@@ -185,7 +186,8 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, Conversation{Conv: conv, Kind: strings.ToLower(h.Kind.String()), Title: title, Description: st.Description,
 		Created: h.CreatedAt.UTC(), LastSeq: h.LastSeq, MemberCount: st.MemberCount, Managers: conversationUsers(st.Managers),
-		AdminsOnly: st.AdminsOnly, SlowModeMs: st.SlowModeMs, PrejoinHistory: st.PrejoinHistory, PinnedSeqs: append([]uint64{}, st.PinnedSeqs...)})
+		AdminsOnly: st.AdminsOnly, SlowModeMs: st.SlowModeMs, PrejoinHistory: st.PrejoinHistory, PinnedSeqs: append([]uint64{}, st.PinnedSeqs...),
+		Frozen: frozenState(st.Frozen)})
 }
 
 // InvitesRequest is the body of POST /api/v1/conversations/{conv}/invites:

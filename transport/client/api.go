@@ -771,6 +771,37 @@ func (c *Client) SetDisappearing(ctx context.Context, conv string, after time.Du
 	return res.GetDisappearing().GetSeq(), nil
 }
 
+// Frozen reads whether conv is closed to new messages (nil: open).
+func (c *Client) Frozen(ctx context.Context, conv string) (*Frozen, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Freeze{Freeze: &wirepb.FreezeRequest{Conv: conv}}})
+	if err != nil {
+		return nil, err
+	}
+	return frozenOf(res.GetFreeze().GetFrozen()), nil
+}
+
+// Freeze closes conv to new messages (a group's owners and admins: a
+// class after the term): nobody posts, every member still reads, and
+// every member is shown reason. Unfreeze opens it again. Each answers the
+// seq of the system message recording the change (0: it was so already).
+// A send into a frozen conversation fails with FROZEN.
+func (c *Client) Freeze(ctx context.Context, conv, reason string) (uint64, error) {
+	return c.setFrozen(ctx, conv, true, reason)
+}
+
+// Unfreeze opens conv to new messages again (Freeze).
+func (c *Client) Unfreeze(ctx context.Context, conv string) (uint64, error) {
+	return c.setFrozen(ctx, conv, false, "")
+}
+
+func (c *Client) setFrozen(ctx context.Context, conv string, frozen bool, reason string) (uint64, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Freeze{Freeze: &wirepb.FreezeRequest{Conv: conv, Frozen: &frozen, Reason: reason}}})
+	if err != nil {
+		return 0, err
+	}
+	return res.GetFreeze().GetSeq(), nil
+}
+
 // Privacy reads this user's privacy settings, changing those set in
 // change first (nil: read only).
 func (c *Client) Privacy(ctx context.Context, change *wirepb.PrivacyRequest) (*wirepb.PrivacyResult, error) {

@@ -161,6 +161,25 @@ type Conversation struct {
 	HiddenSeqs []uint64
 	// DeliveredSeq: a device of the other side received up to here.
 	DeliveredSeq uint64
+	// Frozen: the conversation is closed to new messages (nil: open);
+	// show its reason instead of a composer. A freeze and its end reach
+	// every member's client by themselves.
+	Frozen *Frozen
+}
+
+// Frozen says why, by whom and since when a conversation is closed to
+// new messages (Client.Freeze). It is never changed once made.
+type Frozen struct {
+	Reason string
+	By     string // a group's owner or admin, or "system": the operator
+	At     time.Time
+}
+
+func frozenOf(f *wirepb.Frozen) *Frozen {
+	if f == nil {
+		return nil
+	}
+	return &Frozen{Reason: f.Reason, By: f.By, At: time.UnixMilli(f.AtMs)}
 }
 
 // IsEdit reports whether m is an edit: the new text of the sender's
@@ -627,7 +646,7 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 	cs.info.MarkedUnread, cs.info.MutedUntil, cs.info.Labels = w.MarkedUnread, millisTime(w.MutedUntilMs), slices.Clone(w.Labels)
 	cs.info.ArchivedUntil = millisTime(w.ArchivedUntilMs)
 	if w.LastSeq >= cs.titleSeq {
-		cs.info.Title, cs.info.PictureID, cs.titleSeq = w.Title, w.PictureId, w.LastSeq
+		cs.info.Title, cs.info.PictureID, cs.info.Frozen, cs.titleSeq = w.Title, w.PictureId, frozenOf(w.Frozen), w.LastSeq
 	}
 	s.clearLocked(cs, w.ClearedSeq)
 	s.hideLocked(cs, w.HiddenSeqs)
@@ -802,7 +821,7 @@ func (s *store) membership(u *wirepb.MembershipUpdate) (shown []uint64) {
 	cs := s.convLocked(u.Conv)
 	cs.info.Kind = u.Kind
 	if u.LastSeq >= cs.titleSeq {
-		cs.info.Title, cs.info.PictureID, cs.titleSeq = u.Title, u.PictureId, u.LastSeq
+		cs.info.Title, cs.info.PictureID, cs.info.Frozen, cs.titleSeq = u.Title, u.PictureId, frozenOf(u.Frozen), u.LastSeq
 	}
 	cs.info.Member = u.GetMember().GetLeftSeq() == 0
 	cs.info.LastSeq = max(cs.info.LastSeq, u.LastSeq)
