@@ -258,11 +258,27 @@ type jsonSummary struct {
 	Member         bool         `json:"member"`
 	LastActivityMs int64        `json:"last_activity_ms,omitempty"`
 	LastMessage    *jsonMessage `json:"last_message,omitempty"`
+	Frozen         *jsonFrozen  `json:"frozen,omitempty"`
+}
+
+// jsonFrozen is a conversation's freeze (switchboard freeze).
+type jsonFrozen struct {
+	Reason string `json:"reason,omitempty"`
+	By     string `json:"by"`
+	AtMs   int64  `json:"at_ms"`
+}
+
+func toJSONFrozen(f *wirepb.Frozen) *jsonFrozen {
+	if f == nil {
+		return nil
+	}
+	return &jsonFrozen{Reason: f.Reason, By: f.By, AtMs: f.AtMs}
 }
 
 func toJSONSummary(s *wirepb.ConvSummary) jsonSummary {
 	return jsonSummary{Conv: s.Conv, Kind: strings.ToLower(s.Kind.String()), Title: s.Title, LastSeq: s.LastSeq, Unread: s.Unread, UnreadMentions: s.UnreadMentions, ReadSeq: s.ReadSeq,
-		Pinned: s.Pinned, Muted: s.Muted, MutedUntilMs: s.MutedUntilMs, Archived: s.Archived, ArchivedUntil: s.ArchivedUntilMs, MarkedUnread: s.MarkedUnread, Labels: s.Labels, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage)}
+		Pinned: s.Pinned, Muted: s.Muted, MutedUntilMs: s.MutedUntilMs, Archived: s.Archived, ArchivedUntil: s.ArchivedUntilMs, MarkedUnread: s.MarkedUnread, Labels: s.Labels, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage),
+		Frozen: toJSONFrozen(s.Frozen)}
 }
 
 // withTimeout bounds a command.

@@ -1102,6 +1102,9 @@ func formatSummary(s *wirepb.ConvSummary) string {
 	if len(s.Labels) > 0 {
 		badge += " [" + strings.Join(s.Labels, ", ") + "]"
 	}
+	if f := s.Frozen; f != nil {
+		badge += " (frozen" + map[bool]string{true: ": " + f.Reason}[f.Reason != ""] + ")"
+	}
 	name := s.Conv
 	if s.Title != "" {
 		name = fmt.Sprintf("%s %q", s.Conv, s.Title)

@@ -26,7 +26,7 @@ import {
 import { backoffDelay } from "./backoff.js";
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader, MAX_MAX_FRAME } from "./frames.js";
 import { openWebSocket, openWebTransport, type Link, type TransportKind, type WebConfig } from "./links.js";
-import { Conversation, isNews, parseCard, pollStateOf, type Card, type ChatMessage, type LocationInfo, type MediaInfo, type Poll, type PollResults, type Preview } from "./store.js";
+import { Conversation, isNews, parseCard, pollStateOf, type Card, type ChatMessage, type Frozen, type LocationInfo, type MediaInfo, type Poll, type PollResults, type Preview } from "./store.js";
 import { BusyHold, ProtocolError, SendPipeline } from "./pipeline.js";
 import { forgetMessage, loadMessages, queuedAt, saveMessage } from "./outbox.js";
 import { chatMessage, directConv, directPeer, directTopic, locationInfo, mediaInfo } from "./messages.js";
@@ -573,7 +573,7 @@ export class Client {
     c.markedUnread = cs.markedUnread;
     this.setArchived(c, cs.archived, Number(cs.archivedUntilMs)); // after the mark: a snooze ended by this clock marks it
     c.labels = [...cs.labels];
-    c.setTitle(cs.title, Number(cs.lastSeq), cs.pictureId);
+    c.setTitle(cs.title, Number(cs.lastSeq), cs.pictureId, frozenOf(cs.frozen));
     c.member = cs.member;
     c.cleared(Number(cs.clearedSeq));
     this.takeHidden(c, cs.hiddenSeqs);
@@ -1138,9 +1138,9 @@ export class Client {
           else if (ev.value.list === ListsUpdate_List.JOIN_REQUESTS) this.emit("joinRequests", ev.value.conv);
           else if (ev.value.list === ListsUpdate_List.REMINDER) this.emit("reminder", ev.value.conv, Number(ev.value.seq));
         } else if (ev.case === "membership") {
-          // Joined, left, or the group renamed.
+          // Joined, left, the group renamed, or the conversation frozen.
           const c = this.conversation(ev.value.conv);
-          c.setTitle(ev.value.title, Number(ev.value.lastSeq), ev.value.pictureId);
+          c.setTitle(ev.value.title, Number(ev.value.lastSeq), ev.value.pictureId, frozenOf(ev.value.frozen));
           c.member = (ev.value.member?.leftSeq ?? 0n) === 0n;
           c.cleared(Number(ev.value.clearedSeq));
           this.takeHidden(c, ev.value.hiddenSeqs); // a hide or unhide on any device of this user
@@ -1873,6 +1873,36 @@ export class Client {
     return Number(r.result.value.afterMs);
   }
 
+  /** frozen reads whether conv is closed to new messages (undefined: open). */
+  async frozen(conv: string): Promise<Frozen | undefined> {
+    const r = await this.request({ case: "freeze", value: { conv } });
+    if (r.result.case !== "freeze") throw new Error("freeze: unexpected answer");
+    return frozenOf(r.result.value.frozen);
+  }
+
+  /**
+   * freeze closes conv to new messages (a group's owners and admins: a
+   * class after the term): nobody posts, every member still reads, and
+   * every member's Conversation.frozen shows reason. unfreeze opens it
+   * again. Each answers the seq of the system message recording the
+   * change (0: it was so already). A send into a frozen conversation is
+   * FROZEN; a reason past the node's bound TOO_LARGE.
+   */
+  async freeze(conv: string, reason = ""): Promise<number> {
+    return this.setFrozen(conv, true, reason);
+  }
+
+  /** unfreeze opens conv to new messages again (freeze). */
+  async unfreeze(conv: string): Promise<number> {
+    return this.setFrozen(conv, false, "");
+  }
+
+  private async setFrozen(conv: string, frozen: boolean, reason: string): Promise<number> {
+    const r = await this.request({ case: "freeze", value: { conv, frozen, reason } });
+    if (r.result.case !== "freeze") throw new Error("freeze: unexpected answer");
+    return Number(r.result.value.seq);
+  }
+
   /**
    * groupAddFrom reads who may add this user to a group (create a group
    * with them, add them to one); with a value it sets it first:
@@ -2467,6 +2497,10 @@ export class Client {
 }
 
 /** userProfile is a node's profile as the SDK shows it. */
+function frozenOf(f: { reason: string; by: string; atMs: bigint } | undefined): Frozen | undefined {
+  return f && { reason: f.reason, by: f.by, atMs: Number(f.atMs) };
+}
+
 function userProfile(p: Profile): UserProfile {
   return { user: p.user, name: p.name, avatarUrl: p.avatarUrl, updatedMs: Number(p.updatedMs) };
 }

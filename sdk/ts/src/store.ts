@@ -49,6 +49,14 @@ export interface Poll {
   anonymous?: boolean;
 }
 
+/** Frozen: why, by whom and since when a conversation is closed to new messages (Client.freeze). */
+export interface Frozen {
+  reason: string;
+  /** A group's owner or admin, or "system": the operator. */
+  by: string;
+  atMs: number;
+}
+
 /**
  * A place: WGS 84 degrees (latitude -90 to 90, longitude -180 to 180) and
  * an optional name ("Café am Markt"). liveUntilMs: a live share (the
@@ -295,7 +303,12 @@ export class Conversation {
   title = "";
   /** A group's picture: its file's id ("": none), which changes with the picture (cache the image by it; Client.groupPicture reads it). */
   pictureId = "";
-  /** The conversation's last seq when title and pictureId were told: an older summary or update does not undo a rename. */
+  /**
+   * Closed to new messages (undefined: open): show frozen.reason instead of a composer; a send is FROZEN. A freeze and
+   * its end reach it by themselves.
+   */
+  frozen?: Frozen;
+  /** The conversation's last seq when title, pictureId and frozen were told: an older summary or update does not undo a rename. */
   titleSeq = 0;
   /** The other side's read cursor (receipts). */
   peerReadSeq = 0;
@@ -367,11 +380,12 @@ export class Conversation {
     return this.archived && (this.archivedUntilMs === 0 || now < this.archivedUntilMs);
   }
 
-  /** setTitle takes a group's name and picture as of the conversation's seq asOf, unless newer ones are held. */
-  setTitle(title: string, asOf: number, pictureId = ""): void {
+  /** setTitle takes a group's name and picture, and the conversation's freeze, as of its seq asOf, unless newer ones are held. */
+  setTitle(title: string, asOf: number, pictureId = "", frozen?: Frozen): void {
     if (asOf >= this.titleSeq) {
       this.title = title;
       this.pictureId = pictureId;
+      this.frozen = frozen;
       this.titleSeq = asOf;
     }
   }

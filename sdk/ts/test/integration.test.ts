@@ -760,7 +760,7 @@ test("an approval code: a join waits, the owner hears \"joinRequests\", lists it
   });
 });
 
-test("a group where only owners and admins post: the member reads it, its send fails, the owner opens it again; then slow mode", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+test("a group where only owners and admins post: the member reads it, its send fails, the owner opens it again; then slow mode, a name, and a freeze for the end of the term", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = "g:ts-class";
     const set = await alice.changeGroupSettings(conv, { adminsOnly: true });
@@ -818,6 +818,21 @@ test("a group where only owners and admins post: the member reads it, its send f
     assert.equal(named.title, "7B Biology");
     await until("bob's conversation has the class's name", () => bob.conversation(conv).title === "7B Biology");
     assert.equal((await bob.groupSettings(conv)).description, "homework");
+    // The term is over: the owner freezes the class. Bob's conversation
+    // shows why, his send fails FROZEN; he may not open it; the owner does.
+    await assert.rejects(bob.freeze(conv, "mine now"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    assert.ok((await alice.freeze(conv, "the term is over")) > 0, "the freeze is a system message");
+    await until("bob's conversation shows it frozen", () => bob.conversation(conv).frozen?.reason === "the term is over");
+    assert.equal(bob.conversation(conv).frozen?.by, "alice");
+    assert.equal((await bob.frozen(conv))?.reason, "the term is over");
+    const late = bob.send(conv, "one more question");
+    await until("bob's send into the frozen class fails", () => late.state === "failed");
+    assert.equal(late.errorCode, Code.FROZEN);
+    await assert.rejects(bob.unfreeze(conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    assert.ok((await alice.unfreeze(conv)) > 0);
+    await until("bob's conversation shows it open again", () => bob.conversation(conv).frozen === undefined);
+    bob.send(conv, "thanks for the term");
+    await until("bob posts again", () => alice.conversation(conv).messages.some((x) => x.body === "thanks for the term"));
   });
 });
 

@@ -703,6 +703,10 @@ test("systemText says a system message's body as a sentence, users by name (else
   assert.equal(say({ op: "disappear", actor: "ann", after_ms: 7 * 86_400_000 }), "Ann set messages to disappear 7 days after they are sent");
   assert.equal(say({ op: "disappear", actor: "ann", after_ms: 3_600_000 }), "Ann set messages to disappear 1 h after they are sent");
   assert.equal(say({ op: "disappear", actor: "ann", after_ms: 0 }), "Ann turned disappearing messages off");
+  // A freeze: closed to new messages, with or without a reason, and open again.
+  assert.equal(say({ op: "freeze", actor: "ann", frozen: true, reason: "the term is over" }), "Ann froze the conversation: the term is over");
+  assert.equal(say({ op: "freeze", actor: "ann", frozen: true }), "Ann froze the conversation");
+  assert.equal(say({ op: "freeze", actor: "ann", frozen: false }), "Ann opened the conversation again");
   // Settings: who may post, and slow mode.
   const settings = { op: "settings", actor: "ann", admins_only: false, slow_mode_ms: 0 };
   assert.equal(say({ ...settings, admins_only: true }, settings), "Ann let only admins post");

@@ -107,6 +107,19 @@ test("conversation: an archived one comes back with news from someone else, not 
   assert.equal(c.archived, false);
 });
 
+test("conversation: a freeze is taken as of its seq; an older summary or update neither undoes nor brings it back", () => {
+  const c = new Conversation("g:class");
+  const frozen = { reason: "the term is over", by: "teacher", atMs: 1 };
+  c.setTitle("7B", 10, "", frozen);
+  assert.deepEqual(c.frozen, frozen);
+  c.setTitle("7B", 9); // a summary computed before the freeze
+  assert.deepEqual(c.frozen, frozen);
+  c.setTitle("7B", 12); // the unfreeze
+  assert.equal(c.frozen, undefined);
+  c.setTitle("7B", 11, "", frozen); // a late push of the freeze
+  assert.equal(c.frozen, undefined);
+});
+
 test("conversation: mutedAt is muted with no end, or before its end", () => {
   const c = new Conversation("d:a:b");
   assert.equal(c.mutedAt(), false);

@@ -462,6 +462,7 @@ const steps = {
           ["picture", s.picture ? "changed the group's picture" : "removed the group's picture"],
         ])}`
       : `${a} updated the group${s.title ? ` “${s.title}”` : ""}`,
+  freeze: (a, s) => (s.frozen ? `${a} froze the conversation${s.reason ? `: ${s.reason}` : ""}` : `${a} opened the conversation again`),
   disappear: (a, s) => (s.after_ms ? `${a} set messages to disappear ${lasting(s.after_ms)} after they are sent` : `${a} turned disappearing messages off`),
   settings: (a, s, l, p) =>
     `${a} ${changes(s, p, [

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/cluster/admin"
+)
+
+// TestFreezeCommands: the operator freezes a marketplace chat with
+// "moderate freeze" (its members' sends then fail FROZEN with the reason,
+// and their lists say so) and opens it with "moderate unfreeze"; a
+// group's owner does the same with "freeze", which a plain member may
+// only read.
+func TestFreezeCommands(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	n.run("send", "--data-dir", d, "--user", "buyer", "--to", "user:seller", "--text", "still available?")
+	var f admin.Freeze
+	mustJSON(t, n.run("moderate", "freeze", "--data-dir", d, "--conv", "d:buyer:seller", "--reason", "This item has sold", "--json"), &f)
+	if !f.Frozen || f.Reason != "This item has sold" || f.By != "system" || f.Seq == 0 {
+		t.Fatalf("moderate freeze: %+v", f)
+	}
+	out, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "seller", "--to", "user:buyer", "--text", "sorry").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "FROZEN") || !strings.Contains(string(out), "This item has sold") {
+		t.Fatalf("a send into the frozen chat: %v\n%s", err, out)
+	}
+	if out := string(n.run("convs", "--data-dir", d, "--user", "buyer")); !strings.Contains(out, "(frozen: This item has sold)") {
+		t.Fatalf("the buyer's list:\n%s", out)
+	}
+	if out, err := exec.Command(n.bin, "moderate", "unfreeze", "--data-dir", d, "--conv", "d:buyer:seller", "--reason", "x").CombinedOutput(); err == nil {
+		t.Fatalf("an unfreeze with a reason: accepted\n%s", out)
+	}
+	if out := string(n.run("moderate", "unfreeze", "--data-dir", d, "--conv", "d:buyer:seller")); !strings.Contains(out, "d:buyer:seller: open") {
+		t.Fatalf("moderate unfreeze:\n%s", out)
+	}
+	n.run("send", "--data-dir", d, "--user", "seller", "--to", "user:buyer", "--text", "a new one is in")
+
+	n.run("group", "create", "--data-dir", d, "--user", "teacher", "--id", "g:7b", "--members", "pupil")
+	if out, err := exec.Command(n.bin, "freeze", "--data-dir", d, "--user", "pupil", "--conv", "g:7b", "--on").CombinedOutput(); err == nil || !strings.Contains(string(out), "FORBIDDEN") {
+		t.Fatalf("a plain member freezes: %v\n%s", err, out)
+	}
+	if out := string(n.run("freeze", "--data-dir", d, "--user", "teacher", "--conv", "g:7b", "--reason", "term is over")); !strings.Contains(out, "g:7b: frozen by teacher since") || !strings.Contains(out, ": term is over") {
+		t.Fatalf("the owner freezes:\n%s", out)
+	}
+	if out := string(n.run("freeze", "--data-dir", d, "--user", "pupil", "--conv", "g:7b")); !strings.Contains(out, "frozen by teacher") {
+		t.Fatalf("the pupil reads it:\n%s", out)
+	}
+	if out := string(n.run("freeze", "--data-dir", d, "--user", "teacher", "--conv", "g:7b", "--off")); !strings.Contains(out, "g:7b: open") {
+		t.Fatalf("the owner opens it:\n%s", out)
+	}
+	n.run("send", "--data-dir", d, "--user", "pupil", "--conv", "g:7b", "--text", "hello again")
+}
