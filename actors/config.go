@@ -76,6 +76,9 @@ type Config struct {
 	// MaxLocationNameBytes bounds a shared location's name (default 200;
 	// location.go).
 	MaxLocationNameBytes int
+	// MaxMetaBytes bounds a message's meta, its keys and values together
+	// (default 1024; meta.go).
+	MaxMetaBytes int
 	// MaxFreezeReasonBytes bounds what a frozen conversation's members are
 	// told of why (default 500; conv_freeze.go).
 	MaxFreezeReasonBytes int
@@ -436,6 +439,7 @@ func DefaultConfig() Config {
 		MaxQuizExplanationBytes:   200,
 		MaxLocationNameBytes:      200,
 		MaxFreezeReasonBytes:      500,
+		MaxMetaBytes:              1024,
 		MaxLiveLocationFor:        8 * time.Hour,
 		MaxPollDuration:           90 * 24 * time.Hour,
 		MaxMediaBytes:             16 << 20,
@@ -550,6 +554,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxQuizExplanationBytes, d.MaxQuizExplanationBytes)
 	setInt(&c.MaxLocationNameBytes, d.MaxLocationNameBytes)
 	setInt(&c.MaxFreezeReasonBytes, d.MaxFreezeReasonBytes)
+	setInt(&c.MaxMetaBytes, d.MaxMetaBytes)
 	setDuration(&c.MaxLiveLocationFor, d.MaxLiveLocationFor)
 	setInt(&c.MaxPollOptions, d.MaxPollOptions)
 	setDuration(&c.MaxPollDuration, d.MaxPollDuration)

@@ -97,6 +97,10 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(pbErr(pb.Code_RATE_LIMITED, "%s sends faster than %.0f messages/s in %s", m.Sender, c.rt.cfg.SendRate, c.id))
 		return
 	}
+	if e := c.checkMeta(m); e != nil {
+		reply(e)
+		return
+	}
 	if e := c.checkLocation(m); e != nil { // before the file is looked up: not both
 		reply(e)
 		return
@@ -170,6 +174,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: storedSender,
 		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: mentions, Media: media, Body: body, Flags: flags,
 		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now, Location: locationFromPB(m.Location), // a move's end set by checkMove
+		Meta: m.Meta,
 	}
 	if e := c.disappearEnd(&msg); e != nil {
 		undoSlow()
@@ -529,7 +534,7 @@ func (c *conversation) markRecalled(seq uint64) {
 	c.forgetMentions(seq)
 	if c.lastMsg != nil && c.lastMsg.Seq == seq {
 		c.lastMsg.Flags |= storage.FlagRecalled
-		c.lastMsg.Body, c.lastMsg.Location = nil, nil
+		c.lastMsg.Body, c.lastMsg.Location, c.lastMsg.Meta = nil, nil, nil
 	}
 }
 

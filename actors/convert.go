@@ -30,6 +30,7 @@ func toPBMessage(m *storage.Message) *pb.Message {
 		SenderRole:  senderRoleToPB(m.SenderRole),
 		Media:       mediaRefToPB(m.Media),
 		Location:    locationToPB(m.Location),
+		Meta:        m.Meta,
 	}
 }
 

@@ -34,8 +34,8 @@ func (n *Runtime) forward(ctx context.Context, to string, req *pb.SendMessage) (
 	if req.ForwardSeq == 0 {
 		return nil, invalid("a forward names the seq of the message it forwards")
 	}
-	if len(req.Body) > 0 || req.Kind != pb.MessageKind_NORMAL || req.RefSeq != 0 || req.ReplyTo != 0 || len(req.Mentions) > 0 || req.MediaId != "" || req.Location != nil {
-		return nil, invalid("a forward carries its message's content: no body, kind, ref_seq, reply_to, mentions, media_id or location of its own")
+	if len(req.Body) > 0 || req.Kind != pb.MessageKind_NORMAL || req.RefSeq != 0 || req.ReplyTo != 0 || len(req.Mentions) > 0 || req.MediaId != "" || req.Location != nil || len(req.Meta) > 0 {
+		return nil, invalid("a forward carries its message's content: no body, kind, ref_seq, reply_to, mentions, media_id, location or meta of its own")
 	}
 	target := req.Conv
 	if to != "" {

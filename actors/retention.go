@@ -104,7 +104,7 @@ func asOf(m storage.Message, k contentClock) (_ storage.Message, expired bool) {
 	case !k.gone(m.ServerTS, m.ExpiresAt):
 	case holdsContent(&m):
 		m.Flags |= storage.FlagRecalled // as TombstoneMessage leaves it
-		m.Body, m.Media, m.Location = nil, storage.MediaRef{}, nil
+		m.Body, m.Media, m.Location, m.Meta = nil, storage.MediaRef{}, nil, nil
 		return m, true
 	case m.Kind == storage.MsgSystem: // gone by retention: system messages have no end of their own
 		if body, found := redactDeskBody(m.Body); found {

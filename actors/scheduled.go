@@ -119,6 +119,9 @@ func (n *Runtime) checkSchedule(ctx context.Context, to string, req *pb.SendMess
 	if err := n.limits.CheckOptionalID("client message", req.ClientMsgId); err != nil {
 		return invalid("%v", err)
 	}
+	if e := checkMeta(req, n.cfg.MaxMetaBytes); e != nil {
+		return fromPB(e)
+	}
 	if to != "" {
 		if _, err := directTarget(req.Sender, to, req.Topic); err != nil {
 			return err

@@ -433,7 +433,7 @@ func listed(m *pb.Message) *pb.Message {
 // new place.
 func cloneEdited(m, edit *pb.Message) *pb.Message {
 	c := cloneRecalled(m)
-	c.Recalled, c.Body, c.Media, c.Location = false, edit.Body, m.Media, m.Location
+	c.Recalled, c.Body, c.Media, c.Location, c.Meta = false, edit.Body, m.Media, m.Location, m.Meta
 	if edit.Location != nil && len(edit.Body) == 0 {
 		c.Body, c.Location = m.Body, edit.Location // a live location's move: the caption stays
 	}

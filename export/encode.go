@@ -52,6 +52,7 @@ func (r MessageRecord) proto() proto.Message {
 	p := &exportpb.MessageRecord{EventId: r.EventID, Conv: r.Conv, Seq: r.Seq, MsgId: r.MsgID, From: r.From, Kind: r.Kind,
 		Text: r.Text, Body: r.Body, ServerTsMs: r.ServerTsMs, ClientTsMs: r.ClientTsMs, ReplyTo: r.ReplyTo, Mentions: r.Mentions, MentionAll: r.MentionAll, Forwarded: r.Forwarded, ForwardHops: r.ForwardHops,
 		AutoReply: r.AutoReply, ExpiresAtMs: r.ExpiresAtMs}
+	p.Meta = r.Meta
 	if l := r.Location; l != nil {
 		p.Location = &exportpb.LocationRecord{Lat: l.Lat, Lng: l.Lng, Name: l.Name, LiveUntilMs: l.LiveUntilMs}
 	}

@@ -129,6 +129,23 @@ func TestMessageRecordLocation(t *testing.T) {
 	}
 }
 
+// A message's meta is exported in both formats; none, not at all.
+func TestMessageRecordMeta(t *testing.T) {
+	m := storage.Message{ConvID: "d:a:b", Seq: 6, MsgID: 10, Sender: "a", Kind: storage.MsgNormal, Body: []byte("track it"),
+		Meta: map[string]string{"tracking": "JD014600"}, ServerTS: time.UnixMilli(1764396000000)}
+	r := NewMessageRecord(m)
+	if pr, ok := r.proto().(*exportpb.MessageRecord); !ok || pr.Meta["tracking"] != "JD014600" || len(pr.Meta) != 1 {
+		t.Errorf("protobuf %v", r.proto())
+	}
+	if b, err := json.Marshal(r); err != nil || !strings.Contains(string(b), `"meta":{"tracking":"JD014600"}`) {
+		t.Errorf("json %s %v", b, err)
+	}
+	m.Meta = nil
+	if b, _ := json.Marshal(NewMessageRecord(m)); strings.Contains(string(b), "meta") {
+		t.Errorf("json of a message without meta: %s", b)
+	}
+}
+
 // A desk tags record carries the same fields in both formats; no tags is
 // an empty list.
 func TestTagsRecordFormats(t *testing.T) {

@@ -47,6 +47,8 @@ type MessageRecord struct {
 	ExpiresAtMs int64 `json:"expires_at_ms,omitempty"`
 	// Location: a place the message shares (Text is its caption).
 	Location *LocationRecord `json:"location,omitempty"`
+	// Meta: the app's own data about the message, as its sender gave it.
+	Meta map[string]string `json:"meta,omitempty"`
 }
 
 // LocationRecord is a shared place: WGS 84 degrees and its name.
@@ -104,6 +106,7 @@ func NewMessageRecord(m storage.Message) MessageRecord {
 	if len(m.Mentions) == 1 && m.Mentions[0] == storage.MentionAll {
 		r.Mentions, r.MentionAll = nil, true
 	}
+	r.Meta = m.Meta
 	if l := m.Location; l != nil {
 		r.Location = &LocationRecord{Lat: l.Lat, Lng: l.Lng, Name: l.Name, LiveUntilMs: millis(l.LiveUntil)}
 	}

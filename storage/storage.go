@@ -289,6 +289,9 @@ type Message struct {
 	// Location: a place the message shares (its Body is then the caption);
 	// nil: none. It is content: a tombstone takes it.
 	Location *Location
+	// Meta: the app's own data about the message (EncodeMeta), kept and
+	// handed out, never shown; nil: none. A tombstone takes it.
+	Meta map[string]string
 }
 
 // MentionAll, alone in a message's Mentions, mentions every member of its

@@ -20,7 +20,7 @@ func wireMessage(m *pb.Message) *wirepb.Message {
 		Kind: wirepb.MessageKind(m.Kind), RefSeq: m.RefSeq, Body: m.Body, Recalled: m.Recalled, Flagged: m.Flagged,
 		ClientTsMs: m.ClientTsMs, ServerTsMs: m.ServerTsMs, SenderRole: wirepb.Role(m.SenderRole), ReplyTo: m.ReplyTo,
 		Mentions: mentioned, MentionAll: all, Media: wireMedia(m.Media), Expired: m.Expired, Forwarded: m.Forwarded, AutoReply: m.AutoReply, ExpiresAtMs: m.ExpiresAtMs, ForwardHops: m.ForwardHops,
-		Location: wireLocation(m.Location),
+		Location: wireLocation(m.Location), Meta: m.Meta,
 	}
 }
 
@@ -151,7 +151,7 @@ func wirePush(p *pb.Push) (w *wirepb.Push, conv string, ok bool) {
 func sendMessageOf(s *wirepb.SendRequest) *pb.SendMessage {
 	return &pb.SendMessage{Conv: s.Conv, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs, Kind: pb.MessageKind(s.Kind),
 		RefSeq: s.RefSeq, ReplyTo: s.ReplyTo, Mentions: nodeMentions(s.Mentions, s.MentionAll), MediaId: s.MediaId, ForwardConv: s.ForwardConv, ForwardSeq: s.ForwardSeq, Topic: s.Topic,
-		Location: nodeLocation(s.Location)}
+		Location: nodeLocation(s.Location), Meta: s.Meta}
 }
 
 // wireScheduled is a scheduled message as a client reads it.
@@ -160,7 +160,7 @@ func wireScheduled(sc session.Scheduled) *wirepb.ScheduledSend {
 	mentioned, all := wireMentions(m.Mentions)
 	return &wirepb.ScheduledSend{Id: sc.ID, AtMs: sc.At.UnixMilli(), CreatedMs: sc.Created.UnixMilli(), Failed: sc.Failed, Send: &wirepb.SendRequest{
 		Conv: m.Conv, To: sc.To, ClientMsgId: m.ClientMsgId, Body: m.Body, ClientTsMs: m.ClientTsMs, Kind: wirepb.MessageKind(m.Kind),
-		ReplyTo: m.ReplyTo, Mentions: mentioned, MentionAll: all, Topic: m.Topic, Location: wireLocation(m.Location)}}
+		ReplyTo: m.ReplyTo, Mentions: mentioned, MentionAll: all, Topic: m.Topic, Location: wireLocation(m.Location), Meta: m.Meta}}
 }
 
 func wireProfile(p *pb.UserProfile) *wirepb.Profile {

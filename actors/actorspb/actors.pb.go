@@ -757,8 +757,9 @@ type Message struct {
 	AutoReply bool `protobuf:"varint,20,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`
 	// it disappears then (its conversation's timer when it was sent;
 	// storage.Message.ExpiresAt): 0, it stays
-	ExpiresAtMs   int64     `protobuf:"varint,21,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
-	Location      *Location `protobuf:"bytes,23,opt,name=location,proto3" json:"location,omitempty"` // a place it shares (storage.Message.Location); unset: none
+	ExpiresAtMs   int64             `protobuf:"varint,21,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	Location      *Location         `protobuf:"bytes,23,opt,name=location,proto3" json:"location,omitempty"`                                                                   // a place it shares (storage.Message.Location); unset: none
+	Meta          map[string]string `protobuf:"bytes,24,rep,name=meta,proto3" json:"meta,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // the app's own data about it (storage.Message.Meta)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -943,6 +944,13 @@ func (x *Message) GetExpiresAtMs() int64 {
 func (x *Message) GetLocation() *Location {
 	if x != nil {
 		return x.Location
+	}
+	return nil
+}
+
+func (x *Message) GetMeta() map[string]string {
+	if x != nil {
+		return x.Meta
 	}
 	return nil
 }
@@ -1380,8 +1388,11 @@ type SendMessage struct {
 	ForwardHops uint32 `protobuf:"varint,14,opt,name=forward_hops,json=forwardHops,proto3" json:"forward_hops,omitempty"`
 	// topic: with a send to a user, the pair's conversation about it
 	// (wirepb.DirectTopicConvID); empty: their plain one
-	Topic         string    `protobuf:"bytes,15,opt,name=topic,proto3" json:"topic,omitempty"`
-	Location      *Location `protobuf:"bytes,16,opt,name=location,proto3" json:"location,omitempty"` // a place the message shares; body is its caption
+	Topic    string    `protobuf:"bytes,15,opt,name=topic,proto3" json:"topic,omitempty"`
+	Location *Location `protobuf:"bytes,16,opt,name=location,proto3" json:"location,omitempty"` // a place the message shares; body is its caption
+	// the app's own data about a new message (meta.go): kept and handed
+	// out with it, never shown
+	Meta          map[string]string `protobuf:"bytes,17,rep,name=meta,proto3" json:"meta,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1524,6 +1535,13 @@ func (x *SendMessage) GetTopic() string {
 func (x *SendMessage) GetLocation() *Location {
 	if x != nil {
 		return x.Location
+	}
+	return nil
+}
+
+func (x *SendMessage) GetMeta() map[string]string {
+	if x != nil {
+		return x.Meta
 	}
 	return nil
 }
@@ -9019,7 +9037,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[122]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9031,7 +9049,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[122]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9069,7 +9087,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05Error\x12,\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x18.switchboard.actors.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xdc\x05\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xd0\x06\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -9097,7 +9115,11 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
 	"auto_reply\x18\x14 \x01(\bR\tautoReply\x12\"\n" +
 	"\rexpires_at_ms\x18\x15 \x01(\x03R\vexpiresAtMs\x128\n" +
-	"\blocation\x18\x17 \x01(\v2\x1c.switchboard.actors.LocationR\blocation\"f\n" +
+	"\blocation\x18\x17 \x01(\v2\x1c.switchboard.actors.LocationR\blocation\x129\n" +
+	"\x04meta\x18\x18 \x03(\v2%.switchboard.actors.Message.MetaEntryR\x04meta\x1a7\n" +
+	"\tMetaEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"f\n" +
 	"\bLocation\x12\x10\n" +
 	"\x03lat\x18\x01 \x01(\x01R\x03lat\x12\x10\n" +
 	"\x03lng\x18\x02 \x01(\x01R\x03lng\x12\x12\n" +
@@ -9133,7 +9155,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x1aCreateConversationResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\x12\x12\n" +
-	"\x04conv\x18\x03 \x01(\tR\x04conv\"\x88\x04\n" +
+	"\x04conv\x18\x03 \x01(\tR\x04conv\"\x80\x05\n" +
 	"\vSendMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06sender\x18\x02 \x01(\tR\x06sender\x12\"\n" +
@@ -9153,7 +9175,11 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tforwarded\x18\r \x01(\bR\tforwarded\x12!\n" +
 	"\fforward_hops\x18\x0e \x01(\rR\vforwardHops\x12\x14\n" +
 	"\x05topic\x18\x0f \x01(\tR\x05topic\x128\n" +
-	"\blocation\x18\x10 \x01(\v2\x1c.switchboard.actors.LocationR\blocation\"\x96\x03\n" +
+	"\blocation\x18\x10 \x01(\v2\x1c.switchboard.actors.LocationR\blocation\x12=\n" +
+	"\x04meta\x18\x11 \x03(\v2).switchboard.actors.SendMessage.MetaEntryR\x04meta\x1a7\n" +
+	"\tMetaEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x96\x03\n" +
 	"\fSendResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x15\n" +
 	"\x06msg_id\x18\x02 \x01(\x04R\x05msgId\x12\x10\n" +
@@ -9852,7 +9878,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 123)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 125)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -9984,9 +10010,11 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*RouteSignal)(nil),                // 127: switchboard.actors.RouteSignal
 	(*CheckReminder)(nil),              // 128: switchboard.actors.CheckReminder
 	(*CheckReminderResponse)(nil),      // 129: switchboard.actors.CheckReminderResponse
-	nil,                                // 130: switchboard.actors.QuietHours.WeekEntry
-	nil,                                // 131: switchboard.actors.UserAttributes.ValuesEntry
-	(*PresenceResponse_Device)(nil),    // 132: switchboard.actors.PresenceResponse.Device
+	nil,                                // 130: switchboard.actors.Message.MetaEntry
+	nil,                                // 131: switchboard.actors.SendMessage.MetaEntry
+	nil,                                // 132: switchboard.actors.QuietHours.WeekEntry
+	nil,                                // 133: switchboard.actors.UserAttributes.ValuesEntry
+	(*PresenceResponse_Device)(nil),    // 134: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -9994,116 +10022,118 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	2,   // 2: switchboard.actors.Message.sender_role:type_name -> switchboard.actors.Role
 	13,  // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
 	12,  // 4: switchboard.actors.Message.location:type_name -> switchboard.actors.Location
-	2,   // 5: switchboard.actors.Member.role:type_name -> switchboard.actors.Role
-	1,   // 6: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
-	14,  // 7: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
-	10,  // 8: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
-	3,   // 9: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
-	12,  // 10: switchboard.actors.SendMessage.location:type_name -> switchboard.actors.Location
-	10,  // 11: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
-	13,  // 12: switchboard.actors.SendResponse.media:type_name -> switchboard.actors.MediaRef
-	12,  // 13: switchboard.actors.SendResponse.location:type_name -> switchboard.actors.Location
-	10,  // 14: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
-	10,  // 15: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
-	10,  // 16: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
-	11,  // 17: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
-	7,   // 18: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
-	2,   // 19: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
-	10,  // 20: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
-	10,  // 21: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
-	14,  // 22: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
-	10,  // 23: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
-	1,   // 24: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
-	11,  // 25: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
-	14,  // 26: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
-	106, // 27: switchboard.actors.ConvStateResponse.frozen:type_name -> switchboard.actors.Frozen
-	1,   // 28: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	11,  // 29: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
-	14,  // 30: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
-	1,   // 31: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	14,  // 32: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	106, // 33: switchboard.actors.MembershipNotice.frozen:type_name -> switchboard.actors.Frozen
-	10,  // 34: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	36,  // 35: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
-	10,  // 36: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
-	36,  // 37: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
-	10,  // 38: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
-	10,  // 39: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
-	3,   // 40: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
-	44,  // 41: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
-	44,  // 42: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
-	10,  // 43: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
-	10,  // 44: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
-	44,  // 45: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
-	10,  // 46: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
-	44,  // 47: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
-	10,  // 48: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
-	1,   // 49: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	11,  // 50: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	106, // 51: switchboard.actors.ConvSummary.frozen:type_name -> switchboard.actors.Frozen
-	10,  // 52: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	56,  // 53: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	10,  // 54: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	10,  // 55: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
-	10,  // 56: switchboard.actors.HideMessagesResponse.error:type_name -> switchboard.actors.Error
-	10,  // 57: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
-	10,  // 58: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	56,  // 59: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	10,  // 60: switchboard.actors.SetLabelsResponse.error:type_name -> switchboard.actors.Error
-	10,  // 61: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	10,  // 62: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	4,   // 63: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
-	5,   // 64: switchboard.actors.SetPrivacy.direct_from:type_name -> switchboard.actors.DirectFrom
-	6,   // 65: switchboard.actors.SetPrivacy.group_add_from:type_name -> switchboard.actors.GroupAddFrom
-	10,  // 66: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
-	10,  // 67: switchboard.actors.ReminderDueResponse.error:type_name -> switchboard.actors.Error
-	10,  // 68: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
-	82,  // 69: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
-	82,  // 70: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	130, // 71: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
-	88,  // 72: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
-	10,  // 73: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
-	88,  // 74: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
-	10,  // 75: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
-	91,  // 76: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
-	91,  // 77: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
-	10,  // 78: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
-	10,  // 79: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
-	87,  // 80: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
-	131, // 81: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
-	10,  // 82: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
-	101, // 83: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
-	17,  // 84: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	82,  // 85: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
-	10,  // 86: switchboard.actors.DisappearingResponse.error:type_name -> switchboard.actors.Error
-	10,  // 87: switchboard.actors.FrozenResponse.error:type_name -> switchboard.actors.Error
-	106, // 88: switchboard.actors.FrozenResponse.frozen:type_name -> switchboard.actors.Frozen
-	10,  // 89: switchboard.actors.SweepDisappearedResponse.error:type_name -> switchboard.actors.Error
-	10,  // 90: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	10,  // 91: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	10,  // 92: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,   // 93: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	5,   // 94: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
-	6,   // 95: switchboard.actors.PrivacyResponse.group_add_from:type_name -> switchboard.actors.GroupAddFrom
-	132, // 96: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	10,  // 97: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	11,  // 98: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	122, // 99: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	33,  // 100: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	123, // 101: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	121, // 102: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	119, // 103: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
-	8,   // 104: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
-	8,   // 105: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	11,  // 106: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	9,   // 107: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	126, // 108: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	10,  // 109: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	110, // [110:110] is the sub-list for method output_type
-	110, // [110:110] is the sub-list for method input_type
-	110, // [110:110] is the sub-list for extension type_name
-	110, // [110:110] is the sub-list for extension extendee
-	0,   // [0:110] is the sub-list for field type_name
+	130, // 5: switchboard.actors.Message.meta:type_name -> switchboard.actors.Message.MetaEntry
+	2,   // 6: switchboard.actors.Member.role:type_name -> switchboard.actors.Role
+	1,   // 7: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
+	14,  // 8: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
+	10,  // 9: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
+	3,   // 10: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
+	12,  // 11: switchboard.actors.SendMessage.location:type_name -> switchboard.actors.Location
+	131, // 12: switchboard.actors.SendMessage.meta:type_name -> switchboard.actors.SendMessage.MetaEntry
+	10,  // 13: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
+	13,  // 14: switchboard.actors.SendResponse.media:type_name -> switchboard.actors.MediaRef
+	12,  // 15: switchboard.actors.SendResponse.location:type_name -> switchboard.actors.Location
+	10,  // 16: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
+	10,  // 17: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
+	10,  // 18: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
+	11,  // 19: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
+	7,   // 20: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
+	2,   // 21: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
+	10,  // 22: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
+	10,  // 23: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
+	14,  // 24: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
+	10,  // 25: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
+	1,   // 26: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
+	11,  // 27: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
+	14,  // 28: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
+	106, // 29: switchboard.actors.ConvStateResponse.frozen:type_name -> switchboard.actors.Frozen
+	1,   // 30: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
+	11,  // 31: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	14,  // 32: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	1,   // 33: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
+	14,  // 34: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	106, // 35: switchboard.actors.MembershipNotice.frozen:type_name -> switchboard.actors.Frozen
+	10,  // 36: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	36,  // 37: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
+	10,  // 38: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
+	36,  // 39: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
+	10,  // 40: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
+	10,  // 41: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
+	3,   // 42: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
+	44,  // 43: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
+	44,  // 44: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
+	10,  // 45: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
+	10,  // 46: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
+	44,  // 47: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
+	10,  // 48: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
+	44,  // 49: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
+	10,  // 50: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
+	1,   // 51: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
+	11,  // 52: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	106, // 53: switchboard.actors.ConvSummary.frozen:type_name -> switchboard.actors.Frozen
+	10,  // 54: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	56,  // 55: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	10,  // 56: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	10,  // 57: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
+	10,  // 58: switchboard.actors.HideMessagesResponse.error:type_name -> switchboard.actors.Error
+	10,  // 59: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
+	10,  // 60: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	56,  // 61: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	10,  // 62: switchboard.actors.SetLabelsResponse.error:type_name -> switchboard.actors.Error
+	10,  // 63: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	10,  // 64: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	4,   // 65: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
+	5,   // 66: switchboard.actors.SetPrivacy.direct_from:type_name -> switchboard.actors.DirectFrom
+	6,   // 67: switchboard.actors.SetPrivacy.group_add_from:type_name -> switchboard.actors.GroupAddFrom
+	10,  // 68: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
+	10,  // 69: switchboard.actors.ReminderDueResponse.error:type_name -> switchboard.actors.Error
+	10,  // 70: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
+	82,  // 71: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
+	82,  // 72: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
+	132, // 73: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
+	88,  // 74: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
+	10,  // 75: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
+	88,  // 76: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
+	10,  // 77: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
+	91,  // 78: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
+	91,  // 79: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
+	10,  // 80: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
+	10,  // 81: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
+	87,  // 82: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
+	133, // 83: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
+	10,  // 84: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
+	101, // 85: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
+	17,  // 86: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	82,  // 87: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
+	10,  // 88: switchboard.actors.DisappearingResponse.error:type_name -> switchboard.actors.Error
+	10,  // 89: switchboard.actors.FrozenResponse.error:type_name -> switchboard.actors.Error
+	106, // 90: switchboard.actors.FrozenResponse.frozen:type_name -> switchboard.actors.Frozen
+	10,  // 91: switchboard.actors.SweepDisappearedResponse.error:type_name -> switchboard.actors.Error
+	10,  // 92: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	10,  // 93: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	10,  // 94: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,   // 95: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	5,   // 96: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
+	6,   // 97: switchboard.actors.PrivacyResponse.group_add_from:type_name -> switchboard.actors.GroupAddFrom
+	134, // 98: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	10,  // 99: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	11,  // 100: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	122, // 101: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	33,  // 102: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	123, // 103: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	121, // 104: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	119, // 105: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	8,   // 106: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	8,   // 107: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	11,  // 108: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	9,   // 109: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	126, // 110: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	10,  // 111: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	112, // [112:112] is the sub-list for method output_type
+	112, // [112:112] is the sub-list for method input_type
+	112, // [112:112] is the sub-list for extension type_name
+	112, // [112:112] is the sub-list for extension extendee
+	0,   // [0:112] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -10130,7 +10160,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   123,
+			NumMessages:   125,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

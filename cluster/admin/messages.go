@@ -331,8 +331,11 @@ type PostMessageRequest struct {
 	// Location: a place the text shares ("where the courier is"), which
 	// may then be empty (docs/PROTOCOL.md, "Locations").
 	Location *TranscriptPlace `json:"location,omitempty"`
-	ReplyTo  uint64           `json:"reply_to,omitempty"`
-	Mentions []string         `json:"mentions,omitempty"`
+	// Meta: the app's own data about the message (an order's id), which
+	// its members' apps read and nobody is shown (docs/PROTOCOL.md, "Meta").
+	Meta     map[string]string `json:"meta,omitempty"`
+	ReplyTo  uint64            `json:"reply_to,omitempty"`
+	Mentions []string          `json:"mentions,omitempty"`
 	// MentionAll mentions every member of the group but the sender
 	// ("@all": the sender must be one of its owners or admins).
 	MentionAll bool `json:"mention_all,omitempty"`
@@ -403,7 +406,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msg := &pb.SendMessage{Conv: req.Conv, Sender: req.Sender, Topic: req.Topic, ClientMsgId: req.ClientMsgID, Body: []byte(req.Text), Location: req.Location.pb(),
-		ReplyTo: req.ReplyTo, Mentions: req.Mentions, ClientTsMs: time.Now().UnixMilli()}
+		Meta: req.Meta, ReplyTo: req.ReplyTo, Mentions: req.Mentions, ClientTsMs: time.Now().UnixMilli()}
 	if req.MentionAll {
 		if len(req.Mentions) > 0 {
 			bad("mention_all names nobody else: give mentions or mention_all")
@@ -501,9 +504,11 @@ type TranscriptMessage struct {
 	File       *TranscriptRef `json:"file,omitempty"`
 	// Location: a place the message shares (Text is its caption).
 	Location *TranscriptPlace `json:"location,omitempty"`
-	Recalled bool             `json:"recalled,omitempty"`
-	Expired  bool             `json:"expired,omitempty"` // retention took its content (recalled is set too)
-	Flagged  bool             `json:"flagged,omitempty"`
+	// Meta: the app's own data about the message, as its sender gave it.
+	Meta     map[string]string `json:"meta,omitempty"`
+	Recalled bool              `json:"recalled,omitempty"`
+	Expired  bool              `json:"expired,omitempty"` // retention took its content (recalled is set too)
+	Flagged  bool              `json:"flagged,omitempty"`
 	// Forwarded: a copy of another message its sender forwarded; the node
 	// keeps no trace of where it came from.
 	Forwarded bool `json:"forwarded,omitempty"`
@@ -589,6 +594,7 @@ func transcriptMessageOf(m *pb.Message) TranscriptMessage {
 	if len(m.Mentions) == 1 && m.Mentions[0] == storage.MentionAll {
 		out.Mentions, out.MentionAll = nil, true
 	}
+	out.Meta = m.Meta
 	if l := m.Location; l != nil {
 		out.Location = &TranscriptPlace{Lat: l.Lat, Lng: l.Lng, Name: l.Name, LiveUntilMs: l.LiveUntilMs}
 	}

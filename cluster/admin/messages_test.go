@@ -261,6 +261,13 @@ func TestServerMessageAboutATopic(t *testing.T) {
 		t.Fatalf("the posted location in the log: %+v", last)
 	}
 	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"buyer","client_msg_id":"o42-far","location":{"lat":95,"lng":0}}`, http.StatusBadRequest, nil)
+	// The shop's own data about a post, which the buyer's app reads.
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"buyer","topic":"order-42","client_msg_id":"o42-meta","text":"track it","meta":{"tracking":"JD014600","carrier":"dhl"}}`, http.StatusCreated, &p)
+	call(http.MethodGet, "/api/v1/conversations/d:buyer:shop:order-42/messages", "s3cret", "", http.StatusOK, &page)
+	if last := page.Messages[len(page.Messages)-1]; last.Meta["tracking"] != "JD014600" || last.Meta["carrier"] != "dhl" || len(last.Meta) != 2 {
+		t.Fatalf("the posted meta in the log: %+v", last)
+	}
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"buyer","client_msg_id":"o42-badmeta","text":"x","meta":{"a b":"c"}}`, http.StatusBadRequest, nil)
 	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"shop","to":"buyer","topic":"order 43","client_msg_id":"x","text":"x"}`, http.StatusBadRequest, nil)
 
 	// Order 42's chats, across buyers, found to post into each: a page of

@@ -47,9 +47,10 @@ type MessageRecord struct {
 	AutoReply  bool                   `protobuf:"varint,16,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`    // posted by the node for its sender, who is away: no answer of theirs
 	// a disappearing message: its members stop seeing it then; a copy kept
 	// downstream should be dropped then too. 0: it stays
-	ExpiresAtMs   int64           `protobuf:"varint,17,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
-	ForwardHops   uint32          `protobuf:"varint,18,opt,name=forward_hops,json=forwardHops,proto3" json:"forward_hops,omitempty"` // a forwarded copy: how many forwards from its original (1: a copy of it)
-	Location      *LocationRecord `protobuf:"bytes,19,opt,name=location,proto3" json:"location,omitempty"`                           // a place the message shares; unset: none
+	ExpiresAtMs   int64             `protobuf:"varint,17,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	ForwardHops   uint32            `protobuf:"varint,18,opt,name=forward_hops,json=forwardHops,proto3" json:"forward_hops,omitempty"`                                         // a forwarded copy: how many forwards from its original (1: a copy of it)
+	Location      *LocationRecord   `protobuf:"bytes,19,opt,name=location,proto3" json:"location,omitempty"`                                                                   // a place the message shares; unset: none
+	Meta          map[string]string `protobuf:"bytes,20,rep,name=meta,proto3" json:"meta,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // the app's own data about the message, as its sender gave it
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -213,6 +214,13 @@ func (x *MessageRecord) GetForwardHops() uint32 {
 func (x *MessageRecord) GetLocation() *LocationRecord {
 	if x != nil {
 		return x.Location
+	}
+	return nil
+}
+
+func (x *MessageRecord) GetMeta() map[string]string {
+	if x != nil {
+		return x.Meta
 	}
 	return nil
 }
@@ -1695,7 +1703,7 @@ var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
 	"\n" +
-	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\xce\x04\n" +
+	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\xc8\x05\n" +
 	"\rMessageRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
@@ -1720,7 +1728,11 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"auto_reply\x18\x10 \x01(\bR\tautoReply\x12\"\n" +
 	"\rexpires_at_ms\x18\x11 \x01(\x03R\vexpiresAtMs\x12!\n" +
 	"\fforward_hops\x18\x12 \x01(\rR\vforwardHops\x12>\n" +
-	"\blocation\x18\x13 \x01(\v2\".switchboard.export.LocationRecordR\blocation\"l\n" +
+	"\blocation\x18\x13 \x01(\v2\".switchboard.export.LocationRecordR\blocation\x12?\n" +
+	"\x04meta\x18\x14 \x03(\v2+.switchboard.export.MessageRecord.MetaEntryR\x04meta\x1a7\n" +
+	"\tMetaEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"l\n" +
 	"\x0eLocationRecord\x12\x10\n" +
 	"\x03lat\x18\x01 \x01(\x01R\x03lat\x12\x10\n" +
 	"\x03lng\x18\x02 \x01(\x01R\x03lng\x12\x12\n" +
@@ -1893,7 +1905,7 @@ func file_export_exportpb_records_proto_rawDescGZIP() []byte {
 	return file_export_exportpb_records_proto_rawDescData
 }
 
-var file_export_exportpb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_export_exportpb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_export_exportpb_records_proto_goTypes = []any{
 	(*MessageRecord)(nil),    // 0: switchboard.export.MessageRecord
 	(*LocationRecord)(nil),   // 1: switchboard.export.LocationRecord
@@ -1907,22 +1919,24 @@ var file_export_exportpb_records_proto_goTypes = []any{
 	(*NoteRecord)(nil),       // 9: switchboard.export.NoteRecord
 	(*ModerationRecord)(nil), // 10: switchboard.export.ModerationRecord
 	(*MetricsRecord)(nil),    // 11: switchboard.export.MetricsRecord
+	nil,                      // 12: switchboard.export.MessageRecord.MetaEntry
 }
 var file_export_exportpb_records_proto_depIdxs = []int32{
 	2,  // 0: switchboard.export.MessageRecord.media:type_name -> switchboard.export.MediaRecord
 	1,  // 1: switchboard.export.MessageRecord.location:type_name -> switchboard.export.LocationRecord
-	3,  // 2: switchboard.export.Event.conv:type_name -> switchboard.export.EventRecord
-	4,  // 3: switchboard.export.Event.desk:type_name -> switchboard.export.DeskRecord
-	5,  // 4: switchboard.export.Event.read:type_name -> switchboard.export.ReadRecord
-	6,  // 5: switchboard.export.Event.step:type_name -> switchboard.export.DeskStepRecord
-	10, // 6: switchboard.export.Event.moderation:type_name -> switchboard.export.ModerationRecord
-	9,  // 7: switchboard.export.Event.note:type_name -> switchboard.export.NoteRecord
-	8,  // 8: switchboard.export.Event.tags:type_name -> switchboard.export.TagsRecord
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	12, // 2: switchboard.export.MessageRecord.meta:type_name -> switchboard.export.MessageRecord.MetaEntry
+	3,  // 3: switchboard.export.Event.conv:type_name -> switchboard.export.EventRecord
+	4,  // 4: switchboard.export.Event.desk:type_name -> switchboard.export.DeskRecord
+	5,  // 5: switchboard.export.Event.read:type_name -> switchboard.export.ReadRecord
+	6,  // 6: switchboard.export.Event.step:type_name -> switchboard.export.DeskStepRecord
+	10, // 7: switchboard.export.Event.moderation:type_name -> switchboard.export.ModerationRecord
+	9,  // 8: switchboard.export.Event.note:type_name -> switchboard.export.NoteRecord
+	8,  // 9: switchboard.export.Event.tags:type_name -> switchboard.export.TagsRecord
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_export_exportpb_records_proto_init() }
@@ -1946,7 +1960,7 @@ func file_export_exportpb_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_export_exportpb_records_proto_rawDesc), len(file_export_exportpb_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

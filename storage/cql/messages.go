@@ -40,6 +40,7 @@ type msgRow struct {
 	ServerTS    *time.Time `db:"server_ts"`
 	ExpiresAt   *time.Time `db:"expires_at"` // the epoch (no null, no tombstone) or null in older rows: the message stays
 	Location    []byte     `db:"location"`   // storage.EncodeLocation; empty (not null) for none, null in older rows
+	Meta        []byte     `db:"meta"`       // storage.EncodeMeta; likewise
 }
 
 func (s *Store) msgRow(convID string, m *storage.Message) msgRow {
@@ -69,6 +70,7 @@ func (s *Store) msgRow(convID string, m *storage.Message) msgRow {
 		ServerTS:    ts(m.ServerTS),
 		ExpiresAt:   endColumn(m.ExpiresAt),
 		Location:    emptyNotNull(storage.EncodeLocation(m.Location)),
+		Meta:        emptyNotNull(storage.EncodeMeta(m.Meta)),
 	}
 }
 
@@ -83,6 +85,7 @@ func (r msgRow) msg() storage.Message {
 	// Only EncodeLocation writes the column; a value it cannot have
 	// written reads as none.
 	loc, _ := storage.DecodeLocation(r.Location)
+	meta, _ := storage.DecodeMeta(r.Meta)
 	return storage.Message{
 		ConvID:      r.ConvID,
 		Seq:         uint64(r.Seq),
@@ -102,11 +105,12 @@ func (r msgRow) msg() storage.Message {
 		ServerTS:  fromTS(r.ServerTS),
 		ExpiresAt: mutedUntil(r.ExpiresAt), // an end column: null and the epoch are none
 		Location:  loc,
+		Meta:      meta,
 	}
 }
 
 var msgCols = []string{"conv_id", "bucket", "seq", "msg_id", "client_msg_id", "sender", "sender_role",
-	"kind", "ref_seq", "reply_to", "mentions", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb", "media_duration_ms", "body", "flags", "client_ts", "server_ts", "expires_at", "location"}
+	"kind", "ref_seq", "reply_to", "mentions", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb", "media_duration_ms", "body", "flags", "client_ts", "server_ts", "expires_at", "location", "meta"}
 
 var (
 	msgInsert      = mk(qb.Insert("messages").Columns(msgCols...).Unique().ToCql())
@@ -122,7 +126,7 @@ var (
 	msgGetWT = mk(qb.Select("messages").Columns(append(slices.Clone(msgCols), "WRITETIME(flags) AS wt")...).
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
 	// msgRewrite writes a row's body, flags and attachments (a recall; a redaction).
-	msgRewrite = mk(qb.Update("messages").Set("body", "flags", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb", "media_duration_ms", "location").
+	msgRewrite = mk(qb.Update("messages").Set("body", "flags", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb", "media_duration_ms", "location", "meta").
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
 )
 
@@ -479,8 +483,8 @@ func (s *Store) RedactMessage(ctx context.Context, convID string, seq uint64, bo
 // TombstoneMessage clears the body and the attachment and sets FlagRecalled.
 func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {
 	return s.rewriteMessage(ctx, "tombstone", convID, seq, func(m *storage.Message) bool {
-		write := !m.Recalled() || len(m.Body) > 0 || m.Media.ID != "" || !m.Media.Preview.IsZero() || m.Location != nil
-		m.Body, m.Flags, m.Media, m.Location = nil, m.Flags|storage.FlagRecalled, storage.MediaRef{}, nil
+		write := !m.Recalled() || len(m.Body) > 0 || m.Media.ID != "" || !m.Media.Preview.IsZero() || m.Location != nil || len(m.Meta) > 0
+		m.Body, m.Flags, m.Media, m.Location, m.Meta = nil, m.Flags|storage.FlagRecalled, storage.MediaRef{}, nil, nil
 		return write
 	})
 }
@@ -517,7 +521,7 @@ func (s *Store) rewriteMessage(ctx context.Context, what, convID string, seq uin
 	p := m.Media.Preview
 	err = s.query(ctx, msgRewrite).Bind(m.Body, int64(m.Flags), m.Media.ID, m.Media.Name, m.Media.MIME, m.Media.Size,
 		int64(p.Width), int64(p.Height), emptyNotNull(p.Thumb), int64(p.DurationMs), emptyNotNull(storage.EncodeLocation(m.Location)),
-		convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).WithTimestamp(row.WT + 1).ExecRelease()
+		emptyNotNull(storage.EncodeMeta(m.Meta)), convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).WithTimestamp(row.WT + 1).ExecRelease()
 	return s.wrap(op, err)
 }
 

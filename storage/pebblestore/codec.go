@@ -193,7 +193,8 @@ func encodeMessage(m *storage.Message) []byte {
 	// message without them is stored as those rows were. A field is
 	// written when it or one after it is set.
 	expires := !m.ExpiresAt.IsZero()
-	located := m.Location != nil
+	hasMeta := len(m.Meta) > 0
+	located := m.Location != nil || hasMeta
 	timed := m.Media.Preview.DurationMs != 0 || located
 	tail := expires || timed // a field after the file's
 	media := m.Media.ID != "" || tail
@@ -221,6 +222,9 @@ func encodeMessage(m *storage.Message) []byte {
 	}
 	if located {
 		e.bytes(storage.EncodeLocation(m.Location))
+	}
+	if hasMeta {
+		e.bytes(storage.EncodeMeta(m.Meta))
 	}
 	return e.b
 }
@@ -275,6 +279,13 @@ func decodeMessage(conv string, seq uint64, b []byte) (storage.Message, error) {
 			return m, fmt.Errorf("message %s/%d: %w", conv, seq, err)
 		}
 		m.Location = loc
+	}
+	if d.err == nil && len(d.b) > 0 { // written before metas: none
+		meta, err := storage.DecodeMeta(d.bytes())
+		if err != nil {
+			return m, fmt.Errorf("message %s/%d: %w", conv, seq, err)
+		}
+		m.Meta = meta
 	}
 	return m, d.err
 }

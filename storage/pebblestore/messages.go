@@ -171,7 +171,7 @@ func (s *Store) RedactMessage(ctx context.Context, convID string, seq uint64, bo
 func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {
 	return s.rewriteMessage(ctx, convID, seq, func(m *storage.Message) {
 		m.Flags |= storage.FlagRecalled
-		m.Body, m.Media, m.Location = nil, storage.MediaRef{}, nil
+		m.Body, m.Media, m.Location, m.Meta = nil, storage.MediaRef{}, nil, nil
 	})
 }
 

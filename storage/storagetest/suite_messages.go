@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -47,6 +48,10 @@ func testMessages(t *testing.T, s storage.Store, id func(string) string) {
 	batch[0].Location = &storage.Location{Lat: 52.520008, Lng: 13.404954, Name: "Café am Markt"}
 	batch[7].Location = &storage.Location{Lat: -90, Lng: 180, LiveUntil: time.UnixMilli(1796600000123)} // a live share
 	batch[1].Location = &storage.Location{Lat: 0, Lng: -180, Name: "null island"}
+	// The app's meta: alone (an older row's fields all empty before it),
+	// beside a place, and a value that is empty or not ASCII.
+	batch[9].Meta = map[string]string{"order": "A-1001"}
+	batch[0].Meta = map[string]string{"listing": "7", "price": "120 €", "note": ""}
 	must(t, s.AppendMessages(c, cid, 0, batch[:6]))
 	must(t, s.AppendMessages(c, cid, 0, batch[6:]))
 
@@ -79,9 +84,9 @@ func testMessages(t *testing.T, s storage.Store, id func(string) string) {
 	must(t, err)
 	eqSeqs(t, page)
 
-	// A tombstone takes the location with the text.
+	// A tombstone takes the location and the meta with the text.
 	must(t, s.TombstoneMessage(c, cid, 1))
-	if got, err := s.GetMessage(c, cid, 1); err != nil || !got.Recalled() || got.Location != nil || len(got.Body) != 0 {
+	if got, err := s.GetMessage(c, cid, 1); err != nil || !got.Recalled() || got.Location != nil || got.Meta != nil || len(got.Body) != 0 {
 		t.Fatalf("a tombstoned location: %+v %v", got, err)
 	}
 }
@@ -97,7 +102,7 @@ func equalMessage(a, b storage.Message) bool {
 	a.Body, b.Body = nil, nil
 	return a.ConvID == b.ConvID && a.Seq == b.Seq && a.MsgID == b.MsgID && a.ClientMsgID == b.ClientMsgID &&
 		a.Sender == b.Sender && a.SenderRole == b.SenderRole && a.Kind == b.Kind && a.RefSeq == b.RefSeq && a.ReplyTo == b.ReplyTo &&
-		slices.Equal(a.Mentions, b.Mentions) && reflect.DeepEqual(a.Media, b.Media) && reflect.DeepEqual(a.Location, b.Location) &&
+		slices.Equal(a.Mentions, b.Mentions) && reflect.DeepEqual(a.Media, b.Media) && reflect.DeepEqual(a.Location, b.Location) && maps.Equal(a.Meta, b.Meta) &&
 		a.Flags == b.Flags && a.ClientTS.Equal(b.ClientTS) && a.ServerTS.Equal(b.ServerTS) && a.ExpiresAt.Equal(b.ExpiresAt)
 }
 

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"maps"
 	"fmt"
 	"math"
 	"slices"
@@ -41,6 +42,15 @@ func (c *Client) toConvOrPeer(conv string) Target {
 // made); reuse one to make a resend idempotent.
 func (c *Client) Send(to Target, body []byte, clientMsgID string) (*Pending, error) {
 	return c.send(to, body, clientMsgID, time.Now(), wirepb.MessageKind_NORMAL, 0, 0)
+}
+
+// SendWithMeta is Send of a message carrying the app's own data about it
+// (an order's id, a price, how to draw it): every member's app reads it
+// as Message.Meta, the node shows it nowhere. At most the node's
+// --max-meta-bytes of keys and values (TOO_LARGE); keys are 1–64 letters,
+// digits and _.- (INVALID otherwise).
+func (c *Client) SendWithMeta(to Target, body []byte, meta map[string]string, clientMsgID string) (*Pending, error) {
+	return c.sendMessage(to, Message{ClientMsgID: clientMsgID, Kind: wirepb.MessageKind_NORMAL, Body: body, Meta: maps.Clone(meta), ClientTime: time.Now()})
 }
 
 // Reply is Send of a message that answers the message at seq of conv (one

@@ -214,11 +214,11 @@ func (p *pipeline) start(o *outgoing, after string) error {
 	send := &wirepb.SendRequest{
 		ClientMsgId: o.msg.ClientMsgID, Body: o.msg.Body, ClientTsMs: o.msg.ClientTime.UnixMilli(), Kind: o.msg.Kind,
 		RefSeq: o.msg.RefSeq, ReplyTo: o.msg.ReplyTo, Mentions: o.msg.Mentions, MentionAll: o.msg.MentionAll, MediaId: o.msg.Media.GetId(), AfterClientMsgId: after,
-		Location: o.msg.Location}
+		Location: o.msg.Location, Meta: o.msg.Meta}
 	if o.forward.conv != "" {
 		// The pending view shows the copied message as held; the node
 		// copies it itself.
-		send.Body, send.MediaId, send.Location, send.ForwardConv, send.ForwardSeq = nil, "", nil, o.forward.conv, o.forward.seq
+		send.Body, send.MediaId, send.Location, send.Meta, send.ForwardConv, send.ForwardSeq = nil, "", nil, nil, o.forward.conv, o.forward.seq
 	}
 	req := &wirepb.Request{Op: &wirepb.Request_Send{Send: send}}
 	if o.to != "" {

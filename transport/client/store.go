@@ -66,6 +66,9 @@ type Message struct {
 	// Location is a place the message shares (SendLocation); nil: none.
 	// Body is then its caption, maybe empty.
 	Location *wirepb.Location
+	// Meta is the app's own data about the message, as its sender gave it
+	// (SendWithMeta); nil: none. The node never shows it.
+	Meta     map[string]string
 	Body     []byte // of an edited message: the newest edit's text
 	Recalled bool
 	// Expired: the node's retention took its content, or it disappeared
@@ -201,7 +204,7 @@ func fromWire(m *wirepb.Message) Message {
 		Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
 		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Media: m.Media, Body: m.Body, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged,
 		Forwarded: m.Forwarded, ForwardHops: m.ForwardHops, AutoReply: m.AutoReply, ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
-		ExpiresAt: millisTime(m.ExpiresAtMs), Location: m.Location,
+		ExpiresAt: millisTime(m.ExpiresAtMs), Location: m.Location, Meta: m.Meta,
 	}
 }
 
