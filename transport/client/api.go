@@ -3,8 +3,8 @@ package client
 import (
 	"context"
 	"errors"
-	"maps"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
