@@ -186,7 +186,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 68
+const opCount = 69
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -301,6 +301,12 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag], Approval: b%2 == 0}}}
 	case 45:
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
+	case 68:
+		// A message with meta of any key and value (empty, too long, not
+		// UTF-8), on a new message or a revision of any seq.
+		meta := map[string]string{s: string(rune(a % 0x11_0000)), fmt.Sprint(b % 7): strings.Repeat(s, int(a%64))}
+		send := &wirepb.SendRequest{Conv: conv, ClientMsgId: s + "d", Body: []byte("x" + s), Meta: meta, RefSeq: map[bool]uint64{true: b % 8}[flag]}
+		return &wirepb.Request{Op: &wirepb.Request_Send{Send: send}}
 	case 67:
 		// A freeze with any reason (too long, not UTF-8), an unfreeze
 		// with one, a read.

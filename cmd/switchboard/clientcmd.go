@@ -175,14 +175,16 @@ type jsonMessage struct {
 	MentionAll  bool       `json:"mention_all,omitempty"` // it mentions everyone but its sender ("@all")
 	Media       *jsonMedia `json:"media,omitempty"`
 	// Location: a place the message shares (Text is its caption).
-	Location   *jsonLocation `json:"location,omitempty"`
-	Recalled   bool          `json:"recalled,omitempty"`
-	Expired    bool          `json:"expired,omitempty"` // the node's retention took its content
-	Flagged    bool          `json:"flagged,omitempty"`
-	Forwarded  bool          `json:"forwarded,omitempty"`  // a copy of another message
-	AutoReply  bool          `json:"auto_reply,omitempty"` // posted by the node for its sender, who is away
-	ServerTsMs int64         `json:"server_ts_ms"`
-	State      string        `json:"state,omitempty"`
+	Location *jsonLocation `json:"location,omitempty"`
+	// Meta: the app's own data about the message (send --meta).
+	Meta       map[string]string `json:"meta,omitempty"`
+	Recalled   bool              `json:"recalled,omitempty"`
+	Expired    bool              `json:"expired,omitempty"` // the node's retention took its content
+	Flagged    bool              `json:"flagged,omitempty"`
+	Forwarded  bool              `json:"forwarded,omitempty"`  // a copy of another message
+	AutoReply  bool              `json:"auto_reply,omitempty"` // posted by the node for its sender, who is away
+	ServerTsMs int64             `json:"server_ts_ms"`
+	State      string            `json:"state,omitempty"`
 	// Reactions: emoji → the members who chose it.
 	Reactions map[string][]string `json:"reactions,omitempty"`
 	// RemindAtMs: a starred message's reminder (the starred list only).
@@ -193,7 +195,7 @@ func toJSONMessage(m client.Message) jsonMessage {
 	return jsonMessage{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgID, ClientMsgID: m.ClientMsgID, From: m.Sender,
 		Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Recalled: m.Recalled,
 		Expired: m.Expired, Flagged: m.Flagged, Forwarded: m.Forwarded, AutoReply: m.AutoReply, ServerTsMs: millis(m.ServerTime), Reactions: reactionMap(m.Reactions), Media: toJSONMedia(m.Media),
-		Location: toJSONLocation(m.Location)}
+		Location: toJSONLocation(m.Location), Meta: m.Meta}
 }
 
 // jsonLocation is a shared place as commands print it.
@@ -227,7 +229,7 @@ func wireToJSONMessage(m *wirepb.Message) *jsonMessage {
 	}
 	j := toJSONMessage(client.Message{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender,
 		Kind: m.Kind, Body: m.Body, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged, Forwarded: m.Forwarded, AutoReply: m.AutoReply,
-		Location: m.Location})
+		Location: m.Location, Meta: m.Meta})
 	j.ServerTsMs = m.ServerTsMs
 	return &j
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -124,5 +125,25 @@ func TestForwardCommand(t *testing.T) {
 	if res, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "buyer", "--conv", asked.Conv, "--topic", "listing-8", "--text", "x").CombinedOutput(); err == nil ||
 		!strings.Contains(string(res), "--topic goes with --to user:NAME") {
 		t.Fatalf("send --conv --topic: %v\n%s", err, res)
+	}
+	// The marketplace's own data about an offer: in the history and in JSON.
+	n.run("send", "--data-dir", d, "--user", "buyer", "--conv", asked.Conv, "--text", "would you take 40?", "--meta", "offer=40,currency=EUR")
+	if out := string(n.run("history", "--data-dir", d, "--user", "seller", "--conv", asked.Conv)); !strings.Contains(out, "buyer: would you take 40? {currency=EUR, offer=40}") {
+		t.Fatalf("the seller's history with the offer's meta:\n%s", out)
+	}
+	var page []struct {
+		Meta map[string]string `json:"meta"`
+	}
+	mustJSON(t, n.run("history", "--data-dir", d, "--user", "seller", "--conv", asked.Conv, "--json"), &page)
+	if !slices.ContainsFunc(page, func(m struct {
+		Meta map[string]string `json:"meta"`
+	}) bool {
+		return m.Meta["offer"] == "40" && m.Meta["currency"] == "EUR"
+	}) {
+		t.Fatalf("history --json without the meta: %+v", page)
+	}
+	if res, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "buyer", "--conv", asked.Conv, "--text", "x", "--meta", "a b=c").CombinedOutput(); err == nil ||
+		!strings.Contains(string(res), "INVALID") {
+		t.Fatalf("send --meta with a bad key: %v\n%s", err, res)
 	}
 }

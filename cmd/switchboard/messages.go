@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,6 +32,7 @@ func newSendCmd() *cobra.Command {
 	var at string
 	var in, length, live time.Duration
 	var mentionAll bool
+	var meta map[string]string
 	cmd := &cobra.Command{
 		Use:   "send",
 		Short: "Send a message (to user:NAME, or to a conversation)",
@@ -37,6 +40,7 @@ func newSendCmd() *cobra.Command {
   switchboard send --data-dir D --user buyer --to user:seller --topic listing-7 --text "is the lamp still there?"
   switchboard send --data-dir D --user buyer --to user:seller --location 52.5200,13.4050 --place "Café am Markt" --text "here at 6?"
   switchboard send --data-dir D --user alice --conv g:team --text hello
+  switchboard send --data-dir D --user shop --to user:buyer --text "your parcel is on its way" --meta tracking=JD014600,carrier=dhl
   switchboard send --data-dir D --user bob --conv d:alice:bob --reply-to 1 --text "it is"
   switchboard send --data-dir D --user olga --conv g:class --mention mia,max --text "@mia @max homework is up"
   switchboard send --data-dir D --user olga --conv g:class --mention-all --text "@all no class tomorrow"
@@ -89,6 +93,9 @@ func newSendCmd() *cobra.Command {
 			if (text == "") == (cardFile == "") {
 				return errors.New("give --text or --card")
 			}
+			if len(meta) > 0 && (cardFile != "" || replyTo != 0 || len(mention) > 0 || mentionAll) {
+				return errors.New("--meta goes with a plain --text")
+			}
 			if replyTo != 0 && (target.Conv == "" || cardFile != "") {
 				return errors.New("--reply-to answers a text message of --conv")
 			}
@@ -123,6 +130,10 @@ func newSendCmd() *cobra.Command {
 					send = func(to client.Target, body []byte, id string) (*client.Pending, error) {
 						return c.MentionAll(to.Conv, body, id)
 					}
+				case len(meta) > 0:
+					send = func(to client.Target, body []byte, id string) (*client.Pending, error) {
+						return c.SendWithMeta(to, body, meta, id)
+					}
 				}
 				p, err := send(target, body, clientMsgID)
 				if err != nil {
@@ -153,6 +164,7 @@ func newSendCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&mentionAll, "mention-all", false, "mention every member of the group --conv (\"@all\"; its owners and admins)")
 	cmd.Flags().StringVar(&file, "file", "", "send this file (--text is its caption; the conversation must exist)")
 	cmd.Flags().StringVar(&fileType, "type", "", "the file's content type (default: from its name, else its first bytes)")
+	cmd.Flags().StringToStringVar(&meta, "meta", nil, "the app's own data about the message, KEY=VALUE,… (an order's id): its members' apps read it, nobody is shown it")
 	cmd.Flags().StringVar(&location, "location", "", "share a place: LAT,LNG in degrees (--text is its caption)")
 	cmd.Flags().StringVar(&placeName, "place", "", "the --location's name (\"Café am Markt\")")
 	cmd.Flags().DurationVar(&live, "live", 0, "share the --location live for this long (at most the node's --max-live-location-for): its sender's app moves it")
@@ -508,6 +520,13 @@ func formatMessage(m client.Message) string {
 	}
 	if l := m.Location; l != nil {
 		edited += fmt.Sprintf(" [📍 %s %.6f,%.6f%s]", cmp.Or(l.Name, "location"), l.Lat, l.Lng, liveState(l))
+	}
+	if len(m.Meta) > 0 {
+		pairs := make([]string, 0, len(m.Meta))
+		for _, k := range slices.Sorted(maps.Keys(m.Meta)) {
+			pairs = append(pairs, k+"="+m.Meta[k])
+		}
+		edited += " {" + strings.Join(pairs, ", ") + "}"
 	}
 	if m.Forwarded {
 		reply = "(forwarded) "

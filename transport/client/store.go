@@ -309,7 +309,7 @@ func (s *store) viewLocked(cs *convState, m Message) Message {
 	m.State = s.stateLocked(cs, &m)
 	if !m.ExpiresAt.IsZero() && !time.Now().Before(m.ExpiresAt) && !m.Expired {
 		// Disappeared: shown as the node serves it from now on.
-		m.Expired, m.Recalled, m.Body, m.Media, m.Location, m.EditSeq = true, true, nil, nil, nil, 0
+		m.Expired, m.Recalled, m.Body, m.Media, m.Location, m.Meta, m.EditSeq = true, true, nil, nil, nil, nil, 0
 	}
 	if marks := cs.reactions[m.Seq]; len(marks) > 0 && m.RefSeq == 0 && !m.Recalled &&
 		(m.Kind == wirepb.MessageKind_NORMAL || m.Kind == wirepb.MessageKind_CARD) {
@@ -378,7 +378,7 @@ func (s *store) insertLocked(cs *convState, m Message) bool {
 			return true
 		}
 		if m.Recalled && !old.Recalled {
-			old.Recalled, old.Body, old.Location = true, nil, nil
+			old.Recalled, old.Body, old.Location, old.Meta = true, nil, nil, nil
 		}
 		if m.Expired && !old.Expired {
 			old.Expired, old.Media = true, nil
@@ -518,12 +518,12 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 		if m.Kind == wirepb.MessageKind_RECALL {
 			i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= m.RefSeq })
 			if i < len(cs.msgs) && cs.msgs[i].Seq == m.RefSeq && !cs.msgs[i].Recalled {
-				cs.msgs[i].Recalled, cs.msgs[i].Body, cs.msgs[i].Location = true, nil, nil
+				cs.msgs[i].Recalled, cs.msgs[i].Body, cs.msgs[i].Location, cs.msgs[i].Meta = true, nil, nil, nil
 				added = append(added, s.viewLocked(cs, cs.msgs[i]))
 			}
 			if lm := cs.info.LastMessage; lm != nil && lm.Seq == m.RefSeq {
 				c := *lm
-				c.Recalled, c.Body, c.Location = true, nil, nil
+				c.Recalled, c.Body, c.Location, c.Meta = true, nil, nil, nil
 				cs.info.LastMessage = &c
 			}
 		}
@@ -937,7 +937,7 @@ func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 	// names (an edit's or a card update's message, a reaction's, a reply,
 	// mentions), so that it is folded as its push will be.
 	wm := &wirepb.Message{Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgID, ClientMsgId: m.ClientMsgID, Sender: m.Sender,
-		Kind: m.Kind, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Media: m.Media, Location: m.Location,
+		Kind: m.Kind, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Media: m.Media, Location: m.Location, Meta: m.Meta,
 		Body: m.Body, Flagged: m.Flagged, Forwarded: m.Forwarded, ClientTsMs: m.ClientTime.UnixMilli(), ServerTsMs: r.ServerTsMs, ExpiresAtMs: r.ExpiresAtMs}
 	s.addMessages([]*wirepb.Message{wm}, false)
 	s.mu.Lock()
