@@ -1054,6 +1054,7 @@ export class Client {
       if (e.mentionAll) m.mentionAll = true;
       if (e.media) m.media = { ...e.media };
       if (e.location) m.location = { ...e.location };
+      if (e.meta) m.meta = { ...e.meta };
       if (e.forward) {
         m.forwarded = true;
         (m as any).forward = { ...e.forward };
@@ -1078,7 +1079,8 @@ export class Client {
       const target = c.messages.find((x) => x.seq === Number(m.refSeq));
       if (target) {
         target.recalled = true;
-        delete target.location; // the place goes with the text
+        delete target.location; // the place and the app's data go with the text
+        delete target.meta;
       }
     }
   }
@@ -1293,8 +1295,8 @@ export class Client {
    * resent with the same client message id, after a backoff and the
    * node's retry-after, before anything queued behind it.
    */
-  send(target: Target, text: string): ChatMessage {
-    return this.queue(target, text, "normal");
+  send(target: Target, text: string, opts: { meta?: Record<string, string> } = {}): ChatMessage {
+    return this.queue(target, text, "normal", 0, [], undefined, undefined, undefined, opts.meta);
   }
 
   /**
@@ -1445,6 +1447,7 @@ export class Client {
     media?: MediaInfo,
     forward?: { conv: string; seq: number },
     location?: LocationInfo,
+    meta?: Record<string, string>,
   ): ChatMessage {
     const to = typeof target === "string" ? "" : target.to;
     const convId = typeof target === "string" ? target : directConv(this.user, to, target.topic);
@@ -1464,6 +1467,7 @@ export class Client {
     else if (mentions.length) m.mentions = [...mentions];
     if (media) m.media = { ...media };
     if (location) m.location = { ...location };
+    if (meta && Object.keys(meta).length > 0) m.meta = { ...meta };
     if (forward) {
       m.forwarded = true;
       (m as any).forward = forward;
@@ -1471,7 +1475,7 @@ export class Client {
     (m as any).to = to;
     const c = this.conversation(convId);
     c.pending.push(m);
-    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt(), replyTo: m.replyTo, mentions: m.mentions, mentionAll: m.mentionAll, media: m.media, location: m.location, forward });
+    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt(), replyTo: m.replyTo, mentions: m.mentions, mentionAll: m.mentionAll, media: m.media, location: m.location, meta: m.meta, forward });
     this.emit("conversation", c);
     this.pipeline(convId).add(m);
     return m;
@@ -1506,6 +1510,7 @@ export class Client {
         mentionAll: m.mentionAll ?? false,
         mediaId: m.media?.id ?? "",
         location: m.location ? { lat: m.location.lat, lng: m.location.lng, name: m.location.name ?? "", liveUntilMs: BigInt(m.location.liveUntilMs ?? 0) } : undefined,
+        meta: m.meta ?? {},
       },
     });
   }

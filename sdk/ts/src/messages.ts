@@ -69,6 +69,7 @@ export function chatMessage(m: Message, me: string): ChatMessage {
   if (m.mentionAll) out.mentionAll = true;
   if (m.media?.id) out.media = mediaInfo(m.media);
   if (m.location) out.location = locationInfo(m.location);
+  if (Object.keys(m.meta).length > 0) out.meta = { ...m.meta };
   if (m.forwarded) out.forwarded = true;
   if (m.forwardHops > 0) out.forwardHops = m.forwardHops;
   if (m.autoReply) out.autoReply = true;

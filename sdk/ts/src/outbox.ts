@@ -36,6 +36,8 @@ export interface SavedMessage {
   media?: MediaInfo;
   /** A place the message shares (Client.sendLocation). */
   location?: LocationInfo;
+  /** The app's own data about the message (Client.send's meta). */
+  meta?: Record<string, string>;
   /**
    * A forward (Client.forward): the message it copies, which the node reads
    * itself. body and media are only what the page shows meanwhile; the send
@@ -62,7 +64,7 @@ export function queuedAt(): number {
 /** saveMessage keeps m; false when the storage refused it (full, or disabled): it is then only in memory. */
 export function saveMessage(s: OutboxStorage, user: string, m: SavedMessage): boolean {
   try {
-    s.setItem(keyOf(user, m.clientMsgId), JSON.stringify({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, mentionAll: m.mentionAll || undefined, media: m.media && { ...m.media, thumb: undefined }, forward: m.forward }));
+    s.setItem(keyOf(user, m.clientMsgId), JSON.stringify({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, mentionAll: m.mentionAll || undefined, media: m.media && { ...m.media, thumb: undefined }, location: m.location, meta: m.meta, forward: m.forward }));
     return true;
   } catch {
     return false;
@@ -102,8 +104,8 @@ export function loadMessages(s: OutboxStorage, user: string): SavedMessage[] {
       m = undefined;
     }
     const ok =
-      m && typeof m === "object" && typeof m.conv === "string" && typeof m.to === "string" && typeof m.body === "string" && (m.kind === "normal" || m.kind === "card" || m.kind === "poll") && typeof m.at === "number" && m.clientMsgId === k.slice(prefix.length) && m.clientMsgId !== "" && (m.replyTo === undefined || (Number.isSafeInteger(m.replyTo) && m.replyTo > 0)) && (m.mentions === undefined || (Array.isArray(m.mentions) && m.mentions.every((u: unknown) => typeof u === "string"))) && (m.mentionAll === undefined || (m.mentionAll === true && m.mentions === undefined)) && (m.media === undefined || validMedia(m.media)) && (m.forward === undefined || validForward(m));
-    if (ok) out.push({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, mentionAll: m.mentionAll, media: m.media, forward: m.forward });
+      m && typeof m === "object" && typeof m.conv === "string" && typeof m.to === "string" && typeof m.body === "string" && (m.kind === "normal" || m.kind === "card" || m.kind === "poll") && typeof m.at === "number" && m.clientMsgId === k.slice(prefix.length) && m.clientMsgId !== "" && (m.replyTo === undefined || (Number.isSafeInteger(m.replyTo) && m.replyTo > 0)) && (m.mentions === undefined || (Array.isArray(m.mentions) && m.mentions.every((u: unknown) => typeof u === "string"))) && (m.mentionAll === undefined || (m.mentionAll === true && m.mentions === undefined)) && (m.media === undefined || validMedia(m.media)) && (m.location === undefined || validLocation(m.location)) && (m.meta === undefined || validMeta(m.meta)) && (m.forward === undefined || validForward(m));
+    if (ok) out.push({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, mentionAll: m.mentionAll, media: m.media, location: m.location, meta: m.meta, forward: m.forward });
     else forgetMessage(s, user, k.slice(prefix.length));
   }
   return out.sort((a, b) => a.at - b.at);
@@ -114,6 +116,14 @@ export function loadMessages(s: OutboxStorage, user: string): SavedMessage[] {
 function validForward(m: any): boolean {
   const f = m.forward;
   return f && typeof f === "object" && typeof f.conv === "string" && f.conv !== "" && Number.isSafeInteger(f.seq) && f.seq > 0 && m.kind === "normal" && m.replyTo === undefined && m.mentions === undefined && m.mentionAll === undefined;
+}
+
+function validLocation(l: any): boolean {
+  return l && typeof l === "object" && Number.isFinite(l.lat) && Number.isFinite(l.lng) && (l.name === undefined || typeof l.name === "string") && (l.liveUntilMs === undefined || Number.isSafeInteger(l.liveUntilMs));
+}
+
+function validMeta(m: any): boolean {
+  return m && typeof m === "object" && !Array.isArray(m) && Object.values(m).every((v) => typeof v === "string");
 }
 
 function validMedia(m: any): boolean {

@@ -202,6 +202,8 @@ export interface ChatMessage {
   media?: MediaInfo;
   /** A place the message shares (Client.sendLocation); body is its caption, maybe empty. */
   location?: LocationInfo;
+  /** The app's own data about the message (an order's id, how to draw it), as its sender gave it (send's meta); the node shows it nowhere. */
+  meta?: Record<string, string>;
   /** A copy of another message its sender forwarded (Client.forward): show it labelled so; where it came from is not told. */
   forwarded?: boolean;
   /** How many forwards a copy is from its original (1: a copy of it); from FORWARDED_MANY_TIMES on, show it "forwarded many times". */
@@ -483,7 +485,7 @@ export class Conversation {
       }
       m.expired = m.recalled = true;
       m.body = "";
-      for (const k of ["media", "location", "card", "poll", "reactions", "editSeq", "moveSeq", "cardUpdateSeq"] as const) delete m[k];
+      for (const k of ["media", "location", "meta", "card", "poll", "reactions", "editSeq", "moveSeq", "cardUpdateSeq"] as const) delete m[k];
       changed = true;
     }
     return { changed, next };

@@ -277,7 +277,7 @@ test("who may start a chat: a pupil who takes none refuses a stranger's first me
   });
 });
 
-test("topics: a buyer asks about two listings, two conversations with the seller; the seller answers in one and shares where to meet; a scheduled message keeps its topic", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+test("topics: a buyer asks about two listings, two conversations with the seller; the seller answers in one and shares where to meet; a scheduled message keeps its topic; an offer carries the app's meta", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["ts-buyer", "ts-seller"], async (buyer, seller) => {
     const lamp = buyer.send({ to: "ts-seller", topic: "listing-7" }, "is the lamp still there?");
     const sofa = buyer.send({ to: "ts-seller", topic: "listing-8" }, "and the sofa?");
@@ -312,6 +312,14 @@ test("topics: a buyer asks about two listings, two conversations with the seller
     const bad = buyer.send({ to: "ts-seller", topic: "listing 9" }, "x");
     await until("a topic with a space refused", () => bad.state === "failed");
     assert.match(bad.error ?? "", /letters, digits/);
+    // An offer the marketplace's app draws from its meta, on both sides.
+    const offer = buyer.send(lamp.conv, "would you take 40?", { meta: { offer: "40", currency: "EUR" } });
+    await until("the seller holds the offer's meta", () =>
+      seller.conversation(lamp.conv).messages.some((m) => m.clientMsgId === offer.clientMsgId && m.meta?.offer === "40" && m.meta.currency === "EUR"));
+    assert.deepEqual(buyer.conversation(lamp.conv).messages.find((m) => m.clientMsgId === offer.clientMsgId)?.meta, { offer: "40", currency: "EUR" });
+    const badMeta = buyer.send(lamp.conv, "x", { meta: { "a b": "c" } });
+    await until("a meta key with a space refused", () => badMeta.state === "failed");
+    assert.equal(badMeta.errorCode, Code.INVALID);
   });
 });
 

@@ -391,6 +391,29 @@ test("outbox: kept per user in queue order, forgotten once stored, junk dropped"
   assert.deepEqual(loadMessages(s, "a").map((m) => m.clientMsgId), ["x2"]);
 });
 
+test("outbox: a place and the app's meta are kept with their message; a malformed one is dropped", () => {
+  const s = new MemStorage();
+  assert.ok(saveMessage(s, "a", { conv: "d:a:b", to: "b", clientMsgId: "here", body: "", kind: "normal", at: queuedAt(), location: { lat: 52.5, lng: 13.4, name: "gate B", liveUntilMs: 1796600000000 } }));
+  assert.ok(saveMessage(s, "a", { conv: "d:a:b", to: "b", clientMsgId: "offer", body: "40?", kind: "normal", at: queuedAt(), meta: { offer: "40", currency: "EUR" } }));
+  s.setItem(OUTBOX_PREFIX + "a:badplace", JSON.stringify({ conv: "c", to: "", clientMsgId: "badplace", body: "", kind: "normal", at: 1, location: { lat: "north" } }));
+  s.setItem(OUTBOX_PREFIX + "a:badmeta", JSON.stringify({ conv: "c", to: "", clientMsgId: "badmeta", body: "b", kind: "normal", at: 2, meta: { offer: 40 } }));
+  assert.deepEqual(
+    loadMessages(s, "a").map((m) => [m.clientMsgId, m.location, m.meta]),
+    [
+      ["here", { lat: 52.5, lng: 13.4, name: "gate B", liveUntilMs: 1796600000000 }, undefined],
+      ["offer", undefined, { offer: "40", currency: "EUR" }],
+    ],
+  );
+  assert.equal(s.getItem(OUTBOX_PREFIX + "a:badplace"), null, "a place that is no place is dropped");
+  assert.equal(s.getItem(OUTBOX_PREFIX + "a:badmeta"), null, "meta with a value that is no string is dropped");
+});
+
+test("messages: the app's meta from the wire is kept, and set only when there is some", () => {
+  const wire = (over: object) => create(MessageSchema, { conv: "d:a:b", seq: 3n, sender: "b", body: new TextEncoder().encode("40?"), serverTsMs: 1n, ...over });
+  assert.deepEqual(chatMessage(wire({ meta: { offer: "40" } }), "a").meta, { offer: "40" });
+  assert.equal("meta" in chatMessage(wire({}), "a"), false);
+});
+
 test("outbox: an @all keeps mentionAll; one that also names members, or says it otherwise, is dropped", () => {
   const s = new MemStorage();
   assert.ok(saveMessage(s, "a", { conv: "g:x", to: "", clientMsgId: "all", body: "@all hi", kind: "normal", at: queuedAt(), mentionAll: true }));
