@@ -60,6 +60,8 @@ type groupSettings struct {
 	Disappearing []disappearSpan `json:"disappearing,omitempty"`
 	// Frozen: closed to new messages (nil: open; conv_freeze.go).
 	Frozen *frozenState `json:"frozen,omitempty"`
+	// Meta: the app's own data about the conversation (conv_meta.go).
+	Meta map[string]string `json:"meta,omitempty"`
 }
 
 func settingsKey(conv string) string { return "conv-settings/" + conv }
@@ -129,7 +131,7 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 	reply := func(e *pb.Error, s *groupSettings, seq uint64) {
 		r := &pb.GroupSettingsResponse{Error: e, Seq: seq}
 		if s != nil {
-			r.PrejoinHistory, r.AdminsOnly, r.SlowModeMs, r.Frozen = c.preJoinHistory(s), s.AdminsOnly, s.SlowModeMs, s.Frozen.toPB()
+			r.PrejoinHistory, r.AdminsOnly, r.SlowModeMs, r.Frozen, r.Meta = c.preJoinHistory(s), s.AdminsOnly, s.SlowModeMs, s.Frozen.toPB(), s.Meta
 			r.MemberCount = uint32(c.active)
 			if c.kind == storage.KindGroup {
 				r.Managers = c.managers(MaxListedManagers)

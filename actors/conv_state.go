@@ -31,7 +31,7 @@ func (c *conversation) state(ctx actor.Context, m *pb.ConvState) {
 		last = min(last, mem.LeftSeq) // a member that left sees nothing after
 	}
 	res := &pb.ConvStateResponse{Kind: convKindToPB(c.kind), LastSeq: last, Member: toPBMember(*mem), MemberCount: uint32(c.active), Title: c.title(), PictureId: c.pictureID(),
-		Frozen: c.frozenNow()}
+		Frozen: c.frozenNow(), Meta: c.metaNow()}
 	if c.lastMsg != nil && c.lastMsg.Seq <= last && mem.Sees(c.lastMsg.Seq) {
 		res.LastMessage = listed(readable(c.lastMsg, c.rt.contentClock(c.id)))
 	}

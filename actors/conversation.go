@@ -183,6 +183,8 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.disappearing(ctx, m)
 	case *pb.SetFrozen:
 		c.setFrozen(ctx, m)
+	case *pb.SetConvMeta:
+		c.setMeta(ctx, m)
 	case *pb.SweepDisappeared:
 		c.sweepDisappeared(ctx, m)
 	case *pb.MembershipChange:

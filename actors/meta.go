@@ -28,8 +28,14 @@ func checkMeta(m *pb.SendMessage, maxBytes int) *pb.Error {
 	if m.RefSeq != 0 || m.Kind == pb.MessageKind_REACTION || m.Kind == pb.MessageKind_VOTE {
 		return pbErr(pb.Code_INVALID, "meta goes with a new message: not with an edit, an update, a close, a reaction or a vote")
 	}
+	return validMeta(m.Meta, maxBytes)
+}
+
+// validMeta checks a meta's keys, values and size (a message's or a
+// conversation's).
+func validMeta(meta map[string]string, maxBytes int) *pb.Error {
 	size := 0
-	for k, v := range m.Meta {
+	for k, v := range meta {
 		if !validMetaKey(k) {
 			return pbErr(pb.Code_INVALID, "meta key %q: 1 to %d letters, digits and _.-", k, maxMetaKeyBytes)
 		}

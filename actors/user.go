@@ -95,12 +95,13 @@ type userConv struct {
 	// infoSeq is the conversation's last seq when member and large were
 	// last set: older news (a Deliver that raced a notice) is ignored.
 	infoSeq uint64
-	// title and picture are a group's name and its picture's id, and
-	// frozen its freeze (nil: open), as of titleSeq (the conversation's
-	// last seq when they were told): an older notice does not undo a
-	// rename.
+	// title and picture are a group's name and its picture's id, frozen
+	// its freeze (nil: open) and meta the app's data about it, as of
+	// titleSeq (the conversation's last seq when they were told): an
+	// older notice does not undo a rename.
 	title, picture string
 	frozen         *pb.Frozen
+	meta           map[string]string
 	titleSeq       uint64
 }
 
@@ -347,7 +348,7 @@ func (u *user) conv(id string) (*userConv, *pb.Error) {
 	uc := &userConv{
 		kind: storage.ConvKind(cs.Kind), member: memberFromPB(id, cs.Member), large: int(cs.MemberCount) > u.rt.cfg.FanoutThreshold,
 		readSeq: state.ReadSeq, lastSeq: cs.LastSeq, nUnread: cs.Unread, nMentions: cs.UnreadMentions, lastMsg: cs.LastMessage, infoSeq: cs.LastSeq,
-		title: cs.Title, picture: cs.PictureId, frozen: cs.Frozen, titleSeq: cs.LastSeq,
+		title: cs.Title, picture: cs.PictureId, frozen: cs.Frozen, meta: cs.Meta, titleSeq: cs.LastSeq,
 		pinned: state.Pinned, muted: state.Muted, mutedUntil: millis(state.MutedUntil), archivedSeq: state.ArchivedSeq, archivedUntil: millis(state.ArchivedUntil), markedUnread: state.MarkedUnread, activity: state.LastActivity,
 		labels: state.Labels,
 	}
@@ -460,7 +461,7 @@ func (u *user) refreshLarge(convs []string) {
 			uc.lastSeq, uc.nUnread, uc.nMentions, uc.lastMsg = cs.LastSeq, cs.Unread, cs.UnreadMentions, cs.LastMessage
 			uc.setMember(memberFromPB(id, cs.Member))
 			if cs.LastSeq >= uc.titleSeq {
-				uc.title, uc.picture, uc.frozen, uc.titleSeq = cs.Title, cs.PictureId, cs.Frozen, cs.LastSeq
+				uc.title, uc.picture, uc.frozen, uc.meta, uc.titleSeq = cs.Title, cs.PictureId, cs.Frozen, cs.Meta, cs.LastSeq
 			}
 		}
 	}

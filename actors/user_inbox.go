@@ -472,7 +472,7 @@ func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
 	}
 	uc.kind = storage.ConvKind(n.Kind)
 	if n.LastSeq >= uc.titleSeq {
-		uc.title, uc.picture, uc.frozen, uc.titleSeq = n.Title, n.PictureId, n.Frozen, n.LastSeq
+		uc.title, uc.picture, uc.frozen, uc.meta, uc.titleSeq = n.Title, n.PictureId, n.Frozen, n.Meta, n.LastSeq
 	}
 	unread, mentions := uc.unreadCount(), uc.unreadMentions()
 	if e := u.takeMembership(n.Conv, uc, n.Member, n.Large, n.LastSeq, true); e != nil {

@@ -96,7 +96,7 @@ func wireSummaries(cs []*pb.ConvSummary) []*wirepb.ConvSummary {
 			Conv: c.Conv, Kind: wirepb.ConvKind(c.Kind), LastSeq: c.LastSeq, Unread: c.Unread, ReadSeq: c.ReadSeq,
 			LastMessage: wireMessage(c.LastMessage), Pinned: c.Pinned, Muted: c.Muted, LastActivityMs: c.LastActivityMs, Member: c.Member,
 			PeerReadSeq: c.PeerReadSeq, UnreadMentions: c.UnreadMentions, Archived: c.Archived, MarkedUnread: c.MarkedUnread, Title: c.Title, PictureId: c.PictureId, ClearedSeq: c.ClearedSeq, HiddenSeqs: c.HiddenSeqs, Labels: c.Labels, ArchivedUntilMs: c.ArchivedUntilMs,
-			MutedUntilMs: c.MutedUntilMs, Frozen: wireFrozen(c.Frozen),
+			MutedUntilMs: c.MutedUntilMs, Frozen: wireFrozen(c.Frozen), Meta: c.Meta,
 		}
 	}
 	return out
@@ -128,7 +128,8 @@ func wirePush(p *pb.Push) (w *wirepb.Push, conv string, ok bool) {
 	case *pb.Push_Membership:
 		n := e.Membership
 		w.Event = &wirepb.Push_Membership{Membership: &wirepb.MembershipUpdate{Conv: n.Conv, Kind: wirepb.ConvKind(n.Kind), Member: wireMember(n.Member), LastSeq: n.LastSeq, Title: n.Title, PictureId: n.PictureId,
-			ClearedSeq: n.Member.GetClearedSeq(), HiddenSeqs: n.Member.GetHidden(), Frozen: wireFrozen(n.Frozen)}}
+			ClearedSeq: n.Member.GetClearedSeq(), HiddenSeqs: n.Member.GetHidden(), Frozen: wireFrozen(n.Frozen),
+			Meta: n.Meta}}
 		conv = n.GetConv()
 	case *pb.Push_Receipt:
 		w.Event = &wirepb.Push_Receipt{Receipt: &wirepb.ReadReceipt{Conv: e.Receipt.Conv, Reader: e.Receipt.Reader, Seq: e.Receipt.Seq}}

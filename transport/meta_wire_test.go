@@ -58,3 +58,38 @@ func TestMetaOverTheWire(t *testing.T) {
 		t.Fatalf("meta past the bound: %v", err)
 	}
 }
+
+// TestConversationMetaOverTheWire: the operator's meta of a conversation
+// reaches an online member's client with a membership push and a device
+// that connects later with its sync; taking it away reaches them too.
+func TestConversationMetaOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	buyer := e.dial("buyer", "phone")
+	sent, err := buyer.SendText(ctx, client.ToUserAbout("seller", "listing-7"), "still there?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lamp := map[string]string{"title": "Lamp", "price": "40 EUR"}
+	if _, err := e.nodes[0].SetConversationMetaAsOperator(ctx, sent.Conv, lamp); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the buyer's client holds the listing beside the chat", func() bool {
+		c, ok := buyer.Conversation(sent.Conv)
+		return ok && maps.Equal(c.Meta, lamp)
+	})
+	seller := e.dial("seller", "laptop")
+	eventually(t, "the seller's client, connected later, holds it from its sync", func() bool {
+		c, ok := seller.Conversation(sent.Conv)
+		return ok && maps.Equal(c.Meta, lamp)
+	})
+	if _, err := e.nodes[0].SetConversationMetaAsOperator(ctx, sent.Conv, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "both let go of it", func() bool {
+		a, _ := buyer.Conversation(sent.Conv)
+		b, _ := seller.Conversation(sent.Conv)
+		return a.Meta == nil && b.Meta == nil
+	})
+}

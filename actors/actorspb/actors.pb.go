@@ -609,7 +609,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{109, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{111, 0}
 }
 
 type Signal_Kind int32
@@ -667,7 +667,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{116, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{118, 0}
 }
 
 type Error struct {
@@ -2396,10 +2396,11 @@ type ConvStateResponse struct {
 	Member      *Member                `protobuf:"bytes,6,opt,name=member,proto3" json:"member,omitempty"`
 	MemberCount uint32                 `protobuf:"varint,7,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
 	// unread messages that mention the user (read fan-out groups)
-	UnreadMentions uint64  `protobuf:"varint,8,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"`
-	Title          string  `protobuf:"bytes,9,opt,name=title,proto3" json:"title,omitempty"`                           // a group's name (empty for other kinds)
-	PictureId      string  `protobuf:"bytes,10,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"` // the group's picture (its upload's id; empty: none)
-	Frozen         *Frozen `protobuf:"bytes,11,opt,name=frozen,proto3" json:"frozen,omitempty"`                        // closed to new messages (nil: open)
+	UnreadMentions uint64            `protobuf:"varint,8,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"`
+	Title          string            `protobuf:"bytes,9,opt,name=title,proto3" json:"title,omitempty"`                                                                          // a group's name (empty for other kinds)
+	PictureId      string            `protobuf:"bytes,10,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`                                                // the group's picture (its upload's id; empty: none)
+	Frozen         *Frozen           `protobuf:"bytes,11,opt,name=frozen,proto3" json:"frozen,omitempty"`                                                                       // closed to new messages (nil: open)
+	Meta           map[string]string `protobuf:"bytes,12,rep,name=meta,proto3" json:"meta,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // the app's own data about the conversation (conv_meta.go)
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -2507,6 +2508,13 @@ func (x *ConvStateResponse) GetPictureId() string {
 func (x *ConvStateResponse) GetFrozen() *Frozen {
 	if x != nil {
 		return x.Frozen
+	}
+	return nil
+}
+
+func (x *ConvStateResponse) GetMeta() map[string]string {
+	if x != nil {
+		return x.Meta
 	}
 	return nil
 }
@@ -2675,10 +2683,11 @@ type MembershipNotice struct {
 	Kind          ConvKind               `protobuf:"varint,3,opt,name=kind,proto3,enum=switchboard.actors.ConvKind" json:"kind,omitempty"`
 	Member        *Member                `protobuf:"bytes,4,opt,name=member,proto3" json:"member,omitempty"`
 	LastSeq       uint64                 `protobuf:"varint,5,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
-	Large         bool                   `protobuf:"varint,6,opt,name=large,proto3" json:"large,omitempty"`                         // read fan-out group: no per-message Deliver
-	Title         string                 `protobuf:"bytes,7,opt,name=title,proto3" json:"title,omitempty"`                          // the group's name as of last_seq
-	PictureId     string                 `protobuf:"bytes,8,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"` // the group's picture as of last_seq (empty: none)
-	Frozen        *Frozen                `protobuf:"bytes,9,opt,name=frozen,proto3" json:"frozen,omitempty"`                        // closed to new messages as of last_seq (nil: open)
+	Large         bool                   `protobuf:"varint,6,opt,name=large,proto3" json:"large,omitempty"`                                                                         // read fan-out group: no per-message Deliver
+	Title         string                 `protobuf:"bytes,7,opt,name=title,proto3" json:"title,omitempty"`                                                                          // the group's name as of last_seq
+	PictureId     string                 `protobuf:"bytes,8,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`                                                 // the group's picture as of last_seq (empty: none)
+	Frozen        *Frozen                `protobuf:"bytes,9,opt,name=frozen,proto3" json:"frozen,omitempty"`                                                                        // closed to new messages as of last_seq (nil: open)
+	Meta          map[string]string      `protobuf:"bytes,10,rep,name=meta,proto3" json:"meta,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // the app's own data about the conversation as of last_seq
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2772,6 +2781,13 @@ func (x *MembershipNotice) GetPictureId() string {
 func (x *MembershipNotice) GetFrozen() *Frozen {
 	if x != nil {
 		return x.Frozen
+	}
+	return nil
+}
+
+func (x *MembershipNotice) GetMeta() map[string]string {
+	if x != nil {
+		return x.Meta
 	}
 	return nil
 }
@@ -4110,18 +4126,19 @@ type ConvSummary struct {
 	// direct and service conversations: how far the other member has read
 	// (its durable read cursor; 0 when unknown), so a client that starts
 	// afresh shows its own messages' read state without waiting for a receipt
-	PeerReadSeq     uint64   `protobuf:"varint,11,opt,name=peer_read_seq,json=peerReadSeq,proto3" json:"peer_read_seq,omitempty"`
-	UnreadMentions  uint64   `protobuf:"varint,12,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"`      // of the unread, those that mention the user
-	Archived        bool     `protobuf:"varint,13,opt,name=archived,proto3" json:"archived,omitempty"`                                        // in the user's archived list, not the main one
-	MarkedUnread    bool     `protobuf:"varint,14,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`            // the user marked it unread; a read clears the mark
-	Title           string   `protobuf:"bytes,15,opt,name=title,proto3" json:"title,omitempty"`                                               // a group's name
-	PictureId       string   `protobuf:"bytes,16,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`                      // a group's picture (its upload's id; empty: none)
-	ClearedSeq      uint64   `protobuf:"varint,17,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`                  // the user cleared it for themself up to here
-	MutedUntilMs    int64    `protobuf:"varint,18,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"`          // muted: the mute ends then (0: until unmuted)
-	HiddenSeqs      []uint64 `protobuf:"varint,19,rep,packed,name=hidden_seqs,json=hiddenSeqs,proto3" json:"hidden_seqs,omitempty"`           // the seqs the user deleted for themself
-	Labels          []string `protobuf:"bytes,20,rep,name=labels,proto3" json:"labels,omitempty"`                                             // the user's labels of it, ascending
-	ArchivedUntilMs int64    `protobuf:"varint,21,opt,name=archived_until_ms,json=archivedUntilMs,proto3" json:"archived_until_ms,omitempty"` // archived: back by itself then (0: no end)
-	Frozen          *Frozen  `protobuf:"bytes,22,opt,name=frozen,proto3" json:"frozen,omitempty"`                                             // closed to new messages (nil: open)
+	PeerReadSeq     uint64            `protobuf:"varint,11,opt,name=peer_read_seq,json=peerReadSeq,proto3" json:"peer_read_seq,omitempty"`
+	UnreadMentions  uint64            `protobuf:"varint,12,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"`                                // of the unread, those that mention the user
+	Archived        bool              `protobuf:"varint,13,opt,name=archived,proto3" json:"archived,omitempty"`                                                                  // in the user's archived list, not the main one
+	MarkedUnread    bool              `protobuf:"varint,14,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`                                      // the user marked it unread; a read clears the mark
+	Title           string            `protobuf:"bytes,15,opt,name=title,proto3" json:"title,omitempty"`                                                                         // a group's name
+	PictureId       string            `protobuf:"bytes,16,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`                                                // a group's picture (its upload's id; empty: none)
+	ClearedSeq      uint64            `protobuf:"varint,17,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`                                            // the user cleared it for themself up to here
+	MutedUntilMs    int64             `protobuf:"varint,18,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"`                                    // muted: the mute ends then (0: until unmuted)
+	HiddenSeqs      []uint64          `protobuf:"varint,19,rep,packed,name=hidden_seqs,json=hiddenSeqs,proto3" json:"hidden_seqs,omitempty"`                                     // the seqs the user deleted for themself
+	Labels          []string          `protobuf:"bytes,20,rep,name=labels,proto3" json:"labels,omitempty"`                                                                       // the user's labels of it, ascending
+	ArchivedUntilMs int64             `protobuf:"varint,21,opt,name=archived_until_ms,json=archivedUntilMs,proto3" json:"archived_until_ms,omitempty"`                           // archived: back by itself then (0: no end)
+	Frozen          *Frozen           `protobuf:"bytes,22,opt,name=frozen,proto3" json:"frozen,omitempty"`                                                                       // closed to new messages (nil: open)
+	Meta            map[string]string `protobuf:"bytes,23,rep,name=meta,proto3" json:"meta,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // the app's own data about the conversation (conv_meta.go)
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -4306,6 +4323,13 @@ func (x *ConvSummary) GetArchivedUntilMs() int64 {
 func (x *ConvSummary) GetFrozen() *Frozen {
 	if x != nil {
 		return x.Frozen
+	}
+	return nil
+}
+
+func (x *ConvSummary) GetMeta() map[string]string {
+	if x != nil {
+		return x.Meta
 	}
 	return nil
 }
@@ -7562,6 +7586,120 @@ func (x *FrozenResponse) GetSeq() uint64 {
 	return 0
 }
 
+// SetConvMeta reads (set false) or replaces (set true; an empty meta
+// clears it) the app's own data about a conversation, as the operator.
+type SetConvMeta struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Set           bool                   `protobuf:"varint,2,opt,name=set,proto3" json:"set,omitempty"`
+	Meta          map[string]string      `protobuf:"bytes,3,rep,name=meta,proto3" json:"meta,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetConvMeta) Reset() {
+	*x = SetConvMeta{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetConvMeta) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetConvMeta) ProtoMessage() {}
+
+func (x *SetConvMeta) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetConvMeta.ProtoReflect.Descriptor instead.
+func (*SetConvMeta) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
+}
+
+func (x *SetConvMeta) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *SetConvMeta) GetSet() bool {
+	if x != nil {
+		return x.Set
+	}
+	return false
+}
+
+func (x *SetConvMeta) GetMeta() map[string]string {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+type ConvMetaResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Meta          map[string]string      `protobuf:"bytes,2,rep,name=meta,proto3" json:"meta,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // as it is now
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConvMetaResponse) Reset() {
+	*x = ConvMetaResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConvMetaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConvMetaResponse) ProtoMessage() {}
+
+func (x *ConvMetaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConvMetaResponse.ProtoReflect.Descriptor instead.
+func (*ConvMetaResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
+}
+
+func (x *ConvMetaResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *ConvMetaResponse) GetMeta() map[string]string {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
 // SweepDisappeared asks a conversation's grain to take the content of its
 // disappeared messages out of the store, a batch at a time.
 type SweepDisappeared struct {
@@ -7573,7 +7711,7 @@ type SweepDisappeared struct {
 
 func (x *SweepDisappeared) Reset() {
 	*x = SweepDisappeared{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7585,7 +7723,7 @@ func (x *SweepDisappeared) String() string {
 func (*SweepDisappeared) ProtoMessage() {}
 
 func (x *SweepDisappeared) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7598,7 +7736,7 @@ func (x *SweepDisappeared) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepDisappeared.ProtoReflect.Descriptor instead.
 func (*SweepDisappeared) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *SweepDisappeared) GetConv() string {
@@ -7619,7 +7757,7 @@ type SweepDisappearedResponse struct {
 
 func (x *SweepDisappearedResponse) Reset() {
 	*x = SweepDisappearedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7631,7 +7769,7 @@ func (x *SweepDisappearedResponse) String() string {
 func (*SweepDisappearedResponse) ProtoMessage() {}
 
 func (x *SweepDisappearedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7644,7 +7782,7 @@ func (x *SweepDisappearedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepDisappearedResponse.ProtoReflect.Descriptor instead.
 func (*SweepDisappearedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *SweepDisappearedResponse) GetError() *Error {
@@ -7682,7 +7820,7 @@ type PutScheduled struct {
 
 func (x *PutScheduled) Reset() {
 	*x = PutScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7694,7 +7832,7 @@ func (x *PutScheduled) String() string {
 func (*PutScheduled) ProtoMessage() {}
 
 func (x *PutScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7707,7 +7845,7 @@ func (x *PutScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduled.ProtoReflect.Descriptor instead.
 func (*PutScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *PutScheduled) GetUser() string {
@@ -7747,7 +7885,7 @@ type PutScheduledResponse struct {
 
 func (x *PutScheduledResponse) Reset() {
 	*x = PutScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7759,7 +7897,7 @@ func (x *PutScheduledResponse) String() string {
 func (*PutScheduledResponse) ProtoMessage() {}
 
 func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7772,7 +7910,7 @@ func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduledResponse.ProtoReflect.Descriptor instead.
 func (*PutScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *PutScheduledResponse) GetError() *Error {
@@ -7793,7 +7931,7 @@ type DropScheduled struct {
 
 func (x *DropScheduled) Reset() {
 	*x = DropScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7805,7 +7943,7 @@ func (x *DropScheduled) String() string {
 func (*DropScheduled) ProtoMessage() {}
 
 func (x *DropScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7818,7 +7956,7 @@ func (x *DropScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduled.ProtoReflect.Descriptor instead.
 func (*DropScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *DropScheduled) GetUser() string {
@@ -7844,7 +7982,7 @@ type DropScheduledResponse struct {
 
 func (x *DropScheduledResponse) Reset() {
 	*x = DropScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7856,7 +7994,7 @@ func (x *DropScheduledResponse) String() string {
 func (*DropScheduledResponse) ProtoMessage() {}
 
 func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7869,7 +8007,7 @@ func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduledResponse.ProtoReflect.Descriptor instead.
 func (*DropScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *DropScheduledResponse) GetError() *Error {
@@ -7893,7 +8031,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7905,7 +8043,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7918,7 +8056,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -7981,7 +8119,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7993,7 +8131,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8006,7 +8144,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -8043,7 +8181,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8055,7 +8193,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[107]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8068,7 +8206,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{107}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -8114,7 +8252,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8126,7 +8264,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8139,7 +8277,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{108}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *Push) GetUser() string {
@@ -8279,7 +8417,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8291,7 +8429,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[109]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8304,7 +8442,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{109}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -8346,7 +8484,7 @@ type ListChanged struct {
 
 func (x *ListChanged) Reset() {
 	*x = ListChanged{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8358,7 +8496,7 @@ func (x *ListChanged) String() string {
 func (*ListChanged) ProtoMessage() {}
 
 func (x *ListChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[110]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8371,7 +8509,7 @@ func (x *ListChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChanged.ProtoReflect.Descriptor instead.
 func (*ListChanged) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{110}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *ListChanged) GetUser() string {
@@ -8434,7 +8572,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8446,7 +8584,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[111]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8459,7 +8597,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{111}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -8531,7 +8669,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8543,7 +8681,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[112]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8556,7 +8694,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{112}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -8599,7 +8737,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[113]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8611,7 +8749,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[113]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8624,7 +8762,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{113}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -8660,7 +8798,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8672,7 +8810,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[114]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8685,7 +8823,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{114}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -8715,7 +8853,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[115]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8727,7 +8865,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[115]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8740,7 +8878,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{115}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -8779,7 +8917,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[116]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8791,7 +8929,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[116]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8804,7 +8942,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{116}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -8853,7 +8991,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[117]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8865,7 +9003,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[117]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8878,7 +9016,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{117}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -8910,7 +9048,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[118]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8922,7 +9060,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[118]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8935,7 +9073,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{118}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -8971,7 +9109,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[119]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8983,7 +9121,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[119]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8996,7 +9134,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{119}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -9037,7 +9175,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[124]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9049,7 +9187,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[124]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9062,7 +9200,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{107, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{109, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -9261,7 +9399,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tConvState\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x19\n" +
-	"\bread_seq\x18\x03 \x01(\x04R\areadSeq\"\xd2\x03\n" +
+	"\bread_seq\x18\x03 \x01(\x04R\areadSeq\"\xd0\x04\n" +
 	"\x11ConvStateResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -9275,7 +9413,11 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
 	"picture_id\x18\n" +
 	" \x01(\tR\tpictureId\x122\n" +
-	"\x06frozen\x18\v \x01(\v2\x1a.switchboard.actors.FrozenR\x06frozen\"B\n" +
+	"\x06frozen\x18\v \x01(\v2\x1a.switchboard.actors.FrozenR\x06frozen\x12C\n" +
+	"\x04meta\x18\f \x03(\v2/.switchboard.actors.ConvStateResponse.MetaEntryR\x04meta\x1a7\n" +
+	"\tMetaEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"B\n" +
 	"\x06ReadBy\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x10\n" +
@@ -9287,7 +9429,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\bmessages\x18\x04 \x03(\v2\x1b.switchboard.actors.MessageR\bmessages\x122\n" +
 	"\x06member\x18\x05 \x01(\v2\x1a.switchboard.actors.MemberR\x06member\x12\x14\n" +
 	"\x05large\x18\x06 \x01(\bR\x05large\x12\x19\n" +
-	"\blast_seq\x18\a \x01(\x04R\alastSeq\"\xba\x02\n" +
+	"\blast_seq\x18\a \x01(\x04R\alastSeq\"\xb7\x03\n" +
 	"\x10MembershipNotice\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x120\n" +
@@ -9298,7 +9440,12 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05title\x18\a \x01(\tR\x05title\x12\x1d\n" +
 	"\n" +
 	"picture_id\x18\b \x01(\tR\tpictureId\x122\n" +
-	"\x06frozen\x18\t \x01(\v2\x1a.switchboard.actors.FrozenR\x06frozen\"\xb1\x01\n" +
+	"\x06frozen\x18\t \x01(\v2\x1a.switchboard.actors.FrozenR\x06frozen\x12B\n" +
+	"\x04meta\x18\n" +
+	" \x03(\v2..switchboard.actors.MembershipNotice.MetaEntryR\x04meta\x1a7\n" +
+	"\tMetaEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb1\x01\n" +
 	"\x0eRegisterDevice\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12!\n" +
@@ -9398,7 +9545,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xf4\x05\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xec\x06\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -9425,7 +9572,11 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"hiddenSeqs\x12\x16\n" +
 	"\x06labels\x18\x14 \x03(\tR\x06labels\x12*\n" +
 	"\x11archived_until_ms\x18\x15 \x01(\x03R\x0farchivedUntilMs\x122\n" +
-	"\x06frozen\x18\x16 \x01(\v2\x1a.switchboard.actors.FrozenR\x06frozen\"\xd5\x01\n" +
+	"\x06frozen\x18\x16 \x01(\v2\x1a.switchboard.actors.FrozenR\x06frozen\x12=\n" +
+	"\x04meta\x18\x17 \x03(\v2).switchboard.actors.ConvSummary.MetaEntryR\x04meta\x1a7\n" +
+	"\tMetaEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd5\x01\n" +
 	"\fSyncResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12E\n" +
@@ -9668,7 +9819,20 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x0eFrozenResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x122\n" +
 	"\x06frozen\x18\x02 \x01(\v2\x1a.switchboard.actors.FrozenR\x06frozen\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"&\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xab\x01\n" +
+	"\vSetConvMeta\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03set\x18\x02 \x01(\bR\x03set\x12=\n" +
+	"\x04meta\x18\x03 \x03(\v2).switchboard.actors.SetConvMeta.MetaEntryR\x04meta\x1a7\n" +
+	"\tMetaEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc0\x01\n" +
+	"\x10ConvMetaResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12B\n" +
+	"\x04meta\x18\x02 \x03(\v2..switchboard.actors.ConvMetaResponse.MetaEntryR\x04meta\x1a7\n" +
+	"\tMetaEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"&\n" +
 	"\x10SweepDisappeared\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\"u\n" +
 	"\x18SweepDisappearedResponse\x12/\n" +
@@ -9878,7 +10042,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 125)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 132)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -9989,32 +10153,39 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*Frozen)(nil),                     // 106: switchboard.actors.Frozen
 	(*SetFrozen)(nil),                  // 107: switchboard.actors.SetFrozen
 	(*FrozenResponse)(nil),             // 108: switchboard.actors.FrozenResponse
-	(*SweepDisappeared)(nil),           // 109: switchboard.actors.SweepDisappeared
-	(*SweepDisappearedResponse)(nil),   // 110: switchboard.actors.SweepDisappearedResponse
-	(*PutScheduled)(nil),               // 111: switchboard.actors.PutScheduled
-	(*PutScheduledResponse)(nil),       // 112: switchboard.actors.PutScheduledResponse
-	(*DropScheduled)(nil),              // 113: switchboard.actors.DropScheduled
-	(*DropScheduledResponse)(nil),      // 114: switchboard.actors.DropScheduledResponse
-	(*PrivacyResponse)(nil),            // 115: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 116: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 117: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 118: switchboard.actors.Push
-	(*ListsUpdate)(nil),                // 119: switchboard.actors.ListsUpdate
-	(*ListChanged)(nil),                // 120: switchboard.actors.ListChanged
-	(*FlagsUpdate)(nil),                // 121: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 122: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 123: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 124: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 125: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 126: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 127: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 128: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 129: switchboard.actors.CheckReminderResponse
-	nil,                                // 130: switchboard.actors.Message.MetaEntry
-	nil,                                // 131: switchboard.actors.SendMessage.MetaEntry
-	nil,                                // 132: switchboard.actors.QuietHours.WeekEntry
-	nil,                                // 133: switchboard.actors.UserAttributes.ValuesEntry
-	(*PresenceResponse_Device)(nil),    // 134: switchboard.actors.PresenceResponse.Device
+	(*SetConvMeta)(nil),                // 109: switchboard.actors.SetConvMeta
+	(*ConvMetaResponse)(nil),           // 110: switchboard.actors.ConvMetaResponse
+	(*SweepDisappeared)(nil),           // 111: switchboard.actors.SweepDisappeared
+	(*SweepDisappearedResponse)(nil),   // 112: switchboard.actors.SweepDisappearedResponse
+	(*PutScheduled)(nil),               // 113: switchboard.actors.PutScheduled
+	(*PutScheduledResponse)(nil),       // 114: switchboard.actors.PutScheduledResponse
+	(*DropScheduled)(nil),              // 115: switchboard.actors.DropScheduled
+	(*DropScheduledResponse)(nil),      // 116: switchboard.actors.DropScheduledResponse
+	(*PrivacyResponse)(nil),            // 117: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 118: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 119: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 120: switchboard.actors.Push
+	(*ListsUpdate)(nil),                // 121: switchboard.actors.ListsUpdate
+	(*ListChanged)(nil),                // 122: switchboard.actors.ListChanged
+	(*FlagsUpdate)(nil),                // 123: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 124: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 125: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 126: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 127: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 128: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 129: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 130: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 131: switchboard.actors.CheckReminderResponse
+	nil,                                // 132: switchboard.actors.Message.MetaEntry
+	nil,                                // 133: switchboard.actors.SendMessage.MetaEntry
+	nil,                                // 134: switchboard.actors.ConvStateResponse.MetaEntry
+	nil,                                // 135: switchboard.actors.MembershipNotice.MetaEntry
+	nil,                                // 136: switchboard.actors.ConvSummary.MetaEntry
+	nil,                                // 137: switchboard.actors.QuietHours.WeekEntry
+	nil,                                // 138: switchboard.actors.UserAttributes.ValuesEntry
+	nil,                                // 139: switchboard.actors.SetConvMeta.MetaEntry
+	nil,                                // 140: switchboard.actors.ConvMetaResponse.MetaEntry
+	(*PresenceResponse_Device)(nil),    // 141: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -10022,14 +10193,14 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	2,   // 2: switchboard.actors.Message.sender_role:type_name -> switchboard.actors.Role
 	13,  // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
 	12,  // 4: switchboard.actors.Message.location:type_name -> switchboard.actors.Location
-	130, // 5: switchboard.actors.Message.meta:type_name -> switchboard.actors.Message.MetaEntry
+	132, // 5: switchboard.actors.Message.meta:type_name -> switchboard.actors.Message.MetaEntry
 	2,   // 6: switchboard.actors.Member.role:type_name -> switchboard.actors.Role
 	1,   // 7: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
 	14,  // 8: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
 	10,  // 9: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
 	3,   // 10: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
 	12,  // 11: switchboard.actors.SendMessage.location:type_name -> switchboard.actors.Location
-	131, // 12: switchboard.actors.SendMessage.meta:type_name -> switchboard.actors.SendMessage.MetaEntry
+	133, // 12: switchboard.actors.SendMessage.meta:type_name -> switchboard.actors.SendMessage.MetaEntry
 	10,  // 13: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
 	13,  // 14: switchboard.actors.SendResponse.media:type_name -> switchboard.actors.MediaRef
 	12,  // 15: switchboard.actors.SendResponse.location:type_name -> switchboard.actors.Location
@@ -10047,93 +10218,99 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	11,  // 27: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
 	14,  // 28: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
 	106, // 29: switchboard.actors.ConvStateResponse.frozen:type_name -> switchboard.actors.Frozen
-	1,   // 30: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	11,  // 31: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
-	14,  // 32: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
-	1,   // 33: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	14,  // 34: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	106, // 35: switchboard.actors.MembershipNotice.frozen:type_name -> switchboard.actors.Frozen
-	10,  // 36: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	36,  // 37: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
-	10,  // 38: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
-	36,  // 39: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
-	10,  // 40: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
-	10,  // 41: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
-	3,   // 42: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
-	44,  // 43: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
-	44,  // 44: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
-	10,  // 45: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
-	10,  // 46: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
-	44,  // 47: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
-	10,  // 48: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
-	44,  // 49: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
-	10,  // 50: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
-	1,   // 51: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	11,  // 52: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	106, // 53: switchboard.actors.ConvSummary.frozen:type_name -> switchboard.actors.Frozen
-	10,  // 54: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	56,  // 55: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	10,  // 56: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	10,  // 57: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
-	10,  // 58: switchboard.actors.HideMessagesResponse.error:type_name -> switchboard.actors.Error
-	10,  // 59: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
-	10,  // 60: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	56,  // 61: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	10,  // 62: switchboard.actors.SetLabelsResponse.error:type_name -> switchboard.actors.Error
-	10,  // 63: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	10,  // 64: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	4,   // 65: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
-	5,   // 66: switchboard.actors.SetPrivacy.direct_from:type_name -> switchboard.actors.DirectFrom
-	6,   // 67: switchboard.actors.SetPrivacy.group_add_from:type_name -> switchboard.actors.GroupAddFrom
-	10,  // 68: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
-	10,  // 69: switchboard.actors.ReminderDueResponse.error:type_name -> switchboard.actors.Error
-	10,  // 70: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
-	82,  // 71: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
-	82,  // 72: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	132, // 73: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
-	88,  // 74: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
-	10,  // 75: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
-	88,  // 76: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
-	10,  // 77: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
-	91,  // 78: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
-	91,  // 79: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
-	10,  // 80: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
-	10,  // 81: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
-	87,  // 82: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
-	133, // 83: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
-	10,  // 84: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
-	101, // 85: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
-	17,  // 86: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	82,  // 87: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
-	10,  // 88: switchboard.actors.DisappearingResponse.error:type_name -> switchboard.actors.Error
-	10,  // 89: switchboard.actors.FrozenResponse.error:type_name -> switchboard.actors.Error
-	106, // 90: switchboard.actors.FrozenResponse.frozen:type_name -> switchboard.actors.Frozen
-	10,  // 91: switchboard.actors.SweepDisappearedResponse.error:type_name -> switchboard.actors.Error
-	10,  // 92: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	10,  // 93: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	10,  // 94: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,   // 95: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	5,   // 96: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
-	6,   // 97: switchboard.actors.PrivacyResponse.group_add_from:type_name -> switchboard.actors.GroupAddFrom
-	134, // 98: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	10,  // 99: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	11,  // 100: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	122, // 101: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	33,  // 102: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	123, // 103: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	121, // 104: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	119, // 105: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
-	8,   // 106: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
-	8,   // 107: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	11,  // 108: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	9,   // 109: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	126, // 110: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	10,  // 111: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	112, // [112:112] is the sub-list for method output_type
-	112, // [112:112] is the sub-list for method input_type
-	112, // [112:112] is the sub-list for extension type_name
-	112, // [112:112] is the sub-list for extension extendee
-	0,   // [0:112] is the sub-list for field type_name
+	134, // 30: switchboard.actors.ConvStateResponse.meta:type_name -> switchboard.actors.ConvStateResponse.MetaEntry
+	1,   // 31: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
+	11,  // 32: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	14,  // 33: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	1,   // 34: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
+	14,  // 35: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	106, // 36: switchboard.actors.MembershipNotice.frozen:type_name -> switchboard.actors.Frozen
+	135, // 37: switchboard.actors.MembershipNotice.meta:type_name -> switchboard.actors.MembershipNotice.MetaEntry
+	10,  // 38: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	36,  // 39: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
+	10,  // 40: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
+	36,  // 41: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
+	10,  // 42: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
+	10,  // 43: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
+	3,   // 44: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
+	44,  // 45: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
+	44,  // 46: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
+	10,  // 47: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
+	10,  // 48: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
+	44,  // 49: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
+	10,  // 50: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
+	44,  // 51: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
+	10,  // 52: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
+	1,   // 53: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
+	11,  // 54: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	106, // 55: switchboard.actors.ConvSummary.frozen:type_name -> switchboard.actors.Frozen
+	136, // 56: switchboard.actors.ConvSummary.meta:type_name -> switchboard.actors.ConvSummary.MetaEntry
+	10,  // 57: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	56,  // 58: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	10,  // 59: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	10,  // 60: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
+	10,  // 61: switchboard.actors.HideMessagesResponse.error:type_name -> switchboard.actors.Error
+	10,  // 62: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
+	10,  // 63: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	56,  // 64: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	10,  // 65: switchboard.actors.SetLabelsResponse.error:type_name -> switchboard.actors.Error
+	10,  // 66: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	10,  // 67: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	4,   // 68: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
+	5,   // 69: switchboard.actors.SetPrivacy.direct_from:type_name -> switchboard.actors.DirectFrom
+	6,   // 70: switchboard.actors.SetPrivacy.group_add_from:type_name -> switchboard.actors.GroupAddFrom
+	10,  // 71: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
+	10,  // 72: switchboard.actors.ReminderDueResponse.error:type_name -> switchboard.actors.Error
+	10,  // 73: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
+	82,  // 74: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
+	82,  // 75: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
+	137, // 76: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
+	88,  // 77: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
+	10,  // 78: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
+	88,  // 79: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
+	10,  // 80: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
+	91,  // 81: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
+	91,  // 82: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
+	10,  // 83: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
+	10,  // 84: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
+	87,  // 85: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
+	138, // 86: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
+	10,  // 87: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
+	101, // 88: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
+	17,  // 89: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	82,  // 90: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
+	10,  // 91: switchboard.actors.DisappearingResponse.error:type_name -> switchboard.actors.Error
+	10,  // 92: switchboard.actors.FrozenResponse.error:type_name -> switchboard.actors.Error
+	106, // 93: switchboard.actors.FrozenResponse.frozen:type_name -> switchboard.actors.Frozen
+	139, // 94: switchboard.actors.SetConvMeta.meta:type_name -> switchboard.actors.SetConvMeta.MetaEntry
+	10,  // 95: switchboard.actors.ConvMetaResponse.error:type_name -> switchboard.actors.Error
+	140, // 96: switchboard.actors.ConvMetaResponse.meta:type_name -> switchboard.actors.ConvMetaResponse.MetaEntry
+	10,  // 97: switchboard.actors.SweepDisappearedResponse.error:type_name -> switchboard.actors.Error
+	10,  // 98: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	10,  // 99: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	10,  // 100: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,   // 101: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	5,   // 102: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
+	6,   // 103: switchboard.actors.PrivacyResponse.group_add_from:type_name -> switchboard.actors.GroupAddFrom
+	141, // 104: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	10,  // 105: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	11,  // 106: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	124, // 107: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	33,  // 108: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	125, // 109: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	123, // 110: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	121, // 111: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	8,   // 112: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	8,   // 113: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	11,  // 114: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	9,   // 115: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	128, // 116: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	10,  // 117: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	118, // [118:118] is the sub-list for method output_type
+	118, // [118:118] is the sub-list for method input_type
+	118, // [118:118] is the sub-list for extension type_name
+	118, // [118:118] is the sub-list for extension extendee
+	0,   // [0:118] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -10146,7 +10323,7 @@ func file_actors_actorspb_actors_proto_init() {
 	file_actors_actorspb_actors_proto_msgTypes[86].OneofWrappers = []any{}
 	file_actors_actorspb_actors_proto_msgTypes[94].OneofWrappers = []any{}
 	file_actors_actorspb_actors_proto_msgTypes[97].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[108].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[110].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -10160,7 +10337,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   125,
+			NumMessages:   132,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -186,8 +186,9 @@ type GroupSettingsResponse struct {
 	MemberCount uint32 `protobuf:"varint,10,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
 	// a group's owners, then its admins, each by user id: at most
 	// MaxListedManagers (a group's "admins" without paging its members)
-	Managers      []*Member `protobuf:"bytes,11,rep,name=managers,proto3" json:"managers,omitempty"`
-	Frozen        *Frozen   `protobuf:"bytes,12,opt,name=frozen,proto3" json:"frozen,omitempty"` // closed to new messages (nil: open; SetFrozen)
+	Managers      []*Member         `protobuf:"bytes,11,rep,name=managers,proto3" json:"managers,omitempty"`
+	Frozen        *Frozen           `protobuf:"bytes,12,opt,name=frozen,proto3" json:"frozen,omitempty"`                                                                       // closed to new messages (nil: open; SetFrozen)
+	Meta          map[string]string `protobuf:"bytes,13,rep,name=meta,proto3" json:"meta,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // the app's own data about the conversation (SetConvMeta)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -302,6 +303,13 @@ func (x *GroupSettingsResponse) GetManagers() []*Member {
 func (x *GroupSettingsResponse) GetFrozen() *Frozen {
 	if x != nil {
 		return x.Frozen
+	}
+	return nil
+}
+
+func (x *GroupSettingsResponse) GetMeta() map[string]string {
+	if x != nil {
+		return x.Meta
 	}
 	return nil
 }
@@ -1042,7 +1050,7 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\x06_titleB\x0e\n" +
 	"\f_descriptionB\n" +
 	"\n" +
-	"\b_pictureJ\x04\b\x03\x10\x04\"\xe6\x03\n" +
+	"\b_pictureJ\x04\b\x03\x10\x04\"\xe8\x04\n" +
 	"\x15GroupSettingsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12'\n" +
 	"\x0fprejoin_history\x18\x02 \x01(\rR\x0eprejoinHistory\x12\x1f\n" +
@@ -1059,7 +1067,11 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\fmember_count\x18\n" +
 	" \x01(\rR\vmemberCount\x126\n" +
 	"\bmanagers\x18\v \x03(\v2\x1a.switchboard.actors.MemberR\bmanagers\x122\n" +
-	"\x06frozen\x18\f \x01(\v2\x1a.switchboard.actors.FrozenR\x06frozen\"\xb5\x01\n" +
+	"\x06frozen\x18\f \x01(\v2\x1a.switchboard.actors.FrozenR\x06frozen\x12G\n" +
+	"\x04meta\x18\r \x03(\v23.switchboard.actors.GroupSettingsResponse.MetaEntryR\x04meta\x1a7\n" +
+	"\tMetaEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb5\x01\n" +
 	"\vGroupInvite\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x16\n" +
@@ -1127,7 +1139,7 @@ func file_actors_actorspb_group_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_group_proto_rawDescData
 }
 
-var file_actors_actorspb_group_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_actors_actorspb_group_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_actors_actorspb_group_proto_goTypes = []any{
 	(*GroupSettings)(nil),         // 0: switchboard.actors.GroupSettings
 	(*GroupSettingsResponse)(nil), // 1: switchboard.actors.GroupSettingsResponse
@@ -1141,26 +1153,28 @@ var file_actors_actorspb_group_proto_goTypes = []any{
 	(*RecordJoinAsk)(nil),         // 9: switchboard.actors.RecordJoinAsk
 	(*DropJoinRequest)(nil),       // 10: switchboard.actors.DropJoinRequest
 	(*JoinGroupResponse)(nil),     // 11: switchboard.actors.JoinGroupResponse
-	(*Error)(nil),                 // 12: switchboard.actors.Error
-	(*MediaRef)(nil),              // 13: switchboard.actors.MediaRef
-	(*Member)(nil),                // 14: switchboard.actors.Member
-	(*Frozen)(nil),                // 15: switchboard.actors.Frozen
+	nil,                           // 12: switchboard.actors.GroupSettingsResponse.MetaEntry
+	(*Error)(nil),                 // 13: switchboard.actors.Error
+	(*MediaRef)(nil),              // 14: switchboard.actors.MediaRef
+	(*Member)(nil),                // 15: switchboard.actors.Member
+	(*Frozen)(nil),                // 16: switchboard.actors.Frozen
 }
 var file_actors_actorspb_group_proto_depIdxs = []int32{
-	12, // 0: switchboard.actors.GroupSettingsResponse.error:type_name -> switchboard.actors.Error
-	13, // 1: switchboard.actors.GroupSettingsResponse.picture:type_name -> switchboard.actors.MediaRef
-	14, // 2: switchboard.actors.GroupSettingsResponse.managers:type_name -> switchboard.actors.Member
-	15, // 3: switchboard.actors.GroupSettingsResponse.frozen:type_name -> switchboard.actors.Frozen
-	12, // 4: switchboard.actors.GroupInviteResponse.error:type_name -> switchboard.actors.Error
-	3,  // 5: switchboard.actors.GroupInviteResponse.invites:type_name -> switchboard.actors.Invite
-	4,  // 6: switchboard.actors.GroupInviteResponse.requests:type_name -> switchboard.actors.JoinRequest
-	8,  // 7: switchboard.actors.JoinAsks.asks:type_name -> switchboard.actors.JoinAsk
-	12, // 8: switchboard.actors.JoinGroupResponse.error:type_name -> switchboard.actors.Error
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	13, // 0: switchboard.actors.GroupSettingsResponse.error:type_name -> switchboard.actors.Error
+	14, // 1: switchboard.actors.GroupSettingsResponse.picture:type_name -> switchboard.actors.MediaRef
+	15, // 2: switchboard.actors.GroupSettingsResponse.managers:type_name -> switchboard.actors.Member
+	16, // 3: switchboard.actors.GroupSettingsResponse.frozen:type_name -> switchboard.actors.Frozen
+	12, // 4: switchboard.actors.GroupSettingsResponse.meta:type_name -> switchboard.actors.GroupSettingsResponse.MetaEntry
+	13, // 5: switchboard.actors.GroupInviteResponse.error:type_name -> switchboard.actors.Error
+	3,  // 6: switchboard.actors.GroupInviteResponse.invites:type_name -> switchboard.actors.Invite
+	4,  // 7: switchboard.actors.GroupInviteResponse.requests:type_name -> switchboard.actors.JoinRequest
+	8,  // 8: switchboard.actors.JoinAsks.asks:type_name -> switchboard.actors.JoinAsk
+	13, // 9: switchboard.actors.JoinGroupResponse.error:type_name -> switchboard.actors.Error
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_group_proto_init() }
@@ -1176,7 +1190,7 @@ func file_actors_actorspb_group_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_group_proto_rawDesc), len(file_actors_actorspb_group_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

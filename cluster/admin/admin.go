@@ -200,6 +200,7 @@ func (s *Server) Handler() http.Handler {
 	s.messageRoutes(mux)
 	s.disappearingRoutes(mux)
 	s.freezeRoutes(mux)
+	s.convMetaRoutes(mux)
 	// Profiles for the performance work (docs/PERFORMANCE.md); they reveal
 	// internals, so they always need the token.
 	mux.HandleFunc("GET /debug/pprof/", s.auth(scopeAdmin, pprof.Index))

@@ -66,6 +66,8 @@ var adminRoutes = []struct{ method, path string }{
 	{http.MethodPut, "/api/v1/conversations/{}/disappearing"},
 	{http.MethodGet, "/api/v1/conversations/{}/freeze"},
 	{http.MethodPut, "/api/v1/conversations/{}/freeze"},
+	{http.MethodGet, "/api/v1/conversations/{}/meta"},
+	{http.MethodPut, "/api/v1/conversations/{}/meta"},
 	{http.MethodGet, "/api/v1/users/seller/conversations?topic={}"},
 	{http.MethodGet, "/api/v1/desk/lines/cars/reasons?{}"}, // last: a seed below gives it a query
 }

@@ -168,6 +168,7 @@ type Conversation struct {
 	PrejoinHistory uint32             `json:"prejoin_history"`
 	PinnedSeqs     []uint64           `json:"pinned_seqs"`
 	Frozen         *FrozenState       `json:"frozen,omitempty"` // absent: open
+	Meta           map[string]string  `json:"meta,omitempty"`   // the app's own data about it (PUT …/meta)
 }
 
 func (s *Server) conversation(w http.ResponseWriter, r *http.Request) {
@@ -187,7 +188,7 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, Conversation{Conv: conv, Kind: strings.ToLower(h.Kind.String()), Title: title, Description: st.Description,
 		Created: h.CreatedAt.UTC(), LastSeq: h.LastSeq, MemberCount: st.MemberCount, Managers: conversationUsers(st.Managers),
 		AdminsOnly: st.AdminsOnly, SlowModeMs: st.SlowModeMs, PrejoinHistory: st.PrejoinHistory, PinnedSeqs: append([]uint64{}, st.PinnedSeqs...),
-		Frozen: frozenState(st.Frozen)})
+		Frozen: frozenState(st.Frozen), Meta: st.Meta})
 }
 
 // InvitesRequest is the body of POST /api/v1/conversations/{conv}/invites:

@@ -261,6 +261,8 @@ type jsonSummary struct {
 	LastActivityMs int64        `json:"last_activity_ms,omitempty"`
 	LastMessage    *jsonMessage `json:"last_message,omitempty"`
 	Frozen         *jsonFrozen  `json:"frozen,omitempty"`
+	// Meta: the app's own data about the conversation (switchboard meta).
+	Meta map[string]string `json:"meta,omitempty"`
 }
 
 // jsonFrozen is a conversation's freeze (switchboard freeze).
@@ -280,7 +282,7 @@ func toJSONFrozen(f *wirepb.Frozen) *jsonFrozen {
 func toJSONSummary(s *wirepb.ConvSummary) jsonSummary {
 	return jsonSummary{Conv: s.Conv, Kind: strings.ToLower(s.Kind.String()), Title: s.Title, LastSeq: s.LastSeq, Unread: s.Unread, UnreadMentions: s.UnreadMentions, ReadSeq: s.ReadSeq,
 		Pinned: s.Pinned, Muted: s.Muted, MutedUntilMs: s.MutedUntilMs, Archived: s.Archived, ArchivedUntil: s.ArchivedUntilMs, MarkedUnread: s.MarkedUnread, Labels: s.Labels, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage),
-		Frozen: toJSONFrozen(s.Frozen)}
+		Frozen: toJSONFrozen(s.Frozen), Meta: s.Meta}
 }
 
 // withTimeout bounds a command.

@@ -53,3 +53,31 @@ func TestFreezeCommands(t *testing.T) {
 	}
 	n.run("send", "--data-dir", d, "--user", "pupil", "--conv", "g:7b", "--text", "hello again")
 }
+
+// TestConvMetaCommand: "meta --set" puts a listing beside the chat about
+// it, which both members' "convs --json" carry; "meta" reads it back,
+// "meta --clear" takes it away.
+func TestConvMetaCommand(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	n.run("send", "--data-dir", d, "--user", "buyer", "--to", "user:seller", "--topic", "listing-7", "--text", "still there?")
+	const conv = "d:buyer:seller:listing-7"
+	if out := string(n.run("meta", "--data-dir", d, "--conv", conv, "--set", "title=Lamp,price=40 EUR")); !strings.Contains(out, "price=40 EUR\ntitle=Lamp\n") {
+		t.Fatalf("meta --set:\n%s", out)
+	}
+	var list []struct {
+		Conv string            `json:"conv"`
+		Meta map[string]string `json:"meta"`
+	}
+	mustJSON(t, n.run("convs", "--data-dir", d, "--user", "seller", "--json"), &list)
+	if len(list) != 1 || list[0].Conv != conv || list[0].Meta["title"] != "Lamp" {
+		t.Fatalf("the seller's list: %+v", list)
+	}
+	if out := string(n.run("meta", "--data-dir", d, "--conv", conv, "--clear")); !strings.Contains(out, conv+": no meta") {
+		t.Fatalf("meta --clear:\n%s", out)
+	}
+	if out, err := exec.Command(n.bin, "meta", "--data-dir", d, "--conv", conv, "--set", "a b=c").CombinedOutput(); err == nil {
+		t.Fatalf("a bad key: accepted\n%s", out)
+	}
+}

@@ -168,6 +168,10 @@ type Conversation struct {
 	// show its reason instead of a composer. A freeze and its end reach
 	// every member's client by themselves.
 	Frozen *Frozen
+	// Meta: the app's own data about the conversation (a listing's title
+	// and price beside the chat about it), which the operator's backend
+	// sets; nil: none. A change reaches every member's client by itself.
+	Meta map[string]string
 }
 
 // Frozen says why, by whom and since when a conversation is closed to
@@ -649,7 +653,7 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 	cs.info.MarkedUnread, cs.info.MutedUntil, cs.info.Labels = w.MarkedUnread, millisTime(w.MutedUntilMs), slices.Clone(w.Labels)
 	cs.info.ArchivedUntil = millisTime(w.ArchivedUntilMs)
 	if w.LastSeq >= cs.titleSeq {
-		cs.info.Title, cs.info.PictureID, cs.info.Frozen, cs.titleSeq = w.Title, w.PictureId, frozenOf(w.Frozen), w.LastSeq
+		cs.info.Title, cs.info.PictureID, cs.info.Frozen, cs.info.Meta, cs.titleSeq = w.Title, w.PictureId, frozenOf(w.Frozen), w.Meta, w.LastSeq
 	}
 	s.clearLocked(cs, w.ClearedSeq)
 	s.hideLocked(cs, w.HiddenSeqs)
@@ -824,7 +828,7 @@ func (s *store) membership(u *wirepb.MembershipUpdate) (shown []uint64) {
 	cs := s.convLocked(u.Conv)
 	cs.info.Kind = u.Kind
 	if u.LastSeq >= cs.titleSeq {
-		cs.info.Title, cs.info.PictureID, cs.info.Frozen, cs.titleSeq = u.Title, u.PictureId, frozenOf(u.Frozen), u.LastSeq
+		cs.info.Title, cs.info.PictureID, cs.info.Frozen, cs.info.Meta, cs.titleSeq = u.Title, u.PictureId, frozenOf(u.Frozen), u.Meta, u.LastSeq
 	}
 	cs.info.Member = u.GetMember().GetLeftSeq() == 0
 	cs.info.LastSeq = max(cs.info.LastSeq, u.LastSeq)

@@ -1338,7 +1338,10 @@ type ConvSummary struct {
 	ArchivedUntilMs int64 `protobuf:"varint,21,opt,name=archived_until_ms,json=archivedUntilMs,proto3" json:"archived_until_ms,omitempty"`
 	// closed to new messages (freeze): show why instead of a composer;
 	// absent: open
-	Frozen        *Frozen `protobuf:"bytes,22,opt,name=frozen,proto3" json:"frozen,omitempty"`
+	Frozen *Frozen `protobuf:"bytes,22,opt,name=frozen,proto3" json:"frozen,omitempty"`
+	// the app's own data about the conversation (a listing's title, price
+	// and picture), which the operator's backend sets (PROTOCOL.md, "Meta")
+	Meta          map[string]string `protobuf:"bytes,23,rep,name=meta,proto3" json:"meta,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1523,6 +1526,13 @@ func (x *ConvSummary) GetArchivedUntilMs() int64 {
 func (x *ConvSummary) GetFrozen() *Frozen {
 	if x != nil {
 		return x.Frozen
+	}
+	return nil
+}
+
+func (x *ConvSummary) GetMeta() map[string]string {
+	if x != nil {
+		return x.Meta
 	}
 	return nil
 }
@@ -11454,8 +11464,9 @@ type MembershipUpdate struct {
 	ClearedSeq uint64                 `protobuf:"varint,7,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"` // this user cleared it up to here (clear_history): drop what is held up to it
 	// the seqs this user deleted for themself (hide), all of them: drop
 	// those held; one no longer listed is shown again (read it with history)
-	HiddenSeqs    []uint64 `protobuf:"varint,8,rep,packed,name=hidden_seqs,json=hiddenSeqs,proto3" json:"hidden_seqs,omitempty"`
-	Frozen        *Frozen  `protobuf:"bytes,9,opt,name=frozen,proto3" json:"frozen,omitempty"` // closed to new messages as of last_seq (absent: open)
+	HiddenSeqs    []uint64          `protobuf:"varint,8,rep,packed,name=hidden_seqs,json=hiddenSeqs,proto3" json:"hidden_seqs,omitempty"`
+	Frozen        *Frozen           `protobuf:"bytes,9,opt,name=frozen,proto3" json:"frozen,omitempty"`                                                                        // closed to new messages as of last_seq (absent: open)
+	Meta          map[string]string `protobuf:"bytes,10,rep,name=meta,proto3" json:"meta,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // the app's own data about the conversation as of last_seq
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -11549,6 +11560,13 @@ func (x *MembershipUpdate) GetHiddenSeqs() []uint64 {
 func (x *MembershipUpdate) GetFrozen() *Frozen {
 	if x != nil {
 		return x.Frozen
+	}
+	return nil
+}
+
+func (x *MembershipUpdate) GetMeta() map[string]string {
+	if x != nil {
+		return x.Meta
 	}
 	return nil
 }
@@ -13845,7 +13863,7 @@ type PresencesResult_User struct {
 
 func (x *PresencesResult_User) Reset() {
 	*x = PresencesResult_User{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[162]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[163]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13857,7 +13875,7 @@ func (x *PresencesResult_User) String() string {
 func (*PresencesResult_User) ProtoMessage() {}
 
 func (x *PresencesResult_User) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[162]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[163]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13967,7 +13985,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"joined_seq\x18\x03 \x01(\x04R\tjoinedSeq\x12\x19\n" +
 	"\bleft_seq\x18\x04 \x01(\x04R\aleftSeq\x12\x14\n" +
 	"\x05muted\x18\x05 \x01(\bR\x05muted\x12$\n" +
-	"\x0emuted_until_ms\x18\x06 \x01(\x03R\fmutedUntilMs\"\xf7\x05\n" +
+	"\x0emuted_until_ms\x18\x06 \x01(\x03R\fmutedUntilMs\"\xf0\x06\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x12\x19\n" +
@@ -13994,7 +14012,11 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"hiddenSeqs\x12\x16\n" +
 	"\x06labels\x18\x14 \x03(\tR\x06labels\x12*\n" +
 	"\x11archived_until_ms\x18\x15 \x01(\x03R\x0farchivedUntilMs\x123\n" +
-	"\x06frozen\x18\x16 \x01(\v2\x1b.switchboard.wire.v1.FrozenR\x06frozen\"5\n" +
+	"\x06frozen\x18\x16 \x01(\v2\x1b.switchboard.wire.v1.FrozenR\x06frozen\x12>\n" +
+	"\x04meta\x18\x17 \x03(\v2*.switchboard.wire.v1.ConvSummary.MetaEntryR\x04meta\x1a7\n" +
+	"\tMetaEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"5\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
 	"\x06client\x18\x02 \x01(\tR\x06client\"\x96\x03\n" +
@@ -14755,7 +14777,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
 	"\bread_seq\x18\x02 \x01(\x04R\areadSeq\x12\x16\n" +
 	"\x06unread\x18\x03 \x01(\x04R\x06unread\x12'\n" +
-	"\x0funread_mentions\x18\x04 \x01(\x04R\x0eunreadMentions\"\xd5\x02\n" +
+	"\x0funread_mentions\x18\x04 \x01(\x04R\x0eunreadMentions\"\xd3\x03\n" +
 	"\x10MembershipUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x123\n" +
@@ -14768,7 +14790,12 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"clearedSeq\x12\x1f\n" +
 	"\vhidden_seqs\x18\b \x03(\x04R\n" +
 	"hiddenSeqs\x123\n" +
-	"\x06frozen\x18\t \x01(\v2\x1b.switchboard.wire.v1.FrozenR\x06frozen\"K\n" +
+	"\x06frozen\x18\t \x01(\v2\x1b.switchboard.wire.v1.FrozenR\x06frozen\x12C\n" +
+	"\x04meta\x18\n" +
+	" \x03(\v2/.switchboard.wire.v1.MembershipUpdate.MetaEntryR\x04meta\x1a7\n" +
+	"\tMetaEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"K\n" +
 	"\vReadReceipt\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06reader\x18\x02 \x01(\tR\x06reader\x12\x10\n" +
@@ -15056,7 +15083,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 164)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 166)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -15228,10 +15255,12 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*MyMetricsRow)(nil),             // 167: switchboard.wire.v1.MyMetricsRow
 	(*MyMetricsResult)(nil),          // 168: switchboard.wire.v1.MyMetricsResult
 	nil,                              // 169: switchboard.wire.v1.Message.MetaEntry
-	nil,                              // 170: switchboard.wire.v1.SendRequest.MetaEntry
-	nil,                              // 171: switchboard.wire.v1.QuietHours.WeekEntry
-	(*PresencesResult_User)(nil),     // 172: switchboard.wire.v1.PresencesResult.User
-	nil,                              // 173: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	nil,                              // 170: switchboard.wire.v1.ConvSummary.MetaEntry
+	nil,                              // 171: switchboard.wire.v1.SendRequest.MetaEntry
+	nil,                              // 172: switchboard.wire.v1.QuietHours.WeekEntry
+	(*PresencesResult_User)(nil),     // 173: switchboard.wire.v1.PresencesResult.User
+	nil,                              // 174: switchboard.wire.v1.MembershipUpdate.MetaEntry
+	nil,                              // 175: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -15244,211 +15273,213 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	1,   // 7: switchboard.wire.v1.ConvSummary.kind:type_name -> switchboard.wire.v1.ConvKind
 	11,  // 8: switchboard.wire.v1.ConvSummary.last_message:type_name -> switchboard.wire.v1.Message
 	85,  // 9: switchboard.wire.v1.ConvSummary.frozen:type_name -> switchboard.wire.v1.Frozen
-	18,  // 10: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
-	19,  // 11: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
-	20,  // 12: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
-	10,  // 13: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
-	22,  // 14: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	134, // 15: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	140, // 16: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
-	26,  // 17: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
-	23,  // 18: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
-	25,  // 19: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
-	27,  // 20: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
-	29,  // 21: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
-	33,  // 22: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
-	56,  // 23: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
-	58,  // 24: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
-	60,  // 25: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
-	62,  // 26: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
-	72,  // 27: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
-	74,  // 28: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
-	103, // 29: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	132, // 30: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	140, // 31: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
-	111, // 32: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	141, // 33: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	128, // 34: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
-	130, // 35: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
-	143, // 36: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
-	145, // 37: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
-	148, // 38: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	151, // 39: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	156, // 40: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	157, // 41: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	166, // 42: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
-	113, // 43: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
-	117, // 44: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
-	115, // 45: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	161, // 46: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
-	124, // 47: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	163, // 48: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
-	118, // 49: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
-	119, // 50: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
-	121, // 51: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
-	122, // 52: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
-	158, // 53: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
-	160, // 54: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
-	31,  // 55: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
-	105, // 56: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
-	64,  // 57: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
-	90,  // 58: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
-	107, // 59: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
-	159, // 60: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
-	65,  // 61: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
-	69,  // 62: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
-	155, // 63: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
-	35,  // 64: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
-	52,  // 65: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
-	36,  // 66: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
-	47,  // 67: switchboard.wire.v1.Request.star:type_name -> switchboard.wire.v1.StarRequest
-	49,  // 68: switchboard.wire.v1.Request.starred:type_name -> switchboard.wire.v1.StarredRequest
-	40,  // 69: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
-	43,  // 70: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
-	45,  // 71: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
-	92,  // 72: switchboard.wire.v1.Request.profile:type_name -> switchboard.wire.v1.ProfileRequest
-	96,  // 73: switchboard.wire.v1.Request.profiles:type_name -> switchboard.wire.v1.ProfilesRequest
-	98,  // 74: switchboard.wire.v1.Request.draft:type_name -> switchboard.wire.v1.DraftRequest
-	100, // 75: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
-	93,  // 76: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
-	38,  // 77: switchboard.wire.v1.Request.hide:type_name -> switchboard.wire.v1.HideRequest
-	109, // 78: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
-	88,  // 79: switchboard.wire.v1.Request.presences:type_name -> switchboard.wire.v1.PresencesRequest
-	77,  // 80: switchboard.wire.v1.Request.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursRequest
-	79,  // 81: switchboard.wire.v1.Request.link_preview:type_name -> switchboard.wire.v1.LinkPreviewRequest
-	82,  // 82: switchboard.wire.v1.Request.disappearing:type_name -> switchboard.wire.v1.DisappearingRequest
-	80,  // 83: switchboard.wire.v1.Request.seq_at:type_name -> switchboard.wire.v1.SeqAtRequest
-	84,  // 84: switchboard.wire.v1.Request.freeze:type_name -> switchboard.wire.v1.FreezeRequest
-	10,  // 85: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	24,  // 86: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	26,  // 87: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	28,  // 88: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	30,  // 89: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	34,  // 90: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	57,  // 91: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	59,  // 92: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	61,  // 93: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	63,  // 94: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	73,  // 95: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	75,  // 96: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	104, // 97: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	133, // 98: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	112, // 99: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	142, // 100: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	129, // 101: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	131, // 102: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	144, // 103: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	146, // 104: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	149, // 105: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	154, // 106: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	146, // 107: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	146, // 108: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	168, // 109: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	114, // 110: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	127, // 111: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	116, // 112: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	162, // 113: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	125, // 114: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	164, // 115: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
-	13,  // 116: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
-	120, // 117: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
-	13,  // 118: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
-	123, // 119: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
-	146, // 120: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
-	146, // 121: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
-	32,  // 122: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
-	106, // 123: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
-	71,  // 124: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
-	91,  // 125: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
-	108, // 126: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
-	146, // 127: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
-	68,  // 128: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
-	70,  // 129: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
-	146, // 130: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
-	55,  // 131: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
-	53,  // 132: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
-	37,  // 133: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
-	48,  // 134: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
-	51,  // 135: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
-	42,  // 136: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
-	44,  // 137: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
-	46,  // 138: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
-	95,  // 139: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
-	97,  // 140: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
-	99,  // 141: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
-	102, // 142: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
-	94,  // 143: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
-	39,  // 144: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
-	110, // 145: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
-	89,  // 146: switchboard.wire.v1.Response.presences:type_name -> switchboard.wire.v1.PresencesResult
-	78,  // 147: switchboard.wire.v1.Response.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursResult
-	87,  // 148: switchboard.wire.v1.Response.link_preview:type_name -> switchboard.wire.v1.LinkPreview
-	83,  // 149: switchboard.wire.v1.Response.disappearing:type_name -> switchboard.wire.v1.Disappearing
-	81,  // 150: switchboard.wire.v1.Response.seq_at:type_name -> switchboard.wire.v1.SeqAt
-	86,  // 151: switchboard.wire.v1.Response.freeze:type_name -> switchboard.wire.v1.FreezeResult
-	3,   // 152: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	12,  // 153: switchboard.wire.v1.SendRequest.location:type_name -> switchboard.wire.v1.Location
-	170, // 154: switchboard.wire.v1.SendRequest.meta:type_name -> switchboard.wire.v1.SendRequest.MetaEntry
-	13,  // 155: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
-	12,  // 156: switchboard.wire.v1.SendResult.location:type_name -> switchboard.wire.v1.Location
-	15,  // 157: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	11,  // 158: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	11,  // 159: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
-	23,  // 160: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
-	23,  // 161: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
-	41,  // 162: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
-	41,  // 163: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
-	11,  // 164: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
-	50,  // 165: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
-	54,  // 166: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
-	15,  // 167: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,   // 168: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	14,  // 169: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	7,   // 170: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,   // 171: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	66,  // 172: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
-	67,  // 173: switchboard.wire.v1.GroupInviteResult.requests:type_name -> switchboard.wire.v1.JoinRequest
-	13,  // 174: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
-	14,  // 175: switchboard.wire.v1.GroupSettingsResult.managers:type_name -> switchboard.wire.v1.Member
-	14,  // 176: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	171, // 177: switchboard.wire.v1.QuietHours.week:type_name -> switchboard.wire.v1.QuietHours.WeekEntry
-	76,  // 178: switchboard.wire.v1.QuietHoursRequest.set:type_name -> switchboard.wire.v1.QuietHours
-	76,  // 179: switchboard.wire.v1.QuietHoursResult.quiet:type_name -> switchboard.wire.v1.QuietHours
-	85,  // 180: switchboard.wire.v1.FreezeResult.frozen:type_name -> switchboard.wire.v1.Frozen
-	172, // 181: switchboard.wire.v1.PresencesResult.users:type_name -> switchboard.wire.v1.PresencesResult.User
-	4,   // 182: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	5,   // 183: switchboard.wire.v1.PrivacyRequest.direct_from:type_name -> switchboard.wire.v1.DirectFrom
-	6,   // 184: switchboard.wire.v1.PrivacyRequest.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
-	4,   // 185: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	5,   // 186: switchboard.wire.v1.PrivacyResult.direct_from:type_name -> switchboard.wire.v1.DirectFrom
-	6,   // 187: switchboard.wire.v1.PrivacyResult.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
-	95,  // 188: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
-	101, // 189: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
-	13,  // 190: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	126, // 191: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	11,  // 192: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	137, // 193: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	138, // 194: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	139, // 195: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	136, // 196: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
-	135, // 197: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
-	8,   // 198: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
-	1,   // 199: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	14,  // 200: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	85,  // 201: switchboard.wire.v1.MembershipUpdate.frozen:type_name -> switchboard.wire.v1.Frozen
-	9,   // 202: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	147, // 203: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	173, // 204: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
-	150, // 205: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
-	152, // 206: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	153, // 207: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	165, // 208: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	167, // 209: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	210, // [210:210] is the sub-list for method output_type
-	210, // [210:210] is the sub-list for method input_type
-	210, // [210:210] is the sub-list for extension type_name
-	210, // [210:210] is the sub-list for extension extendee
-	0,   // [0:210] is the sub-list for field type_name
+	170, // 10: switchboard.wire.v1.ConvSummary.meta:type_name -> switchboard.wire.v1.ConvSummary.MetaEntry
+	18,  // 11: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
+	19,  // 12: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
+	20,  // 13: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
+	10,  // 14: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
+	22,  // 15: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
+	134, // 16: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	140, // 17: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	26,  // 18: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
+	23,  // 19: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
+	25,  // 20: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
+	27,  // 21: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
+	29,  // 22: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
+	33,  // 23: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
+	56,  // 24: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
+	58,  // 25: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
+	60,  // 26: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
+	62,  // 27: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
+	72,  // 28: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
+	74,  // 29: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
+	103, // 30: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
+	132, // 31: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	140, // 32: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	111, // 33: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
+	141, // 34: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	128, // 35: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
+	130, // 36: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
+	143, // 37: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	145, // 38: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
+	148, // 39: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	151, // 40: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	156, // 41: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	157, // 42: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	166, // 43: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	113, // 44: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
+	117, // 45: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
+	115, // 46: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
+	161, // 47: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	124, // 48: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
+	163, // 49: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	118, // 50: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
+	119, // 51: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
+	121, // 52: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
+	122, // 53: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
+	158, // 54: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
+	160, // 55: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
+	31,  // 56: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
+	105, // 57: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
+	64,  // 58: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
+	90,  // 59: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
+	107, // 60: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
+	159, // 61: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
+	65,  // 62: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
+	69,  // 63: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
+	155, // 64: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
+	35,  // 65: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
+	52,  // 66: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
+	36,  // 67: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
+	47,  // 68: switchboard.wire.v1.Request.star:type_name -> switchboard.wire.v1.StarRequest
+	49,  // 69: switchboard.wire.v1.Request.starred:type_name -> switchboard.wire.v1.StarredRequest
+	40,  // 70: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
+	43,  // 71: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
+	45,  // 72: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
+	92,  // 73: switchboard.wire.v1.Request.profile:type_name -> switchboard.wire.v1.ProfileRequest
+	96,  // 74: switchboard.wire.v1.Request.profiles:type_name -> switchboard.wire.v1.ProfilesRequest
+	98,  // 75: switchboard.wire.v1.Request.draft:type_name -> switchboard.wire.v1.DraftRequest
+	100, // 76: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
+	93,  // 77: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
+	38,  // 78: switchboard.wire.v1.Request.hide:type_name -> switchboard.wire.v1.HideRequest
+	109, // 79: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
+	88,  // 80: switchboard.wire.v1.Request.presences:type_name -> switchboard.wire.v1.PresencesRequest
+	77,  // 81: switchboard.wire.v1.Request.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursRequest
+	79,  // 82: switchboard.wire.v1.Request.link_preview:type_name -> switchboard.wire.v1.LinkPreviewRequest
+	82,  // 83: switchboard.wire.v1.Request.disappearing:type_name -> switchboard.wire.v1.DisappearingRequest
+	80,  // 84: switchboard.wire.v1.Request.seq_at:type_name -> switchboard.wire.v1.SeqAtRequest
+	84,  // 85: switchboard.wire.v1.Request.freeze:type_name -> switchboard.wire.v1.FreezeRequest
+	10,  // 86: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	24,  // 87: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	26,  // 88: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	28,  // 89: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	30,  // 90: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	34,  // 91: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	57,  // 92: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	59,  // 93: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	61,  // 94: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	63,  // 95: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	73,  // 96: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	75,  // 97: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	104, // 98: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	133, // 99: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	112, // 100: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	142, // 101: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	129, // 102: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	131, // 103: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	144, // 104: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	146, // 105: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	149, // 106: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	154, // 107: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	146, // 108: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	146, // 109: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	168, // 110: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	114, // 111: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	127, // 112: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	116, // 113: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	162, // 114: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	125, // 115: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	164, // 116: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	13,  // 117: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
+	120, // 118: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
+	13,  // 119: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
+	123, // 120: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
+	146, // 121: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
+	146, // 122: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
+	32,  // 123: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
+	106, // 124: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
+	71,  // 125: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
+	91,  // 126: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
+	108, // 127: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
+	146, // 128: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
+	68,  // 129: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
+	70,  // 130: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
+	146, // 131: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
+	55,  // 132: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
+	53,  // 133: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
+	37,  // 134: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
+	48,  // 135: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
+	51,  // 136: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
+	42,  // 137: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
+	44,  // 138: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
+	46,  // 139: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
+	95,  // 140: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
+	97,  // 141: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
+	99,  // 142: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
+	102, // 143: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
+	94,  // 144: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
+	39,  // 145: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
+	110, // 146: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
+	89,  // 147: switchboard.wire.v1.Response.presences:type_name -> switchboard.wire.v1.PresencesResult
+	78,  // 148: switchboard.wire.v1.Response.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursResult
+	87,  // 149: switchboard.wire.v1.Response.link_preview:type_name -> switchboard.wire.v1.LinkPreview
+	83,  // 150: switchboard.wire.v1.Response.disappearing:type_name -> switchboard.wire.v1.Disappearing
+	81,  // 151: switchboard.wire.v1.Response.seq_at:type_name -> switchboard.wire.v1.SeqAt
+	86,  // 152: switchboard.wire.v1.Response.freeze:type_name -> switchboard.wire.v1.FreezeResult
+	3,   // 153: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	12,  // 154: switchboard.wire.v1.SendRequest.location:type_name -> switchboard.wire.v1.Location
+	171, // 155: switchboard.wire.v1.SendRequest.meta:type_name -> switchboard.wire.v1.SendRequest.MetaEntry
+	13,  // 156: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
+	12,  // 157: switchboard.wire.v1.SendResult.location:type_name -> switchboard.wire.v1.Location
+	15,  // 158: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	11,  // 159: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	11,  // 160: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
+	23,  // 161: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
+	23,  // 162: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
+	41,  // 163: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
+	41,  // 164: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
+	11,  // 165: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
+	50,  // 166: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
+	54,  // 167: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
+	15,  // 168: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,   // 169: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	14,  // 170: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	7,   // 171: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,   // 172: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	66,  // 173: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
+	67,  // 174: switchboard.wire.v1.GroupInviteResult.requests:type_name -> switchboard.wire.v1.JoinRequest
+	13,  // 175: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
+	14,  // 176: switchboard.wire.v1.GroupSettingsResult.managers:type_name -> switchboard.wire.v1.Member
+	14,  // 177: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	172, // 178: switchboard.wire.v1.QuietHours.week:type_name -> switchboard.wire.v1.QuietHours.WeekEntry
+	76,  // 179: switchboard.wire.v1.QuietHoursRequest.set:type_name -> switchboard.wire.v1.QuietHours
+	76,  // 180: switchboard.wire.v1.QuietHoursResult.quiet:type_name -> switchboard.wire.v1.QuietHours
+	85,  // 181: switchboard.wire.v1.FreezeResult.frozen:type_name -> switchboard.wire.v1.Frozen
+	173, // 182: switchboard.wire.v1.PresencesResult.users:type_name -> switchboard.wire.v1.PresencesResult.User
+	4,   // 183: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	5,   // 184: switchboard.wire.v1.PrivacyRequest.direct_from:type_name -> switchboard.wire.v1.DirectFrom
+	6,   // 185: switchboard.wire.v1.PrivacyRequest.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
+	4,   // 186: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	5,   // 187: switchboard.wire.v1.PrivacyResult.direct_from:type_name -> switchboard.wire.v1.DirectFrom
+	6,   // 188: switchboard.wire.v1.PrivacyResult.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
+	95,  // 189: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
+	101, // 190: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
+	13,  // 191: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	126, // 192: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	11,  // 193: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	137, // 194: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	138, // 195: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	139, // 196: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	136, // 197: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
+	135, // 198: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
+	8,   // 199: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
+	1,   // 200: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	14,  // 201: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	85,  // 202: switchboard.wire.v1.MembershipUpdate.frozen:type_name -> switchboard.wire.v1.Frozen
+	174, // 203: switchboard.wire.v1.MembershipUpdate.meta:type_name -> switchboard.wire.v1.MembershipUpdate.MetaEntry
+	9,   // 204: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	147, // 205: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	175, // 206: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	150, // 207: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	152, // 208: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	153, // 209: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	165, // 210: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	167, // 211: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	212, // [212:212] is the sub-list for method output_type
+	212, // [212:212] is the sub-list for method input_type
+	212, // [212:212] is the sub-list for extension type_name
+	212, // [212:212] is the sub-list for extension extendee
+	0,   // [0:212] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -15623,7 +15654,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   164,
+			NumMessages:   166,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

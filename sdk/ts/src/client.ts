@@ -573,7 +573,7 @@ export class Client {
     c.markedUnread = cs.markedUnread;
     this.setArchived(c, cs.archived, Number(cs.archivedUntilMs)); // after the mark: a snooze ended by this clock marks it
     c.labels = [...cs.labels];
-    c.setTitle(cs.title, Number(cs.lastSeq), cs.pictureId, frozenOf(cs.frozen));
+    c.setInfo(Number(cs.lastSeq), { title: cs.title, pictureId: cs.pictureId, frozen: frozenOf(cs.frozen), meta: cs.meta });
     c.member = cs.member;
     c.cleared(Number(cs.clearedSeq));
     this.takeHidden(c, cs.hiddenSeqs);
@@ -1142,7 +1142,7 @@ export class Client {
         } else if (ev.case === "membership") {
           // Joined, left, the group renamed, or the conversation frozen.
           const c = this.conversation(ev.value.conv);
-          c.setTitle(ev.value.title, Number(ev.value.lastSeq), ev.value.pictureId, frozenOf(ev.value.frozen));
+          c.setInfo(Number(ev.value.lastSeq), { title: ev.value.title, pictureId: ev.value.pictureId, frozen: frozenOf(ev.value.frozen), meta: ev.value.meta });
           c.member = (ev.value.member?.leftSeq ?? 0n) === 0n;
           c.cleared(Number(ev.value.clearedSeq));
           this.takeHidden(c, ev.value.hiddenSeqs); // a hide or unhide on any device of this user

@@ -310,7 +310,12 @@ export class Conversation {
    * its end reach it by themselves.
    */
   frozen?: Frozen;
-  /** The conversation's last seq when title, pictureId and frozen were told: an older summary or update does not undo a rename. */
+  /**
+   * The app's own data about the conversation (a listing's title and price beside the chat about it), which the
+   * operator's backend sets (undefined: none); a change reaches it by itself.
+   */
+  meta?: Record<string, string>;
+  /** The conversation's last seq when title, pictureId, frozen and meta were told: an older summary or update does not undo a rename. */
   titleSeq = 0;
   /** The other side's read cursor (receipts). */
   peerReadSeq = 0;
@@ -382,12 +387,16 @@ export class Conversation {
     return this.archived && (this.archivedUntilMs === 0 || now < this.archivedUntilMs);
   }
 
-  /** setTitle takes a group's name and picture, and the conversation's freeze, as of its seq asOf, unless newer ones are held. */
-  setTitle(title: string, asOf: number, pictureId = "", frozen?: Frozen): void {
+  /**
+   * setInfo takes what a summary or a membership push says of the conversation itself (a group's name and picture,
+   * its freeze, the app's meta) as of its seq asOf, unless newer is held.
+   */
+  setInfo(asOf: number, info: { title: string; pictureId?: string; frozen?: Frozen; meta?: Record<string, string> }): void {
     if (asOf >= this.titleSeq) {
-      this.title = title;
-      this.pictureId = pictureId;
-      this.frozen = frozen;
+      this.title = info.title;
+      this.pictureId = info.pictureId ?? "";
+      this.frozen = info.frozen;
+      this.meta = info.meta && Object.keys(info.meta).length > 0 ? { ...info.meta } : undefined;
       this.titleSeq = asOf;
     }
   }

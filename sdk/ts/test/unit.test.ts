@@ -110,14 +110,24 @@ test("conversation: an archived one comes back with news from someone else, not 
 test("conversation: a freeze is taken as of its seq; an older summary or update neither undoes nor brings it back", () => {
   const c = new Conversation("g:class");
   const frozen = { reason: "the term is over", by: "teacher", atMs: 1 };
-  c.setTitle("7B", 10, "", frozen);
+  c.setInfo(10, { title: "7B", frozen });
   assert.deepEqual(c.frozen, frozen);
-  c.setTitle("7B", 9); // a summary computed before the freeze
+  c.setInfo(9, { title: "7B" }); // a summary computed before the freeze
   assert.deepEqual(c.frozen, frozen);
-  c.setTitle("7B", 12); // the unfreeze
+  c.setInfo(12, { title: "7B" }); // the unfreeze
   assert.equal(c.frozen, undefined);
-  c.setTitle("7B", 11, "", frozen); // a late push of the freeze
+  c.setInfo(11, { title: "7B", frozen }); // a late push of the freeze
   assert.equal(c.frozen, undefined);
+});
+
+test("conversation: the app's meta is taken as of its seq; an empty one is none", () => {
+  const c = new Conversation("d:a:b:listing-7");
+  c.setInfo(3, { title: "", meta: { title: "Lamp", price: "40 EUR" } });
+  assert.deepEqual(c.meta, { title: "Lamp", price: "40 EUR" });
+  c.setInfo(2, { title: "", meta: {} }); // older
+  assert.deepEqual(c.meta, { title: "Lamp", price: "40 EUR" });
+  c.setInfo(3, { title: "", meta: {} }); // taken away
+  assert.equal(c.meta, undefined);
 });
 
 test("conversation: mutedAt is muted with no end, or before its end", () => {
