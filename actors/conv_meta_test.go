@@ -25,16 +25,8 @@ func TestConversationMeta(t *testing.T) {
 	}
 	conv := "d:buyer:seller:listing-7"
 	listed := func(user, conv string) (map[string]string, error) {
-		list, err := node.ListConversations(ctx, user, "", 50)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range list.Conversations {
-			if c.Conv == conv {
-				return c.Meta, nil
-			}
-		}
-		return nil, fmt.Errorf("%s not in %s's list", conv, user)
+		c, err := summaryOf(ctx, node, user, conv)
+		return c.GetMeta(), err
 	}
 	if got, err := node.ConversationMetaAsOperator(ctx, conv); err != nil || got != nil {
 		t.Fatalf("before any: %v %v", got, err)

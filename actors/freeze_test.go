@@ -14,18 +14,24 @@ import (
 	"github.com/switchboard-im/switchboard/cluster/boot"
 )
 
-// frozenIn reads user's conversation list entry of conv, its freeze.
-func frozenIn(ctx context.Context, node *boot.Node, user, conv string) (*pb.Frozen, error) {
+// summaryOf is conv as user's conversation list shows it.
+func summaryOf(ctx context.Context, node *boot.Node, user, conv string) (*pb.ConvSummary, error) {
 	list, err := node.ListConversations(ctx, user, "", 50)
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range list.Conversations {
 		if c.Conv == conv {
-			return c.Frozen, nil
+			return c, nil
 		}
 	}
 	return nil, fmt.Errorf("%s not in %s's list", conv, user)
+}
+
+// frozenIn is conv's freeze as user's list shows it.
+func frozenIn(ctx context.Context, node *boot.Node, user, conv string) (*pb.Frozen, error) {
+	c, err := summaryOf(ctx, node, user, conv)
+	return c.GetFrozen(), err
 }
 
 // Frozen conversations: the operator freezes the chat about a listing

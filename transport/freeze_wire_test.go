@@ -1,7 +1,6 @@
 package transport_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -27,17 +26,10 @@ func TestFreezeOverTheWire(t *testing.T) {
 	if _, err := pupil.SendText(ctx, client.ToConv(conv), "see you"); err != nil {
 		t.Fatal(err)
 	}
-	code := func(err error) wirepb.Code {
-		var we *wirepb.Error
-		if errors.As(err, &we) {
-			return we.Code
-		}
-		return wirepb.Code_OK
-	}
-	if _, err := pupil.Freeze(ctx, conv, ""); code(err) != wirepb.Code_FORBIDDEN {
+	if _, err := pupil.Freeze(ctx, conv, ""); codeOf(err) != wirepb.Code_FORBIDDEN {
 		t.Fatalf("a plain member freezes: %v", err)
 	}
-	if _, err := teacher.Freeze(ctx, conv, "term is over!"); code(err) != wirepb.Code_TOO_LARGE {
+	if _, err := teacher.Freeze(ctx, conv, "term is over!"); codeOf(err) != wirepb.Code_TOO_LARGE {
 		t.Fatalf("a reason one byte past the bound: %v", err)
 	}
 	seq, err := teacher.Freeze(ctx, conv, "term is over")
@@ -48,7 +40,7 @@ func TestFreezeOverTheWire(t *testing.T) {
 		c, ok := pupil.Conversation(conv)
 		return ok && c.Frozen != nil && c.Frozen.Reason == "term is over" && c.Frozen.By == "teacher"
 	})
-	if _, err := pupil.SendText(ctx, client.ToConv(conv), "one more"); code(err) != wirepb.Code_FROZEN || !strings.Contains(err.Error(), "term is over") {
+	if _, err := pupil.SendText(ctx, client.ToConv(conv), "one more"); codeOf(err) != wirepb.Code_FROZEN || !strings.Contains(err.Error(), "term is over") {
 		t.Fatalf("a send into the frozen group: %v", err)
 	}
 	if f, err := pupil.Frozen(ctx, conv); err != nil || f == nil || f.Reason != "term is over" {
