@@ -49,10 +49,6 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(pbErr(pb.Code_MUTED, "%s is muted in %s", m.Sender, c.id))
 		return
 	}
-	if e := c.checkFrozen(); e != nil {
-		reply(e)
-		return
-	}
 	if e := c.adminsOnly(m, mem); e != nil {
 		reply(e)
 		return
@@ -92,6 +88,12 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 			}
 			return
 		}
+	}
+	// After the dedupe: a resend of a message accepted before a freeze is
+	// answered with it, not refused.
+	if e := c.checkFrozen(); e != nil {
+		reply(e)
+		return
 	}
 	if !c.limiter(m.Sender).AllowN(now, 1) {
 		reply(pbErr(pb.Code_RATE_LIMITED, "%s sends faster than %.0f messages/s in %s", m.Sender, c.rt.cfg.SendRate, c.id))

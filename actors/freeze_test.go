@@ -50,6 +50,11 @@ func TestFrozenDirectConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	phone := mustSend(t, node, conv, "seller", "yes, call 0170 1234567")
+	lastWord := &pb.SendMessage{Conv: conv, Sender: "buyer", ClientMsgId: "last-word", Body: []byte("thanks anyway")}
+	said, err := node.Send(ctx, proto.Clone(lastWord).(*pb.SendMessage))
+	if err != nil {
+		t.Fatal(err)
+	}
 	other, err := node.SendDirect(ctx, "friend", &pb.SendMessage{Sender: "buyer", Body: []byte("look at this")})
 	if err != nil {
 		t.Fatal(err)
@@ -102,11 +107,16 @@ func TestFrozenDirectConversation(t *testing.T) {
 			t.Errorf("%s: the refusal does not say why: %v", what, err)
 		}
 	}
+	// A resend of a message accepted before the freeze (its answer lost)
+	// is answered with it, not refused.
+	if again, err := node.Send(ctx, lastWord); err != nil || !again.Duplicate || again.Seq != said.Seq {
+		t.Fatalf("a resend after the freeze: %v %v", again, err)
+	}
 	_, err = node.Schedule(ctx, "buyer", "", &pb.SendMessage{Conv: conv, Sender: "buyer", ClientMsgId: "later", Body: []byte("tomorrow?")}, time.Now().Add(time.Hour))
 	wantCode(t, err, pb.Code_FROZEN, "a message scheduled into it")
 
 	// Both still read, mark read, and take back what they said.
-	if msgs, err := node.History(ctx, &pb.GetHistory{Conv: conv, User: "seller", Limit: 10}); err != nil || len(msgs) != 3 {
+	if msgs, err := node.History(ctx, &pb.GetHistory{Conv: conv, User: "seller", Limit: 10}); err != nil || len(msgs) != 4 {
 		t.Fatalf("the seller reads the frozen conversation: %d %v", len(msgs), err)
 	}
 	if _, err := node.MarkRead(ctx, "buyer", "phone", conv, seq); err != nil {
