@@ -49,6 +49,11 @@ func TestOperatorFreezes(t *testing.T) {
 	if info.Frozen == nil || info.Frozen.Reason != "sold" {
 		t.Fatalf("the conversation's record: %+v", info)
 	}
+	var listed admin.UserConversations
+	call(http.MethodGet, "/api/v1/users/buyer/conversations", "", http.StatusOK, &listed)
+	if len(listed.Conversations) != 1 || listed.Conversations[0].Frozen == nil || listed.Conversations[0].Frozen.Reason != "sold" {
+		t.Fatalf("the buyer's list as the backend reads it: %+v", listed)
+	}
 	// Its own posts too: the backend posts before it freezes.
 	call(http.MethodPost, "/api/v1/messages", `{"sender":"seller","to":"buyer","text":"sorry","client_msg_id":"s1"}`, http.StatusConflict, nil)
 	if _, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "buyer", Body: []byte("hello?")}); actors.CodeOf(err) != pb.Code_FROZEN {

@@ -737,6 +737,10 @@ type UserConversation struct {
 	LastSeq        uint64    `json:"last_seq"`
 	Unread         uint64    `json:"unread"`
 	LastActivityAt time.Time `json:"last_activity_at"`
+	// Frozen: closed to new messages (PUT …/freeze); absent: open.
+	Frozen *FrozenState `json:"frozen,omitempty"`
+	// Meta: your data about the conversation (PUT …/meta).
+	Meta map[string]string `json:"meta,omitempty"`
 }
 
 // userConversations pages a user's list (?archived=true: the archived
@@ -763,7 +767,8 @@ func (s *Server) userConversations(w http.ResponseWriter, r *http.Request) {
 	for i, c := range res.Conversations {
 		peer, _ := wirepb.DirectPeer(c.Conv, user)
 		out.Conversations[i] = UserConversation{Conv: c.Conv, Kind: strings.ToLower(c.Kind.String()), Peer: peer, Topic: wirepb.DirectTopic(c.Conv),
-			Title: c.Title, LastSeq: c.LastSeq, Unread: c.Unread, LastActivityAt: time.UnixMilli(c.LastActivityMs).UTC()}
+			Title: c.Title, LastSeq: c.LastSeq, Unread: c.Unread, LastActivityAt: time.UnixMilli(c.LastActivityMs).UTC(),
+			Frozen: frozenState(c.Frozen), Meta: c.Meta}
 	}
 	if len(res.Conversations) == limit {
 		out.Next = res.Conversations[limit-1].Conv

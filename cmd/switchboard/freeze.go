@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/switchboard-im/switchboard/cluster/admin"
 	"github.com/switchboard-im/switchboard/transport/client"
 )
 
@@ -84,4 +87,78 @@ func printFrozen(w io.Writer, conv string, frozen bool, state func() (reason, by
 		fmt.Fprintf(w, ": %s", reason)
 	}
 	fmt.Fprintln(w)
+}
+
+// moderateFreezeCmds are "moderate freeze" and "moderate unfreeze": the
+// operator's, through the admin API, of one conversation or of every
+// conversation of a user about a topic (the chats about a listing that
+// sold).
+func moderateFreezeCmds(o *adminOptions) (freeze, unfreeze *cobra.Command) {
+	var conv, reason, user, topic string
+	one := func(cmd *cobra.Command, conv string, frozen bool) error {
+		var res admin.Freeze
+		p := "/api/v1/conversations/" + url.PathEscape(conv) + "/freeze"
+		if err := o.callWith(cmd.Context(), http.MethodPut, p, map[string]any{"frozen": frozen, "reason": reason}, &res); err != nil {
+			return err
+		}
+		if o.json {
+			return printJSON(cmd.OutOrStdout(), res)
+		}
+		printFrozen(cmd.OutOrStdout(), res.Conv, res.Frozen, func() (string, string, time.Time) { return res.Reason, res.By, res.At })
+		return nil
+	}
+	run := func(cmd *cobra.Command, frozen bool) error {
+		switch {
+		case (conv == "") == (topic == ""):
+			return errors.New("give --conv, or --user and --topic")
+		case (topic == "") != (user == ""):
+			return errors.New("--topic goes with --user: every conversation of theirs about it")
+		case conv != "":
+			return one(cmd, conv, frozen)
+		}
+		// Both lists: a chat the user archived is about the listing too.
+		for _, archived := range []string{"false", "true"} {
+			for after := ""; ; {
+				var page admin.UserConversations
+				p := "/api/v1/users/" + url.PathEscape(user) + "/conversations?topic=" + url.QueryEscape(topic) + "&archived=" + archived + "&after=" + url.QueryEscape(after)
+				if err := o.call(cmd.Context(), http.MethodGet, p, &page); err != nil {
+					return err
+				}
+				for _, c := range page.Conversations {
+					if err := one(cmd, c.Conv, frozen); err != nil {
+						return fmt.Errorf("%s: %w", c.Conv, err)
+					}
+				}
+				if after = page.Next; after == "" {
+					break
+				}
+			}
+		}
+		return nil
+	}
+	freeze = &cobra.Command{
+		Use:   "freeze",
+		Short: "Freeze a direct conversation or a group: closed to new messages, still read",
+		Long: `Freeze a conversation as the operator: the chat about a listing that sold, a
+dispute settled, a group gone wrong. Nobody posts anything into it; every
+member still reads it, recalls their own messages and leaves, and every
+member's client shows the reason. The freeze is a system message by
+"system". Post what the members should read last before freezing.
+--user and --topic freeze every conversation of that user about the topic.`,
+		Example: `  switchboard moderate freeze --conv d:buyer:seller:listing-7 --reason "This item has sold"
+  switchboard moderate freeze --user seller --topic listing-7 --reason "This item has sold"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd, true) },
+	}
+	unfreeze = &cobra.Command{
+		Use: "unfreeze", Short: "Open a frozen conversation (or a user's about a topic) to new messages again", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd, false) },
+	}
+	for _, c := range []*cobra.Command{freeze, unfreeze} {
+		c.Flags().StringVar(&conv, "conv", "", "the conversation")
+		c.Flags().StringVar(&user, "user", "", "with --topic: that user's conversations about it")
+		c.Flags().StringVar(&topic, "topic", "", "with --user: every conversation of theirs about it (a listing, an order)")
+	}
+	freeze.Flags().StringVar(&reason, "reason", "", "why, shown to every member")
+	return freeze, unfreeze
 }

@@ -38,6 +38,19 @@ func TestFreezeCommands(t *testing.T) {
 	}
 	n.run("send", "--data-dir", d, "--user", "seller", "--to", "user:buyer", "--text", "a new one is in")
 
+	// The lamp sold: every buyer's chat about it, none other.
+	n.run("send", "--data-dir", d, "--user", "buyer", "--to", "user:seller", "--topic", "lamp", "--text", "the lamp?")
+	n.run("send", "--data-dir", d, "--user", "buyer2", "--to", "user:seller", "--topic", "lamp", "--text", "is the lamp gone?")
+	n.run("send", "--data-dir", d, "--user", "buyer2", "--to", "user:seller", "--topic", "sofa", "--text", "and the sofa?")
+	out = n.run("moderate", "freeze", "--data-dir", d, "--user", "seller", "--topic", "lamp", "--reason", "The lamp has sold")
+	if s := string(out); !strings.Contains(s, "d:buyer:seller:lamp: frozen") || !strings.Contains(s, "d:buyer2:seller:lamp: frozen") || strings.Contains(s, "sofa") {
+		t.Fatalf("moderate freeze --user --topic:\n%s", out)
+	}
+	n.run("send", "--data-dir", d, "--user", "buyer2", "--to", "user:seller", "--topic", "sofa", "--text", "still there?")
+	if out, err := exec.Command(n.bin, "moderate", "freeze", "--data-dir", d, "--topic", "lamp").CombinedOutput(); err == nil || !strings.Contains(string(out), "--user") {
+		t.Fatalf("--topic without --user: %v\n%s", err, out)
+	}
+
 	n.run("group", "create", "--data-dir", d, "--user", "teacher", "--id", "g:7b", "--members", "pupil")
 	if out, err := exec.Command(n.bin, "freeze", "--data-dir", d, "--user", "pupil", "--conv", "g:7b", "--on").CombinedOutput(); err == nil || !strings.Contains(string(out), "FORBIDDEN") {
 		t.Fatalf("a plain member freezes: %v\n%s", err, out)

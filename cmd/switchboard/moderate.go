@@ -123,45 +123,7 @@ member's device learns of it as of any recall; the recall event's sender is
 	_ = recall.MarkFlagRequired("conv")
 	_ = recall.MarkFlagRequired("seq")
 
-	var freezeConv, freezeReason string
-	freezeCall := func(cmd *cobra.Command, frozen bool) error {
-		var res admin.Freeze
-		p := "/api/v1/conversations/" + url.PathEscape(freezeConv) + "/freeze"
-		if err := o.callWith(cmd.Context(), http.MethodPut, p, map[string]any{"frozen": frozen, "reason": freezeReason}, &res); err != nil {
-			return err
-		}
-		if o.json {
-			return printJSON(os.Stdout, res)
-		}
-		printFrozen(os.Stdout, res.Conv, res.Frozen, func() (string, string, time.Time) { return res.Reason, res.By, res.At })
-		return nil
-	}
-	freeze := &cobra.Command{
-		Use:   "freeze",
-		Short: "Freeze a direct conversation or a group: closed to new messages, still read",
-		Long: `Freeze a conversation as the operator: the chat about a listing that sold, a
-dispute settled, a group gone wrong. Nobody posts anything into it; every
-member still reads it, recalls their own messages and leaves, and every
-member's client shows the reason. The freeze is a system message by
-"system". Post what the members should read last before freezing.`,
-		Example: `  switchboard moderate freeze --conv d:buyer:seller:listing-7 --reason "This item has sold"`,
-		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return freezeCall(cmd, true) },
-	}
-	unfreeze := &cobra.Command{
-		Use: "unfreeze", Short: "Open a frozen conversation to new messages again", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if freezeReason != "" {
-				return fmt.Errorf("an unfreeze takes no --reason")
-			}
-			return freezeCall(cmd, false)
-		},
-	}
-	for _, c := range []*cobra.Command{freeze, unfreeze} {
-		c.Flags().StringVar(&freezeConv, "conv", "", "the conversation")
-		_ = c.MarkFlagRequired("conv")
-	}
-	freeze.Flags().StringVar(&freezeReason, "reason", "", "why, shown to every member")
+	freeze, unfreeze := moderateFreezeCmds(&o)
 
 	var after string
 	var limit int
