@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -144,5 +145,47 @@ func TestUserProfiles(t *testing.T) {
 	node = startCluster(t, 1, store, cfg)[0]
 	if p, err := node.Profile(tctx(t), "ann"); err != nil || p.Name != "Ann K." || p.AvatarUrl != "https://img.example/ann.png" {
 		t.Fatalf("ann's profile after a restart: %v, %v", p, err)
+	}
+}
+
+// TestProfileMeta: the operator marks a seller verified; a buyer who
+// shares a conversation with them reads it with their profile, and the
+// seller's own changes keep it. Its bound holds at its edge; an empty one
+// takes it away; erasing the account takes it too.
+func TestProfileMeta(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{MaxMetaBytes: 16})[0]
+	ctx := tctx(t)
+	if _, err := node.SendDirect(ctx, "seller", &pb.SendMessage{Sender: "buyer", Body: []byte("hi")}); err != nil {
+		t.Fatal(err)
+	}
+	verified := map[string]string{"verified": "true"}
+	if p, err := node.SetProfileMeta(ctx, "seller", verified); err != nil || !maps.Equal(p.Meta, verified) {
+		t.Fatalf("the operator marks the seller verified: %v %v", p, err)
+	}
+	if _, err := node.SetProfile(ctx, "seller", &pb.SetProfile{Name: proto.String("Sam")}); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := node.Profiles(ctx, "buyer", "", []string{"seller"})
+	if err != nil || len(ps) != 1 || ps[0].Name != "Sam" || !maps.Equal(ps[0].Meta, verified) {
+		t.Fatalf("the buyer reads the seller's profile: %v %v", ps, err)
+	}
+	if _, err := node.SetProfileMeta(ctx, "seller", map[string]string{"verified": "12345678"}); err != nil {
+		t.Fatalf("at the bound: %v", err)
+	}
+	_, err = node.SetProfileMeta(ctx, "seller", map[string]string{"verified": "123456789"})
+	wantCode(t, err, pb.Code_TOO_LARGE, "one byte past the bound")
+	_, err = node.SetProfileMeta(ctx, "seller", map[string]string{"ver ified": "1"})
+	wantCode(t, err, pb.Code_INVALID, "a key with a space")
+	if p, err := node.SetProfileMeta(ctx, "seller", map[string]string{}); err != nil || p.Meta != nil || p.Name != "Sam" {
+		t.Fatalf("an empty meta takes it away, the name stays: %v %v", p, err)
+	}
+	if _, err := node.SetProfileMeta(ctx, "seller", verified); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.EraseUser(ctx, "seller", actors.SentCursor{}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := node.Profile(ctx, "seller"); err != nil || p.Meta != nil || p.Name != "" {
+		t.Fatalf("the erased seller's profile: %v %v", p, err)
 	}
 }

@@ -13,7 +13,8 @@ import (
 // forgotten"), or an operator closes an account for good. EraseUser
 // suspends the user without end, recalls as the operator every message
 // they sent in every conversation they were ever in, deletes their
-// push registrations and clears their profile (name and avatar), their
+// push registrations and clears their profile (name, avatar and the
+// operator's meta), their
 // drafts, their requests to join groups (with their notes), their own
 // labels of their conversations and the attributes a business kept about
 // them for its desk. The recalls go through the conversation grains, as
@@ -120,6 +121,9 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 	clear := ""
 	if _, err := n.SetProfile(ctx, user, &pb.SetProfile{Name: &clear, AvatarUrl: &clear}); err != nil {
 		return res, fmt.Errorf("erase %s: profile: %w", user, err)
+	}
+	if _, err := n.SetProfileMeta(ctx, user, nil); err != nil {
+		return res, fmt.Errorf("erase %s: profile's meta: %w", user, err)
 	}
 	if _, err := n.SetAway(ctx, user, &clear, time.Time{}); err != nil {
 		return res, fmt.Errorf("erase %s: away message: %w", user, err)

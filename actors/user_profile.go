@@ -62,12 +62,15 @@ func (u *user) setProfile(ctx actor.Context, m *pb.SetProfile) {
 	if m.AvatarUrl != nil {
 		next.AvatarUrl = *m.AvatarUrl
 	}
+	if m.SetMeta {
+		next.Meta = m.Meta
+	}
 	if proto.Equal(next, p) {
 		respond(ctx, ctx.Sender(), &pb.SetProfileResponse{Profile: p}) // nothing changes
 		return
 	}
 	next.UpdatedMs = max(time.Now().UnixMilli(), p.UpdatedMs+1)
-	if err := saveRow(bg, u.rt.store, profileKey(u.id), &pb.UserProfile{Name: next.Name, AvatarUrl: next.AvatarUrl, UpdatedMs: next.UpdatedMs}); err != nil {
+	if err := saveRow(bg, u.rt.store, profileKey(u.id), &pb.UserProfile{Name: next.Name, AvatarUrl: next.AvatarUrl, UpdatedMs: next.UpdatedMs, Meta: next.Meta}); err != nil {
 		respond(ctx, ctx.Sender(), &pb.SetProfileResponse{Error: storeErr(err)})
 		return
 	}
@@ -114,6 +117,32 @@ func (n *Runtime) SetProfile(ctx context.Context, user string, change *pb.SetPro
 		return nil, fromPB(r.Error)
 	}
 	n.names.Remove(user) // this node's views show it at once; others within displayNameTTL
+	r.Profile.User = user
+	return r.Profile, nil
+}
+
+// SetProfileMeta replaces the operator's own data about user (meta; empty:
+// none), which their profile carries to every app that reads it (a
+// verified seller's badge, a school's role), within a message's meta's
+// bounds. Only the operator sets it: no request of the user's names it.
+func (n *Runtime) SetProfileMeta(ctx context.Context, user string, meta map[string]string) (*pb.UserProfile, error) {
+	if err := checkUser(user); err != nil {
+		return nil, err
+	}
+	if e := validMeta(meta, n.cfg.MaxMetaBytes); e != nil {
+		return nil, fromPB(e)
+	}
+	if len(meta) == 0 {
+		meta = nil
+	}
+	res, err := n.request(ctx, KindUser, user, &pb.SetProfile{User: user, SetMeta: true, Meta: meta})
+	if err != nil {
+		return nil, err
+	}
+	r := res.(*pb.SetProfileResponse)
+	if r.Error != nil {
+		return nil, fromPB(r.Error)
+	}
 	r.Profile.User = user
 	return r.Profile, nil
 }

@@ -165,5 +165,5 @@ func wireScheduled(sc session.Scheduled) *wirepb.ScheduledSend {
 }
 
 func wireProfile(p *pb.UserProfile) *wirepb.Profile {
-	return &wirepb.Profile{User: p.User, Name: p.Name, AvatarUrl: p.AvatarUrl, UpdatedMs: p.UpdatedMs}
+	return &wirepb.Profile{User: p.User, Name: p.Name, AvatarUrl: p.AvatarUrl, UpdatedMs: p.UpdatedMs, Meta: p.Meta}
 }

@@ -15,8 +15,8 @@ import (
 // TestProfilesOverTheWire: over real QUIC a user sets a name on one
 // device, the other device hears of it and reads it, a fellow member
 // reads it (150 users asked
-// for in two requests by the SDK, the stranger left out), and malformed
-// requests are refused INVALID.
+// for in two requests by the SDK, the stranger left out) with the
+// operator's meta, and malformed requests are refused INVALID.
 func TestProfilesOverTheWire(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
@@ -43,6 +43,17 @@ func TestProfilesOverTheWire(t *testing.T) {
 	}
 	if ps, err := bob.Profiles(ctx, "", "ann"); err != nil || len(ps) != 0 {
 		t.Fatalf("bob reads ann's with no direct conversation: %v, %v; want none", ps, err)
+	}
+	// The shop marks ann verified: bob reads it with her profile, which
+	// her own later change keeps.
+	if _, err := e.nodes[0].SetProfileMeta(ctx, "ann", map[string]string{"verified": "true"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := phone.SetProfile(ctx, &wirepb.ProfileRequest{Name: proto.String("Ann K.")}); err != nil {
+		t.Fatal(err)
+	}
+	if ps, err := bob.Profiles(ctx, conv, "ann"); err != nil || len(ps) != 1 || ps[0].Name != "Ann K." || ps[0].Meta["verified"] != "true" {
+		t.Fatalf("bob reads ann's verified profile: %v, %v", ps, err)
 	}
 	for what, req := range map[string]*wirepb.Request{
 		"a name with a control character": {Op: &wirepb.Request_Profile{Profile: &wirepb.ProfileRequest{Name: proto.String("a\x07")}}},

@@ -6249,11 +6249,14 @@ func (x *StarredList) GetEntries() []*StarredEntry {
 // avatar's URL (actors/user_profile.go). Stored as the user's profile
 // row; empty fields are unset.
 type UserProfile struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	AvatarUrl     string                 `protobuf:"bytes,3,opt,name=avatar_url,json=avatarUrl,proto3" json:"avatar_url,omitempty"`
-	UpdatedMs     int64                  `protobuf:"varint,4,opt,name=updated_ms,json=updatedMs,proto3" json:"updated_ms,omitempty"` // 0: never set
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	User      string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	AvatarUrl string                 `protobuf:"bytes,3,opt,name=avatar_url,json=avatarUrl,proto3" json:"avatar_url,omitempty"`
+	UpdatedMs int64                  `protobuf:"varint,4,opt,name=updated_ms,json=updatedMs,proto3" json:"updated_ms,omitempty"` // 0: never set
+	// the operator's own data about the user (a verified seller, a school's
+	// role): only the operator sets it (user_profile.go)
+	Meta          map[string]string `protobuf:"bytes,5,rep,name=meta,proto3" json:"meta,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6314,6 +6317,13 @@ func (x *UserProfile) GetUpdatedMs() int64 {
 		return x.UpdatedMs
 	}
 	return 0
+}
+
+func (x *UserProfile) GetMeta() map[string]string {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
 }
 
 // QuietHours are the hours of the week a user's offline notifications
@@ -6771,10 +6781,14 @@ func (x *PostAwayResponse) GetError() *Error {
 // SetProfile changes the fields present of user's profile (an empty
 // string clears one); with none it reads the profile.
 type SetProfile struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Name          *string                `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
-	AvatarUrl     *string                `protobuf:"bytes,3,opt,name=avatar_url,json=avatarUrl,proto3,oneof" json:"avatar_url,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	User      string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Name      *string                `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	AvatarUrl *string                `protobuf:"bytes,3,opt,name=avatar_url,json=avatarUrl,proto3,oneof" json:"avatar_url,omitempty"`
+	// set_meta: replace the profile's meta with meta (empty: none); the
+	// operator's alone (Runtime.SetProfileMeta), never the user's
+	SetMeta       bool              `protobuf:"varint,4,opt,name=set_meta,json=setMeta,proto3" json:"set_meta,omitempty"`
+	Meta          map[string]string `protobuf:"bytes,5,rep,name=meta,proto3" json:"meta,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6828,6 +6842,20 @@ func (x *SetProfile) GetAvatarUrl() string {
 		return *x.AvatarUrl
 	}
 	return ""
+}
+
+func (x *SetProfile) GetSetMeta() bool {
+	if x != nil {
+		return x.SetMeta
+	}
+	return false
+}
+
+func (x *SetProfile) GetMeta() map[string]string {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
 }
 
 type SetProfileResponse struct {
@@ -9175,7 +9203,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[131]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9187,7 +9215,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[131]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9717,14 +9745,18 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\aentries\x18\x02 \x03(\v2 .switchboard.actors.StarredEntryR\aentries\x12\x12\n" +
 	"\x04more\x18\x03 \x01(\bR\x04more\"I\n" +
 	"\vStarredList\x12:\n" +
-	"\aentries\x18\x01 \x03(\v2 .switchboard.actors.StarredEntryR\aentries\"s\n" +
+	"\aentries\x18\x01 \x03(\v2 .switchboard.actors.StarredEntryR\aentries\"\xeb\x01\n" +
 	"\vUserProfile\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"avatar_url\x18\x03 \x01(\tR\tavatarUrl\x12\x1d\n" +
 	"\n" +
-	"updated_ms\x18\x04 \x01(\x03R\tupdatedMs\"\x97\x01\n" +
+	"updated_ms\x18\x04 \x01(\x03R\tupdatedMs\x12=\n" +
+	"\x04meta\x18\x05 \x03(\v2).switchboard.actors.UserProfile.MetaEntryR\x04meta\x1a7\n" +
+	"\tMetaEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x97\x01\n" +
 	"\n" +
 	"QuietHours\x12\x12\n" +
 	"\x04zone\x18\x01 \x01(\tR\x04zone\x12<\n" +
@@ -9756,13 +9788,18 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x123\n" +
 	"\x04away\x18\x03 \x01(\v2\x1f.switchboard.actors.AwayMessageR\x04away\"C\n" +
 	"\x10PostAwayResponse\x12/\n" +
-	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"u\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"\x87\x02\n" +
 	"\n" +
 	"SetProfile\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x17\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12\"\n" +
 	"\n" +
-	"avatar_url\x18\x03 \x01(\tH\x01R\tavatarUrl\x88\x01\x01B\a\n" +
+	"avatar_url\x18\x03 \x01(\tH\x01R\tavatarUrl\x88\x01\x01\x12\x19\n" +
+	"\bset_meta\x18\x04 \x01(\bR\asetMeta\x12<\n" +
+	"\x04meta\x18\x05 \x03(\v2(.switchboard.actors.SetProfile.MetaEntryR\x04meta\x1a7\n" +
+	"\tMetaEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
 	"\x05_nameB\r\n" +
 	"\v_avatar_url\"\x80\x01\n" +
 	"\x12SetProfileResponse\x12/\n" +
@@ -10042,7 +10079,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 132)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 134)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -10181,11 +10218,13 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	nil,                                // 134: switchboard.actors.ConvStateResponse.MetaEntry
 	nil,                                // 135: switchboard.actors.MembershipNotice.MetaEntry
 	nil,                                // 136: switchboard.actors.ConvSummary.MetaEntry
-	nil,                                // 137: switchboard.actors.QuietHours.WeekEntry
-	nil,                                // 138: switchboard.actors.UserAttributes.ValuesEntry
-	nil,                                // 139: switchboard.actors.SetConvMeta.MetaEntry
-	nil,                                // 140: switchboard.actors.ConvMetaResponse.MetaEntry
-	(*PresenceResponse_Device)(nil),    // 141: switchboard.actors.PresenceResponse.Device
+	nil,                                // 137: switchboard.actors.UserProfile.MetaEntry
+	nil,                                // 138: switchboard.actors.QuietHours.WeekEntry
+	nil,                                // 139: switchboard.actors.SetProfile.MetaEntry
+	nil,                                // 140: switchboard.actors.UserAttributes.ValuesEntry
+	nil,                                // 141: switchboard.actors.SetConvMeta.MetaEntry
+	nil,                                // 142: switchboard.actors.ConvMetaResponse.MetaEntry
+	(*PresenceResponse_Device)(nil),    // 143: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -10264,53 +10303,55 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	10,  // 73: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
 	82,  // 74: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
 	82,  // 75: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	137, // 76: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
-	88,  // 77: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
-	10,  // 78: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
-	88,  // 79: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
-	10,  // 80: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
-	91,  // 81: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
-	91,  // 82: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
-	10,  // 83: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
-	10,  // 84: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
-	87,  // 85: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
-	138, // 86: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
-	10,  // 87: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
-	101, // 88: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
-	17,  // 89: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	82,  // 90: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
-	10,  // 91: switchboard.actors.DisappearingResponse.error:type_name -> switchboard.actors.Error
-	10,  // 92: switchboard.actors.FrozenResponse.error:type_name -> switchboard.actors.Error
-	106, // 93: switchboard.actors.FrozenResponse.frozen:type_name -> switchboard.actors.Frozen
-	139, // 94: switchboard.actors.SetConvMeta.meta:type_name -> switchboard.actors.SetConvMeta.MetaEntry
-	10,  // 95: switchboard.actors.ConvMetaResponse.error:type_name -> switchboard.actors.Error
-	140, // 96: switchboard.actors.ConvMetaResponse.meta:type_name -> switchboard.actors.ConvMetaResponse.MetaEntry
-	10,  // 97: switchboard.actors.SweepDisappearedResponse.error:type_name -> switchboard.actors.Error
-	10,  // 98: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	10,  // 99: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	10,  // 100: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,   // 101: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	5,   // 102: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
-	6,   // 103: switchboard.actors.PrivacyResponse.group_add_from:type_name -> switchboard.actors.GroupAddFrom
-	141, // 104: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	10,  // 105: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	11,  // 106: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	124, // 107: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	33,  // 108: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	125, // 109: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	123, // 110: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	121, // 111: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
-	8,   // 112: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
-	8,   // 113: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	11,  // 114: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	9,   // 115: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	128, // 116: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	10,  // 117: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	118, // [118:118] is the sub-list for method output_type
-	118, // [118:118] is the sub-list for method input_type
-	118, // [118:118] is the sub-list for extension type_name
-	118, // [118:118] is the sub-list for extension extendee
-	0,   // [0:118] is the sub-list for field type_name
+	137, // 76: switchboard.actors.UserProfile.meta:type_name -> switchboard.actors.UserProfile.MetaEntry
+	138, // 77: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
+	88,  // 78: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
+	10,  // 79: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
+	88,  // 80: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
+	10,  // 81: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
+	91,  // 82: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
+	91,  // 83: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
+	10,  // 84: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
+	139, // 85: switchboard.actors.SetProfile.meta:type_name -> switchboard.actors.SetProfile.MetaEntry
+	10,  // 86: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
+	87,  // 87: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
+	140, // 88: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
+	10,  // 89: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
+	101, // 90: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
+	17,  // 91: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	82,  // 92: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
+	10,  // 93: switchboard.actors.DisappearingResponse.error:type_name -> switchboard.actors.Error
+	10,  // 94: switchboard.actors.FrozenResponse.error:type_name -> switchboard.actors.Error
+	106, // 95: switchboard.actors.FrozenResponse.frozen:type_name -> switchboard.actors.Frozen
+	141, // 96: switchboard.actors.SetConvMeta.meta:type_name -> switchboard.actors.SetConvMeta.MetaEntry
+	10,  // 97: switchboard.actors.ConvMetaResponse.error:type_name -> switchboard.actors.Error
+	142, // 98: switchboard.actors.ConvMetaResponse.meta:type_name -> switchboard.actors.ConvMetaResponse.MetaEntry
+	10,  // 99: switchboard.actors.SweepDisappearedResponse.error:type_name -> switchboard.actors.Error
+	10,  // 100: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	10,  // 101: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	10,  // 102: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,   // 103: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	5,   // 104: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
+	6,   // 105: switchboard.actors.PrivacyResponse.group_add_from:type_name -> switchboard.actors.GroupAddFrom
+	143, // 106: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	10,  // 107: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	11,  // 108: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	124, // 109: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	33,  // 110: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	125, // 111: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	123, // 112: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	121, // 113: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	8,   // 114: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	8,   // 115: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	11,  // 116: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	9,   // 117: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	128, // 118: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	10,  // 119: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	120, // [120:120] is the sub-list for method output_type
+	120, // [120:120] is the sub-list for method input_type
+	120, // [120:120] is the sub-list for extension type_name
+	120, // [120:120] is the sub-list for extension extendee
+	0,   // [0:120] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -10337,7 +10378,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   132,
+			NumMessages:   134,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -17,17 +17,22 @@ type Profile struct {
 	Name      string `json:"name"`
 	AvatarURL string `json:"avatar_url"`
 	UpdatedMs int64  `json:"updated_ms"` // 0: never set
+	// Meta: your own data about the user ("verified": "true"), which every
+	// app that reads their profile gets and the user cannot set.
+	Meta map[string]string `json:"meta,omitempty"`
 }
 
 // ProfileChange is the body of PUT /api/v1/users/{user}/profile: the
-// fields present change (an empty string clears one), the others stay.
+// fields present change (an empty string clears one, {} the meta), the
+// others stay.
 type ProfileChange struct {
-	Name      *string `json:"name"`
-	AvatarURL *string `json:"avatar_url"`
+	Name      *string            `json:"name"`
+	AvatarURL *string            `json:"avatar_url"`
+	Meta      *map[string]string `json:"meta"`
 }
 
 func profileOf(p *pb.UserProfile) Profile {
-	return Profile{User: p.User, Name: p.Name, AvatarURL: p.AvatarUrl, UpdatedMs: p.UpdatedMs}
+	return Profile{User: p.User, Name: p.Name, AvatarURL: p.AvatarUrl, UpdatedMs: p.UpdatedMs, Meta: p.Meta}
 }
 
 func (s *Server) userProfile(w http.ResponseWriter, r *http.Request) {
@@ -45,6 +50,13 @@ func (s *Server) setUserProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := r.PathValue("user")
+	if req.Meta != nil {
+		// First, alone: a meta out of bounds changes nothing else.
+		if _, err := s.node.SetProfileMeta(r.Context(), user, *req.Meta); err != nil {
+			deskAnswer(w, nil, err)
+			return
+		}
+	}
 	p, err := s.node.SetProfile(r.Context(), user, &pb.SetProfile{Name: req.Name, AvatarUrl: req.AvatarURL})
 	if err != nil {
 		deskAnswer(w, nil, err)

@@ -37,6 +37,16 @@ func TestServerProfiles(t *testing.T) {
 	if p.AvatarURL != "https://img.example/ann.png" {
 		t.Fatalf("a refused change changed the profile: %+v", p)
 	}
+	// The business's own data about ann, which she cannot set.
+	call(http.MethodPut, "/api/v1/users/ann/profile", tok, `{"meta":{"verified":"true"}}`, http.StatusOK, &p)
+	if p.Meta["verified"] != "true" || p.Name != "Ann Kowalski" {
+		t.Fatalf("after the meta: %+v", p)
+	}
+	call(http.MethodPut, "/api/v1/users/ann/profile", tok, `{"meta":{"a b":"c"},"name":"Mallory"}`, http.StatusBadRequest, nil)
+	call(http.MethodGet, "/api/v1/users/ann/profile", tok, "", http.StatusOK, &p)
+	if p.Name != "Ann Kowalski" || p.Meta["verified"] != "true" {
+		t.Fatalf("a refused meta changed the profile: %+v", p)
+	}
 	var st admin.UserStatus
 	call(http.MethodGet, "/api/v1/users/ann", tok, "", http.StatusOK, &st)
 	if st.Name != "Ann Kowalski" || st.AvatarURL != "https://img.example/ann.png" {
@@ -44,9 +54,10 @@ func TestServerProfiles(t *testing.T) {
 	}
 	var e admin.Erasure
 	call(http.MethodPost, "/api/v1/users/ann/erase", tok, "", http.StatusOK, &e)
-	call(http.MethodGet, "/api/v1/users/ann/profile", tok, "", http.StatusOK, &p)
-	if !e.Done || p.Name != "" || p.AvatarURL != "" {
-		t.Fatalf("after the erasure (%+v): %+v, want no name and no avatar", e, p)
+	var erased admin.Profile
+	call(http.MethodGet, "/api/v1/users/ann/profile", tok, "", http.StatusOK, &erased)
+	if !e.Done || erased.Name != "" || erased.AvatarURL != "" || erased.Meta != nil {
+		t.Fatalf("after the erasure (%+v): %+v, want no name, no avatar, no meta", e, erased)
 	}
 }
 

@@ -209,6 +209,8 @@ export interface UserProfile {
   avatarUrl: string;
   /** When the user last changed it (Unix ms); 0: never. */
   updatedMs: number;
+  /** The operator's own data about the user ("verified": "true"), which the user cannot set; undefined: none. */
+  meta?: Record<string, string>;
 }
 
 /**
@@ -2507,7 +2509,9 @@ function frozenOf(f: { reason: string; by: string; atMs: bigint } | undefined): 
 }
 
 function userProfile(p: Profile): UserProfile {
-  return { user: p.user, name: p.name, avatarUrl: p.avatarUrl, updatedMs: Number(p.updatedMs) };
+  const out: UserProfile = { user: p.user, name: p.name, avatarUrl: p.avatarUrl, updatedMs: Number(p.updatedMs) };
+  if (Object.keys(p.meta).length > 0) out.meta = { ...p.meta };
+  return out;
 }
 
 /** pollBody is a poll's JSON as sendPoll sends it (docs/PROTOCOL.md, "Polls"). */
