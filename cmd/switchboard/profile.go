@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -54,6 +56,9 @@ user's direct conversations; the others are left out.`,
 					out := make([]map[string]any, len(ps))
 					for i, p := range ps {
 						out[i] = map[string]any{"user": p.User, "name": p.Name, "avatar_url": p.AvatarUrl, "updated_ms": p.UpdatedMs}
+						if len(p.Meta) > 0 {
+							out[i]["meta"] = p.Meta // the operator's (a verified seller)
+						}
 					}
 					if len(of) == 0 {
 						return printJSON(cmd.OutOrStdout(), out[0])
@@ -61,7 +66,11 @@ user's direct conversations; the others are left out.`,
 					return printJSON(cmd.OutOrStdout(), out)
 				}
 				for _, p := range ps {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s\tname: %q\tavatar: %q\n", p.User, p.Name, p.AvatarUrl)
+					fmt.Fprintf(cmd.OutOrStdout(), "%s\tname: %q\tavatar: %q", p.User, p.Name, p.AvatarUrl)
+					for _, k := range slices.Sorted(maps.Keys(p.Meta)) {
+						fmt.Fprintf(cmd.OutOrStdout(), "\t%s=%s", k, p.Meta[k])
+					}
+					fmt.Fprintln(cmd.OutOrStdout())
 				}
 				return nil
 			})
