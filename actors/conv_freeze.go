@@ -185,15 +185,17 @@ func (n *Runtime) checkNotFrozen(ctx context.Context, conv string) error {
 	return nil
 }
 
-// frozenNow is the conversation's freeze for a notice or a summary (nil:
-// open, or its settings unreadable now: the next notice tells).
-func (c *conversation) frozenNow() *pb.Frozen {
+// shownSettings is what a notice or a summary tells of the conversation
+// itself: its settings, or none for a service conversation (never frozen,
+// no meta: nothing read) or when they cannot be read now (the next notice
+// tells).
+func (c *conversation) shownSettings() *groupSettings {
 	if c.kind == storage.KindService {
-		return nil
+		return &groupSettings{}
 	}
 	s, err := c.loadSettings()
 	if err != nil {
-		return nil
+		return &groupSettings{}
 	}
-	return s.Frozen.toPB()
+	return s
 }

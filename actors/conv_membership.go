@@ -155,9 +155,9 @@ func (c *conversation) sameCreation(kind storage.ConvKind, members map[string]st
 }
 
 func (c *conversation) noticeFor(user string) *pb.MembershipNotice {
-	mem := c.members[user]
+	mem, s := c.members[user], c.shownSettings()
 	return &pb.MembershipNotice{User: user, Conv: c.id, Kind: convKindToPB(c.kind), Member: toPBMember(*mem), LastSeq: c.durable, Large: c.large(), Title: c.title(), PictureId: c.pictureID(),
-		Frozen: c.frozenNow(), Meta: c.metaNow()}
+		Frozen: s.Frozen.toPB(), Meta: s.Meta}
 }
 
 // ---- membership -------------------------------------------------------------

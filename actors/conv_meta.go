@@ -89,15 +89,3 @@ func (c *conversation) setMeta(ctx actor.Context, m *pb.SetConvMeta) {
 	reply(nil, next.Meta)
 }
 
-// metaNow is the conversation's meta for a notice or a summary (nil: none,
-// or its settings unreadable now: the next notice tells).
-func (c *conversation) metaNow() map[string]string {
-	if c.kind == storage.KindService {
-		return nil
-	}
-	s, err := c.loadSettings()
-	if err != nil {
-		return nil
-	}
-	return s.Meta
-}

@@ -30,8 +30,9 @@ func (c *conversation) state(ctx actor.Context, m *pb.ConvState) {
 	if !mem.Active() {
 		last = min(last, mem.LeftSeq) // a member that left sees nothing after
 	}
+	shown := c.shownSettings()
 	res := &pb.ConvStateResponse{Kind: convKindToPB(c.kind), LastSeq: last, Member: toPBMember(*mem), MemberCount: uint32(c.active), Title: c.title(), PictureId: c.pictureID(),
-		Frozen: c.frozenNow(), Meta: c.metaNow()}
+		Frozen: shown.Frozen.toPB(), Meta: shown.Meta}
 	if c.lastMsg != nil && c.lastMsg.Seq <= last && mem.Sees(c.lastMsg.Seq) {
 		res.LastMessage = listed(readable(c.lastMsg, c.rt.contentClock(c.id)))
 	}
