@@ -88,4 +88,3 @@ func (c *conversation) setMeta(ctx actor.Context, m *pb.SetConvMeta) {
 	}
 	reply(nil, next.Meta)
 }
-
