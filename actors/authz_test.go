@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
@@ -203,7 +204,7 @@ func doAction(ctx context.Context, node *boot.Node, conv, u, x string, uSeq, xSe
 		_, _, err := node.Disappearing(ctx, conv, u, proto.Int64(3_600_000))
 		return err
 	case actors.ActFreeze:
-		_, _, err := node.Freeze(ctx, conv, u, proto.Bool(true), "")
+		_, _, err := node.Freeze(ctx, conv, u, proto.Bool(true), "", time.Time{})
 		return err
 	}
 	return fmt.Errorf("no way to perform %s", c.action)

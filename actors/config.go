@@ -82,6 +82,9 @@ type Config struct {
 	// MaxFreezeReasonBytes bounds what a frozen conversation's members are
 	// told of why (default 500; conv_freeze.go).
 	MaxFreezeReasonBytes int
+	// MaxFreezeFor bounds how far ahead a freeze may end by itself (a
+	// cool-down; default a year; conv_freeze.go).
+	MaxFreezeFor time.Duration
 	// MaxLiveLocationFor bounds how long a live location is shared
 	// (default 8 hours; location.go).
 	MaxLiveLocationFor time.Duration
@@ -439,6 +442,7 @@ func DefaultConfig() Config {
 		MaxQuizExplanationBytes:   200,
 		MaxLocationNameBytes:      200,
 		MaxFreezeReasonBytes:      500,
+		MaxFreezeFor:              366 * 24 * time.Hour,
 		MaxMetaBytes:              1024,
 		MaxLiveLocationFor:        8 * time.Hour,
 		MaxPollDuration:           90 * 24 * time.Hour,
@@ -554,6 +558,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxQuizExplanationBytes, d.MaxQuizExplanationBytes)
 	setInt(&c.MaxLocationNameBytes, d.MaxLocationNameBytes)
 	setInt(&c.MaxFreezeReasonBytes, d.MaxFreezeReasonBytes)
+	setDuration(&c.MaxFreezeFor, d.MaxFreezeFor)
 	setInt(&c.MaxMetaBytes, d.MaxMetaBytes)
 	setDuration(&c.MaxLiveLocationFor, d.MaxLiveLocationFor)
 	setInt(&c.MaxPollOptions, d.MaxPollOptions)

@@ -36,40 +36,72 @@ type frozenState struct {
 	Reason string `json:"reason,omitempty"`
 	By     string `json:"by"`
 	AtMs   int64  `json:"at_ms"`
+	// UntilMs: a cool-down, over by itself then (0: until unfrozen).
+	UntilMs int64 `json:"until_ms,omitempty"`
 }
 
 func (f *frozenState) toPB() *pb.Frozen {
 	if f == nil {
 		return nil
 	}
-	return &pb.Frozen{Reason: f.Reason, By: f.By, AtMs: f.AtMs}
+	return &pb.Frozen{Reason: f.Reason, By: f.By, AtMs: f.AtMs, UntilMs: f.UntilMs}
+}
+
+// at is f as it holds at now: nil once a cool-down ended. Nothing records
+// the end; every reader judges it by the clock.
+func (f *frozenState) at(now time.Time) *frozenState {
+	if f == nil || f.UntilMs != 0 && now.UnixMilli() >= f.UntilMs {
+		return nil
+	}
+	return f
+}
+
+// frozenAt is the pb form of frozenState.at, for what a user grain holds.
+func frozenAt(f *pb.Frozen, now time.Time) *pb.Frozen {
+	if f == nil || f.UntilMs != 0 && now.UnixMilli() >= f.UntilMs {
+		return nil
+	}
+	return f
 }
 
 // Freeze reads whether conv is frozen or, with frozen set, freezes it
 // (true) or opens it again (false), as user, a group's owner or admin.
-// The answer is the state now (nil: open) and the seq of the system
-// message recording a change (0: none).
-func (n *Runtime) Freeze(ctx context.Context, conv, user string, frozen *bool, reason string) (*pb.Frozen, uint64, error) {
+// A freeze with until set is a cool-down: it ends by itself then (at most
+// Config.MaxFreezeFor ahead). The answer is the state now (nil: open) and
+// the seq of the system message recording a change (0: none).
+func (n *Runtime) Freeze(ctx context.Context, conv, user string, frozen *bool, reason string, until time.Time) (*pb.Frozen, uint64, error) {
 	if err := errors.Join(checkConv(conv), checkUser(user)); err != nil {
 		return nil, 0, err
 	}
-	return n.freeze(ctx, &pb.SetFrozen{Conv: conv, Actor: user, Frozen: frozen, Reason: reason})
+	return n.freeze(ctx, &pb.SetFrozen{Conv: conv, Actor: user, Frozen: frozen, Reason: reason, UntilMs: untilMillis(until)})
 }
 
 // FreezeAsOperator is Freeze for the operator (the admin API: the chats
 // about a listing that sold): any direct conversation or group, the
 // change recorded as OperatorSender's.
-func (n *Runtime) FreezeAsOperator(ctx context.Context, conv string, frozen *bool, reason string) (*pb.Frozen, uint64, error) {
+func (n *Runtime) FreezeAsOperator(ctx context.Context, conv string, frozen *bool, reason string, until time.Time) (*pb.Frozen, uint64, error) {
 	if err := checkConv(conv); err != nil {
 		return nil, 0, err
 	}
-	return n.freeze(ctx, &pb.SetFrozen{Conv: conv, Frozen: frozen, Reason: reason, Operator: true})
+	return n.freeze(ctx, &pb.SetFrozen{Conv: conv, Frozen: frozen, Reason: reason, Operator: true, UntilMs: untilMillis(until)})
+}
+
+func untilMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 func (n *Runtime) freeze(ctx context.Context, req *pb.SetFrozen) (*pb.Frozen, uint64, error) {
+	freezing := req.Frozen != nil && *req.Frozen
 	switch {
-	case req.Reason != "" && (req.Frozen == nil || !*req.Frozen):
+	case req.Reason != "" && !freezing:
 		return nil, 0, invalid("a reason goes with a freeze, not with a read or an unfreeze")
+	case req.UntilMs != 0 && !freezing:
+		return nil, 0, invalid("an end goes with a freeze, not with a read or an unfreeze")
+	case req.UntilMs != 0 && (req.UntilMs <= n.cfg.Now().UnixMilli() || req.UntilMs > n.cfg.Now().Add(n.cfg.MaxFreezeFor).UnixMilli()):
+		return nil, 0, invalid("a freeze's end is ahead, at most %v", n.cfg.MaxFreezeFor)
 	case len(req.Reason) > n.cfg.MaxFreezeReasonBytes:
 		return nil, 0, &Error{Code: pb.Code_TOO_LARGE, Message: fmt.Sprintf("a freeze's reason of %d bytes, limit %d", len(req.Reason), n.cfg.MaxFreezeReasonBytes)}
 	case !utf8.ValidString(req.Reason):
@@ -113,15 +145,16 @@ func (c *conversation) setFrozen(ctx actor.Context, m *pb.SetFrozen) {
 		reply(storeErr(err), nil, 0)
 		return
 	}
-	cur := s.Frozen
-	if m.Frozen == nil || !*m.Frozen && cur == nil || *m.Frozen && cur != nil && cur.Reason == m.Reason {
+	now := c.rt.cfg.Now()
+	cur := s.Frozen.at(now) // a cool-down that ended is open
+	if m.Frozen == nil || !*m.Frozen && cur == nil || *m.Frozen && cur != nil && cur.Reason == m.Reason && cur.UntilMs == m.UntilMs {
 		reply(nil, cur, 0) // a read, or a change that changes nothing
 		return
 	}
 	next := *s
 	next.Frozen = nil
 	if *m.Frozen {
-		next.Frozen = &frozenState{Reason: m.Reason, By: by, AtMs: c.rt.cfg.Now().UnixMilli()}
+		next.Frozen = &frozenState{Reason: m.Reason, By: by, AtMs: now.UnixMilli(), UntilMs: m.UntilMs}
 	}
 	if err := c.saveSettings(&next); err != nil {
 		reply(storeErr(err), nil, 0)
@@ -132,6 +165,9 @@ func (c *conversation) setFrozen(ctx actor.Context, m *pb.SetFrozen) {
 	detail := map[string]any{"op": "freeze", "actor": by, "frozen": *m.Frozen}
 	if m.Reason != "" {
 		detail["reason"] = m.Reason
+	}
+	if m.UntilMs != 0 {
+		detail["until_ms"] = m.UntilMs
 	}
 	c.settingsEvent(ctx, by, detail, func(e *pb.Error, seq uint64) {
 		if e == nil {
@@ -154,8 +190,12 @@ func (c *conversation) checkFrozen() *pb.Error {
 	if err != nil {
 		return storeErr(err)
 	}
-	if f := s.Frozen; f != nil {
-		e := pbErr(pb.Code_FROZEN, "%s is frozen since %s: nobody posts until it is unfrozen", c.id, time.UnixMilli(f.AtMs).UTC().Format(time.RFC3339))
+	if f := s.Frozen.at(c.rt.cfg.Now()); f != nil {
+		until := "it is unfrozen"
+		if f.UntilMs != 0 {
+			until = time.UnixMilli(f.UntilMs).UTC().Format(time.RFC3339)
+		}
+		e := pbErr(pb.Code_FROZEN, "%s is frozen since %s: nobody posts until %s", c.id, time.UnixMilli(f.AtMs).UTC().Format(time.RFC3339), until)
 		if f.Reason != "" {
 			e.Message += " (" + f.Reason + ")"
 		}
@@ -179,7 +219,7 @@ func (n *Runtime) checkNotFrozen(ctx context.Context, conv string) error {
 	if err := json.Unmarshal(cp.State, &s); err != nil {
 		return fmt.Errorf("settings of %s: %w", conv, err)
 	}
-	if s.Frozen != nil {
+	if s.Frozen.at(n.cfg.Now()) != nil {
 		return fromPB(pbErr(pb.Code_FROZEN, "%s is frozen: nothing is scheduled into it", conv))
 	}
 	return nil

@@ -60,21 +60,21 @@ func TestFrozenDirectConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, _, err = node.Freeze(ctx, conv, "seller", proto.Bool(true), "")
+	_, _, err = node.Freeze(ctx, conv, "seller", proto.Bool(true), "", time.Time{})
 	wantCode(t, err, pb.Code_FORBIDDEN, "one side freezes a direct conversation")
-	_, _, err = node.FreezeAsOperator(ctx, conv, proto.Bool(true), "sold, thanks!")
+	_, _, err = node.FreezeAsOperator(ctx, conv, proto.Bool(true), "sold, thanks!", time.Time{})
 	wantCode(t, err, pb.Code_TOO_LARGE, "a reason one byte over the bound")
-	_, _, err = node.FreezeAsOperator(ctx, conv, proto.Bool(true), "\xff")
+	_, _, err = node.FreezeAsOperator(ctx, conv, proto.Bool(true), "\xff", time.Time{})
 	wantCode(t, err, pb.Code_INVALID, "a reason that is not UTF-8")
-	_, _, err = node.FreezeAsOperator(ctx, conv, proto.Bool(false), "why")
+	_, _, err = node.FreezeAsOperator(ctx, conv, proto.Bool(false), "why", time.Time{})
 	wantCode(t, err, pb.Code_INVALID, "a reason with an unfreeze")
-	_, _, err = node.FreezeAsOperator(ctx, actors.DirectConvID("buyer", "nobody"), proto.Bool(true), "")
+	_, _, err = node.FreezeAsOperator(ctx, actors.DirectConvID("buyer", "nobody"), proto.Bool(true), "", time.Time{})
 	wantCode(t, err, pb.Code_NOT_FOUND, "a conversation never written")
-	if f, _, err := node.Freeze(ctx, conv, "buyer", nil, ""); err != nil || f != nil {
+	if f, _, err := node.Freeze(ctx, conv, "buyer", nil, "", time.Time{}); err != nil || f != nil {
 		t.Fatalf("a member reads an open conversation: %v %v", f, err)
 	}
 
-	f, seq, err := node.FreezeAsOperator(ctx, conv, proto.Bool(true), "sold, thanks")
+	f, seq, err := node.FreezeAsOperator(ctx, conv, proto.Bool(true), "sold, thanks", time.Time{})
 	if err != nil || f.GetReason() != "sold, thanks" || f.GetBy() != actors.OperatorSender || f.GetAtMs() == 0 || seq <= phone.Seq {
 		t.Fatalf("the operator freezes with a reason at the bound: %v %d %v", f, seq, err)
 	}
@@ -83,7 +83,7 @@ func TestFrozenDirectConversation(t *testing.T) {
 		string(msgs[0].Body) != `{"actor":"system","frozen":true,"op":"freeze","reason":"sold, thanks"}` {
 		t.Fatalf("the freeze's system message: %v %v", msgs, err)
 	}
-	if again, seq2, err := node.FreezeAsOperator(ctx, conv, proto.Bool(true), "sold, thanks"); err != nil || seq2 != 0 || again.GetAtMs() != f.AtMs {
+	if again, seq2, err := node.FreezeAsOperator(ctx, conv, proto.Bool(true), "sold, thanks", time.Time{}); err != nil || seq2 != 0 || again.GetAtMs() != f.AtMs {
 		t.Fatalf("the same freeze again records nothing: %v %d %v", again, seq2, err)
 	}
 
@@ -143,7 +143,7 @@ func TestFrozenDirectConversation(t *testing.T) {
 	if f, err := frozenIn(ctx, node, "seller", conv); err != nil || f.GetReason() != "sold, thanks" {
 		t.Fatalf("the list after a restart: %v %v", f, err)
 	}
-	if f, seq, err := node.FreezeAsOperator(ctx, conv, proto.Bool(false), ""); err != nil || f != nil || seq == 0 {
+	if f, seq, err := node.FreezeAsOperator(ctx, conv, proto.Bool(false), "", time.Time{}); err != nil || f != nil || seq == 0 {
 		t.Fatalf("the operator opens it again: %v %d %v", f, seq, err)
 	}
 	mustSend(t, node, conv, "buyer", "a new listing?")
@@ -167,16 +167,16 @@ func TestFrozenGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustSend(t, node, "g:class", "pupil", "see you next term")
-	_, _, err := node.Freeze(ctx, "g:class", "pupil", proto.Bool(true), "")
+	_, _, err := node.Freeze(ctx, "g:class", "pupil", proto.Bool(true), "", time.Time{})
 	wantCode(t, err, pb.Code_FORBIDDEN, "a plain member freezes")
-	if _, _, err := node.Freeze(ctx, "g:class", "helper", proto.Bool(true), "term is over"); err != nil {
+	if _, _, err := node.Freeze(ctx, "g:class", "helper", proto.Bool(true), "term is over", time.Time{}); err != nil {
 		t.Fatalf("an admin freezes: %v", err)
 	}
 	for _, user := range []string{"pupil", "helper", "teacher"} {
 		_, err := send(ctx, node, "g:class", user, "one more thing")
 		wantCode(t, err, pb.Code_FROZEN, user+" posts into the frozen group")
 	}
-	if f, _, err := node.Freeze(ctx, "g:class", "pupil", nil, ""); err != nil || f.GetBy() != "helper" || f.GetReason() != "term is over" {
+	if f, _, err := node.Freeze(ctx, "g:class", "pupil", nil, "", time.Time{}); err != nil || f.GetBy() != "helper" || f.GetReason() != "term is over" {
 		t.Fatalf("a member reads the freeze: %v %v", f, err)
 	}
 	if _, err := membership(node, t, "g:class", "teacher", pb.MembershipChange_ADD, pb.Role_MEMBER, "late"); err != nil {
@@ -191,7 +191,7 @@ func TestFrozenGroup(t *testing.T) {
 	if _, err := membership(node, t, "g:class", "pupil", pb.MembershipChange_LEAVE, 0); err != nil {
 		t.Fatalf("a member leaves the frozen group: %v", err)
 	}
-	if f, seq, err := node.Freeze(ctx, "g:class", "teacher", proto.Bool(false), ""); err != nil || f != nil || seq == 0 {
+	if f, seq, err := node.Freeze(ctx, "g:class", "teacher", proto.Bool(false), "", time.Time{}); err != nil || f != nil || seq == 0 {
 		t.Fatalf("the owner opens it again: %v %d %v", f, seq, err)
 	}
 	mustSend(t, node, "g:class", "late", "hello all")
@@ -200,6 +200,50 @@ func TestFrozenGroup(t *testing.T) {
 		Members: []*pb.Member{{User: "c1", Role: pb.Role_CUSTOMER}, {User: "agent", Role: pb.Role_AGENT}}}); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = node.FreezeAsOperator(ctx, "s:cars:c1:1", proto.Bool(true), "")
+	_, _, err = node.FreezeAsOperator(ctx, "s:cars:c1:1", proto.Bool(true), "", time.Time{})
 	wantCode(t, err, pb.Code_FORBIDDEN, "the operator freezes a service conversation")
+}
+
+// A cool-down: a group frozen for a while opens by itself at its end,
+// with nothing written then; the lists carry the end and stop saying
+// frozen past it. An end not ahead, past --max-freeze-for, or with an
+// unfreeze is refused.
+func TestFreezeCoolDown(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{MaxFreezeFor: time.Hour})[0]
+	ctx := tctx(t)
+	mustCreateGroup(t, node, "g:heated", "mod", "ann", "bob")
+	for what, until := range map[string]time.Time{
+		"an end gone by":        time.Now().Add(-time.Second),
+		"an end past the bound": time.Now().Add(time.Hour + time.Minute),
+	} {
+		_, _, err := node.Freeze(ctx, "g:heated", "mod", proto.Bool(true), "cool down", until)
+		wantCode(t, err, pb.Code_INVALID, what)
+	}
+	_, _, err := node.Freeze(ctx, "g:heated", "mod", proto.Bool(false), "", time.Now().Add(time.Minute))
+	wantCode(t, err, pb.Code_INVALID, "an end with an unfreeze")
+
+	end := time.Now().Add(700 * time.Millisecond)
+	f, seq, err := node.Freeze(ctx, "g:heated", "mod", proto.Bool(true), "cool down", end)
+	if err != nil || f.GetUntilMs() != end.UnixMilli() || seq == 0 {
+		t.Fatalf("a freeze for a while: %v %d %v", f, seq, err)
+	}
+	_, err = send(ctx, node, "g:heated", "ann", "but he started it")
+	wantCode(t, err, pb.Code_FROZEN, "a send during the cool-down")
+	if err != nil && !strings.Contains(err.Error(), time.UnixMilli(end.UnixMilli()).UTC().Format(time.RFC3339)) {
+		t.Errorf("the refusal does not say until when: %v", err)
+	}
+	eventually(t, func() error {
+		if f, err := frozenIn(ctx, node, "bob", "g:heated"); err != nil || f.GetUntilMs() != end.UnixMilli() {
+			return fmt.Errorf("bob's list during the cool-down: %v %v", f, err)
+		}
+		return nil
+	})
+	time.Sleep(time.Until(end) + 50*time.Millisecond)
+	mustSend(t, node, "g:heated", "ann", "sorry, all")
+	if f, err := frozenIn(ctx, node, "bob", "g:heated"); err != nil || f != nil {
+		t.Fatalf("bob's list after the end: %v %v", f, err)
+	}
+	if f, again, err := node.Freeze(ctx, "g:heated", "mod", nil, "", time.Time{}); err != nil || f != nil || again != 0 {
+		t.Fatalf("the freeze read after its end: %v %d %v", f, again, err)
+	}
 }

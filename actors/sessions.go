@@ -433,8 +433,8 @@ func (s *deviceSession) Disappearing(ctx context.Context, conv string, afterMs *
 	return s.rt.Disappearing(ctx, conv, s.user, afterMs)
 }
 
-func (s *deviceSession) Freeze(ctx context.Context, conv string, frozen *bool, reason string) (*pb.Frozen, uint64, error) {
-	return s.rt.Freeze(ctx, conv, s.user, frozen, reason)
+func (s *deviceSession) Freeze(ctx context.Context, conv string, frozen *bool, reason string, until time.Time) (*pb.Frozen, uint64, error) {
+	return s.rt.Freeze(ctx, conv, s.user, frozen, reason, until)
 }
 
 func (s *deviceSession) Remind(ctx context.Context, conv string, seq uint64, at time.Time) (int, error) {

@@ -150,7 +150,7 @@ func (u *user) summary(id string, uc *userConv) *pb.ConvSummary {
 		Conv: id, Kind: convKindToPB(uc.kind), LastSeq: uc.lastSeq, Unread: uc.unreadCount(), UnreadMentions: uc.unreadMentions(), ReadSeq: uc.readSeq,
 		LastMessage: unexpired(last, u.rt.contentClock(id)), Pinned: uc.pinned, Muted: uc.mutedNow(), Archived: uc.archivedNow(), MarkedUnread: uc.markedUnread || uc.snoozeOver(), LastActivityMs: millis(uc.activity), Member: uc.member.Active(),
 		Title: uc.title, PictureId: uc.picture, ClearedSeq: uc.member.ClearedSeq, MutedUntilMs: uc.mutedUntilMs(), HiddenSeqs: uc.member.Hidden, Labels: uc.labels, ArchivedUntilMs: uc.archivedUntilMs(),
-		Frozen: uc.frozen, Meta: uc.meta,
+		Frozen: frozenAt(uc.frozen, u.rt.cfg.Now()), Meta: uc.meta,
 	}
 }
 

@@ -107,7 +107,7 @@ func wireFrozen(f *pb.Frozen) *wirepb.Frozen {
 	if f == nil {
 		return nil
 	}
-	return &wirepb.Frozen{Reason: f.Reason, By: f.By, AtMs: f.AtMs}
+	return &wirepb.Frozen{Reason: f.Reason, By: f.By, AtMs: f.AtMs, UntilMs: f.UntilMs}
 }
 
 func wireSync(r *pb.SyncResponse) *wirepb.SyncResult {

@@ -652,7 +652,11 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 			AfterMs: after.Milliseconds(), Seq: seq}}}
 
 	case *wirepb.Request_Freeze:
-		f, seq, err := sess.Freeze(ctx, op.Freeze.Conv, op.Freeze.Frozen, op.Freeze.Reason)
+		var until time.Time
+		if ms := op.Freeze.UntilMs; ms != 0 {
+			until = time.UnixMilli(ms)
+		}
+		f, seq, err := sess.Freeze(ctx, op.Freeze.Conv, op.Freeze.Frozen, op.Freeze.Reason, until)
 		if err != nil {
 			return c.fail(err)
 		}

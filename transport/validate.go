@@ -327,7 +327,10 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		}
 		return checkConv(op.Disappearing.Conv)
 	case *wirepb.Request_Freeze:
-		// The reason's bound is the actors' (Runtime.Freeze).
+		// The reason's and the end's bounds are the actors' (Runtime.Freeze).
+		if op.Freeze.UntilMs < 0 {
+			return invalid("until_ms %d: a time in Unix ms, or 0", op.Freeze.UntilMs)
+		}
 		return checkConv(op.Freeze.Conv)
 	case *wirepb.Request_LinkPreview:
 		if _, err := linkpreview.CheckURL(op.LinkPreview.Url); err != nil {

@@ -7417,6 +7417,7 @@ type Frozen struct {
 	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
 	By            string                 `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"` // the group's owner or admin, or the operator (OperatorSender)
 	AtMs          int64                  `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	UntilMs       int64                  `protobuf:"varint,4,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"` // it ends by itself then (0: until unfrozen); judged by the clock
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7472,6 +7473,13 @@ func (x *Frozen) GetAtMs() int64 {
 	return 0
 }
 
+func (x *Frozen) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
+}
+
 // SetFrozen reads whether a conversation is frozen or, with frozen set,
 // freezes it (true: nobody posts; every member still reads) or opens it
 // again (false). actor is a group's owner or admin; the operator may
@@ -7484,7 +7492,9 @@ type SetFrozen struct {
 	Reason string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"` // shown to the members (at most Config.MaxFreezeReasonBytes)
 	// the operator (the admin API), not a member: actor is empty, and a
 	// change is recorded as the operator's
-	Operator      bool `protobuf:"varint,5,opt,name=operator,proto3" json:"operator,omitempty"`
+	Operator bool `protobuf:"varint,5,opt,name=operator,proto3" json:"operator,omitempty"`
+	// with a freeze: it ends by itself then (Unix ms; 0: until unfrozen)
+	UntilMs       int64 `protobuf:"varint,6,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7552,6 +7562,13 @@ func (x *SetFrozen) GetOperator() bool {
 		return x.Operator
 	}
 	return false
+}
+
+func (x *SetFrozen) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
 }
 
 type FrozenResponse struct {
@@ -9841,17 +9858,19 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x14DisappearingResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\bafter_ms\x18\x02 \x01(\x03R\aafterMs\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"E\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"`\n" +
 	"\x06Frozen\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x0e\n" +
 	"\x02by\x18\x02 \x01(\tR\x02by\x12\x13\n" +
-	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\"\x91\x01\n" +
+	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\x12\x19\n" +
+	"\buntil_ms\x18\x04 \x01(\x03R\auntilMs\"\xac\x01\n" +
 	"\tSetFrozen\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x1b\n" +
 	"\x06frozen\x18\x03 \x01(\bH\x00R\x06frozen\x88\x01\x01\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1a\n" +
-	"\boperator\x18\x05 \x01(\bR\boperatorB\t\n" +
+	"\boperator\x18\x05 \x01(\bR\boperator\x12\x19\n" +
+	"\buntil_ms\x18\x06 \x01(\x03R\auntilMsB\t\n" +
 	"\a_frozen\"\x87\x01\n" +
 	"\x0eFrozenResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x122\n" +

@@ -153,8 +153,9 @@ type Session interface {
 	// or, with afterMs set, changes it (Runtime.Disappearing).
 	Disappearing(ctx context.Context, conv string, afterMs *int64) (after time.Duration, seq uint64, err error)
 	// Freeze reads whether a conversation is frozen or, with frozen set,
-	// freezes it or opens it again (Runtime.Freeze).
-	Freeze(ctx context.Context, conv string, frozen *bool, reason string) (state *pb.Frozen, seq uint64, err error)
+	// freezes it (until then, unless zero) or opens it again
+	// (Runtime.Freeze).
+	Freeze(ctx context.Context, conv string, frozen *bool, reason string, until time.Time) (state *pb.Frozen, seq uint64, err error)
 	// LinkPreview reads what a web page says of itself (Runtime.LinkPreview).
 	LinkPreview(ctx context.Context, url string) (linkpreview.Preview, error)
 	// Remind stars the message with a reminder at at (Runtime.Remind).

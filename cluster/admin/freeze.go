@@ -13,13 +13,18 @@ type FrozenState struct {
 	Reason string    `json:"reason,omitempty"`
 	By     string    `json:"by"` // a group's owner or admin, or "system": the operator
 	At     time.Time `json:"at"`
+	Until  time.Time `json:"until,omitzero"` // a cool-down: open again by itself then
 }
 
 func frozenState(f *pb.Frozen) *FrozenState {
 	if f == nil {
 		return nil
 	}
-	return &FrozenState{Reason: f.Reason, By: f.By, At: time.UnixMilli(f.AtMs).UTC()}
+	out := &FrozenState{Reason: f.Reason, By: f.By, At: time.UnixMilli(f.AtMs).UTC()}
+	if f.UntilMs != 0 {
+		out.Until = time.UnixMilli(f.UntilMs).UTC()
+	}
+	return out
 }
 
 // Freeze is a conversation's freeze as GET and PUT
@@ -39,7 +44,7 @@ func (s *Server) freezeRoutes(mux *http.ServeMux) {
 
 func (s *Server) conversationFreeze(w http.ResponseWriter, r *http.Request) {
 	conv := r.PathValue("conv")
-	f, _, err := s.node.FreezeAsOperator(r.Context(), conv, nil, "")
+	f, _, err := s.node.FreezeAsOperator(r.Context(), conv, nil, "", time.Time{})
 	if err != nil {
 		deskAnswer(w, nil, err)
 		return
@@ -55,6 +60,9 @@ func (s *Server) setConversationFreeze(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Frozen *bool  `json:"frozen"`
 		Reason string `json:"reason"`
+		// A cool-down: it ends by itself after for ("1h") or at until.
+		For   string    `json:"for"`
+		Until time.Time `json:"until"`
 	}
 	if !readDeskBody(w, r, &req) {
 		return
@@ -63,8 +71,12 @@ func (s *Server) setConversationFreeze(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "frozen: true to freeze, false to open it again", "code": "INVALID"})
 		return
 	}
+	until, ok := untilOf(w, req.For, req.Until)
+	if !ok {
+		return
+	}
 	conv := r.PathValue("conv")
-	f, seq, err := s.node.FreezeAsOperator(r.Context(), conv, req.Frozen, req.Reason)
+	f, seq, err := s.node.FreezeAsOperator(r.Context(), conv, req.Frozen, req.Reason, until)
 	if err != nil {
 		deskAnswer(w, nil, err)
 		return

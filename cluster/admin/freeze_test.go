@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
@@ -49,10 +50,16 @@ func TestOperatorFreezes(t *testing.T) {
 	if info.Frozen == nil || info.Frozen.Reason != "sold" {
 		t.Fatalf("the conversation's record: %+v", info)
 	}
-	var listed admin.UserConversations
-	call(http.MethodGet, "/api/v1/users/buyer/conversations", "", http.StatusOK, &listed)
-	if len(listed.Conversations) != 1 || listed.Conversations[0].Frozen == nil || listed.Conversations[0].Frozen.Reason != "sold" {
-		t.Fatalf("the buyer's list as the backend reads it: %+v", listed)
+	// The buyer's list hears of it a moment after the freeze's answer.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var listed admin.UserConversations
+		call(http.MethodGet, "/api/v1/users/buyer/conversations", "", http.StatusOK, &listed)
+		if len(listed.Conversations) == 1 && listed.Conversations[0].Frozen != nil && listed.Conversations[0].Frozen.Reason == "sold" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the buyer's list as the backend reads it: %+v", listed)
+		}
 	}
 	// Its own posts too: the backend posts before it freezes.
 	call(http.MethodPost, "/api/v1/messages", `{"sender":"seller","to":"buyer","text":"sorry","client_msg_id":"s1"}`, http.StatusConflict, nil)
@@ -68,6 +75,14 @@ func TestOperatorFreezes(t *testing.T) {
 	if opened.Frozen != nil {
 		t.Fatalf("the record after the unfreeze: %+v", opened)
 	}
+	// A cool-down: open again by itself after the hour.
+	var cool admin.Freeze
+	call(http.MethodPut, path, `{"frozen":true,"reason":"wait","for":"1h"}`, http.StatusOK, &cool)
+	if !cool.Frozen || cool.Until.Sub(cool.At) < 59*time.Minute || cool.Until.Sub(cool.At) > time.Hour+time.Second {
+		t.Fatalf("frozen for an hour: %+v", cool)
+	}
+	call(http.MethodPut, path, `{"frozen":true,"for":"-1h"}`, http.StatusBadRequest, nil)
+	call(http.MethodPut, path, `{"frozen":false}`, http.StatusOK, nil)
 	call(http.MethodPut, "/api/v1/conversations/g:nosuch/freeze", `{"frozen":true}`, http.StatusNotFound, nil)
 	call(http.MethodPost, "/api/v1/conversations", `{"conv":"s:desk:1","kind":"service","members":[{"user":"c1","role":"customer"}]}`, http.StatusCreated, nil)
 	var refused map[string]string

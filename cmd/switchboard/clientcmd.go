@@ -267,16 +267,17 @@ type jsonSummary struct {
 
 // jsonFrozen is a conversation's freeze (switchboard freeze).
 type jsonFrozen struct {
-	Reason string `json:"reason,omitempty"`
-	By     string `json:"by"`
-	AtMs   int64  `json:"at_ms"`
+	Reason  string `json:"reason,omitempty"`
+	By      string `json:"by"`
+	AtMs    int64  `json:"at_ms"`
+	UntilMs int64  `json:"until_ms,omitempty"` // a cool-down: open again then
 }
 
 func toJSONFrozen(f *wirepb.Frozen) *jsonFrozen {
 	if f == nil {
 		return nil
 	}
-	return &jsonFrozen{Reason: f.Reason, By: f.By, AtMs: f.AtMs}
+	return &jsonFrozen{Reason: f.Reason, By: f.By, AtMs: f.AtMs, UntilMs: f.UntilMs}
 }
 
 func toJSONSummary(s *wirepb.ConvSummary) jsonSummary {

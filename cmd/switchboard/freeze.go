@@ -19,15 +19,18 @@ func newFreezeCmd() *cobra.Command {
 	var o clientOptions
 	var conv, reason string
 	var off bool
+	var forDur time.Duration
 	cmd := &cobra.Command{
 		Use:   "freeze",
 		Short: "Read, set or lift a group's freeze: closed to new messages, still read (--reason, --off)",
 		Long: `Print whether a conversation is frozen or, with --reason (or --on), freeze
 it: nobody posts anything into it, every member still reads it, recalls
 their own messages and leaves, and every member's client shows the reason.
---off opens it again. A group's owners and admins; the operator freezes
-direct conversations too ("switchboard moderate freeze").`,
+--off opens it again; --for freezes it for a while (a cool-down), after
+which it opens by itself. A group's owners and admins; the operator
+freezes direct conversations too ("switchboard moderate freeze").`,
 		Example: `  switchboard freeze --data-dir D --user teacher --conv g:7b --reason "the term is over"
+  switchboard freeze --data-dir D --user mod --conv g:market --reason "cool down" --for 1h
   switchboard freeze --data-dir D --user teacher --conv g:7b --off`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -35,8 +38,10 @@ direct conversations too ("switchboard moderate freeze").`,
 			switch {
 			case conv == "":
 				return errors.New("give --conv")
-			case off && (reason != "" || on):
-				return errors.New("--off opens it: no --reason, no --on")
+			case off && (reason != "" || on || forDur != 0):
+				return errors.New("--off opens it: no --reason, --on or --for")
+			case forDur < 0:
+				return fmt.Errorf("--for %v: a duration ahead", forDur)
 			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
 				var seq uint64
@@ -44,6 +49,8 @@ direct conversations too ("switchboard moderate freeze").`,
 				switch {
 				case off:
 					seq, err = c.Unfreeze(ctx, conv)
+				case forDur > 0:
+					seq, err = c.FreezeUntil(ctx, conv, reason, time.Now().Add(forDur))
 				case reason != "" || on:
 					seq, err = c.Freeze(ctx, conv, reason)
 				}
@@ -58,10 +65,13 @@ direct conversations too ("switchboard moderate freeze").`,
 					out := map[string]any{"conv": conv, "frozen": f != nil, "seq": seq}
 					if f != nil {
 						out["reason"], out["by"], out["at_ms"] = f.Reason, f.By, f.At.UnixMilli()
+						if !f.Until.IsZero() {
+							out["until_ms"] = f.Until.UnixMilli()
+						}
 					}
 					return printJSON(cmd.OutOrStdout(), out)
 				}
-				printFrozen(cmd.OutOrStdout(), conv, f != nil, func() (string, string, time.Time) { return f.Reason, f.By, f.At })
+				printFrozen(cmd.OutOrStdout(), conv, f != nil, func() (string, string, time.Time, time.Time) { return f.Reason, f.By, f.At, f.Until })
 				return nil
 			})
 		},
@@ -71,18 +81,22 @@ direct conversations too ("switchboard moderate freeze").`,
 	cmd.Flags().StringVar(&reason, "reason", "", "freeze it, showing the members why")
 	cmd.Flags().Bool("on", false, "freeze it without a reason")
 	cmd.Flags().BoolVar(&off, "off", false, "open it to new messages again")
+	cmd.Flags().DurationVar(&forDur, "for", 0, "freeze it for this long (a cool-down): it opens by itself after")
 	return cmd
 }
 
 // printFrozen says whether conv is frozen, and why (state is read only
 // when it is).
-func printFrozen(w io.Writer, conv string, frozen bool, state func() (reason, by string, at time.Time)) {
+func printFrozen(w io.Writer, conv string, frozen bool, state func() (reason, by string, at, until time.Time)) {
 	if !frozen {
 		fmt.Fprintf(w, "%s: open\n", conv)
 		return
 	}
-	reason, by, at := state()
+	reason, by, at, until := state()
 	fmt.Fprintf(w, "%s: frozen by %s since %s", conv, by, at.UTC().Format(time.RFC3339))
+	if !until.IsZero() {
+		fmt.Fprintf(w, " until %s", until.UTC().Format(time.RFC3339))
+	}
 	if reason != "" {
 		fmt.Fprintf(w, ": %s", reason)
 	}
@@ -95,16 +109,21 @@ func printFrozen(w io.Writer, conv string, frozen bool, state func() (reason, by
 // sold).
 func moderateFreezeCmds(o *adminOptions) (freeze, unfreeze *cobra.Command) {
 	var conv, reason, user, topic string
+	var forDur time.Duration
 	one := func(cmd *cobra.Command, conv string, frozen bool) error {
 		var res admin.Freeze
 		p := "/api/v1/conversations/" + url.PathEscape(conv) + "/freeze"
-		if err := o.callWith(cmd.Context(), http.MethodPut, p, map[string]any{"frozen": frozen, "reason": reason}, &res); err != nil {
+		body := map[string]any{"frozen": frozen, "reason": reason}
+		if forDur != 0 {
+			body["for"] = forDur.String()
+		}
+		if err := o.callWith(cmd.Context(), http.MethodPut, p, body, &res); err != nil {
 			return err
 		}
 		if o.json {
 			return printJSON(cmd.OutOrStdout(), res)
 		}
-		printFrozen(cmd.OutOrStdout(), res.Conv, res.Frozen, func() (string, string, time.Time) { return res.Reason, res.By, res.At })
+		printFrozen(cmd.OutOrStdout(), res.Conv, res.Frozen, func() (string, string, time.Time, time.Time) { return res.Reason, res.By, res.At, res.Until })
 		return nil
 	}
 	run := func(cmd *cobra.Command, frozen bool) error {
@@ -160,5 +179,6 @@ member's client shows the reason. The freeze is a system message by
 		c.Flags().StringVar(&topic, "topic", "", "with --user: every conversation of theirs about it (a listing, an order)")
 	}
 	freeze.Flags().StringVar(&reason, "reason", "", "why, shown to every member")
+	freeze.Flags().DurationVar(&forDur, "for", 0, "freeze it for this long (a cool-down): it opens by itself after")
 	return freeze, unfreeze
 }

@@ -27,9 +27,9 @@ func TestFreezeCommands(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "FROZEN") || !strings.Contains(string(out), "This item has sold") {
 		t.Fatalf("a send into the frozen chat: %v\n%s", err, out)
 	}
-	if out := string(n.run("convs", "--data-dir", d, "--user", "buyer")); !strings.Contains(out, "(frozen: This item has sold)") {
-		t.Fatalf("the buyer's list:\n%s", out)
-	}
+	eventually(t, "the buyer's list says it is frozen", func() bool {
+		return strings.Contains(string(n.run("convs", "--data-dir", d, "--user", "buyer")), "(frozen: This item has sold)")
+	})
 	if out, err := exec.Command(n.bin, "moderate", "unfreeze", "--data-dir", d, "--conv", "d:buyer:seller", "--reason", "x").CombinedOutput(); err == nil {
 		t.Fatalf("an unfreeze with a reason: accepted\n%s", out)
 	}
@@ -64,6 +64,15 @@ func TestFreezeCommands(t *testing.T) {
 	if out := string(n.run("freeze", "--data-dir", d, "--user", "teacher", "--conv", "g:7b", "--off")); !strings.Contains(out, "g:7b: open") {
 		t.Fatalf("the owner opens it:\n%s", out)
 	}
+	// A cool-down: frozen for an hour, the end shown.
+	if out := string(n.run("freeze", "--data-dir", d, "--user", "teacher", "--conv", "g:7b", "--reason", "cool down", "--for", "1h")); !strings.Contains(out, "g:7b: frozen by teacher since") || !strings.Contains(out, " until ") {
+		t.Fatalf("a cool-down:\n%s", out)
+	}
+	eventually(t, "the pupil's list shows the cool-down's end", func() bool {
+		out := string(n.run("convs", "--data-dir", d, "--user", "pupil"))
+		return strings.Contains(out, "(frozen until ") && strings.Contains(out, ": cool down)")
+	})
+	n.run("freeze", "--data-dir", d, "--user", "teacher", "--conv", "g:7b", "--off")
 	n.run("send", "--data-dir", d, "--user", "pupil", "--conv", "g:7b", "--text", "hello again")
 }
 
@@ -79,14 +88,14 @@ func TestConvMetaCommand(t *testing.T) {
 	if out := string(n.run("meta", "--data-dir", d, "--conv", conv, "--set", "title=Lamp,price=40 EUR")); !strings.Contains(out, "price=40 EUR\ntitle=Lamp\n") {
 		t.Fatalf("meta --set:\n%s", out)
 	}
-	var list []struct {
-		Conv string            `json:"conv"`
-		Meta map[string]string `json:"meta"`
-	}
-	mustJSON(t, n.run("convs", "--data-dir", d, "--user", "seller", "--json"), &list)
-	if len(list) != 1 || list[0].Conv != conv || list[0].Meta["title"] != "Lamp" {
-		t.Fatalf("the seller's list: %+v", list)
-	}
+	eventually(t, "the seller's list carries the listing", func() bool {
+		var list []struct {
+			Conv string            `json:"conv"`
+			Meta map[string]string `json:"meta"`
+		}
+		mustJSON(t, n.run("convs", "--data-dir", d, "--user", "seller", "--json"), &list)
+		return len(list) == 1 && list[0].Conv == conv && list[0].Meta["title"] == "Lamp"
+	})
 	if out := string(n.run("meta", "--data-dir", d, "--conv", conv, "--clear")); !strings.Contains(out, conv+": no meta") {
 		t.Fatalf("meta --clear:\n%s", out)
 	}

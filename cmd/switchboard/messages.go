@@ -1122,7 +1122,11 @@ func formatSummary(s *wirepb.ConvSummary) string {
 		badge += " [" + strings.Join(s.Labels, ", ") + "]"
 	}
 	if f := s.Frozen; f != nil {
-		badge += " (frozen" + map[bool]string{true: ": " + f.Reason}[f.Reason != ""] + ")"
+		if f.UntilMs != 0 {
+			badge += " (frozen until " + time.UnixMilli(f.UntilMs).UTC().Format(time.RFC3339) + map[bool]string{true: ": " + f.Reason}[f.Reason != ""] + ")"
+		} else {
+			badge += " (frozen" + map[bool]string{true: ": " + f.Reason}[f.Reason != ""] + ")"
+		}
 	}
 	name := s.Conv
 	if s.Title != "" {

@@ -796,16 +796,29 @@ func (c *Client) Frozen(ctx context.Context, conv string) (*Frozen, error) {
 // seq of the system message recording the change (0: it was so already).
 // A send into a frozen conversation fails with FROZEN.
 func (c *Client) Freeze(ctx context.Context, conv, reason string) (uint64, error) {
-	return c.setFrozen(ctx, conv, true, reason)
+	return c.setFrozen(ctx, conv, true, reason, time.Time{})
+}
+
+// FreezeUntil is Freeze for a while (a cool-down): conv opens again by
+// itself at until, at most the node's --max-freeze-for ahead.
+func (c *Client) FreezeUntil(ctx context.Context, conv, reason string, until time.Time) (uint64, error) {
+	if until.IsZero() {
+		return 0, errors.New("client: a cool-down ends at a time")
+	}
+	return c.setFrozen(ctx, conv, true, reason, until)
 }
 
 // Unfreeze opens conv to new messages again (Freeze).
 func (c *Client) Unfreeze(ctx context.Context, conv string) (uint64, error) {
-	return c.setFrozen(ctx, conv, false, "")
+	return c.setFrozen(ctx, conv, false, "", time.Time{})
 }
 
-func (c *Client) setFrozen(ctx context.Context, conv string, frozen bool, reason string) (uint64, error) {
-	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Freeze{Freeze: &wirepb.FreezeRequest{Conv: conv, Frozen: &frozen, Reason: reason}}})
+func (c *Client) setFrozen(ctx context.Context, conv string, frozen bool, reason string, until time.Time) (uint64, error) {
+	var ms int64
+	if !until.IsZero() {
+		ms = until.UnixMilli()
+	}
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Freeze{Freeze: &wirepb.FreezeRequest{Conv: conv, Frozen: &frozen, Reason: reason, UntilMs: ms}}})
 	if err != nil {
 		return 0, err
 	}

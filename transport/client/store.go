@@ -180,13 +180,21 @@ type Frozen struct {
 	Reason string
 	By     string // a group's owner or admin, or "system": the operator
 	At     time.Time
+	// Until: a cool-down, open again by itself then (zero: until
+	// unfrozen). Nothing is pushed at the end: Holds says whether it does.
+	Until time.Time
+}
+
+// Holds reports whether the freeze holds at now (f nil: none).
+func (f *Frozen) Holds(now time.Time) bool {
+	return f != nil && (f.Until.IsZero() || now.Before(f.Until))
 }
 
 func frozenOf(f *wirepb.Frozen) *Frozen {
 	if f == nil {
 		return nil
 	}
-	return &Frozen{Reason: f.Reason, By: f.By, At: time.UnixMilli(f.AtMs)}
+	return &Frozen{Reason: f.Reason, By: f.By, At: time.UnixMilli(f.AtMs), Until: millisTime(f.UntilMs)}
 }
 
 // IsEdit reports whether m is an edit: the new text of the sender's

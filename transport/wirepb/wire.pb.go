@@ -8316,10 +8316,13 @@ func (x *Disappearing) GetSeq() uint64 {
 // opens it again (false). A group's owners and admins; the operator's
 // admin API freezes direct conversations too.
 type FreezeRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Frozen        *bool                  `protobuf:"varint,2,opt,name=frozen,proto3,oneof" json:"frozen,omitempty"`
-	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"` // shown to every member; at most serve --max-freeze-reason-bytes
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Conv   string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Frozen *bool                  `protobuf:"varint,2,opt,name=frozen,proto3,oneof" json:"frozen,omitempty"`
+	Reason string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"` // shown to every member; at most serve --max-freeze-reason-bytes
+	// with a freeze: it ends by itself then (Unix ms; a cool-down), at most
+	// serve --max-freeze-for ahead; 0: until unfrozen
+	UntilMs       int64 `protobuf:"varint,4,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -8375,13 +8378,23 @@ func (x *FreezeRequest) GetReason() string {
 	return ""
 }
 
+func (x *FreezeRequest) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
+}
+
 // Frozen: why, by whom and since when a conversation is closed to new
 // messages.
 type Frozen struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
-	By            string                 `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"` // a group's owner or admin, or "operator"
-	AtMs          int64                  `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Reason string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	By     string                 `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"` // a group's owner or admin, or "system": the operator
+	AtMs   int64                  `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	// it ends by itself then (0: until unfrozen): past it the conversation
+	// is open, without a push; a client showing it sets a timer
+	UntilMs       int64 `protobuf:"varint,4,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -8433,6 +8446,13 @@ func (x *Frozen) GetBy() string {
 func (x *Frozen) GetAtMs() int64 {
 	if x != nil {
 		return x.AtMs
+	}
+	return 0
+}
+
+func (x *Frozen) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
 	}
 	return 0
 }
@@ -14565,16 +14585,18 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\fDisappearing\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
 	"\bafter_ms\x18\x02 \x01(\x03R\aafterMs\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"c\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"~\n" +
 	"\rFreezeRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x1b\n" +
 	"\x06frozen\x18\x02 \x01(\bH\x00R\x06frozen\x88\x01\x01\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reasonB\t\n" +
-	"\a_frozen\"E\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x19\n" +
+	"\buntil_ms\x18\x04 \x01(\x03R\auntilMsB\t\n" +
+	"\a_frozen\"`\n" +
 	"\x06Frozen\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x0e\n" +
 	"\x02by\x18\x02 \x01(\tR\x02by\x12\x13\n" +
-	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\"U\n" +
+	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\x12\x19\n" +
+	"\buntil_ms\x18\x04 \x01(\x03R\auntilMs\"U\n" +
 	"\fFreezeResult\x123\n" +
 	"\x06frozen\x18\x01 \x01(\v2\x1b.switchboard.wire.v1.FrozenR\x06frozen\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\x91\x01\n" +

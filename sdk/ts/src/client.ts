@@ -1893,19 +1893,22 @@ export class Client {
    * every member's Conversation.frozen shows reason. unfreeze opens it
    * again. Each answers the seq of the system message recording the
    * change (0: it was so already). A send into a frozen conversation is
-   * FROZEN; a reason past the node's bound TOO_LARGE.
+   * FROZEN; a reason past the node's bound TOO_LARGE. With untilMs it is
+   * a cool-down: it opens by itself then (at most the node's
+   * --max-freeze-for ahead).
    */
-  async freeze(conv: string, reason = ""): Promise<number> {
-    return this.setFrozen(conv, true, reason);
+  async freeze(conv: string, reason = "", untilMs = 0): Promise<number> {
+    if (!Number.isSafeInteger(untilMs) || untilMs < 0) throw new Error("freeze: untilMs is a time in Unix ms, or 0");
+    return this.setFrozen(conv, true, reason, untilMs);
   }
 
   /** unfreeze opens conv to new messages again (freeze). */
   async unfreeze(conv: string): Promise<number> {
-    return this.setFrozen(conv, false, "");
+    return this.setFrozen(conv, false, "", 0);
   }
 
-  private async setFrozen(conv: string, frozen: boolean, reason: string): Promise<number> {
-    const r = await this.request({ case: "freeze", value: { conv, frozen, reason } });
+  private async setFrozen(conv: string, frozen: boolean, reason: string, untilMs: number): Promise<number> {
+    const r = await this.request({ case: "freeze", value: { conv, frozen, reason, untilMs: BigInt(untilMs) } });
     if (r.result.case !== "freeze") throw new Error("freeze: unexpected answer");
     return Number(r.result.value.seq);
   }
@@ -2504,8 +2507,11 @@ export class Client {
 }
 
 /** userProfile is a node's profile as the SDK shows it. */
-function frozenOf(f: { reason: string; by: string; atMs: bigint } | undefined): Frozen | undefined {
-  return f && { reason: f.reason, by: f.by, atMs: Number(f.atMs) };
+function frozenOf(f: { reason: string; by: string; atMs: bigint; untilMs: bigint } | undefined): Frozen | undefined {
+  if (!f) return undefined;
+  const out: Frozen = { reason: f.reason, by: f.by, atMs: Number(f.atMs) };
+  if (f.untilMs > 0n) out.untilMs = Number(f.untilMs);
+  return out;
 }
 
 function userProfile(p: Profile): UserProfile {

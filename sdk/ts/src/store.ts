@@ -55,6 +55,8 @@ export interface Frozen {
   /** A group's owner or admin, or "system": the operator. */
   by: string;
   atMs: number;
+  /** A cool-down: open again by itself then (Unix ms), with nothing pushed; Conversation.frozenAt says whether it holds. */
+  untilMs?: number;
 }
 
 /**
@@ -385,6 +387,11 @@ export class Conversation {
   /** archivedAt: whether this conversation is in this user's archived list at now: archived, and its snooze (if any) not ended. */
   archivedAt(now = Date.now()): boolean {
     return this.archived && (this.archivedUntilMs === 0 || now < this.archivedUntilMs);
+  }
+
+  /** frozenAt is the conversation's freeze if it holds at now (a cool-down's end passed: undefined). */
+  frozenAt(now = Date.now()): Frozen | undefined {
+    return this.frozen && (!this.frozen.untilMs || now < this.frozen.untilMs) ? this.frozen : undefined;
   }
 
   /**

@@ -118,6 +118,10 @@ test("conversation: a freeze is taken as of its seq; an older summary or update 
   assert.equal(c.frozen, undefined);
   c.setInfo(11, { title: "7B", frozen }); // a late push of the freeze
   assert.equal(c.frozen, undefined);
+  // A cool-down holds until its end, by the clock.
+  c.setInfo(13, { title: "7B", frozen: { ...frozen, untilMs: 1000 } });
+  assert.equal(c.frozenAt(999)?.untilMs, 1000);
+  assert.equal(c.frozenAt(1000), undefined);
 });
 
 test("conversation: the app's meta is taken as of its seq; an empty one is none", () => {
