@@ -308,10 +308,11 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 		send := &wirepb.SendRequest{Conv: conv, ClientMsgId: s + "d", Body: []byte("x" + s), Meta: meta, RefSeq: map[bool]uint64{true: b % 8}[flag]}
 		return &wirepb.Request{Op: &wirepb.Request_Send{Send: send}}
 	case 67:
-		// A freeze with any reason (too long, not UTF-8), an unfreeze
-		// with one, a read.
+		// A freeze with any reason (too long, not UTF-8) and any end (gone,
+		// too far, negative), an unfreeze with one, a read.
 		frozen := map[bool]*bool{true: proto.Bool(a%2 == 0)}[flag]
-		return &wirepb.Request{Op: &wirepb.Request_Freeze{Freeze: &wirepb.FreezeRequest{Conv: conv, Frozen: frozen, Reason: map[bool]string{true: s}[b%3 != 0]}}}
+		return &wirepb.Request{Op: &wirepb.Request_Freeze{Freeze: &wirepb.FreezeRequest{Conv: conv, Frozen: frozen, Reason: map[bool]string{true: s}[b%3 != 0],
+			UntilMs: map[bool]int64{true: int64(b>>8) - 1<<40}[a%5 == 0]}}}
 	case 66:
 		// A place anywhere, in or out of range (NaN too), to a user about
 		// any topic, or into the conversation, with or without a caption,
