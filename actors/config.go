@@ -76,8 +76,8 @@ type Config struct {
 	// MaxLocationNameBytes bounds a shared location's name (default 200;
 	// location.go).
 	MaxLocationNameBytes int
-	// MaxMetaBytes bounds a message's meta, its keys and values together
-	// (default 1024; meta.go).
+	// MaxMetaBytes bounds an app's meta, its keys and values together: a
+	// message's, a conversation's, a profile's (default 1024; meta.go).
 	MaxMetaBytes int
 	// MaxFreezeReasonBytes bounds what a frozen conversation's members are
 	// told of why (default 500; conv_freeze.go).

@@ -157,7 +157,7 @@ func (c *conversation) sameCreation(kind storage.ConvKind, members map[string]st
 func (c *conversation) noticeFor(user string) *pb.MembershipNotice {
 	mem, s := c.members[user], c.shownSettings()
 	return &pb.MembershipNotice{User: user, Conv: c.id, Kind: convKindToPB(c.kind), Member: toPBMember(*mem), LastSeq: c.durable, Large: c.large(), Title: c.title(), PictureId: c.pictureID(),
-		Frozen: s.Frozen.toPB(), Meta: s.Meta}
+		Frozen: s.Frozen.at(c.rt.cfg.Now()).toPB(), Meta: s.Meta}
 }
 
 // ---- membership -------------------------------------------------------------

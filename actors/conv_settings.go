@@ -131,7 +131,7 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 	reply := func(e *pb.Error, s *groupSettings, seq uint64) {
 		r := &pb.GroupSettingsResponse{Error: e, Seq: seq}
 		if s != nil {
-			r.PrejoinHistory, r.AdminsOnly, r.SlowModeMs, r.Frozen, r.Meta = c.preJoinHistory(s), s.AdminsOnly, s.SlowModeMs, s.Frozen.toPB(), s.Meta
+			r.PrejoinHistory, r.AdminsOnly, r.SlowModeMs, r.Frozen, r.Meta = c.preJoinHistory(s), s.AdminsOnly, s.SlowModeMs, s.Frozen.at(c.rt.cfg.Now()).toPB(), s.Meta
 			r.MemberCount = uint32(c.active)
 			if c.kind == storage.KindGroup {
 				r.Managers = c.managers(MaxListedManagers)

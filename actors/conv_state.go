@@ -32,7 +32,7 @@ func (c *conversation) state(ctx actor.Context, m *pb.ConvState) {
 	}
 	shown := c.shownSettings()
 	res := &pb.ConvStateResponse{Kind: convKindToPB(c.kind), LastSeq: last, Member: toPBMember(*mem), MemberCount: uint32(c.active), Title: c.title(), PictureId: c.pictureID(),
-		Frozen: shown.Frozen.toPB(), Meta: shown.Meta}
+		Frozen: shown.Frozen.at(c.rt.cfg.Now()).toPB(), Meta: shown.Meta}
 	if c.lastMsg != nil && c.lastMsg.Seq <= last && mem.Sees(c.lastMsg.Seq) {
 		res.LastMessage = listed(readable(c.lastMsg, c.rt.contentClock(c.id)))
 	}

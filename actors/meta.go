@@ -31,8 +31,8 @@ func checkMeta(m *pb.SendMessage, maxBytes int) *pb.Error {
 	return validMeta(m.Meta, maxBytes)
 }
 
-// validMeta checks a meta's keys, values and size (a message's or a
-// conversation's).
+// validMeta checks a meta's keys, values and size (a message's, a
+// conversation's or a user's profile's).
 func validMeta(meta map[string]string, maxBytes int) *pb.Error {
 	size := 0
 	for k, v := range meta {

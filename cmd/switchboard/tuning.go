@@ -99,7 +99,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxPollOptionBytes, "max-poll-option-bytes", a.MaxPollOptionBytes, "longest text of a poll's option, bytes")
 	f.IntVar(&t.actors.MaxQuizExplanationBytes, "max-quiz-explanation-bytes", a.MaxQuizExplanationBytes, "longest explanation a quiz's author gives of its answer, bytes")
 	f.DurationVar(&t.actors.MaxLiveLocationFor, "max-live-location-for", a.MaxLiveLocationFor, "longest a live location is shared (the courier on the way)")
-	f.IntVar(&t.actors.MaxMetaBytes, "max-meta-bytes", a.MaxMetaBytes, "most bytes of an app's meta on a message (its keys and values together)")
+	f.IntVar(&t.actors.MaxMetaBytes, "max-meta-bytes", a.MaxMetaBytes, "most bytes of an app's meta (keys and values together) on a message, a conversation or a user's profile")
 	f.DurationVar(&t.actors.MaxFreezeFor, "max-freeze-for", a.MaxFreezeFor, "furthest ahead a freeze may end by itself (a cool-down: freeze --for 1h)")
 	f.IntVar(&t.actors.MaxFreezeReasonBytes, "max-freeze-reason-bytes", a.MaxFreezeReasonBytes, "longest reason a frozen conversation's members are shown (\"this listing has sold\"), bytes")
 	f.IntVar(&t.actors.MaxLocationNameBytes, "max-location-name-bytes", a.MaxLocationNameBytes, "longest name of a location a message shares (\"Café am Markt\"), bytes")
