@@ -309,7 +309,7 @@ export class Conversation {
   pictureId = "";
   /**
    * Closed to new messages (undefined: open): show frozen.reason instead of a composer; a send is FROZEN. A freeze and
-   * its end reach it by themselves.
+   * an unfreeze reach it by themselves; a cool-down's end is not pushed (frozenAt judges it by the clock).
    */
   frozen?: Frozen;
   /**
