@@ -165,8 +165,9 @@ type Conversation struct {
 	// DeliveredSeq: a device of the other side received up to here.
 	DeliveredSeq uint64
 	// Frozen: the conversation is closed to new messages (nil: open);
-	// show its reason instead of a composer. A freeze and its end reach
-	// every member's client by themselves.
+	// show its reason instead of a composer. A freeze and an unfreeze
+	// reach every member's client by themselves; a cool-down's end is not
+	// pushed (Frozen.Holds).
 	Frozen *Frozen
 	// Meta: the app's own data about the conversation (a listing's title
 	// and price beside the chat about it), which the operator's backend
