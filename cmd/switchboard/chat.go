@@ -404,6 +404,10 @@ func (ch *chat) open(conv, to string) {
 	ch.conv, ch.to = conv, to
 	fmt.Fprintf(ch.out, "— %s\n", conv)
 	ch.history(20)
+	if c, ok := ch.c.Conversation(conv); ok && c.Frozen.Holds(time.Now()) {
+		f := c.Frozen
+		printFrozen(ch.out, conv, true, func() (string, string, time.Time, time.Time) { return f.Reason, f.By, f.At, f.Until })
+	}
 }
 
 func (ch *chat) history(n int) {

@@ -30,6 +30,11 @@ func TestFreezeCommands(t *testing.T) {
 	eventually(t, "the buyer's list says it is frozen", func() bool {
 		return strings.Contains(string(n.run("convs", "--data-dir", d, "--user", "buyer")), "(frozen: This item has sold)")
 	})
+	chat := exec.Command(n.bin, "chat", "--data-dir", d, "--user", "buyer", "--with", "seller")
+	chat.Stdin = strings.NewReader("/quit\n")
+	if out, err := chat.CombinedOutput(); err != nil || !strings.Contains(string(out), "d:buyer:seller: frozen by system since") || !strings.Contains(string(out), ": This item has sold") {
+		t.Fatalf("the chat says the conversation is frozen: %v\n%s", err, out)
+	}
 	if out, err := exec.Command(n.bin, "moderate", "unfreeze", "--data-dir", d, "--conv", "d:buyer:seller", "--reason", "x").CombinedOutput(); err == nil {
 		t.Fatalf("an unfreeze with a reason: accepted\n%s", out)
 	}
