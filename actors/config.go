@@ -235,6 +235,11 @@ type Config struct {
 	// moderator (default 20), so that one user cannot fill the list and
 	// keep everyone else from reporting.
 	MaxOpenReportsPerReporter int
+	// AutoSuspendReports suspends a user, until a moderator lifts it, once
+	// that many different users have open reports of their messages (a
+	// scammer writing to buyer after buyer at night); 0, the default: a
+	// moderator decides alone (reports.go).
+	AutoSuspendReports int
 	// NewDirectPerHour bounds the new direct conversations a user opens (a
 	// first message to someone they never wrote to) in an hour (default
 	// 100; negative: no bound), so one account cannot write to every user

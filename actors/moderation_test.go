@@ -402,3 +402,65 @@ func TestReportContext(t *testing.T) {
 	_, _, err = node.ReportContext(ctx, id, 0)
 	wantCode(t, err, pb.Code_NOT_FOUND, "the context of a resolved report")
 }
+
+// TestAutoSuspendOnReports: with --auto-suspend-reports 2, a scammer whose
+// messages two different users reported is suspended until a moderator
+// lifts it; one user's two reports count once; a moderator's own
+// suspension is left as it is.
+func TestAutoSuspendOnReports(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{AutoSuspendReports: 2})[0]
+	ctx := tctx(t)
+	pitch := func(to string) (string, uint64) {
+		t.Helper()
+		res, err := node.SendDirect(ctx, to, &pb.SendMessage{Sender: "mallory", Body: []byte("cheap watches, pay by gift card")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return actors.DirectConvID("mallory", to), res.Seq
+	}
+	suspension := func(user string) *pb.Suspension {
+		t.Helper()
+		st, err := node.Suspension(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Suspension
+	}
+	conv, seq := pitch("ann")
+	again, seq2 := pitch("ann")
+	if _, _, err := node.Report(ctx, "ann", conv, seq, "scam"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := node.Report(ctx, "ann", again, seq2, "scam again"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // an automatic suspension would have come by now
+	if s := suspension("mallory"); s != nil {
+		t.Fatalf("one reporter suspended mallory: %v", s)
+	}
+	conv, seq = pitch("bob")
+	if _, _, err := node.Report(ctx, "bob", conv, seq, "scam"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if s := suspension("mallory"); s == nil || !strings.Contains(s.Reason, "reported by 2 users") || s.UntilMs != 0 {
+			return fmt.Errorf("mallory after a second reporter: %v", s)
+		}
+		return nil
+	})
+	// A moderator's own suspension stays as it is when more reports come.
+	if err := node.Unsuspend(ctx, "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Suspend(ctx, "mallory", time.Now().Add(time.Hour), "a week off, by the team"); err != nil {
+		t.Fatal(err)
+	}
+	conv, seq = pitch("cid")
+	if _, _, err := node.Report(ctx, "cid", conv, seq, "scam"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if s := suspension("mallory"); s == nil || s.Reason != "a week off, by the team" {
+		t.Fatalf("the moderator's suspension after a third report: %v", s)
+	}
+}

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -38,10 +39,16 @@ const (
 	maxReportsPage = 500
 )
 
-var reportsFiled = promauto.NewCounter(prometheus.CounterOpts{
-	Name: "switchboard_reports_filed_total",
-	Help: "Reports of messages filed by users for the moderators (duplicates not counted).",
-})
+var (
+	reportsFiled = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "switchboard_reports_filed_total",
+		Help: "Reports of messages filed by users for the moderators (duplicates not counted).",
+	})
+	autoSuspensions = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "switchboard_auto_suspensions_total",
+		Help: "Users suspended by the node because enough different users reported their messages (--auto-suspend-reports).",
+	})
+)
 
 // reportsKind registers the reports grain.
 func (n *Runtime) reportsKind() *cluster.Kind {
@@ -166,7 +173,47 @@ func (g *reportsGrain) file(ctx actor.Context, r *pb.Report) *pb.FileReportRespo
 	g.rt.moderated(ModerationEvent{Op: "report", User: r.Sender, Conv: r.Conv, Seq: r.Seq, Reporter: r.Reporter, Report: r.Id,
 		Reason: r.Reason, Since: time.UnixMilli(r.ReportedMs)})
 	g.rt.log.Info("message reported", "report", r.Id, "conv", r.Conv, "seq", r.Seq, "reporter", r.Reporter, "sender", r.Sender)
+	if k := g.rt.cfg.AutoSuspendReports; k > 0 && r.Sender != OperatorSender {
+		if reporters := g.reportersOf(r.Sender); reporters >= k {
+			go g.rt.autoSuspend(r.Sender, reporters) // beside the mailbox: it asks the user's grain
+		}
+	}
 	return &pb.FileReportResponse{Id: r.Id}
+}
+
+// reportersOf counts the different users with open reports of user's
+// messages.
+func (g *reportsGrain) reportersOf(user string) int {
+	seen := map[string]bool{}
+	for _, o := range g.open {
+		if o.Sender == user {
+			seen[o.Reporter] = true
+		}
+	}
+	return len(seen)
+}
+
+// autoSuspend suspends user, reported by that many users, until a
+// moderator lifts it (Config.AutoSuspendReports), unless a suspension
+// holds already (a moderator's own, or this one from an earlier report).
+func (n *Runtime) autoSuspend(user string, reporters int) {
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+	defer cancel()
+	st, err := n.Suspension(ctx, user)
+	if err != nil {
+		n.log.Warn("automatic suspension: the user's state not read", "user", user, "err", err)
+		return
+	}
+	if st.Suspension != nil {
+		return
+	}
+	reason := fmt.Sprintf("reported by %d users: waiting for a moderator", reporters)
+	if _, err := n.Suspend(ctx, user, time.Time{}, reason); err != nil {
+		n.log.Warn("automatic suspension failed", "user", user, "err", err)
+		return
+	}
+	autoSuspensions.Inc()
+	n.log.Info("user suspended automatically", "user", user, "reporters", reporters)
 }
 
 func (g *reportsGrain) list(m *pb.ListReports) *pb.ListReportsResponse {

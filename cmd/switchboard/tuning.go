@@ -122,6 +122,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxModerationReasonBytes, "max-moderation-reason-bytes", a.MaxModerationReasonBytes, "longest reason of a suspension or of a user's report of a message")
 	f.IntVar(&t.actors.MaxOpenReports, "max-open-reports", a.MaxOpenReports, "users' reports waiting for a moderator past which new ones are refused TOO_MANY")
 	f.IntVar(&t.actors.NewDirectPerHour, "new-direct-per-hour", a.NewDirectPerHour, "new direct conversations a user may open in an hour (a first message to someone new); past it RATE_LIMITED with the wait; negative: no bound")
+	f.IntVar(&t.actors.AutoSuspendReports, "auto-suspend-reports", a.AutoSuspendReports, "suspend a user until a moderator lifts it once this many different users have open reports of their messages (0: never by itself)")
 	f.IntVar(&t.actors.MaxOpenReportsPerReporter, "max-open-reports-per-user", a.MaxOpenReportsPerReporter, "one user's reports waiting for a moderator past which that user's new ones are refused TOO_MANY")
 	f.DurationVar(&t.actors.IdleTimeout, "idle-timeout", a.IdleTimeout, "passivate grains idle this long")
 	f.IntVar(&t.actors.DedupeWindow, "dedupe-window", a.DedupeWindow, "recent messages per conversation whose client ids are remembered")
