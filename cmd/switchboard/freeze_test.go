@@ -83,7 +83,8 @@ func TestFreezeCommands(t *testing.T) {
 
 // TestConvMetaCommand: "meta --set" puts a listing beside the chat about
 // it, which both members' "convs --json" carry; "meta" reads it back,
-// "meta --clear" takes it away.
+// "meta --clear" takes it away; "meta --user" does the same for a user,
+// whose profile then carries it.
 func TestConvMetaCommand(t *testing.T) {
 	n := newDevNode(t)
 	n.start()
@@ -106,5 +107,15 @@ func TestConvMetaCommand(t *testing.T) {
 	}
 	if out, err := exec.Command(n.bin, "meta", "--data-dir", d, "--conv", conv, "--set", "a b=c").CombinedOutput(); err == nil {
 		t.Fatalf("a bad key: accepted\n%s", out)
+	}
+	// A user's: the seller verified, which the buyer reads with the profile.
+	if out := string(n.run("meta", "--data-dir", d, "--user", "seller", "--set", "verified=true")); out != "verified=true\n" {
+		t.Fatalf("meta --user --set:\n%s", out)
+	}
+	if out := string(n.run("profile", "--data-dir", d, "--user", "buyer", "--of", "seller", "--conv", conv)); !strings.Contains(out, "\tverified=true") {
+		t.Fatalf("the buyer reads the seller's profile:\n%s", out)
+	}
+	if out := string(n.run("meta", "--data-dir", d, "--user", "seller", "--clear")); out != "seller: no meta\n" {
+		t.Fatalf("meta --user --clear:\n%s", out)
 	}
 }
