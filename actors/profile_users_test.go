@@ -118,6 +118,10 @@ func TestUserProfiles(t *testing.T) {
 	if a, b := namesSeen(t, node, "ann", "", "bob"), namesSeen(t, node, "bob", "", "ann"); a != "" || b != "" {
 		t.Fatalf("while ann blocks bob: ann sees %q, bob %q; want nothing either way", a, b)
 	}
+	pair := actors.DirectConvID("ann", "bob")
+	if a, b := namesSeen(t, node, "ann", pair, "bob"), namesSeen(t, node, "bob", pair, "ann"); a != "" || b != "" {
+		t.Fatalf("while ann blocks bob, through their conversation named: ann sees %q, bob %q; want nothing either way", a, b)
+	}
 	if err := node.Block(ctx, "eve", "cid", true); err != nil {
 		t.Fatal(err)
 	}

@@ -226,8 +226,9 @@ func (n *Runtime) seesProfile(ctx context.Context, viewer, conv, target string) 
 	if target == viewer {
 		return true, nil
 	}
-	direct := conv == ""
-	if direct {
+	kind, _ := KindOfID(conv)
+	direct := conv == "" || kind == storage.KindDirect // named or not, a block hides the pair's profiles
+	if conv == "" {
 		conv = DirectConvID(viewer, target)
 	}
 	mem, err := n.store.GetMember(ctx, conv, target)
