@@ -795,7 +795,7 @@ $("compose").onsubmit = (ev) => {
   $("text").value = "";
   // An edit or a report done: the draft begun before it comes back.
   if (!message) drafts.open(current);
-  soonMetrics(5);
+  soonMetrics(15); // a desk session's first response is counted a moment after the reply: longer on a busy node
 };
 $("send-card").onclick = () => current && client.sendCard(current, demoCard);
 $("send-poll").onclick = () => current && client.sendPoll(current, demoPoll);
