@@ -43,6 +43,13 @@ func TestConversationMeta(t *testing.T) {
 			return nil
 		})
 	}
+	edge := map[string]string{"k": strings.Repeat("v", 31)}
+	if got, err := node.SetConversationMetaAsOperator(ctx, conv, edge); err != nil || !maps.Equal(got, edge) {
+		t.Fatalf("a meta of exactly the bound: %v %v", got, err)
+	}
+	if _, err := node.SetConversationMetaAsOperator(ctx, conv, lamp); err != nil {
+		t.Fatal(err)
+	}
 	_, err := node.SetConversationMetaAsOperator(ctx, conv, map[string]string{"k": strings.Repeat("v", 32)})
 	wantCode(t, err, pb.Code_TOO_LARGE, "one byte past the bound")
 	_, err = node.SetConversationMetaAsOperator(ctx, conv, map[string]string{"a b": "c"})

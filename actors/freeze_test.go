@@ -221,6 +221,12 @@ func TestFreezeCoolDown(t *testing.T) {
 	}
 	_, _, err := node.Freeze(ctx, "g:heated", "mod", proto.Bool(false), "", time.Now().Add(time.Minute))
 	wantCode(t, err, pb.Code_INVALID, "an end with an unfreeze")
+	if f, _, err := node.Freeze(ctx, "g:heated", "mod", proto.Bool(true), "", time.Now().Add(time.Hour-time.Second)); err != nil || f.GetUntilMs() == 0 {
+		t.Fatalf("an end just within the bound: %v %v", f, err)
+	}
+	if _, _, err := node.Freeze(ctx, "g:heated", "mod", proto.Bool(false), "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
 
 	end := time.Now().Add(700 * time.Millisecond)
 	f, seq, err := node.Freeze(ctx, "g:heated", "mod", proto.Bool(true), "cool down", end)
