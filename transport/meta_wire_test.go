@@ -49,6 +49,19 @@ func TestMetaOverTheWire(t *testing.T) {
 	if i := slices.IndexFunc(hist, func(m client.Message) bool { return m.Seq == sent.Seq }); i < 0 || !maps.Equal(hist[i].Meta, offer) {
 		t.Fatalf("history: %+v", hist)
 	}
+	// A card carries it too (an offer's id the app opens).
+	cp, err := seller.SendCardWithMeta(client.ToConv(conv), []byte(`{"title":"Offer: 120 EUR"}`), map[string]string{"offer": "o-1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := cp.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the buyer holds the card with its meta", func() bool {
+		m, ok := held(buyer, conv, card.Seq)
+		return ok && m.Kind == wirepb.MessageKind_CARD && m.Meta["offer"] == "o-1"
+	})
 	big, err := buyer.SendWithMeta(client.ToUser("seller"), []byte("x"), map[string]string{"k": strings.Repeat("v", 24)}, "")
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -12,6 +13,12 @@ import (
 // malformed card with INVALID.
 func (c *Client) SendCard(to Target, card []byte, clientMsgID string) (*Pending, error) {
 	return c.send(to, card, clientMsgID, time.Now(), wirepb.MessageKind_CARD, 0, 0)
+}
+
+// SendCardWithMeta is SendCard carrying the app's own data about the card
+// (an offer's id: SendWithMeta).
+func (c *Client) SendCardWithMeta(to Target, card []byte, meta map[string]string, clientMsgID string) (*Pending, error) {
+	return c.sendMessage(to, Message{ClientMsgID: clientMsgID, Kind: wirepb.MessageKind_CARD, Body: card, Meta: maps.Clone(meta), ClientTime: time.Now()})
 }
 
 // ClickCard clicks action of the card at seq of conv. The server calls the

@@ -1306,14 +1306,15 @@ export class Client {
    * shop: WGS 84 degrees and an optional name) with caption as its text,
    * which may be empty, like send. The node refuses a latitude past ±90,
    * a longitude past ±180 or a name over its --max-location-name-bytes
-   * (INVALID: the message fails).
+   * (INVALID: the message fails). opts.meta is the app's own data about
+   * it, as send's.
    */
-  sendLocation(target: Target, place: LocationInfo, caption = ""): ChatMessage {
+  sendLocation(target: Target, place: LocationInfo, caption = "", opts: { meta?: Record<string, string> } = {}): ChatMessage {
     if (!Number.isFinite(place.lat) || !Number.isFinite(place.lng)) throw new Error("sendLocation: lat and lng are numbers (degrees)");
     const at: LocationInfo = { lat: place.lat, lng: place.lng };
     if (place.name) at.name = place.name;
     if (place.liveUntilMs) at.liveUntilMs = place.liveUntilMs; // a live share (moveLocation)
-    return this.queue(target, caption, "normal", 0, [], undefined, undefined, at);
+    return this.queue(target, caption, "normal", 0, [], undefined, undefined, at, opts.meta);
   }
 
   /**
@@ -1374,10 +1375,11 @@ export class Client {
 
   /**
    * sendCard queues a business card (docs/PROTOCOL.md, "Cards") like send;
-   * the server checks it (a malformed card fails with INVALID).
+   * the server checks it (a malformed card fails with INVALID). opts.meta
+   * is the app's own data about it (an offer's id), as send's.
    */
-  sendCard(target: Target, card: Card): ChatMessage {
-    const m = this.queue(target, JSON.stringify(card), "card");
+  sendCard(target: Target, card: Card, opts: { meta?: Record<string, string> } = {}): ChatMessage {
+    const m = this.queue(target, JSON.stringify(card), "card", 0, [], undefined, undefined, undefined, opts.meta);
     m.card = card;
     return m;
   }

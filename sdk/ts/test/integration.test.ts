@@ -317,6 +317,10 @@ test("topics: a buyer asks about two listings, two conversations with the seller
     await until("the seller holds the offer's meta", () =>
       seller.conversation(lamp.conv).messages.some((m) => m.clientMsgId === offer.clientMsgId && m.meta?.offer === "40" && m.meta.currency === "EUR"));
     assert.deepEqual(buyer.conversation(lamp.conv).messages.find((m) => m.clientMsgId === offer.clientMsgId)?.meta, { offer: "40", currency: "EUR" });
+    // Where to pick it up, with the pickup's id for the app.
+    const pickup = seller.sendLocation(lamp.conv, { lat: 52.5, lng: 13.4, name: "the shop" }, "here", { meta: { pickup: "p-7" } });
+    await until("the buyer holds the place with its meta", () =>
+      buyer.conversation(lamp.conv).messages.some((m) => m.clientMsgId === pickup.clientMsgId && m.location?.name === "the shop" && m.meta?.pickup === "p-7"));
     const badMeta = buyer.send(lamp.conv, "x", { meta: { "a b": "c" } });
     await until("a meta key with a space refused", () => badMeta.state === "failed");
     assert.equal(badMeta.errorCode, Code.INVALID);
