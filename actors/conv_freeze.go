@@ -2,7 +2,6 @@ package actors
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -50,7 +49,7 @@ func (f *frozenState) toPB() *pb.Frozen {
 // at is f as it holds at now: nil once a cool-down ended. Nothing records
 // the end; every reader judges it by the clock.
 func (f *frozenState) at(now time.Time) *frozenState {
-	if f == nil || f.UntilMs != 0 && now.UnixMilli() >= f.UntilMs {
+	if f == nil || cooledDown(f.UntilMs, now) {
 		return nil
 	}
 	return f
@@ -58,10 +57,15 @@ func (f *frozenState) at(now time.Time) *frozenState {
 
 // frozenAt is the pb form of frozenState.at, for what a user grain holds.
 func frozenAt(f *pb.Frozen, now time.Time) *pb.Frozen {
-	if f == nil || f.UntilMs != 0 && now.UnixMilli() >= f.UntilMs {
+	if f == nil || cooledDown(f.UntilMs, now) {
 		return nil
 	}
 	return f
+}
+
+// cooledDown: a freeze ending at untilMs (0: never by itself) is over by now.
+func cooledDown(untilMs int64, now time.Time) bool {
+	return untilMs != 0 && now.UnixMilli() >= untilMs
 }
 
 // Freeze reads whether conv is frozen or, with frozen set, freezes it
@@ -208,16 +212,9 @@ func (c *conversation) checkFrozen() *pb.Error {
 // frozen conversation later (a scheduled message): the grain checks again
 // when it comes due.
 func (n *Runtime) checkNotFrozen(ctx context.Context, conv string) error {
-	cp, err := n.store.LoadCheckpoint(ctx, settingsKey(conv))
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return nil
-	case err != nil:
+	s, err := readSettings(ctx, n.store, conv)
+	if err != nil {
 		return fromPB(storeErr(err))
-	}
-	var s groupSettings
-	if err := json.Unmarshal(cp.State, &s); err != nil {
-		return fmt.Errorf("settings of %s: %w", conv, err)
 	}
 	if s.Frozen.at(n.cfg.Now()) != nil {
 		return fromPB(pbErr(pb.Code_FROZEN, "%s is frozen: nothing is scheduled into it", conv))

@@ -2,9 +2,6 @@ package actors
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"strings"
 	"unicode"
 
@@ -152,19 +149,12 @@ func groupTitle(ctx context.Context, store storage.Store, conv string) (string, 
 	if kind, _ := KindOfID(conv); kind != storage.KindGroup {
 		return "", nil
 	}
-	cp, err := store.LoadCheckpoint(ctx, settingsKey(conv))
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-	case err != nil:
+	s, err := readSettings(ctx, store, conv)
+	if err != nil {
 		return "", fromPB(storeErr(err))
-	default:
-		var s groupSettings
-		if err := json.Unmarshal(cp.State, &s); err != nil {
-			return "", fmt.Errorf("settings of %s: %w", conv, err)
-		}
-		if s.Title != nil {
-			return *s.Title, nil
-		}
+	}
+	if s.Title != nil {
+		return *s.Title, nil
 	}
 	head, err := store.GetConversation(ctx, conv)
 	if err != nil {

@@ -71,18 +71,28 @@ func (c *conversation) loadSettings() (*groupSettings, error) {
 	if c.settings != nil {
 		return c.settings, nil
 	}
+	s, err := readSettings(context.Background(), c.rt.store, c.id)
+	if err != nil {
+		return nil, err
+	}
+	c.settings = s
+	return s, nil
+}
+
+// readSettings reads conv's settings from the store (none stored: the
+// defaults), for the grain and for readers outside it.
+func readSettings(ctx context.Context, store storage.Store, conv string) (*groupSettings, error) {
 	s := &groupSettings{}
-	cp, err := c.rt.store.LoadCheckpoint(context.Background(), settingsKey(c.id))
+	cp, err := store.LoadCheckpoint(ctx, settingsKey(conv))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 	case err != nil:
 		return nil, err
 	default:
 		if err := json.Unmarshal(cp.State, s); err != nil {
-			return nil, fmt.Errorf("settings of %s: %w", c.id, err)
+			return nil, fmt.Errorf("settings of %s: %w", conv, err)
 		}
 	}
-	c.settings = s
 	return s, nil
 }
 

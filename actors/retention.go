@@ -266,16 +266,9 @@ func (n *Runtime) expirePage(ctx context.Context, convs []storage.Conversation, 
 // expireConversation asks conv's grain to expire its rows written before
 // before, batch by batch, when its next row not yet done is that old.
 func (n *Runtime) expireConversation(ctx context.Context, conv string, before time.Time) (expired int, asked bool, err error) {
-	var s groupSettings
-	cp, err := n.store.LoadCheckpoint(ctx, settingsKey(conv))
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-	case err != nil:
+	s, err := readSettings(ctx, n.store, conv)
+	if err != nil {
 		return 0, false, fmt.Errorf("settings of %s: %w", conv, err)
-	default:
-		if err := json.Unmarshal(cp.State, &s); err != nil {
-			return 0, false, fmt.Errorf("settings of %s: %w", conv, err)
-		}
 	}
 	next, err := n.store.ListMessages(ctx, conv, s.ExpiredThrough+1, 0, storage.OldestFirst, 1)
 	if err != nil {
