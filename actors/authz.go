@@ -41,11 +41,12 @@ const (
 	ActDisband                    // end a group for every member
 	ActDisappearing               // set the timer of the conversation's disappearing messages
 	ActFreeze                     // close the conversation to new messages (and open it again)
+	ActCall                       // ring the other member, answer and hang up a call
 	numActions
 )
 
 var actionNames = [numActions]string{"send", "history", "members", "mark_read", "pin", "recall_own",
-	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report", "settings", "pin_message", "invite", "disband", "disappearing", "freeze"}
+	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report", "settings", "pin_message", "invite", "disband", "disappearing", "freeze", "call"}
 
 func (a Action) String() string {
 	if a < numActions {
@@ -161,6 +162,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActDisband:      nobody,                             // either member blocks or archives instead
 		ActDisappearing: {roles: roles(storage.RoleMember)}, // either of the two
 		ActFreeze:       nobody,                             // the operator's (a listing sold), never one side's
+		ActCall:         {roles: roles(storage.RoleMember)}, // unless either blocks the other
 	},
 	storage.KindGroup: {
 		ActSend:         {roles: anyGroupRole},
@@ -184,6 +186,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActDisband:      {roles: roles(storage.RoleOwner)},
 		ActDisappearing: {roles: groupManagers},
 		ActFreeze:       {roles: groupManagers},
+		ActCall:         nobody, // calls are one-to-one: in a direct conversation
 	},
 	storage.KindService: {
 		ActSend:         {roles: anyServiceRole},
@@ -207,6 +210,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActDisband:      nobody, // the desk closes sessions
 		ActDisappearing: nobody, // a service conversation keeps its record
 		ActFreeze:       nobody, // the desk closes sessions
+		ActCall:         nobody, // not yet: a session's call would need the desk's agent as the callee
 	},
 }
 

@@ -206,6 +206,9 @@ func doAction(ctx context.Context, node *boot.Node, conv, u, x string, uSeq, xSe
 	case actors.ActFreeze:
 		_, _, err := node.Freeze(ctx, conv, u, proto.Bool(true), "", time.Time{})
 		return err
+	case actors.ActCall:
+		_, err := node.CallStep(ctx, &pb.CallOp{Conv: conv, User: u, Device: "phone", Op: pb.CallOp_START, CallId: "c1"})
+		return err
 	}
 	return fmt.Errorf("no way to perform %s", c.action)
 }
@@ -318,22 +321,22 @@ func TestLastOwner(t *testing.T) {
 // Y: allowed; -: refused.
 func TestAuthorizationTablePinned(t *testing.T) {
 	const want = `
-                    send hist memb read pin  rcl  rcl* add  rem  leav role mute pres blck rprt set  pinm inv  disb disp frz
-direct  non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -
-direct  member      Y    Y    Y    Y    Y    Y    -    -    -    -    -    -    Y    Y    Y    -    Y    -    -    Y    -
-group   non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -
-group   left        -    Y    -    Y    Y    -    -    -    -    -    -    -    -    -    Y    -    -    -    -    -    -
-group   member      Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y    -    -    -    -    -    -
-group   admin       Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    -    Y    Y    -    Y    Y    Y    Y    -    Y    Y
-group   owner       Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    -    Y    Y    Y    Y    Y    Y    Y
-service non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -
-service left        -    Y    -    Y    Y    -    -    -    -    -    -    -    -    -    Y    -    -    -    -    -    -
-service member      Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y    -    -    -    -    -    -
-service customer    Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y    -    -    -    -    -    -
-service agent       Y    Y    Y    Y    Y    Y    -    Y    Y    Y    -    Y    Y    -    Y    -    Y    -    -    -    -
+                    send hist memb read pin  rcl  rcl* add  rem  leav role mute pres blck rprt set  pinm inv  disb disp frz  call
+direct  non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -
+direct  member      Y    Y    Y    Y    Y    Y    -    -    -    -    -    -    Y    Y    Y    -    Y    -    -    Y    -    Y
+group   non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -
+group   left        -    Y    -    Y    Y    -    -    -    -    -    -    -    -    -    Y    -    -    -    -    -    -    -
+group   member      Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y    -    -    -    -    -    -    -
+group   admin       Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    -    Y    Y    -    Y    Y    Y    Y    -    Y    Y    -
+group   owner       Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    -    Y    Y    Y    Y    Y    Y    Y    -
+service non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -
+service left        -    Y    -    Y    Y    -    -    -    -    -    -    -    -    -    Y    -    -    -    -    -    -    -
+service member      Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y    -    -    -    -    -    -    -
+service customer    Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y    -    -    -    -    -    -    -
+service agent       Y    Y    Y    Y    Y    Y    -    Y    Y    Y    -    Y    Y    -    Y    -    Y    -    -    -    -    -
 `
 	got := "\n" + fmt.Sprintf("%-20s", "")
-	for _, h := range []string{"send", "hist", "memb", "read", "pin", "rcl", "rcl*", "add", "rem", "leav", "role", "mute", "pres", "blck", "rprt", "set", "pinm", "inv", "disb", "disp", "frz"} {
+	for _, h := range []string{"send", "hist", "memb", "read", "pin", "rcl", "rcl*", "add", "rem", "leav", "role", "mute", "pres", "blck", "rprt", "set", "pinm", "inv", "disb", "disp", "frz", "call"} {
 		got += fmt.Sprintf("%-5s", h)
 	}
 	got = strings.TrimRight(got, " ") + "\n"

@@ -85,6 +85,16 @@ type Config struct {
 	// MaxFreezeFor bounds how far ahead a freeze may end by itself (a
 	// cool-down; default a year; conv_freeze.go).
 	MaxFreezeFor time.Duration
+	// CallRingTimeout is how long a call rings before it is missed
+	// (default 45 s; conv_call.go).
+	CallRingTimeout time.Duration
+	// CallAliveTimeout: an answered call ends, dropped, when a side's
+	// device has not said it is alive for this long (default 45 s; the
+	// SDKs say so every 15 s).
+	CallAliveTimeout time.Duration
+	// MaxCallSignalBytes bounds one relayed call signal: an SDP offer or
+	// answer, ICE candidates (default 16 KiB).
+	MaxCallSignalBytes int
 	// MaxLiveLocationFor bounds how long a live location is shared
 	// (default 8 hours; location.go).
 	MaxLiveLocationFor time.Duration
@@ -448,6 +458,9 @@ func DefaultConfig() Config {
 		MaxLocationNameBytes:      200,
 		MaxFreezeReasonBytes:      500,
 		MaxFreezeFor:              366 * 24 * time.Hour,
+		CallRingTimeout:           45 * time.Second,
+		CallAliveTimeout:          45 * time.Second,
+		MaxCallSignalBytes:        16 << 10,
 		MaxMetaBytes:              1024,
 		MaxLiveLocationFor:        8 * time.Hour,
 		MaxPollDuration:           90 * 24 * time.Hour,
@@ -564,6 +577,9 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxLocationNameBytes, d.MaxLocationNameBytes)
 	setInt(&c.MaxFreezeReasonBytes, d.MaxFreezeReasonBytes)
 	setDuration(&c.MaxFreezeFor, d.MaxFreezeFor)
+	setDuration(&c.CallRingTimeout, d.CallRingTimeout)
+	setDuration(&c.CallAliveTimeout, d.CallAliveTimeout)
+	setInt(&c.MaxCallSignalBytes, d.MaxCallSignalBytes)
 	setInt(&c.MaxMetaBytes, d.MaxMetaBytes)
 	setDuration(&c.MaxLiveLocationFor, d.MaxLiveLocationFor)
 	setInt(&c.MaxPollOptions, d.MaxPollOptions)

@@ -582,6 +582,7 @@ func (c *conversation) flushedUpTo() uint64 {
 // are answered RETRY, batches in flight are waited for and answered with
 // their real outcome, then the fan-out drains on its own goroutine.
 func (c *conversation) stopping(ctx actor.Context) {
+	c.dropCall(ctx)
 	if len(c.unflushed) > 0 {
 		c.fenced = true // nothing more is written by this activation
 		for _, p := range c.pending {

@@ -85,6 +85,7 @@ type conversation struct {
 	sweepArmKnown bool
 	fanout        *fanout
 	idle          idleStamp
+	call          *activeCall // the call ringing or under way (conv_call.go)
 }
 
 type dedupeKey struct{ sender, clientMsgID string }
@@ -151,7 +152,7 @@ func (c *conversation) Receive(ctx actor.Context) {
 		if !c.rt.idle.idle(&c.idle) {
 			return
 		}
-		if len(c.pending) > 0 || len(c.unflushed) > 0 {
+		if len(c.pending) > 0 || len(c.unflushed) > 0 || c.call != nil {
 			c.rt.idle.touch(&c.idle)
 			return
 		}
@@ -185,6 +186,10 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.setFrozen(ctx, m)
 	case *pb.SetConvMeta:
 		c.setMeta(ctx, m)
+	case *pb.CallOp:
+		c.callOp(ctx, m)
+	case callTick:
+		c.callDeadlines(ctx, m)
 	case *pb.SweepDisappeared:
 		c.sweepDisappeared(ctx, m)
 	case *pb.MembershipChange:

@@ -93,6 +93,7 @@ type device struct {
 	sess   session.Session
 	mu     sync.Mutex
 	pushes []*pb.Push
+	calls  []*pb.CallEvent
 	got    chan struct{}
 	// resyncs counts the session's requests that the client sync from its
 	// cursor (made after a re-registration that follows a move).
@@ -129,7 +130,22 @@ func (d *device) Push(p *pb.Push) {
 	}
 }
 
-func (d *device) Signal(*pb.Signal) {}
+// Signal records a call's steps (the other signals are not kept).
+func (d *device) Signal(s *pb.Signal) {
+	if s.Kind != pb.Signal_CALL {
+		return
+	}
+	d.mu.Lock()
+	d.calls = append(d.calls, s.Call)
+	d.mu.Unlock()
+}
+
+// callEvents returns the call steps seen so far.
+func (d *device) callEvents() []*pb.CallEvent {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]*pb.CallEvent(nil), d.calls...)
+}
 
 // connect connects a device through the node's session API.
 func connect(t testing.TB, node *boot.Node, user, dev string) (*device, session.Session) {

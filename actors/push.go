@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -114,9 +115,12 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 		case online || uc.mutedNow() && !mentions(m, u.id) || m.Recalled || m.Sender == u.id || m.Seq <= uc.readSeq || !uc.member.Sees(m.Seq):
 		case m.Kind == pb.MessageKind_NORMAL && m.RefSeq != 0: // an edit notifies nobody
 		case u.suspendedForPush() || u.quietNow():
-		case m.Kind == pb.MessageKind_NORMAL || m.Kind == pb.MessageKind_CARD || m.Kind == pb.MessageKind_POLL && m.RefSeq == 0:
+		case m.Kind == pb.MessageKind_NORMAL || m.Kind == pb.MessageKind_CARD || m.Kind == pb.MessageKind_POLL && m.RefSeq == 0 || missedCall(m, u.id) != "":
 			text := messagePreview(m, p.preview)
-			if u.hidesPreviews() {
+			switch missed := missedCall(m, u.id); {
+			case missed != "":
+				text = missed // the same with previews hidden: it holds no content
+			case u.hidesPreviews():
 				text = "" // "N new messages", from whom, where
 			}
 			if badge < 0 {
@@ -146,6 +150,46 @@ func (u *user) joinRequestPush(m *pb.ListChanged) {
 	}
 	p.d.Enqueue(push.Notification{ID: fmt.Sprintf("join:%s:%s:%d", m.Conv, m.From, m.AtMs), Kind: joinRequestKind,
 		User: u.id, Conv: m.Conv, From: m.From, Text: text, Badge: int(u.totalUnread())})
+}
+
+// callKind marks the notification of a call ringing for the user
+// (push.Notification.Kind): the app shows the call screen and reads the
+// call with a call STATE once it connects.
+const callKind = "call"
+
+// ringPush wakes the phones of a user with no device online for a call
+// ringing in m.Call.Conv, unless they are suspended or in their quiet
+// hours. The gateways drop it once the call stopped ringing (UntilMs).
+func (u *user) ringPush(m *pb.RingOffline) {
+	p := u.rt.push
+	if p == nil || m.Call == nil || u.online() || u.suspendedForPush() || u.quietNow() {
+		return
+	}
+	text := "Incoming call"
+	if m.Call.Video {
+		text = "Incoming video call"
+	}
+	p.d.Enqueue(push.Notification{ID: "call:" + m.Call.Conv + ":" + m.Call.Id, Kind: callKind, User: u.id,
+		Conv: m.Call.Conv, From: m.Call.Caller, Text: text, Badge: int(u.totalUnread()), ExpiresAtMs: m.UntilMs})
+}
+
+// missedCall is the notification text of a system message recording a
+// call to user that nobody answered ("" for any other message).
+func missedCall(m *pb.Message, user string) string {
+	if m.Kind != pb.MessageKind_SYSTEM || !bytes.Contains(m.Body, []byte(`"op":"call"`)) {
+		return ""
+	}
+	var rec struct {
+		Callee, Outcome string
+		Video           bool
+	}
+	if json.Unmarshal(m.Body, &rec) != nil || rec.Callee != user || rec.Outcome != callMissed && rec.Outcome != callCancelled {
+		return ""
+	}
+	if rec.Video {
+		return "Missed video call"
+	}
+	return "Missed call"
 }
 
 // messagePreview is a message's notification preview: a text's body, or

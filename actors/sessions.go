@@ -437,6 +437,11 @@ func (s *deviceSession) Freeze(ctx context.Context, conv string, frozen *bool, r
 	return s.rt.Freeze(ctx, conv, s.user, frozen, reason, until)
 }
 
+func (s *deviceSession) Call(ctx context.Context, op *pb.CallOp) (*pb.Call, error) {
+	op.User, op.Device = s.user, s.device
+	return s.rt.CallStep(ctx, op)
+}
+
 func (s *deviceSession) Remind(ctx context.Context, conv string, seq uint64, at time.Time) (int, error) {
 	return s.rt.Remind(ctx, s.user, conv, seq, at)
 }
@@ -688,15 +693,22 @@ func typingAudienceOf(page func(after string, limit int) ([]*pb.Member, string, 
 	return nil, nil // too many rows to tell: as large
 }
 
-// routeSignal sends a signal to every node where user has a session.
-func (n *Runtime) routeSignal(ctx context.Context, user string, sig *pb.Signal) {
+// routeSignal sends a signal to every node where user has a session (of
+// sig.Device only, when it names one) and answers how many of the user's
+// devices it was sent to.
+func (n *Runtime) routeSignal(ctx context.Context, user string, sig *pb.Signal) int {
 	pres, err := n.OnlineDevices(ctx, user)
 	if err != nil {
-		return
+		return 0
 	}
 	self := n.system.Address()
 	seen := map[string]bool{}
+	sent := 0
 	for _, d := range pres.Devices {
+		if sig.Device != "" && d.Device != sig.Device {
+			continue
+		}
+		sent++
 		addr := d.ConnAddress
 		if seen[addr] {
 			continue
@@ -708,11 +720,14 @@ func (n *Runtime) routeSignal(ctx context.Context, user string, sig *pb.Signal) 
 			n.system.Root.Send(actor.NewPID(addr, signalRouterName), &pb.RouteSignal{User: user, Signal: sig})
 		}
 	}
+	return sent
 }
 
 func (n *Runtime) deliverSignal(user string, sig *pb.Signal) {
 	for _, s := range n.sessions.of(user) {
-		s.sink.Signal(sig)
+		if sig.Device == "" || s.device == sig.Device {
+			s.sink.Signal(sig)
+		}
 	}
 }
 

@@ -245,6 +245,8 @@ func (u *user) Receive(ctx actor.Context) {
 		if m.List == pb.ListsUpdate_JOIN_REQUESTS && m.From != "" {
 			u.joinRequestPush(m)
 		}
+	case *pb.RingOffline:
+		u.ringPush(m)
 	case *pb.PutScheduled:
 		u.putScheduled(ctx, m)
 	case *pb.DropScheduled:

@@ -180,6 +180,15 @@ func TestErrorCodeConformance(t *testing.T) {
 	response("a freeze", res, err, wirepb.Code_OK)
 	res, err = call(alice, send("g:slow", "", "after the freeze"))
 	response("a send into a frozen group", res, err, wirepb.Code_FROZEN)
+	res, err = call(alice, send("", "bob", "may I call?"))
+	response("a direct message", res, err, wirepb.Code_OK)
+	ring := func(id string) *wirepb.Request {
+		return &wirepb.Request{Op: &wirepb.Request_Call{Call: &wirepb.CallRequest{Conv: "d:alice:bob", Op: wirepb.CallRequest_START, CallId: id}}}
+	}
+	res, err = call(alice, ring("c1"))
+	response("a call", res, err, wirepb.Code_OK)
+	res, err = call(bob, ring("c2"))
+	response("a second call while one rings", res, err, wirepb.Code_IN_CALL)
 	res, err = call(alice, &wirepb.Request{})
 	response("no operation", res, err, wirepb.Code_UNKNOWN_TYPE)
 	res, err = alice.request(wirepb.AppendFrame(nil, []byte{0xff, 0xff, 0xff}))

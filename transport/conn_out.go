@@ -305,6 +305,13 @@ func encodeShared(log *slog.Logger, ps []*pb.Push, maxFrame int) *sharedFrames {
 // expect signals as datagrams.
 func (c *conn) Signal(sig *pb.Signal) {
 	w := &wirepb.Signal{Kind: wirepb.Signal_Kind(sig.Kind), Conv: sig.Conv, User: sig.User, Seq: sig.Seq, WaitMs: sig.WaitMs}
+	if sig.Kind == pb.Signal_CALL {
+		// A ring, an answer or an SDP must not be lost: in band, in order,
+		// under the stream's own bound, never a datagram.
+		w.Call = wireCallEvent(sig.Call)
+		c.queue(w)
+		return
+	}
 	if _, v2 := c.cr.(SignalReceiver); sig.Kind == pb.Signal_DELIVERED && c.s.lazy != nil && !v2 {
 		c.queueLazy(w)
 		return

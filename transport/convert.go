@@ -110,6 +110,23 @@ func wireFrozen(f *pb.Frozen) *wirepb.Frozen {
 	return &wirepb.Frozen{Reason: f.Reason, By: f.By, AtMs: f.AtMs, UntilMs: f.UntilMs}
 }
 
+func wireCall(c *pb.Call) *wirepb.Call {
+	if c == nil {
+		return nil
+	}
+	return &wirepb.Call{Id: c.Id, Conv: c.Conv, Caller: c.Caller, CallerDevice: c.CallerDevice, Callee: c.Callee,
+		Video: c.Video, StartedMs: c.StartedMs, AnsweredMs: c.AnsweredMs, AnsweredDevice: c.AnsweredDevice}
+}
+
+// wireCallEvent is a call's step as a CALL signal carries it.
+func wireCallEvent(e *pb.CallEvent) *wirepb.CallEvent {
+	if e == nil {
+		return nil
+	}
+	return &wirepb.CallEvent{Kind: wirepb.CallEvent_Kind(e.Kind), Call: wireCall(e.Call), Payload: e.Payload,
+		Outcome: e.Outcome, Reason: e.Reason, DurationMs: e.DurationMs, Seq: e.Seq}
+}
+
 func wireSync(r *pb.SyncResponse) *wirepb.SyncResult {
 	return &wirepb.SyncResult{Cursor: r.Cursor, Conversations: wireSummaries(r.Conversations), More: r.More, TotalUnread: r.TotalUnread}
 }

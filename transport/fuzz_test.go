@@ -79,6 +79,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 72, Op: &wirepb.Request_Drafts{Drafts: &wirepb.DraftsRequest{}}},
 		{Id: 73, Op: &wirepb.Request_GroupInvite{GroupInvite: &wirepb.GroupInviteRequest{Conv: "g:class", Create: true, Approval: true}}},
 		{Id: 87, Op: &wirepb.Request_LinkPreview{LinkPreview: &wirepb.LinkPreviewRequest{Url: "https://market.example/listing/123"}}},
+		{Id: 96, Op: &wirepb.Request_Call{Call: &wirepb.CallRequest{Conv: "d:buyer:seller", Op: wirepb.CallRequest_START, CallId: "c-1", Video: true, Payload: []byte("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n")}}},
 		{Id: 95, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "d:buyer:seller", ClientMsgId: "m1", Body: []byte("track it"), Meta: map[string]string{"tracking": "JD014600", "carrier": "dhl"}}}},
 		{Id: 94, Op: &wirepb.Request_Freeze{Freeze: &wirepb.FreezeRequest{Conv: "g:class", Frozen: proto.Bool(true), Reason: "the term is over"}}},
 		{Id: 93, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "seller", Topic: "listing-7", ClientMsgId: "t1", Location: &wirepb.Location{Lat: 52.52, Lng: 13.4, Name: "gate B"}}}},

@@ -186,7 +186,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 69
+const opCount = 70
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -301,6 +301,14 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag], Approval: b%2 == 0}}}
 	case 45:
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
+	case 69:
+		// A call's step of any kind (an unknown one too), with any id,
+		// payload (too large) and reason, video or not, into any
+		// conversation.
+		payload := []byte(strings.Repeat(s, int(a%3000)))
+		return &wirepb.Request{Op: &wirepb.Request_Call{Call: &wirepb.CallRequest{Conv: conv, Op: wirepb.CallRequest_Op(b % 8),
+			CallId: map[bool]string{true: "c" + fmt.Sprint(a%3)}[flag] + s, Video: a%2 == 0, Payload: map[bool][]byte{true: payload}[b%3 != 0],
+			Reason: map[bool]string{true: s}[b%5 == 0]}}}
 	case 68:
 		// A message with meta of any key and value (empty, too long, not
 		// UTF-8), on a new message or a revision of any seq.

@@ -662,6 +662,15 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Freeze{Freeze: &wirepb.FreezeResult{Frozen: wireFrozen(f), Seq: seq}}}
 
+	case *wirepb.Request_Call:
+		r := op.Call
+		call, err := sess.Call(ctx, &pb.CallOp{Conv: r.Conv, Op: pb.CallOp_Op(r.Op), CallId: r.CallId, Video: r.Video,
+			Payload: r.Payload, Reason: r.Reason})
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Call{Call: &wirepb.CallResult{Call: wireCall(call)}}}
+
 	case *wirepb.Request_LinkPreview:
 		p, err := sess.LinkPreview(ctx, op.LinkPreview.Url)
 		if err != nil {

@@ -332,6 +332,13 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 			return invalid("until_ms %d: a time in Unix ms, or 0", op.Freeze.UntilMs)
 		}
 		return checkConv(op.Freeze.Conv)
+	case *wirepb.Request_Call:
+		// The id's, the payload's and the reason's bounds are the actors'
+		// (Runtime.CallStep).
+		if _, ok := wirepb.CallRequest_Op_name[int32(op.Call.Op)]; !ok {
+			return invalid("call op %d: no such step", op.Call.Op)
+		}
+		return checkConv(op.Call.Conv)
 	case *wirepb.Request_LinkPreview:
 		if _, err := linkpreview.CheckURL(op.LinkPreview.Url); err != nil {
 			return invalid("%v", err)

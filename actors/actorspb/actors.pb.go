@@ -52,6 +52,7 @@ const (
 	Code_SLOW_MODE           Code = 21 // the group's slow mode: the member posts again after retry_after_ms
 	Code_POLL_CLOSED         Code = 22 // a vote on (or close of) a closed poll
 	Code_FROZEN              Code = 23 // the conversation is frozen: read only until it is unfrozen
+	Code_IN_CALL             Code = 24 // another call rings or is under way in the conversation, or another device answered it
 )
 
 // Enum value maps for Code.
@@ -81,6 +82,7 @@ var (
 		21: "SLOW_MODE",
 		22: "POLL_CLOSED",
 		23: "FROZEN",
+		24: "IN_CALL",
 	}
 	Code_value = map[string]int32{
 		"OK":                  0,
@@ -107,6 +109,7 @@ var (
 		"SLOW_MODE":           21,
 		"POLL_CLOSED":         22,
 		"FROZEN":              23,
+		"IN_CALL":             24,
 	}
 )
 
@@ -621,6 +624,7 @@ const (
 	Signal_QUEUE_POSITION Signal_Kind = 3 // desk: the customer's place in a queue (seq), 0 = left it
 	Signal_DESK_NOTE      Signal_Kind = 4 // desk: user added a note to conv's session, which holds seq notes now
 	Signal_DESK_AGENT     Signal_Kind = 5 // desk: user (a supervisor, the admin, "desk") changed the receiving agent's state
+	Signal_CALL           Signal_Kind = 6 // a step of a call in conv (call), from user
 )
 
 // Enum value maps for Signal_Kind.
@@ -632,6 +636,7 @@ var (
 		3: "QUEUE_POSITION",
 		4: "DESK_NOTE",
 		5: "DESK_AGENT",
+		6: "CALL",
 	}
 	Signal_Kind_value = map[string]int32{
 		"TYPING":         0,
@@ -640,6 +645,7 @@ var (
 		"QUEUE_POSITION": 3,
 		"DESK_NOTE":      4,
 		"DESK_AGENT":     5,
+		"CALL":           6,
 	}
 )
 
@@ -668,6 +674,119 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
 	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{118, 0}
+}
+
+type CallOp_Op int32
+
+const (
+	CallOp_STATE   CallOp_Op = 0
+	CallOp_START   CallOp_Op = 1
+	CallOp_ACCEPT  CallOp_Op = 2
+	CallOp_DECLINE CallOp_Op = 3
+	CallOp_END     CallOp_Op = 4
+	CallOp_SIGNAL  CallOp_Op = 5
+	CallOp_ALIVE   CallOp_Op = 6
+)
+
+// Enum value maps for CallOp_Op.
+var (
+	CallOp_Op_name = map[int32]string{
+		0: "STATE",
+		1: "START",
+		2: "ACCEPT",
+		3: "DECLINE",
+		4: "END",
+		5: "SIGNAL",
+		6: "ALIVE",
+	}
+	CallOp_Op_value = map[string]int32{
+		"STATE":   0,
+		"START":   1,
+		"ACCEPT":  2,
+		"DECLINE": 3,
+		"END":     4,
+		"SIGNAL":  5,
+		"ALIVE":   6,
+	}
+)
+
+func (x CallOp_Op) Enum() *CallOp_Op {
+	p := new(CallOp_Op)
+	*p = x
+	return p
+}
+
+func (x CallOp_Op) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CallOp_Op) Descriptor() protoreflect.EnumDescriptor {
+	return file_actors_actorspb_actors_proto_enumTypes[10].Descriptor()
+}
+
+func (CallOp_Op) Type() protoreflect.EnumType {
+	return &file_actors_actorspb_actors_proto_enumTypes[10]
+}
+
+func (x CallOp_Op) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CallOp_Op.Descriptor instead.
+func (CallOp_Op) EnumDescriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{119, 0}
+}
+
+type CallEvent_Kind int32
+
+const (
+	CallEvent_RINGING  CallEvent_Kind = 0 // to the callee's devices: call rings; payload: the caller's offer
+	CallEvent_ACCEPTED CallEvent_Kind = 1 // to the caller's device (payload: the answer) and the callee's devices (answered on call.answered_device)
+	CallEvent_SIGNAL   CallEvent_Kind = 2 // payload from the other side's device
+	CallEvent_ENDED    CallEvent_Kind = 3 // outcome, reason, duration_ms, seq
+)
+
+// Enum value maps for CallEvent_Kind.
+var (
+	CallEvent_Kind_name = map[int32]string{
+		0: "RINGING",
+		1: "ACCEPTED",
+		2: "SIGNAL",
+		3: "ENDED",
+	}
+	CallEvent_Kind_value = map[string]int32{
+		"RINGING":  0,
+		"ACCEPTED": 1,
+		"SIGNAL":   2,
+		"ENDED":    3,
+	}
+)
+
+func (x CallEvent_Kind) Enum() *CallEvent_Kind {
+	p := new(CallEvent_Kind)
+	*p = x
+	return p
+}
+
+func (x CallEvent_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CallEvent_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_actors_actorspb_actors_proto_enumTypes[11].Descriptor()
+}
+
+func (CallEvent_Kind) Type() protoreflect.EnumType {
+	return &file_actors_actorspb_actors_proto_enumTypes[11]
+}
+
+func (x CallEvent_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CallEvent_Kind.Descriptor instead.
+func (CallEvent_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{122, 0}
 }
 
 type Error struct {
@@ -8950,12 +9069,15 @@ func (x *Subscribe) GetUnsubscribe() bool {
 // Signal is a best-effort event between devices, never stored: typing and
 // delivered.
 type Signal struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          Signal_Kind            `protobuf:"varint,1,opt,name=kind,proto3,enum=switchboard.actors.Signal_Kind" json:"kind,omitempty"`
-	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
-	User          string                 `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`                    // who typed, or who received
-	Seq           uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`                     // DELIVERED: up to this seq; QUEUE_POSITION: the position
-	WaitMs        uint64                 `protobuf:"varint,5,opt,name=wait_ms,json=waitMs,proto3" json:"wait_ms,omitempty"` // QUEUE_POSITION: the queue's estimate of the wait (0: none yet)
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Kind   Signal_Kind            `protobuf:"varint,1,opt,name=kind,proto3,enum=switchboard.actors.Signal_Kind" json:"kind,omitempty"`
+	Conv   string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	User   string                 `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`                    // who typed, or who received
+	Seq    uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`                     // DELIVERED: up to this seq; QUEUE_POSITION: the position
+	WaitMs uint64                 `protobuf:"varint,5,opt,name=wait_ms,json=waitMs,proto3" json:"wait_ms,omitempty"` // QUEUE_POSITION: the queue's estimate of the wait (0: none yet)
+	// only this device of the receiving user ("": every device of theirs)
+	Device        string     `protobuf:"bytes,6,opt,name=device,proto3" json:"device,omitempty"`
+	Call          *CallEvent `protobuf:"bytes,7,opt,name=call,proto3" json:"call,omitempty"` // CALL
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -9025,6 +9147,438 @@ func (x *Signal) GetWaitMs() uint64 {
 	return 0
 }
 
+func (x *Signal) GetDevice() string {
+	if x != nil {
+		return x.Device
+	}
+	return ""
+}
+
+func (x *Signal) GetCall() *CallEvent {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+// CallOp is one step of a call in a direct conversation (conv_call.go),
+// by device of user: START rings the other member, ACCEPT and DECLINE
+// answer a ringing call, END hangs up (or cancels a call still ringing),
+// SIGNAL relays payload (an SDP offer or answer, ICE candidates) to the
+// other side's device, ALIVE says the device is still in the call; STATE
+// reads the conversation's call (any member).
+type CallOp struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Device        string                 `protobuf:"bytes,3,opt,name=device,proto3" json:"device,omitempty"`
+	Op            CallOp_Op              `protobuf:"varint,4,opt,name=op,proto3,enum=switchboard.actors.CallOp_Op" json:"op,omitempty"`
+	CallId        string                 `protobuf:"bytes,5,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"` // the caller's id for the call (a retried START is the same call)
+	Video         bool                   `protobuf:"varint,6,opt,name=video,proto3" json:"video,omitempty"`                // START
+	Payload       []byte                 `protobuf:"bytes,7,opt,name=payload,proto3" json:"payload,omitempty"`             // START (the offer), ACCEPT (the answer), SIGNAL
+	Reason        string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`               // DECLINE, END: why, shown to the other side ("busy")
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallOp) Reset() {
+	*x = CallOp{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[119]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallOp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallOp) ProtoMessage() {}
+
+func (x *CallOp) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[119]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallOp.ProtoReflect.Descriptor instead.
+func (*CallOp) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{119}
+}
+
+func (x *CallOp) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *CallOp) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *CallOp) GetDevice() string {
+	if x != nil {
+		return x.Device
+	}
+	return ""
+}
+
+func (x *CallOp) GetOp() CallOp_Op {
+	if x != nil {
+		return x.Op
+	}
+	return CallOp_STATE
+}
+
+func (x *CallOp) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
+}
+
+func (x *CallOp) GetVideo() bool {
+	if x != nil {
+		return x.Video
+	}
+	return false
+}
+
+func (x *CallOp) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *CallOp) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type CallOpResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Call          *Call                  `protobuf:"bytes,2,opt,name=call,proto3" json:"call,omitempty"` // the conversation's call now (nil: none)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallOpResponse) Reset() {
+	*x = CallOpResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[120]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallOpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallOpResponse) ProtoMessage() {}
+
+func (x *CallOpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[120]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallOpResponse.ProtoReflect.Descriptor instead.
+func (*CallOpResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{120}
+}
+
+func (x *CallOpResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *CallOpResponse) GetCall() *Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+// Call is a conversation's call, ringing or answered.
+type Call struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Conv           string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	Caller         string                 `protobuf:"bytes,3,opt,name=caller,proto3" json:"caller,omitempty"`
+	CallerDevice   string                 `protobuf:"bytes,4,opt,name=caller_device,json=callerDevice,proto3" json:"caller_device,omitempty"`
+	Callee         string                 `protobuf:"bytes,5,opt,name=callee,proto3" json:"callee,omitempty"`
+	Video          bool                   `protobuf:"varint,6,opt,name=video,proto3" json:"video,omitempty"`
+	StartedMs      int64                  `protobuf:"varint,7,opt,name=started_ms,json=startedMs,proto3" json:"started_ms,omitempty"`
+	AnsweredMs     int64                  `protobuf:"varint,8,opt,name=answered_ms,json=answeredMs,proto3" json:"answered_ms,omitempty"`            // 0: still ringing
+	AnsweredDevice string                 `protobuf:"bytes,9,opt,name=answered_device,json=answeredDevice,proto3" json:"answered_device,omitempty"` // the callee's device that answered
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Call) Reset() {
+	*x = Call{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[121]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call) ProtoMessage() {}
+
+func (x *Call) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[121]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call.ProtoReflect.Descriptor instead.
+func (*Call) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{121}
+}
+
+func (x *Call) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Call) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *Call) GetCaller() string {
+	if x != nil {
+		return x.Caller
+	}
+	return ""
+}
+
+func (x *Call) GetCallerDevice() string {
+	if x != nil {
+		return x.CallerDevice
+	}
+	return ""
+}
+
+func (x *Call) GetCallee() string {
+	if x != nil {
+		return x.Callee
+	}
+	return ""
+}
+
+func (x *Call) GetVideo() bool {
+	if x != nil {
+		return x.Video
+	}
+	return false
+}
+
+func (x *Call) GetStartedMs() int64 {
+	if x != nil {
+		return x.StartedMs
+	}
+	return 0
+}
+
+func (x *Call) GetAnsweredMs() int64 {
+	if x != nil {
+		return x.AnsweredMs
+	}
+	return 0
+}
+
+func (x *Call) GetAnsweredDevice() string {
+	if x != nil {
+		return x.AnsweredDevice
+	}
+	return ""
+}
+
+// CallEvent tells a device of a step of a call (a Signal of kind CALL).
+type CallEvent struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Kind    CallEvent_Kind         `protobuf:"varint,1,opt,name=kind,proto3,enum=switchboard.actors.CallEvent_Kind" json:"kind,omitempty"`
+	Call    *Call                  `protobuf:"bytes,2,opt,name=call,proto3" json:"call,omitempty"`
+	Payload []byte                 `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
+	// ENDED: missed (nobody answered in time), declined, cancelled (the
+	// caller hung up while it rang), ended (hung up after an answer) or
+	// dropped (a side stopped saying it is alive)
+	Outcome       string `protobuf:"bytes,4,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	DurationMs    int64  `protobuf:"varint,6,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"` // ENDED after an answer: from the answer to the end
+	Seq           uint64 `protobuf:"varint,7,opt,name=seq,proto3" json:"seq,omitempty"`                                 // ENDED: the system message recording it (0: not written)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallEvent) Reset() {
+	*x = CallEvent{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[122]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallEvent) ProtoMessage() {}
+
+func (x *CallEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[122]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallEvent.ProtoReflect.Descriptor instead.
+func (*CallEvent) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{122}
+}
+
+func (x *CallEvent) GetKind() CallEvent_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return CallEvent_RINGING
+}
+
+func (x *CallEvent) GetCall() *Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+func (x *CallEvent) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *CallEvent) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *CallEvent) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CallEvent) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *CallEvent) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+// RingOffline asks the callee's user grain to notify its devices of a
+// ringing call while none of them is online (the phone's push wakes the
+// app, which reads the call with CallOp STATE).
+type RingOffline struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Call          *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	UntilMs       int64                  `protobuf:"varint,2,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"` // the ring ends then: no notification delivered later
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RingOffline) Reset() {
+	*x = RingOffline{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[123]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RingOffline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RingOffline) ProtoMessage() {}
+
+func (x *RingOffline) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[123]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RingOffline.ProtoReflect.Descriptor instead.
+func (*RingOffline) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{123}
+}
+
+func (x *RingOffline) GetCall() *Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+func (x *RingOffline) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
+}
+
 // RouteSignal carries a signal to the sessions of user on one node.
 type RouteSignal struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -9036,7 +9590,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[119]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9048,7 +9602,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[119]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9061,7 +9615,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{119}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -9093,7 +9647,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[120]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9105,7 +9659,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[120]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9118,7 +9672,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{120}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -9154,7 +9708,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[121]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9166,7 +9720,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[121]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9179,7 +9733,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{121}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -9220,7 +9774,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[133]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9232,7 +9786,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[133]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9987,13 +10541,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tSubscribe\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
 	"\x05convs\x18\x02 \x03(\tR\x05convs\x12 \n" +
-	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe\"\xf7\x01\n" +
+	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe\"\xcc\x02\n" +
 	"\x06Signal\x123\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1f.switchboard.actors.Signal.KindR\x04kind\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x03 \x01(\tR\x04user\x12\x10\n" +
 	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12\x17\n" +
-	"\await_ms\x18\x05 \x01(\x04R\x06waitMs\"e\n" +
+	"\await_ms\x18\x05 \x01(\x04R\x06waitMs\x12\x16\n" +
+	"\x06device\x18\x06 \x01(\tR\x06device\x121\n" +
+	"\x04call\x18\a \x01(\v2\x1d.switchboard.actors.CallEventR\x04call\"o\n" +
 	"\x04Kind\x12\n" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
@@ -10002,7 +10558,60 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x0eQUEUE_POSITION\x10\x03\x12\r\n" +
 	"\tDESK_NOTE\x10\x04\x12\x0e\n" +
 	"\n" +
-	"DESK_AGENT\x10\x05\"U\n" +
+	"DESK_AGENT\x10\x05\x12\b\n" +
+	"\x04CALL\x10\x06\"\xad\x02\n" +
+	"\x06CallOp\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12\x16\n" +
+	"\x06device\x18\x03 \x01(\tR\x06device\x12-\n" +
+	"\x02op\x18\x04 \x01(\x0e2\x1d.switchboard.actors.CallOp.OpR\x02op\x12\x17\n" +
+	"\acall_id\x18\x05 \x01(\tR\x06callId\x12\x14\n" +
+	"\x05video\x18\x06 \x01(\bR\x05video\x12\x18\n" +
+	"\apayload\x18\a \x01(\fR\apayload\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\"S\n" +
+	"\x02Op\x12\t\n" +
+	"\x05STATE\x10\x00\x12\t\n" +
+	"\x05START\x10\x01\x12\n" +
+	"\n" +
+	"\x06ACCEPT\x10\x02\x12\v\n" +
+	"\aDECLINE\x10\x03\x12\a\n" +
+	"\x03END\x10\x04\x12\n" +
+	"\n" +
+	"\x06SIGNAL\x10\x05\x12\t\n" +
+	"\x05ALIVE\x10\x06\"o\n" +
+	"\x0eCallOpResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12,\n" +
+	"\x04call\x18\x02 \x01(\v2\x18.switchboard.actors.CallR\x04call\"\xfe\x01\n" +
+	"\x04Call\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x16\n" +
+	"\x06caller\x18\x03 \x01(\tR\x06caller\x12#\n" +
+	"\rcaller_device\x18\x04 \x01(\tR\fcallerDevice\x12\x16\n" +
+	"\x06callee\x18\x05 \x01(\tR\x06callee\x12\x14\n" +
+	"\x05video\x18\x06 \x01(\bR\x05video\x12\x1d\n" +
+	"\n" +
+	"started_ms\x18\a \x01(\x03R\tstartedMs\x12\x1f\n" +
+	"\vanswered_ms\x18\b \x01(\x03R\n" +
+	"answeredMs\x12'\n" +
+	"\x0fanswered_device\x18\t \x01(\tR\x0eansweredDevice\"\xaa\x02\n" +
+	"\tCallEvent\x126\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\".switchboard.actors.CallEvent.KindR\x04kind\x12,\n" +
+	"\x04call\x18\x02 \x01(\v2\x18.switchboard.actors.CallR\x04call\x12\x18\n" +
+	"\apayload\x18\x03 \x01(\fR\apayload\x12\x18\n" +
+	"\aoutcome\x18\x04 \x01(\tR\aoutcome\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x1f\n" +
+	"\vduration_ms\x18\x06 \x01(\x03R\n" +
+	"durationMs\x12\x10\n" +
+	"\x03seq\x18\a \x01(\x04R\x03seq\"8\n" +
+	"\x04Kind\x12\v\n" +
+	"\aRINGING\x10\x00\x12\f\n" +
+	"\bACCEPTED\x10\x01\x12\n" +
+	"\n" +
+	"\x06SIGNAL\x10\x02\x12\t\n" +
+	"\x05ENDED\x10\x03\"V\n" +
+	"\vRingOffline\x12,\n" +
+	"\x04call\x18\x01 \x01(\v2\x18.switchboard.actors.CallR\x04call\x12\x19\n" +
+	"\buntil_ms\x18\x02 \x01(\x03R\auntilMs\"U\n" +
 	"\vRouteSignal\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x122\n" +
 	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal\"O\n" +
@@ -10014,7 +10623,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06remind\x18\x02 \x01(\bR\x06remind\x12\x16\n" +
 	"\x06unread\x18\x03 \x01(\x04R\x06unread\x12!\n" +
-	"\ftotal_unread\x18\x04 \x01(\x04R\vtotalUnread*\xf4\x02\n" +
+	"\ftotal_unread\x18\x04 \x01(\x04R\vtotalUnread*\x81\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -10044,7 +10653,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tSLOW_MODE\x10\x15\x12\x0f\n" +
 	"\vPOLL_CLOSED\x10\x16\x12\n" +
 	"\n" +
-	"\x06FROZEN\x10\x17*I\n" +
+	"\x06FROZEN\x10\x17\x12\v\n" +
+	"\aIN_CALL\x10\x18*I\n" +
 	"\bConvKind\x12\x19\n" +
 	"\x15CONV_KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -10097,8 +10707,8 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_actors_proto_rawDescData
 }
 
-var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 134)
+var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 139)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -10110,267 +10720,281 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(MembershipChange_Op)(0),           // 7: switchboard.actors.MembershipChange.Op
 	(ListsUpdate_List)(0),              // 8: switchboard.actors.ListsUpdate.List
 	(Signal_Kind)(0),                   // 9: switchboard.actors.Signal.Kind
-	(*Error)(nil),                      // 10: switchboard.actors.Error
-	(*Message)(nil),                    // 11: switchboard.actors.Message
-	(*Location)(nil),                   // 12: switchboard.actors.Location
-	(*MediaRef)(nil),                   // 13: switchboard.actors.MediaRef
-	(*Member)(nil),                     // 14: switchboard.actors.Member
-	(*CreateConversation)(nil),         // 15: switchboard.actors.CreateConversation
-	(*CreateConversationResponse)(nil), // 16: switchboard.actors.CreateConversationResponse
-	(*SendMessage)(nil),                // 17: switchboard.actors.SendMessage
-	(*SendResponse)(nil),               // 18: switchboard.actors.SendResponse
-	(*RecallMessage)(nil),              // 19: switchboard.actors.RecallMessage
-	(*RecallResponse)(nil),             // 20: switchboard.actors.RecallResponse
-	(*ExpireMessages)(nil),             // 21: switchboard.actors.ExpireMessages
-	(*ExpireMessagesResponse)(nil),     // 22: switchboard.actors.ExpireMessagesResponse
-	(*GetHistory)(nil),                 // 23: switchboard.actors.GetHistory
-	(*HistoryResponse)(nil),            // 24: switchboard.actors.HistoryResponse
-	(*MembershipChange)(nil),           // 25: switchboard.actors.MembershipChange
-	(*MembershipResponse)(nil),         // 26: switchboard.actors.MembershipResponse
-	(*ListMembers)(nil),                // 27: switchboard.actors.ListMembers
-	(*MembersResponse)(nil),            // 28: switchboard.actors.MembersResponse
-	(*ConvState)(nil),                  // 29: switchboard.actors.ConvState
-	(*ConvStateResponse)(nil),          // 30: switchboard.actors.ConvStateResponse
-	(*ReadBy)(nil),                     // 31: switchboard.actors.ReadBy
-	(*Deliver)(nil),                    // 32: switchboard.actors.Deliver
-	(*MembershipNotice)(nil),           // 33: switchboard.actors.MembershipNotice
-	(*RegisterDevice)(nil),             // 34: switchboard.actors.RegisterDevice
-	(*RegisterDeviceResponse)(nil),     // 35: switchboard.actors.RegisterDeviceResponse
-	(*Suspension)(nil),                 // 36: switchboard.actors.Suspension
-	(*SetSuspension)(nil),              // 37: switchboard.actors.SetSuspension
-	(*GetSuspension)(nil),              // 38: switchboard.actors.GetSuspension
-	(*SuspensionResponse)(nil),         // 39: switchboard.actors.SuspensionResponse
-	(*OpenDirect)(nil),                 // 40: switchboard.actors.OpenDirect
-	(*OpenDirectResponse)(nil),         // 41: switchboard.actors.OpenDirectResponse
-	(*SpendUpload)(nil),                // 42: switchboard.actors.SpendUpload
-	(*SpendUploadResponse)(nil),        // 43: switchboard.actors.SpendUploadResponse
-	(*Report)(nil),                     // 44: switchboard.actors.Report
-	(*ReportList)(nil),                 // 45: switchboard.actors.ReportList
-	(*FileReport)(nil),                 // 46: switchboard.actors.FileReport
-	(*FileReportResponse)(nil),         // 47: switchboard.actors.FileReportResponse
-	(*ListReports)(nil),                // 48: switchboard.actors.ListReports
-	(*ListReportsResponse)(nil),        // 49: switchboard.actors.ListReportsResponse
-	(*ResolveReport)(nil),              // 50: switchboard.actors.ResolveReport
-	(*GetReport)(nil),                  // 51: switchboard.actors.GetReport
-	(*ReportResponse)(nil),             // 52: switchboard.actors.ReportResponse
-	(*EndSession)(nil),                 // 53: switchboard.actors.EndSession
-	(*UnregisterDevice)(nil),           // 54: switchboard.actors.UnregisterDevice
-	(*Sync)(nil),                       // 55: switchboard.actors.Sync
-	(*ConvSummary)(nil),                // 56: switchboard.actors.ConvSummary
-	(*SyncResponse)(nil),               // 57: switchboard.actors.SyncResponse
-	(*AckCursor)(nil),                  // 58: switchboard.actors.AckCursor
-	(*MarkRead)(nil),                   // 59: switchboard.actors.MarkRead
-	(*MarkReadResponse)(nil),           // 60: switchboard.actors.MarkReadResponse
-	(*ClearHistory)(nil),               // 61: switchboard.actors.ClearHistory
-	(*ClearHistoryResponse)(nil),       // 62: switchboard.actors.ClearHistoryResponse
-	(*HideMessages)(nil),               // 63: switchboard.actors.HideMessages
-	(*HideMessagesResponse)(nil),       // 64: switchboard.actors.HideMessagesResponse
-	(*MarkAllRead)(nil),                // 65: switchboard.actors.MarkAllRead
-	(*MarkAllReadResponse)(nil),        // 66: switchboard.actors.MarkAllReadResponse
-	(*ListConversations)(nil),          // 67: switchboard.actors.ListConversations
-	(*ListConversationsResponse)(nil),  // 68: switchboard.actors.ListConversationsResponse
-	(*SetPinned)(nil),                  // 69: switchboard.actors.SetPinned
-	(*SetMarkedUnread)(nil),            // 70: switchboard.actors.SetMarkedUnread
-	(*SetLabels)(nil),                  // 71: switchboard.actors.SetLabels
-	(*SetLabelsResponse)(nil),          // 72: switchboard.actors.SetLabelsResponse
-	(*SetArchived)(nil),                // 73: switchboard.actors.SetArchived
-	(*Ack)(nil),                        // 74: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 75: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 76: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 77: switchboard.actors.Presence
-	(*SetPrivacy)(nil),                 // 78: switchboard.actors.SetPrivacy
-	(*SetStarred)(nil),                 // 79: switchboard.actors.SetStarred
-	(*SetStarredResponse)(nil),         // 80: switchboard.actors.SetStarredResponse
-	(*ListStarred)(nil),                // 81: switchboard.actors.ListStarred
-	(*StarredEntry)(nil),               // 82: switchboard.actors.StarredEntry
-	(*ReminderDue)(nil),                // 83: switchboard.actors.ReminderDue
-	(*ReminderDueResponse)(nil),        // 84: switchboard.actors.ReminderDueResponse
-	(*ListStarredResponse)(nil),        // 85: switchboard.actors.ListStarredResponse
-	(*StarredList)(nil),                // 86: switchboard.actors.StarredList
-	(*UserProfile)(nil),                // 87: switchboard.actors.UserProfile
-	(*QuietHours)(nil),                 // 88: switchboard.actors.QuietHours
-	(*SetQuietHours)(nil),              // 89: switchboard.actors.SetQuietHours
-	(*SetQuietHoursResponse)(nil),      // 90: switchboard.actors.SetQuietHoursResponse
-	(*AwayMessage)(nil),                // 91: switchboard.actors.AwayMessage
-	(*SetAway)(nil),                    // 92: switchboard.actors.SetAway
-	(*SetAwayResponse)(nil),            // 93: switchboard.actors.SetAwayResponse
-	(*PostAway)(nil),                   // 94: switchboard.actors.PostAway
-	(*PostAwayResponse)(nil),           // 95: switchboard.actors.PostAwayResponse
-	(*SetProfile)(nil),                 // 96: switchboard.actors.SetProfile
-	(*SetProfileResponse)(nil),         // 97: switchboard.actors.SetProfileResponse
-	(*UserAttributes)(nil),             // 98: switchboard.actors.UserAttributes
-	(*SetDraft)(nil),                   // 99: switchboard.actors.SetDraft
-	(*SetDraftResponse)(nil),           // 100: switchboard.actors.SetDraftResponse
-	(*Draft)(nil),                      // 101: switchboard.actors.Draft
-	(*DraftList)(nil),                  // 102: switchboard.actors.DraftList
-	(*ScheduledMessage)(nil),           // 103: switchboard.actors.ScheduledMessage
-	(*SetDisappearing)(nil),            // 104: switchboard.actors.SetDisappearing
-	(*DisappearingResponse)(nil),       // 105: switchboard.actors.DisappearingResponse
-	(*Frozen)(nil),                     // 106: switchboard.actors.Frozen
-	(*SetFrozen)(nil),                  // 107: switchboard.actors.SetFrozen
-	(*FrozenResponse)(nil),             // 108: switchboard.actors.FrozenResponse
-	(*SetConvMeta)(nil),                // 109: switchboard.actors.SetConvMeta
-	(*ConvMetaResponse)(nil),           // 110: switchboard.actors.ConvMetaResponse
-	(*SweepDisappeared)(nil),           // 111: switchboard.actors.SweepDisappeared
-	(*SweepDisappearedResponse)(nil),   // 112: switchboard.actors.SweepDisappearedResponse
-	(*PutScheduled)(nil),               // 113: switchboard.actors.PutScheduled
-	(*PutScheduledResponse)(nil),       // 114: switchboard.actors.PutScheduledResponse
-	(*DropScheduled)(nil),              // 115: switchboard.actors.DropScheduled
-	(*DropScheduledResponse)(nil),      // 116: switchboard.actors.DropScheduledResponse
-	(*PrivacyResponse)(nil),            // 117: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 118: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 119: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 120: switchboard.actors.Push
-	(*ListsUpdate)(nil),                // 121: switchboard.actors.ListsUpdate
-	(*ListChanged)(nil),                // 122: switchboard.actors.ListChanged
-	(*FlagsUpdate)(nil),                // 123: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 124: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 125: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 126: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 127: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 128: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 129: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 130: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 131: switchboard.actors.CheckReminderResponse
-	nil,                                // 132: switchboard.actors.Message.MetaEntry
-	nil,                                // 133: switchboard.actors.SendMessage.MetaEntry
-	nil,                                // 134: switchboard.actors.ConvStateResponse.MetaEntry
-	nil,                                // 135: switchboard.actors.MembershipNotice.MetaEntry
-	nil,                                // 136: switchboard.actors.ConvSummary.MetaEntry
-	nil,                                // 137: switchboard.actors.UserProfile.MetaEntry
-	nil,                                // 138: switchboard.actors.QuietHours.WeekEntry
-	nil,                                // 139: switchboard.actors.SetProfile.MetaEntry
-	nil,                                // 140: switchboard.actors.UserAttributes.ValuesEntry
-	nil,                                // 141: switchboard.actors.SetConvMeta.MetaEntry
-	nil,                                // 142: switchboard.actors.ConvMetaResponse.MetaEntry
-	(*PresenceResponse_Device)(nil),    // 143: switchboard.actors.PresenceResponse.Device
+	(CallOp_Op)(0),                     // 10: switchboard.actors.CallOp.Op
+	(CallEvent_Kind)(0),                // 11: switchboard.actors.CallEvent.Kind
+	(*Error)(nil),                      // 12: switchboard.actors.Error
+	(*Message)(nil),                    // 13: switchboard.actors.Message
+	(*Location)(nil),                   // 14: switchboard.actors.Location
+	(*MediaRef)(nil),                   // 15: switchboard.actors.MediaRef
+	(*Member)(nil),                     // 16: switchboard.actors.Member
+	(*CreateConversation)(nil),         // 17: switchboard.actors.CreateConversation
+	(*CreateConversationResponse)(nil), // 18: switchboard.actors.CreateConversationResponse
+	(*SendMessage)(nil),                // 19: switchboard.actors.SendMessage
+	(*SendResponse)(nil),               // 20: switchboard.actors.SendResponse
+	(*RecallMessage)(nil),              // 21: switchboard.actors.RecallMessage
+	(*RecallResponse)(nil),             // 22: switchboard.actors.RecallResponse
+	(*ExpireMessages)(nil),             // 23: switchboard.actors.ExpireMessages
+	(*ExpireMessagesResponse)(nil),     // 24: switchboard.actors.ExpireMessagesResponse
+	(*GetHistory)(nil),                 // 25: switchboard.actors.GetHistory
+	(*HistoryResponse)(nil),            // 26: switchboard.actors.HistoryResponse
+	(*MembershipChange)(nil),           // 27: switchboard.actors.MembershipChange
+	(*MembershipResponse)(nil),         // 28: switchboard.actors.MembershipResponse
+	(*ListMembers)(nil),                // 29: switchboard.actors.ListMembers
+	(*MembersResponse)(nil),            // 30: switchboard.actors.MembersResponse
+	(*ConvState)(nil),                  // 31: switchboard.actors.ConvState
+	(*ConvStateResponse)(nil),          // 32: switchboard.actors.ConvStateResponse
+	(*ReadBy)(nil),                     // 33: switchboard.actors.ReadBy
+	(*Deliver)(nil),                    // 34: switchboard.actors.Deliver
+	(*MembershipNotice)(nil),           // 35: switchboard.actors.MembershipNotice
+	(*RegisterDevice)(nil),             // 36: switchboard.actors.RegisterDevice
+	(*RegisterDeviceResponse)(nil),     // 37: switchboard.actors.RegisterDeviceResponse
+	(*Suspension)(nil),                 // 38: switchboard.actors.Suspension
+	(*SetSuspension)(nil),              // 39: switchboard.actors.SetSuspension
+	(*GetSuspension)(nil),              // 40: switchboard.actors.GetSuspension
+	(*SuspensionResponse)(nil),         // 41: switchboard.actors.SuspensionResponse
+	(*OpenDirect)(nil),                 // 42: switchboard.actors.OpenDirect
+	(*OpenDirectResponse)(nil),         // 43: switchboard.actors.OpenDirectResponse
+	(*SpendUpload)(nil),                // 44: switchboard.actors.SpendUpload
+	(*SpendUploadResponse)(nil),        // 45: switchboard.actors.SpendUploadResponse
+	(*Report)(nil),                     // 46: switchboard.actors.Report
+	(*ReportList)(nil),                 // 47: switchboard.actors.ReportList
+	(*FileReport)(nil),                 // 48: switchboard.actors.FileReport
+	(*FileReportResponse)(nil),         // 49: switchboard.actors.FileReportResponse
+	(*ListReports)(nil),                // 50: switchboard.actors.ListReports
+	(*ListReportsResponse)(nil),        // 51: switchboard.actors.ListReportsResponse
+	(*ResolveReport)(nil),              // 52: switchboard.actors.ResolveReport
+	(*GetReport)(nil),                  // 53: switchboard.actors.GetReport
+	(*ReportResponse)(nil),             // 54: switchboard.actors.ReportResponse
+	(*EndSession)(nil),                 // 55: switchboard.actors.EndSession
+	(*UnregisterDevice)(nil),           // 56: switchboard.actors.UnregisterDevice
+	(*Sync)(nil),                       // 57: switchboard.actors.Sync
+	(*ConvSummary)(nil),                // 58: switchboard.actors.ConvSummary
+	(*SyncResponse)(nil),               // 59: switchboard.actors.SyncResponse
+	(*AckCursor)(nil),                  // 60: switchboard.actors.AckCursor
+	(*MarkRead)(nil),                   // 61: switchboard.actors.MarkRead
+	(*MarkReadResponse)(nil),           // 62: switchboard.actors.MarkReadResponse
+	(*ClearHistory)(nil),               // 63: switchboard.actors.ClearHistory
+	(*ClearHistoryResponse)(nil),       // 64: switchboard.actors.ClearHistoryResponse
+	(*HideMessages)(nil),               // 65: switchboard.actors.HideMessages
+	(*HideMessagesResponse)(nil),       // 66: switchboard.actors.HideMessagesResponse
+	(*MarkAllRead)(nil),                // 67: switchboard.actors.MarkAllRead
+	(*MarkAllReadResponse)(nil),        // 68: switchboard.actors.MarkAllReadResponse
+	(*ListConversations)(nil),          // 69: switchboard.actors.ListConversations
+	(*ListConversationsResponse)(nil),  // 70: switchboard.actors.ListConversationsResponse
+	(*SetPinned)(nil),                  // 71: switchboard.actors.SetPinned
+	(*SetMarkedUnread)(nil),            // 72: switchboard.actors.SetMarkedUnread
+	(*SetLabels)(nil),                  // 73: switchboard.actors.SetLabels
+	(*SetLabelsResponse)(nil),          // 74: switchboard.actors.SetLabelsResponse
+	(*SetArchived)(nil),                // 75: switchboard.actors.SetArchived
+	(*Ack)(nil),                        // 76: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 77: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 78: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 79: switchboard.actors.Presence
+	(*SetPrivacy)(nil),                 // 80: switchboard.actors.SetPrivacy
+	(*SetStarred)(nil),                 // 81: switchboard.actors.SetStarred
+	(*SetStarredResponse)(nil),         // 82: switchboard.actors.SetStarredResponse
+	(*ListStarred)(nil),                // 83: switchboard.actors.ListStarred
+	(*StarredEntry)(nil),               // 84: switchboard.actors.StarredEntry
+	(*ReminderDue)(nil),                // 85: switchboard.actors.ReminderDue
+	(*ReminderDueResponse)(nil),        // 86: switchboard.actors.ReminderDueResponse
+	(*ListStarredResponse)(nil),        // 87: switchboard.actors.ListStarredResponse
+	(*StarredList)(nil),                // 88: switchboard.actors.StarredList
+	(*UserProfile)(nil),                // 89: switchboard.actors.UserProfile
+	(*QuietHours)(nil),                 // 90: switchboard.actors.QuietHours
+	(*SetQuietHours)(nil),              // 91: switchboard.actors.SetQuietHours
+	(*SetQuietHoursResponse)(nil),      // 92: switchboard.actors.SetQuietHoursResponse
+	(*AwayMessage)(nil),                // 93: switchboard.actors.AwayMessage
+	(*SetAway)(nil),                    // 94: switchboard.actors.SetAway
+	(*SetAwayResponse)(nil),            // 95: switchboard.actors.SetAwayResponse
+	(*PostAway)(nil),                   // 96: switchboard.actors.PostAway
+	(*PostAwayResponse)(nil),           // 97: switchboard.actors.PostAwayResponse
+	(*SetProfile)(nil),                 // 98: switchboard.actors.SetProfile
+	(*SetProfileResponse)(nil),         // 99: switchboard.actors.SetProfileResponse
+	(*UserAttributes)(nil),             // 100: switchboard.actors.UserAttributes
+	(*SetDraft)(nil),                   // 101: switchboard.actors.SetDraft
+	(*SetDraftResponse)(nil),           // 102: switchboard.actors.SetDraftResponse
+	(*Draft)(nil),                      // 103: switchboard.actors.Draft
+	(*DraftList)(nil),                  // 104: switchboard.actors.DraftList
+	(*ScheduledMessage)(nil),           // 105: switchboard.actors.ScheduledMessage
+	(*SetDisappearing)(nil),            // 106: switchboard.actors.SetDisappearing
+	(*DisappearingResponse)(nil),       // 107: switchboard.actors.DisappearingResponse
+	(*Frozen)(nil),                     // 108: switchboard.actors.Frozen
+	(*SetFrozen)(nil),                  // 109: switchboard.actors.SetFrozen
+	(*FrozenResponse)(nil),             // 110: switchboard.actors.FrozenResponse
+	(*SetConvMeta)(nil),                // 111: switchboard.actors.SetConvMeta
+	(*ConvMetaResponse)(nil),           // 112: switchboard.actors.ConvMetaResponse
+	(*SweepDisappeared)(nil),           // 113: switchboard.actors.SweepDisappeared
+	(*SweepDisappearedResponse)(nil),   // 114: switchboard.actors.SweepDisappearedResponse
+	(*PutScheduled)(nil),               // 115: switchboard.actors.PutScheduled
+	(*PutScheduledResponse)(nil),       // 116: switchboard.actors.PutScheduledResponse
+	(*DropScheduled)(nil),              // 117: switchboard.actors.DropScheduled
+	(*DropScheduledResponse)(nil),      // 118: switchboard.actors.DropScheduledResponse
+	(*PrivacyResponse)(nil),            // 119: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 120: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 121: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 122: switchboard.actors.Push
+	(*ListsUpdate)(nil),                // 123: switchboard.actors.ListsUpdate
+	(*ListChanged)(nil),                // 124: switchboard.actors.ListChanged
+	(*FlagsUpdate)(nil),                // 125: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 126: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 127: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 128: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 129: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 130: switchboard.actors.Signal
+	(*CallOp)(nil),                     // 131: switchboard.actors.CallOp
+	(*CallOpResponse)(nil),             // 132: switchboard.actors.CallOpResponse
+	(*Call)(nil),                       // 133: switchboard.actors.Call
+	(*CallEvent)(nil),                  // 134: switchboard.actors.CallEvent
+	(*RingOffline)(nil),                // 135: switchboard.actors.RingOffline
+	(*RouteSignal)(nil),                // 136: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 137: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 138: switchboard.actors.CheckReminderResponse
+	nil,                                // 139: switchboard.actors.Message.MetaEntry
+	nil,                                // 140: switchboard.actors.SendMessage.MetaEntry
+	nil,                                // 141: switchboard.actors.ConvStateResponse.MetaEntry
+	nil,                                // 142: switchboard.actors.MembershipNotice.MetaEntry
+	nil,                                // 143: switchboard.actors.ConvSummary.MetaEntry
+	nil,                                // 144: switchboard.actors.UserProfile.MetaEntry
+	nil,                                // 145: switchboard.actors.QuietHours.WeekEntry
+	nil,                                // 146: switchboard.actors.SetProfile.MetaEntry
+	nil,                                // 147: switchboard.actors.UserAttributes.ValuesEntry
+	nil,                                // 148: switchboard.actors.SetConvMeta.MetaEntry
+	nil,                                // 149: switchboard.actors.ConvMetaResponse.MetaEntry
+	(*PresenceResponse_Device)(nil),    // 150: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
 	3,   // 1: switchboard.actors.Message.kind:type_name -> switchboard.actors.MessageKind
 	2,   // 2: switchboard.actors.Message.sender_role:type_name -> switchboard.actors.Role
-	13,  // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
-	12,  // 4: switchboard.actors.Message.location:type_name -> switchboard.actors.Location
-	132, // 5: switchboard.actors.Message.meta:type_name -> switchboard.actors.Message.MetaEntry
+	15,  // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
+	14,  // 4: switchboard.actors.Message.location:type_name -> switchboard.actors.Location
+	139, // 5: switchboard.actors.Message.meta:type_name -> switchboard.actors.Message.MetaEntry
 	2,   // 6: switchboard.actors.Member.role:type_name -> switchboard.actors.Role
 	1,   // 7: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
-	14,  // 8: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
-	10,  // 9: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
+	16,  // 8: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
+	12,  // 9: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
 	3,   // 10: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
-	12,  // 11: switchboard.actors.SendMessage.location:type_name -> switchboard.actors.Location
-	133, // 12: switchboard.actors.SendMessage.meta:type_name -> switchboard.actors.SendMessage.MetaEntry
-	10,  // 13: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
-	13,  // 14: switchboard.actors.SendResponse.media:type_name -> switchboard.actors.MediaRef
-	12,  // 15: switchboard.actors.SendResponse.location:type_name -> switchboard.actors.Location
-	10,  // 16: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
-	10,  // 17: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
-	10,  // 18: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
-	11,  // 19: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
+	14,  // 11: switchboard.actors.SendMessage.location:type_name -> switchboard.actors.Location
+	140, // 12: switchboard.actors.SendMessage.meta:type_name -> switchboard.actors.SendMessage.MetaEntry
+	12,  // 13: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
+	15,  // 14: switchboard.actors.SendResponse.media:type_name -> switchboard.actors.MediaRef
+	14,  // 15: switchboard.actors.SendResponse.location:type_name -> switchboard.actors.Location
+	12,  // 16: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
+	12,  // 17: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
+	12,  // 18: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
+	13,  // 19: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
 	7,   // 20: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
 	2,   // 21: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
-	10,  // 22: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
-	10,  // 23: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
-	14,  // 24: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
-	10,  // 25: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
+	12,  // 22: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
+	12,  // 23: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
+	16,  // 24: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
+	12,  // 25: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
 	1,   // 26: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
-	11,  // 27: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
-	14,  // 28: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
-	106, // 29: switchboard.actors.ConvStateResponse.frozen:type_name -> switchboard.actors.Frozen
-	134, // 30: switchboard.actors.ConvStateResponse.meta:type_name -> switchboard.actors.ConvStateResponse.MetaEntry
+	13,  // 27: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
+	16,  // 28: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
+	108, // 29: switchboard.actors.ConvStateResponse.frozen:type_name -> switchboard.actors.Frozen
+	141, // 30: switchboard.actors.ConvStateResponse.meta:type_name -> switchboard.actors.ConvStateResponse.MetaEntry
 	1,   // 31: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	11,  // 32: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
-	14,  // 33: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	13,  // 32: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	16,  // 33: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
 	1,   // 34: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	14,  // 35: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	106, // 36: switchboard.actors.MembershipNotice.frozen:type_name -> switchboard.actors.Frozen
-	135, // 37: switchboard.actors.MembershipNotice.meta:type_name -> switchboard.actors.MembershipNotice.MetaEntry
-	10,  // 38: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	36,  // 39: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
-	10,  // 40: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
-	36,  // 41: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
-	10,  // 42: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
-	10,  // 43: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
+	16,  // 35: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	108, // 36: switchboard.actors.MembershipNotice.frozen:type_name -> switchboard.actors.Frozen
+	142, // 37: switchboard.actors.MembershipNotice.meta:type_name -> switchboard.actors.MembershipNotice.MetaEntry
+	12,  // 38: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	38,  // 39: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
+	12,  // 40: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
+	38,  // 41: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
+	12,  // 42: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
+	12,  // 43: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
 	3,   // 44: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
-	44,  // 45: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
-	44,  // 46: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
-	10,  // 47: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
-	10,  // 48: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
-	44,  // 49: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
-	10,  // 50: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
-	44,  // 51: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
-	10,  // 52: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
+	46,  // 45: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
+	46,  // 46: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
+	12,  // 47: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
+	12,  // 48: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
+	46,  // 49: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
+	12,  // 50: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
+	46,  // 51: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
+	12,  // 52: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
 	1,   // 53: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	11,  // 54: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	106, // 55: switchboard.actors.ConvSummary.frozen:type_name -> switchboard.actors.Frozen
-	136, // 56: switchboard.actors.ConvSummary.meta:type_name -> switchboard.actors.ConvSummary.MetaEntry
-	10,  // 57: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	56,  // 58: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	10,  // 59: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	10,  // 60: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
-	10,  // 61: switchboard.actors.HideMessagesResponse.error:type_name -> switchboard.actors.Error
-	10,  // 62: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
-	10,  // 63: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	56,  // 64: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	10,  // 65: switchboard.actors.SetLabelsResponse.error:type_name -> switchboard.actors.Error
-	10,  // 66: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	10,  // 67: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	13,  // 54: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	108, // 55: switchboard.actors.ConvSummary.frozen:type_name -> switchboard.actors.Frozen
+	143, // 56: switchboard.actors.ConvSummary.meta:type_name -> switchboard.actors.ConvSummary.MetaEntry
+	12,  // 57: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	58,  // 58: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	12,  // 59: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	12,  // 60: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
+	12,  // 61: switchboard.actors.HideMessagesResponse.error:type_name -> switchboard.actors.Error
+	12,  // 62: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
+	12,  // 63: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	58,  // 64: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	12,  // 65: switchboard.actors.SetLabelsResponse.error:type_name -> switchboard.actors.Error
+	12,  // 66: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	12,  // 67: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
 	4,   // 68: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
 	5,   // 69: switchboard.actors.SetPrivacy.direct_from:type_name -> switchboard.actors.DirectFrom
 	6,   // 70: switchboard.actors.SetPrivacy.group_add_from:type_name -> switchboard.actors.GroupAddFrom
-	10,  // 71: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
-	10,  // 72: switchboard.actors.ReminderDueResponse.error:type_name -> switchboard.actors.Error
-	10,  // 73: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
-	82,  // 74: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
-	82,  // 75: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	137, // 76: switchboard.actors.UserProfile.meta:type_name -> switchboard.actors.UserProfile.MetaEntry
-	138, // 77: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
-	88,  // 78: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
-	10,  // 79: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
-	88,  // 80: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
-	10,  // 81: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
-	91,  // 82: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
-	91,  // 83: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
-	10,  // 84: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
-	139, // 85: switchboard.actors.SetProfile.meta:type_name -> switchboard.actors.SetProfile.MetaEntry
-	10,  // 86: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
-	87,  // 87: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
-	140, // 88: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
-	10,  // 89: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
-	101, // 90: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
-	17,  // 91: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	82,  // 92: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
-	10,  // 93: switchboard.actors.DisappearingResponse.error:type_name -> switchboard.actors.Error
-	10,  // 94: switchboard.actors.FrozenResponse.error:type_name -> switchboard.actors.Error
-	106, // 95: switchboard.actors.FrozenResponse.frozen:type_name -> switchboard.actors.Frozen
-	141, // 96: switchboard.actors.SetConvMeta.meta:type_name -> switchboard.actors.SetConvMeta.MetaEntry
-	10,  // 97: switchboard.actors.ConvMetaResponse.error:type_name -> switchboard.actors.Error
-	142, // 98: switchboard.actors.ConvMetaResponse.meta:type_name -> switchboard.actors.ConvMetaResponse.MetaEntry
-	10,  // 99: switchboard.actors.SweepDisappearedResponse.error:type_name -> switchboard.actors.Error
-	10,  // 100: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	10,  // 101: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	10,  // 102: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	12,  // 71: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
+	12,  // 72: switchboard.actors.ReminderDueResponse.error:type_name -> switchboard.actors.Error
+	12,  // 73: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
+	84,  // 74: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
+	84,  // 75: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
+	144, // 76: switchboard.actors.UserProfile.meta:type_name -> switchboard.actors.UserProfile.MetaEntry
+	145, // 77: switchboard.actors.QuietHours.week:type_name -> switchboard.actors.QuietHours.WeekEntry
+	90,  // 78: switchboard.actors.SetQuietHours.set:type_name -> switchboard.actors.QuietHours
+	12,  // 79: switchboard.actors.SetQuietHoursResponse.error:type_name -> switchboard.actors.Error
+	90,  // 80: switchboard.actors.SetQuietHoursResponse.quiet:type_name -> switchboard.actors.QuietHours
+	12,  // 81: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
+	93,  // 82: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
+	93,  // 83: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
+	12,  // 84: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
+	146, // 85: switchboard.actors.SetProfile.meta:type_name -> switchboard.actors.SetProfile.MetaEntry
+	12,  // 86: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
+	89,  // 87: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
+	147, // 88: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
+	12,  // 89: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
+	103, // 90: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
+	19,  // 91: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	84,  // 92: switchboard.actors.ScheduledMessage.reminder:type_name -> switchboard.actors.StarredEntry
+	12,  // 93: switchboard.actors.DisappearingResponse.error:type_name -> switchboard.actors.Error
+	12,  // 94: switchboard.actors.FrozenResponse.error:type_name -> switchboard.actors.Error
+	108, // 95: switchboard.actors.FrozenResponse.frozen:type_name -> switchboard.actors.Frozen
+	148, // 96: switchboard.actors.SetConvMeta.meta:type_name -> switchboard.actors.SetConvMeta.MetaEntry
+	12,  // 97: switchboard.actors.ConvMetaResponse.error:type_name -> switchboard.actors.Error
+	149, // 98: switchboard.actors.ConvMetaResponse.meta:type_name -> switchboard.actors.ConvMetaResponse.MetaEntry
+	12,  // 99: switchboard.actors.SweepDisappearedResponse.error:type_name -> switchboard.actors.Error
+	12,  // 100: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	12,  // 101: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	12,  // 102: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
 	4,   // 103: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
 	5,   // 104: switchboard.actors.PrivacyResponse.direct_from:type_name -> switchboard.actors.DirectFrom
 	6,   // 105: switchboard.actors.PrivacyResponse.group_add_from:type_name -> switchboard.actors.GroupAddFrom
-	143, // 106: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	10,  // 107: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	11,  // 108: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	124, // 109: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	33,  // 110: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	125, // 111: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	123, // 112: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	121, // 113: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	150, // 106: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	12,  // 107: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	13,  // 108: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	126, // 109: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	35,  // 110: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	127, // 111: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	125, // 112: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	123, // 113: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
 	8,   // 114: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
 	8,   // 115: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	11,  // 116: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	13,  // 116: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
 	9,   // 117: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	128, // 118: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	10,  // 119: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	120, // [120:120] is the sub-list for method output_type
-	120, // [120:120] is the sub-list for method input_type
-	120, // [120:120] is the sub-list for extension type_name
-	120, // [120:120] is the sub-list for extension extendee
-	0,   // [0:120] is the sub-list for field type_name
+	134, // 118: switchboard.actors.Signal.call:type_name -> switchboard.actors.CallEvent
+	10,  // 119: switchboard.actors.CallOp.op:type_name -> switchboard.actors.CallOp.Op
+	12,  // 120: switchboard.actors.CallOpResponse.error:type_name -> switchboard.actors.Error
+	133, // 121: switchboard.actors.CallOpResponse.call:type_name -> switchboard.actors.Call
+	11,  // 122: switchboard.actors.CallEvent.kind:type_name -> switchboard.actors.CallEvent.Kind
+	133, // 123: switchboard.actors.CallEvent.call:type_name -> switchboard.actors.Call
+	133, // 124: switchboard.actors.RingOffline.call:type_name -> switchboard.actors.Call
+	130, // 125: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	12,  // 126: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	127, // [127:127] is the sub-list for method output_type
+	127, // [127:127] is the sub-list for method input_type
+	127, // [127:127] is the sub-list for extension type_name
+	127, // [127:127] is the sub-list for extension extendee
+	0,   // [0:127] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -10396,8 +11020,8 @@ func file_actors_actorspb_actors_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
-			NumEnums:      10,
-			NumMessages:   134,
+			NumEnums:      12,
+			NumMessages:   139,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

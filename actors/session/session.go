@@ -156,6 +156,10 @@ type Session interface {
 	// freezes it (until then, unless zero) or opens it again
 	// (Runtime.Freeze).
 	Freeze(ctx context.Context, conv string, frozen *bool, reason string, until time.Time) (state *pb.Frozen, seq uint64, err error)
+	// Call takes one step of a call on this device (op's user and device
+	// are the session's) and answers the conversation's call after it
+	// (Runtime.CallStep).
+	Call(ctx context.Context, op *pb.CallOp) (*pb.Call, error)
 	// LinkPreview reads what a web page says of itself (Runtime.LinkPreview).
 	LinkPreview(ctx context.Context, url string) (linkpreview.Preview, error)
 	// Remind stars the message with a reminder at at (Runtime.Remind).

@@ -195,6 +195,10 @@ type Client struct {
 	welcome *wirepb.Welcome
 	fatal   error
 
+	// calls: the calls this device is in, each kept alive (calls.go)
+	callsMu sync.Mutex
+	calls   map[string]context.CancelFunc
+
 	outMu  sync.Mutex
 	outbox map[string]*convQueue
 

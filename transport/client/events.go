@@ -68,6 +68,11 @@ const (
 	// the reminder. A device offline then gets none: the phone is
 	// notified instead.
 	EventReminder
+	// EventCall: a step of a call in Conv (Call): it rings here, was
+	// answered, a signal from the other side, or it ended. User is who
+	// caused it. The node also records each call's end as a system
+	// message of Conv.
+	EventCall
 )
 
 func (k EventKind) String() string {
@@ -114,6 +119,8 @@ func (k EventKind) String() string {
 		return "away"
 	case EventReminder:
 		return "reminder"
+	case EventCall:
+		return "call"
 	}
 	return "unknown"
 }
@@ -131,6 +138,7 @@ type Event struct {
 	Typing  bool
 	Message *Message
 	Err     error
+	Call    *CallEvent // EventCall
 }
 
 // emit sends an event without blocking: the local state is the truth.

@@ -150,6 +150,8 @@ func (c *Client) onSignal(s *wirepb.Signal) {
 		c.emit(Event{Kind: EventDeskNote, Conv: s.Conv, User: s.User, Seq: s.Seq})
 	case wirepb.Signal_DESK_AGENT:
 		c.emit(Event{Kind: EventDeskAgent, User: s.User})
+	case wirepb.Signal_CALL:
+		c.onCall(s)
 	}
 }
 

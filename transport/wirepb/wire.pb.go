@@ -56,6 +56,7 @@ const (
 	Code_SLOW_MODE           Code = 21 // the group's slow mode: this member may post again after retry_after_ms; not retried by the SDKs
 	Code_POLL_CLOSED         Code = 22 // a vote on (or a close of) a poll that was closed: show its final results
 	Code_FROZEN              Code = 23 // the conversation is frozen (freeze): read only, no composer, until it is unfrozen; not retried
+	Code_IN_CALL             Code = 24 // another call rings or is under way in the conversation, or another device answered this one
 	// 32–63: transport.
 	Code_UNAUTHENTICATED Code = 32 // missing, malformed, forged or wrong-key token
 	Code_TOKEN_EXPIRED   Code = 33 // token past its exp
@@ -96,6 +97,7 @@ var (
 		21: "SLOW_MODE",
 		22: "POLL_CLOSED",
 		23: "FROZEN",
+		24: "IN_CALL",
 		32: "UNAUTHENTICATED",
 		33: "TOKEN_EXPIRED",
 		34: "BAD_FRAME",
@@ -132,6 +134,7 @@ var (
 		"SLOW_MODE":           21,
 		"POLL_CLOSED":         22,
 		"FROZEN":              23,
+		"IN_CALL":             24,
 		"UNAUTHENTICATED":     32,
 		"TOKEN_EXPIRED":       33,
 		"BAD_FRAME":           34,
@@ -587,6 +590,119 @@ func (MembershipRequest_Op) EnumDescriptor() ([]byte, []int) {
 	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{52, 0}
 }
 
+type CallRequest_Op int32
+
+const (
+	CallRequest_STATE   CallRequest_Op = 0 // read the conversation's call (any member)
+	CallRequest_START   CallRequest_Op = 1 // ring the other member (call_id: the caller's, 1-64 of [A-Za-z0-9_-]; video; payload: the offer)
+	CallRequest_ACCEPT  CallRequest_Op = 2 // answer a ringing call on this device (payload: the answer)
+	CallRequest_DECLINE CallRequest_Op = 3 // refuse a ringing call (reason, e.g. "busy")
+	CallRequest_END     CallRequest_Op = 4 // hang up, or cancel a call still ringing
+	CallRequest_SIGNAL  CallRequest_Op = 5 // relay payload (ICE candidates, a renegotiation) to the other side's device
+	CallRequest_ALIVE   CallRequest_Op = 6 // this device is still in the call (at least every serve --call-alive-timeout / 3)
+)
+
+// Enum value maps for CallRequest_Op.
+var (
+	CallRequest_Op_name = map[int32]string{
+		0: "STATE",
+		1: "START",
+		2: "ACCEPT",
+		3: "DECLINE",
+		4: "END",
+		5: "SIGNAL",
+		6: "ALIVE",
+	}
+	CallRequest_Op_value = map[string]int32{
+		"STATE":   0,
+		"START":   1,
+		"ACCEPT":  2,
+		"DECLINE": 3,
+		"END":     4,
+		"SIGNAL":  5,
+		"ALIVE":   6,
+	}
+)
+
+func (x CallRequest_Op) Enum() *CallRequest_Op {
+	p := new(CallRequest_Op)
+	*p = x
+	return p
+}
+
+func (x CallRequest_Op) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CallRequest_Op) Descriptor() protoreflect.EnumDescriptor {
+	return file_transport_wirepb_wire_proto_enumTypes[8].Descriptor()
+}
+
+func (CallRequest_Op) Type() protoreflect.EnumType {
+	return &file_transport_wirepb_wire_proto_enumTypes[8]
+}
+
+func (x CallRequest_Op) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CallRequest_Op.Descriptor instead.
+func (CallRequest_Op) EnumDescriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{77, 0}
+}
+
+type CallEvent_Kind int32
+
+const (
+	CallEvent_RINGING  CallEvent_Kind = 0 // to every device of the callee; payload: the caller's offer
+	CallEvent_ACCEPTED CallEvent_Kind = 1 // to the caller's device (payload: the answer) and every device of the callee: answered on call.answered_device (the others stop ringing)
+	CallEvent_SIGNAL   CallEvent_Kind = 2 // payload from the other side's device
+	CallEvent_ENDED    CallEvent_Kind = 3 // to both sides' devices: outcome, reason, duration_ms, seq
+)
+
+// Enum value maps for CallEvent_Kind.
+var (
+	CallEvent_Kind_name = map[int32]string{
+		0: "RINGING",
+		1: "ACCEPTED",
+		2: "SIGNAL",
+		3: "ENDED",
+	}
+	CallEvent_Kind_value = map[string]int32{
+		"RINGING":  0,
+		"ACCEPTED": 1,
+		"SIGNAL":   2,
+		"ENDED":    3,
+	}
+)
+
+func (x CallEvent_Kind) Enum() *CallEvent_Kind {
+	p := new(CallEvent_Kind)
+	*p = x
+	return p
+}
+
+func (x CallEvent_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CallEvent_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_transport_wirepb_wire_proto_enumTypes[9].Descriptor()
+}
+
+func (CallEvent_Kind) Type() protoreflect.EnumType {
+	return &file_transport_wirepb_wire_proto_enumTypes[9]
+}
+
+func (x CallEvent_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CallEvent_Kind.Descriptor instead.
+func (CallEvent_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80, 0}
+}
+
 type ListsUpdate_List int32
 
 const (
@@ -640,11 +756,11 @@ func (x ListsUpdate_List) String() string {
 }
 
 func (ListsUpdate_List) Descriptor() protoreflect.EnumDescriptor {
-	return file_transport_wirepb_wire_proto_enumTypes[8].Descriptor()
+	return file_transport_wirepb_wire_proto_enumTypes[10].Descriptor()
 }
 
 func (ListsUpdate_List) Type() protoreflect.EnumType {
-	return &file_transport_wirepb_wire_proto_enumTypes[8]
+	return &file_transport_wirepb_wire_proto_enumTypes[10]
 }
 
 func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
@@ -653,7 +769,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{129, 0}
 }
 
 type Signal_Kind int32
@@ -675,6 +791,10 @@ const (
 	// supervisor, "admin", or "desk" for the desk itself, as when an
 	// unanswered session set it away). Read the state with desk_status.
 	Signal_DESK_AGENT Signal_Kind = 5
+	// Server to a device: a step of a call in conv (call), caused by user.
+	// Always in band on the session stream, never a datagram: a ring, an
+	// answer or an SDP must not be lost (docs/PROTOCOL.md, "Calls").
+	Signal_CALL Signal_Kind = 6
 )
 
 // Enum value maps for Signal_Kind.
@@ -686,6 +806,7 @@ var (
 		3: "QUEUE_POSITION",
 		4: "DESK_NOTE",
 		5: "DESK_AGENT",
+		6: "CALL",
 	}
 	Signal_Kind_value = map[string]int32{
 		"TYPING":         0,
@@ -694,6 +815,7 @@ var (
 		"QUEUE_POSITION": 3,
 		"DESK_NOTE":      4,
 		"DESK_AGENT":     5,
+		"CALL":           6,
 	}
 )
 
@@ -708,11 +830,11 @@ func (x Signal_Kind) String() string {
 }
 
 func (Signal_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_transport_wirepb_wire_proto_enumTypes[9].Descriptor()
+	return file_transport_wirepb_wire_proto_enumTypes[11].Descriptor()
 }
 
 func (Signal_Kind) Type() protoreflect.EnumType {
-	return &file_transport_wirepb_wire_proto_enumTypes[9]
+	return &file_transport_wirepb_wire_proto_enumTypes[11]
 }
 
 func (x Signal_Kind) Number() protoreflect.EnumNumber {
@@ -721,7 +843,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{130, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{134, 0}
 }
 
 type Error struct {
@@ -2047,6 +2169,7 @@ type Request struct {
 	//	*Request_Disappearing
 	//	*Request_SeqAt
 	//	*Request_Freeze
+	//	*Request_Call
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2699,6 +2822,15 @@ func (x *Request) GetFreeze() *FreezeRequest {
 	return nil
 }
 
+func (x *Request) GetCall() *CallRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_Call); ok {
+			return x.Call
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -2973,6 +3105,10 @@ type Request_Freeze struct {
 	Freeze *FreezeRequest `protobuf:"bytes,76,opt,name=freeze,proto3,oneof"`
 }
 
+type Request_Call struct {
+	Call *CallRequest `protobuf:"bytes,77,opt,name=call,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -3107,6 +3243,8 @@ func (*Request_SeqAt) isRequest_Op() {}
 
 func (*Request_Freeze) isRequest_Op() {}
 
+func (*Request_Call) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -3179,6 +3317,7 @@ type Response struct {
 	//	*Response_Disappearing
 	//	*Response_SeqAt
 	//	*Response_Freeze
+	//	*Response_Call
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3829,6 +3968,15 @@ func (x *Response) GetFreeze() *FreezeResult {
 	return nil
 }
 
+func (x *Response) GetCall() *CallResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Call); ok {
+			return x.Call
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -4097,6 +4245,10 @@ type Response_Freeze struct {
 	Freeze *FreezeResult `protobuf:"bytes,75,opt,name=freeze,proto3,oneof"`
 }
 
+type Response_Call struct {
+	Call *CallResult `protobuf:"bytes,76,opt,name=call,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -4228,6 +4380,8 @@ func (*Response_Disappearing) isResponse_Result() {}
 func (*Response_SeqAt) isResponse_Result() {}
 
 func (*Response_Freeze) isResponse_Result() {}
+
+func (*Response_Call) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -8509,6 +8663,340 @@ func (x *FreezeResult) GetSeq() uint64 {
 	return 0
 }
 
+// CallRequest is one step of a voice or video call in a direct
+// conversation: the node rings, relays the two sides' WebRTC signalling
+// and records how the call ended; the media flow between the devices
+// (docs/PROTOCOL.md, "Calls").
+type CallRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Op            CallRequest_Op         `protobuf:"varint,2,opt,name=op,proto3,enum=switchboard.wire.v1.CallRequest_Op" json:"op,omitempty"`
+	CallId        string                 `protobuf:"bytes,3,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Video         bool                   `protobuf:"varint,4,opt,name=video,proto3" json:"video,omitempty"`
+	Payload       []byte                 `protobuf:"bytes,5,opt,name=payload,proto3" json:"payload,omitempty"` // at most serve --max-call-signal-bytes
+	Reason        string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`   // at most 200 bytes
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallRequest) Reset() {
+	*x = CallRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallRequest) ProtoMessage() {}
+
+func (x *CallRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallRequest.ProtoReflect.Descriptor instead.
+func (*CallRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *CallRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *CallRequest) GetOp() CallRequest_Op {
+	if x != nil {
+		return x.Op
+	}
+	return CallRequest_STATE
+}
+
+func (x *CallRequest) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
+}
+
+func (x *CallRequest) GetVideo() bool {
+	if x != nil {
+		return x.Video
+	}
+	return false
+}
+
+func (x *CallRequest) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *CallRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Call is a conversation's call, ringing (answered_ms 0) or answered.
+type Call struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Conv           string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	Caller         string                 `protobuf:"bytes,3,opt,name=caller,proto3" json:"caller,omitempty"`
+	CallerDevice   string                 `protobuf:"bytes,4,opt,name=caller_device,json=callerDevice,proto3" json:"caller_device,omitempty"`
+	Callee         string                 `protobuf:"bytes,5,opt,name=callee,proto3" json:"callee,omitempty"`
+	Video          bool                   `protobuf:"varint,6,opt,name=video,proto3" json:"video,omitempty"`
+	StartedMs      int64                  `protobuf:"varint,7,opt,name=started_ms,json=startedMs,proto3" json:"started_ms,omitempty"`
+	AnsweredMs     int64                  `protobuf:"varint,8,opt,name=answered_ms,json=answeredMs,proto3" json:"answered_ms,omitempty"`
+	AnsweredDevice string                 `protobuf:"bytes,9,opt,name=answered_device,json=answeredDevice,proto3" json:"answered_device,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Call) Reset() {
+	*x = Call{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call) ProtoMessage() {}
+
+func (x *Call) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call.ProtoReflect.Descriptor instead.
+func (*Call) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *Call) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Call) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *Call) GetCaller() string {
+	if x != nil {
+		return x.Caller
+	}
+	return ""
+}
+
+func (x *Call) GetCallerDevice() string {
+	if x != nil {
+		return x.CallerDevice
+	}
+	return ""
+}
+
+func (x *Call) GetCallee() string {
+	if x != nil {
+		return x.Callee
+	}
+	return ""
+}
+
+func (x *Call) GetVideo() bool {
+	if x != nil {
+		return x.Video
+	}
+	return false
+}
+
+func (x *Call) GetStartedMs() int64 {
+	if x != nil {
+		return x.StartedMs
+	}
+	return 0
+}
+
+func (x *Call) GetAnsweredMs() int64 {
+	if x != nil {
+		return x.AnsweredMs
+	}
+	return 0
+}
+
+func (x *Call) GetAnsweredDevice() string {
+	if x != nil {
+		return x.AnsweredDevice
+	}
+	return ""
+}
+
+type CallResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Call          *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"` // the conversation's call now; absent: none (for END and DECLINE: it ended)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallResult) Reset() {
+	*x = CallResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallResult) ProtoMessage() {}
+
+func (x *CallResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallResult.ProtoReflect.Descriptor instead.
+func (*CallResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *CallResult) GetCall() *Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+// CallEvent is a step of a call, pushed as a Signal of kind CALL.
+type CallEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          CallEvent_Kind         `protobuf:"varint,1,opt,name=kind,proto3,enum=switchboard.wire.v1.CallEvent_Kind" json:"kind,omitempty"`
+	Call          *Call                  `protobuf:"bytes,2,opt,name=call,proto3" json:"call,omitempty"`
+	Payload       []byte                 `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
+	Outcome       string                 `protobuf:"bytes,4,opt,name=outcome,proto3" json:"outcome,omitempty"`                          // ENDED: missed, declined, cancelled, ended or dropped
+	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`                            // ENDED: a decline's or a hang-up's reason
+	DurationMs    int64                  `protobuf:"varint,6,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"` // ENDED after an answer: from the answer to the end
+	Seq           uint64                 `protobuf:"varint,7,opt,name=seq,proto3" json:"seq,omitempty"`                                 // ENDED: the system message recording it (0: not written)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallEvent) Reset() {
+	*x = CallEvent{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallEvent) ProtoMessage() {}
+
+func (x *CallEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallEvent.ProtoReflect.Descriptor instead.
+func (*CallEvent) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *CallEvent) GetKind() CallEvent_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return CallEvent_RINGING
+}
+
+func (x *CallEvent) GetCall() *Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+func (x *CallEvent) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *CallEvent) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *CallEvent) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CallEvent) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *CallEvent) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 // LinkPreview: any field may be empty; image_url is absolute http(s).
 type LinkPreview struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -8523,7 +9011,7 @@ type LinkPreview struct {
 
 func (x *LinkPreview) Reset() {
 	*x = LinkPreview{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8535,7 +9023,7 @@ func (x *LinkPreview) String() string {
 func (*LinkPreview) ProtoMessage() {}
 
 func (x *LinkPreview) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8548,7 +9036,7 @@ func (x *LinkPreview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkPreview.ProtoReflect.Descriptor instead.
 func (*LinkPreview) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{77}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *LinkPreview) GetUrl() string {
@@ -8601,7 +9089,7 @@ type PresencesRequest struct {
 
 func (x *PresencesRequest) Reset() {
 	*x = PresencesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8613,7 +9101,7 @@ func (x *PresencesRequest) String() string {
 func (*PresencesRequest) ProtoMessage() {}
 
 func (x *PresencesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8626,7 +9114,7 @@ func (x *PresencesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresencesRequest.ProtoReflect.Descriptor instead.
 func (*PresencesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{78}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *PresencesRequest) GetUsers() []string {
@@ -8654,7 +9142,7 @@ type PresencesResult struct {
 
 func (x *PresencesResult) Reset() {
 	*x = PresencesResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8666,7 +9154,7 @@ func (x *PresencesResult) String() string {
 func (*PresencesResult) ProtoMessage() {}
 
 func (x *PresencesResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8679,7 +9167,7 @@ func (x *PresencesResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresencesResult.ProtoReflect.Descriptor instead.
 func (*PresencesResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{79}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *PresencesResult) GetUsers() []*PresencesResult_User {
@@ -8719,7 +9207,7 @@ type PrivacyRequest struct {
 
 func (x *PrivacyRequest) Reset() {
 	*x = PrivacyRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8731,7 +9219,7 @@ func (x *PrivacyRequest) String() string {
 func (*PrivacyRequest) ProtoMessage() {}
 
 func (x *PrivacyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8744,7 +9232,7 @@ func (x *PrivacyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyRequest.ProtoReflect.Descriptor instead.
 func (*PrivacyRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *PrivacyRequest) GetPresence() PresenceSharing {
@@ -8795,7 +9283,7 @@ type PrivacyResult struct {
 
 func (x *PrivacyResult) Reset() {
 	*x = PrivacyResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8807,7 +9295,7 @@ func (x *PrivacyResult) String() string {
 func (*PrivacyResult) ProtoMessage() {}
 
 func (x *PrivacyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8820,7 +9308,7 @@ func (x *PrivacyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResult.ProtoReflect.Descriptor instead.
 func (*PrivacyResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *PrivacyResult) GetPresence() PresenceSharing {
@@ -8871,7 +9359,7 @@ type ProfileRequest struct {
 
 func (x *ProfileRequest) Reset() {
 	*x = ProfileRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8883,7 +9371,7 @@ func (x *ProfileRequest) String() string {
 func (*ProfileRequest) ProtoMessage() {}
 
 func (x *ProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8896,7 +9384,7 @@ func (x *ProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfileRequest.ProtoReflect.Descriptor instead.
 func (*ProfileRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{82}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *ProfileRequest) GetName() string {
@@ -8927,7 +9415,7 @@ type AwayRequest struct {
 
 func (x *AwayRequest) Reset() {
 	*x = AwayRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8939,7 +9427,7 @@ func (x *AwayRequest) String() string {
 func (*AwayRequest) ProtoMessage() {}
 
 func (x *AwayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8952,7 +9440,7 @@ func (x *AwayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AwayRequest.ProtoReflect.Descriptor instead.
 func (*AwayRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *AwayRequest) GetText() string {
@@ -8981,7 +9469,7 @@ type Away struct {
 
 func (x *Away) Reset() {
 	*x = Away{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8993,7 +9481,7 @@ func (x *Away) String() string {
 func (*Away) ProtoMessage() {}
 
 func (x *Away) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9006,7 +9494,7 @@ func (x *Away) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Away.ProtoReflect.Descriptor instead.
 func (*Away) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *Away) GetText() string {
@@ -9047,7 +9535,7 @@ type Profile struct {
 
 func (x *Profile) Reset() {
 	*x = Profile{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9059,7 +9547,7 @@ func (x *Profile) String() string {
 func (*Profile) ProtoMessage() {}
 
 func (x *Profile) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9072,7 +9560,7 @@ func (x *Profile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Profile.ProtoReflect.Descriptor instead.
 func (*Profile) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *Profile) GetUser() string {
@@ -9124,7 +9612,7 @@ type ProfilesRequest struct {
 
 func (x *ProfilesRequest) Reset() {
 	*x = ProfilesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9136,7 +9624,7 @@ func (x *ProfilesRequest) String() string {
 func (*ProfilesRequest) ProtoMessage() {}
 
 func (x *ProfilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9149,7 +9637,7 @@ func (x *ProfilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfilesRequest.ProtoReflect.Descriptor instead.
 func (*ProfilesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *ProfilesRequest) GetConv() string {
@@ -9175,7 +9663,7 @@ type ProfilesResult struct {
 
 func (x *ProfilesResult) Reset() {
 	*x = ProfilesResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9187,7 +9675,7 @@ func (x *ProfilesResult) String() string {
 func (*ProfilesResult) ProtoMessage() {}
 
 func (x *ProfilesResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9200,7 +9688,7 @@ func (x *ProfilesResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfilesResult.ProtoReflect.Descriptor instead.
 func (*ProfilesResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *ProfilesResult) GetProfiles() []*Profile {
@@ -9223,7 +9711,7 @@ type DraftRequest struct {
 
 func (x *DraftRequest) Reset() {
 	*x = DraftRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9235,7 +9723,7 @@ func (x *DraftRequest) String() string {
 func (*DraftRequest) ProtoMessage() {}
 
 func (x *DraftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9248,7 +9736,7 @@ func (x *DraftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftRequest.ProtoReflect.Descriptor instead.
 func (*DraftRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *DraftRequest) GetConv() string {
@@ -9274,7 +9762,7 @@ type DraftResult struct {
 
 func (x *DraftResult) Reset() {
 	*x = DraftResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9286,7 +9774,7 @@ func (x *DraftResult) String() string {
 func (*DraftResult) ProtoMessage() {}
 
 func (x *DraftResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9299,7 +9787,7 @@ func (x *DraftResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftResult.ProtoReflect.Descriptor instead.
 func (*DraftResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *DraftResult) GetCount() uint32 {
@@ -9317,7 +9805,7 @@ type DraftsRequest struct {
 
 func (x *DraftsRequest) Reset() {
 	*x = DraftsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9329,7 +9817,7 @@ func (x *DraftsRequest) String() string {
 func (*DraftsRequest) ProtoMessage() {}
 
 func (x *DraftsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9342,7 +9830,7 @@ func (x *DraftsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftsRequest.ProtoReflect.Descriptor instead.
 func (*DraftsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
 }
 
 type Draft struct {
@@ -9356,7 +9844,7 @@ type Draft struct {
 
 func (x *Draft) Reset() {
 	*x = Draft{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9368,7 +9856,7 @@ func (x *Draft) String() string {
 func (*Draft) ProtoMessage() {}
 
 func (x *Draft) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9381,7 +9869,7 @@ func (x *Draft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Draft.ProtoReflect.Descriptor instead.
 func (*Draft) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *Draft) GetConv() string {
@@ -9414,7 +9902,7 @@ type DraftsResult struct {
 
 func (x *DraftsResult) Reset() {
 	*x = DraftsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9426,7 +9914,7 @@ func (x *DraftsResult) String() string {
 func (*DraftsResult) ProtoMessage() {}
 
 func (x *DraftsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9439,7 +9927,7 @@ func (x *DraftsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftsResult.ProtoReflect.Descriptor instead.
 func (*DraftsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *DraftsResult) GetDrafts() []*Draft {
@@ -9459,7 +9947,7 @@ type PinRequest struct {
 
 func (x *PinRequest) Reset() {
 	*x = PinRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9471,7 +9959,7 @@ func (x *PinRequest) String() string {
 func (*PinRequest) ProtoMessage() {}
 
 func (x *PinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9484,7 +9972,7 @@ func (x *PinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PinRequest.ProtoReflect.Descriptor instead.
 func (*PinRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *PinRequest) GetConv() string {
@@ -9509,7 +9997,7 @@ type PinResult struct {
 
 func (x *PinResult) Reset() {
 	*x = PinResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9521,7 +10009,7 @@ func (x *PinResult) String() string {
 func (*PinResult) ProtoMessage() {}
 
 func (x *PinResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9534,7 +10022,7 @@ func (x *PinResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PinResult.ProtoReflect.Descriptor instead.
 func (*PinResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
 }
 
 // ArchiveRequest moves a conversation into the caller's archived list
@@ -9557,7 +10045,7 @@ type ArchiveRequest struct {
 
 func (x *ArchiveRequest) Reset() {
 	*x = ArchiveRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9569,7 +10057,7 @@ func (x *ArchiveRequest) String() string {
 func (*ArchiveRequest) ProtoMessage() {}
 
 func (x *ArchiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9582,7 +10070,7 @@ func (x *ArchiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *ArchiveRequest) GetConv() string {
@@ -9614,7 +10102,7 @@ type ArchiveResult struct {
 
 func (x *ArchiveResult) Reset() {
 	*x = ArchiveResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9626,7 +10114,7 @@ func (x *ArchiveResult) String() string {
 func (*ArchiveResult) ProtoMessage() {}
 
 func (x *ArchiveResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9639,7 +10127,7 @@ func (x *ArchiveResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveResult.ProtoReflect.Descriptor instead.
 func (*ArchiveResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
 }
 
 // MarkUnreadRequest marks a conversation unread for the caller (marked
@@ -9658,7 +10146,7 @@ type MarkUnreadRequest struct {
 
 func (x *MarkUnreadRequest) Reset() {
 	*x = MarkUnreadRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9670,7 +10158,7 @@ func (x *MarkUnreadRequest) String() string {
 func (*MarkUnreadRequest) ProtoMessage() {}
 
 func (x *MarkUnreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9683,7 +10171,7 @@ func (x *MarkUnreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkUnreadRequest.ProtoReflect.Descriptor instead.
 func (*MarkUnreadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *MarkUnreadRequest) GetConv() string {
@@ -9708,7 +10196,7 @@ type MarkUnreadResult struct {
 
 func (x *MarkUnreadResult) Reset() {
 	*x = MarkUnreadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9720,7 +10208,7 @@ func (x *MarkUnreadResult) String() string {
 func (*MarkUnreadResult) ProtoMessage() {}
 
 func (x *MarkUnreadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9733,7 +10221,7 @@ func (x *MarkUnreadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkUnreadResult.ProtoReflect.Descriptor instead.
 func (*MarkUnreadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
 }
 
 // LabelRequest changes the caller's own labels of a conversation ("new
@@ -9752,7 +10240,7 @@ type LabelRequest struct {
 
 func (x *LabelRequest) Reset() {
 	*x = LabelRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9764,7 +10252,7 @@ func (x *LabelRequest) String() string {
 func (*LabelRequest) ProtoMessage() {}
 
 func (x *LabelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9777,7 +10265,7 @@ func (x *LabelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelRequest.ProtoReflect.Descriptor instead.
 func (*LabelRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *LabelRequest) GetConv() string {
@@ -9810,7 +10298,7 @@ type LabelResult struct {
 
 func (x *LabelResult) Reset() {
 	*x = LabelResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9822,7 +10310,7 @@ func (x *LabelResult) String() string {
 func (*LabelResult) ProtoMessage() {}
 
 func (x *LabelResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9835,7 +10323,7 @@ func (x *LabelResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelResult.ProtoReflect.Descriptor instead.
 func (*LabelResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *LabelResult) GetLabels() []string {
@@ -9863,7 +10351,7 @@ type MuteRequest struct {
 
 func (x *MuteRequest) Reset() {
 	*x = MuteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9875,7 +10363,7 @@ func (x *MuteRequest) String() string {
 func (*MuteRequest) ProtoMessage() {}
 
 func (x *MuteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9888,7 +10376,7 @@ func (x *MuteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteRequest.ProtoReflect.Descriptor instead.
 func (*MuteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *MuteRequest) GetConv() string {
@@ -9921,7 +10409,7 @@ type MuteResult struct {
 
 func (x *MuteResult) Reset() {
 	*x = MuteResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9933,7 +10421,7 @@ func (x *MuteResult) String() string {
 func (*MuteResult) ProtoMessage() {}
 
 func (x *MuteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9946,7 +10434,7 @@ func (x *MuteResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteResult.ProtoReflect.Descriptor instead.
 func (*MuteResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *MuteResult) GetTotalUnread() uint64 {
@@ -9974,7 +10462,7 @@ type BlockRequest struct {
 
 func (x *BlockRequest) Reset() {
 	*x = BlockRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9986,7 +10474,7 @@ func (x *BlockRequest) String() string {
 func (*BlockRequest) ProtoMessage() {}
 
 func (x *BlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9999,7 +10487,7 @@ func (x *BlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockRequest.ProtoReflect.Descriptor instead.
 func (*BlockRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *BlockRequest) GetUser() string {
@@ -10024,7 +10512,7 @@ type BlockResult struct {
 
 func (x *BlockResult) Reset() {
 	*x = BlockResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10036,7 +10524,7 @@ func (x *BlockResult) String() string {
 func (*BlockResult) ProtoMessage() {}
 
 func (x *BlockResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10049,7 +10537,7 @@ func (x *BlockResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockResult.ProtoReflect.Descriptor instead.
 func (*BlockResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
 }
 
 // BlockedRequest pages the users the caller blocks: the server reads the
@@ -10065,7 +10553,7 @@ type BlockedRequest struct {
 
 func (x *BlockedRequest) Reset() {
 	*x = BlockedRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10077,7 +10565,7 @@ func (x *BlockedRequest) String() string {
 func (*BlockedRequest) ProtoMessage() {}
 
 func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10090,7 +10578,7 @@ func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockedRequest.ProtoReflect.Descriptor instead.
 func (*BlockedRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *BlockedRequest) GetAfterConv() string {
@@ -10119,7 +10607,7 @@ type BlockedResult struct {
 
 func (x *BlockedResult) Reset() {
 	*x = BlockedResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10131,7 +10619,7 @@ func (x *BlockedResult) String() string {
 func (*BlockedResult) ProtoMessage() {}
 
 func (x *BlockedResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10144,7 +10632,7 @@ func (x *BlockedResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockedResult.ProtoReflect.Descriptor instead.
 func (*BlockedResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *BlockedResult) GetUsers() []string {
@@ -10176,7 +10664,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10188,7 +10676,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10201,7 +10689,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *ReportRequest) GetConv() string {
@@ -10248,7 +10736,7 @@ type MediaCreateRequest struct {
 
 func (x *MediaCreateRequest) Reset() {
 	*x = MediaCreateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10260,7 +10748,7 @@ func (x *MediaCreateRequest) String() string {
 func (*MediaCreateRequest) ProtoMessage() {}
 
 func (x *MediaCreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10273,7 +10761,7 @@ func (x *MediaCreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaCreateRequest.ProtoReflect.Descriptor instead.
 func (*MediaCreateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *MediaCreateRequest) GetConv() string {
@@ -10344,7 +10832,7 @@ type MediaChunkRequest struct {
 
 func (x *MediaChunkRequest) Reset() {
 	*x = MediaChunkRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10356,7 +10844,7 @@ func (x *MediaChunkRequest) String() string {
 func (*MediaChunkRequest) ProtoMessage() {}
 
 func (x *MediaChunkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10369,7 +10857,7 @@ func (x *MediaChunkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunkRequest.ProtoReflect.Descriptor instead.
 func (*MediaChunkRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *MediaChunkRequest) GetConv() string {
@@ -10408,7 +10896,7 @@ type MediaChunkResult struct {
 
 func (x *MediaChunkResult) Reset() {
 	*x = MediaChunkResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10420,7 +10908,7 @@ func (x *MediaChunkResult) String() string {
 func (*MediaChunkResult) ProtoMessage() {}
 
 func (x *MediaChunkResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10433,7 +10921,7 @@ func (x *MediaChunkResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunkResult.ProtoReflect.Descriptor instead.
 func (*MediaChunkResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
 }
 
 type MediaCompleteRequest struct {
@@ -10446,7 +10934,7 @@ type MediaCompleteRequest struct {
 
 func (x *MediaCompleteRequest) Reset() {
 	*x = MediaCompleteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10458,7 +10946,7 @@ func (x *MediaCompleteRequest) String() string {
 func (*MediaCompleteRequest) ProtoMessage() {}
 
 func (x *MediaCompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10471,7 +10959,7 @@ func (x *MediaCompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaCompleteRequest.ProtoReflect.Descriptor instead.
 func (*MediaCompleteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *MediaCompleteRequest) GetConv() string {
@@ -10502,7 +10990,7 @@ type MediaReadRequest struct {
 
 func (x *MediaReadRequest) Reset() {
 	*x = MediaReadRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10514,7 +11002,7 @@ func (x *MediaReadRequest) String() string {
 func (*MediaReadRequest) ProtoMessage() {}
 
 func (x *MediaReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10527,7 +11015,7 @@ func (x *MediaReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaReadRequest.ProtoReflect.Descriptor instead.
 func (*MediaReadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *MediaReadRequest) GetConv() string {
@@ -10568,7 +11056,7 @@ type MediaReadResult struct {
 
 func (x *MediaReadResult) Reset() {
 	*x = MediaReadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10580,7 +11068,7 @@ func (x *MediaReadResult) String() string {
 func (*MediaReadResult) ProtoMessage() {}
 
 func (x *MediaReadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10593,7 +11081,7 @@ func (x *MediaReadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaReadResult.ProtoReflect.Descriptor instead.
 func (*MediaReadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *MediaReadResult) GetMedia() *MediaRef {
@@ -10622,7 +11110,7 @@ type ReadByRequest struct {
 
 func (x *ReadByRequest) Reset() {
 	*x = ReadByRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10634,7 +11122,7 @@ func (x *ReadByRequest) String() string {
 func (*ReadByRequest) ProtoMessage() {}
 
 func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10647,7 +11135,7 @@ func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadByRequest.ProtoReflect.Descriptor instead.
 func (*ReadByRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *ReadByRequest) GetConv() string {
@@ -10688,7 +11176,7 @@ type ReadByResult struct {
 
 func (x *ReadByResult) Reset() {
 	*x = ReadByResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10700,7 +11188,7 @@ func (x *ReadByResult) String() string {
 func (*ReadByResult) ProtoMessage() {}
 
 func (x *ReadByResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10713,7 +11201,7 @@ func (x *ReadByResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadByResult.ProtoReflect.Descriptor instead.
 func (*ReadByResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *ReadByResult) GetMembers() []*MemberRead {
@@ -10740,7 +11228,7 @@ type MemberRead struct {
 
 func (x *MemberRead) Reset() {
 	*x = MemberRead{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10752,7 +11240,7 @@ func (x *MemberRead) String() string {
 func (*MemberRead) ProtoMessage() {}
 
 func (x *MemberRead) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10765,7 +11253,7 @@ func (x *MemberRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberRead.ProtoReflect.Descriptor instead.
 func (*MemberRead) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{116}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *MemberRead) GetUser() string {
@@ -10792,7 +11280,7 @@ type ReportResult struct {
 
 func (x *ReportResult) Reset() {
 	*x = ReportResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10804,7 +11292,7 @@ func (x *ReportResult) String() string {
 func (*ReportResult) ProtoMessage() {}
 
 func (x *ReportResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10817,7 +11305,7 @@ func (x *ReportResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResult.ProtoReflect.Descriptor instead.
 func (*ReportResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *ReportResult) GetReportId() string {
@@ -10848,7 +11336,7 @@ type RegisterPushRequest struct {
 
 func (x *RegisterPushRequest) Reset() {
 	*x = RegisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10860,7 +11348,7 @@ func (x *RegisterPushRequest) String() string {
 func (*RegisterPushRequest) ProtoMessage() {}
 
 func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10873,7 +11361,7 @@ func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushRequest.ProtoReflect.Descriptor instead.
 func (*RegisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{118}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *RegisterPushRequest) GetPlatform() string {
@@ -10898,7 +11386,7 @@ type RegisterPushResult struct {
 
 func (x *RegisterPushResult) Reset() {
 	*x = RegisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10910,7 +11398,7 @@ func (x *RegisterPushResult) String() string {
 func (*RegisterPushResult) ProtoMessage() {}
 
 func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10923,7 +11411,7 @@ func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushResult.ProtoReflect.Descriptor instead.
 func (*RegisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{123}
 }
 
 // UnregisterPushRequest removes this device's push token (a no-op if none).
@@ -10935,7 +11423,7 @@ type UnregisterPushRequest struct {
 
 func (x *UnregisterPushRequest) Reset() {
 	*x = UnregisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10947,7 +11435,7 @@ func (x *UnregisterPushRequest) String() string {
 func (*UnregisterPushRequest) ProtoMessage() {}
 
 func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10960,7 +11448,7 @@ func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushRequest.ProtoReflect.Descriptor instead.
 func (*UnregisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{120}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{124}
 }
 
 type UnregisterPushResult struct {
@@ -10971,7 +11459,7 @@ type UnregisterPushResult struct {
 
 func (x *UnregisterPushResult) Reset() {
 	*x = UnregisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10983,7 +11471,7 @@ func (x *UnregisterPushResult) String() string {
 func (*UnregisterPushResult) ProtoMessage() {}
 
 func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10996,7 +11484,7 @@ func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushResult.ProtoReflect.Descriptor instead.
 func (*UnregisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{121}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125}
 }
 
 type PingRequest struct {
@@ -11013,7 +11501,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11025,7 +11513,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11038,7 +11526,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *PingRequest) GetPadding() []byte {
@@ -11057,7 +11545,7 @@ type PingResult struct {
 
 func (x *PingResult) Reset() {
 	*x = PingResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11069,7 +11557,7 @@ func (x *PingResult) String() string {
 func (*PingResult) ProtoMessage() {}
 
 func (x *PingResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11082,7 +11570,7 @@ func (x *PingResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResult.ProtoReflect.Descriptor instead.
 func (*PingResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{123}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *PingResult) GetServerTimeMs() int64 {
@@ -11110,7 +11598,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11122,7 +11610,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11135,7 +11623,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{124}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *Push) GetInboxSeq() uint64 {
@@ -11262,7 +11750,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11274,7 +11762,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11287,7 +11775,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -11330,7 +11818,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11342,7 +11830,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11355,7 +11843,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{126}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -11427,7 +11915,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11439,7 +11927,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11452,7 +11940,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{127}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -11504,7 +11992,7 @@ type MembershipUpdate struct {
 
 func (x *MembershipUpdate) Reset() {
 	*x = MembershipUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11516,7 +12004,7 @@ func (x *MembershipUpdate) String() string {
 func (*MembershipUpdate) ProtoMessage() {}
 
 func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11529,7 +12017,7 @@ func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipUpdate.ProtoReflect.Descriptor instead.
 func (*MembershipUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{128}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *MembershipUpdate) GetConv() string {
@@ -11614,7 +12102,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11626,7 +12114,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11639,7 +12127,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{129}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -11674,13 +12162,14 @@ type Signal struct {
 	User          string                 `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
 	Seq           uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`
 	WaitMs        uint64                 `protobuf:"varint,5,opt,name=wait_ms,json=waitMs,proto3" json:"wait_ms,omitempty"`
+	Call          *CallEvent             `protobuf:"bytes,6,opt,name=call,proto3" json:"call,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11692,7 +12181,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11705,7 +12194,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{130}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -11743,6 +12232,13 @@ func (x *Signal) GetWaitMs() uint64 {
 	return 0
 }
 
+func (x *Signal) GetCall() *CallEvent {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
 // CardClickRequest: the user clicked action (an action id) of the card at
 // seq of conv. The node calls the business's card webhook and posts its
 // answer into conv (a card update or a new message) before it answers.
@@ -11757,7 +12253,7 @@ type CardClickRequest struct {
 
 func (x *CardClickRequest) Reset() {
 	*x = CardClickRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11769,7 +12265,7 @@ func (x *CardClickRequest) String() string {
 func (*CardClickRequest) ProtoMessage() {}
 
 func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11782,7 +12278,7 @@ func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickRequest.ProtoReflect.Descriptor instead.
 func (*CardClickRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{131}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *CardClickRequest) GetConv() string {
@@ -11817,7 +12313,7 @@ type CardClickResult struct {
 
 func (x *CardClickResult) Reset() {
 	*x = CardClickResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11829,7 +12325,7 @@ func (x *CardClickResult) String() string {
 func (*CardClickResult) ProtoMessage() {}
 
 func (x *CardClickResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11842,7 +12338,7 @@ func (x *CardClickResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickResult.ProtoReflect.Descriptor instead.
 func (*CardClickResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{132}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *CardClickResult) GetMode() string {
@@ -11879,7 +12375,7 @@ type DeskHandoverRequest struct {
 
 func (x *DeskHandoverRequest) Reset() {
 	*x = DeskHandoverRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11891,7 +12387,7 @@ func (x *DeskHandoverRequest) String() string {
 func (*DeskHandoverRequest) ProtoMessage() {}
 
 func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11904,7 +12400,7 @@ func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverRequest.ProtoReflect.Descriptor instead.
 func (*DeskHandoverRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{133}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *DeskHandoverRequest) GetConv() string {
@@ -11926,7 +12422,7 @@ type DeskHandoverResult struct {
 
 func (x *DeskHandoverResult) Reset() {
 	*x = DeskHandoverResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11938,7 +12434,7 @@ func (x *DeskHandoverResult) String() string {
 func (*DeskHandoverResult) ProtoMessage() {}
 
 func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11951,7 +12447,7 @@ func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverResult.ProtoReflect.Descriptor instead.
 func (*DeskHandoverResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{134}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *DeskHandoverResult) GetSession() string {
@@ -11996,7 +12492,7 @@ type DeskEnterRequest struct {
 
 func (x *DeskEnterRequest) Reset() {
 	*x = DeskEnterRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12008,7 +12504,7 @@ func (x *DeskEnterRequest) String() string {
 func (*DeskEnterRequest) ProtoMessage() {}
 
 func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12021,7 +12517,7 @@ func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskEnterRequest.ProtoReflect.Descriptor instead.
 func (*DeskEnterRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{135}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *DeskEnterRequest) GetScene() string {
@@ -12086,7 +12582,7 @@ type DeskSession struct {
 
 func (x *DeskSession) Reset() {
 	*x = DeskSession{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12098,7 +12594,7 @@ func (x *DeskSession) String() string {
 func (*DeskSession) ProtoMessage() {}
 
 func (x *DeskSession) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12111,7 +12607,7 @@ func (x *DeskSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSession.ProtoReflect.Descriptor instead.
 func (*DeskSession) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{136}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *DeskSession) GetConv() string {
@@ -12237,7 +12733,7 @@ type DeskNote struct {
 
 func (x *DeskNote) Reset() {
 	*x = DeskNote{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12249,7 +12745,7 @@ func (x *DeskNote) String() string {
 func (*DeskNote) ProtoMessage() {}
 
 func (x *DeskNote) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12262,7 +12758,7 @@ func (x *DeskNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNote.ProtoReflect.Descriptor instead.
 func (*DeskNote) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{137}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *DeskNote) GetBy() string {
@@ -12308,7 +12804,7 @@ type DeskStatusRequest struct {
 
 func (x *DeskStatusRequest) Reset() {
 	*x = DeskStatusRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12320,7 +12816,7 @@ func (x *DeskStatusRequest) String() string {
 func (*DeskStatusRequest) ProtoMessage() {}
 
 func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12333,7 +12829,7 @@ func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskStatusRequest.ProtoReflect.Descriptor instead.
 func (*DeskStatusRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{138}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{142}
 }
 
 func (x *DeskStatusRequest) GetStatus() string {
@@ -12379,7 +12875,7 @@ type DeskAgent struct {
 
 func (x *DeskAgent) Reset() {
 	*x = DeskAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12391,7 +12887,7 @@ func (x *DeskAgent) String() string {
 func (*DeskAgent) ProtoMessage() {}
 
 func (x *DeskAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12404,7 +12900,7 @@ func (x *DeskAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskAgent.ProtoReflect.Descriptor instead.
 func (*DeskAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{139}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{143}
 }
 
 func (x *DeskAgent) GetUser() string {
@@ -12496,7 +12992,7 @@ type DeskWrapUp struct {
 
 func (x *DeskWrapUp) Reset() {
 	*x = DeskWrapUp{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12508,7 +13004,7 @@ func (x *DeskWrapUp) String() string {
 func (*DeskWrapUp) ProtoMessage() {}
 
 func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12521,7 +13017,7 @@ func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWrapUp.ProtoReflect.Descriptor instead.
 func (*DeskWrapUp) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{140}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{144}
 }
 
 func (x *DeskWrapUp) GetSession() string {
@@ -12549,7 +13045,7 @@ type DeskQueueRequest struct {
 
 func (x *DeskQueueRequest) Reset() {
 	*x = DeskQueueRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12561,7 +13057,7 @@ func (x *DeskQueueRequest) String() string {
 func (*DeskQueueRequest) ProtoMessage() {}
 
 func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12574,7 +13070,7 @@ func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueRequest.ProtoReflect.Descriptor instead.
 func (*DeskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{141}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{145}
 }
 
 func (x *DeskQueueRequest) GetSkill() string {
@@ -12604,7 +13100,7 @@ type DeskWaiting struct {
 
 func (x *DeskWaiting) Reset() {
 	*x = DeskWaiting{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12616,7 +13112,7 @@ func (x *DeskWaiting) String() string {
 func (*DeskWaiting) ProtoMessage() {}
 
 func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12629,7 +13125,7 @@ func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWaiting.ProtoReflect.Descriptor instead.
 func (*DeskWaiting) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{142}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{146}
 }
 
 func (x *DeskWaiting) GetConv() string {
@@ -12701,7 +13197,7 @@ type DeskQueueAgent struct {
 
 func (x *DeskQueueAgent) Reset() {
 	*x = DeskQueueAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12713,7 +13209,7 @@ func (x *DeskQueueAgent) String() string {
 func (*DeskQueueAgent) ProtoMessage() {}
 
 func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12726,7 +13222,7 @@ func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueAgent.ProtoReflect.Descriptor instead.
 func (*DeskQueueAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{143}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{147}
 }
 
 func (x *DeskQueueAgent) GetUser() string {
@@ -12776,7 +13272,7 @@ type DeskQueueResult struct {
 
 func (x *DeskQueueResult) Reset() {
 	*x = DeskQueueResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12788,7 +13284,7 @@ func (x *DeskQueueResult) String() string {
 func (*DeskQueueResult) ProtoMessage() {}
 
 func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12801,7 +13297,7 @@ func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueResult.ProtoReflect.Descriptor instead.
 func (*DeskQueueResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{144}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{148}
 }
 
 func (x *DeskQueueResult) GetSkill() string {
@@ -12849,7 +13345,7 @@ type DeskReachRequest struct {
 
 func (x *DeskReachRequest) Reset() {
 	*x = DeskReachRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12861,7 +13357,7 @@ func (x *DeskReachRequest) String() string {
 func (*DeskReachRequest) ProtoMessage() {}
 
 func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12874,7 +13370,7 @@ func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReachRequest.ProtoReflect.Descriptor instead.
 func (*DeskReachRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{145}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{149}
 }
 
 func (x *DeskReachRequest) GetCustomer() string {
@@ -12912,7 +13408,7 @@ type DeskTransferRequest struct {
 
 func (x *DeskTransferRequest) Reset() {
 	*x = DeskTransferRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12924,7 +13420,7 @@ func (x *DeskTransferRequest) String() string {
 func (*DeskTransferRequest) ProtoMessage() {}
 
 func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12937,7 +13433,7 @@ func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTransferRequest.ProtoReflect.Descriptor instead.
 func (*DeskTransferRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{146}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{150}
 }
 
 func (x *DeskTransferRequest) GetConv() string {
@@ -12973,7 +13469,7 @@ type DeskCloseRequest struct {
 
 func (x *DeskCloseRequest) Reset() {
 	*x = DeskCloseRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12985,7 +13481,7 @@ func (x *DeskCloseRequest) String() string {
 func (*DeskCloseRequest) ProtoMessage() {}
 
 func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12998,7 +13494,7 @@ func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskCloseRequest.ProtoReflect.Descriptor instead.
 func (*DeskCloseRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{147}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{151}
 }
 
 func (x *DeskCloseRequest) GetConv() string {
@@ -13027,7 +13523,7 @@ type DeskNoteRequest struct {
 
 func (x *DeskNoteRequest) Reset() {
 	*x = DeskNoteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13039,7 +13535,7 @@ func (x *DeskNoteRequest) String() string {
 func (*DeskNoteRequest) ProtoMessage() {}
 
 func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13052,7 +13548,7 @@ func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNoteRequest.ProtoReflect.Descriptor instead.
 func (*DeskNoteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{148}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{152}
 }
 
 func (x *DeskNoteRequest) GetConv() string {
@@ -13084,7 +13580,7 @@ type DeskTagRequest struct {
 
 func (x *DeskTagRequest) Reset() {
 	*x = DeskTagRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13096,7 +13592,7 @@ func (x *DeskTagRequest) String() string {
 func (*DeskTagRequest) ProtoMessage() {}
 
 func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13109,7 +13605,7 @@ func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTagRequest.ProtoReflect.Descriptor instead.
 func (*DeskTagRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{149}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{153}
 }
 
 func (x *DeskTagRequest) GetConv() string {
@@ -13144,7 +13640,7 @@ type DeskSessionRequest struct {
 
 func (x *DeskSessionRequest) Reset() {
 	*x = DeskSessionRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13156,7 +13652,7 @@ func (x *DeskSessionRequest) String() string {
 func (*DeskSessionRequest) ProtoMessage() {}
 
 func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13169,7 +13665,7 @@ func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeskSessionRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{150}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{154}
 }
 
 func (x *DeskSessionRequest) GetConv() string {
@@ -13196,7 +13692,7 @@ type DeskRateRequest struct {
 
 func (x *DeskRateRequest) Reset() {
 	*x = DeskRateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[151]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13208,7 +13704,7 @@ func (x *DeskRateRequest) String() string {
 func (*DeskRateRequest) ProtoMessage() {}
 
 func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[151]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13221,7 +13717,7 @@ func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateRequest.ProtoReflect.Descriptor instead.
 func (*DeskRateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{151}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{155}
 }
 
 func (x *DeskRateRequest) GetConv() string {
@@ -13257,7 +13753,7 @@ type DeskRateResult struct {
 
 func (x *DeskRateResult) Reset() {
 	*x = DeskRateResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13269,7 +13765,7 @@ func (x *DeskRateResult) String() string {
 func (*DeskRateResult) ProtoMessage() {}
 
 func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13282,7 +13778,7 @@ func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateResult.ProtoReflect.Descriptor instead.
 func (*DeskRateResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{152}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{156}
 }
 
 func (x *DeskRateResult) GetSession() string {
@@ -13330,7 +13826,7 @@ type DeskRepliesRequest struct {
 
 func (x *DeskRepliesRequest) Reset() {
 	*x = DeskRepliesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[153]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[157]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13342,7 +13838,7 @@ func (x *DeskRepliesRequest) String() string {
 func (*DeskRepliesRequest) ProtoMessage() {}
 
 func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[153]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[157]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13355,7 +13851,7 @@ func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRepliesRequest.ProtoReflect.Descriptor instead.
 func (*DeskRepliesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{153}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{157}
 }
 
 func (x *DeskRepliesRequest) GetLine() string {
@@ -13381,7 +13877,7 @@ type DeskReplies struct {
 
 func (x *DeskReplies) Reset() {
 	*x = DeskReplies{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[154]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[158]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13393,7 +13889,7 @@ func (x *DeskReplies) String() string {
 func (*DeskReplies) ProtoMessage() {}
 
 func (x *DeskReplies) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[154]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[158]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13406,7 +13902,7 @@ func (x *DeskReplies) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReplies.ProtoReflect.Descriptor instead.
 func (*DeskReplies) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{154}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{158}
 }
 
 func (x *DeskReplies) GetReplies() []*DeskSavedReply {
@@ -13426,7 +13922,7 @@ type DeskSavedReply struct {
 
 func (x *DeskSavedReply) Reset() {
 	*x = DeskSavedReply{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[155]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[159]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13438,7 +13934,7 @@ func (x *DeskSavedReply) String() string {
 func (*DeskSavedReply) ProtoMessage() {}
 
 func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[155]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[159]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13451,7 +13947,7 @@ func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSavedReply.ProtoReflect.Descriptor instead.
 func (*DeskSavedReply) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{155}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{159}
 }
 
 func (x *DeskSavedReply) GetName() string {
@@ -13487,7 +13983,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[156]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[160]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13499,7 +13995,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[156]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[160]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13512,7 +14008,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{156}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{160}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -13576,7 +14072,7 @@ type MyMetricsRow struct {
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[157]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[161]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13588,7 +14084,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[157]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[161]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13601,7 +14097,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{157}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{161}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -13826,7 +14322,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[158]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[162]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13838,7 +14334,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[158]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[162]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13851,7 +14347,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{158}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{162}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -13894,7 +14390,7 @@ type PresencesResult_User struct {
 
 func (x *PresencesResult_User) Reset() {
 	*x = PresencesResult_User{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[163]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[167]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13906,7 +14402,7 @@ func (x *PresencesResult_User) String() string {
 func (*PresencesResult_User) ProtoMessage() {}
 
 func (x *PresencesResult_User) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[163]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[167]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13919,7 +14415,7 @@ func (x *PresencesResult_User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresencesResult_User.ProtoReflect.Descriptor instead.
 func (*PresencesResult_User) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{79, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83, 0}
 }
 
 func (x *PresencesResult_User) GetUser() string {
@@ -14076,7 +14572,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xc0$\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xf8$\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -14162,8 +14658,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\flink_preview\x18I \x01(\v2'.switchboard.wire.v1.LinkPreviewRequestH\x00R\vlinkPreview\x12N\n" +
 	"\fdisappearing\x18J \x01(\v2(.switchboard.wire.v1.DisappearingRequestH\x00R\fdisappearing\x12:\n" +
 	"\x06seq_at\x18K \x01(\v2!.switchboard.wire.v1.SeqAtRequestH\x00R\x05seqAt\x12<\n" +
-	"\x06freeze\x18L \x01(\v2\".switchboard.wire.v1.FreezeRequestH\x00R\x06freezeB\x04\n" +
-	"\x02op\"\xa1#\n" +
+	"\x06freeze\x18L \x01(\v2\".switchboard.wire.v1.FreezeRequestH\x00R\x06freeze\x126\n" +
+	"\x04call\x18M \x01(\v2 .switchboard.wire.v1.CallRequestH\x00R\x04callB\x04\n" +
+	"\x02op\"\xd8#\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -14249,7 +14746,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\flink_preview\x18H \x01(\v2 .switchboard.wire.v1.LinkPreviewH\x00R\vlinkPreview\x12G\n" +
 	"\fdisappearing\x18I \x01(\v2!.switchboard.wire.v1.DisappearingH\x00R\fdisappearing\x123\n" +
 	"\x06seq_at\x18J \x01(\v2\x1a.switchboard.wire.v1.SeqAtH\x00R\x05seqAt\x12;\n" +
-	"\x06freeze\x18K \x01(\v2!.switchboard.wire.v1.FreezeResultH\x00R\x06freezeB\b\n" +
+	"\x06freeze\x18K \x01(\v2!.switchboard.wire.v1.FreezeResultH\x00R\x06freeze\x125\n" +
+	"\x04call\x18L \x01(\v2\x1f.switchboard.wire.v1.CallResultH\x00R\x04callB\b\n" +
 	"\x06result\"\x8a\x05\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -14599,7 +15097,54 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\buntil_ms\x18\x04 \x01(\x03R\auntilMs\"U\n" +
 	"\fFreezeResult\x123\n" +
 	"\x06frozen\x18\x01 \x01(\v2\x1b.switchboard.wire.v1.FrozenR\x06frozen\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\x91\x01\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\x8c\x02\n" +
+	"\vCallRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x123\n" +
+	"\x02op\x18\x02 \x01(\x0e2#.switchboard.wire.v1.CallRequest.OpR\x02op\x12\x17\n" +
+	"\acall_id\x18\x03 \x01(\tR\x06callId\x12\x14\n" +
+	"\x05video\x18\x04 \x01(\bR\x05video\x12\x18\n" +
+	"\apayload\x18\x05 \x01(\fR\apayload\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"S\n" +
+	"\x02Op\x12\t\n" +
+	"\x05STATE\x10\x00\x12\t\n" +
+	"\x05START\x10\x01\x12\n" +
+	"\n" +
+	"\x06ACCEPT\x10\x02\x12\v\n" +
+	"\aDECLINE\x10\x03\x12\a\n" +
+	"\x03END\x10\x04\x12\n" +
+	"\n" +
+	"\x06SIGNAL\x10\x05\x12\t\n" +
+	"\x05ALIVE\x10\x06\"\xfe\x01\n" +
+	"\x04Call\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x16\n" +
+	"\x06caller\x18\x03 \x01(\tR\x06caller\x12#\n" +
+	"\rcaller_device\x18\x04 \x01(\tR\fcallerDevice\x12\x16\n" +
+	"\x06callee\x18\x05 \x01(\tR\x06callee\x12\x14\n" +
+	"\x05video\x18\x06 \x01(\bR\x05video\x12\x1d\n" +
+	"\n" +
+	"started_ms\x18\a \x01(\x03R\tstartedMs\x12\x1f\n" +
+	"\vanswered_ms\x18\b \x01(\x03R\n" +
+	"answeredMs\x12'\n" +
+	"\x0fanswered_device\x18\t \x01(\tR\x0eansweredDevice\";\n" +
+	"\n" +
+	"CallResult\x12-\n" +
+	"\x04call\x18\x01 \x01(\v2\x19.switchboard.wire.v1.CallR\x04call\"\xac\x02\n" +
+	"\tCallEvent\x127\n" +
+	"\x04kind\x18\x01 \x01(\x0e2#.switchboard.wire.v1.CallEvent.KindR\x04kind\x12-\n" +
+	"\x04call\x18\x02 \x01(\v2\x19.switchboard.wire.v1.CallR\x04call\x12\x18\n" +
+	"\apayload\x18\x03 \x01(\fR\apayload\x12\x18\n" +
+	"\aoutcome\x18\x04 \x01(\tR\aoutcome\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x1f\n" +
+	"\vduration_ms\x18\x06 \x01(\x03R\n" +
+	"durationMs\x12\x10\n" +
+	"\x03seq\x18\a \x01(\x04R\x03seq\"8\n" +
+	"\x04Kind\x12\v\n" +
+	"\aRINGING\x10\x00\x12\f\n" +
+	"\bACCEPTED\x10\x01\x12\n" +
+	"\n" +
+	"\x06SIGNAL\x10\x02\x12\t\n" +
+	"\x05ENDED\x10\x03\"\x91\x01\n" +
 	"\vLinkPreview\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
@@ -14836,13 +15381,14 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vReadReceipt\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06reader\x18\x02 \x01(\tR\x06reader\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xf8\x01\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xb6\x02\n" +
 	"\x06Signal\x124\n" +
 	"\x04kind\x18\x01 \x01(\x0e2 .switchboard.wire.v1.Signal.KindR\x04kind\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x03 \x01(\tR\x04user\x12\x10\n" +
 	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12\x17\n" +
-	"\await_ms\x18\x05 \x01(\x04R\x06waitMs\"e\n" +
+	"\await_ms\x18\x05 \x01(\x04R\x06waitMs\x122\n" +
+	"\x04call\x18\x06 \x01(\v2\x1e.switchboard.wire.v1.CallEventR\x04call\"o\n" +
 	"\x04Kind\x12\n" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
@@ -14851,7 +15397,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x0eQUEUE_POSITION\x10\x03\x12\r\n" +
 	"\tDESK_NOTE\x10\x04\x12\x0e\n" +
 	"\n" +
-	"DESK_AGENT\x10\x05\"P\n" +
+	"DESK_AGENT\x10\x05\x12\b\n" +
+	"\x04CALL\x10\x06\"P\n" +
 	"\x10CardClickRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x16\n" +
@@ -15025,7 +15572,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x125\n" +
 	"\x04rows\x18\x03 \x03(\v2!.switchboard.wire.v1.MyMetricsRowR\x04rows\x12\x10\n" +
-	"\x03key\x18\x04 \x01(\tR\x03key*\xa1\x04\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key*\xae\x04\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -15055,7 +15602,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\tSLOW_MODE\x10\x15\x12\x0f\n" +
 	"\vPOLL_CLOSED\x10\x16\x12\n" +
 	"\n" +
-	"\x06FROZEN\x10\x17\x12\x13\n" +
+	"\x06FROZEN\x10\x17\x12\v\n" +
+	"\aIN_CALL\x10\x18\x12\x13\n" +
 	"\x0fUNAUTHENTICATED\x10 \x12\x11\n" +
 	"\rTOKEN_EXPIRED\x10!\x12\r\n" +
 	"\tBAD_FRAME\x10\"\x12\x13\n" +
@@ -15119,8 +15667,8 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 	return file_transport_wirepb_wire_proto_rawDescData
 }
 
-var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 167)
+var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 171)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -15130,395 +15678,408 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(DirectFrom)(0),                  // 5: switchboard.wire.v1.DirectFrom
 	(GroupAddFrom)(0),                // 6: switchboard.wire.v1.GroupAddFrom
 	(MembershipRequest_Op)(0),        // 7: switchboard.wire.v1.MembershipRequest.Op
-	(ListsUpdate_List)(0),            // 8: switchboard.wire.v1.ListsUpdate.List
-	(Signal_Kind)(0),                 // 9: switchboard.wire.v1.Signal.Kind
-	(*Error)(nil),                    // 10: switchboard.wire.v1.Error
-	(*Message)(nil),                  // 11: switchboard.wire.v1.Message
-	(*Location)(nil),                 // 12: switchboard.wire.v1.Location
-	(*MediaRef)(nil),                 // 13: switchboard.wire.v1.MediaRef
-	(*Member)(nil),                   // 14: switchboard.wire.v1.Member
-	(*ConvSummary)(nil),              // 15: switchboard.wire.v1.ConvSummary
-	(*Hello)(nil),                    // 16: switchboard.wire.v1.Hello
-	(*ServerFrame)(nil),              // 17: switchboard.wire.v1.ServerFrame
-	(*Welcome)(nil),                  // 18: switchboard.wire.v1.Welcome
-	(*Resync)(nil),                   // 19: switchboard.wire.v1.Resync
-	(*GoAway)(nil),                   // 20: switchboard.wire.v1.GoAway
-	(*Request)(nil),                  // 21: switchboard.wire.v1.Request
-	(*Response)(nil),                 // 22: switchboard.wire.v1.Response
-	(*SendRequest)(nil),              // 23: switchboard.wire.v1.SendRequest
-	(*SendResult)(nil),               // 24: switchboard.wire.v1.SendResult
-	(*SyncRequest)(nil),              // 25: switchboard.wire.v1.SyncRequest
-	(*SyncResult)(nil),               // 26: switchboard.wire.v1.SyncResult
-	(*AckRequest)(nil),               // 27: switchboard.wire.v1.AckRequest
-	(*AckResult)(nil),                // 28: switchboard.wire.v1.AckResult
-	(*HistoryRequest)(nil),           // 29: switchboard.wire.v1.HistoryRequest
-	(*HistoryResult)(nil),            // 30: switchboard.wire.v1.HistoryResult
-	(*SearchRequest)(nil),            // 31: switchboard.wire.v1.SearchRequest
-	(*SearchResult)(nil),             // 32: switchboard.wire.v1.SearchResult
-	(*MarkReadRequest)(nil),          // 33: switchboard.wire.v1.MarkReadRequest
-	(*MarkReadResult)(nil),           // 34: switchboard.wire.v1.MarkReadResult
-	(*MarkAllReadRequest)(nil),       // 35: switchboard.wire.v1.MarkAllReadRequest
-	(*ClearHistoryRequest)(nil),      // 36: switchboard.wire.v1.ClearHistoryRequest
-	(*ClearHistoryResult)(nil),       // 37: switchboard.wire.v1.ClearHistoryResult
-	(*HideRequest)(nil),              // 38: switchboard.wire.v1.HideRequest
-	(*HideResult)(nil),               // 39: switchboard.wire.v1.HideResult
-	(*ScheduleRequest)(nil),          // 40: switchboard.wire.v1.ScheduleRequest
-	(*ScheduledSend)(nil),            // 41: switchboard.wire.v1.ScheduledSend
-	(*ScheduleResult)(nil),           // 42: switchboard.wire.v1.ScheduleResult
-	(*ScheduledRequest)(nil),         // 43: switchboard.wire.v1.ScheduledRequest
-	(*ScheduledResult)(nil),          // 44: switchboard.wire.v1.ScheduledResult
-	(*UnscheduleRequest)(nil),        // 45: switchboard.wire.v1.UnscheduleRequest
-	(*UnscheduleResult)(nil),         // 46: switchboard.wire.v1.UnscheduleResult
-	(*StarRequest)(nil),              // 47: switchboard.wire.v1.StarRequest
-	(*StarResult)(nil),               // 48: switchboard.wire.v1.StarResult
-	(*StarredRequest)(nil),           // 49: switchboard.wire.v1.StarredRequest
-	(*StarredMessage)(nil),           // 50: switchboard.wire.v1.StarredMessage
-	(*StarredResult)(nil),            // 51: switchboard.wire.v1.StarredResult
-	(*PollResultsRequest)(nil),       // 52: switchboard.wire.v1.PollResultsRequest
-	(*PollResultsResult)(nil),        // 53: switchboard.wire.v1.PollResultsResult
-	(*PollOptionResult)(nil),         // 54: switchboard.wire.v1.PollOptionResult
-	(*MarkAllReadResult)(nil),        // 55: switchboard.wire.v1.MarkAllReadResult
-	(*RecallRequest)(nil),            // 56: switchboard.wire.v1.RecallRequest
-	(*RecallResult)(nil),             // 57: switchboard.wire.v1.RecallResult
-	(*ListConversationsRequest)(nil), // 58: switchboard.wire.v1.ListConversationsRequest
-	(*ListConversationsResult)(nil),  // 59: switchboard.wire.v1.ListConversationsResult
-	(*CreateGroupRequest)(nil),       // 60: switchboard.wire.v1.CreateGroupRequest
-	(*CreateGroupResult)(nil),        // 61: switchboard.wire.v1.CreateGroupResult
-	(*MembershipRequest)(nil),        // 62: switchboard.wire.v1.MembershipRequest
-	(*MembershipResult)(nil),         // 63: switchboard.wire.v1.MembershipResult
-	(*GroupSettingsRequest)(nil),     // 64: switchboard.wire.v1.GroupSettingsRequest
-	(*GroupInviteRequest)(nil),       // 65: switchboard.wire.v1.GroupInviteRequest
-	(*GroupInvite)(nil),              // 66: switchboard.wire.v1.GroupInvite
-	(*JoinRequest)(nil),              // 67: switchboard.wire.v1.JoinRequest
-	(*GroupInviteResult)(nil),        // 68: switchboard.wire.v1.GroupInviteResult
-	(*JoinGroupRequest)(nil),         // 69: switchboard.wire.v1.JoinGroupRequest
-	(*JoinGroupResult)(nil),          // 70: switchboard.wire.v1.JoinGroupResult
-	(*GroupSettingsResult)(nil),      // 71: switchboard.wire.v1.GroupSettingsResult
-	(*MembersRequest)(nil),           // 72: switchboard.wire.v1.MembersRequest
-	(*MembersResult)(nil),            // 73: switchboard.wire.v1.MembersResult
-	(*PresenceRequest)(nil),          // 74: switchboard.wire.v1.PresenceRequest
-	(*PresenceResult)(nil),           // 75: switchboard.wire.v1.PresenceResult
-	(*QuietHours)(nil),               // 76: switchboard.wire.v1.QuietHours
-	(*QuietHoursRequest)(nil),        // 77: switchboard.wire.v1.QuietHoursRequest
-	(*QuietHoursResult)(nil),         // 78: switchboard.wire.v1.QuietHoursResult
-	(*LinkPreviewRequest)(nil),       // 79: switchboard.wire.v1.LinkPreviewRequest
-	(*SeqAtRequest)(nil),             // 80: switchboard.wire.v1.SeqAtRequest
-	(*SeqAt)(nil),                    // 81: switchboard.wire.v1.SeqAt
-	(*DisappearingRequest)(nil),      // 82: switchboard.wire.v1.DisappearingRequest
-	(*Disappearing)(nil),             // 83: switchboard.wire.v1.Disappearing
-	(*FreezeRequest)(nil),            // 84: switchboard.wire.v1.FreezeRequest
-	(*Frozen)(nil),                   // 85: switchboard.wire.v1.Frozen
-	(*FreezeResult)(nil),             // 86: switchboard.wire.v1.FreezeResult
-	(*LinkPreview)(nil),              // 87: switchboard.wire.v1.LinkPreview
-	(*PresencesRequest)(nil),         // 88: switchboard.wire.v1.PresencesRequest
-	(*PresencesResult)(nil),          // 89: switchboard.wire.v1.PresencesResult
-	(*PrivacyRequest)(nil),           // 90: switchboard.wire.v1.PrivacyRequest
-	(*PrivacyResult)(nil),            // 91: switchboard.wire.v1.PrivacyResult
-	(*ProfileRequest)(nil),           // 92: switchboard.wire.v1.ProfileRequest
-	(*AwayRequest)(nil),              // 93: switchboard.wire.v1.AwayRequest
-	(*Away)(nil),                     // 94: switchboard.wire.v1.Away
-	(*Profile)(nil),                  // 95: switchboard.wire.v1.Profile
-	(*ProfilesRequest)(nil),          // 96: switchboard.wire.v1.ProfilesRequest
-	(*ProfilesResult)(nil),           // 97: switchboard.wire.v1.ProfilesResult
-	(*DraftRequest)(nil),             // 98: switchboard.wire.v1.DraftRequest
-	(*DraftResult)(nil),              // 99: switchboard.wire.v1.DraftResult
-	(*DraftsRequest)(nil),            // 100: switchboard.wire.v1.DraftsRequest
-	(*Draft)(nil),                    // 101: switchboard.wire.v1.Draft
-	(*DraftsResult)(nil),             // 102: switchboard.wire.v1.DraftsResult
-	(*PinRequest)(nil),               // 103: switchboard.wire.v1.PinRequest
-	(*PinResult)(nil),                // 104: switchboard.wire.v1.PinResult
-	(*ArchiveRequest)(nil),           // 105: switchboard.wire.v1.ArchiveRequest
-	(*ArchiveResult)(nil),            // 106: switchboard.wire.v1.ArchiveResult
-	(*MarkUnreadRequest)(nil),        // 107: switchboard.wire.v1.MarkUnreadRequest
-	(*MarkUnreadResult)(nil),         // 108: switchboard.wire.v1.MarkUnreadResult
-	(*LabelRequest)(nil),             // 109: switchboard.wire.v1.LabelRequest
-	(*LabelResult)(nil),              // 110: switchboard.wire.v1.LabelResult
-	(*MuteRequest)(nil),              // 111: switchboard.wire.v1.MuteRequest
-	(*MuteResult)(nil),               // 112: switchboard.wire.v1.MuteResult
-	(*BlockRequest)(nil),             // 113: switchboard.wire.v1.BlockRequest
-	(*BlockResult)(nil),              // 114: switchboard.wire.v1.BlockResult
-	(*BlockedRequest)(nil),           // 115: switchboard.wire.v1.BlockedRequest
-	(*BlockedResult)(nil),            // 116: switchboard.wire.v1.BlockedResult
-	(*ReportRequest)(nil),            // 117: switchboard.wire.v1.ReportRequest
-	(*MediaCreateRequest)(nil),       // 118: switchboard.wire.v1.MediaCreateRequest
-	(*MediaChunkRequest)(nil),        // 119: switchboard.wire.v1.MediaChunkRequest
-	(*MediaChunkResult)(nil),         // 120: switchboard.wire.v1.MediaChunkResult
-	(*MediaCompleteRequest)(nil),     // 121: switchboard.wire.v1.MediaCompleteRequest
-	(*MediaReadRequest)(nil),         // 122: switchboard.wire.v1.MediaReadRequest
-	(*MediaReadResult)(nil),          // 123: switchboard.wire.v1.MediaReadResult
-	(*ReadByRequest)(nil),            // 124: switchboard.wire.v1.ReadByRequest
-	(*ReadByResult)(nil),             // 125: switchboard.wire.v1.ReadByResult
-	(*MemberRead)(nil),               // 126: switchboard.wire.v1.MemberRead
-	(*ReportResult)(nil),             // 127: switchboard.wire.v1.ReportResult
-	(*RegisterPushRequest)(nil),      // 128: switchboard.wire.v1.RegisterPushRequest
-	(*RegisterPushResult)(nil),       // 129: switchboard.wire.v1.RegisterPushResult
-	(*UnregisterPushRequest)(nil),    // 130: switchboard.wire.v1.UnregisterPushRequest
-	(*UnregisterPushResult)(nil),     // 131: switchboard.wire.v1.UnregisterPushResult
-	(*PingRequest)(nil),              // 132: switchboard.wire.v1.PingRequest
-	(*PingResult)(nil),               // 133: switchboard.wire.v1.PingResult
-	(*Push)(nil),                     // 134: switchboard.wire.v1.Push
-	(*ListsUpdate)(nil),              // 135: switchboard.wire.v1.ListsUpdate
-	(*FlagsUpdate)(nil),              // 136: switchboard.wire.v1.FlagsUpdate
-	(*ReadUpdate)(nil),               // 137: switchboard.wire.v1.ReadUpdate
-	(*MembershipUpdate)(nil),         // 138: switchboard.wire.v1.MembershipUpdate
-	(*ReadReceipt)(nil),              // 139: switchboard.wire.v1.ReadReceipt
-	(*Signal)(nil),                   // 140: switchboard.wire.v1.Signal
-	(*CardClickRequest)(nil),         // 141: switchboard.wire.v1.CardClickRequest
-	(*CardClickResult)(nil),          // 142: switchboard.wire.v1.CardClickResult
-	(*DeskHandoverRequest)(nil),      // 143: switchboard.wire.v1.DeskHandoverRequest
-	(*DeskHandoverResult)(nil),       // 144: switchboard.wire.v1.DeskHandoverResult
-	(*DeskEnterRequest)(nil),         // 145: switchboard.wire.v1.DeskEnterRequest
-	(*DeskSession)(nil),              // 146: switchboard.wire.v1.DeskSession
-	(*DeskNote)(nil),                 // 147: switchboard.wire.v1.DeskNote
-	(*DeskStatusRequest)(nil),        // 148: switchboard.wire.v1.DeskStatusRequest
-	(*DeskAgent)(nil),                // 149: switchboard.wire.v1.DeskAgent
-	(*DeskWrapUp)(nil),               // 150: switchboard.wire.v1.DeskWrapUp
-	(*DeskQueueRequest)(nil),         // 151: switchboard.wire.v1.DeskQueueRequest
-	(*DeskWaiting)(nil),              // 152: switchboard.wire.v1.DeskWaiting
-	(*DeskQueueAgent)(nil),           // 153: switchboard.wire.v1.DeskQueueAgent
-	(*DeskQueueResult)(nil),          // 154: switchboard.wire.v1.DeskQueueResult
-	(*DeskReachRequest)(nil),         // 155: switchboard.wire.v1.DeskReachRequest
-	(*DeskTransferRequest)(nil),      // 156: switchboard.wire.v1.DeskTransferRequest
-	(*DeskCloseRequest)(nil),         // 157: switchboard.wire.v1.DeskCloseRequest
-	(*DeskNoteRequest)(nil),          // 158: switchboard.wire.v1.DeskNoteRequest
-	(*DeskTagRequest)(nil),           // 159: switchboard.wire.v1.DeskTagRequest
-	(*DeskSessionRequest)(nil),       // 160: switchboard.wire.v1.DeskSessionRequest
-	(*DeskRateRequest)(nil),          // 161: switchboard.wire.v1.DeskRateRequest
-	(*DeskRateResult)(nil),           // 162: switchboard.wire.v1.DeskRateResult
-	(*DeskRepliesRequest)(nil),       // 163: switchboard.wire.v1.DeskRepliesRequest
-	(*DeskReplies)(nil),              // 164: switchboard.wire.v1.DeskReplies
-	(*DeskSavedReply)(nil),           // 165: switchboard.wire.v1.DeskSavedReply
-	(*MyMetricsRequest)(nil),         // 166: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 167: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 168: switchboard.wire.v1.MyMetricsResult
-	nil,                              // 169: switchboard.wire.v1.Message.MetaEntry
-	nil,                              // 170: switchboard.wire.v1.ConvSummary.MetaEntry
-	nil,                              // 171: switchboard.wire.v1.SendRequest.MetaEntry
-	nil,                              // 172: switchboard.wire.v1.QuietHours.WeekEntry
-	(*PresencesResult_User)(nil),     // 173: switchboard.wire.v1.PresencesResult.User
-	nil,                              // 174: switchboard.wire.v1.Profile.MetaEntry
-	nil,                              // 175: switchboard.wire.v1.MembershipUpdate.MetaEntry
-	nil,                              // 176: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	(CallRequest_Op)(0),              // 8: switchboard.wire.v1.CallRequest.Op
+	(CallEvent_Kind)(0),              // 9: switchboard.wire.v1.CallEvent.Kind
+	(ListsUpdate_List)(0),            // 10: switchboard.wire.v1.ListsUpdate.List
+	(Signal_Kind)(0),                 // 11: switchboard.wire.v1.Signal.Kind
+	(*Error)(nil),                    // 12: switchboard.wire.v1.Error
+	(*Message)(nil),                  // 13: switchboard.wire.v1.Message
+	(*Location)(nil),                 // 14: switchboard.wire.v1.Location
+	(*MediaRef)(nil),                 // 15: switchboard.wire.v1.MediaRef
+	(*Member)(nil),                   // 16: switchboard.wire.v1.Member
+	(*ConvSummary)(nil),              // 17: switchboard.wire.v1.ConvSummary
+	(*Hello)(nil),                    // 18: switchboard.wire.v1.Hello
+	(*ServerFrame)(nil),              // 19: switchboard.wire.v1.ServerFrame
+	(*Welcome)(nil),                  // 20: switchboard.wire.v1.Welcome
+	(*Resync)(nil),                   // 21: switchboard.wire.v1.Resync
+	(*GoAway)(nil),                   // 22: switchboard.wire.v1.GoAway
+	(*Request)(nil),                  // 23: switchboard.wire.v1.Request
+	(*Response)(nil),                 // 24: switchboard.wire.v1.Response
+	(*SendRequest)(nil),              // 25: switchboard.wire.v1.SendRequest
+	(*SendResult)(nil),               // 26: switchboard.wire.v1.SendResult
+	(*SyncRequest)(nil),              // 27: switchboard.wire.v1.SyncRequest
+	(*SyncResult)(nil),               // 28: switchboard.wire.v1.SyncResult
+	(*AckRequest)(nil),               // 29: switchboard.wire.v1.AckRequest
+	(*AckResult)(nil),                // 30: switchboard.wire.v1.AckResult
+	(*HistoryRequest)(nil),           // 31: switchboard.wire.v1.HistoryRequest
+	(*HistoryResult)(nil),            // 32: switchboard.wire.v1.HistoryResult
+	(*SearchRequest)(nil),            // 33: switchboard.wire.v1.SearchRequest
+	(*SearchResult)(nil),             // 34: switchboard.wire.v1.SearchResult
+	(*MarkReadRequest)(nil),          // 35: switchboard.wire.v1.MarkReadRequest
+	(*MarkReadResult)(nil),           // 36: switchboard.wire.v1.MarkReadResult
+	(*MarkAllReadRequest)(nil),       // 37: switchboard.wire.v1.MarkAllReadRequest
+	(*ClearHistoryRequest)(nil),      // 38: switchboard.wire.v1.ClearHistoryRequest
+	(*ClearHistoryResult)(nil),       // 39: switchboard.wire.v1.ClearHistoryResult
+	(*HideRequest)(nil),              // 40: switchboard.wire.v1.HideRequest
+	(*HideResult)(nil),               // 41: switchboard.wire.v1.HideResult
+	(*ScheduleRequest)(nil),          // 42: switchboard.wire.v1.ScheduleRequest
+	(*ScheduledSend)(nil),            // 43: switchboard.wire.v1.ScheduledSend
+	(*ScheduleResult)(nil),           // 44: switchboard.wire.v1.ScheduleResult
+	(*ScheduledRequest)(nil),         // 45: switchboard.wire.v1.ScheduledRequest
+	(*ScheduledResult)(nil),          // 46: switchboard.wire.v1.ScheduledResult
+	(*UnscheduleRequest)(nil),        // 47: switchboard.wire.v1.UnscheduleRequest
+	(*UnscheduleResult)(nil),         // 48: switchboard.wire.v1.UnscheduleResult
+	(*StarRequest)(nil),              // 49: switchboard.wire.v1.StarRequest
+	(*StarResult)(nil),               // 50: switchboard.wire.v1.StarResult
+	(*StarredRequest)(nil),           // 51: switchboard.wire.v1.StarredRequest
+	(*StarredMessage)(nil),           // 52: switchboard.wire.v1.StarredMessage
+	(*StarredResult)(nil),            // 53: switchboard.wire.v1.StarredResult
+	(*PollResultsRequest)(nil),       // 54: switchboard.wire.v1.PollResultsRequest
+	(*PollResultsResult)(nil),        // 55: switchboard.wire.v1.PollResultsResult
+	(*PollOptionResult)(nil),         // 56: switchboard.wire.v1.PollOptionResult
+	(*MarkAllReadResult)(nil),        // 57: switchboard.wire.v1.MarkAllReadResult
+	(*RecallRequest)(nil),            // 58: switchboard.wire.v1.RecallRequest
+	(*RecallResult)(nil),             // 59: switchboard.wire.v1.RecallResult
+	(*ListConversationsRequest)(nil), // 60: switchboard.wire.v1.ListConversationsRequest
+	(*ListConversationsResult)(nil),  // 61: switchboard.wire.v1.ListConversationsResult
+	(*CreateGroupRequest)(nil),       // 62: switchboard.wire.v1.CreateGroupRequest
+	(*CreateGroupResult)(nil),        // 63: switchboard.wire.v1.CreateGroupResult
+	(*MembershipRequest)(nil),        // 64: switchboard.wire.v1.MembershipRequest
+	(*MembershipResult)(nil),         // 65: switchboard.wire.v1.MembershipResult
+	(*GroupSettingsRequest)(nil),     // 66: switchboard.wire.v1.GroupSettingsRequest
+	(*GroupInviteRequest)(nil),       // 67: switchboard.wire.v1.GroupInviteRequest
+	(*GroupInvite)(nil),              // 68: switchboard.wire.v1.GroupInvite
+	(*JoinRequest)(nil),              // 69: switchboard.wire.v1.JoinRequest
+	(*GroupInviteResult)(nil),        // 70: switchboard.wire.v1.GroupInviteResult
+	(*JoinGroupRequest)(nil),         // 71: switchboard.wire.v1.JoinGroupRequest
+	(*JoinGroupResult)(nil),          // 72: switchboard.wire.v1.JoinGroupResult
+	(*GroupSettingsResult)(nil),      // 73: switchboard.wire.v1.GroupSettingsResult
+	(*MembersRequest)(nil),           // 74: switchboard.wire.v1.MembersRequest
+	(*MembersResult)(nil),            // 75: switchboard.wire.v1.MembersResult
+	(*PresenceRequest)(nil),          // 76: switchboard.wire.v1.PresenceRequest
+	(*PresenceResult)(nil),           // 77: switchboard.wire.v1.PresenceResult
+	(*QuietHours)(nil),               // 78: switchboard.wire.v1.QuietHours
+	(*QuietHoursRequest)(nil),        // 79: switchboard.wire.v1.QuietHoursRequest
+	(*QuietHoursResult)(nil),         // 80: switchboard.wire.v1.QuietHoursResult
+	(*LinkPreviewRequest)(nil),       // 81: switchboard.wire.v1.LinkPreviewRequest
+	(*SeqAtRequest)(nil),             // 82: switchboard.wire.v1.SeqAtRequest
+	(*SeqAt)(nil),                    // 83: switchboard.wire.v1.SeqAt
+	(*DisappearingRequest)(nil),      // 84: switchboard.wire.v1.DisappearingRequest
+	(*Disappearing)(nil),             // 85: switchboard.wire.v1.Disappearing
+	(*FreezeRequest)(nil),            // 86: switchboard.wire.v1.FreezeRequest
+	(*Frozen)(nil),                   // 87: switchboard.wire.v1.Frozen
+	(*FreezeResult)(nil),             // 88: switchboard.wire.v1.FreezeResult
+	(*CallRequest)(nil),              // 89: switchboard.wire.v1.CallRequest
+	(*Call)(nil),                     // 90: switchboard.wire.v1.Call
+	(*CallResult)(nil),               // 91: switchboard.wire.v1.CallResult
+	(*CallEvent)(nil),                // 92: switchboard.wire.v1.CallEvent
+	(*LinkPreview)(nil),              // 93: switchboard.wire.v1.LinkPreview
+	(*PresencesRequest)(nil),         // 94: switchboard.wire.v1.PresencesRequest
+	(*PresencesResult)(nil),          // 95: switchboard.wire.v1.PresencesResult
+	(*PrivacyRequest)(nil),           // 96: switchboard.wire.v1.PrivacyRequest
+	(*PrivacyResult)(nil),            // 97: switchboard.wire.v1.PrivacyResult
+	(*ProfileRequest)(nil),           // 98: switchboard.wire.v1.ProfileRequest
+	(*AwayRequest)(nil),              // 99: switchboard.wire.v1.AwayRequest
+	(*Away)(nil),                     // 100: switchboard.wire.v1.Away
+	(*Profile)(nil),                  // 101: switchboard.wire.v1.Profile
+	(*ProfilesRequest)(nil),          // 102: switchboard.wire.v1.ProfilesRequest
+	(*ProfilesResult)(nil),           // 103: switchboard.wire.v1.ProfilesResult
+	(*DraftRequest)(nil),             // 104: switchboard.wire.v1.DraftRequest
+	(*DraftResult)(nil),              // 105: switchboard.wire.v1.DraftResult
+	(*DraftsRequest)(nil),            // 106: switchboard.wire.v1.DraftsRequest
+	(*Draft)(nil),                    // 107: switchboard.wire.v1.Draft
+	(*DraftsResult)(nil),             // 108: switchboard.wire.v1.DraftsResult
+	(*PinRequest)(nil),               // 109: switchboard.wire.v1.PinRequest
+	(*PinResult)(nil),                // 110: switchboard.wire.v1.PinResult
+	(*ArchiveRequest)(nil),           // 111: switchboard.wire.v1.ArchiveRequest
+	(*ArchiveResult)(nil),            // 112: switchboard.wire.v1.ArchiveResult
+	(*MarkUnreadRequest)(nil),        // 113: switchboard.wire.v1.MarkUnreadRequest
+	(*MarkUnreadResult)(nil),         // 114: switchboard.wire.v1.MarkUnreadResult
+	(*LabelRequest)(nil),             // 115: switchboard.wire.v1.LabelRequest
+	(*LabelResult)(nil),              // 116: switchboard.wire.v1.LabelResult
+	(*MuteRequest)(nil),              // 117: switchboard.wire.v1.MuteRequest
+	(*MuteResult)(nil),               // 118: switchboard.wire.v1.MuteResult
+	(*BlockRequest)(nil),             // 119: switchboard.wire.v1.BlockRequest
+	(*BlockResult)(nil),              // 120: switchboard.wire.v1.BlockResult
+	(*BlockedRequest)(nil),           // 121: switchboard.wire.v1.BlockedRequest
+	(*BlockedResult)(nil),            // 122: switchboard.wire.v1.BlockedResult
+	(*ReportRequest)(nil),            // 123: switchboard.wire.v1.ReportRequest
+	(*MediaCreateRequest)(nil),       // 124: switchboard.wire.v1.MediaCreateRequest
+	(*MediaChunkRequest)(nil),        // 125: switchboard.wire.v1.MediaChunkRequest
+	(*MediaChunkResult)(nil),         // 126: switchboard.wire.v1.MediaChunkResult
+	(*MediaCompleteRequest)(nil),     // 127: switchboard.wire.v1.MediaCompleteRequest
+	(*MediaReadRequest)(nil),         // 128: switchboard.wire.v1.MediaReadRequest
+	(*MediaReadResult)(nil),          // 129: switchboard.wire.v1.MediaReadResult
+	(*ReadByRequest)(nil),            // 130: switchboard.wire.v1.ReadByRequest
+	(*ReadByResult)(nil),             // 131: switchboard.wire.v1.ReadByResult
+	(*MemberRead)(nil),               // 132: switchboard.wire.v1.MemberRead
+	(*ReportResult)(nil),             // 133: switchboard.wire.v1.ReportResult
+	(*RegisterPushRequest)(nil),      // 134: switchboard.wire.v1.RegisterPushRequest
+	(*RegisterPushResult)(nil),       // 135: switchboard.wire.v1.RegisterPushResult
+	(*UnregisterPushRequest)(nil),    // 136: switchboard.wire.v1.UnregisterPushRequest
+	(*UnregisterPushResult)(nil),     // 137: switchboard.wire.v1.UnregisterPushResult
+	(*PingRequest)(nil),              // 138: switchboard.wire.v1.PingRequest
+	(*PingResult)(nil),               // 139: switchboard.wire.v1.PingResult
+	(*Push)(nil),                     // 140: switchboard.wire.v1.Push
+	(*ListsUpdate)(nil),              // 141: switchboard.wire.v1.ListsUpdate
+	(*FlagsUpdate)(nil),              // 142: switchboard.wire.v1.FlagsUpdate
+	(*ReadUpdate)(nil),               // 143: switchboard.wire.v1.ReadUpdate
+	(*MembershipUpdate)(nil),         // 144: switchboard.wire.v1.MembershipUpdate
+	(*ReadReceipt)(nil),              // 145: switchboard.wire.v1.ReadReceipt
+	(*Signal)(nil),                   // 146: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 147: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 148: switchboard.wire.v1.CardClickResult
+	(*DeskHandoverRequest)(nil),      // 149: switchboard.wire.v1.DeskHandoverRequest
+	(*DeskHandoverResult)(nil),       // 150: switchboard.wire.v1.DeskHandoverResult
+	(*DeskEnterRequest)(nil),         // 151: switchboard.wire.v1.DeskEnterRequest
+	(*DeskSession)(nil),              // 152: switchboard.wire.v1.DeskSession
+	(*DeskNote)(nil),                 // 153: switchboard.wire.v1.DeskNote
+	(*DeskStatusRequest)(nil),        // 154: switchboard.wire.v1.DeskStatusRequest
+	(*DeskAgent)(nil),                // 155: switchboard.wire.v1.DeskAgent
+	(*DeskWrapUp)(nil),               // 156: switchboard.wire.v1.DeskWrapUp
+	(*DeskQueueRequest)(nil),         // 157: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 158: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 159: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 160: switchboard.wire.v1.DeskQueueResult
+	(*DeskReachRequest)(nil),         // 161: switchboard.wire.v1.DeskReachRequest
+	(*DeskTransferRequest)(nil),      // 162: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 163: switchboard.wire.v1.DeskCloseRequest
+	(*DeskNoteRequest)(nil),          // 164: switchboard.wire.v1.DeskNoteRequest
+	(*DeskTagRequest)(nil),           // 165: switchboard.wire.v1.DeskTagRequest
+	(*DeskSessionRequest)(nil),       // 166: switchboard.wire.v1.DeskSessionRequest
+	(*DeskRateRequest)(nil),          // 167: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 168: switchboard.wire.v1.DeskRateResult
+	(*DeskRepliesRequest)(nil),       // 169: switchboard.wire.v1.DeskRepliesRequest
+	(*DeskReplies)(nil),              // 170: switchboard.wire.v1.DeskReplies
+	(*DeskSavedReply)(nil),           // 171: switchboard.wire.v1.DeskSavedReply
+	(*MyMetricsRequest)(nil),         // 172: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 173: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 174: switchboard.wire.v1.MyMetricsResult
+	nil,                              // 175: switchboard.wire.v1.Message.MetaEntry
+	nil,                              // 176: switchboard.wire.v1.ConvSummary.MetaEntry
+	nil,                              // 177: switchboard.wire.v1.SendRequest.MetaEntry
+	nil,                              // 178: switchboard.wire.v1.QuietHours.WeekEntry
+	(*PresencesResult_User)(nil),     // 179: switchboard.wire.v1.PresencesResult.User
+	nil,                              // 180: switchboard.wire.v1.Profile.MetaEntry
+	nil,                              // 181: switchboard.wire.v1.MembershipUpdate.MetaEntry
+	nil,                              // 182: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
 	3,   // 1: switchboard.wire.v1.Message.kind:type_name -> switchboard.wire.v1.MessageKind
 	2,   // 2: switchboard.wire.v1.Message.sender_role:type_name -> switchboard.wire.v1.Role
-	13,  // 3: switchboard.wire.v1.Message.media:type_name -> switchboard.wire.v1.MediaRef
-	12,  // 4: switchboard.wire.v1.Message.location:type_name -> switchboard.wire.v1.Location
-	169, // 5: switchboard.wire.v1.Message.meta:type_name -> switchboard.wire.v1.Message.MetaEntry
+	15,  // 3: switchboard.wire.v1.Message.media:type_name -> switchboard.wire.v1.MediaRef
+	14,  // 4: switchboard.wire.v1.Message.location:type_name -> switchboard.wire.v1.Location
+	175, // 5: switchboard.wire.v1.Message.meta:type_name -> switchboard.wire.v1.Message.MetaEntry
 	2,   // 6: switchboard.wire.v1.Member.role:type_name -> switchboard.wire.v1.Role
 	1,   // 7: switchboard.wire.v1.ConvSummary.kind:type_name -> switchboard.wire.v1.ConvKind
-	11,  // 8: switchboard.wire.v1.ConvSummary.last_message:type_name -> switchboard.wire.v1.Message
-	85,  // 9: switchboard.wire.v1.ConvSummary.frozen:type_name -> switchboard.wire.v1.Frozen
-	170, // 10: switchboard.wire.v1.ConvSummary.meta:type_name -> switchboard.wire.v1.ConvSummary.MetaEntry
-	18,  // 11: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
-	19,  // 12: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
-	20,  // 13: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
-	10,  // 14: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
-	22,  // 15: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	134, // 16: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	140, // 17: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
-	26,  // 18: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
-	23,  // 19: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
-	25,  // 20: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
-	27,  // 21: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
-	29,  // 22: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
-	33,  // 23: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
-	56,  // 24: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
-	58,  // 25: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
-	60,  // 26: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
-	62,  // 27: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
-	72,  // 28: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
-	74,  // 29: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
-	103, // 30: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	132, // 31: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	140, // 32: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
-	111, // 33: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	141, // 34: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	128, // 35: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
-	130, // 36: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
-	143, // 37: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
-	145, // 38: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
-	148, // 39: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	151, // 40: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	156, // 41: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	157, // 42: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	166, // 43: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
-	113, // 44: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
-	117, // 45: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
-	115, // 46: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	161, // 47: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
-	124, // 48: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	163, // 49: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
-	118, // 50: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
-	119, // 51: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
-	121, // 52: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
-	122, // 53: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
-	158, // 54: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
-	160, // 55: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
-	31,  // 56: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
-	105, // 57: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
-	64,  // 58: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
-	90,  // 59: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
-	107, // 60: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
-	159, // 61: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
-	65,  // 62: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
-	69,  // 63: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
-	155, // 64: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
-	35,  // 65: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
-	52,  // 66: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
-	36,  // 67: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
-	47,  // 68: switchboard.wire.v1.Request.star:type_name -> switchboard.wire.v1.StarRequest
-	49,  // 69: switchboard.wire.v1.Request.starred:type_name -> switchboard.wire.v1.StarredRequest
-	40,  // 70: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
-	43,  // 71: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
-	45,  // 72: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
-	92,  // 73: switchboard.wire.v1.Request.profile:type_name -> switchboard.wire.v1.ProfileRequest
-	96,  // 74: switchboard.wire.v1.Request.profiles:type_name -> switchboard.wire.v1.ProfilesRequest
-	98,  // 75: switchboard.wire.v1.Request.draft:type_name -> switchboard.wire.v1.DraftRequest
-	100, // 76: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
-	93,  // 77: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
-	38,  // 78: switchboard.wire.v1.Request.hide:type_name -> switchboard.wire.v1.HideRequest
-	109, // 79: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
-	88,  // 80: switchboard.wire.v1.Request.presences:type_name -> switchboard.wire.v1.PresencesRequest
-	77,  // 81: switchboard.wire.v1.Request.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursRequest
-	79,  // 82: switchboard.wire.v1.Request.link_preview:type_name -> switchboard.wire.v1.LinkPreviewRequest
-	82,  // 83: switchboard.wire.v1.Request.disappearing:type_name -> switchboard.wire.v1.DisappearingRequest
-	80,  // 84: switchboard.wire.v1.Request.seq_at:type_name -> switchboard.wire.v1.SeqAtRequest
-	84,  // 85: switchboard.wire.v1.Request.freeze:type_name -> switchboard.wire.v1.FreezeRequest
-	10,  // 86: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	24,  // 87: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	26,  // 88: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	28,  // 89: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	30,  // 90: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	34,  // 91: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	57,  // 92: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	59,  // 93: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	61,  // 94: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	63,  // 95: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	73,  // 96: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	75,  // 97: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	104, // 98: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	133, // 99: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	112, // 100: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	142, // 101: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	129, // 102: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	131, // 103: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	144, // 104: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	146, // 105: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	149, // 106: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	154, // 107: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	146, // 108: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	146, // 109: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	168, // 110: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	114, // 111: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	127, // 112: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	116, // 113: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	162, // 114: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	125, // 115: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	164, // 116: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
-	13,  // 117: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
-	120, // 118: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
-	13,  // 119: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
-	123, // 120: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
-	146, // 121: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
-	146, // 122: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
-	32,  // 123: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
-	106, // 124: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
-	71,  // 125: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
-	91,  // 126: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
-	108, // 127: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
-	146, // 128: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
-	68,  // 129: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
-	70,  // 130: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
-	146, // 131: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
-	55,  // 132: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
-	53,  // 133: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
-	37,  // 134: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
-	48,  // 135: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
-	51,  // 136: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
-	42,  // 137: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
-	44,  // 138: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
-	46,  // 139: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
-	95,  // 140: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
-	97,  // 141: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
-	99,  // 142: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
-	102, // 143: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
-	94,  // 144: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
-	39,  // 145: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
-	110, // 146: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
-	89,  // 147: switchboard.wire.v1.Response.presences:type_name -> switchboard.wire.v1.PresencesResult
-	78,  // 148: switchboard.wire.v1.Response.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursResult
-	87,  // 149: switchboard.wire.v1.Response.link_preview:type_name -> switchboard.wire.v1.LinkPreview
-	83,  // 150: switchboard.wire.v1.Response.disappearing:type_name -> switchboard.wire.v1.Disappearing
-	81,  // 151: switchboard.wire.v1.Response.seq_at:type_name -> switchboard.wire.v1.SeqAt
-	86,  // 152: switchboard.wire.v1.Response.freeze:type_name -> switchboard.wire.v1.FreezeResult
-	3,   // 153: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	12,  // 154: switchboard.wire.v1.SendRequest.location:type_name -> switchboard.wire.v1.Location
-	171, // 155: switchboard.wire.v1.SendRequest.meta:type_name -> switchboard.wire.v1.SendRequest.MetaEntry
-	13,  // 156: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
-	12,  // 157: switchboard.wire.v1.SendResult.location:type_name -> switchboard.wire.v1.Location
-	15,  // 158: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	11,  // 159: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	11,  // 160: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
-	23,  // 161: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
-	23,  // 162: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
-	41,  // 163: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
-	41,  // 164: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
-	11,  // 165: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
-	50,  // 166: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
-	54,  // 167: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
-	15,  // 168: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,   // 169: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	14,  // 170: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	7,   // 171: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,   // 172: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	66,  // 173: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
-	67,  // 174: switchboard.wire.v1.GroupInviteResult.requests:type_name -> switchboard.wire.v1.JoinRequest
-	13,  // 175: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
-	14,  // 176: switchboard.wire.v1.GroupSettingsResult.managers:type_name -> switchboard.wire.v1.Member
-	14,  // 177: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	172, // 178: switchboard.wire.v1.QuietHours.week:type_name -> switchboard.wire.v1.QuietHours.WeekEntry
-	76,  // 179: switchboard.wire.v1.QuietHoursRequest.set:type_name -> switchboard.wire.v1.QuietHours
-	76,  // 180: switchboard.wire.v1.QuietHoursResult.quiet:type_name -> switchboard.wire.v1.QuietHours
-	85,  // 181: switchboard.wire.v1.FreezeResult.frozen:type_name -> switchboard.wire.v1.Frozen
-	173, // 182: switchboard.wire.v1.PresencesResult.users:type_name -> switchboard.wire.v1.PresencesResult.User
-	4,   // 183: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	5,   // 184: switchboard.wire.v1.PrivacyRequest.direct_from:type_name -> switchboard.wire.v1.DirectFrom
-	6,   // 185: switchboard.wire.v1.PrivacyRequest.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
-	4,   // 186: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	5,   // 187: switchboard.wire.v1.PrivacyResult.direct_from:type_name -> switchboard.wire.v1.DirectFrom
-	6,   // 188: switchboard.wire.v1.PrivacyResult.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
-	174, // 189: switchboard.wire.v1.Profile.meta:type_name -> switchboard.wire.v1.Profile.MetaEntry
-	95,  // 190: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
-	101, // 191: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
-	13,  // 192: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	126, // 193: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	11,  // 194: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	137, // 195: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	138, // 196: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	139, // 197: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	136, // 198: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
-	135, // 199: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
-	8,   // 200: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
-	1,   // 201: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	14,  // 202: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	85,  // 203: switchboard.wire.v1.MembershipUpdate.frozen:type_name -> switchboard.wire.v1.Frozen
-	175, // 204: switchboard.wire.v1.MembershipUpdate.meta:type_name -> switchboard.wire.v1.MembershipUpdate.MetaEntry
-	9,   // 205: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	147, // 206: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	176, // 207: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
-	150, // 208: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
-	152, // 209: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	153, // 210: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	165, // 211: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	167, // 212: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	213, // [213:213] is the sub-list for method output_type
-	213, // [213:213] is the sub-list for method input_type
-	213, // [213:213] is the sub-list for extension type_name
-	213, // [213:213] is the sub-list for extension extendee
-	0,   // [0:213] is the sub-list for field type_name
+	13,  // 8: switchboard.wire.v1.ConvSummary.last_message:type_name -> switchboard.wire.v1.Message
+	87,  // 9: switchboard.wire.v1.ConvSummary.frozen:type_name -> switchboard.wire.v1.Frozen
+	176, // 10: switchboard.wire.v1.ConvSummary.meta:type_name -> switchboard.wire.v1.ConvSummary.MetaEntry
+	20,  // 11: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
+	21,  // 12: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
+	22,  // 13: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
+	12,  // 14: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
+	24,  // 15: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
+	140, // 16: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	146, // 17: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	28,  // 18: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
+	25,  // 19: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
+	27,  // 20: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
+	29,  // 21: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
+	31,  // 22: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
+	35,  // 23: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
+	58,  // 24: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
+	60,  // 25: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
+	62,  // 26: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
+	64,  // 27: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
+	74,  // 28: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
+	76,  // 29: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
+	109, // 30: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
+	138, // 31: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	146, // 32: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	117, // 33: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
+	147, // 34: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	134, // 35: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
+	136, // 36: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
+	149, // 37: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	151, // 38: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
+	154, // 39: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	157, // 40: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	162, // 41: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	163, // 42: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	172, // 43: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	119, // 44: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
+	123, // 45: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
+	121, // 46: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
+	167, // 47: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	130, // 48: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
+	169, // 49: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	124, // 50: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
+	125, // 51: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
+	127, // 52: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
+	128, // 53: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
+	164, // 54: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
+	166, // 55: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
+	33,  // 56: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
+	111, // 57: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
+	66,  // 58: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
+	96,  // 59: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
+	113, // 60: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
+	165, // 61: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
+	67,  // 62: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
+	71,  // 63: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
+	161, // 64: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
+	37,  // 65: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
+	54,  // 66: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
+	38,  // 67: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
+	49,  // 68: switchboard.wire.v1.Request.star:type_name -> switchboard.wire.v1.StarRequest
+	51,  // 69: switchboard.wire.v1.Request.starred:type_name -> switchboard.wire.v1.StarredRequest
+	42,  // 70: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
+	45,  // 71: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
+	47,  // 72: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
+	98,  // 73: switchboard.wire.v1.Request.profile:type_name -> switchboard.wire.v1.ProfileRequest
+	102, // 74: switchboard.wire.v1.Request.profiles:type_name -> switchboard.wire.v1.ProfilesRequest
+	104, // 75: switchboard.wire.v1.Request.draft:type_name -> switchboard.wire.v1.DraftRequest
+	106, // 76: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
+	99,  // 77: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
+	40,  // 78: switchboard.wire.v1.Request.hide:type_name -> switchboard.wire.v1.HideRequest
+	115, // 79: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
+	94,  // 80: switchboard.wire.v1.Request.presences:type_name -> switchboard.wire.v1.PresencesRequest
+	79,  // 81: switchboard.wire.v1.Request.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursRequest
+	81,  // 82: switchboard.wire.v1.Request.link_preview:type_name -> switchboard.wire.v1.LinkPreviewRequest
+	84,  // 83: switchboard.wire.v1.Request.disappearing:type_name -> switchboard.wire.v1.DisappearingRequest
+	82,  // 84: switchboard.wire.v1.Request.seq_at:type_name -> switchboard.wire.v1.SeqAtRequest
+	86,  // 85: switchboard.wire.v1.Request.freeze:type_name -> switchboard.wire.v1.FreezeRequest
+	89,  // 86: switchboard.wire.v1.Request.call:type_name -> switchboard.wire.v1.CallRequest
+	12,  // 87: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	26,  // 88: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	28,  // 89: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	30,  // 90: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	32,  // 91: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	36,  // 92: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	59,  // 93: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	61,  // 94: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	63,  // 95: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	65,  // 96: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	75,  // 97: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	77,  // 98: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	110, // 99: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	139, // 100: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	118, // 101: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	148, // 102: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	135, // 103: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	137, // 104: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	150, // 105: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	152, // 106: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	155, // 107: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	160, // 108: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	152, // 109: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	152, // 110: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	174, // 111: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	120, // 112: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	133, // 113: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	122, // 114: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	168, // 115: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	131, // 116: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	170, // 117: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	15,  // 118: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
+	126, // 119: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
+	15,  // 120: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
+	129, // 121: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
+	152, // 122: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
+	152, // 123: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
+	34,  // 124: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
+	112, // 125: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
+	73,  // 126: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
+	97,  // 127: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
+	114, // 128: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
+	152, // 129: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
+	70,  // 130: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
+	72,  // 131: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
+	152, // 132: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
+	57,  // 133: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
+	55,  // 134: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
+	39,  // 135: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
+	50,  // 136: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
+	53,  // 137: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
+	44,  // 138: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
+	46,  // 139: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
+	48,  // 140: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
+	101, // 141: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
+	103, // 142: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
+	105, // 143: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
+	108, // 144: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
+	100, // 145: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
+	41,  // 146: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
+	116, // 147: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
+	95,  // 148: switchboard.wire.v1.Response.presences:type_name -> switchboard.wire.v1.PresencesResult
+	80,  // 149: switchboard.wire.v1.Response.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursResult
+	93,  // 150: switchboard.wire.v1.Response.link_preview:type_name -> switchboard.wire.v1.LinkPreview
+	85,  // 151: switchboard.wire.v1.Response.disappearing:type_name -> switchboard.wire.v1.Disappearing
+	83,  // 152: switchboard.wire.v1.Response.seq_at:type_name -> switchboard.wire.v1.SeqAt
+	88,  // 153: switchboard.wire.v1.Response.freeze:type_name -> switchboard.wire.v1.FreezeResult
+	91,  // 154: switchboard.wire.v1.Response.call:type_name -> switchboard.wire.v1.CallResult
+	3,   // 155: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	14,  // 156: switchboard.wire.v1.SendRequest.location:type_name -> switchboard.wire.v1.Location
+	177, // 157: switchboard.wire.v1.SendRequest.meta:type_name -> switchboard.wire.v1.SendRequest.MetaEntry
+	15,  // 158: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
+	14,  // 159: switchboard.wire.v1.SendResult.location:type_name -> switchboard.wire.v1.Location
+	17,  // 160: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	13,  // 161: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	13,  // 162: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
+	25,  // 163: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
+	25,  // 164: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
+	43,  // 165: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
+	43,  // 166: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
+	13,  // 167: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
+	52,  // 168: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
+	56,  // 169: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
+	17,  // 170: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,   // 171: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	16,  // 172: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	7,   // 173: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,   // 174: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	68,  // 175: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
+	69,  // 176: switchboard.wire.v1.GroupInviteResult.requests:type_name -> switchboard.wire.v1.JoinRequest
+	15,  // 177: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
+	16,  // 178: switchboard.wire.v1.GroupSettingsResult.managers:type_name -> switchboard.wire.v1.Member
+	16,  // 179: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	178, // 180: switchboard.wire.v1.QuietHours.week:type_name -> switchboard.wire.v1.QuietHours.WeekEntry
+	78,  // 181: switchboard.wire.v1.QuietHoursRequest.set:type_name -> switchboard.wire.v1.QuietHours
+	78,  // 182: switchboard.wire.v1.QuietHoursResult.quiet:type_name -> switchboard.wire.v1.QuietHours
+	87,  // 183: switchboard.wire.v1.FreezeResult.frozen:type_name -> switchboard.wire.v1.Frozen
+	8,   // 184: switchboard.wire.v1.CallRequest.op:type_name -> switchboard.wire.v1.CallRequest.Op
+	90,  // 185: switchboard.wire.v1.CallResult.call:type_name -> switchboard.wire.v1.Call
+	9,   // 186: switchboard.wire.v1.CallEvent.kind:type_name -> switchboard.wire.v1.CallEvent.Kind
+	90,  // 187: switchboard.wire.v1.CallEvent.call:type_name -> switchboard.wire.v1.Call
+	179, // 188: switchboard.wire.v1.PresencesResult.users:type_name -> switchboard.wire.v1.PresencesResult.User
+	4,   // 189: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	5,   // 190: switchboard.wire.v1.PrivacyRequest.direct_from:type_name -> switchboard.wire.v1.DirectFrom
+	6,   // 191: switchboard.wire.v1.PrivacyRequest.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
+	4,   // 192: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	5,   // 193: switchboard.wire.v1.PrivacyResult.direct_from:type_name -> switchboard.wire.v1.DirectFrom
+	6,   // 194: switchboard.wire.v1.PrivacyResult.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
+	180, // 195: switchboard.wire.v1.Profile.meta:type_name -> switchboard.wire.v1.Profile.MetaEntry
+	101, // 196: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
+	107, // 197: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
+	15,  // 198: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	132, // 199: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	13,  // 200: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	143, // 201: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	144, // 202: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	145, // 203: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	142, // 204: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
+	141, // 205: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
+	10,  // 206: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
+	1,   // 207: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	16,  // 208: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	87,  // 209: switchboard.wire.v1.MembershipUpdate.frozen:type_name -> switchboard.wire.v1.Frozen
+	181, // 210: switchboard.wire.v1.MembershipUpdate.meta:type_name -> switchboard.wire.v1.MembershipUpdate.MetaEntry
+	11,  // 211: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	92,  // 212: switchboard.wire.v1.Signal.call:type_name -> switchboard.wire.v1.CallEvent
+	153, // 213: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	182, // 214: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	156, // 215: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	158, // 216: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	159, // 217: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	171, // 218: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	173, // 219: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	220, // [220:220] is the sub-list for method output_type
+	220, // [220:220] is the sub-list for method input_type
+	220, // [220:220] is the sub-list for extension type_name
+	220, // [220:220] is the sub-list for extension extendee
+	0,   // [0:220] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -15603,6 +16164,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_Disappearing)(nil),
 		(*Request_SeqAt)(nil),
 		(*Request_Freeze)(nil),
+		(*Request_Call)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[12].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -15671,15 +16233,16 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_Disappearing)(nil),
 		(*Response_SeqAt)(nil),
 		(*Response_Freeze)(nil),
+		(*Response_Call)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[43].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[54].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[72].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[74].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[80].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[82].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[83].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[124].OneofWrappers = []any{
+	file_transport_wirepb_wire_proto_msgTypes[84].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[86].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[87].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[128].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -15692,8 +16255,8 @@ func file_transport_wirepb_wire_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
-			NumEnums:      10,
-			NumMessages:   167,
+			NumEnums:      12,
+			NumMessages:   171,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
