@@ -186,7 +186,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActDisband:      {roles: roles(storage.RoleOwner)},
 		ActDisappearing: {roles: groupManagers},
 		ActFreeze:       {roles: groupManagers},
-		ActCall:         nobody, // calls are one-to-one: in a direct conversation
+		ActCall:         nobody, // calls are one-to-one: a direct or a service conversation
 	},
 	storage.KindService: {
 		ActSend:         {roles: anyServiceRole},
@@ -206,11 +206,11 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActReport:       {roles: anyServiceRole, left: true},
 		ActSettings:     nobody, // a service conversation's rules are the desk's
 		ActPinMessage:   {roles: serviceManager},
-		ActInvite:       nobody, // the desk adds a service conversation's members
-		ActDisband:      nobody, // the desk closes sessions
-		ActDisappearing: nobody, // a service conversation keeps its record
-		ActFreeze:       nobody, // the desk closes sessions
-		ActCall:         nobody, // not yet: a session's call would need the desk's agent as the callee
+		ActInvite:       nobody,                                                  // the desk adds a service conversation's members
+		ActDisband:      nobody,                                                  // the desk closes sessions
+		ActDisappearing: nobody,                                                  // a service conversation keeps its record
+		ActFreeze:       nobody,                                                  // the desk closes sessions
+		ActCall:         {roles: roles(storage.RoleCustomer, storage.RoleAgent)}, // the agent calls the customer
 	},
 }
 

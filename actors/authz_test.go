@@ -114,7 +114,11 @@ func runCell(t *testing.T, node *boot.Node, tag string, c authzCell) error {
 		}
 	case storage.KindService:
 		conv = "s:" + tag
-		members := []*pb.Member{{User: x, Role: pb.Role_CUSTOMER}, {User: "a-" + tag, Role: pb.Role_AGENT}}
+		xRole := pb.Role_CUSTOMER
+		if c.standing.Role == storage.RoleCustomer {
+			xRole = pb.Role_MEMBER // u is the one customer: whom the agent calls
+		}
+		members := []*pb.Member{{User: x, Role: xRole}, {User: "a-" + tag, Role: pb.Role_AGENT}}
 		if c.standing.Member {
 			role := pb.Role(c.standing.Role)
 			if c.standing.Left {
@@ -207,6 +211,14 @@ func doAction(ctx context.Context, node *boot.Node, conv, u, x string, uSeq, xSe
 		_, _, err := node.Freeze(ctx, conv, u, proto.Bool(true), "", time.Time{})
 		return err
 	case actors.ActCall:
+		if c.standing.Role == storage.RoleCustomer && !c.standing.Left {
+			// The agent calls the customer, who answers.
+			if _, err := node.CallStep(ctx, &pb.CallOp{Conv: conv, User: "a-" + strings.TrimPrefix(u, "u-"), Device: "desk", Op: pb.CallOp_START, CallId: "c1"}); err != nil {
+				return fmt.Errorf("the agent's call: %w", err)
+			}
+			_, err := node.CallStep(ctx, &pb.CallOp{Conv: conv, User: u, Device: "phone", Op: pb.CallOp_ACCEPT, CallId: "c1"})
+			return err
+		}
 		_, err := node.CallStep(ctx, &pb.CallOp{Conv: conv, User: u, Device: "phone", Op: pb.CallOp_START, CallId: "c1"})
 		return err
 	}
@@ -332,8 +344,8 @@ group   owner       Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    
 service non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -
 service left        -    Y    -    Y    Y    -    -    -    -    -    -    -    -    -    Y    -    -    -    -    -    -    -
 service member      Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y    -    -    -    -    -    -    -
-service customer    Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y    -    -    -    -    -    -    -
-service agent       Y    Y    Y    Y    Y    Y    -    Y    Y    Y    -    Y    Y    -    Y    -    Y    -    -    -    -    -
+service customer    Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y    -    -    -    -    -    -    Y
+service agent       Y    Y    Y    Y    Y    Y    -    Y    Y    Y    -    Y    Y    -    Y    -    Y    -    -    -    -    Y
 `
 	got := "\n" + fmt.Sprintf("%-20s", "")
 	for _, h := range []string{"send", "hist", "memb", "read", "pin", "rcl", "rcl*", "add", "rem", "leav", "role", "mute", "pres", "blck", "rprt", "set", "pinm", "inv", "disb", "disp", "frz", "call"} {

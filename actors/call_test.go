@@ -277,3 +277,34 @@ func TestCallEndings(t *testing.T) {
 	_, err = callStep(ctx, node, conv, "buyer", "phone", pb.CallOp_START, "frozen", "")
 	wantCode(t, err, pb.Code_FROZEN, "a call into a frozen conversation")
 }
+
+// In a service conversation the desk's agent calls the customer, who
+// answers; the customer's own call is refused (the desk calls back), and
+// so is a supervisor's who is a plain member.
+func TestCallInAServiceConversation(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{})[0]
+	ctx := tctx(t)
+	conv := "s:cars:c1:1"
+	if _, err := node.CreateConversation(ctx, &pb.CreateConversation{Conv: conv, Kind: pb.ConvKind_SERVICE, Members: []*pb.Member{
+		{User: "c1", Role: pb.Role_CUSTOMER}, {User: "a1", Role: pb.Role_AGENT}, {User: "sup", Role: pb.Role_MEMBER}}}); err != nil {
+		t.Fatal(err)
+	}
+	customer, _ := connect(t, node, "c1", "browser")
+	_, err := callStep(ctx, node, conv, "c1", "browser", pb.CallOp_START, "c1", "")
+	wantCode(t, err, pb.Code_FORBIDDEN, "the customer calls the desk")
+	_, err = callStep(ctx, node, conv, "sup", "desk", pb.CallOp_START, "c1", "")
+	wantCode(t, err, pb.Code_FORBIDDEN, "a plain member calls")
+	if c, err := callStep(ctx, node, conv, "a1", "desk", pb.CallOp_START, "c1", "offer"); err != nil || c.Callee != "c1" {
+		t.Fatalf("the agent calls the customer: %v %v", c, err)
+	}
+	waitCallEvent(t, customer, "the customer's browser rings", func(e *pb.CallEvent) bool {
+		return e.Kind == pb.CallEvent_RINGING && string(e.Payload) == "offer" && e.Call.Caller == "a1"
+	})
+	if _, err := callStep(ctx, node, conv, "c1", "browser", pb.CallOp_ACCEPT, "c1", "answer"); err != nil {
+		t.Fatalf("the customer answers: %v", err)
+	}
+	if _, err := callStep(ctx, node, conv, "a1", "desk", pb.CallOp_END, "c1", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitCallEvent(t, customer, "the end", ended("ended"))
+}

@@ -18,8 +18,10 @@ import (
 )
 
 // Calls: a buyer calls the seller about a listing without either giving
-// away a phone number. The conversation grain of a direct conversation
-// rings the other member's devices, relays the two devices' WebRTC
+// away a phone number; a service desk's agent calls the customer whose
+// chat it handles. The conversation grain rings the callee's devices (the
+// other member of a direct conversation; a service conversation's
+// customer, called by its agent), relays the two devices' WebRTC
 // signalling (SDP offer and answer, ICE candidates) and records how the
 // call ended as a system message; the media flow between the devices (or
 // through the app's TURN server), never through the node.
@@ -133,8 +135,8 @@ func (c *conversation) callOp(ctx actor.Context, m *pb.CallOp) {
 		action = ActHistory
 	}
 	if e := authorize(c.kind, c.id, m.User, mem, action); e != nil {
-		if c.kind != storage.KindDirect && mem != nil && mem.Active() {
-			e.Message = fmt.Sprintf("a call is between the two members of a direct conversation; %s is a %s conversation", c.id, c.kind)
+		if c.kind == storage.KindGroup && mem != nil && mem.Active() {
+			e.Message = fmt.Sprintf("a call is one-to-one, in a direct or a service conversation; %s is a group", c.id)
 		}
 		reply(e)
 		return
@@ -219,7 +221,11 @@ func (c *conversation) startCall(ctx actor.Context, m *pb.CallOp, now time.Time,
 		reply(e)
 		return
 	}
-	callee := c.peerOf(m.User)
+	if c.kind == storage.KindService && mem.Role != storage.RoleAgent {
+		reply(pbErr(pb.Code_FORBIDDEN, "in %s the desk's agent calls the customer", c.id))
+		return
+	}
+	callee := c.calleeOf(m.User)
 	if callee == "" {
 		reply(pbErr(pb.Code_INVALID, "%s has nobody to call", c.id))
 		return
@@ -304,14 +310,17 @@ func (c *conversation) otherSide(m *pb.CallOp, now time.Time) (user, device stri
 	return "", "", pbErr(pb.Code_FORBIDDEN, "device %s of %s is not in call %s", m.Device, m.User, m.CallId)
 }
 
-// peerOf is the other member of a direct conversation ("" for none).
-func (c *conversation) peerOf(user string) string {
+// calleeOf is whom user calls: the other member of a direct
+// conversation, a service conversation's customer (the first by id, were
+// there several; "" for none).
+func (c *conversation) calleeOf(user string) string {
+	callee := ""
 	for u, mem := range c.members {
-		if u != user && mem.Active() {
-			return u
+		if u != user && mem.Active() && (c.kind == storage.KindDirect || mem.Role == storage.RoleCustomer) && (callee == "" || u < callee) {
+			callee = u
 		}
 	}
-	return ""
+	return callee
 }
 
 // armCall wakes the grain after d to check the call's deadlines.
