@@ -1,5 +1,6 @@
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import {
+  CallRequest_Op,
   Code,
   ConvKind,
   HelloSchema,
@@ -24,6 +25,7 @@ import {
   type Welcome,
 } from "./gen/wire_pb.js";
 import { backoffDelay } from "./backoff.js";
+import { CALL_ALIVE_EVERY_MS, CALL_ID, callEventView, callView, newCallId, type CallView } from "./calls.js";
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader, MAX_MAX_FRAME } from "./frames.js";
 import { openWebSocket, openWebTransport, type Link, type TransportKind, type WebConfig } from "./links.js";
 import { Conversation, isNews, parseCard, pollStateOf, type Card, type ChatMessage, type Frozen, type LocationInfo, type MediaInfo, type Poll, type PollResults, type Preview } from "./store.js";
@@ -322,6 +324,8 @@ export class Client {
   private muteTimers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Per conversation snoozed, the timer that ends its snooze here (setArchived). */
   private snoozeTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** The calls this device is in, each kept alive (keepCallAlive). */
+  private callAlive = new Map<string, ReturnType<typeof setInterval>>();
 
   constructor(opts: ClientOptions) {
     this.opts = { transports: ["webtransport", "websocket"], minBackoffMs: 200, maxBackoffMs: 15000, requestTimeoutMs: 10000, ackIntervalMs: 200, sendPipeline: 16, maxBusyHoldMs: 5000, ...opts };
@@ -405,6 +409,8 @@ export class Client {
       timers.clear();
     }
     for (const p of this.pipelines.values()) p.stop();
+    for (const t of this.callAlive.values()) clearInterval(t);
+    this.callAlive.clear();
     this.link?.close();
     this.setState("closed");
   }
@@ -1181,8 +1187,13 @@ export class Client {
     }
   }
 
-  private onSignal(s: { kind: Signal_Kind; conv: string; user: string; seq: bigint; waitMs: bigint }): void {
-    if (s.kind === Signal_Kind.QUEUE_POSITION) {
+  private onSignal(s: { kind: Signal_Kind; conv: string; user: string; seq: bigint; waitMs: bigint; call?: Parameters<typeof callEventView>[0] }): void {
+    if (s.kind === Signal_Kind.CALL) {
+      const e = callEventView(s.call);
+      if (!e) return;
+      if (e.step === "ended") this.stopCallAlive(e.call.conv, e.call.id);
+      this.emit("call", e);
+    } else if (s.kind === Signal_Kind.QUEUE_POSITION) {
       this.emit("queuePosition", s.conv, Number(s.seq), Number(s.waitMs));
     } else if (s.kind === Signal_Kind.DESK_NOTE) {
       this.emit("deskNote", s.conv, s.user, Number(s.seq));
@@ -1909,6 +1920,74 @@ export class Client {
     return this.setFrozen(conv, false, "", 0);
   }
 
+  /**
+   * startCall rings the other member of the direct conversation conv (or,
+   * as a service conversation's agent, its customer) with the WebRTC
+   * offer: their devices get the `call` event "ringing", a callee with
+   * no device online a push of kind "call". id is the caller's own (a
+   * fresh one unless given; a startCall retried with it is the same
+   * call). Another call in conv: IN_CALL. The SDK says every
+   * CALL_ALIVE_EVERY_MS that this device is in the call, until it ends.
+   */
+  async startCall(conv: string, offer: Uint8Array | string, opts: { video?: boolean; id?: string } = {}): Promise<CallView> {
+    const callId = opts.id ?? newCallId();
+    if (!CALL_ID.test(callId)) throw new Error("startCall: an id is 1-64 of A-Z, a-z, 0-9, _ and -");
+    const call = await this.callStep(conv, CallRequest_Op.START, callId, { video: opts.video ?? false, payload: bytesOf(offer) });
+    this.keepCallAlive(conv, callId);
+    return call!;
+  }
+
+  /** acceptCall answers the ringing call id on this device with the WebRTC answer. Answered on another device already: IN_CALL. */
+  async acceptCall(conv: string, id: string, answer: Uint8Array | string): Promise<CallView> {
+    const call = await this.callStep(conv, CallRequest_Op.ACCEPT, id, { payload: bytesOf(answer) });
+    this.keepCallAlive(conv, id);
+    return call!;
+  }
+
+  /** declineCall refuses the ringing call id, saying why ("busy"; may be empty). */
+  async declineCall(conv: string, id: string, reason = ""): Promise<void> {
+    await this.callStep(conv, CallRequest_Op.DECLINE, id, { reason });
+  }
+
+  /** endCall hangs up call id (or cancels it while it rings). One that ended already: NOT_FOUND. */
+  async endCall(conv: string, id: string, reason = ""): Promise<void> {
+    this.stopCallAlive(conv, id);
+    await this.callStep(conv, CallRequest_Op.END, id, { reason });
+  }
+
+  /** sendCallSignal relays payload (an ICE candidate, a renegotiation) to the other side's device, in order. */
+  async sendCallSignal(conv: string, id: string, payload: Uint8Array | string): Promise<void> {
+    await this.callStep(conv, CallRequest_Op.SIGNAL, id, { payload: bytesOf(payload) });
+  }
+
+  /** callState reads conv's call (undefined: none), as an app woken by a call's push does once connected. */
+  async callState(conv: string): Promise<CallView | undefined> {
+    return this.callStep(conv, CallRequest_Op.STATE, "", {});
+  }
+
+  private async callStep(conv: string, op: CallRequest_Op, callId: string, v: { video?: boolean; payload?: Uint8Array; reason?: string }): Promise<CallView | undefined> {
+    const r = await this.request({ case: "call", value: { conv, op, callId, ...v } });
+    if (r.result.case !== "call") throw new Error("call: unexpected answer");
+    return callView(r.result.value.call);
+  }
+
+  private keepCallAlive(conv: string, id: string): void {
+    const key = conv + "\u0000" + id;
+    if (this.callAlive.has(key)) return;
+    const t = setInterval(() => {
+      this.callStep(conv, CallRequest_Op.ALIVE, id, {}).catch((err: unknown) => {
+        if (err instanceof ProtocolError && (err.code === Code.NOT_FOUND || err.code === Code.FORBIDDEN)) this.stopCallAlive(conv, id);
+      });
+    }, CALL_ALIVE_EVERY_MS);
+    this.callAlive.set(key, t);
+  }
+
+  private stopCallAlive(conv: string, id: string): void {
+    const key = conv + "\u0000" + id;
+    clearInterval(this.callAlive.get(key));
+    this.callAlive.delete(key);
+  }
+
   private async setFrozen(conv: string, frozen: boolean, reason: string, untilMs: number): Promise<number> {
     const r = await this.request({ case: "freeze", value: { conv, frozen, reason, untilMs: BigInt(untilMs) } });
     if (r.result.case !== "freeze") throw new Error("freeze: unexpected answer");
@@ -2554,6 +2633,11 @@ const MAX_HIDE_SEQS = 100;
 
 /** MAX_RIDING_ACKS bounds the acks one riding request carries (a small frame). */
 const MAX_RIDING_ACKS = 1024;
+
+/** bytesOf is a call's payload as bytes: an SDP or a candidate's JSON as UTF-8. */
+function bytesOf(p: Uint8Array | string): Uint8Array {
+  return typeof p === "string" ? new TextEncoder().encode(p) : p;
+}
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);

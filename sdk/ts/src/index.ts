@@ -1,6 +1,7 @@
 export { Client, WEEKDAYS, everyDay, MEDIA_CHUNK_BYTES, PRESENCES_PER_REQUEST, PROFILES_PER_REQUEST, ProtocolError, directConv, directPeer, directTopic, type Target, type AwayView, type ClientOptions, type GroupMember, type GroupSettingsView, type GroupInviteView, type JoinRequestView, type ClientEvents, type ConnState, type Draft, type DirectFromName, type GroupAddFromName, type LinkPreviewView, type PresenceSharingName, type PresenceView, type QuietHoursView, type ScheduledMessage, type SearchFilters, type StarredMessage, type UserProfile } from "./client.js";
 export { Conversation, FORWARDED_MANY_TIMES, isNews, mentionsMe, parseCard, parsePoll, type Card, type ChatMessage, type Frozen, type LocationInfo, type MediaInfo, type MessageState, type Poll, type PollResults, type PollState, type Preview, type Reaction } from "./store.js";
 export { PREVIEW_SIDE, makePreview } from "./preview.js";
+export { CALL_ALIVE_EVERY_MS, CALL_ID, newCallId, type CallEventView, type CallOutcome, type CallStep, type CallView } from "./calls.js";
 export { Desk, ServiceDesk, type DeskAgentView, type DeskNoteView, type DeskQueueView, type DeskRatingView, type DeskSavedReplyView, type DeskSessionView, type EnterResult, type LineHoursView, type LineReasonsView, type LineTargetsView, type MetricsRow } from "./desk.js";
 export type { MyMetricsRow, MyMetricsView } from "./mymetrics.js";
 export { FrameReader, FrameError, encodeFrame, DEFAULT_MAX_FRAME, MAX_MAX_FRAME } from "./frames.js";

@@ -1,5 +1,6 @@
 // What a Client is configured with, and the events it emits.
 
+import type { CallEventView } from "./calls.js";
 import type { Code } from "./gen/wire_pb.js";
 import type { TransportKind } from "./links.js";
 import type { OutboxStorage } from "./outbox.js";
@@ -87,5 +88,13 @@ export interface ClientEvents {
    * the phone is notified.
    */
   reminder: (conv: string, seq: number) => void;
+  /**
+   * A step of a call in e.call.conv: it rings on this device (e.payload:
+   * the caller's offer), was answered (to the caller: the answer; to the
+   * callee's other devices: answered on e.call.answeredDevice, stop
+   * ringing), a signal from the other side, or it ended (e.outcome).
+   * The conversation also records each call's end as a system message.
+   */
+  call: (e: CallEventView) => void;
   error: (code: Code, message: string) => void;
 }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv, directPeer, directTopic, everyDay } from "../src/client.js";
 import { ServiceDesk } from "../src/desk.js";
 import type { MyMetricsRow } from "../src/mymetrics.js";
+import type { CallEventView } from "../src/calls.js";
 import { Code } from "../src/gen/wire_pb.js";
 
 const url = process.env.SWITCHBOARD_WEB_URL;
@@ -1610,5 +1611,45 @@ test("quiet hours: set on one device in the user's zone, the other hears \"quiet
     } finally {
       await desk.clearQuietHours().catch(() => {});
     }
+  });
+});
+
+test("a call: the callee's phone and tablet ring with the offer, the tablet answers and the phone stops ringing; candidates cross in order; the caller hangs up and both hear how it ended", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["ts-caller", "ts-callee", "ts-callee-tablet"], async (caller, phone, tablet) => {
+    const conv = directConv("ts-caller", "ts-callee");
+    caller.send({ to: "ts-callee" }, "may I call about the bike?");
+    await until("the chat exists", () => phone.conversation(conv).messages.length > 0);
+    const seen = new Map<Client, CallEventView[]>([[caller, []], [phone, []], [tablet, []]]);
+    for (const [c, got] of seen) c.on("call", (e) => got.push(e));
+    const step = (c: Client, s: string) => seen.get(c)!.filter((e) => e.step === s);
+
+    const call = await caller.startCall(conv, "v=0 offer", { video: true });
+    assert.equal(call.callee, "ts-callee");
+    assert.ok(call.video && call.answeredMs === 0);
+    await assert.rejects(phone.startCall(conv, "v=0"), (e: unknown) => e instanceof ProtocolError && e.code === Code.IN_CALL);
+    await until("both devices ring", () => step(phone, "ringing").length === 1 && step(tablet, "ringing").length === 1);
+    assert.equal(new TextDecoder().decode(step(phone, "ringing")[0].payload), "v=0 offer");
+    assert.equal((await phone.callState(conv))?.id, call.id);
+
+    const answered = await tablet.acceptCall(conv, call.id, "v=0 answer");
+    assert.equal(answered.answeredDevice, "ts2");
+    await until("the caller hears the answer", () => step(caller, "accepted").length === 1);
+    assert.equal(new TextDecoder().decode(step(caller, "accepted")[0].payload), "v=0 answer");
+    await until("the phone stops ringing", () => step(phone, "accepted").length === 1);
+    assert.equal(step(phone, "accepted")[0].call.answeredDevice, "ts2");
+    await assert.rejects(phone.acceptCall(conv, call.id, "late"), (e: unknown) => e instanceof ProtocolError && e.code === Code.IN_CALL);
+
+    for (const c of ["candidate 1", "candidate 2", "candidate 3"]) await caller.sendCallSignal(conv, call.id, c);
+    await until("the tablet has the candidates", () => step(tablet, "signal").length === 3);
+    assert.deepEqual(step(tablet, "signal").map((e) => new TextDecoder().decode(e.payload)), ["candidate 1", "candidate 2", "candidate 3"]);
+    assert.equal(step(phone, "signal").length, 0, "the phone that did not answer gets no signal");
+
+    await caller.endCall(conv, call.id);
+    await until("both sides hear the end", () => step(tablet, "ended").length === 1 && step(caller, "ended").length === 1);
+    const end = step(tablet, "ended")[0];
+    assert.equal(end.outcome, "ended");
+    assert.ok(end.seq > 0, "the end is recorded");
+    assert.equal(await caller.callState(conv), undefined);
+    await assert.rejects(caller.endCall(conv, call.id), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_FOUND);
   });
 });

@@ -9,6 +9,8 @@ import { chatMessage, directPeer, directTopic } from "../src/messages.js";
 import { create } from "@bufbuild/protobuf";
 import { OUTBOX_PREFIX, forgetMessage, loadMessages, queuedAt, saveMessage } from "../src/outbox.js";
 import { Desk } from "../src/desk.js";
+import { CALL_ID, callEventView, newCallId } from "../src/calls.js";
+import { CallEventSchema, CallEvent_Kind } from "../src/gen/wire_pb.js";
 
 test("frames: split anywhere, several per chunk", () => {
   const a = encodeFrame(new Uint8Array([1, 2, 3]));
@@ -1351,4 +1353,31 @@ test("everyDay builds quiet hours: a night across midnight, a span within a day,
   assert.deepEqual(everyDay("UTC", "00:00", "00:00", ["sun"]).week, { sun: "00:00-24:00" });
   assert.deepEqual(everyDay("UTC", "21:00", "00:00", ["fri"]).week, { fri: "21:00-24:00" });
   assert.deepEqual(Object.keys(everyDay("Europe/Berlin", "22:00", "07:00").week), WEEKDAYS);
+});
+
+test("calls: a CALL signal's event as its view; an unknown step or no call is none; ids", () => {
+  const call = { id: "c1", conv: "d:a:b", caller: "a", callerDevice: "phone", callee: "b", video: true, startedMs: 1000n, answeredMs: 2000n, answeredDevice: "tablet" };
+  const ended = callEventView(create(CallEventSchema, { kind: CallEvent_Kind.ENDED, call, outcome: "ended", reason: "bye", durationMs: 61000n, seq: 7n }));
+  assert.deepEqual(ended, {
+    step: "ended",
+    call: { id: "c1", conv: "d:a:b", caller: "a", callerDevice: "phone", callee: "b", video: true, startedMs: 1000, answeredMs: 2000, answeredDevice: "tablet" },
+    payload: new Uint8Array(),
+    outcome: "ended",
+    reason: "bye",
+    durationMs: 61000,
+    seq: 7,
+  });
+  assert.equal(callEventView(create(CallEventSchema, { kind: CallEvent_Kind.RINGING, call, outcome: "exploded" }))?.outcome, undefined, "an outcome this SDK does not know");
+  assert.equal(callEventView(create(CallEventSchema, { kind: 9 as CallEvent_Kind, call })), undefined, "a step this SDK does not know");
+  assert.equal(callEventView(create(CallEventSchema, { kind: CallEvent_Kind.SIGNAL })), undefined, "no call");
+  assert.match(newCallId(), CALL_ID);
+  assert.notEqual(newCallId(), newCallId());
+  assert.equal(CALL_ID.test("a".repeat(65)), false);
+  assert.equal(CALL_ID.test("a b"), false);
+});
+
+test("startCall refuses a malformed id before asking the node", async () => {
+  const c = new Client({ url: "http://127.0.0.1:1", token: "t" });
+  await assert.rejects(c.startCall("d:a:b", "v=0", { id: "not ok" }), /an id is 1-64/);
+  c.close();
 });
