@@ -48,7 +48,9 @@ func artifactDir(t *testing.T) string {
 // the customer's tab is killed with a message still unanswered and a new
 // tab resumes the chat with every message once, the agent sends a card whose action the customer clicks (a real webhook
 // gets the signed click and its signed answer updates the card in both
-// pages), the agent transfers and the session is closed.
+// pages), the agent calls the customer (a WebRTC call between the two
+// pages, rung and recorded by the node), the agent transfers and the
+// session is closed.
 // The agent labels the session "vip" from the workbench: a chip in its
 // list, the filter "vip" keeps it alone, and the chip's × removes it.
 // The agent deletes an answer for itself from the workbench ("delete for
@@ -154,7 +156,9 @@ func browserRun(t *testing.T, browser, transport string) {
 	base := "http://" + webAddr
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
-		chromedp.Flag("headless", "new"), chromedp.WindowSize(1000, 700))
+		chromedp.Flag("headless", "new"), chromedp.WindowSize(1000, 700),
+		// A call between the pages: a fake microphone, allowed without asking.
+		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancel()
 	bctx, cancel := chromedp.NewContext(actx)
@@ -409,6 +413,19 @@ func browserRun(t *testing.T, browser, transport string) {
 	click(customer, "vote", `#messages .msg.poll button[data-option="1"]`)
 	until(customer, "the customer's vote, marked as theirs", sat+`?.className === "mine" && `+sat+`.textContent === "Saturday · 1"`)
 	until(agent, "the customer's vote at the agent", sat+`?.textContent === "Saturday · 1"`)
+
+	// A call from the workbench: the customer's page rings, the customer
+	// answers, and the two browsers connect (WebRTC over loopback, with
+	// Chromium's fake microphone); the agent hangs up, both pages say it
+	// ended, and the conversation records it with its length.
+	click(agent, "call the customer", "#call")
+	until(customer, "the customer's page rings", `document.querySelector("#call").dataset.call === "ringing" && document.querySelector("#call .call-text").textContent.startsWith("Incoming call from")`)
+	click(customer, "answer", "#call .accept")
+	until(agent, "the call connects at the agent", `document.querySelector("#call-line").dataset.call === "connected"`)
+	until(customer, "the call connects at the customer", `document.querySelector("#call").dataset.call === "connected"`)
+	click(agent, "hang up", "#call-line .hangup")
+	until(customer, "the end at the customer", `document.querySelector("#call").dataset.call === "ended" && document.querySelector("#call .call-text").textContent.startsWith("Call ended: ended")`)
+	until(customer, "the call's record", `[...document.querySelectorAll("#messages .msg.system")].some(e => /'s call · \d+:\d\d/.test(e.textContent))`)
 
 	// The agent recalls a recent message of its own from the workbench.
 	eval(agent, "recall", `[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith("while you were away 2")).querySelector("button.recall").click(); true`, nil)

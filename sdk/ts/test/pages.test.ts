@@ -690,6 +690,13 @@ test("systemText says a system message's body as a sentence, users by name (else
   assert.equal(say({ op: "approve", actor: "ann", users: ["dan"], count: 1, role: "member" }), "Ann let Dan in");
   assert.equal(say({ op: "approve", actor: "ann", users: ["dan", "bob"], count: 25, role: "member" }), "Ann let Dan, Bob and 23 others in");
 
+  // A call's record: its length, or how it went unanswered.
+  assert.equal(say({ op: "call", call: "c1", actor: "ann", callee: "bob", video: false, outcome: "ended", duration_ms: 192_000, by: "bob" }), "Ann's call · 3:12");
+  assert.equal(say({ op: "call", call: "c1", actor: "ann", callee: "bob", video: true, outcome: "dropped", duration_ms: 5_000 }), "Ann's video call · 0:05 (the line dropped)");
+  assert.equal(say({ op: "call", call: "c1", actor: "ann", callee: "bob", video: false, outcome: "missed" }), "Ann's call: no answer");
+  assert.equal(say({ op: "call", call: "c1", actor: "ann", callee: "bob", video: false, outcome: "declined", by: "bob", reason: "busy" }), "Ann's call: declined (busy)");
+  assert.equal(say({ op: "call", call: "c1", actor: "ann", callee: "bob", video: false, outcome: "cancelled", by: "ann" }), "Ann's call: cancelled");
+
   // A profile step tells every current value: the one before it says what changed.
   const profile = { op: "profile", actor: "ann", title: "Team room", description: "", picture: "" };
   assert.equal(say({ ...profile, title: "Sales" }, profile), "Ann renamed the group to “Sales”");

@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, linkTracker, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, memberCount, presenceLine, labelChips, labelControl, labelFilter, markedUnreadMark, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, shareLocation, showStatus, snoozeControl, snoozedMark, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, awayForm, callLine, Client, demoCard, demoPoll, linkTracker, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, memberCount, presenceLine, labelChips, labelControl, labelFilter, markedUnreadMark, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, shareLocation, showStatus, snoozeControl, snoozedMark, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -91,6 +91,7 @@ const byLabel = labelFilter($("label-filter"), () => renderList());
 // from the node, under the conversation; filesPanel the open
 // conversation's shared files (the Files button).
 let thread, files;
+let calls; // callLine, once connected: the agent calls the open session's customer
 const onThread = (m) => thread.open(client.conversation(m.conv), m);
 const draw = (c) => {
   renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, onHide, onThread, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), onRemind: stars?.remind, reminders: stars?.reminders(c), preview: previews, people: names });
@@ -502,7 +503,7 @@ async function open(id) {
   $("title").textContent = id;
   showPeer(id);
   $("text").disabled = $("send").disabled = $("send-card").disabled = $("send-poll").disabled = $("later-at").disabled = $("send-later").disabled = $("show-files").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = $("where").disabled = false;
-  $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = !id.startsWith("s:");
+  $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = $("call").disabled = !id.startsWith("s:");
   allToggle.open(id);
   void invites?.open(id); // shown in a group the agent manages
   members?.open(id);
@@ -561,6 +562,7 @@ $("connect").onclick = async () => {
   files = filesPanel(client, $("files"), download, note, names);
   showStatus(client);
   typingLine(client, $("typing"), () => current, names);
+  calls = callLine(client, $("call-line"), (u) => names?.name(u, current) ?? u);
   // A supervisor's note on the open session shows at once.
   client.on("deskNote", (conv) => conv === current && void showNotes(conv));
   // A supervisor (or the admin, or the desk) changed my state: show it.
@@ -904,4 +906,11 @@ $("close").onclick = async () => {
   } catch (err) {
     note(`close failed: ${err.message}`);
   }
+};
+
+// The agent calls the open session's customer (in the browser, voice):
+// the customer's chat page rings.
+$("call").onclick = () => {
+  const peer = current && peerOf(current, user);
+  if (peer) void calls?.start(current, names?.name(peer.user, peer.conv) ?? peer.user);
 };

@@ -1,4 +1,4 @@
-import { attachFile, Client, draftKeeper, forwarder, hider, linkTracker, params, people, pinTracker, profileForm, renderMessages, ServiceDesk, shareLocation, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { attachFile, callLine, Client, draftKeeper, forwarder, hider, linkTracker, params, people, pinTracker, profileForm, renderMessages, ServiceDesk, shareLocation, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -145,6 +145,7 @@ async function start() {
   });
   showStatus(client);
   typingLine(client, $("typing"), () => conv, names);
+  callLine(client, $("call"), nameOf); // the agent may call: it rings here
   client.on("conversation", (c) => {
     if (c.id !== conv) return;
     draw(c);

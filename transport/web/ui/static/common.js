@@ -1,5 +1,5 @@
 // Shared by the pages: tokens, rendering, the SDK.
-import { Client, Code, Desk, FORWARDED_MANY_TIMES, ServiceDesk, directPeer, directTopic, isNews, makePreview, mentionsMe, parseCard, parsePoll } from "./switchboard.js";
+import { Client, Code, Desk, FORWARDED_MANY_TIMES, ServiceDesk, directPeer, directTopic, isNews, makePreview, mentionsMe, newCallId, parseCard, parsePoll } from "./switchboard.js";
 export { Client, Desk, ServiceDesk, isNews, mentionsMe };
 
 export const params = new URLSearchParams(location.search);
@@ -462,6 +462,11 @@ const steps = {
           ["picture", s.picture ? "changed the group's picture" : "removed the group's picture"],
         ])}`
       : `${a} updated the group${s.title ? ` “${s.title}”` : ""}`,
+  call: (a, s) => {
+    const what = s.video ? "video call" : "call";
+    if (s.outcome === "ended" || s.outcome === "dropped") return `${a}'s ${what} · ${clock(s.duration_ms ?? 0)}${s.outcome === "dropped" ? " (the line dropped)" : ""}`;
+    return `${a}'s ${what}: ${{ missed: "no answer", cancelled: "cancelled", declined: "declined" }[s.outcome] ?? s.outcome}${s.reason ? ` (${s.reason})` : ""}`;
+  },
   freeze: (a, s) => (s.frozen ? `${a} froze the conversation${s.reason ? `: ${s.reason}` : ""}` : `${a} opened the conversation again`),
   disappear: (a, s) => (s.after_ms ? `${a} set messages to disappear ${lasting(s.after_ms)} after they are sent` : `${a} turned disappearing messages off`),
   settings: (a, s, l, p) =>
@@ -2026,4 +2031,134 @@ export function typingLine(client, el, convOf, people) {
     el.textContent = on ? `${people?.name(user, conv) ?? user} is typing…` : "";
     if (on) timers.set(user, setTimeout(() => (el.textContent = ""), 4000));
   });
+}
+
+// clock is a call's length as m:ss.
+const clock = (ms) => `${Math.floor(ms / 60000)}:${String(Math.floor(ms / 1000) % 60).padStart(2, "0")}`;
+
+// callLine shows this device's call in el and runs its WebRTC side. A call
+// that rings here shows Accept and Decline; one placed with start(conv)
+// shows "Calling…" and Hang up; once answered the two browsers exchange
+// audio (the microphone if the page may use it, else listening only) and
+// the line counts the minutes; then it says how the call ended. The node
+// only rings and relays: the offer and the answer carry every ICE
+// candidate (gathered before they are sent), so no trickling is needed.
+// el.dataset.call is the state ("ringing", "calling", "answered",
+// "connected", "ended"), for tests and styles.
+export function callLine(client, el, nameOf = (u) => u) {
+  let cur; // { conv, id, role, peer, offer, timer, answeredAt }
+  el.innerHTML = '<span class="call-text"></span> <button type="button" class="accept">Accept</button> <button type="button" class="decline">Decline</button> <button type="button" class="hangup">Hang up</button><audio autoplay></audio>';
+  const [text, accept, decline, hangup, audio] = ["call-text", "accept", "decline", "hangup"].map((c) => el.querySelector("." + c)).concat(el.querySelector("audio"));
+  const show = (state, t, buttons = []) => {
+    el.hidden = false;
+    el.dataset.call = state;
+    text.textContent = t;
+    for (const b of [accept, decline, hangup]) b.hidden = !buttons.includes(b);
+  };
+  const stop = () => {
+    clearInterval(cur?.timer);
+    cur?.peer?.stream?.getTracks().forEach((t) => t.stop());
+    cur?.peer?.pc.close();
+    audio.srcObject = null;
+    cur = undefined;
+  };
+  const other = (call) => nameOf(call.caller === client.user ? call.callee : call.caller);
+  const connected = () => {
+    if (!cur || cur.timer) return;
+    cur.answeredAt ??= Date.now();
+    const tick = () => show("connected", `In call with ${cur.name} · ${clock(Date.now() - cur.answeredAt)}`, [hangup]);
+    tick();
+    cur.timer = setInterval(tick, 1000);
+  };
+  const peer = async () => {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      for (const t of stream.getTracks()) pc.addTrack(t, stream);
+    } catch {
+      pc.addTransceiver("audio", { direction: "recvonly" }); // no microphone: listen only
+    }
+    pc.ontrack = (ev) => (audio.srcObject = ev.streams[0] ?? new MediaStream([ev.track]));
+    pc.onconnectionstatechange = () => pc.connectionState === "connected" && connected();
+    return { pc, stream };
+  };
+  const described = async (pc) => {
+    await new Promise((res) => {
+      if (pc.iceGatheringState === "complete") return res();
+      const t = setTimeout(res, 3000);
+      pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && (clearTimeout(t), res()));
+    });
+    return JSON.stringify(pc.localDescription);
+  };
+  const failed = (what, err) => {
+    const c = cur;
+    stop();
+    show("ended", `${what}: ${err.message ?? err}`);
+    if (c) client.endCall(c.conv, c.id).catch(() => {});
+  };
+  client.on("call", (e) => {
+    const { call } = e;
+    if (e.step === "ringing") {
+      if (cur) return void client.declineCall(call.conv, call.id, "busy").catch(() => {});
+      cur = { conv: call.conv, id: call.id, role: "callee", offer: new TextDecoder().decode(e.payload), name: other(call) };
+      show("ringing", `Incoming ${call.video ? "video " : ""}call from ${cur.name}`, [accept, decline]);
+      return;
+    }
+    if (!cur || cur.id !== call.id) return;
+    if (e.step === "accepted" && cur.role === "caller") {
+      show("answered", `In call with ${cur.name}…`, [hangup]);
+      cur.peer.pc.setRemoteDescription(JSON.parse(new TextDecoder().decode(e.payload))).catch((err) => failed("the call could not connect", err));
+    } else if (e.step === "accepted" && !cur.peer) {
+      stop();
+      show("ended", "Answered on another device");
+    } else if (e.step === "ended") {
+      stop();
+      show("ended", `Call ended: ${e.outcome}${e.durationMs ? " · " + clock(e.durationMs) : ""}`);
+    }
+  });
+  accept.onclick = async () => {
+    const c = cur;
+    if (!c || c.peer) return;
+    show("answered", `Connecting to ${c.name}…`, [hangup]);
+    try {
+      c.peer = await peer();
+      await c.peer.pc.setRemoteDescription(JSON.parse(c.offer));
+      await c.peer.pc.setLocalDescription(await c.peer.pc.createAnswer());
+      await client.acceptCall(c.conv, c.id, await described(c.peer.pc));
+      if (c.peer.pc.connectionState === "connected") connected();
+    } catch (err) {
+      failed("could not answer", err);
+    }
+  };
+  decline.onclick = () => {
+    const c = cur;
+    stop();
+    show("ended", "Declined");
+    if (c) client.declineCall(c.conv, c.id).catch(() => {});
+  };
+  hangup.onclick = () => {
+    const c = cur;
+    stop();
+    show("ended", "Call ended");
+    if (c) client.endCall(c.conv, c.id).catch(() => {});
+  };
+  return {
+    // start calls the other side of conv (the customer, from a service
+    // conversation's agent).
+    async start(conv, name) {
+      if (cur) return;
+      const c = (cur = { conv, id: newCallId(), role: "caller", name });
+      show("calling", `Calling ${name}…`, [hangup]);
+      try {
+        c.peer = await peer();
+        await c.peer.pc.setLocalDescription(await c.peer.pc.createOffer());
+        const offer = await described(c.peer.pc);
+        if (cur !== c) return void (c.peer.stream?.getTracks().forEach((t) => t.stop()), c.peer.pc.close()); // hung up meanwhile
+        await client.startCall(conv, offer, { id: c.id });
+      } catch (err) {
+        failed("could not call", err);
+      }
+    },
+  };
 }
