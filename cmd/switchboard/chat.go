@@ -512,6 +512,8 @@ func (ch *chat) event(e client.Event) {
 		if e.Conv == ch.conv && e.Typing {
 			fmt.Fprintf(ch.out, "  %s is typing…\n", e.User)
 		}
+	case client.EventCall:
+		ch.call(e.Call)
 	case client.EventMembership:
 		fmt.Fprintf(ch.out, "  — membership of %s changed\n", e.Conv)
 	case client.EventDisconnected:
@@ -520,6 +522,19 @@ func (ch *chat) event(e client.Event) {
 		fmt.Fprintln(ch.out, "  — connected")
 	case client.EventError:
 		fmt.Fprintln(ch.out, "  ! stopped:", e.Err)
+	}
+}
+
+// call tells of a call's steps. A terminal has no microphone: a call
+// that rings here is answered in an app (or declined there, or missed).
+func (ch *chat) call(e *client.CallEvent) {
+	switch e.Kind {
+	case client.CallRinging:
+		fmt.Fprintf(ch.out, "  📞 %s is calling in %s (answer in an app)\n", e.Call.Caller, e.Call.Conv)
+	case client.CallAccepted:
+		fmt.Fprintf(ch.out, "  📞 %s answered the call on %s\n", e.Call.Callee, e.Call.AnsweredDevice)
+	case client.CallEnded:
+		fmt.Fprintf(ch.out, "  📞 the call in %s ended: %s\n", e.Call.Conv, e.Outcome)
 	}
 }
 
