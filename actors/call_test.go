@@ -286,7 +286,7 @@ func TestCallInAServiceConversation(t *testing.T) {
 	ctx := tctx(t)
 	conv := "s:cars:c1:1"
 	if _, err := node.CreateConversation(ctx, &pb.CreateConversation{Conv: conv, Kind: pb.ConvKind_SERVICE, Members: []*pb.Member{
-		{User: "c1", Role: pb.Role_CUSTOMER}, {User: "a1", Role: pb.Role_AGENT}, {User: "sup", Role: pb.Role_MEMBER}}}); err != nil {
+		{User: "c1", Role: pb.Role_CUSTOMER}, {User: "a1", Role: pb.Role_AGENT}, {User: "a2", Role: pb.Role_AGENT}, {User: "sup", Role: pb.Role_MEMBER}}}); err != nil {
 		t.Fatal(err)
 	}
 	customer, _ := connect(t, node, "c1", "browser")
@@ -297,6 +297,8 @@ func TestCallInAServiceConversation(t *testing.T) {
 	if c, err := callStep(ctx, node, conv, "a1", "desk", pb.CallOp_START, "c1", "offer"); err != nil || c.Callee != "c1" {
 		t.Fatalf("the agent calls the customer: %v %v", c, err)
 	}
+	_, err = callStep(ctx, node, conv, "a2", "desk", pb.CallOp_END, "c1", "")
+	wantCode(t, err, pb.Code_FORBIDDEN, "another agent hangs up the ringing call")
 	waitCallEvent(t, customer, "the customer's browser rings", func(e *pb.CallEvent) bool {
 		return e.Kind == pb.CallEvent_RINGING && string(e.Payload) == "offer" && e.Call.Caller == "a1"
 	})

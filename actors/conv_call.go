@@ -278,14 +278,15 @@ func (c *conversation) calleeStep(m *pb.CallOp, what string) *pb.Error {
 }
 
 // hangUp is the outcome of an END by m's device: the caller's cancels a
-// call that rings; the callee's declines it; after an answer either of
-// the two devices in the call ends it.
+// call that rings, the callee's declines it; after an answer either of
+// the two devices in the call ends it. Nobody else hangs up (another
+// agent of a service conversation).
 func (c *conversation) hangUp(m *pb.CallOp) (string, *pb.Error) {
 	call := c.call.call
 	switch {
 	case call.AnsweredMs == 0 && m.User == call.Caller:
 		return callCancelled, nil
-	case call.AnsweredMs == 0:
+	case call.AnsweredMs == 0 && m.User == call.Callee:
 		return callDeclined, nil
 	case m.User == call.Caller && m.Device == call.CallerDevice, m.User == call.Callee && m.Device == call.AnsweredDevice:
 		return callEnded, nil
