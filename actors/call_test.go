@@ -310,3 +310,10 @@ func TestCallInAServiceConversation(t *testing.T) {
 	}
 	waitCallEvent(t, customer, "the end", ended("ended"))
 }
+
+// A step the node does not know is refused at once, not left unanswered.
+func TestCallUnknownStep(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{})[0]
+	_, err := node.CallStep(tctx(t), &pb.CallOp{Conv: actors.DirectConvID("a", "b"), User: "a", Device: "phone", Op: pb.CallOp_Op(42), CallId: "c1"})
+	wantCode(t, err, pb.Code_INVALID, "an unknown step")
+}

@@ -89,6 +89,9 @@ func (n *Runtime) CallStep(ctx context.Context, op *pb.CallOp) (*pb.Call, error)
 	if err := errors.Join(checkConv(op.Conv), checkUser(op.User)); err != nil {
 		return nil, err
 	}
+	if _, ok := pb.CallOp_Op_name[int32(op.Op)]; !ok {
+		return nil, invalid("call op %d: no such step", op.Op)
+	}
 	switch {
 	case op.Op != pb.CallOp_STATE && !callIDPattern.MatchString(op.CallId):
 		return nil, invalid("a call id is 1-64 of A-Z, a-z, 0-9, _ and -")
@@ -194,6 +197,8 @@ func (c *conversation) callOp(ctx actor.Context, m *pb.CallOp) {
 			return
 		}
 		reply(nil)
+	default:
+		reply(pbErr(pb.Code_INVALID, "call op %d: no such step", m.Op))
 	}
 }
 
@@ -210,7 +215,7 @@ func (c *conversation) startCall(ctx actor.Context, m *pb.CallOp, now time.Time,
 	}
 	mem := c.members[m.User]
 	switch {
-	case mem.Muted:
+	case mem.Muted && c.kind == storage.KindDirect:
 		reply(pbErr(pb.Code_MUTED, "%s cannot call in %s: the other member blocked them", m.User, c.id))
 		return
 	case c.blocksPeer(m.User):
