@@ -66,6 +66,10 @@ var (
 		Name: "switchboard_calls_answered_total",
 		Help: "Calls answered by the callee.",
 	})
+	callsActive = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "switchboard_calls_active",
+		Help: "Calls ringing or under way in this node's conversation grains.",
+	})
 	callsEnded = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchboard_calls_ended_total",
 		Help: "Calls ended, by outcome: missed, declined, cancelled, ended, dropped.",
@@ -243,6 +247,7 @@ func (c *conversation) startCall(ctx actor.Context, m *pb.CallOp, now time.Time,
 		ev:   &pb.CallEvent{Kind: pb.CallEvent_RINGING, Call: cloneCall(call), Payload: m.Payload},
 		ring: &pb.RingOffline{Call: cloneCall(call), UntilMs: now.Add(c.rt.cfg.CallRingTimeout).UnixMilli()}})
 	callsStarted.Inc()
+	callsActive.Inc()
 	reply(nil)
 }
 
@@ -383,6 +388,7 @@ func (c *conversation) endCall(ctx actor.Context, outcome, by, reason string, no
 		ev.DurationMs = max(0, now.UnixMilli()-call.AnsweredMs)
 	}
 	callsEnded.WithLabelValues(outcome).Inc()
+	callsActive.Dec()
 	detail := map[string]any{"op": "call", "call": call.Id, "actor": call.Caller, "callee": call.Callee,
 		"video": call.Video, "outcome": outcome}
 	if ev.DurationMs != 0 {
