@@ -317,3 +317,41 @@ func TestCallUnknownStep(t *testing.T) {
 	_, err := node.CallStep(tctx(t), &pb.CallOp{Conv: actors.DirectConvID("a", "b"), User: "a", Device: "phone", Op: pb.CallOp_Op(42), CallId: "c1"})
 	wantCode(t, err, pb.Code_INVALID, "an unknown step")
 }
+
+// Across two nodes: the caller's phone on one, the callee's two devices on
+// the other, the conversation's grain wherever the cluster put it. The
+// ring reaches both devices, the signals only the one that answered.
+func TestCallAcrossNodes(t *testing.T) {
+	nodes := startCluster(t, 2, openStore(t), actors.Config{})
+	ctx := tctx(t)
+	conv := actors.DirectConvID("buyer", "seller")
+	if _, err := nodes[0].SendDirect(ctx, "seller", &pb.SendMessage{Sender: "buyer", Body: []byte("hi")}); err != nil {
+		t.Fatal(err)
+	}
+	buyer, _ := connect(t, nodes[0], "buyer", "phone")
+	phone, _ := connect(t, nodes[1], "seller", "phone")
+	laptop, _ := connect(t, nodes[1], "seller", "laptop")
+	if _, err := callStep(ctx, nodes[0], conv, "buyer", "phone", pb.CallOp_START, "c1", "offer"); err != nil {
+		t.Fatal(err)
+	}
+	for name, d := range map[string]*device{"phone": phone, "laptop": laptop} {
+		waitCallEvent(t, d, name+" rings", func(e *pb.CallEvent) bool { return e.Kind == pb.CallEvent_RINGING })
+	}
+	if _, err := callStep(ctx, nodes[1], conv, "seller", "laptop", pb.CallOp_ACCEPT, "c1", "answer"); err != nil {
+		t.Fatal(err)
+	}
+	waitCallEvent(t, buyer, "the answer", func(e *pb.CallEvent) bool { return e.Kind == pb.CallEvent_ACCEPTED && string(e.Payload) == "answer" })
+	if _, err := callStep(ctx, nodes[0], conv, "buyer", "phone", pb.CallOp_SIGNAL, "c1", "candidate"); err != nil {
+		t.Fatal(err)
+	}
+	waitCallEvent(t, laptop, "the candidate", func(e *pb.CallEvent) bool { return string(e.Payload) == "candidate" })
+	if _, err := callStep(ctx, nodes[0], conv, "buyer", "phone", pb.CallOp_END, "c1", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitCallEvent(t, phone, "the end", ended("ended"))
+	for _, e := range phone.callEvents() {
+		if e.Kind == pb.CallEvent_SIGNAL {
+			t.Fatalf("the device that did not answer got a signal: %v", e)
+		}
+	}
+}
