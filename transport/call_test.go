@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/internal/ice"
 	"github.com/switchboard-im/switchboard/push"
+	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -38,6 +40,8 @@ func TestCallOverTheWire(t *testing.T) {
 	e := newEnv(t, envOptions{actors: actors.Config{
 		CallRingTimeout: 2 * time.Second,
 		Push:            actors.PushConfig{Default: &push.Webhook{URL: gw.srv.URL, Secret: pushSecret, MaxAttempts: 1}, Coalesce: 50 * time.Millisecond},
+	}, transport: transport.Config{
+		ICE: ice.Config{URLs: []string{"stun:stun.example.org:3478", "turn:turn.example.org:3478"}, Secret: []byte("north"), TTL: time.Hour},
 	}})
 	ctx := tctx(t)
 	buyer := e.dial("buyer", "phone")
@@ -52,6 +56,13 @@ func TestCallOverTheWire(t *testing.T) {
 	_ = phone.Close()
 	e.offline(t, "seller")
 
+	// The servers to make the call with: STUN as configured, TURN with
+	// a credential for the buyer that the TURN server can check.
+	servers, err := buyer.ICEServers(ctx, conv)
+	if err != nil || len(servers) != 2 || servers[0].URLs[0] != "stun:stun.example.org:3478" || servers[1].URLs[0] != "turn:turn.example.org:3478" ||
+		!strings.HasSuffix(servers[1].Username, ":buyer") || servers[1].Credential != ice.Credential([]byte("north"), servers[1].Username) {
+		t.Fatalf("ice servers: %+v %v", servers, err)
+	}
 	call, err := buyer.StartCall(ctx, conv, "c1", true, []byte("v=0 offer"))
 	if err != nil || call.ID != "c1" || call.Callee != "seller" || !call.Video || !call.Answered.IsZero() {
 		t.Fatalf("start: %+v %v", call, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/switchboard-im/switchboard/internal/ice"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -48,6 +49,10 @@ type Config struct {
 	// Requests bounds the fields of one request (zero fields: the
 	// defaults of DefaultRequestLimits).
 	Requests RequestLimits
+	// ICE names the STUN and TURN servers a call's devices connect
+	// through, handed to each client (with TURN credentials for its user)
+	// in the answer to a call STATE. Empty: none, host candidates only.
+	ICE ice.Config
 	// IgnoreTokenProfile: a token's name and picture claims do not set
 	// the user's profile (by default they do, at each connect).
 	IgnoreTokenProfile bool
@@ -201,6 +206,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Addr == "" {
 		c.Addr = d.Addr
+	}
+	if err := c.ICE.Validate(); err != nil {
+		return c, fmt.Errorf("transport: %w", err)
 	}
 	setInt := func(v *int, def int) {
 		if *v <= 0 {

@@ -669,7 +669,13 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		if err != nil {
 			return c.fail(err)
 		}
-		return &wirepb.Response{Result: &wirepb.Response_Call{Call: &wirepb.CallResult{Call: wireCall(call)}}}
+		res := &wirepb.CallResult{Call: wireCall(call)}
+		if r.Op == wirepb.CallRequest_STATE {
+			for _, s := range c.s.cfg.ICE.For(c.id.User, time.Now()) {
+				res.IceServers = append(res.IceServers, &wirepb.IceServer{Urls: s.URLs, Username: s.Username, Credential: s.Credential})
+			}
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Call{Call: res}}
 
 	case *wirepb.Request_LinkPreview:
 		p, err := sess.LinkPreview(ctx, op.LinkPreview.Url)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -29,6 +30,7 @@ import (
 	"github.com/switchboard-im/switchboard/cluster/admin"
 	"github.com/switchboard-im/switchboard/cluster/admin/dashboard"
 	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/internal/ice"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/cql"
 	"github.com/switchboard-im/switchboard/storage/instrumented"
@@ -48,7 +50,11 @@ type serveOptions struct {
 	tlsKey        string
 	authSecret    string
 	authPublicKey string
-	authLeeway    time.Duration
+	// iceServers, turnSecret, turnTTL: what calls connect through.
+	iceServers []string
+	turnSecret string
+	turnTTL    time.Duration
+	authLeeway time.Duration
 	// tokenProfile: a token's name and picture claims set the profile.
 	tokenProfile  bool
 	join          []string
@@ -153,6 +159,9 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	f.StringVar(&o.authSecret, "auth-secret-file", "", "file holding the HS256 token secret (at least 32 bytes); --dev generates one")
 	f.StringVar(&o.authPublicKey, "auth-public-key", "", "Ed25519 public key (PEM) verifying EdDSA tokens")
+	f.StringSliceVar(&o.iceServers, "ice-servers", nil, "STUN and TURN servers handed to calling devices (stun:host:3478, turn:host:3478?transport=udp, turns:host:5349); none: devices connect directly or not at all")
+	f.StringVar(&o.turnSecret, "turn-secret-file", "", "file holding the secret the TURN server shares with the node (coturn's static-auth-secret): devices get credentials signed with it")
+	f.DurationVar(&o.turnTTL, "turn-credential-ttl", ice.DefaultTTL, "how long the TURN credentials handed to a device are good for")
 	f.BoolVar(&o.tokenProfile, "profile-from-token", true, "a token's OpenID Connect name and picture claims, when present, set the user's profile at each connect")
 	f.DurationVar(&o.authLeeway, "auth-leeway", transport.DefaultLeeway, "clock-skew leeway on token exp/nbf: a token is honoured until exp plus this (0: none)")
 	f.StringSliceVar(&o.join, "join", nil, "memberlist addresses (host:port) of cluster members to join")
@@ -328,7 +337,11 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 	if err != nil {
 		return nil, fmt.Errorf("stateless reset key: %w", err)
 	}
-	tcfg := transport.Config{Addr: o.listen, TLS: m.tls, Auth: m.auth, StatelessResetKey: resetKey, Logger: log,
+	iceCfg, err := o.ice()
+	if err != nil {
+		return nil, err
+	}
+	tcfg := transport.Config{Addr: o.listen, TLS: m.tls, Auth: m.auth, StatelessResetKey: resetKey, Logger: log, ICE: iceCfg,
 		MaxConnsPerAddr: o.maxConnsAddr, MaxQueueWait: o.maxQueueWait, MaxLaneWait: o.maxLaneWait, Sockets: o.udpSockets,
 		Requests: o.requests, ConnRate: o.connRate, ConnBurst: o.connBurst, UserRate: o.userRate, UserBurst: o.userBurst,
 		IgnoreTokenProfile: !o.tokenProfile}
@@ -668,4 +681,24 @@ func (c *connFlags) apply(cfg *transport.Config) {
 	cfg.RequestTimeout, cfg.WriteTimeout, cfg.KeepAlive = c.request, c.write, c.keepAlive
 	cfg.MaxInflight, cfg.PushQueue, cfg.PendingAcks, cfg.MaxRejected = c.maxInflight, c.pushQueue, c.pendingAcks, c.maxRejected
 	cfg.SignalRate, cfg.CoalesceDelay = c.signalRate, c.coalesce
+}
+
+// ice is the STUN and TURN servers calls are handed, with the TURN secret
+// read from its file (surrounding white space dropped, as an editor
+// leaves a newline).
+func (o *serveOptions) ice() (ice.Config, error) {
+	c := ice.Config{URLs: o.iceServers, TTL: o.turnTTL}
+	if o.turnSecret != "" {
+		b, err := os.ReadFile(o.turnSecret)
+		if err != nil {
+			return c, fmt.Errorf("turn secret: %w", err)
+		}
+		if c.Secret = bytes.TrimSpace(b); len(c.Secret) == 0 {
+			return c, fmt.Errorf("turn secret: %s is empty", o.turnSecret)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
 }

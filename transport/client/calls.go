@@ -118,6 +118,28 @@ func (c *Client) CallState(ctx context.Context, conv string) (*Call, error) {
 	return &call, nil
 }
 
+// ICEServer is one STUN or TURN server for a call's peer connection
+// (RTCIceServer), with the TURN credentials the node signed for this user.
+type ICEServer struct {
+	URLs                 []string
+	Username, Credential string
+}
+
+// ICEServers reads the STUN and TURN servers to make or answer a call in
+// conv with (the node's --ice-servers; none: host candidates only). Ask
+// before each call: TURN credentials expire.
+func (c *Client) ICEServers(ctx context.Context, conv string) ([]ICEServer, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Call{Call: &wirepb.CallRequest{Conv: conv, Op: wirepb.CallRequest_STATE}}})
+	if err != nil {
+		return nil, err
+	}
+	var out []ICEServer
+	for _, s := range res.GetCall().GetIceServers() {
+		out = append(out, ICEServer{URLs: s.Urls, Username: s.Username, Credential: s.Credential})
+	}
+	return out, nil
+}
+
 func (c *Client) callStep(ctx context.Context, req *wirepb.CallRequest) (Call, error) {
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Call{Call: req}})
 	if err != nil {

@@ -593,7 +593,7 @@ func (MembershipRequest_Op) EnumDescriptor() ([]byte, []int) {
 type CallRequest_Op int32
 
 const (
-	CallRequest_STATE   CallRequest_Op = 0 // read the conversation's call (any member)
+	CallRequest_STATE   CallRequest_Op = 0 // read the conversation's call (any member), and the ICE servers to make one with
 	CallRequest_START   CallRequest_Op = 1 // ring the other member (call_id: the caller's, 1-64 of [A-Za-z0-9_-]; video; payload: the offer)
 	CallRequest_ACCEPT  CallRequest_Op = 2 // answer a ringing call on this device (payload: the answer)
 	CallRequest_DECLINE CallRequest_Op = 3 // refuse a ringing call (reason, e.g. "busy")
@@ -700,7 +700,7 @@ func (x CallEvent_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CallEvent_Kind.Descriptor instead.
 func (CallEvent_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81, 0}
 }
 
 type ListsUpdate_List int32
@@ -769,7 +769,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{129, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{130, 0}
 }
 
 type Signal_Kind int32
@@ -843,7 +843,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{134, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{135, 0}
 }
 
 type Error struct {
@@ -8861,8 +8861,12 @@ func (x *Call) GetAnsweredDevice() string {
 }
 
 type CallResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Call          *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"` // the conversation's call now; absent: none (for END and DECLINE: it ended)
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Call  *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"` // the conversation's call now; absent: none (for END and DECLINE: it ended)
+	// STATE: the STUN and TURN servers for the call's RTCPeerConnection
+	// (serve --ice-servers), TURN with credentials good for serve
+	// --turn-credential-ttl; empty: none configured (host candidates only)
+	IceServers    []*IceServer `protobuf:"bytes,2,rep,name=ice_servers,json=iceServers,proto3" json:"ice_servers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -8904,6 +8908,75 @@ func (x *CallResult) GetCall() *Call {
 	return nil
 }
 
+func (x *CallResult) GetIceServers() []*IceServer {
+	if x != nil {
+		return x.IceServers
+	}
+	return nil
+}
+
+// IceServer is one RTCIceServer: urls, and for TURN a username and
+// credential (the TURN REST API's).
+type IceServer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Urls          []string               `protobuf:"bytes,1,rep,name=urls,proto3" json:"urls,omitempty"`
+	Username      string                 `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
+	Credential    string                 `protobuf:"bytes,3,opt,name=credential,proto3" json:"credential,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IceServer) Reset() {
+	*x = IceServer{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IceServer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IceServer) ProtoMessage() {}
+
+func (x *IceServer) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IceServer.ProtoReflect.Descriptor instead.
+func (*IceServer) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *IceServer) GetUrls() []string {
+	if x != nil {
+		return x.Urls
+	}
+	return nil
+}
+
+func (x *IceServer) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *IceServer) GetCredential() string {
+	if x != nil {
+		return x.Credential
+	}
+	return ""
+}
+
 // CallEvent is a step of a call, pushed as a Signal of kind CALL.
 type CallEvent struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -8920,7 +8993,7 @@ type CallEvent struct {
 
 func (x *CallEvent) Reset() {
 	*x = CallEvent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8932,7 +9005,7 @@ func (x *CallEvent) String() string {
 func (*CallEvent) ProtoMessage() {}
 
 func (x *CallEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8945,7 +9018,7 @@ func (x *CallEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallEvent.ProtoReflect.Descriptor instead.
 func (*CallEvent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *CallEvent) GetKind() CallEvent_Kind {
@@ -9011,7 +9084,7 @@ type LinkPreview struct {
 
 func (x *LinkPreview) Reset() {
 	*x = LinkPreview{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9023,7 +9096,7 @@ func (x *LinkPreview) String() string {
 func (*LinkPreview) ProtoMessage() {}
 
 func (x *LinkPreview) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9036,7 +9109,7 @@ func (x *LinkPreview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkPreview.ProtoReflect.Descriptor instead.
 func (*LinkPreview) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *LinkPreview) GetUrl() string {
@@ -9089,7 +9162,7 @@ type PresencesRequest struct {
 
 func (x *PresencesRequest) Reset() {
 	*x = PresencesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9101,7 +9174,7 @@ func (x *PresencesRequest) String() string {
 func (*PresencesRequest) ProtoMessage() {}
 
 func (x *PresencesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9114,7 +9187,7 @@ func (x *PresencesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresencesRequest.ProtoReflect.Descriptor instead.
 func (*PresencesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{82}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *PresencesRequest) GetUsers() []string {
@@ -9142,7 +9215,7 @@ type PresencesResult struct {
 
 func (x *PresencesResult) Reset() {
 	*x = PresencesResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9154,7 +9227,7 @@ func (x *PresencesResult) String() string {
 func (*PresencesResult) ProtoMessage() {}
 
 func (x *PresencesResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9167,7 +9240,7 @@ func (x *PresencesResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresencesResult.ProtoReflect.Descriptor instead.
 func (*PresencesResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *PresencesResult) GetUsers() []*PresencesResult_User {
@@ -9207,7 +9280,7 @@ type PrivacyRequest struct {
 
 func (x *PrivacyRequest) Reset() {
 	*x = PrivacyRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9219,7 +9292,7 @@ func (x *PrivacyRequest) String() string {
 func (*PrivacyRequest) ProtoMessage() {}
 
 func (x *PrivacyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9232,7 +9305,7 @@ func (x *PrivacyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyRequest.ProtoReflect.Descriptor instead.
 func (*PrivacyRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *PrivacyRequest) GetPresence() PresenceSharing {
@@ -9283,7 +9356,7 @@ type PrivacyResult struct {
 
 func (x *PrivacyResult) Reset() {
 	*x = PrivacyResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9295,7 +9368,7 @@ func (x *PrivacyResult) String() string {
 func (*PrivacyResult) ProtoMessage() {}
 
 func (x *PrivacyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9308,7 +9381,7 @@ func (x *PrivacyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResult.ProtoReflect.Descriptor instead.
 func (*PrivacyResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *PrivacyResult) GetPresence() PresenceSharing {
@@ -9359,7 +9432,7 @@ type ProfileRequest struct {
 
 func (x *ProfileRequest) Reset() {
 	*x = ProfileRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9371,7 +9444,7 @@ func (x *ProfileRequest) String() string {
 func (*ProfileRequest) ProtoMessage() {}
 
 func (x *ProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9384,7 +9457,7 @@ func (x *ProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfileRequest.ProtoReflect.Descriptor instead.
 func (*ProfileRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *ProfileRequest) GetName() string {
@@ -9415,7 +9488,7 @@ type AwayRequest struct {
 
 func (x *AwayRequest) Reset() {
 	*x = AwayRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9427,7 +9500,7 @@ func (x *AwayRequest) String() string {
 func (*AwayRequest) ProtoMessage() {}
 
 func (x *AwayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9440,7 +9513,7 @@ func (x *AwayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AwayRequest.ProtoReflect.Descriptor instead.
 func (*AwayRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *AwayRequest) GetText() string {
@@ -9469,7 +9542,7 @@ type Away struct {
 
 func (x *Away) Reset() {
 	*x = Away{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9481,7 +9554,7 @@ func (x *Away) String() string {
 func (*Away) ProtoMessage() {}
 
 func (x *Away) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9494,7 +9567,7 @@ func (x *Away) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Away.ProtoReflect.Descriptor instead.
 func (*Away) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *Away) GetText() string {
@@ -9535,7 +9608,7 @@ type Profile struct {
 
 func (x *Profile) Reset() {
 	*x = Profile{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9547,7 +9620,7 @@ func (x *Profile) String() string {
 func (*Profile) ProtoMessage() {}
 
 func (x *Profile) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9560,7 +9633,7 @@ func (x *Profile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Profile.ProtoReflect.Descriptor instead.
 func (*Profile) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *Profile) GetUser() string {
@@ -9612,7 +9685,7 @@ type ProfilesRequest struct {
 
 func (x *ProfilesRequest) Reset() {
 	*x = ProfilesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9624,7 +9697,7 @@ func (x *ProfilesRequest) String() string {
 func (*ProfilesRequest) ProtoMessage() {}
 
 func (x *ProfilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9637,7 +9710,7 @@ func (x *ProfilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfilesRequest.ProtoReflect.Descriptor instead.
 func (*ProfilesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *ProfilesRequest) GetConv() string {
@@ -9663,7 +9736,7 @@ type ProfilesResult struct {
 
 func (x *ProfilesResult) Reset() {
 	*x = ProfilesResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9675,7 +9748,7 @@ func (x *ProfilesResult) String() string {
 func (*ProfilesResult) ProtoMessage() {}
 
 func (x *ProfilesResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9688,7 +9761,7 @@ func (x *ProfilesResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfilesResult.ProtoReflect.Descriptor instead.
 func (*ProfilesResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *ProfilesResult) GetProfiles() []*Profile {
@@ -9711,7 +9784,7 @@ type DraftRequest struct {
 
 func (x *DraftRequest) Reset() {
 	*x = DraftRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9723,7 +9796,7 @@ func (x *DraftRequest) String() string {
 func (*DraftRequest) ProtoMessage() {}
 
 func (x *DraftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9736,7 +9809,7 @@ func (x *DraftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftRequest.ProtoReflect.Descriptor instead.
 func (*DraftRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *DraftRequest) GetConv() string {
@@ -9762,7 +9835,7 @@ type DraftResult struct {
 
 func (x *DraftResult) Reset() {
 	*x = DraftResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9774,7 +9847,7 @@ func (x *DraftResult) String() string {
 func (*DraftResult) ProtoMessage() {}
 
 func (x *DraftResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9787,7 +9860,7 @@ func (x *DraftResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftResult.ProtoReflect.Descriptor instead.
 func (*DraftResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *DraftResult) GetCount() uint32 {
@@ -9805,7 +9878,7 @@ type DraftsRequest struct {
 
 func (x *DraftsRequest) Reset() {
 	*x = DraftsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9817,7 +9890,7 @@ func (x *DraftsRequest) String() string {
 func (*DraftsRequest) ProtoMessage() {}
 
 func (x *DraftsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9830,7 +9903,7 @@ func (x *DraftsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftsRequest.ProtoReflect.Descriptor instead.
 func (*DraftsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
 }
 
 type Draft struct {
@@ -9844,7 +9917,7 @@ type Draft struct {
 
 func (x *Draft) Reset() {
 	*x = Draft{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9856,7 +9929,7 @@ func (x *Draft) String() string {
 func (*Draft) ProtoMessage() {}
 
 func (x *Draft) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9869,7 +9942,7 @@ func (x *Draft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Draft.ProtoReflect.Descriptor instead.
 func (*Draft) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *Draft) GetConv() string {
@@ -9902,7 +9975,7 @@ type DraftsResult struct {
 
 func (x *DraftsResult) Reset() {
 	*x = DraftsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9914,7 +9987,7 @@ func (x *DraftsResult) String() string {
 func (*DraftsResult) ProtoMessage() {}
 
 func (x *DraftsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9927,7 +10000,7 @@ func (x *DraftsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftsResult.ProtoReflect.Descriptor instead.
 func (*DraftsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *DraftsResult) GetDrafts() []*Draft {
@@ -9947,7 +10020,7 @@ type PinRequest struct {
 
 func (x *PinRequest) Reset() {
 	*x = PinRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9959,7 +10032,7 @@ func (x *PinRequest) String() string {
 func (*PinRequest) ProtoMessage() {}
 
 func (x *PinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9972,7 +10045,7 @@ func (x *PinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PinRequest.ProtoReflect.Descriptor instead.
 func (*PinRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *PinRequest) GetConv() string {
@@ -9997,7 +10070,7 @@ type PinResult struct {
 
 func (x *PinResult) Reset() {
 	*x = PinResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10009,7 +10082,7 @@ func (x *PinResult) String() string {
 func (*PinResult) ProtoMessage() {}
 
 func (x *PinResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10022,7 +10095,7 @@ func (x *PinResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PinResult.ProtoReflect.Descriptor instead.
 func (*PinResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
 }
 
 // ArchiveRequest moves a conversation into the caller's archived list
@@ -10045,7 +10118,7 @@ type ArchiveRequest struct {
 
 func (x *ArchiveRequest) Reset() {
 	*x = ArchiveRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10057,7 +10130,7 @@ func (x *ArchiveRequest) String() string {
 func (*ArchiveRequest) ProtoMessage() {}
 
 func (x *ArchiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10070,7 +10143,7 @@ func (x *ArchiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *ArchiveRequest) GetConv() string {
@@ -10102,7 +10175,7 @@ type ArchiveResult struct {
 
 func (x *ArchiveResult) Reset() {
 	*x = ArchiveResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10114,7 +10187,7 @@ func (x *ArchiveResult) String() string {
 func (*ArchiveResult) ProtoMessage() {}
 
 func (x *ArchiveResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10127,7 +10200,7 @@ func (x *ArchiveResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveResult.ProtoReflect.Descriptor instead.
 func (*ArchiveResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
 }
 
 // MarkUnreadRequest marks a conversation unread for the caller (marked
@@ -10146,7 +10219,7 @@ type MarkUnreadRequest struct {
 
 func (x *MarkUnreadRequest) Reset() {
 	*x = MarkUnreadRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10158,7 +10231,7 @@ func (x *MarkUnreadRequest) String() string {
 func (*MarkUnreadRequest) ProtoMessage() {}
 
 func (x *MarkUnreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10171,7 +10244,7 @@ func (x *MarkUnreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkUnreadRequest.ProtoReflect.Descriptor instead.
 func (*MarkUnreadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *MarkUnreadRequest) GetConv() string {
@@ -10196,7 +10269,7 @@ type MarkUnreadResult struct {
 
 func (x *MarkUnreadResult) Reset() {
 	*x = MarkUnreadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10208,7 +10281,7 @@ func (x *MarkUnreadResult) String() string {
 func (*MarkUnreadResult) ProtoMessage() {}
 
 func (x *MarkUnreadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10221,7 +10294,7 @@ func (x *MarkUnreadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkUnreadResult.ProtoReflect.Descriptor instead.
 func (*MarkUnreadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
 }
 
 // LabelRequest changes the caller's own labels of a conversation ("new
@@ -10240,7 +10313,7 @@ type LabelRequest struct {
 
 func (x *LabelRequest) Reset() {
 	*x = LabelRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10252,7 +10325,7 @@ func (x *LabelRequest) String() string {
 func (*LabelRequest) ProtoMessage() {}
 
 func (x *LabelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10265,7 +10338,7 @@ func (x *LabelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelRequest.ProtoReflect.Descriptor instead.
 func (*LabelRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *LabelRequest) GetConv() string {
@@ -10298,7 +10371,7 @@ type LabelResult struct {
 
 func (x *LabelResult) Reset() {
 	*x = LabelResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10310,7 +10383,7 @@ func (x *LabelResult) String() string {
 func (*LabelResult) ProtoMessage() {}
 
 func (x *LabelResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10323,7 +10396,7 @@ func (x *LabelResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelResult.ProtoReflect.Descriptor instead.
 func (*LabelResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *LabelResult) GetLabels() []string {
@@ -10351,7 +10424,7 @@ type MuteRequest struct {
 
 func (x *MuteRequest) Reset() {
 	*x = MuteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10363,7 +10436,7 @@ func (x *MuteRequest) String() string {
 func (*MuteRequest) ProtoMessage() {}
 
 func (x *MuteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10376,7 +10449,7 @@ func (x *MuteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteRequest.ProtoReflect.Descriptor instead.
 func (*MuteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *MuteRequest) GetConv() string {
@@ -10409,7 +10482,7 @@ type MuteResult struct {
 
 func (x *MuteResult) Reset() {
 	*x = MuteResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10421,7 +10494,7 @@ func (x *MuteResult) String() string {
 func (*MuteResult) ProtoMessage() {}
 
 func (x *MuteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10434,7 +10507,7 @@ func (x *MuteResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteResult.ProtoReflect.Descriptor instead.
 func (*MuteResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *MuteResult) GetTotalUnread() uint64 {
@@ -10462,7 +10535,7 @@ type BlockRequest struct {
 
 func (x *BlockRequest) Reset() {
 	*x = BlockRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10474,7 +10547,7 @@ func (x *BlockRequest) String() string {
 func (*BlockRequest) ProtoMessage() {}
 
 func (x *BlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10487,7 +10560,7 @@ func (x *BlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockRequest.ProtoReflect.Descriptor instead.
 func (*BlockRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *BlockRequest) GetUser() string {
@@ -10512,7 +10585,7 @@ type BlockResult struct {
 
 func (x *BlockResult) Reset() {
 	*x = BlockResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10524,7 +10597,7 @@ func (x *BlockResult) String() string {
 func (*BlockResult) ProtoMessage() {}
 
 func (x *BlockResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10537,7 +10610,7 @@ func (x *BlockResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockResult.ProtoReflect.Descriptor instead.
 func (*BlockResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
 }
 
 // BlockedRequest pages the users the caller blocks: the server reads the
@@ -10553,7 +10626,7 @@ type BlockedRequest struct {
 
 func (x *BlockedRequest) Reset() {
 	*x = BlockedRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10565,7 +10638,7 @@ func (x *BlockedRequest) String() string {
 func (*BlockedRequest) ProtoMessage() {}
 
 func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10578,7 +10651,7 @@ func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockedRequest.ProtoReflect.Descriptor instead.
 func (*BlockedRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *BlockedRequest) GetAfterConv() string {
@@ -10607,7 +10680,7 @@ type BlockedResult struct {
 
 func (x *BlockedResult) Reset() {
 	*x = BlockedResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10619,7 +10692,7 @@ func (x *BlockedResult) String() string {
 func (*BlockedResult) ProtoMessage() {}
 
 func (x *BlockedResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10632,7 +10705,7 @@ func (x *BlockedResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockedResult.ProtoReflect.Descriptor instead.
 func (*BlockedResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *BlockedResult) GetUsers() []string {
@@ -10664,7 +10737,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10676,7 +10749,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10689,7 +10762,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *ReportRequest) GetConv() string {
@@ -10736,7 +10809,7 @@ type MediaCreateRequest struct {
 
 func (x *MediaCreateRequest) Reset() {
 	*x = MediaCreateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10748,7 +10821,7 @@ func (x *MediaCreateRequest) String() string {
 func (*MediaCreateRequest) ProtoMessage() {}
 
 func (x *MediaCreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10761,7 +10834,7 @@ func (x *MediaCreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaCreateRequest.ProtoReflect.Descriptor instead.
 func (*MediaCreateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *MediaCreateRequest) GetConv() string {
@@ -10832,7 +10905,7 @@ type MediaChunkRequest struct {
 
 func (x *MediaChunkRequest) Reset() {
 	*x = MediaChunkRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10844,7 +10917,7 @@ func (x *MediaChunkRequest) String() string {
 func (*MediaChunkRequest) ProtoMessage() {}
 
 func (x *MediaChunkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10857,7 +10930,7 @@ func (x *MediaChunkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunkRequest.ProtoReflect.Descriptor instead.
 func (*MediaChunkRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *MediaChunkRequest) GetConv() string {
@@ -10896,7 +10969,7 @@ type MediaChunkResult struct {
 
 func (x *MediaChunkResult) Reset() {
 	*x = MediaChunkResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10908,7 +10981,7 @@ func (x *MediaChunkResult) String() string {
 func (*MediaChunkResult) ProtoMessage() {}
 
 func (x *MediaChunkResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10921,7 +10994,7 @@ func (x *MediaChunkResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunkResult.ProtoReflect.Descriptor instead.
 func (*MediaChunkResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115}
 }
 
 type MediaCompleteRequest struct {
@@ -10934,7 +11007,7 @@ type MediaCompleteRequest struct {
 
 func (x *MediaCompleteRequest) Reset() {
 	*x = MediaCompleteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10946,7 +11019,7 @@ func (x *MediaCompleteRequest) String() string {
 func (*MediaCompleteRequest) ProtoMessage() {}
 
 func (x *MediaCompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10959,7 +11032,7 @@ func (x *MediaCompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaCompleteRequest.ProtoReflect.Descriptor instead.
 func (*MediaCompleteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *MediaCompleteRequest) GetConv() string {
@@ -10990,7 +11063,7 @@ type MediaReadRequest struct {
 
 func (x *MediaReadRequest) Reset() {
 	*x = MediaReadRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11002,7 +11075,7 @@ func (x *MediaReadRequest) String() string {
 func (*MediaReadRequest) ProtoMessage() {}
 
 func (x *MediaReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11015,7 +11088,7 @@ func (x *MediaReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaReadRequest.ProtoReflect.Descriptor instead.
 func (*MediaReadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{116}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *MediaReadRequest) GetConv() string {
@@ -11056,7 +11129,7 @@ type MediaReadResult struct {
 
 func (x *MediaReadResult) Reset() {
 	*x = MediaReadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11068,7 +11141,7 @@ func (x *MediaReadResult) String() string {
 func (*MediaReadResult) ProtoMessage() {}
 
 func (x *MediaReadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11081,7 +11154,7 @@ func (x *MediaReadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaReadResult.ProtoReflect.Descriptor instead.
 func (*MediaReadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *MediaReadResult) GetMedia() *MediaRef {
@@ -11110,7 +11183,7 @@ type ReadByRequest struct {
 
 func (x *ReadByRequest) Reset() {
 	*x = ReadByRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11122,7 +11195,7 @@ func (x *ReadByRequest) String() string {
 func (*ReadByRequest) ProtoMessage() {}
 
 func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11135,7 +11208,7 @@ func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadByRequest.ProtoReflect.Descriptor instead.
 func (*ReadByRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{118}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *ReadByRequest) GetConv() string {
@@ -11176,7 +11249,7 @@ type ReadByResult struct {
 
 func (x *ReadByResult) Reset() {
 	*x = ReadByResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11188,7 +11261,7 @@ func (x *ReadByResult) String() string {
 func (*ReadByResult) ProtoMessage() {}
 
 func (x *ReadByResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11201,7 +11274,7 @@ func (x *ReadByResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadByResult.ProtoReflect.Descriptor instead.
 func (*ReadByResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *ReadByResult) GetMembers() []*MemberRead {
@@ -11228,7 +11301,7 @@ type MemberRead struct {
 
 func (x *MemberRead) Reset() {
 	*x = MemberRead{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11240,7 +11313,7 @@ func (x *MemberRead) String() string {
 func (*MemberRead) ProtoMessage() {}
 
 func (x *MemberRead) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11253,7 +11326,7 @@ func (x *MemberRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberRead.ProtoReflect.Descriptor instead.
 func (*MemberRead) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{120}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *MemberRead) GetUser() string {
@@ -11280,7 +11353,7 @@ type ReportResult struct {
 
 func (x *ReportResult) Reset() {
 	*x = ReportResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11292,7 +11365,7 @@ func (x *ReportResult) String() string {
 func (*ReportResult) ProtoMessage() {}
 
 func (x *ReportResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11305,7 +11378,7 @@ func (x *ReportResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResult.ProtoReflect.Descriptor instead.
 func (*ReportResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{121}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *ReportResult) GetReportId() string {
@@ -11336,7 +11409,7 @@ type RegisterPushRequest struct {
 
 func (x *RegisterPushRequest) Reset() {
 	*x = RegisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11348,7 +11421,7 @@ func (x *RegisterPushRequest) String() string {
 func (*RegisterPushRequest) ProtoMessage() {}
 
 func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11361,7 +11434,7 @@ func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushRequest.ProtoReflect.Descriptor instead.
 func (*RegisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *RegisterPushRequest) GetPlatform() string {
@@ -11386,7 +11459,7 @@ type RegisterPushResult struct {
 
 func (x *RegisterPushResult) Reset() {
 	*x = RegisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11398,7 +11471,7 @@ func (x *RegisterPushResult) String() string {
 func (*RegisterPushResult) ProtoMessage() {}
 
 func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11411,7 +11484,7 @@ func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushResult.ProtoReflect.Descriptor instead.
 func (*RegisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{123}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{124}
 }
 
 // UnregisterPushRequest removes this device's push token (a no-op if none).
@@ -11423,7 +11496,7 @@ type UnregisterPushRequest struct {
 
 func (x *UnregisterPushRequest) Reset() {
 	*x = UnregisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11435,7 +11508,7 @@ func (x *UnregisterPushRequest) String() string {
 func (*UnregisterPushRequest) ProtoMessage() {}
 
 func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11448,7 +11521,7 @@ func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushRequest.ProtoReflect.Descriptor instead.
 func (*UnregisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{124}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125}
 }
 
 type UnregisterPushResult struct {
@@ -11459,7 +11532,7 @@ type UnregisterPushResult struct {
 
 func (x *UnregisterPushResult) Reset() {
 	*x = UnregisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11471,7 +11544,7 @@ func (x *UnregisterPushResult) String() string {
 func (*UnregisterPushResult) ProtoMessage() {}
 
 func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11484,7 +11557,7 @@ func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushResult.ProtoReflect.Descriptor instead.
 func (*UnregisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{126}
 }
 
 type PingRequest struct {
@@ -11501,7 +11574,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11513,7 +11586,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11526,7 +11599,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{126}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *PingRequest) GetPadding() []byte {
@@ -11545,7 +11618,7 @@ type PingResult struct {
 
 func (x *PingResult) Reset() {
 	*x = PingResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11557,7 +11630,7 @@ func (x *PingResult) String() string {
 func (*PingResult) ProtoMessage() {}
 
 func (x *PingResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11570,7 +11643,7 @@ func (x *PingResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResult.ProtoReflect.Descriptor instead.
 func (*PingResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{127}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *PingResult) GetServerTimeMs() int64 {
@@ -11598,7 +11671,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11610,7 +11683,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11623,7 +11696,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{128}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *Push) GetInboxSeq() uint64 {
@@ -11750,7 +11823,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11762,7 +11835,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11775,7 +11848,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{129}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -11818,7 +11891,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11830,7 +11903,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11843,7 +11916,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{130}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -11915,7 +11988,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11927,7 +12000,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11940,7 +12013,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{131}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -11992,7 +12065,7 @@ type MembershipUpdate struct {
 
 func (x *MembershipUpdate) Reset() {
 	*x = MembershipUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12004,7 +12077,7 @@ func (x *MembershipUpdate) String() string {
 func (*MembershipUpdate) ProtoMessage() {}
 
 func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12017,7 +12090,7 @@ func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipUpdate.ProtoReflect.Descriptor instead.
 func (*MembershipUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{132}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *MembershipUpdate) GetConv() string {
@@ -12102,7 +12175,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12114,7 +12187,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12127,7 +12200,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{133}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -12169,7 +12242,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12181,7 +12254,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12194,7 +12267,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{134}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -12253,7 +12326,7 @@ type CardClickRequest struct {
 
 func (x *CardClickRequest) Reset() {
 	*x = CardClickRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12265,7 +12338,7 @@ func (x *CardClickRequest) String() string {
 func (*CardClickRequest) ProtoMessage() {}
 
 func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12278,7 +12351,7 @@ func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickRequest.ProtoReflect.Descriptor instead.
 func (*CardClickRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{135}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *CardClickRequest) GetConv() string {
@@ -12313,7 +12386,7 @@ type CardClickResult struct {
 
 func (x *CardClickResult) Reset() {
 	*x = CardClickResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12325,7 +12398,7 @@ func (x *CardClickResult) String() string {
 func (*CardClickResult) ProtoMessage() {}
 
 func (x *CardClickResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12338,7 +12411,7 @@ func (x *CardClickResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickResult.ProtoReflect.Descriptor instead.
 func (*CardClickResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{136}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *CardClickResult) GetMode() string {
@@ -12375,7 +12448,7 @@ type DeskHandoverRequest struct {
 
 func (x *DeskHandoverRequest) Reset() {
 	*x = DeskHandoverRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12387,7 +12460,7 @@ func (x *DeskHandoverRequest) String() string {
 func (*DeskHandoverRequest) ProtoMessage() {}
 
 func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12400,7 +12473,7 @@ func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverRequest.ProtoReflect.Descriptor instead.
 func (*DeskHandoverRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{137}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *DeskHandoverRequest) GetConv() string {
@@ -12422,7 +12495,7 @@ type DeskHandoverResult struct {
 
 func (x *DeskHandoverResult) Reset() {
 	*x = DeskHandoverResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12434,7 +12507,7 @@ func (x *DeskHandoverResult) String() string {
 func (*DeskHandoverResult) ProtoMessage() {}
 
 func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12447,7 +12520,7 @@ func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverResult.ProtoReflect.Descriptor instead.
 func (*DeskHandoverResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{138}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *DeskHandoverResult) GetSession() string {
@@ -12492,7 +12565,7 @@ type DeskEnterRequest struct {
 
 func (x *DeskEnterRequest) Reset() {
 	*x = DeskEnterRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12504,7 +12577,7 @@ func (x *DeskEnterRequest) String() string {
 func (*DeskEnterRequest) ProtoMessage() {}
 
 func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12517,7 +12590,7 @@ func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskEnterRequest.ProtoReflect.Descriptor instead.
 func (*DeskEnterRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{139}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *DeskEnterRequest) GetScene() string {
@@ -12582,7 +12655,7 @@ type DeskSession struct {
 
 func (x *DeskSession) Reset() {
 	*x = DeskSession{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12594,7 +12667,7 @@ func (x *DeskSession) String() string {
 func (*DeskSession) ProtoMessage() {}
 
 func (x *DeskSession) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12607,7 +12680,7 @@ func (x *DeskSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSession.ProtoReflect.Descriptor instead.
 func (*DeskSession) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{140}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *DeskSession) GetConv() string {
@@ -12733,7 +12806,7 @@ type DeskNote struct {
 
 func (x *DeskNote) Reset() {
 	*x = DeskNote{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12745,7 +12818,7 @@ func (x *DeskNote) String() string {
 func (*DeskNote) ProtoMessage() {}
 
 func (x *DeskNote) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12758,7 +12831,7 @@ func (x *DeskNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNote.ProtoReflect.Descriptor instead.
 func (*DeskNote) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{141}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{142}
 }
 
 func (x *DeskNote) GetBy() string {
@@ -12804,7 +12877,7 @@ type DeskStatusRequest struct {
 
 func (x *DeskStatusRequest) Reset() {
 	*x = DeskStatusRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12816,7 +12889,7 @@ func (x *DeskStatusRequest) String() string {
 func (*DeskStatusRequest) ProtoMessage() {}
 
 func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12829,7 +12902,7 @@ func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskStatusRequest.ProtoReflect.Descriptor instead.
 func (*DeskStatusRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{142}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{143}
 }
 
 func (x *DeskStatusRequest) GetStatus() string {
@@ -12875,7 +12948,7 @@ type DeskAgent struct {
 
 func (x *DeskAgent) Reset() {
 	*x = DeskAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12887,7 +12960,7 @@ func (x *DeskAgent) String() string {
 func (*DeskAgent) ProtoMessage() {}
 
 func (x *DeskAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12900,7 +12973,7 @@ func (x *DeskAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskAgent.ProtoReflect.Descriptor instead.
 func (*DeskAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{143}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{144}
 }
 
 func (x *DeskAgent) GetUser() string {
@@ -12992,7 +13065,7 @@ type DeskWrapUp struct {
 
 func (x *DeskWrapUp) Reset() {
 	*x = DeskWrapUp{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13004,7 +13077,7 @@ func (x *DeskWrapUp) String() string {
 func (*DeskWrapUp) ProtoMessage() {}
 
 func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[144]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13017,7 +13090,7 @@ func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWrapUp.ProtoReflect.Descriptor instead.
 func (*DeskWrapUp) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{144}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{145}
 }
 
 func (x *DeskWrapUp) GetSession() string {
@@ -13045,7 +13118,7 @@ type DeskQueueRequest struct {
 
 func (x *DeskQueueRequest) Reset() {
 	*x = DeskQueueRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13057,7 +13130,7 @@ func (x *DeskQueueRequest) String() string {
 func (*DeskQueueRequest) ProtoMessage() {}
 
 func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[145]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13070,7 +13143,7 @@ func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueRequest.ProtoReflect.Descriptor instead.
 func (*DeskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{145}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{146}
 }
 
 func (x *DeskQueueRequest) GetSkill() string {
@@ -13100,7 +13173,7 @@ type DeskWaiting struct {
 
 func (x *DeskWaiting) Reset() {
 	*x = DeskWaiting{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13112,7 +13185,7 @@ func (x *DeskWaiting) String() string {
 func (*DeskWaiting) ProtoMessage() {}
 
 func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[146]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13125,7 +13198,7 @@ func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWaiting.ProtoReflect.Descriptor instead.
 func (*DeskWaiting) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{146}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{147}
 }
 
 func (x *DeskWaiting) GetConv() string {
@@ -13197,7 +13270,7 @@ type DeskQueueAgent struct {
 
 func (x *DeskQueueAgent) Reset() {
 	*x = DeskQueueAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13209,7 +13282,7 @@ func (x *DeskQueueAgent) String() string {
 func (*DeskQueueAgent) ProtoMessage() {}
 
 func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[147]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13222,7 +13295,7 @@ func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueAgent.ProtoReflect.Descriptor instead.
 func (*DeskQueueAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{147}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{148}
 }
 
 func (x *DeskQueueAgent) GetUser() string {
@@ -13272,7 +13345,7 @@ type DeskQueueResult struct {
 
 func (x *DeskQueueResult) Reset() {
 	*x = DeskQueueResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13284,7 +13357,7 @@ func (x *DeskQueueResult) String() string {
 func (*DeskQueueResult) ProtoMessage() {}
 
 func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[148]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13297,7 +13370,7 @@ func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueResult.ProtoReflect.Descriptor instead.
 func (*DeskQueueResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{148}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{149}
 }
 
 func (x *DeskQueueResult) GetSkill() string {
@@ -13345,7 +13418,7 @@ type DeskReachRequest struct {
 
 func (x *DeskReachRequest) Reset() {
 	*x = DeskReachRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13357,7 +13430,7 @@ func (x *DeskReachRequest) String() string {
 func (*DeskReachRequest) ProtoMessage() {}
 
 func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[149]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13370,7 +13443,7 @@ func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReachRequest.ProtoReflect.Descriptor instead.
 func (*DeskReachRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{149}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{150}
 }
 
 func (x *DeskReachRequest) GetCustomer() string {
@@ -13408,7 +13481,7 @@ type DeskTransferRequest struct {
 
 func (x *DeskTransferRequest) Reset() {
 	*x = DeskTransferRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13420,7 +13493,7 @@ func (x *DeskTransferRequest) String() string {
 func (*DeskTransferRequest) ProtoMessage() {}
 
 func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[150]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13433,7 +13506,7 @@ func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTransferRequest.ProtoReflect.Descriptor instead.
 func (*DeskTransferRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{150}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{151}
 }
 
 func (x *DeskTransferRequest) GetConv() string {
@@ -13469,7 +13542,7 @@ type DeskCloseRequest struct {
 
 func (x *DeskCloseRequest) Reset() {
 	*x = DeskCloseRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[151]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13481,7 +13554,7 @@ func (x *DeskCloseRequest) String() string {
 func (*DeskCloseRequest) ProtoMessage() {}
 
 func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[151]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13494,7 +13567,7 @@ func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskCloseRequest.ProtoReflect.Descriptor instead.
 func (*DeskCloseRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{151}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{152}
 }
 
 func (x *DeskCloseRequest) GetConv() string {
@@ -13523,7 +13596,7 @@ type DeskNoteRequest struct {
 
 func (x *DeskNoteRequest) Reset() {
 	*x = DeskNoteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13535,7 +13608,7 @@ func (x *DeskNoteRequest) String() string {
 func (*DeskNoteRequest) ProtoMessage() {}
 
 func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[152]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13548,7 +13621,7 @@ func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNoteRequest.ProtoReflect.Descriptor instead.
 func (*DeskNoteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{152}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{153}
 }
 
 func (x *DeskNoteRequest) GetConv() string {
@@ -13580,7 +13653,7 @@ type DeskTagRequest struct {
 
 func (x *DeskTagRequest) Reset() {
 	*x = DeskTagRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[153]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13592,7 +13665,7 @@ func (x *DeskTagRequest) String() string {
 func (*DeskTagRequest) ProtoMessage() {}
 
 func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[153]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13605,7 +13678,7 @@ func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTagRequest.ProtoReflect.Descriptor instead.
 func (*DeskTagRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{153}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{154}
 }
 
 func (x *DeskTagRequest) GetConv() string {
@@ -13640,7 +13713,7 @@ type DeskSessionRequest struct {
 
 func (x *DeskSessionRequest) Reset() {
 	*x = DeskSessionRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[154]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13652,7 +13725,7 @@ func (x *DeskSessionRequest) String() string {
 func (*DeskSessionRequest) ProtoMessage() {}
 
 func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[154]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13665,7 +13738,7 @@ func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeskSessionRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{154}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{155}
 }
 
 func (x *DeskSessionRequest) GetConv() string {
@@ -13692,7 +13765,7 @@ type DeskRateRequest struct {
 
 func (x *DeskRateRequest) Reset() {
 	*x = DeskRateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[155]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13704,7 +13777,7 @@ func (x *DeskRateRequest) String() string {
 func (*DeskRateRequest) ProtoMessage() {}
 
 func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[155]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13717,7 +13790,7 @@ func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateRequest.ProtoReflect.Descriptor instead.
 func (*DeskRateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{155}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{156}
 }
 
 func (x *DeskRateRequest) GetConv() string {
@@ -13753,7 +13826,7 @@ type DeskRateResult struct {
 
 func (x *DeskRateResult) Reset() {
 	*x = DeskRateResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[156]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[157]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13765,7 +13838,7 @@ func (x *DeskRateResult) String() string {
 func (*DeskRateResult) ProtoMessage() {}
 
 func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[156]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[157]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13778,7 +13851,7 @@ func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateResult.ProtoReflect.Descriptor instead.
 func (*DeskRateResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{156}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{157}
 }
 
 func (x *DeskRateResult) GetSession() string {
@@ -13826,7 +13899,7 @@ type DeskRepliesRequest struct {
 
 func (x *DeskRepliesRequest) Reset() {
 	*x = DeskRepliesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[157]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[158]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13838,7 +13911,7 @@ func (x *DeskRepliesRequest) String() string {
 func (*DeskRepliesRequest) ProtoMessage() {}
 
 func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[157]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[158]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13851,7 +13924,7 @@ func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRepliesRequest.ProtoReflect.Descriptor instead.
 func (*DeskRepliesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{157}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{158}
 }
 
 func (x *DeskRepliesRequest) GetLine() string {
@@ -13877,7 +13950,7 @@ type DeskReplies struct {
 
 func (x *DeskReplies) Reset() {
 	*x = DeskReplies{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[158]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[159]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13889,7 +13962,7 @@ func (x *DeskReplies) String() string {
 func (*DeskReplies) ProtoMessage() {}
 
 func (x *DeskReplies) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[158]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[159]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13902,7 +13975,7 @@ func (x *DeskReplies) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReplies.ProtoReflect.Descriptor instead.
 func (*DeskReplies) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{158}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{159}
 }
 
 func (x *DeskReplies) GetReplies() []*DeskSavedReply {
@@ -13922,7 +13995,7 @@ type DeskSavedReply struct {
 
 func (x *DeskSavedReply) Reset() {
 	*x = DeskSavedReply{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[159]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[160]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13934,7 +14007,7 @@ func (x *DeskSavedReply) String() string {
 func (*DeskSavedReply) ProtoMessage() {}
 
 func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[159]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[160]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13947,7 +14020,7 @@ func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSavedReply.ProtoReflect.Descriptor instead.
 func (*DeskSavedReply) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{159}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{160}
 }
 
 func (x *DeskSavedReply) GetName() string {
@@ -13983,7 +14056,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[160]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[161]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13995,7 +14068,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[160]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[161]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14008,7 +14081,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{160}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{161}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -14072,7 +14145,7 @@ type MyMetricsRow struct {
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[161]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[162]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14084,7 +14157,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[161]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[162]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14097,7 +14170,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{161}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{162}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -14322,7 +14395,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[162]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[163]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14334,7 +14407,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[162]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[163]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14347,7 +14420,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{162}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{163}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -14390,7 +14463,7 @@ type PresencesResult_User struct {
 
 func (x *PresencesResult_User) Reset() {
 	*x = PresencesResult_User{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[167]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[168]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14402,7 +14475,7 @@ func (x *PresencesResult_User) String() string {
 func (*PresencesResult_User) ProtoMessage() {}
 
 func (x *PresencesResult_User) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[167]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[168]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14415,7 +14488,7 @@ func (x *PresencesResult_User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresencesResult_User.ProtoReflect.Descriptor instead.
 func (*PresencesResult_User) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84, 0}
 }
 
 func (x *PresencesResult_User) GetUser() string {
@@ -15126,10 +15199,18 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"started_ms\x18\a \x01(\x03R\tstartedMs\x12\x1f\n" +
 	"\vanswered_ms\x18\b \x01(\x03R\n" +
 	"answeredMs\x12'\n" +
-	"\x0fanswered_device\x18\t \x01(\tR\x0eansweredDevice\";\n" +
+	"\x0fanswered_device\x18\t \x01(\tR\x0eansweredDevice\"|\n" +
 	"\n" +
 	"CallResult\x12-\n" +
-	"\x04call\x18\x01 \x01(\v2\x19.switchboard.wire.v1.CallR\x04call\"\xac\x02\n" +
+	"\x04call\x18\x01 \x01(\v2\x19.switchboard.wire.v1.CallR\x04call\x12?\n" +
+	"\vice_servers\x18\x02 \x03(\v2\x1e.switchboard.wire.v1.IceServerR\n" +
+	"iceServers\"[\n" +
+	"\tIceServer\x12\x12\n" +
+	"\x04urls\x18\x01 \x03(\tR\x04urls\x12\x1a\n" +
+	"\busername\x18\x02 \x01(\tR\busername\x12\x1e\n" +
+	"\n" +
+	"credential\x18\x03 \x01(\tR\n" +
+	"credential\"\xac\x02\n" +
 	"\tCallEvent\x127\n" +
 	"\x04kind\x18\x01 \x01(\x0e2#.switchboard.wire.v1.CallEvent.KindR\x04kind\x12-\n" +
 	"\x04call\x18\x02 \x01(\v2\x19.switchboard.wire.v1.CallR\x04call\x12\x18\n" +
@@ -15668,7 +15749,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 171)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 172)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -15762,97 +15843,98 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*CallRequest)(nil),              // 89: switchboard.wire.v1.CallRequest
 	(*Call)(nil),                     // 90: switchboard.wire.v1.Call
 	(*CallResult)(nil),               // 91: switchboard.wire.v1.CallResult
-	(*CallEvent)(nil),                // 92: switchboard.wire.v1.CallEvent
-	(*LinkPreview)(nil),              // 93: switchboard.wire.v1.LinkPreview
-	(*PresencesRequest)(nil),         // 94: switchboard.wire.v1.PresencesRequest
-	(*PresencesResult)(nil),          // 95: switchboard.wire.v1.PresencesResult
-	(*PrivacyRequest)(nil),           // 96: switchboard.wire.v1.PrivacyRequest
-	(*PrivacyResult)(nil),            // 97: switchboard.wire.v1.PrivacyResult
-	(*ProfileRequest)(nil),           // 98: switchboard.wire.v1.ProfileRequest
-	(*AwayRequest)(nil),              // 99: switchboard.wire.v1.AwayRequest
-	(*Away)(nil),                     // 100: switchboard.wire.v1.Away
-	(*Profile)(nil),                  // 101: switchboard.wire.v1.Profile
-	(*ProfilesRequest)(nil),          // 102: switchboard.wire.v1.ProfilesRequest
-	(*ProfilesResult)(nil),           // 103: switchboard.wire.v1.ProfilesResult
-	(*DraftRequest)(nil),             // 104: switchboard.wire.v1.DraftRequest
-	(*DraftResult)(nil),              // 105: switchboard.wire.v1.DraftResult
-	(*DraftsRequest)(nil),            // 106: switchboard.wire.v1.DraftsRequest
-	(*Draft)(nil),                    // 107: switchboard.wire.v1.Draft
-	(*DraftsResult)(nil),             // 108: switchboard.wire.v1.DraftsResult
-	(*PinRequest)(nil),               // 109: switchboard.wire.v1.PinRequest
-	(*PinResult)(nil),                // 110: switchboard.wire.v1.PinResult
-	(*ArchiveRequest)(nil),           // 111: switchboard.wire.v1.ArchiveRequest
-	(*ArchiveResult)(nil),            // 112: switchboard.wire.v1.ArchiveResult
-	(*MarkUnreadRequest)(nil),        // 113: switchboard.wire.v1.MarkUnreadRequest
-	(*MarkUnreadResult)(nil),         // 114: switchboard.wire.v1.MarkUnreadResult
-	(*LabelRequest)(nil),             // 115: switchboard.wire.v1.LabelRequest
-	(*LabelResult)(nil),              // 116: switchboard.wire.v1.LabelResult
-	(*MuteRequest)(nil),              // 117: switchboard.wire.v1.MuteRequest
-	(*MuteResult)(nil),               // 118: switchboard.wire.v1.MuteResult
-	(*BlockRequest)(nil),             // 119: switchboard.wire.v1.BlockRequest
-	(*BlockResult)(nil),              // 120: switchboard.wire.v1.BlockResult
-	(*BlockedRequest)(nil),           // 121: switchboard.wire.v1.BlockedRequest
-	(*BlockedResult)(nil),            // 122: switchboard.wire.v1.BlockedResult
-	(*ReportRequest)(nil),            // 123: switchboard.wire.v1.ReportRequest
-	(*MediaCreateRequest)(nil),       // 124: switchboard.wire.v1.MediaCreateRequest
-	(*MediaChunkRequest)(nil),        // 125: switchboard.wire.v1.MediaChunkRequest
-	(*MediaChunkResult)(nil),         // 126: switchboard.wire.v1.MediaChunkResult
-	(*MediaCompleteRequest)(nil),     // 127: switchboard.wire.v1.MediaCompleteRequest
-	(*MediaReadRequest)(nil),         // 128: switchboard.wire.v1.MediaReadRequest
-	(*MediaReadResult)(nil),          // 129: switchboard.wire.v1.MediaReadResult
-	(*ReadByRequest)(nil),            // 130: switchboard.wire.v1.ReadByRequest
-	(*ReadByResult)(nil),             // 131: switchboard.wire.v1.ReadByResult
-	(*MemberRead)(nil),               // 132: switchboard.wire.v1.MemberRead
-	(*ReportResult)(nil),             // 133: switchboard.wire.v1.ReportResult
-	(*RegisterPushRequest)(nil),      // 134: switchboard.wire.v1.RegisterPushRequest
-	(*RegisterPushResult)(nil),       // 135: switchboard.wire.v1.RegisterPushResult
-	(*UnregisterPushRequest)(nil),    // 136: switchboard.wire.v1.UnregisterPushRequest
-	(*UnregisterPushResult)(nil),     // 137: switchboard.wire.v1.UnregisterPushResult
-	(*PingRequest)(nil),              // 138: switchboard.wire.v1.PingRequest
-	(*PingResult)(nil),               // 139: switchboard.wire.v1.PingResult
-	(*Push)(nil),                     // 140: switchboard.wire.v1.Push
-	(*ListsUpdate)(nil),              // 141: switchboard.wire.v1.ListsUpdate
-	(*FlagsUpdate)(nil),              // 142: switchboard.wire.v1.FlagsUpdate
-	(*ReadUpdate)(nil),               // 143: switchboard.wire.v1.ReadUpdate
-	(*MembershipUpdate)(nil),         // 144: switchboard.wire.v1.MembershipUpdate
-	(*ReadReceipt)(nil),              // 145: switchboard.wire.v1.ReadReceipt
-	(*Signal)(nil),                   // 146: switchboard.wire.v1.Signal
-	(*CardClickRequest)(nil),         // 147: switchboard.wire.v1.CardClickRequest
-	(*CardClickResult)(nil),          // 148: switchboard.wire.v1.CardClickResult
-	(*DeskHandoverRequest)(nil),      // 149: switchboard.wire.v1.DeskHandoverRequest
-	(*DeskHandoverResult)(nil),       // 150: switchboard.wire.v1.DeskHandoverResult
-	(*DeskEnterRequest)(nil),         // 151: switchboard.wire.v1.DeskEnterRequest
-	(*DeskSession)(nil),              // 152: switchboard.wire.v1.DeskSession
-	(*DeskNote)(nil),                 // 153: switchboard.wire.v1.DeskNote
-	(*DeskStatusRequest)(nil),        // 154: switchboard.wire.v1.DeskStatusRequest
-	(*DeskAgent)(nil),                // 155: switchboard.wire.v1.DeskAgent
-	(*DeskWrapUp)(nil),               // 156: switchboard.wire.v1.DeskWrapUp
-	(*DeskQueueRequest)(nil),         // 157: switchboard.wire.v1.DeskQueueRequest
-	(*DeskWaiting)(nil),              // 158: switchboard.wire.v1.DeskWaiting
-	(*DeskQueueAgent)(nil),           // 159: switchboard.wire.v1.DeskQueueAgent
-	(*DeskQueueResult)(nil),          // 160: switchboard.wire.v1.DeskQueueResult
-	(*DeskReachRequest)(nil),         // 161: switchboard.wire.v1.DeskReachRequest
-	(*DeskTransferRequest)(nil),      // 162: switchboard.wire.v1.DeskTransferRequest
-	(*DeskCloseRequest)(nil),         // 163: switchboard.wire.v1.DeskCloseRequest
-	(*DeskNoteRequest)(nil),          // 164: switchboard.wire.v1.DeskNoteRequest
-	(*DeskTagRequest)(nil),           // 165: switchboard.wire.v1.DeskTagRequest
-	(*DeskSessionRequest)(nil),       // 166: switchboard.wire.v1.DeskSessionRequest
-	(*DeskRateRequest)(nil),          // 167: switchboard.wire.v1.DeskRateRequest
-	(*DeskRateResult)(nil),           // 168: switchboard.wire.v1.DeskRateResult
-	(*DeskRepliesRequest)(nil),       // 169: switchboard.wire.v1.DeskRepliesRequest
-	(*DeskReplies)(nil),              // 170: switchboard.wire.v1.DeskReplies
-	(*DeskSavedReply)(nil),           // 171: switchboard.wire.v1.DeskSavedReply
-	(*MyMetricsRequest)(nil),         // 172: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 173: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 174: switchboard.wire.v1.MyMetricsResult
-	nil,                              // 175: switchboard.wire.v1.Message.MetaEntry
-	nil,                              // 176: switchboard.wire.v1.ConvSummary.MetaEntry
-	nil,                              // 177: switchboard.wire.v1.SendRequest.MetaEntry
-	nil,                              // 178: switchboard.wire.v1.QuietHours.WeekEntry
-	(*PresencesResult_User)(nil),     // 179: switchboard.wire.v1.PresencesResult.User
-	nil,                              // 180: switchboard.wire.v1.Profile.MetaEntry
-	nil,                              // 181: switchboard.wire.v1.MembershipUpdate.MetaEntry
-	nil,                              // 182: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	(*IceServer)(nil),                // 92: switchboard.wire.v1.IceServer
+	(*CallEvent)(nil),                // 93: switchboard.wire.v1.CallEvent
+	(*LinkPreview)(nil),              // 94: switchboard.wire.v1.LinkPreview
+	(*PresencesRequest)(nil),         // 95: switchboard.wire.v1.PresencesRequest
+	(*PresencesResult)(nil),          // 96: switchboard.wire.v1.PresencesResult
+	(*PrivacyRequest)(nil),           // 97: switchboard.wire.v1.PrivacyRequest
+	(*PrivacyResult)(nil),            // 98: switchboard.wire.v1.PrivacyResult
+	(*ProfileRequest)(nil),           // 99: switchboard.wire.v1.ProfileRequest
+	(*AwayRequest)(nil),              // 100: switchboard.wire.v1.AwayRequest
+	(*Away)(nil),                     // 101: switchboard.wire.v1.Away
+	(*Profile)(nil),                  // 102: switchboard.wire.v1.Profile
+	(*ProfilesRequest)(nil),          // 103: switchboard.wire.v1.ProfilesRequest
+	(*ProfilesResult)(nil),           // 104: switchboard.wire.v1.ProfilesResult
+	(*DraftRequest)(nil),             // 105: switchboard.wire.v1.DraftRequest
+	(*DraftResult)(nil),              // 106: switchboard.wire.v1.DraftResult
+	(*DraftsRequest)(nil),            // 107: switchboard.wire.v1.DraftsRequest
+	(*Draft)(nil),                    // 108: switchboard.wire.v1.Draft
+	(*DraftsResult)(nil),             // 109: switchboard.wire.v1.DraftsResult
+	(*PinRequest)(nil),               // 110: switchboard.wire.v1.PinRequest
+	(*PinResult)(nil),                // 111: switchboard.wire.v1.PinResult
+	(*ArchiveRequest)(nil),           // 112: switchboard.wire.v1.ArchiveRequest
+	(*ArchiveResult)(nil),            // 113: switchboard.wire.v1.ArchiveResult
+	(*MarkUnreadRequest)(nil),        // 114: switchboard.wire.v1.MarkUnreadRequest
+	(*MarkUnreadResult)(nil),         // 115: switchboard.wire.v1.MarkUnreadResult
+	(*LabelRequest)(nil),             // 116: switchboard.wire.v1.LabelRequest
+	(*LabelResult)(nil),              // 117: switchboard.wire.v1.LabelResult
+	(*MuteRequest)(nil),              // 118: switchboard.wire.v1.MuteRequest
+	(*MuteResult)(nil),               // 119: switchboard.wire.v1.MuteResult
+	(*BlockRequest)(nil),             // 120: switchboard.wire.v1.BlockRequest
+	(*BlockResult)(nil),              // 121: switchboard.wire.v1.BlockResult
+	(*BlockedRequest)(nil),           // 122: switchboard.wire.v1.BlockedRequest
+	(*BlockedResult)(nil),            // 123: switchboard.wire.v1.BlockedResult
+	(*ReportRequest)(nil),            // 124: switchboard.wire.v1.ReportRequest
+	(*MediaCreateRequest)(nil),       // 125: switchboard.wire.v1.MediaCreateRequest
+	(*MediaChunkRequest)(nil),        // 126: switchboard.wire.v1.MediaChunkRequest
+	(*MediaChunkResult)(nil),         // 127: switchboard.wire.v1.MediaChunkResult
+	(*MediaCompleteRequest)(nil),     // 128: switchboard.wire.v1.MediaCompleteRequest
+	(*MediaReadRequest)(nil),         // 129: switchboard.wire.v1.MediaReadRequest
+	(*MediaReadResult)(nil),          // 130: switchboard.wire.v1.MediaReadResult
+	(*ReadByRequest)(nil),            // 131: switchboard.wire.v1.ReadByRequest
+	(*ReadByResult)(nil),             // 132: switchboard.wire.v1.ReadByResult
+	(*MemberRead)(nil),               // 133: switchboard.wire.v1.MemberRead
+	(*ReportResult)(nil),             // 134: switchboard.wire.v1.ReportResult
+	(*RegisterPushRequest)(nil),      // 135: switchboard.wire.v1.RegisterPushRequest
+	(*RegisterPushResult)(nil),       // 136: switchboard.wire.v1.RegisterPushResult
+	(*UnregisterPushRequest)(nil),    // 137: switchboard.wire.v1.UnregisterPushRequest
+	(*UnregisterPushResult)(nil),     // 138: switchboard.wire.v1.UnregisterPushResult
+	(*PingRequest)(nil),              // 139: switchboard.wire.v1.PingRequest
+	(*PingResult)(nil),               // 140: switchboard.wire.v1.PingResult
+	(*Push)(nil),                     // 141: switchboard.wire.v1.Push
+	(*ListsUpdate)(nil),              // 142: switchboard.wire.v1.ListsUpdate
+	(*FlagsUpdate)(nil),              // 143: switchboard.wire.v1.FlagsUpdate
+	(*ReadUpdate)(nil),               // 144: switchboard.wire.v1.ReadUpdate
+	(*MembershipUpdate)(nil),         // 145: switchboard.wire.v1.MembershipUpdate
+	(*ReadReceipt)(nil),              // 146: switchboard.wire.v1.ReadReceipt
+	(*Signal)(nil),                   // 147: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 148: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 149: switchboard.wire.v1.CardClickResult
+	(*DeskHandoverRequest)(nil),      // 150: switchboard.wire.v1.DeskHandoverRequest
+	(*DeskHandoverResult)(nil),       // 151: switchboard.wire.v1.DeskHandoverResult
+	(*DeskEnterRequest)(nil),         // 152: switchboard.wire.v1.DeskEnterRequest
+	(*DeskSession)(nil),              // 153: switchboard.wire.v1.DeskSession
+	(*DeskNote)(nil),                 // 154: switchboard.wire.v1.DeskNote
+	(*DeskStatusRequest)(nil),        // 155: switchboard.wire.v1.DeskStatusRequest
+	(*DeskAgent)(nil),                // 156: switchboard.wire.v1.DeskAgent
+	(*DeskWrapUp)(nil),               // 157: switchboard.wire.v1.DeskWrapUp
+	(*DeskQueueRequest)(nil),         // 158: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 159: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 160: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 161: switchboard.wire.v1.DeskQueueResult
+	(*DeskReachRequest)(nil),         // 162: switchboard.wire.v1.DeskReachRequest
+	(*DeskTransferRequest)(nil),      // 163: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 164: switchboard.wire.v1.DeskCloseRequest
+	(*DeskNoteRequest)(nil),          // 165: switchboard.wire.v1.DeskNoteRequest
+	(*DeskTagRequest)(nil),           // 166: switchboard.wire.v1.DeskTagRequest
+	(*DeskSessionRequest)(nil),       // 167: switchboard.wire.v1.DeskSessionRequest
+	(*DeskRateRequest)(nil),          // 168: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 169: switchboard.wire.v1.DeskRateResult
+	(*DeskRepliesRequest)(nil),       // 170: switchboard.wire.v1.DeskRepliesRequest
+	(*DeskReplies)(nil),              // 171: switchboard.wire.v1.DeskReplies
+	(*DeskSavedReply)(nil),           // 172: switchboard.wire.v1.DeskSavedReply
+	(*MyMetricsRequest)(nil),         // 173: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 174: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 175: switchboard.wire.v1.MyMetricsResult
+	nil,                              // 176: switchboard.wire.v1.Message.MetaEntry
+	nil,                              // 177: switchboard.wire.v1.ConvSummary.MetaEntry
+	nil,                              // 178: switchboard.wire.v1.SendRequest.MetaEntry
+	nil,                              // 179: switchboard.wire.v1.QuietHours.WeekEntry
+	(*PresencesResult_User)(nil),     // 180: switchboard.wire.v1.PresencesResult.User
+	nil,                              // 181: switchboard.wire.v1.Profile.MetaEntry
+	nil,                              // 182: switchboard.wire.v1.MembershipUpdate.MetaEntry
+	nil,                              // 183: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -15860,19 +15942,19 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	2,   // 2: switchboard.wire.v1.Message.sender_role:type_name -> switchboard.wire.v1.Role
 	15,  // 3: switchboard.wire.v1.Message.media:type_name -> switchboard.wire.v1.MediaRef
 	14,  // 4: switchboard.wire.v1.Message.location:type_name -> switchboard.wire.v1.Location
-	175, // 5: switchboard.wire.v1.Message.meta:type_name -> switchboard.wire.v1.Message.MetaEntry
+	176, // 5: switchboard.wire.v1.Message.meta:type_name -> switchboard.wire.v1.Message.MetaEntry
 	2,   // 6: switchboard.wire.v1.Member.role:type_name -> switchboard.wire.v1.Role
 	1,   // 7: switchboard.wire.v1.ConvSummary.kind:type_name -> switchboard.wire.v1.ConvKind
 	13,  // 8: switchboard.wire.v1.ConvSummary.last_message:type_name -> switchboard.wire.v1.Message
 	87,  // 9: switchboard.wire.v1.ConvSummary.frozen:type_name -> switchboard.wire.v1.Frozen
-	176, // 10: switchboard.wire.v1.ConvSummary.meta:type_name -> switchboard.wire.v1.ConvSummary.MetaEntry
+	177, // 10: switchboard.wire.v1.ConvSummary.meta:type_name -> switchboard.wire.v1.ConvSummary.MetaEntry
 	20,  // 11: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
 	21,  // 12: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
 	22,  // 13: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
 	12,  // 14: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
 	24,  // 15: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	140, // 16: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	146, // 17: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	141, // 16: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	147, // 17: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
 	28,  // 18: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
 	25,  // 19: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
 	27,  // 20: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
@@ -15885,41 +15967,41 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	64,  // 27: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
 	74,  // 28: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
 	76,  // 29: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
-	109, // 30: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	138, // 31: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	146, // 32: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
-	117, // 33: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	147, // 34: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	134, // 35: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
-	136, // 36: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
-	149, // 37: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
-	151, // 38: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
-	154, // 39: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	157, // 40: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	162, // 41: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	163, // 42: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	172, // 43: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
-	119, // 44: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
-	123, // 45: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
-	121, // 46: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	167, // 47: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
-	130, // 48: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	169, // 49: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
-	124, // 50: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
-	125, // 51: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
-	127, // 52: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
-	128, // 53: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
-	164, // 54: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
-	166, // 55: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
+	110, // 30: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
+	139, // 31: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	147, // 32: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	118, // 33: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
+	148, // 34: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	135, // 35: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
+	137, // 36: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
+	150, // 37: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	152, // 38: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
+	155, // 39: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	158, // 40: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	163, // 41: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	164, // 42: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	173, // 43: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	120, // 44: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
+	124, // 45: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
+	122, // 46: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
+	168, // 47: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	131, // 48: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
+	170, // 49: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	125, // 50: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
+	126, // 51: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
+	128, // 52: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
+	129, // 53: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
+	165, // 54: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
+	167, // 55: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
 	33,  // 56: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
-	111, // 57: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
+	112, // 57: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
 	66,  // 58: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
-	96,  // 59: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
-	113, // 60: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
-	165, // 61: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
+	97,  // 59: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
+	114, // 60: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
+	166, // 61: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
 	67,  // 62: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
 	71,  // 63: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
-	161, // 64: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
+	162, // 64: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
 	37,  // 65: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
 	54,  // 66: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
 	38,  // 67: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
@@ -15928,14 +16010,14 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	42,  // 70: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
 	45,  // 71: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
 	47,  // 72: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
-	98,  // 73: switchboard.wire.v1.Request.profile:type_name -> switchboard.wire.v1.ProfileRequest
-	102, // 74: switchboard.wire.v1.Request.profiles:type_name -> switchboard.wire.v1.ProfilesRequest
-	104, // 75: switchboard.wire.v1.Request.draft:type_name -> switchboard.wire.v1.DraftRequest
-	106, // 76: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
-	99,  // 77: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
+	99,  // 73: switchboard.wire.v1.Request.profile:type_name -> switchboard.wire.v1.ProfileRequest
+	103, // 74: switchboard.wire.v1.Request.profiles:type_name -> switchboard.wire.v1.ProfilesRequest
+	105, // 75: switchboard.wire.v1.Request.draft:type_name -> switchboard.wire.v1.DraftRequest
+	107, // 76: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
+	100, // 77: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
 	40,  // 78: switchboard.wire.v1.Request.hide:type_name -> switchboard.wire.v1.HideRequest
-	115, // 79: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
-	94,  // 80: switchboard.wire.v1.Request.presences:type_name -> switchboard.wire.v1.PresencesRequest
+	116, // 79: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
+	95,  // 80: switchboard.wire.v1.Request.presences:type_name -> switchboard.wire.v1.PresencesRequest
 	79,  // 81: switchboard.wire.v1.Request.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursRequest
 	81,  // 82: switchboard.wire.v1.Request.link_preview:type_name -> switchboard.wire.v1.LinkPreviewRequest
 	84,  // 83: switchboard.wire.v1.Request.disappearing:type_name -> switchboard.wire.v1.DisappearingRequest
@@ -15954,40 +16036,40 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	65,  // 96: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
 	75,  // 97: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
 	77,  // 98: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	110, // 99: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	139, // 100: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	118, // 101: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	148, // 102: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	135, // 103: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	137, // 104: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	150, // 105: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	152, // 106: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	155, // 107: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	160, // 108: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	152, // 109: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	152, // 110: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	174, // 111: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	120, // 112: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	133, // 113: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	122, // 114: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	168, // 115: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	131, // 116: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	170, // 117: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	111, // 99: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	140, // 100: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	119, // 101: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	149, // 102: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	136, // 103: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	138, // 104: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	151, // 105: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	153, // 106: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	156, // 107: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	161, // 108: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	153, // 109: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	153, // 110: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	175, // 111: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	121, // 112: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	134, // 113: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	123, // 114: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	169, // 115: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	132, // 116: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	171, // 117: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
 	15,  // 118: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
-	126, // 119: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
+	127, // 119: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
 	15,  // 120: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
-	129, // 121: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
-	152, // 122: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
-	152, // 123: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
+	130, // 121: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
+	153, // 122: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
+	153, // 123: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
 	34,  // 124: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
-	112, // 125: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
+	113, // 125: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
 	73,  // 126: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
-	97,  // 127: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
-	114, // 128: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
-	152, // 129: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
+	98,  // 127: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
+	115, // 128: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
+	153, // 129: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
 	70,  // 130: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
 	72,  // 131: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
-	152, // 132: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
+	153, // 132: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
 	57,  // 133: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
 	55,  // 134: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
 	39,  // 135: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
@@ -15996,23 +16078,23 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	44,  // 138: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
 	46,  // 139: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
 	48,  // 140: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
-	101, // 141: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
-	103, // 142: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
-	105, // 143: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
-	108, // 144: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
-	100, // 145: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
+	102, // 141: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
+	104, // 142: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
+	106, // 143: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
+	109, // 144: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
+	101, // 145: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
 	41,  // 146: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
-	116, // 147: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
-	95,  // 148: switchboard.wire.v1.Response.presences:type_name -> switchboard.wire.v1.PresencesResult
+	117, // 147: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
+	96,  // 148: switchboard.wire.v1.Response.presences:type_name -> switchboard.wire.v1.PresencesResult
 	80,  // 149: switchboard.wire.v1.Response.quiet_hours:type_name -> switchboard.wire.v1.QuietHoursResult
-	93,  // 150: switchboard.wire.v1.Response.link_preview:type_name -> switchboard.wire.v1.LinkPreview
+	94,  // 150: switchboard.wire.v1.Response.link_preview:type_name -> switchboard.wire.v1.LinkPreview
 	85,  // 151: switchboard.wire.v1.Response.disappearing:type_name -> switchboard.wire.v1.Disappearing
 	83,  // 152: switchboard.wire.v1.Response.seq_at:type_name -> switchboard.wire.v1.SeqAt
 	88,  // 153: switchboard.wire.v1.Response.freeze:type_name -> switchboard.wire.v1.FreezeResult
 	91,  // 154: switchboard.wire.v1.Response.call:type_name -> switchboard.wire.v1.CallResult
 	3,   // 155: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
 	14,  // 156: switchboard.wire.v1.SendRequest.location:type_name -> switchboard.wire.v1.Location
-	177, // 157: switchboard.wire.v1.SendRequest.meta:type_name -> switchboard.wire.v1.SendRequest.MetaEntry
+	178, // 157: switchboard.wire.v1.SendRequest.meta:type_name -> switchboard.wire.v1.SendRequest.MetaEntry
 	15,  // 158: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
 	14,  // 159: switchboard.wire.v1.SendResult.location:type_name -> switchboard.wire.v1.Location
 	17,  // 160: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
@@ -16035,51 +16117,52 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	15,  // 177: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
 	16,  // 178: switchboard.wire.v1.GroupSettingsResult.managers:type_name -> switchboard.wire.v1.Member
 	16,  // 179: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	178, // 180: switchboard.wire.v1.QuietHours.week:type_name -> switchboard.wire.v1.QuietHours.WeekEntry
+	179, // 180: switchboard.wire.v1.QuietHours.week:type_name -> switchboard.wire.v1.QuietHours.WeekEntry
 	78,  // 181: switchboard.wire.v1.QuietHoursRequest.set:type_name -> switchboard.wire.v1.QuietHours
 	78,  // 182: switchboard.wire.v1.QuietHoursResult.quiet:type_name -> switchboard.wire.v1.QuietHours
 	87,  // 183: switchboard.wire.v1.FreezeResult.frozen:type_name -> switchboard.wire.v1.Frozen
 	8,   // 184: switchboard.wire.v1.CallRequest.op:type_name -> switchboard.wire.v1.CallRequest.Op
 	90,  // 185: switchboard.wire.v1.CallResult.call:type_name -> switchboard.wire.v1.Call
-	9,   // 186: switchboard.wire.v1.CallEvent.kind:type_name -> switchboard.wire.v1.CallEvent.Kind
-	90,  // 187: switchboard.wire.v1.CallEvent.call:type_name -> switchboard.wire.v1.Call
-	179, // 188: switchboard.wire.v1.PresencesResult.users:type_name -> switchboard.wire.v1.PresencesResult.User
-	4,   // 189: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	5,   // 190: switchboard.wire.v1.PrivacyRequest.direct_from:type_name -> switchboard.wire.v1.DirectFrom
-	6,   // 191: switchboard.wire.v1.PrivacyRequest.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
-	4,   // 192: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	5,   // 193: switchboard.wire.v1.PrivacyResult.direct_from:type_name -> switchboard.wire.v1.DirectFrom
-	6,   // 194: switchboard.wire.v1.PrivacyResult.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
-	180, // 195: switchboard.wire.v1.Profile.meta:type_name -> switchboard.wire.v1.Profile.MetaEntry
-	101, // 196: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
-	107, // 197: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
-	15,  // 198: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	132, // 199: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	13,  // 200: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	143, // 201: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	144, // 202: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	145, // 203: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	142, // 204: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
-	141, // 205: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
-	10,  // 206: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
-	1,   // 207: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	16,  // 208: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	87,  // 209: switchboard.wire.v1.MembershipUpdate.frozen:type_name -> switchboard.wire.v1.Frozen
-	181, // 210: switchboard.wire.v1.MembershipUpdate.meta:type_name -> switchboard.wire.v1.MembershipUpdate.MetaEntry
-	11,  // 211: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	92,  // 212: switchboard.wire.v1.Signal.call:type_name -> switchboard.wire.v1.CallEvent
-	153, // 213: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	182, // 214: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
-	156, // 215: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
-	158, // 216: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	159, // 217: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	171, // 218: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	173, // 219: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	220, // [220:220] is the sub-list for method output_type
-	220, // [220:220] is the sub-list for method input_type
-	220, // [220:220] is the sub-list for extension type_name
-	220, // [220:220] is the sub-list for extension extendee
-	0,   // [0:220] is the sub-list for field type_name
+	92,  // 186: switchboard.wire.v1.CallResult.ice_servers:type_name -> switchboard.wire.v1.IceServer
+	9,   // 187: switchboard.wire.v1.CallEvent.kind:type_name -> switchboard.wire.v1.CallEvent.Kind
+	90,  // 188: switchboard.wire.v1.CallEvent.call:type_name -> switchboard.wire.v1.Call
+	180, // 189: switchboard.wire.v1.PresencesResult.users:type_name -> switchboard.wire.v1.PresencesResult.User
+	4,   // 190: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	5,   // 191: switchboard.wire.v1.PrivacyRequest.direct_from:type_name -> switchboard.wire.v1.DirectFrom
+	6,   // 192: switchboard.wire.v1.PrivacyRequest.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
+	4,   // 193: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	5,   // 194: switchboard.wire.v1.PrivacyResult.direct_from:type_name -> switchboard.wire.v1.DirectFrom
+	6,   // 195: switchboard.wire.v1.PrivacyResult.group_add_from:type_name -> switchboard.wire.v1.GroupAddFrom
+	181, // 196: switchboard.wire.v1.Profile.meta:type_name -> switchboard.wire.v1.Profile.MetaEntry
+	102, // 197: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
+	108, // 198: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
+	15,  // 199: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	133, // 200: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	13,  // 201: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	144, // 202: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	145, // 203: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	146, // 204: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	143, // 205: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
+	142, // 206: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
+	10,  // 207: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
+	1,   // 208: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	16,  // 209: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	87,  // 210: switchboard.wire.v1.MembershipUpdate.frozen:type_name -> switchboard.wire.v1.Frozen
+	182, // 211: switchboard.wire.v1.MembershipUpdate.meta:type_name -> switchboard.wire.v1.MembershipUpdate.MetaEntry
+	11,  // 212: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	93,  // 213: switchboard.wire.v1.Signal.call:type_name -> switchboard.wire.v1.CallEvent
+	154, // 214: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	183, // 215: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	157, // 216: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	159, // 217: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	160, // 218: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	172, // 219: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	174, // 220: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	221, // [221:221] is the sub-list for method output_type
+	221, // [221:221] is the sub-list for method input_type
+	221, // [221:221] is the sub-list for extension type_name
+	221, // [221:221] is the sub-list for extension extendee
+	0,   // [0:221] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -16239,10 +16322,10 @@ func file_transport_wirepb_wire_proto_init() {
 	file_transport_wirepb_wire_proto_msgTypes[54].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[72].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[74].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[84].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[86].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[85].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[87].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[128].OneofWrappers = []any{
+	file_transport_wirepb_wire_proto_msgTypes[88].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[129].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -16256,7 +16339,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      12,
-			NumMessages:   171,
+			NumMessages:   172,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

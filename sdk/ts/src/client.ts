@@ -1965,6 +1965,19 @@ export class Client {
     return this.callStep(conv, CallRequest_Op.STATE, "", {});
   }
 
+  /**
+   * iceServers reads the STUN and TURN servers to make or answer a call in
+   * conv with, in RTCIceServer's shape (new RTCPeerConnection({iceServers})):
+   * the node's --ice-servers, TURN with credentials it signed for this
+   * user. Empty: none configured (host candidates only). Ask before each
+   * call: TURN credentials expire.
+   */
+  async iceServers(conv: string): Promise<{ urls: string[]; username?: string; credential?: string }[]> {
+    const r = await this.request({ case: "call", value: { conv, op: CallRequest_Op.STATE } });
+    if (r.result.case !== "call") throw new Error("call: unexpected answer");
+    return r.result.value.iceServers.map((s) => (s.username ? { urls: s.urls, username: s.username, credential: s.credential } : { urls: s.urls }));
+  }
+
   private async callStep(conv: string, op: CallRequest_Op, callId: string, v: { video?: boolean; payload?: Uint8Array; reason?: string }): Promise<CallView | undefined> {
     const r = await this.request({ case: "call", value: { conv, op, callId, ...v } });
     if (r.result.case !== "call") throw new Error("call: unexpected answer");

@@ -1623,6 +1623,8 @@ test("a call: the callee's phone and tablet ring with the offer, the tablet answ
     for (const [c, got] of seen) c.on("call", (e) => got.push(e));
     const step = (c: Client, s: string) => seen.get(c)!.filter((e) => e.step === s);
 
+    // The node names no STUN or TURN server here: host candidates only.
+    assert.deepEqual(await caller.iceServers(conv), []);
     const call = await caller.startCall(conv, "v=0 offer", { video: true });
     assert.equal(call.callee, "ts-callee");
     assert.ok(call.video && call.answeredMs === 0);

@@ -2042,7 +2042,8 @@ const clock = (ms) => `${Math.floor(ms / 60000)}:${String(Math.floor(ms / 1000) 
 // audio (the microphone if the page may use it, else listening only) and
 // the line counts the minutes; then it says how the call ended. The node
 // only rings and relays: the offer and the answer carry every ICE
-// candidate (gathered before they are sent), so no trickling is needed.
+// candidate (gathered before they are sent, through the node's STUN and
+// TURN servers when it names any), so no trickling is needed.
 // el.dataset.call is the state ("ringing", "calling", "answered",
 // "connected", "ended"), for tests and styles.
 export function callLine(client, el, nameOf = (u) => u) {
@@ -2070,8 +2071,11 @@ export function callLine(client, el, nameOf = (u) => u) {
     tick();
     cur.timer = setInterval(tick, 1000);
   };
-  const peer = async () => {
-    const pc = new RTCPeerConnection({ iceServers: [] });
+  // peer is this side's connection, through the node's STUN and TURN
+  // servers (with fresh TURN credentials), if it names any.
+  const peer = async (conv) => {
+    const iceServers = await client.iceServers(conv).catch(() => []);
+    const pc = new RTCPeerConnection({ iceServers });
     let stream;
     try {
       stream = await navigator.mediaDevices.getUserMedia({ audio: true });
@@ -2122,7 +2126,7 @@ export function callLine(client, el, nameOf = (u) => u) {
     if (!c || c.peer) return;
     show("answered", `Connecting to ${c.name}…`, [hangup]);
     try {
-      c.peer = await peer();
+      c.peer = await peer(c.conv);
       await c.peer.pc.setRemoteDescription(JSON.parse(c.offer));
       await c.peer.pc.setLocalDescription(await c.peer.pc.createAnswer());
       await client.acceptCall(c.conv, c.id, await described(c.peer.pc));
@@ -2151,7 +2155,7 @@ export function callLine(client, el, nameOf = (u) => u) {
       const c = (cur = { conv, id: newCallId(), role: "caller", name });
       show("calling", `Calling ${name}…`, [hangup]);
       try {
-        c.peer = await peer();
+        c.peer = await peer(conv);
         await c.peer.pc.setLocalDescription(await c.peer.pc.createOffer());
         const offer = await described(c.peer.pc);
         if (cur !== c) return void (c.peer.stream?.getTracks().forEach((t) => t.stop()), c.peer.pc.close()); // hung up meanwhile
