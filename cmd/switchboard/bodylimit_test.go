@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -83,6 +85,31 @@ func TestServeRefusesFrameAndBodyLimits(t *testing.T) {
 		{[]string{"--max-frame", strconv.Itoa(transport.MinMaxFrame - 1)}, "--max-frame " + strconv.Itoa(transport.MinMaxFrame-1)},
 		{[]string{"--max-frame", strconv.Itoa(wirepb.MaxMaxFrame + 1)}, "--max-frame " + strconv.Itoa(wirepb.MaxMaxFrame+1)},
 		{[]string{"--max-frame", "200000", "--max-body-bytes", strconv.Itoa(200000 - transport.FrameEnvelope + 1)}, "--max-body-bytes"},
+	} {
+		args := append([]string{"serve", "--dev", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"}, tc.args...)
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Fatalf("serve %v: %v, want an error naming %q\n%s", tc.args, err, tc.want, out)
+		}
+	}
+}
+
+// STUN and TURN servers the node cannot hand out are refused at start:
+// TURN without the shared secret, a URL of another scheme, an empty
+// secret file.
+func TestServeRefusesICEServers(t *testing.T) {
+	bin := binary(t)
+	empty := filepath.Join(t.TempDir(), "turn-secret")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--ice-servers", "turn:turn.example.org:3478"}, "needs the secret"},
+		{[]string{"--ice-servers", "https://turn.example.org"}, `scheme "https"`},
+		{[]string{"--ice-servers", "turn:turn.example.org", "--turn-secret-file", empty}, "is empty"},
 	} {
 		args := append([]string{"serve", "--dev", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"}, tc.args...)
 		out, err := exec.Command(bin, args...).CombinedOutput()

@@ -698,7 +698,7 @@ func (o *serveOptions) ice() (ice.Config, error) {
 		}
 	}
 	if err := c.Validate(); err != nil {
-		return c, err
+		return c, fmt.Errorf("--ice-servers, --turn-secret-file: %w", err)
 	}
 	return c, nil
 }

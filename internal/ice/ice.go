@@ -58,7 +58,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if turn && len(c.Secret) == 0 {
-		return errors.New("ice servers: a turn: server needs the secret it shares with the node (--turn-secret-file)")
+		return errors.New("ice servers: a turn: server needs the secret it shares with the node")
 	}
 	if c.TTL < 0 {
 		return fmt.Errorf("turn credential ttl %v: want a positive duration", c.TTL)
