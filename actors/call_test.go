@@ -260,6 +260,21 @@ func TestCallEndings(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A block during a call hangs it up, as the blocker's.
+	start("blocked-mid-call")
+	if _, err := callStep(ctx, node, conv, "seller", "phone", pb.CallOp_ACCEPT, "blocked-mid-call", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Block(ctx, "seller", "buyer", true); err != nil {
+		t.Fatal(err)
+	}
+	if e := waitCallEvent(t, buyer, "the block hangs up", func(e *pb.CallEvent) bool { return e.Kind == pb.CallEvent_ENDED && e.Call.Id == "blocked-mid-call" }); e.Outcome != "ended" {
+		t.Fatalf("the block's end: %v", e)
+	}
+	if err := node.Block(ctx, "seller", "buyer", false); err != nil {
+		t.Fatal(err)
+	}
+
 	// A block, either way, and a freeze keep a call from ringing.
 	if err := node.Block(ctx, "seller", "buyer", true); err != nil {
 		t.Fatal(err)

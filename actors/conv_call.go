@@ -293,15 +293,24 @@ func (c *conversation) calleeStep(m *pb.CallOp, what string) *pb.Error {
 // agent of a service conversation).
 func (c *conversation) hangUp(m *pb.CallOp) (string, *pb.Error) {
 	call := c.call.call
-	switch {
-	case call.AnsweredMs == 0 && m.User == call.Caller:
-		return callCancelled, nil
-	case call.AnsweredMs == 0 && m.User == call.Callee:
-		return callDeclined, nil
-	case m.User == call.Caller && m.Device == call.CallerDevice, m.User == call.Callee && m.Device == call.AnsweredDevice:
-		return callEnded, nil
+	ringing := call.AnsweredMs == 0 && (m.User == call.Caller || m.User == call.Callee)
+	talking := m.User == call.Caller && m.Device == call.CallerDevice || m.User == call.Callee && m.Device == call.AnsweredDevice
+	if !ringing && !talking {
+		return "", pbErr(pb.Code_FORBIDDEN, "device %s of %s is not in call %s", m.Device, m.User, m.CallId)
 	}
-	return "", pbErr(pb.Code_FORBIDDEN, "device %s of %s is not in call %s", m.Device, m.User, m.CallId)
+	return c.call.outcomeOf(m.User), nil
+}
+
+// outcomeOf is how user's hang-up ends the call: cancelled by the caller
+// or declined by the callee while it rings, ended once answered.
+func (a *activeCall) outcomeOf(user string) string {
+	switch {
+	case a.call.AnsweredMs != 0:
+		return callEnded
+	case user == a.call.Caller:
+		return callCancelled
+	}
+	return callDeclined
 }
 
 // otherSide is where a signal of m's device goes, and notes that the

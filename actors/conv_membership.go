@@ -173,7 +173,7 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 		return
 	}
 	if m.Op == pb.MembershipChange_BLOCK || m.Op == pb.MembershipChange_UNBLOCK {
-		c.block(m, func(e *pb.Error) { reply(e, 0) })
+		c.block(ctx, m, func(e *pb.Error) { reply(e, 0) })
 		return
 	}
 	if m.Op == pb.MembershipChange_APPROVE || m.Op == pb.MembershipChange_DECLINE {
@@ -281,8 +281,9 @@ func (c *conversation) applyMembership(ctx actor.Context, m *pb.MembershipChange
 // (its member row's Muted: a direct conversation has no admin to mute
 // anyone, so there it means "blocked by the other member"). It records no
 // system message and tells nobody: the blocked user learns of it only when
-// a send is refused, and the conversation's history stays the pair's.
-func (c *conversation) block(m *pb.MembershipChange, reply func(*pb.Error)) {
+// a send is refused, and the conversation's history stays the pair's. A
+// call between them ends, as the blocker's hang-up.
+func (c *conversation) block(ctx actor.Context, m *pb.MembershipChange, reply func(*pb.Error)) {
 	want := m.Op == pb.MembershipChange_BLOCK
 	row := *c.members[m.Users[0]]
 	if row.Muted == want {
@@ -295,6 +296,9 @@ func (c *conversation) block(m *pb.MembershipChange, reply func(*pb.Error)) {
 		return
 	}
 	c.addMember(row)
+	if want && c.call != nil {
+		c.endCall(ctx, c.call.outcomeOf(m.Actor), m.Actor, "", c.rt.cfg.Now(), true)
+	}
 	reply(nil)
 }
 
