@@ -218,12 +218,8 @@ func (c *conversation) startCall(ctx actor.Context, m *pb.CallOp, now time.Time,
 		return
 	}
 	mem := c.members[m.User]
-	switch {
-	case mem.Muted && c.kind == storage.KindDirect:
-		reply(pbErr(pb.Code_MUTED, "%s cannot call in %s: the other member blocked them", m.User, c.id))
-		return
-	case c.blocksPeer(m.User):
-		reply(pbErr(pb.Code_FORBIDDEN, "%s blocked the other member of %s: unblock them to call", m.User, c.id))
+	if e := c.blockRefusal(m.User, "call"); e != nil {
+		reply(e)
 		return
 	}
 	if e := c.checkFrozen(); e != nil {

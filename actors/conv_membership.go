@@ -302,6 +302,19 @@ func (c *conversation) block(ctx actor.Context, m *pb.MembershipChange, reply fu
 	reply(nil)
 }
 
+// blockRefusal refuses user's attempt to do what (write, call) in a direct
+// conversation where either member blocks the other: MUTED for the
+// blocked one, FORBIDDEN for the blocker (who unblocks first).
+func (c *conversation) blockRefusal(user, what string) *pb.Error {
+	switch {
+	case c.kind == storage.KindDirect && c.members[user] != nil && c.members[user].Muted:
+		return pbErr(pb.Code_MUTED, "%s cannot %s in %s: the other member blocked them", user, what, c.id)
+	case c.blocksPeer(user):
+		return pbErr(pb.Code_FORBIDDEN, "%s blocked the other member of %s: unblock them to %s", user, c.id, what)
+	}
+	return nil
+}
+
 // blocksPeer reports whether user blocks the other member of a direct
 // conversation (whose row is then muted). That user's own muted row, in a
 // direct conversation, means the other blocks them.

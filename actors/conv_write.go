@@ -34,13 +34,11 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(e)
 		return
 	}
+	if e := c.blockRefusal(m.Sender, "write"); e != nil {
+		reply(e)
+		return
+	}
 	switch {
-	case mem.Muted && c.kind == storage.KindDirect:
-		reply(pbErr(pb.Code_MUTED, "%s cannot write in %s: the other member blocked them", m.Sender, c.id))
-		return
-	case c.blocksPeer(m.Sender):
-		reply(pbErr(pb.Code_FORBIDDEN, "%s blocked the other member of %s: unblock them to write", m.Sender, c.id))
-		return
 	case mem.Muted && mem.MutedAt(time.Now()): // the clock read only for a muted member
 		if !mem.MutedUntil.IsZero() {
 			reply(pbErr(pb.Code_MUTED, "%s is muted in %s until %v", m.Sender, c.id, mem.MutedUntil.UTC().Format(time.RFC3339)))
