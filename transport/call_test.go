@@ -144,3 +144,33 @@ func TestCallOverTheWire(t *testing.T) {
 		return false
 	})
 }
+
+// A call that ends while a device of it is away: the device's SDK finds
+// it gone once it reconnects and reports the end itself (no outcome: the
+// conversation's record has it), and stops saying it is alive.
+func TestCallEndedWhileAway(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	buyer := e.dial("buyer", "phone")
+	seller := e.dial("seller", "phone", func(c *client.Config) { c.MinBackoff, c.MaxBackoff = 300*time.Millisecond, 400*time.Millisecond })
+	if _, err := buyer.SendText(ctx, client.ToUser("seller"), "call?"); err != nil {
+		t.Fatal(err)
+	}
+	conv := wirepb.DirectConvID("buyer", "seller")
+	if _, err := buyer.StartCall(ctx, conv, "c1", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	callEvent(t, seller, "the ring", func(ev *client.CallEvent) bool { return ev.Kind == client.CallRinging })
+	if _, err := seller.AcceptCall(ctx, conv, "c1", nil); err != nil {
+		t.Fatal(err)
+	}
+	seller.Reconnect()
+	eventually(t, "the seller away", func() bool { return !seller.Connected() })
+	if err := buyer.EndCall(ctx, conv, "c1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if ev := callEvent(t, seller, "the end, found after the reconnect", func(ev *client.CallEvent) bool { return ev.Kind == client.CallEnded }); ev.Call.ID != "c1" || ev.Outcome != "" {
+		t.Fatalf("the end: %+v", ev)
+	}
+}

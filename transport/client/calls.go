@@ -37,7 +37,9 @@ const (
 	// CallSignal: Payload from the other side's device (ICE candidates).
 	CallSignal
 	// CallEnded: the call is over (Outcome, Reason, Duration; Seq is the
-	// system message recording it, 0 if none was written).
+	// system message recording it, 0 if none was written). A call that
+	// ended while this device was away is reported by the SDK itself once
+	// it finds the call gone: Outcome empty, Call only its ID and Conv.
 	CallEnded
 )
 
@@ -148,22 +150,32 @@ func (c *Client) callStep(ctx context.Context, req *wirepb.CallRequest) (Call, e
 	return callOf(res.GetCall().GetCall()), nil
 }
 
-// keepCallAlive says every CallAliveEvery that this device is in call id,
-// until the call ends (its CallEnded, EndCall, or the node no longer
-// knows it) or the client closes.
+// keptCall is a call this device is in, kept alive.
+type keptCall struct {
+	cancel context.CancelFunc
+	wake   chan struct{} // a reconnect: say it now
+}
+
+// keepCallAlive says every CallAliveEvery, and right after each
+// reconnect, that this device is in call id, until the call ends (its
+// CallEnded, EndCall) or the client closes. A call the node no longer
+// knows ended while this device was away, and its CallEnded with it: the
+// SDK emits one itself, without an outcome (the conversation's record
+// has it).
 func (c *Client) keepCallAlive(conv, id string) {
 	key := conv + "\x00" + id
 	ctx, cancel := context.WithCancel(c.ctx)
+	k := &keptCall{cancel: cancel, wake: make(chan struct{}, 1)}
 	c.callsMu.Lock()
 	if c.calls == nil {
-		c.calls = map[string]context.CancelFunc{}
+		c.calls = map[string]*keptCall{}
 	}
 	if _, ok := c.calls[key]; ok {
 		c.callsMu.Unlock()
 		cancel()
 		return // a retried start or answer
 	}
-	c.calls[key] = cancel
+	c.calls[key] = k
 	c.callsMu.Unlock()
 	go func() {
 		defer c.stopCallAlive(conv, id)
@@ -174,23 +186,41 @@ func (c *Client) keepCallAlive(conv, id string) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			case <-k.wake:
 			}
 			_, err := c.callStep(ctx, &wirepb.CallRequest{Conv: conv, Op: wirepb.CallRequest_ALIVE, CallId: id})
-			if code := wirepb.CodeOf(err); code == wirepb.Code_NOT_FOUND || code == wirepb.Code_FORBIDDEN || errors.Is(err, ErrClosed) {
+			switch code := wirepb.CodeOf(err); {
+			case code == wirepb.Code_NOT_FOUND && ctx.Err() == nil:
+				c.emit(Event{Kind: EventCall, Conv: conv, Call: &CallEvent{Kind: CallEnded, Call: Call{ID: id, Conv: conv}}})
+				return
+			case code == wirepb.Code_NOT_FOUND, code == wirepb.Code_FORBIDDEN, errors.Is(err, ErrClosed):
 				return
 			}
 		}
 	}()
 }
 
+// wakeCalls has every kept call say it is alive now: after a reconnect,
+// a call that ended meanwhile is found at once.
+func (c *Client) wakeCalls() {
+	c.callsMu.Lock()
+	defer c.callsMu.Unlock()
+	for _, k := range c.calls {
+		select {
+		case k.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func (c *Client) stopCallAlive(conv, id string) {
 	key := conv + "\x00" + id
 	c.callsMu.Lock()
-	cancel := c.calls[key]
+	k := c.calls[key]
 	delete(c.calls, key)
 	c.callsMu.Unlock()
-	if cancel != nil {
-		cancel()
+	if k != nil {
+		k.cancel()
 	}
 }
 

@@ -197,7 +197,7 @@ type Client struct {
 
 	// calls: the calls this device is in, each kept alive (calls.go)
 	callsMu sync.Mutex
-	calls   map[string]context.CancelFunc
+	calls   map[string]*keptCall
 
 	outMu  sync.Mutex
 	outbox map[string]*convQueue
@@ -548,6 +548,7 @@ func (c *Client) serve(cn *conn) time.Duration {
 		c.log.Debug("resync after connect failed", "err", err)
 	}
 	c.readyOnce.Do(func() { close(c.ready) })
+	c.wakeCalls()
 	c.emit(Event{Kind: EventConnected})
 	select {
 	case <-ctx.Done():

@@ -539,6 +539,7 @@ export class Client {
     this.user = w.user;
     this.device = w.device;
     this.setState("connected");
+    for (const [key] of this.callAlive) this.sayAlive(...(key.split("\u0000") as [string, string])); // a call that ended meanwhile is found now
     this.connectedOnce?.resolve();
     this.connectedOnce = undefined;
     // Resume: take in what an earlier page left unsent, apply the sync from
@@ -1984,15 +1985,29 @@ export class Client {
     return callView(r.result.value.call);
   }
 
+  /**
+   * keepCallAlive says every CALL_ALIVE_EVERY_MS, and right after each
+   * reconnect, that this device is in call id, until it ends. A call the
+   * node no longer knows ended while this device was away, and its "ended"
+   * event with it: the SDK emits one itself, without an outcome (the
+   * conversation's record has it).
+   */
   private keepCallAlive(conv: string, id: string): void {
     const key = conv + "\u0000" + id;
     if (this.callAlive.has(key)) return;
-    const t = setInterval(() => {
-      this.callStep(conv, CallRequest_Op.ALIVE, id, {}).catch((err: unknown) => {
-        if (err instanceof ProtocolError && (err.code === Code.NOT_FOUND || err.code === Code.FORBIDDEN)) this.stopCallAlive(conv, id);
-      });
-    }, CALL_ALIVE_EVERY_MS);
-    this.callAlive.set(key, t);
+    this.callAlive.set(key, setInterval(() => this.sayAlive(conv, id), CALL_ALIVE_EVERY_MS));
+  }
+
+  private sayAlive(conv: string, id: string): void {
+    this.callStep(conv, CallRequest_Op.ALIVE, id, {}).catch((err: unknown) => {
+      if (!(err instanceof ProtocolError) || (err.code !== Code.NOT_FOUND && err.code !== Code.FORBIDDEN)) return;
+      const kept = this.callAlive.has(conv + "\u0000" + id);
+      this.stopCallAlive(conv, id);
+      if (kept && err.code === Code.NOT_FOUND) {
+        const call = { id, conv, caller: "", callerDevice: "", callee: "", video: false, startedMs: 0, answeredMs: 0, answeredDevice: "" };
+        this.emit("call", { step: "ended", call, payload: new Uint8Array(), reason: "", durationMs: 0, seq: 0 });
+      }
+    });
   }
 
   private stopCallAlive(conv: string, id: string): void {

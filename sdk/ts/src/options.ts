@@ -94,6 +94,9 @@ export interface ClientEvents {
    * callee's other devices: answered on e.call.answeredDevice, stop
    * ringing), a signal from the other side, or it ended (e.outcome).
    * The conversation also records each call's end as a system message.
+   * A call that ended while this device was away is reported by the SDK
+   * itself once it finds the call gone: step "ended", no outcome, only
+   * the call's id and conv.
    */
   call: (e: CallEventView) => void;
   error: (code: Code, message: string) => void;

@@ -1655,3 +1655,34 @@ test("a call: the callee's phone and tablet ring with the offer, the tablet answ
     await assert.rejects(caller.endCall(conv, call.id), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_FOUND);
   });
 });
+
+test("a call that ends while the callee's device is away: the SDK finds it gone after the reconnect and reports the end itself", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  const opts = { url: url!, transports: ["websocket" as const], minBackoffMs: 500, maxBackoffMs: 600 };
+  const caller = new Client({ ...opts, token: tokens["ts-caller"] });
+  const tablet = new Client({ ...opts, token: tokens["ts-callee-tablet"] });
+  await caller.connect();
+  await tablet.connect();
+  try {
+    const conv = directConv("ts-caller", "ts-callee");
+    const ends: CallEventView[] = [];
+    let rang = "";
+    tablet.on("call", (e) => {
+      if (e.step === "ringing") rang = e.call.id;
+      if (e.step === "ended") ends.push(e);
+    });
+    const call = await caller.startCall(conv, "v=0 offer");
+    await until("the tablet rings", () => rang === call.id);
+    await tablet.acceptCall(conv, call.id, "v=0 answer");
+    let lost = 0;
+    tablet.on("state", (s) => void (s === "disconnected" && lost++));
+    tablet.drop();
+    await until("the tablet notices", () => lost > 0);
+    await caller.endCall(conv, call.id);
+    await until("the tablet reports the end", () => ends.length === 1, 15000);
+    assert.equal(ends[0].call.id, call.id);
+    assert.equal(ends[0].outcome, undefined, "found gone: the record has the outcome");
+  } finally {
+    caller.close();
+    tablet.close();
+  }
+});
