@@ -91,8 +91,11 @@ func TestCallRingAnswerHangUp(t *testing.T) {
 	wantCode(t, err, pb.Code_FORBIDDEN, "the caller answers their own call")
 	_, err = callStep(ctx, node, conv, "seller", "phone", pb.CallOp_SIGNAL, "c1", "x")
 	wantCode(t, err, pb.Code_FORBIDDEN, "the callee signals before answering")
-	if c, err := callStep(ctx, node, conv, "seller", "phone", pb.CallOp_STATE, "", ""); err != nil || c.GetId() != "c1" {
-		t.Fatalf("the state of a ringing call: %v %v", c, err)
+	if c, offer, err := node.CallState(ctx, conv, "seller"); err != nil || c.GetId() != "c1" || string(offer) != "offer" {
+		t.Fatalf("the callee reads the ringing call and its offer: %v %q %v", c, offer, err)
+	}
+	if c, offer, err := node.CallState(ctx, conv, "buyer"); err != nil || c.GetId() != "c1" || offer != nil {
+		t.Fatalf("the caller reads the ringing call, no offer: %v %q %v", c, offer, err)
 	}
 
 	c, err := callStep(ctx, node, conv, "seller", "laptop", pb.CallOp_ACCEPT, "c1", "answer")

@@ -79,6 +79,7 @@ var (
 // activeCall is a conversation's call, ringing or answered.
 type activeCall struct {
 	call                   *pb.Call
+	offer                  []byte // the caller's, for a callee's device that connects while it rings
 	relay                  *callRelay
 	timer                  *time.Timer
 	callerSeen, calleeSeen time.Time // the last word from each side's device
@@ -90,6 +91,18 @@ type callTick struct{ id string }
 // CallStep runs one step of a call in conv as device of user (pb.CallOp)
 // and answers the conversation's call after it (nil: none).
 func (n *Runtime) CallStep(ctx context.Context, op *pb.CallOp) (*pb.Call, error) {
+	r, err := n.callStep(ctx, op)
+	return r.GetCall(), err
+}
+
+// CallState reads conv's call as user sees it: the call (nil: none) and,
+// for the callee while it rings, the caller's offer.
+func (n *Runtime) CallState(ctx context.Context, conv, user string) (*pb.Call, []byte, error) {
+	r, err := n.callStep(ctx, &pb.CallOp{Conv: conv, User: user, Op: pb.CallOp_STATE})
+	return r.GetCall(), r.GetOffer(), err
+}
+
+func (n *Runtime) callStep(ctx context.Context, op *pb.CallOp) (*pb.CallOpResponse, error) {
 	if err := errors.Join(checkConv(op.Conv), checkUser(op.User)); err != nil {
 		return nil, err
 	}
@@ -121,7 +134,7 @@ func (n *Runtime) CallStep(ctx context.Context, op *pb.CallOp) (*pb.Call, error)
 		return nil, err
 	}
 	r := res.(*pb.CallOpResponse)
-	return r.Call, fromPB(r.Error)
+	return r, fromPB(r.Error)
 }
 
 func (c *conversation) callOp(ctx actor.Context, m *pb.CallOp) {
@@ -149,7 +162,14 @@ func (c *conversation) callOp(ctx actor.Context, m *pb.CallOp) {
 		return
 	}
 	if m.Op == pb.CallOp_STATE {
-		reply(nil)
+		res := &pb.CallOpResponse{}
+		if cur := c.call; cur != nil {
+			res.Call = cloneCall(cur.call)
+			if cur.call.AnsweredMs == 0 && m.User == cur.call.Callee {
+				res.Offer = cur.offer
+			}
+		}
+		respond(ctx, sender, res)
 		return
 	}
 	cur := c.call
@@ -237,7 +257,7 @@ func (c *conversation) startCall(ctx actor.Context, m *pb.CallOp, now time.Time,
 	}
 	call := &pb.Call{Id: m.CallId, Conv: c.id, Caller: m.User, CallerDevice: m.Device, Callee: callee,
 		Video: m.Video, StartedMs: now.UnixMilli()}
-	c.call = &activeCall{call: call, relay: newCallRelay(c.rt, c.id), callerSeen: now}
+	c.call = &activeCall{call: call, offer: m.Payload, relay: newCallRelay(c.rt, c.id), callerSeen: now}
 	c.armCall(ctx, c.rt.cfg.CallRingTimeout)
 	c.call.relay.offer(callDelivery{user: callee, from: m.User, must: true,
 		ev:   &pb.CallEvent{Kind: pb.CallEvent_RINGING, Call: cloneCall(call), Payload: m.Payload},

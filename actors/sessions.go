@@ -437,9 +437,13 @@ func (s *deviceSession) Freeze(ctx context.Context, conv string, frozen *bool, r
 	return s.rt.Freeze(ctx, conv, s.user, frozen, reason, until)
 }
 
-func (s *deviceSession) Call(ctx context.Context, op *pb.CallOp) (*pb.Call, error) {
+func (s *deviceSession) Call(ctx context.Context, op *pb.CallOp) (*pb.Call, []byte, error) {
+	if op.Op == pb.CallOp_STATE {
+		return s.rt.CallState(ctx, op.Conv, s.user)
+	}
 	op.User, op.Device = s.user, s.device
-	return s.rt.CallStep(ctx, op)
+	call, err := s.rt.CallStep(ctx, op)
+	return call, nil, err
 }
 
 func (s *deviceSession) Remind(ctx context.Context, conv string, seq uint64, at time.Time) (int, error) {

@@ -82,8 +82,11 @@ func TestCallOverTheWire(t *testing.T) {
 
 	laptop := e.dial("seller", "laptop")
 	ringing, err := laptop.CallState(ctx, conv)
-	if err != nil || ringing == nil || ringing.ID != "c1" || ringing.CallerDevice != "phone" {
-		t.Fatalf("the laptop reads the ringing call: %+v %v", ringing, err)
+	if err != nil || ringing == nil || ringing.ID != "c1" || ringing.CallerDevice != "phone" || string(ringing.Offer) != "v=0 offer" {
+		t.Fatalf("the laptop reads the ringing call and its offer: %+v %v", ringing, err)
+	}
+	if own, err := buyer.CallState(ctx, conv); err != nil || own == nil || own.Offer != nil {
+		t.Fatalf("the caller reads the call, no offer: %+v %v", own, err)
 	}
 	if _, err := laptop.AcceptCall(ctx, conv, "c1", []byte("v=0 answer")); err != nil {
 		t.Fatal(err)

@@ -664,12 +664,12 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_Call:
 		r := op.Call
-		call, err := sess.Call(ctx, &pb.CallOp{Conv: r.Conv, Op: pb.CallOp_Op(r.Op), CallId: r.CallId, Video: r.Video,
+		call, offer, err := sess.Call(ctx, &pb.CallOp{Conv: r.Conv, Op: pb.CallOp_Op(r.Op), CallId: r.CallId, Video: r.Video,
 			Payload: r.Payload, Reason: r.Reason})
 		if err != nil {
 			return c.fail(err)
 		}
-		res := &wirepb.CallResult{Call: wireCall(call)}
+		res := &wirepb.CallResult{Call: wireCall(call), Offer: offer}
 		if r.Op == wirepb.CallRequest_STATE {
 			for _, s := range c.s.cfg.ICE.For(c.id.User, time.Now()) {
 				res.IceServers = append(res.IceServers, &wirepb.IceServer{Urls: s.URLs, Username: s.Username, Credential: s.Credential})

@@ -9268,9 +9268,12 @@ func (x *CallOp) GetReason() string {
 }
 
 type CallOpResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
-	Call          *Call                  `protobuf:"bytes,2,opt,name=call,proto3" json:"call,omitempty"` // the conversation's call now (nil: none)
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Error *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Call  *Call                  `protobuf:"bytes,2,opt,name=call,proto3" json:"call,omitempty"` // the conversation's call now (nil: none)
+	// STATE, to the callee while the call rings: the caller's offer, for a
+	// device that connected after the ring (a phone woken by its push)
+	Offer         []byte `protobuf:"bytes,3,opt,name=offer,proto3" json:"offer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -9315,6 +9318,13 @@ func (x *CallOpResponse) GetError() *Error {
 func (x *CallOpResponse) GetCall() *Call {
 	if x != nil {
 		return x.Call
+	}
+	return nil
+}
+
+func (x *CallOpResponse) GetOffer() []byte {
+	if x != nil {
+		return x.Offer
 	}
 	return nil
 }
@@ -10578,10 +10588,11 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x03END\x10\x04\x12\n" +
 	"\n" +
 	"\x06SIGNAL\x10\x05\x12\t\n" +
-	"\x05ALIVE\x10\x06\"o\n" +
+	"\x05ALIVE\x10\x06\"\x85\x01\n" +
 	"\x0eCallOpResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12,\n" +
-	"\x04call\x18\x02 \x01(\v2\x18.switchboard.actors.CallR\x04call\"\xfe\x01\n" +
+	"\x04call\x18\x02 \x01(\v2\x18.switchboard.actors.CallR\x04call\x12\x14\n" +
+	"\x05offer\x18\x03 \x01(\fR\x05offer\"\xfe\x01\n" +
 	"\x04Call\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x16\n" +

@@ -158,8 +158,9 @@ type Session interface {
 	Freeze(ctx context.Context, conv string, frozen *bool, reason string, until time.Time) (state *pb.Frozen, seq uint64, err error)
 	// Call takes one step of a call on this device (op's user and device
 	// are the session's) and answers the conversation's call after it
-	// (Runtime.CallStep).
-	Call(ctx context.Context, op *pb.CallOp) (*pb.Call, error)
+	// (Runtime.CallStep); a STATE answers also, to the callee while it
+	// rings, the caller's offer (Runtime.CallState).
+	Call(ctx context.Context, op *pb.CallOp) (call *pb.Call, offer []byte, err error)
 	// LinkPreview reads what a web page says of itself (Runtime.LinkPreview).
 	LinkPreview(ctx context.Context, url string) (linkpreview.Preview, error)
 	// Remind stars the message with a reminder at at (Runtime.Remind).

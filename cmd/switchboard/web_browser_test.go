@@ -426,6 +426,15 @@ func browserRun(t *testing.T, browser, transport string) {
 	click(agent, "hang up", "#call-line .hangup")
 	until(customer, "the end at the customer", `document.querySelector("#call").dataset.call === "ended" && document.querySelector("#call .call-text").textContent.startsWith("Call ended: ended")`)
 	until(customer, "the call's record", `[...document.querySelectorAll("#messages .msg.system")].some(e => /'s call · \d+:\d\d/.test(e.textContent))`)
+	// The agent calls again and the customer's page reloads while it
+	// rings: the resumed chat reads the ringing call (and its offer) from
+	// the node and rings again; the customer declines it.
+	click(agent, "call again", "#call")
+	until(customer, "the second call rings", `document.querySelector("#call").dataset.call === "ringing"`)
+	run(customer, "reload while it rings", chromedp.Reload())
+	until(customer, "it rings after the reload", `document.querySelector("#call")?.dataset.call === "ringing"`)
+	click(customer, "decline", "#call .decline")
+	until(agent, "the agent hears the decline", `document.querySelector("#call-line").dataset.call === "ended" && document.querySelector("#call-line .call-text").textContent === "Call ended: declined"`)
 
 	// The agent recalls a recent message of its own from the workbench.
 	eval(agent, "recall", `[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith("while you were away 2")).querySelector("button.recall").click(); true`, nil)

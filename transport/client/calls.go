@@ -21,6 +21,9 @@ type Call struct {
 	Callee, AnsweredDevice string
 	Video                  bool
 	Started, Answered      time.Time
+	// Offer: CallState's, to the callee while the call rings: the
+	// caller's offer, to answer on a device that connected after the ring.
+	Offer []byte
 }
 
 // CallEventKind says which step of a call a CallEvent reports.
@@ -117,6 +120,7 @@ func (c *Client) CallState(ctx context.Context, conv string) (*Call, error) {
 		return nil, nil
 	}
 	call := callOf(w)
+	call.Offer = res.GetCall().GetOffer()
 	return &call, nil
 }
 

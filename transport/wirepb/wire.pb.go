@@ -8866,7 +8866,10 @@ type CallResult struct {
 	// STATE: the STUN and TURN servers for the call's RTCPeerConnection
 	// (serve --ice-servers), TURN with credentials good for serve
 	// --turn-credential-ttl; empty: none configured (host candidates only)
-	IceServers    []*IceServer `protobuf:"bytes,2,rep,name=ice_servers,json=iceServers,proto3" json:"ice_servers,omitempty"`
+	IceServers []*IceServer `protobuf:"bytes,2,rep,name=ice_servers,json=iceServers,proto3" json:"ice_servers,omitempty"`
+	// STATE, to the callee while the call rings: the caller's offer, for a
+	// device that connected after the ring (a phone woken by its push)
+	Offer         []byte `protobuf:"bytes,3,opt,name=offer,proto3" json:"offer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -8911,6 +8914,13 @@ func (x *CallResult) GetCall() *Call {
 func (x *CallResult) GetIceServers() []*IceServer {
 	if x != nil {
 		return x.IceServers
+	}
+	return nil
+}
+
+func (x *CallResult) GetOffer() []byte {
+	if x != nil {
+		return x.Offer
 	}
 	return nil
 }
@@ -15199,12 +15209,13 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"started_ms\x18\a \x01(\x03R\tstartedMs\x12\x1f\n" +
 	"\vanswered_ms\x18\b \x01(\x03R\n" +
 	"answeredMs\x12'\n" +
-	"\x0fanswered_device\x18\t \x01(\tR\x0eansweredDevice\"|\n" +
+	"\x0fanswered_device\x18\t \x01(\tR\x0eansweredDevice\"\x92\x01\n" +
 	"\n" +
 	"CallResult\x12-\n" +
 	"\x04call\x18\x01 \x01(\v2\x19.switchboard.wire.v1.CallR\x04call\x12?\n" +
 	"\vice_servers\x18\x02 \x03(\v2\x1e.switchboard.wire.v1.IceServerR\n" +
-	"iceServers\"[\n" +
+	"iceServers\x12\x14\n" +
+	"\x05offer\x18\x03 \x01(\fR\x05offer\"[\n" +
 	"\tIceServer\x12\x12\n" +
 	"\x04urls\x18\x01 \x03(\tR\x04urls\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x1e\n" +

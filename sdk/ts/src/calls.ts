@@ -17,6 +17,8 @@ export interface CallView {
   answeredMs: number;
   /** The callee's device that answered ("" while it rings). */
   answeredDevice: string;
+  /** callState's, to the callee while the call rings: the caller's offer, to answer on a device that connected after the ring. */
+  offer?: Uint8Array;
 }
 
 export type CallStep = "ringing" | "accepted" | "signal" | "ended";

@@ -1961,9 +1961,17 @@ export class Client {
     await this.callStep(conv, CallRequest_Op.SIGNAL, id, { payload: bytesOf(payload) });
   }
 
-  /** callState reads conv's call (undefined: none), as an app woken by a call's push does once connected. */
+  /**
+   * callState reads conv's call (undefined: none), as an app woken by a
+   * call's push does once connected: to the callee while it rings, with
+   * the caller's offer (CallView.offer) to answer it here.
+   */
   async callState(conv: string): Promise<CallView | undefined> {
-    return this.callStep(conv, CallRequest_Op.STATE, "", {});
+    const r = await this.request({ case: "call", value: { conv, op: CallRequest_Op.STATE } });
+    if (r.result.case !== "call") throw new Error("call: unexpected answer");
+    const view = callView(r.result.value.call);
+    if (view && r.result.value.offer.length > 0) view.offer = r.result.value.offer;
+    return view;
   }
 
   /**

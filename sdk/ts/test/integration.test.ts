@@ -1631,7 +1631,10 @@ test("a call: the callee's phone and tablet ring with the offer, the tablet answ
     await assert.rejects(phone.startCall(conv, "v=0"), (e: unknown) => e instanceof ProtocolError && e.code === Code.IN_CALL);
     await until("both devices ring", () => step(phone, "ringing").length === 1 && step(tablet, "ringing").length === 1);
     assert.equal(new TextDecoder().decode(step(phone, "ringing")[0].payload), "v=0 offer");
-    assert.equal((await phone.callState(conv))?.id, call.id);
+    const ringing = await phone.callState(conv);
+    assert.equal(ringing?.id, call.id);
+    assert.equal(new TextDecoder().decode(ringing?.offer), "v=0 offer", "the callee reads the offer, to answer on a device that connected late");
+    assert.equal((await caller.callState(conv))?.offer, undefined, "the caller reads no offer");
 
     const answered = await tablet.acceptCall(conv, call.id, "v=0 answer");
     assert.equal(answered.answeredDevice, "ts2");

@@ -21,7 +21,7 @@ const save = (v) => {
 };
 $("user").value = params.get("user") ?? saved.user ?? $("user").value;
 $("scene").value = params.get("scene") ?? saved.scene ?? $("scene").value;
-let client, conv, sd, queuePos = 0, queueWait = 0;
+let client, conv, sd, calls, queuePos = 0, queueWait = 0;
 let names; // people, once connected: the agents by their names
 const nameOf = (user) => names?.name(user, conv) ?? user;
 // The queue's estimate of the wait, when it has one.
@@ -145,7 +145,7 @@ async function start() {
   });
   showStatus(client);
   typingLine(client, $("typing"), () => conv, names);
-  callLine(client, $("call"), nameOf); // the agent may call: it rings here
+  calls = callLine(client, $("call"), nameOf); // the agent may call: it rings here
   client.on("conversation", (c) => {
     if (c.id !== conv) return;
     draw(c);
@@ -189,6 +189,7 @@ async function start() {
   draw(client.conversation(conv));
   $("text").disabled = $("send").disabled = $("end").disabled = $("file").disabled = $("where").disabled = false;
   drafts.open(conv); // what was begun here before, or on another device
+  void calls.ringing(conv); // a call that rang while the page reloaded
 }
 
 $("enter").onclick = start;

@@ -2148,6 +2148,14 @@ export function callLine(client, el, nameOf = (u) => u) {
     if (c) client.endCall(c.conv, c.id).catch(() => {});
   };
   return {
+    // ringing shows a call that rings for this user in conv, begun before
+    // the page was (a reload while it rang): the node keeps its offer.
+    async ringing(conv) {
+      const call = await client.callState(conv).catch(() => undefined);
+      if (cur || !call?.offer || call.callee !== client.user) return;
+      cur = { conv, id: call.id, role: "callee", offer: new TextDecoder().decode(call.offer), name: other(call) };
+      show("ringing", `Incoming ${call.video ? "video " : ""}call from ${cur.name}`, [accept, decline]);
+    },
     // start calls the other side of conv (the customer, from a service
     // conversation's agent).
     async start(conv, name) {
