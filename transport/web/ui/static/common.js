@@ -2101,13 +2101,16 @@ export function callLine(client, el, nameOf = (u) => u) {
     show("ended", `${what}: ${err.message ?? err}`);
     if (c) client.endCall(c.conv, c.id).catch(() => {});
   };
+  // ring shows call ringing here, with the caller's offer to answer.
+  const ring = (call, offer) => {
+    cur = { conv: call.conv, id: call.id, role: "callee", offer: new TextDecoder().decode(offer), name: other(call) };
+    show("ringing", `Incoming ${call.video ? "video " : ""}call from ${cur.name}`, [accept, decline]);
+  };
   client.on("call", (e) => {
     const { call } = e;
     if (e.step === "ringing") {
       if (cur) return void client.declineCall(call.conv, call.id, "busy").catch(() => {});
-      cur = { conv: call.conv, id: call.id, role: "callee", offer: new TextDecoder().decode(e.payload), name: other(call) };
-      show("ringing", `Incoming ${call.video ? "video " : ""}call from ${cur.name}`, [accept, decline]);
-      return;
+      return ring(call, e.payload);
     }
     if (!cur || cur.id !== call.id) return;
     if (e.step === "accepted" && cur.role === "caller") {
@@ -2118,7 +2121,7 @@ export function callLine(client, el, nameOf = (u) => u) {
       show("ended", "Answered on another device");
     } else if (e.step === "ended") {
       stop();
-      show("ended", `Call ended: ${e.outcome}${e.durationMs ? " · " + clock(e.durationMs) : ""}`);
+      show("ended", `Call ended: ${e.outcome ?? "ended"}${e.durationMs ? " · " + clock(e.durationMs) : ""}`); // no outcome: found gone after a reconnect
     }
   });
   accept.onclick = async () => {
@@ -2152,9 +2155,7 @@ export function callLine(client, el, nameOf = (u) => u) {
     // the page was (a reload while it rang): the node keeps its offer.
     async ringing(conv) {
       const call = await client.callState(conv).catch(() => undefined);
-      if (cur || !call?.offer || call.callee !== client.user) return;
-      cur = { conv, id: call.id, role: "callee", offer: new TextDecoder().decode(call.offer), name: other(call) };
-      show("ringing", `Incoming ${call.video ? "video " : ""}call from ${cur.name}`, [accept, decline]);
+      if (!cur && call?.offer && call.callee === client.user) ring(call, call.offer);
     },
     // start calls the other side of conv (the customer, from a service
     // conversation's agent).
