@@ -435,6 +435,14 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(customer, "it rings after the reload", `document.querySelector("#call")?.dataset.call === "ringing"`)
 	click(customer, "decline", "#call .decline")
 	until(agent, "the agent hears the decline", `document.querySelector("#call-line").dataset.call === "ended" && document.querySelector("#call-line .call-text").textContent === "Call ended: declined"`)
+	// A video call: the customer sees the agent's camera (Chromium's fake
+	// one) and hangs up.
+	click(agent, "video call", "#video-call")
+	until(customer, "the video call rings", `document.querySelector("#call").dataset.call === "ringing" && document.querySelector("#call .call-text").textContent.startsWith("Incoming video call")`)
+	click(customer, "answer the video call", "#call .accept")
+	until(customer, "the agent's picture at the customer", `document.querySelector("#call").dataset.call === "connected" && !document.querySelector("#call .call-video").hidden && document.querySelector("#call video.remote").srcObject?.getVideoTracks().length > 0`)
+	click(customer, "the customer hangs up", "#call .hangup")
+	until(agent, "the end at the agent", `document.querySelector("#call-line").dataset.call === "ended" && document.querySelector("#call-line .call-text").textContent.startsWith("Call ended: ended")`)
 
 	// The agent recalls a recent message of its own from the workbench.
 	eval(agent, "recall", `[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith("while you were away 2")).querySelector("button.recall").click(); true`, nil)

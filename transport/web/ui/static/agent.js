@@ -503,7 +503,7 @@ async function open(id) {
   $("title").textContent = id;
   showPeer(id);
   $("text").disabled = $("send").disabled = $("send-card").disabled = $("send-poll").disabled = $("later-at").disabled = $("send-later").disabled = $("show-files").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = $("where").disabled = false;
-  $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = $("call").disabled = !id.startsWith("s:");
+  $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = $("call").disabled = $("video-call").disabled = !id.startsWith("s:");
   allToggle.open(id);
   void invites?.open(id); // shown in a group the agent manages
   members?.open(id);
@@ -908,9 +908,11 @@ $("close").onclick = async () => {
   }
 };
 
-// The agent calls the open session's customer (in the browser, voice):
-// the customer's chat page rings.
-$("call").onclick = () => {
+// The agent calls the open session's customer (in the browser, voice or
+// video): the customer's chat page rings.
+const callCustomer = (video) => {
   const peer = current && peerOf(current, user);
-  if (peer) void calls?.start(current, names?.name(peer.user, peer.conv) ?? peer.user);
+  if (peer) void calls?.start(current, names?.name(peer.user, peer.conv) ?? peer.user, video);
 };
+$("call").onclick = () => callCustomer(false);
+$("video-call").onclick = () => callCustomer(true);

@@ -2039,8 +2039,10 @@ const clock = (ms) => `${Math.floor(ms / 60000)}:${String(Math.floor(ms / 1000) 
 // callLine shows this device's call in el and runs its WebRTC side. A call
 // that rings here shows Accept and Decline; one placed with start(conv)
 // shows "Calling…" and Hang up; once answered the two browsers exchange
-// audio (the microphone if the page may use it, else listening only) and
-// the line counts the minutes; then it says how the call ended. The node
+// audio (the microphone if the page may use it, else listening only) and,
+// in a video call, the cameras' pictures (the other side's large, this
+// one's small), and the line counts the minutes; then it says how the
+// call ended. The node
 // only rings and relays: the offer and the answer carry every ICE
 // candidate (gathered before they are sent, through the node's STUN and
 // TURN servers when it names any), so no trickling is needed.
@@ -2048,8 +2050,10 @@ const clock = (ms) => `${Math.floor(ms / 60000)}:${String(Math.floor(ms / 1000) 
 // "connected", "ended"), for tests and styles.
 export function callLine(client, el, nameOf = (u) => u) {
   let cur; // { conv, id, role, peer, offer, timer, answeredAt }
-  el.innerHTML = '<span class="call-text"></span> <button type="button" class="accept">Accept</button> <button type="button" class="decline">Decline</button> <button type="button" class="hangup">Hang up</button><audio autoplay></audio>';
-  const [text, accept, decline, hangup, audio] = ["call-text", "accept", "decline", "hangup"].map((c) => el.querySelector("." + c)).concat(el.querySelector("audio"));
+  el.innerHTML =
+    '<span class="call-text"></span> <button type="button" class="accept">Accept</button> <button type="button" class="decline">Decline</button> <button type="button" class="hangup">Hang up</button>' +
+    '<div class="call-video" hidden><video class="remote" autoplay playsinline></video><video class="local" autoplay playsinline muted></video></div>';
+  const [text, accept, decline, hangup, screens, remote, local] = ["call-text", "accept", "decline", "hangup", "call-video", "remote", "local"].map((c) => el.querySelector("." + c));
   const show = (state, t, buttons = []) => {
     el.hidden = false;
     el.dataset.call = state;
@@ -2060,7 +2064,8 @@ export function callLine(client, el, nameOf = (u) => u) {
     clearInterval(cur?.timer);
     cur?.peer?.stream?.getTracks().forEach((t) => t.stop());
     cur?.peer?.pc.close();
-    audio.srcObject = null;
+    remote.srcObject = local.srcObject = null;
+    screens.hidden = true;
     cur = undefined;
   };
   const other = (call) => nameOf(call.caller === client.user ? call.callee : call.caller);
@@ -2072,18 +2077,22 @@ export function callLine(client, el, nameOf = (u) => u) {
     cur.timer = setInterval(tick, 1000);
   };
   // peer is this side's connection, through the node's STUN and TURN
-  // servers (with fresh TURN credentials), if it names any.
-  const peer = async (conv) => {
+  // servers (with fresh TURN credentials), if it names any, with the
+  // microphone (and the camera, for video) if the page may use them.
+  const peer = async (conv, video) => {
     const iceServers = await client.iceServers(conv).catch(() => []);
     const pc = new RTCPeerConnection({ iceServers });
     let stream;
     try {
-      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      stream = await navigator.mediaDevices.getUserMedia({ audio: true, video });
       for (const t of stream.getTracks()) pc.addTrack(t, stream);
     } catch {
       pc.addTransceiver("audio", { direction: "recvonly" }); // no microphone: listen only
+      if (video) pc.addTransceiver("video", { direction: "recvonly" });
     }
-    pc.ontrack = (ev) => (audio.srcObject = ev.streams[0] ?? new MediaStream([ev.track]));
+    screens.hidden = !video;
+    local.srcObject = video && stream ? stream : null;
+    pc.ontrack = (ev) => (remote.srcObject = ev.streams[0] ?? new MediaStream([ev.track]));
     pc.onconnectionstatechange = () => pc.connectionState === "connected" && connected();
     return { pc, stream };
   };
@@ -2103,7 +2112,7 @@ export function callLine(client, el, nameOf = (u) => u) {
   };
   // ring shows call ringing here, with the caller's offer to answer.
   const ring = (call, offer) => {
-    cur = { conv: call.conv, id: call.id, role: "callee", offer: new TextDecoder().decode(offer), name: other(call) };
+    cur = { conv: call.conv, id: call.id, role: "callee", video: call.video, offer: new TextDecoder().decode(offer), name: other(call) };
     show("ringing", `Incoming ${call.video ? "video " : ""}call from ${cur.name}`, [accept, decline]);
   };
   client.on("call", (e) => {
@@ -2129,7 +2138,7 @@ export function callLine(client, el, nameOf = (u) => u) {
     if (!c || c.peer) return;
     show("answered", `Connecting to ${c.name}…`, [hangup]);
     try {
-      c.peer = await peer(c.conv);
+      c.peer = await peer(c.conv, c.video);
       await c.peer.pc.setRemoteDescription(JSON.parse(c.offer));
       await c.peer.pc.setLocalDescription(await c.peer.pc.createAnswer());
       await client.acceptCall(c.conv, c.id, await described(c.peer.pc));
@@ -2158,17 +2167,17 @@ export function callLine(client, el, nameOf = (u) => u) {
       if (!cur && call?.offer && call.callee === client.user) ring(call, call.offer);
     },
     // start calls the other side of conv (the customer, from a service
-    // conversation's agent).
-    async start(conv, name) {
+    // conversation's agent), with video or not.
+    async start(conv, name, video = false) {
       if (cur) return;
-      const c = (cur = { conv, id: newCallId(), role: "caller", name });
+      const c = (cur = { conv, id: newCallId(), role: "caller", video, name });
       show("calling", `Calling ${name}…`, [hangup]);
       try {
-        c.peer = await peer(conv);
+        c.peer = await peer(conv, video);
         await c.peer.pc.setLocalDescription(await c.peer.pc.createOffer());
         const offer = await described(c.peer.pc);
         if (cur !== c) return void (c.peer.stream?.getTracks().forEach((t) => t.stop()), c.peer.pc.close()); // hung up meanwhile
-        await client.startCall(conv, offer, { id: c.id });
+        await client.startCall(conv, offer, { id: c.id, video });
       } catch (err) {
         failed("could not call", err);
       }
