@@ -13,8 +13,8 @@ import (
 // SDK) and records how each call ended; the media flow between the
 // devices. docs/PROTOCOL.md, "Calls".
 
-// Call is a call in a direct conversation, ringing (Answered zero) or
-// answered.
+// Call is a call in a direct or a service conversation, ringing
+// (Answered zero) or answered.
 type Call struct {
 	ID, Conv               string
 	Caller, CallerDevice   string
@@ -231,8 +231,8 @@ func (c *Client) stopCallAlive(conv, id string) {
 // onCall turns a CALL signal into an EventCall.
 func (c *Client) onCall(s *wirepb.Signal) {
 	e := s.GetCall()
-	if e == nil || e.Call == nil {
-		return
+	if e == nil || e.Call == nil || e.Kind > wirepb.CallEvent_ENDED {
+		return // a step this SDK does not know
 	}
 	ev := &CallEvent{Kind: CallEventKind(e.Kind + 1), Call: callOf(e.Call), Payload: e.Payload, Outcome: e.Outcome,
 		Reason: e.Reason, Duration: time.Duration(e.DurationMs) * time.Millisecond, Seq: e.Seq}
