@@ -62,6 +62,28 @@ func TestMetaOverTheWire(t *testing.T) {
 		m, ok := held(buyer, conv, card.Seq)
 		return ok && m.Kind == wirepb.MessageKind_CARD && m.Meta["offer"] == "o-1"
 	})
+	// And a poll, and a file.
+	poll, err := seller.SendPollWithMeta(ctx, client.ToConv(conv), client.Poll{Question: "Pick up when?", Options: []string{"Fri", "Sat"}}, map[string]string{"slot": "s-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := buyer.Upload(ctx, conv, "receipt.txt", "text/plain", []byte("paid 120 EUR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := buyer.SendMediaWithMeta(conv, ref, "the receipt", map[string]string{"order": "o-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := fp.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the poll and the file with their meta", func() bool {
+		p, ok1 := held(buyer, conv, poll.Seq)
+		f, ok2 := held(seller, conv, file.Seq)
+		return ok1 && ok2 && p.Kind == wirepb.MessageKind_POLL && p.Meta["slot"] == "s-1" && f.Media != nil && f.Meta["order"] == "o-1"
+	})
 	big, err := buyer.SendWithMeta(client.ToUser("seller"), []byte("x"), map[string]string{"k": strings.Repeat("v", 24)}, "")
 	if err != nil {
 		t.Fatal(err)

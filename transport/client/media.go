@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"sync"
 	"time"
@@ -136,11 +137,17 @@ func (c *Client) SendFile(ctx context.Context, conv, name, mime string, data []b
 // the direct conversation with someone not written to yet
 // (wirepb.DirectConvID): a first message may be a file.
 func (c *Client) SendMedia(conv string, ref *wirepb.MediaRef, caption string) (*Pending, error) {
+	return c.SendMediaWithMeta(conv, ref, caption, nil)
+}
+
+// SendMediaWithMeta is SendMedia of a file carrying the app's own data
+// about it (SendWithMeta: the order a receipt's photo belongs to).
+func (c *Client) SendMediaWithMeta(conv string, ref *wirepb.MediaRef, caption string, meta map[string]string) (*Pending, error) {
 	if ref.GetId() == "" {
 		return nil, errors.New("client: no upload to attach")
 	}
 	// send{to} starts a direct conversation if it is not yet
-	return c.sendMessage(c.toConvOrPeer(conv), Message{Kind: wirepb.MessageKind_NORMAL, Body: []byte(caption), Media: ref, ClientTime: time.Now()})
+	return c.sendMessage(c.toConvOrPeer(conv), Message{Kind: wirepb.MessageKind_NORMAL, Body: []byte(caption), Media: ref, Meta: maps.Clone(meta), ClientTime: time.Now()})
 }
 
 // Download reads the file attached to the message at seq of conv (one

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -133,11 +134,17 @@ func (s *store) applyVoteLocked(cs *convState, v Message) (Message, bool) {
 // node checks it (at least two distinct options, at most its
 // --max-poll-options): a bad poll is INVALID.
 func (c *Client) SendPoll(ctx context.Context, to Target, p Poll) (Message, error) {
+	return c.SendPollWithMeta(ctx, to, p, nil)
+}
+
+// SendPollWithMeta is SendPoll of a poll carrying the app's own data
+// about it (SendWithMeta: the event it schedules, say).
+func (c *Client) SendPollWithMeta(ctx context.Context, to Target, p Poll, meta map[string]string) (Message, error) {
 	body, err := json.Marshal(p)
 	if err != nil {
 		return Message{}, err
 	}
-	pend, err := c.send(to, body, "", time.Now(), wirepb.MessageKind_POLL, 0, 0)
+	pend, err := c.sendMessage(to, Message{Kind: wirepb.MessageKind_POLL, Body: body, Meta: maps.Clone(meta), ClientTime: time.Now()})
 	if err != nil {
 		return Message{}, err
 	}

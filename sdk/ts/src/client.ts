@@ -1400,11 +1400,12 @@ export class Client {
    * sendPoll queues a poll (docs/PROTOCOL.md, "Polls") like send; the
    * server checks it (fewer than two options, or more than its
    * --max-poll-options: INVALID). Members' votes show in the message's
-   * poll as they arrive.
+   * poll as they arrive. opts.meta is the app's own data about it (the
+   * event it schedules), as send's.
    */
-  sendPoll(target: Target, poll: Poll): ChatMessage {
+  sendPoll(target: Target, poll: Poll, opts: { meta?: Record<string, string> } = {}): ChatMessage {
     const body = pollBody(poll);
-    const m = this.queue(target, body, "poll");
+    const m = this.queue(target, body, "poll", 0, [], undefined, undefined, undefined, opts.meta);
     m.poll = pollStateOf(body);
     return m;
   }
@@ -2329,16 +2330,18 @@ export class Client {
   /**
    * sendMedia queues a message carrying media (an upload of the user's into
    * that conversation) with caption, like send. A direct conversation's id
-   * is sent as { to }, which starts it if it is not yet.
+   * is sent as { to }, which starts it if it is not yet. opts.meta is the
+   * app's own data about it (the order a receipt's photo belongs to), as
+   * send's.
    */
-  sendMedia(target: Target, media: MediaInfo, caption = ""): ChatMessage {
-    return this.queue(this.toConvOrPeer(target), caption, "normal", 0, [], media);
+  sendMedia(target: Target, media: MediaInfo, caption = "", opts: { meta?: Record<string, string> } = {}): ChatMessage {
+    return this.queue(this.toConvOrPeer(target), caption, "normal", 0, [], media, undefined, undefined, opts.meta);
   }
 
-  /** sendFile uploads data (upload, with opts.preview if given) and queues a message carrying it (sendMedia), with caption (may be empty). */
-  async sendFile(target: Target, data: Uint8Array | Blob, opts: { name: string; mime: string; caption?: string; preview?: Preview }): Promise<ChatMessage> {
+  /** sendFile uploads data (upload, with opts.preview if given) and queues a message carrying it (sendMedia), with caption (may be empty) and meta. */
+  async sendFile(target: Target, data: Uint8Array | Blob, opts: { name: string; mime: string; caption?: string; preview?: Preview; meta?: Record<string, string> }): Promise<ChatMessage> {
     const media = await this.upload(target, data, opts.name, opts.mime, opts.preview);
-    return this.sendMedia(target, media, opts.caption ?? "");
+    return this.sendMedia(target, media, opts.caption ?? "", { meta: opts.meta });
   }
 
   /**

@@ -322,6 +322,12 @@ test("topics: a buyer asks about two listings, two conversations with the seller
     const pickup = seller.sendLocation(lamp.conv, { lat: 52.5, lng: 13.4, name: "the shop" }, "here", { meta: { pickup: "p-7" } });
     await until("the buyer holds the place with its meta", () =>
       buyer.conversation(lamp.conv).messages.some((m) => m.clientMsgId === pickup.clientMsgId && m.location?.name === "the shop" && m.meta?.pickup === "p-7"));
+    // A poll and a file carry it too.
+    const when = seller.sendPoll(lamp.conv, { question: "Pick up when?", options: ["Fri", "Sat"] }, { meta: { slot: "s-1" } });
+    const receipt = await buyer.sendFile(lamp.conv, new TextEncoder().encode("paid 40 EUR"), { name: "receipt.txt", mime: "text/plain", caption: "paid", meta: { order: "o-7" } });
+    await until("the poll and the file with their meta", () =>
+      buyer.conversation(lamp.conv).messages.some((m) => m.clientMsgId === when.clientMsgId && m.kind === "poll" && m.meta?.slot === "s-1") &&
+      seller.conversation(lamp.conv).messages.some((m) => m.clientMsgId === receipt.clientMsgId && m.media?.name === "receipt.txt" && m.meta?.order === "o-7"));
     const badMeta = buyer.send(lamp.conv, "x", { meta: { "a b": "c" } });
     await until("a meta key with a space refused", () => badMeta.state === "failed");
     assert.equal(badMeta.errorCode, Code.INVALID);
