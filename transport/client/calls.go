@@ -204,8 +204,27 @@ func (c *Client) keepCallAlive(conv, id string) {
 	}()
 }
 
-// wakeCalls has every kept call say it is alive now: after a reconnect,
-// a call that ended meanwhile is found at once.
+// CallRecheck is how long after a reconnect the SDK says once more that
+// this device is in its calls (it says so at once too): a call step sent
+// while the node was still registering the new connection reached no
+// device.
+const CallRecheck = 2 * time.Second
+
+// recheckCalls has every kept call say it is alive now and again
+// CallRecheck later: after a reconnect, a call that ended meanwhile is
+// found at once, and one that ended while the node registered the new
+// connection a moment later.
+func (c *Client) recheckCalls() {
+	c.wakeCalls()
+	c.callsMu.Lock()
+	kept := len(c.calls)
+	c.callsMu.Unlock()
+	if kept > 0 {
+		time.AfterFunc(CallRecheck, c.wakeCalls)
+	}
+}
+
+// wakeCalls has every kept call say it is alive now.
 func (c *Client) wakeCalls() {
 	c.callsMu.Lock()
 	defer c.callsMu.Unlock()

@@ -548,7 +548,7 @@ func (c *Client) serve(cn *conn) time.Duration {
 		c.log.Debug("resync after connect failed", "err", err)
 	}
 	c.readyOnce.Do(func() { close(c.ready) })
-	c.wakeCalls()
+	c.recheckCalls()
 	c.emit(Event{Kind: EventConnected})
 	select {
 	case <-ctx.Done():

@@ -45,6 +45,13 @@ export interface CallEventView {
 /** How often the SDK tells the node that this device is still in a call it started or answered. */
 export const CALL_ALIVE_EVERY_MS = 15_000;
 
+/**
+ * How long after a reconnect the SDK says once more that this device is
+ * in its calls (it says so at once too): a call step sent while the node
+ * was still registering the new connection reached no device.
+ */
+export const CALL_RECHECK_MS = 2_000;
+
 /** The pattern of a call's id, the caller's own. */
 export const CALL_ID = /^[A-Za-z0-9_-]{1,64}$/;
 

@@ -25,7 +25,7 @@ import {
   type Welcome,
 } from "./gen/wire_pb.js";
 import { backoffDelay } from "./backoff.js";
-import { CALL_ALIVE_EVERY_MS, CALL_ID, callEventView, callView, newCallId, type CallView } from "./calls.js";
+import { CALL_ALIVE_EVERY_MS, CALL_ID, CALL_RECHECK_MS, callEventView, callView, newCallId, type CallView } from "./calls.js";
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader, MAX_MAX_FRAME } from "./frames.js";
 import { openWebSocket, openWebTransport, type Link, type TransportKind, type WebConfig } from "./links.js";
 import { Conversation, isNews, parseCard, pollStateOf, type Card, type ChatMessage, type Frozen, type LocationInfo, type MediaInfo, type Poll, type PollResults, type Preview } from "./store.js";
@@ -326,6 +326,7 @@ export class Client {
   private snoozeTimers = new Map<string, ReturnType<typeof setTimeout>>();
   /** The calls this device is in, each kept alive (keepCallAlive). */
   private callAlive = new Map<string, ReturnType<typeof setInterval>>();
+  private callRecheck?: ReturnType<typeof setTimeout>;
 
   constructor(opts: ClientOptions) {
     this.opts = { transports: ["webtransport", "websocket"], minBackoffMs: 200, maxBackoffMs: 15000, requestTimeoutMs: 10000, ackIntervalMs: 200, sendPipeline: 16, maxBusyHoldMs: 5000, ...opts };
@@ -411,6 +412,7 @@ export class Client {
     for (const p of this.pipelines.values()) p.stop();
     for (const t of this.callAlive.values()) clearInterval(t);
     this.callAlive.clear();
+    clearTimeout(this.callRecheck);
     this.link?.close();
     this.setState("closed");
   }
@@ -539,7 +541,7 @@ export class Client {
     this.user = w.user;
     this.device = w.device;
     this.setState("connected");
-    for (const [key] of this.callAlive) this.sayAlive(...(key.split("\u0000") as [string, string])); // a call that ended meanwhile is found now
+    this.recheckCalls();
     this.connectedOnce?.resolve();
     this.connectedOnce = undefined;
     // Resume: take in what an earlier page left unsent, apply the sync from
@@ -2005,6 +2007,21 @@ export class Client {
     const key = conv + "\u0000" + id;
     if (this.callAlive.has(key)) return;
     this.callAlive.set(key, setInterval(() => this.sayAlive(conv, id), CALL_ALIVE_EVERY_MS));
+  }
+
+  /**
+   * recheckCalls says, right after a reconnect and again a moment later,
+   * that this device is in its calls: a call that ended while it was away
+   * is found now, and one that ended while the node was still registering
+   * the new connection (its step reached no device) a moment later.
+   */
+  private recheckCalls(): void {
+    const check = () => {
+      for (const [key] of this.callAlive) this.sayAlive(...(key.split("\u0000") as [string, string]));
+    };
+    check();
+    clearTimeout(this.callRecheck);
+    if (this.callAlive.size > 0) this.callRecheck = setTimeout(check, CALL_RECHECK_MS);
   }
 
   private sayAlive(conv: string, id: string): void {

@@ -1684,10 +1684,19 @@ test("a call that ends while the callee's device is away: the SDK finds it gone 
     await tablet.acceptCall(conv, call.id, "v=0 answer");
     let lost = 0;
     tablet.on("state", (s) => void (s === "disconnected" && lost++));
-    tablet.drop();
-    await until("the tablet notices", () => lost > 0);
-    await caller.endCall(conv, call.id);
-    await until("the tablet reports the end", () => ends.length === 1, 15000);
+    // The reconnect waits its whole backoff (no jitter down to 0 ms): the
+    // call ends while the tablet is away for sure.
+    const random = Math.random;
+    Math.random = () => 0.999;
+    try {
+      tablet.drop();
+      await until("the tablet notices", () => lost > 0);
+      await caller.endCall(conv, call.id);
+      await until("the tablet back", () => tablet.state === "connected");
+    } finally {
+      Math.random = random;
+    }
+    await until("the tablet reports the end", () => ends.length === 1);
     assert.equal(ends[0].call.id, call.id);
     assert.equal(ends[0].outcome, undefined, "found gone: the record has the outcome");
   } finally {
