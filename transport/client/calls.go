@@ -43,6 +43,8 @@ const (
 	// system message recording it, 0 if none was written). A call that
 	// ended while this device was away is reported by the SDK itself once
 	// it finds the call gone: Outcome empty, Call only its ID and Conv.
+	// The node's own end may still follow such a report: treat a second
+	// end of a call as the first.
 	CallEnded
 )
 

@@ -96,7 +96,8 @@ export interface ClientEvents {
    * The conversation also records each call's end as a system message.
    * A call that ended while this device was away is reported by the SDK
    * itself once it finds the call gone: step "ended", no outcome, only
-   * the call's id and conv.
+   * the call's id and conv. The node's own end may still follow such a
+   * report: treat a second end of a call as the first.
    */
   call: (e: CallEventView) => void;
   error: (code: Code, message: string) => void;
