@@ -55,11 +55,9 @@ export const CALL_RECHECK_MS = 2_000;
 /** The pattern of a call's id, the caller's own. */
 export const CALL_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** A fresh call id. */
+/** A fresh call id (a UUID, as the SDK's client message ids). */
 export function newCallId(): string {
-  const b = new Uint8Array(12);
-  globalThis.crypto.getRandomValues(b);
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return (globalThis.crypto as Crypto).randomUUID();
 }
 
 export function callView(c: WireCall | undefined): CallView | undefined {
