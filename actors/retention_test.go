@@ -282,18 +282,32 @@ func TestRetentionAcrossNodes(t *testing.T) {
 	store := openStore(t)
 	nodes := startCluster(t, 2, store, actors.Config{Retention: time.Hour, Now: clock})
 	ctx := tctx(t)
+	// Four customers whose conversations each node hosts, so the sweep
+	// surely crosses the wire (placement is a hash: eight ids in a row
+	// can all land on one node).
+	perNode := map[string][]string{}
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; len(perNode[nodes[0].Address()]) < 4 || len(perNode[nodes[1].Address()]) < 4; i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("no four conversations on each node (%v): the test shows nothing", perNode)
+		}
+		if i == 1000 { // placement may not yet see the second node: look again
+			i, perNode = 0, map[string][]string{}
+			time.Sleep(50 * time.Millisecond)
+		}
+		user := fmt.Sprint("u", i)
+		owner := nodes[0].Owner(actors.KindConversation, actors.DirectConvID("shop", user))
+		if len(perNode[owner]) < 4 {
+			perNode[owner] = append(perNode[owner], user)
+		}
+	}
 	var last int64
-	hosted := map[string]int{} // node address → conversations it hosts
-	for i := range 8 {
-		res, err := nodes[0].SendDirect(ctx, fmt.Sprint("u", i), &pb.SendMessage{Sender: "shop", ClientMsgId: fmt.Sprint(i), Body: []byte("hi")})
+	for _, user := range append(perNode[nodes[0].Address()], perNode[nodes[1].Address()]...) {
+		res, err := nodes[0].SendDirect(ctx, user, &pb.SendMessage{Sender: "shop", ClientMsgId: user, Body: []byte("hi")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		last = max(last, res.ServerTsMs)
-		hosted[nodes[0].Owner(actors.KindConversation, actors.DirectConvID("shop", fmt.Sprint("u", i)))]++
-	}
-	if hosted[nodes[1].Address()] == 0 {
-		t.Fatalf("no conversation on the second node (%v): the test shows nothing", hosted)
 	}
 	set(time.UnixMilli(last).Add(time.Hour + time.Millisecond))
 	res, err := nodes[0].SweepRetention(ctx, false)
