@@ -8,13 +8,17 @@ set -uo pipefail
 GO=${GO:-go}
 FUZZTIME=${FUZZTIME:-5s}
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# The engine kills its workers when the time is up, before their tests'
+# cleanups run, so their temporary directories (a node's store) stay:
+# give them one directory, removed here.
+work=$(mktemp -d)
+trap 'rm -rf "$log" "$work"' EXIT
 
 for t in "$@"; do
 	pkg=${t%%:*} name=${t##*:}
 	for attempt in 1 2; do
 		echo "== fuzz $name ($pkg, $FUZZTIME)"
-		if "$GO" test "$pkg" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" 2>&1 | tee "$log"; then
+		if TMPDIR=$work "$GO" test "$pkg" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" 2>&1 | tee "$log"; then
 			break
 		fi
 		if [[ $attempt == 1 ]] && grep -q 'context deadline exceeded' "$log" &&
