@@ -48,9 +48,19 @@ func (l *clientLog) String() string {
 
 var (
 	buildOnce sync.Once
+	binDir    string
 	binPath   string
 	buildErr  error
 )
+
+// TestMain removes the binary built for the run (77 MB a run otherwise).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 func binary(t *testing.T) string {
 	t.Helper()
@@ -58,12 +68,10 @@ func binary(t *testing.T) string {
 		t.Skip("builds and runs the binary")
 	}
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "switchboard-bin-")
-		if err != nil {
-			buildErr = err
+		if binDir, buildErr = os.MkdirTemp("", "switchboard-bin-"); buildErr != nil {
 			return
 		}
-		binPath = filepath.Join(dir, "switchboard")
+		binPath = filepath.Join(binDir, "switchboard")
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
