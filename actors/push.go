@@ -2,7 +2,6 @@ package actors
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -115,18 +114,18 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 		case online || uc.mutedNow() && !mentions(m, u.id) || m.Recalled || m.Sender == u.id || m.Seq <= uc.readSeq || !uc.member.Sees(m.Seq):
 		case m.Kind == pb.MessageKind_NORMAL && m.RefSeq != 0: // an edit notifies nobody
 		case u.suspendedForPush() || u.quietNow():
-		case m.Kind == pb.MessageKind_NORMAL || m.Kind == pb.MessageKind_CARD || m.Kind == pb.MessageKind_POLL && m.RefSeq == 0 || missedCall(m, u.id) != "":
-			text := messagePreview(m, p.preview)
+		case m.Kind == pb.MessageKind_NORMAL || m.Kind == pb.MessageKind_CARD || m.Kind == pb.MessageKind_POLL && m.RefSeq == 0 || missedCall(m, u.id).Key != "":
+			text, words := messagePreview(m, p.preview)
 			switch missed := missedCall(m, u.id); {
-			case missed != "":
-				text = missed // the same with previews hidden: it holds no content
+			case missed.Key != "":
+				text, words = missed.English(), missed // the same with previews hidden: it holds no content
 			case u.hidesPreviews():
-				text = "" // "N new messages", from whom, where
+				text, words = "", push.Words{} // "N new messages", from whom, where
 			}
 			if badge < 0 {
 				badge = int(u.totalUnread())
 			}
-			p.co.Add(push.Message{User: u.id, Conv: conv, Seq: m.Seq, From: m.Sender, Text: text, Badge: badge, ExpiresAtMs: m.ExpiresAtMs})
+			p.co.Add(push.Message{User: u.id, Conv: conv, Seq: m.Seq, From: m.Sender, Text: text, Words: words, Badge: badge, ExpiresAtMs: m.ExpiresAtMs})
 		}
 	}
 }
@@ -144,12 +143,14 @@ func (u *user) joinRequestPush(m *pb.ListChanged) {
 	if p == nil || u.online() || u.suspendedForPush() || u.quietNow() {
 		return
 	}
-	text := "asks to join"
+	words := push.Say(push.KeyJoinRequest)
 	if note := previewText([]byte(m.Text), p.preview); note != "" && !u.hidesPreviews() {
-		text += ": " + note
+		words = push.Say(push.KeyJoinRequestNote, note)
 	}
-	p.d.Enqueue(push.Notification{ID: fmt.Sprintf("join:%s:%s:%d", m.Conv, m.From, m.AtMs), Kind: joinRequestKind,
-		User: u.id, Conv: m.Conv, From: m.From, Text: text, Badge: int(u.totalUnread())})
+	n := push.Notification{ID: fmt.Sprintf("join:%s:%s:%d", m.Conv, m.From, m.AtMs), Kind: joinRequestKind,
+		User: u.id, Conv: m.Conv, From: m.From, Badge: int(u.totalUnread())}
+	n.Say(words)
+	p.d.Enqueue(n)
 }
 
 // callKind marks the notification of a call ringing for the user
@@ -165,52 +166,79 @@ func (u *user) ringPush(m *pb.RingOffline) {
 	if p == nil || m.Call == nil || u.online() || u.suspendedForPush() || u.quietNow() {
 		return
 	}
-	text := "Incoming call"
+	words := push.Say(push.KeyIncomingCall)
 	if m.Call.Video {
-		text = "Incoming video call"
+		words = push.Say(push.KeyIncomingVideoCall)
 	}
-	p.d.Enqueue(push.Notification{ID: "call:" + m.Call.Conv + ":" + m.Call.Id, Kind: callKind, User: u.id,
-		Conv: m.Call.Conv, From: m.Call.Caller, Text: text, Badge: int(u.totalUnread()), ExpiresAtMs: m.UntilMs})
+	n := push.Notification{ID: "call:" + m.Call.Conv + ":" + m.Call.Id, Kind: callKind, User: u.id,
+		Conv: m.Call.Conv, From: m.Call.Caller, Badge: int(u.totalUnread()), ExpiresAtMs: m.UntilMs}
+	n.Say(words)
+	p.d.Enqueue(n)
 }
 
-// missedCall is the notification text of a system message recording a
-// call to user that nobody answered ("" for any other message).
-func missedCall(m *pb.Message, user string) string {
+// missedCall is the notification words of a system message recording a
+// call to user that nobody answered (none, an empty Key, for any other
+// message).
+func missedCall(m *pb.Message, user string) push.Words {
 	if m.Kind != pb.MessageKind_SYSTEM || !bytes.Contains(m.Body, []byte(`"op":"call"`)) {
-		return ""
+		return push.Words{}
 	}
 	var rec struct {
 		Callee, Outcome string
 		Video           bool
 	}
 	if json.Unmarshal(m.Body, &rec) != nil || rec.Callee != user || rec.Outcome != callMissed && rec.Outcome != callCancelled {
-		return ""
+		return push.Words{}
 	}
 	if rec.Video {
-		return "Missed video call"
+		return push.Say(push.KeyMissedVideoCall)
 	}
-	return "Missed call"
+	return push.Say(push.KeyMissedCall)
 }
 
-// messagePreview is a message's notification preview: a text's body, or
-// for a file sent without a caption the file's name, marked as a file; a
-// poll's question, marked as a poll; nothing for a card.
-func messagePreview(m *pb.Message, n int) string {
+// messagePreview is a message's notification preview, at most n bytes:
+// a text's body; for a file sent without a caption the file's name,
+// marked as a file; a poll's question, marked as a poll; nothing for a
+// card. Where the preview is the node's words around what the user wrote
+// (a file, a poll, a place), words keys them for the app to translate.
+func messagePreview(m *pb.Message, n int) (text string, words push.Words) {
 	switch {
 	case m.Kind == pb.MessageKind_CARD:
-		return ""
+		return "", push.Words{}
 	case m.Kind == pb.MessageKind_POLL:
 		var p Poll
 		if json.Unmarshal(m.Body, &p) != nil {
-			return ""
+			return "", push.Words{}
 		}
-		return previewText([]byte("📊 "+p.Question), n)
+		return wordsPreview(n, push.KeyPoll, p.Question)
 	case len(m.Body) == 0 && m.Media != nil:
-		return previewText([]byte("📎 "+m.Media.Name), n)
+		return wordsPreview(n, push.KeyFile, m.Media.Name)
+	case len(m.Body) == 0 && m.Location != nil && m.Location.Name == "":
+		return wordsPreview(n, push.KeyLocation)
 	case len(m.Body) == 0 && m.Location != nil:
-		return previewText([]byte("📍 "+cmp.Or(m.Location.Name, "location")), n)
+		return wordsPreview(n, push.KeyLocationNamed, m.Location.Name)
 	}
-	return previewText(m.Body, n)
+	return previewText(m.Body, n), push.Words{}
+}
+
+// wordsPreview is the node's words of key around arg (what a user wrote,
+// if any) in at most n bytes: arg is cut to what the words leave room
+// for; words that do not fit at all are no preview.
+func wordsPreview(n int, key string, arg ...string) (string, push.Words) {
+	w := push.Say(key, arg...)
+	full := w.English()
+	if n < 0 || len(arg) == 0 && len(full) > n {
+		return "", push.Words{}
+	}
+	if len(arg) == 1 && len(full) > n {
+		room := n - (len(full) - len(arg[0]))
+		if room < 0 {
+			return "", push.Words{}
+		}
+		w = push.Say(key, string(cutUTF8([]byte(arg[0]), room)))
+		full = w.English()
+	}
+	return full, w
 }
 
 // previewText cuts a message body to at most n bytes of whole UTF-8

@@ -1,9 +1,11 @@
 package actors
 
 import (
+	"reflect"
 	"testing"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/push"
 )
 
 // The preview keeps whole UTF-8 characters within PreviewBytes.
@@ -32,17 +34,20 @@ func TestPreviewText(t *testing.T) {
 func TestMessagePreviewOfAFile(t *testing.T) {
 	file := &pb.MediaRef{Id: "x", Name: "bike.jpg", Mime: "image/jpeg", Size: 9}
 	for _, tc := range []struct {
-		m    *pb.Message
-		n    int
-		want string
+		m     *pb.Message
+		n     int
+		want  string
+		words push.Words
 	}{
-		{&pb.Message{Media: file}, 120, "📎 bike.jpg"},
-		{&pb.Message{Media: file, Body: []byte("the bike")}, 120, "the bike"},
-		{&pb.Message{Media: file}, -1, ""},
-		{&pb.Message{Media: file}, 6, "📎 b"}, // the clip: 📎 is 4 bytes
+		{&pb.Message{Media: file}, 120, "📎 bike.jpg", push.Say(push.KeyFile, "bike.jpg")},
+		{&pb.Message{Media: file, Body: []byte("the bike")}, 120, "the bike", push.Words{}}, // the user's words
+		{&pb.Message{Media: file}, -1, "", push.Words{}},
+		{&pb.Message{Media: file}, 6, "📎 b", push.Say(push.KeyFile, "b")}, // the clip: 📎 is 4 bytes, the name cut to fit
+		{&pb.Message{Media: file}, 5, "📎 ", push.Say(push.KeyFile, "")},
+		{&pb.Message{Media: file}, 4, "", push.Words{}}, // the words do not fit
 	} {
-		if got := messagePreview(tc.m, tc.n); got != tc.want {
-			t.Errorf("messagePreview(%v, %d) = %q, want %q", tc.m, tc.n, got, tc.want)
+		if got, words := messagePreview(tc.m, tc.n); got != tc.want || !reflect.DeepEqual(words, tc.words) {
+			t.Errorf("messagePreview(%v, %d) = %q, %v; want %q, %v", tc.m, tc.n, got, words, tc.want, tc.words)
 		}
 	}
 }
@@ -52,17 +57,18 @@ func TestMessagePreviewOfAFile(t *testing.T) {
 func TestMessagePreviewOfAPollAndACard(t *testing.T) {
 	poll := &pb.Message{Kind: pb.MessageKind_POLL, Body: []byte(`{"question":"Trip on Friday?","options":["yes","no"]}`)}
 	for _, tc := range []struct {
-		m    *pb.Message
-		n    int
-		want string
+		m     *pb.Message
+		n     int
+		want  string
+		words push.Words
 	}{
-		{poll, 120, "📊 Trip on Friday?"},
-		{poll, -1, ""},
-		{&pb.Message{Kind: pb.MessageKind_POLL, Body: []byte("not a poll")}, 120, ""},
-		{&pb.Message{Kind: pb.MessageKind_CARD, Body: []byte(`{"title":"Order 1"}`)}, 120, ""},
+		{poll, 120, "📊 Trip on Friday?", push.Say(push.KeyPoll, "Trip on Friday?")},
+		{poll, -1, "", push.Words{}},
+		{&pb.Message{Kind: pb.MessageKind_POLL, Body: []byte("not a poll")}, 120, "", push.Words{}},
+		{&pb.Message{Kind: pb.MessageKind_CARD, Body: []byte(`{"title":"Order 1"}`)}, 120, "", push.Words{}},
 	} {
-		if got := messagePreview(tc.m, tc.n); got != tc.want {
-			t.Errorf("messagePreview(%v, %d) = %q, want %q", tc.m, tc.n, got, tc.want)
+		if got, words := messagePreview(tc.m, tc.n); got != tc.want || !reflect.DeepEqual(words, tc.words) {
+			t.Errorf("messagePreview(%v, %d) = %q, %v; want %q, %v", tc.m, tc.n, got, words, tc.want, tc.words)
 		}
 	}
 }
@@ -71,15 +77,19 @@ func TestMessagePreviewOfAPollAndACard(t *testing.T) {
 // location; with one, by the caption.
 func TestMessagePreviewOfALocation(t *testing.T) {
 	for _, tc := range []struct {
-		m    *pb.Message
-		want string
+		m     *pb.Message
+		n     int
+		want  string
+		words push.Words
 	}{
-		{&pb.Message{Location: &pb.Location{Lat: 52.5, Lng: 13.4, Name: "Café am Markt"}}, "📍 Café am Markt"},
-		{&pb.Message{Location: &pb.Location{Lat: 52.5, Lng: 13.4}}, "📍 location"},
-		{&pb.Message{Location: &pb.Location{Lat: 52.5, Lng: 13.4}, Body: []byte("here")}, "here"},
+		{&pb.Message{Location: &pb.Location{Lat: 52.5, Lng: 13.4, Name: "Café am Markt"}}, 120, "📍 Café am Markt", push.Say(push.KeyLocationNamed, "Café am Markt")},
+		{&pb.Message{Location: &pb.Location{Lat: 52.5, Lng: 13.4}}, 120, "📍 Location", push.Say(push.KeyLocation)},
+		{&pb.Message{Location: &pb.Location{Lat: 52.5, Lng: 13.4}}, 13, "📍 Location", push.Say(push.KeyLocation)}, // 4 + 1 + 8 bytes
+		{&pb.Message{Location: &pb.Location{Lat: 52.5, Lng: 13.4}}, 12, "", push.Words{}},
+		{&pb.Message{Location: &pb.Location{Lat: 52.5, Lng: 13.4}, Body: []byte("here")}, 120, "here", push.Words{}},
 	} {
-		if got := messagePreview(tc.m, 120); got != tc.want {
-			t.Errorf("messagePreview(%v) = %q, want %q", tc.m, got, tc.want)
+		if got, words := messagePreview(tc.m, tc.n); got != tc.want || !reflect.DeepEqual(words, tc.words) {
+			t.Errorf("messagePreview(%v, %d) = %q, %v; want %q, %v", tc.m, tc.n, got, words, tc.want, tc.words)
 		}
 	}
 }

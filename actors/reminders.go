@@ -69,8 +69,9 @@ type reminderKey struct{ user, conv string }
 
 // dueReminder is a reminder waiting for its time.
 type dueReminder struct {
-	first, newest uint64 // the unread messages it covers, by seq
-	from, text    string // the newest one's sender and preview
+	first, newest uint64     // the unread messages it covers, by seq
+	from, text    string     // the newest one's sender and preview
+	words         push.Words // the preview's key, where it is the node's words
 	mention       bool
 	timer         *time.Timer
 }
@@ -130,7 +131,7 @@ func (r *reminders) stop() {
 
 // schedule notes an unread message from another in a conversation: the
 // first one since the user last read it sets when its reminder is due.
-func (r *reminders) schedule(k reminderKey, seq uint64, from, text string, mention bool) {
+func (r *reminders) schedule(k reminderKey, seq uint64, from, text string, words push.Words, mention bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped {
@@ -138,7 +139,7 @@ func (r *reminders) schedule(k reminderKey, seq uint64, from, text string, menti
 	}
 	if d := r.due[k]; d != nil {
 		if seq > d.newest {
-			d.newest, d.from, d.text = seq, from, text
+			d.newest, d.from, d.text, d.words = seq, from, text, words
 		}
 		d.mention = d.mention || mention
 		return
@@ -153,7 +154,7 @@ func (r *reminders) schedule(k reminderKey, seq uint64, from, text string, menti
 		reminderResults.WithLabelValues("dropped").Inc()
 		return
 	}
-	d := &dueReminder{first: seq, newest: seq, from: from, text: text, mention: mention}
+	d := &dueReminder{first: seq, newest: seq, from: from, text: text, words: words, mention: mention}
 	d.timer = time.AfterFunc(r.cfg.After, func() { r.fire(k, d) })
 	r.due[k] = d
 }
@@ -239,7 +240,7 @@ func (r *reminders) fire(k reminderKey, d *dueReminder) {
 		return
 	}
 	n := push.Notification{ID: fmt.Sprintf("reminder:%s:%s:%d", k.user, k.conv, d.first), Kind: reminderKind, User: k.user, Conv: k.conv,
-		Seq: d.newest, Count: int(check.Unread), Badge: int(check.TotalUnread), From: d.from, Text: d.text, Tokens: []string{}}
+		Seq: d.newest, Count: int(check.Unread), Badge: int(check.TotalUnread), From: d.from, Text: d.text, LocKey: d.words.Key, LocArgs: d.words.Args, Tokens: []string{}}
 	select {
 	case r.q <- n:
 	default:
@@ -278,11 +279,11 @@ func (u *user) remindLater(conv string, uc *userConv, msgs []*pb.Message) {
 		switch {
 		case m.Sender == u.id || m.Recalled || m.Seq <= uc.readSeq || !uc.member.Sees(m.Seq) || uc.mutedNow() && !mention:
 		case pbIsNews(m):
-			text := messagePreview(m, r.cfg.PreviewBytes)
+			text, words := messagePreview(m, r.cfg.PreviewBytes)
 			if u.hidesPreviews() {
-				text = ""
+				text, words = "", push.Words{}
 			}
-			r.schedule(reminderKey{u.id, conv}, m.Seq, m.Sender, text, mention)
+			r.schedule(reminderKey{u.id, conv}, m.Seq, m.Sender, text, words, mention)
 		}
 	}
 }

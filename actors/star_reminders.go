@@ -100,7 +100,9 @@ func (n *Runtime) remindDue(ctx context.Context, s storage.ScheduledSend, r *pb.
 		due.Gone = true // recalled, cleared, expired, or the user left
 	case err == nil:
 		if n.push != nil && n.applyNewestEdit(sctx, s.User, r.Conv, msgs[0]) == nil {
-			due.Text = messagePreview(msgs[0], n.push.preview)
+			var words push.Words
+			due.Text, words = messagePreview(msgs[0], n.push.preview)
+			due.LocKey, due.LocArgs = words.Key, words.Args
 		}
 	}
 	if err == nil || due.Gone {
@@ -153,12 +155,12 @@ func (u *user) reminderDue(ctx actor.Context, m *pb.ReminderDue) {
 	case u.online():
 		u.pushAll(&pb.Push{User: u.id, Event: &pb.Push_Lists{Lists: &pb.ListsUpdate{List: pb.ListsUpdate_REMINDER, Conv: m.Conv, Seq: m.Seq}}}, "")
 	case u.rt.push != nil:
-		text := m.Text
-		if u.hidesPreviews() {
-			text = ""
+		n := push.Notification{ID: fmt.Sprintf("reminder:%s:%d:%d", m.Conv, m.Seq, m.DueMs), Kind: reminderNotificationKind,
+			User: u.id, Conv: m.Conv, Seq: m.Seq, Text: m.Text, LocKey: m.LocKey, LocArgs: m.LocArgs, Badge: int(u.totalUnread())}
+		if u.hidesPreviews() || m.Text == "" { // a card's has no text to show
+			n.Say(push.Say(push.KeyReminder))
 		}
-		u.rt.push.d.Enqueue(push.Notification{ID: fmt.Sprintf("reminder:%s:%d:%d", m.Conv, m.Seq, m.DueMs), Kind: reminderNotificationKind,
-			User: u.id, Conv: m.Conv, Seq: m.Seq, Text: text, Badge: int(u.totalUnread())})
+		u.rt.push.d.Enqueue(n)
 	}
 	respond(ctx, ctx.Sender(), &pb.ReminderDueResponse{})
 }

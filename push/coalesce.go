@@ -14,6 +14,7 @@ type Message struct {
 	Seq      uint64
 	From     string
 	Text     string
+	Words    Words // Text is the node's words (a missed call), or what the sender wrote (none)
 	Recalled bool
 	Badge    int // the user's total unread after this message
 	// ExpiresAtMs: the message disappears then (Unix ms); 0: it stays.
@@ -72,9 +73,9 @@ func (c *Coalescer) Add(m Message) {
 	}
 	n.Count++
 	if m.Seq >= n.Seq {
-		n.Seq, n.Badge, n.From, n.Text = m.Seq, m.Badge, m.From, m.Text
+		n.Seq, n.Badge, n.From, n.Text, n.LocKey, n.LocArgs = m.Seq, m.Badge, m.From, m.Text, m.Words.Key, m.Words.Args
 		if m.Recalled {
-			n.Text = ""
+			n.Text, n.LocKey, n.LocArgs = "", "", nil
 		}
 	}
 }
@@ -94,7 +95,7 @@ func (c *Coalescer) Recall(user, conv string, seq uint64) bool {
 	c.seqs[k] = slices.Delete(c.seqs[k], i, i+1)
 	n.Count--
 	if n.Seq == seq {
-		n.Text = ""
+		n.Text, n.LocKey, n.LocArgs = "", "", nil
 	}
 	if n.Count <= 0 {
 		c.timers[k].Stop()

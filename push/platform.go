@@ -29,6 +29,10 @@ type APNs struct {
 	KeyID   string
 	Key     *ecdsa.PrivateKey
 	Client  *http.Client // must speak HTTP/2 for Apple
+	// Localized: the app's Localizable.strings holds the node's keys
+	// (words.go), so its words are sent as loc-key and loc-args for the
+	// phone to show in its own language. iOS shows a key it lacks as is.
+	Localized bool
 
 	mu     sync.Mutex
 	jwt    string
@@ -36,16 +40,15 @@ type APNs struct {
 	nowFor func() time.Time
 }
 
-// APNsPayload is the body Apple receives.
-func APNsPayload(n Notification) ([]byte, error) {
-	alert := map[string]any{"title": n.Title()}
+// APNsPayload is the body Apple receives; localized: the node's words
+// as a key of the app's strings (APNs.Localized).
+func APNsPayload(n Notification, localized bool) ([]byte, error) {
+	alert := map[string]any{"title": n.Title(), "body": n.body()}
 	if n.ConvTitle != "" {
 		alert["subtitle"] = n.ConvTitle
 	}
-	if n.Text != "" {
-		alert["body"] = n.Text
-	} else {
-		alert["body"] = strconv.Itoa(n.Count) + " new messages"
+	if w, ok := n.words(); ok && localized {
+		alert["loc-key"], alert["loc-args"] = w.Key, argsOf(w)
 	}
 	payload := map[string]any{
 		"aps":  map[string]any{"alert": alert, "badge": n.Badge, "thread-id": n.Conv, "sound": "default"},
@@ -108,7 +111,7 @@ func VerifyES256(pub *ecdsa.PublicKey, jwt string) bool {
 // Send posts n to every token; it fails only if no token was delivered
 // and some failure was not an invalid token.
 func (a *APNs) Send(ctx context.Context, n Notification) (Result, error) {
-	body, err := APNsPayload(n)
+	body, err := APNsPayload(n, a.Localized)
 	if err != nil {
 		return Result{}, err
 	}
@@ -171,20 +174,29 @@ type FCM struct {
 	Project     string
 	TokenSource func(context.Context) (string, error)
 	Client      *http.Client
+	// Localized: the app's string resources hold the node's keys
+	// (words.go); as APNs.Localized. Android shows the body for a key it
+	// lacks.
+	Localized bool
 }
 
-// FCMPayload is the v1 request body for one device token.
-func FCMPayload(n Notification, token string) ([]byte, error) {
-	body := n.Text
-	if body == "" {
-		body = strconv.Itoa(n.Count) + " new messages"
-	}
+// FCMPayload is the v1 request body for one device token; localized:
+// the node's words as a key of the app's strings (FCM.Localized).
+func FCMPayload(n Notification, token string, localized bool) ([]byte, error) {
+	body := n.body()
 	data := map[string]string{"conv": n.Conv, "seq": strconv.FormatUint(n.Seq, 10), "count": strconv.Itoa(n.Count)}
 	if n.Kind != "" {
 		data["kind"] = n.Kind
 	}
 	android := map[string]any{"collapse_key": n.Conv, "notification": map[string]any{"notification_count": n.Badge, "tag": n.Conv}}
-	apns := map[string]any{"payload": map[string]any{"aps": map[string]any{"badge": n.Badge, "thread-id": n.Conv}}}
+	aps := map[string]any{"badge": n.Badge, "thread-id": n.Conv}
+	apns := map[string]any{"payload": map[string]any{"aps": aps}}
+	if w, ok := n.words(); ok && localized {
+		notification := android["notification"].(map[string]any)
+		notification["body_loc_key"], notification["body_loc_args"] = w.Key, argsOf(w)
+		// An alert of the APNs payload replaces the notification's.
+		aps["alert"] = map[string]any{"title": n.Heading(), "body": body, "loc-key": w.Key, "loc-args": argsOf(w)}
+	}
 	if n.ExpiresAtMs != 0 {
 		// Kept for a phone that is off only until its messages disappear.
 		data["expires_at_ms"] = strconv.FormatInt(n.ExpiresAtMs, 10)
@@ -198,6 +210,14 @@ func FCMPayload(n Notification, token string) ([]byte, error) {
 		"apns":         apns,
 		"data":         data,
 	}})
+}
+
+// argsOf is w's arguments as the platforms take them: a list, never null.
+func argsOf(w Words) []string {
+	if w.Args == nil {
+		return []string{}
+	}
+	return w.Args
 }
 
 // fcmTTL is FCM's android.ttl for a notification that expires at atMs:
@@ -219,7 +239,7 @@ func (f *FCM) Send(ctx context.Context, n Notification) (Result, error) {
 	var res Result
 	var last error
 	for _, tok := range n.Tokens {
-		body, err := FCMPayload(n, tok)
+		body, err := FCMPayload(n, tok, f.Localized)
 		if err != nil {
 			return res, err
 		}

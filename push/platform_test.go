@@ -136,7 +136,7 @@ func TestPayloadsCarryTheKind(t *testing.T) {
 	for _, kind := range []string{"", "join_request"} {
 		n := push.Notification{Kind: kind, User: "teacher", Conv: "g:y7", From: "dad", Text: "asks to join"}
 		var apns map[string]any
-		b, err := push.APNsPayload(n)
+		b, err := push.APNsPayload(n, false)
 		if err == nil {
 			err = json.Unmarshal(b, &apns)
 		}
@@ -148,7 +148,7 @@ func TestPayloadsCarryTheKind(t *testing.T) {
 				Data map[string]string `json:"data"`
 			} `json:"message"`
 		}
-		if b, err = push.FCMPayload(n, "tok"); err == nil {
+		if b, err = push.FCMPayload(n, "tok", false); err == nil {
 			err = json.Unmarshal(b, &fcm)
 		}
 		if got, ok := fcm.Message.Data["kind"]; err != nil || got != kind || ok != (kind != "") {
@@ -166,7 +166,7 @@ func TestPayloadsCarryTheEnd(t *testing.T) {
 	for _, at := range []int64{0, end} {
 		n := push.Notification{User: "pupil", Conv: "d:pupil:teacher", From: "teacher", Text: "room 4", ExpiresAtMs: at}
 		var apns map[string]any
-		b, err := push.APNsPayload(n)
+		b, err := push.APNsPayload(n, false)
 		if err == nil {
 			err = json.Unmarshal(b, &apns)
 		}
@@ -184,7 +184,7 @@ func TestPayloadsCarryTheEnd(t *testing.T) {
 				Data map[string]string `json:"data"`
 			} `json:"message"`
 		}
-		if b, err = push.FCMPayload(n, "tok"); err == nil {
+		if b, err = push.FCMPayload(n, "tok", false); err == nil {
 			err = json.Unmarshal(b, &fcm)
 		}
 		m := fcm.Message

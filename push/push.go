@@ -45,12 +45,21 @@ type Notification struct {
 	// notification's subtitle.
 	ConvTitle string `json:"conv_title,omitempty"`
 	Text      string `json:"text,omitempty"`
+	// LocKey and LocArgs: Text is the node's own words (words.go), which
+	// an app translates by this key. Empty for what a user wrote.
+	LocKey  string   `json:"loc_key,omitempty"`
+	LocArgs []string `json:"loc_args,omitempty"`
 	// ExpiresAtMs: every message the notification covers disappears by
 	// then (the conversation's timer, Unix ms): the gateways are told not
 	// to deliver it later, and an app removes it from the screen then.
 	// 0: something it covers stays.
 	ExpiresAtMs int64    `json:"expires_at_ms,omitempty"`
 	Tokens      []string `json:"tokens"`
+}
+
+// Say sets n's text to the node's words w.
+func (n *Notification) Say(w Words) {
+	n.Text, n.LocKey, n.LocArgs = w.English(), w.Key, w.Args
 }
 
 // expiredAt reports whether everything n covers has disappeared at now.
@@ -117,6 +126,9 @@ func (w *Webhook) Send(ctx context.Context, n Notification) (Result, error) {
 	}
 	if maxB <= 0 {
 		maxB = 10 * time.Second
+	}
+	if w, ok := n.words(); ok { // the relay translates the count's words too
+		n.LocKey, n.LocArgs = w.Key, w.Args
 	}
 	body, err := json.Marshal(n)
 	if err != nil {

@@ -73,7 +73,7 @@ func TestCallOverTheWire(t *testing.T) {
 	}
 	eventually(t, "the seller's phone is pushed", func() bool {
 		for _, n := range gw.notes("seller") {
-			if n.Kind == "call" && n.Conv == conv && n.From == "buyer" && n.Text == "Incoming video call" && n.ExpiresAtMs > 0 {
+			if n.Kind == "call" && n.Conv == conv && n.From == "buyer" && n.Text == "Incoming video call" && n.LocKey == push.KeyIncomingVideoCall && n.ExpiresAtMs > 0 {
 				return true
 			}
 		}
@@ -140,7 +140,7 @@ func TestCallOverTheWire(t *testing.T) {
 	}
 	eventually(t, "the seller's phone hears of the missed call", func() bool {
 		for _, n := range gw.notes("seller") {
-			if n.Kind == "" && n.Text == "Missed call" && n.From == "buyer" {
+			if n.Kind == "" && n.Text == "Missed call" && n.LocKey == push.KeyMissedCall && n.From == "buyer" {
 				return true
 			}
 		}

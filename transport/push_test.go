@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -505,7 +506,8 @@ func TestOfflinePushJoinRequest(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	ns := gw.notes("teacher")
 	if len(ns) != 1 || ns[0].Kind != "join_request" || ns[0].Conv != conv || ns[0].From != "dad" ||
-		ns[0].Text != "asks to join: I'm Sam's father" || ns[0].ConvTitle != "Year 7 maths" {
+		ns[0].Text != "asks to join: I'm Sam's father" || ns[0].LocKey != push.KeyJoinRequestNote ||
+		!slices.Equal(ns[0].LocArgs, []string{"I'm Sam's father"}) || ns[0].ConvTitle != "Year 7 maths" {
 		t.Fatalf("the teacher's notifications: %+v, want one join_request from dad with his note", ns)
 	}
 }
@@ -609,7 +611,7 @@ func TestOfflinePushHiddenPreviews(t *testing.T) {
 	if n := gw.notes("bob")[0]; n.Text != "" || n.From != "alice" || n.Count != 1 {
 		t.Fatalf("a hidden preview: %+v, want no text, from alice", n)
 	}
-	if p, err := push.APNsPayload(gw.notes("bob")[0]); err != nil || strings.Contains(string(p), "results") {
+	if p, err := push.APNsPayload(gw.notes("bob")[0], false); err != nil || strings.Contains(string(p), "results") {
 		t.Fatalf("the APNs payload shows the text: %s %v", p, err)
 	}
 

@@ -99,4 +99,20 @@ func TestStarReminders(t *testing.T) {
 	if len(ns) != 1 || ns[0].Kind != "reminder" || ns[0].Conv != conv || ns[0].Seq != offer.Seq || ns[0].Text != "I can pay 80" {
 		t.Fatalf("the seller's notifications: %+v, want one reminder of the offer, with its text", ns)
 	}
+
+	// Previews hidden: the reminder says so in the node's words, keyed
+	// for the app to translate (before: "0 new messages").
+	seller = e.dial("seller", "phone")
+	if err := seller.SetPreviews(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seller.Remind(ctx, conv, ask.Seq, time.Now().Add(800*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	_ = seller.Close()
+	e.offline(t, "seller")
+	eventually(t, "the seller's second reminder notification", func() bool { return len(gw.notes("seller")) > 1 })
+	if n := gw.notes("seller")[1]; n.Kind != "reminder" || n.Seq != ask.Seq || n.Text != "Reminder" || n.LocKey != push.KeyReminder {
+		t.Fatalf("the reminder with previews hidden: %+v", n)
+	}
 }

@@ -6132,13 +6132,17 @@ func (x *StarredEntry) GetRemindAtMs() int64 {
 // the message's preview; gone: the user no longer reads the message
 // (nothing is told then).
 type ReminderDue struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
-	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
-	DueMs         int64                  `protobuf:"varint,4,opt,name=due_ms,json=dueMs,proto3" json:"due_ms,omitempty"`
-	Text          string                 `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
-	Gone          bool                   `protobuf:"varint,6,opt,name=gone,proto3" json:"gone,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	User  string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Conv  string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq   uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	DueMs int64                  `protobuf:"varint,4,opt,name=due_ms,json=dueMs,proto3" json:"due_ms,omitempty"`
+	Text  string                 `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
+	Gone  bool                   `protobuf:"varint,6,opt,name=gone,proto3" json:"gone,omitempty"`
+	// text is the node's words under this key (push.Words): a file's, a
+	// poll's, a place's preview.
+	LocKey        string   `protobuf:"bytes,7,opt,name=loc_key,json=locKey,proto3" json:"loc_key,omitempty"`
+	LocArgs       []string `protobuf:"bytes,8,rep,name=loc_args,json=locArgs,proto3" json:"loc_args,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6213,6 +6217,20 @@ func (x *ReminderDue) GetGone() bool {
 		return x.Gone
 	}
 	return false
+}
+
+func (x *ReminderDue) GetLocKey() string {
+	if x != nil {
+		return x.LocKey
+	}
+	return ""
+}
+
+func (x *ReminderDue) GetLocArgs() []string {
+	if x != nil {
+		return x.LocArgs
+	}
+	return nil
 }
 
 type ReminderDueResponse struct {
@@ -10311,14 +10329,16 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x13\n" +
 	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\x12 \n" +
 	"\fremind_at_ms\x18\x04 \x01(\x03R\n" +
-	"remindAtMs\"\x86\x01\n" +
+	"remindAtMs\"\xba\x01\n" +
 	"\vReminderDue\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x15\n" +
 	"\x06due_ms\x18\x04 \x01(\x03R\x05dueMs\x12\x12\n" +
 	"\x04text\x18\x05 \x01(\tR\x04text\x12\x12\n" +
-	"\x04gone\x18\x06 \x01(\bR\x04gone\"F\n" +
+	"\x04gone\x18\x06 \x01(\bR\x04gone\x12\x17\n" +
+	"\aloc_key\x18\a \x01(\tR\x06locKey\x12\x19\n" +
+	"\bloc_args\x18\b \x03(\tR\alocArgs\"F\n" +
 	"\x13ReminderDueResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"\x96\x01\n" +
 	"\x13ListStarredResponse\x12/\n" +

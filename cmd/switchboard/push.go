@@ -28,6 +28,7 @@ type pushFlags struct {
 	apnsURL, apnsKeyFile          string
 	apnsKeyID, apnsTeamID, topic  string
 	fcmURL, fcmProject, fcmToken  string
+	localized                     bool
 
 	reminders                                     actors.ReminderConfig
 	reminderWebhookURL, reminderWebhookSecretFile string
@@ -44,6 +45,7 @@ func (p *pushFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&p.fcmProject, "push-fcm-project", "", "FCM HTTP v1: the Firebase project id; sets FCM on for fcm tokens")
 	f.StringVar(&p.fcmToken, "push-fcm-token-file", "", "FCM HTTP v1: file holding an OAuth2 access token, read again before every send (kept fresh by the deployment)")
 	f.StringVar(&p.fcmURL, "push-fcm-url", "https://fcm.googleapis.com", "FCM API base URL")
+	f.BoolVar(&p.localized, "push-localized", false, "APNs and FCM: send the node's own words (\"Missed call\", \"3 new messages\") as keys of the app's strings, for each phone to show in its language (the app must ship them: docs/OPERATIONS.md lists the keys)")
 	f.DurationVar(&p.cfg.Coalesce, "push-coalesce", actors.DefaultPushCoalesce, "messages of one conversation within this interval make one notification with a count")
 	f.IntVar(&p.cfg.PreviewBytes, "push-preview-bytes", actors.DefaultPushPreviewBytes, "most bytes of message text a notification carries (negative: none)")
 	f.IntVar(&p.cfg.MaxAttempts, "push-max-attempts", push.DefaultMaxAttempts, "gateway attempts per notification before it is dead-lettered")
@@ -111,6 +113,10 @@ func (p *pushFlags) config() (actors.PushConfig, error) {
 		// One post per attempt: the dispatcher owns retries and dead letters.
 		cfg.Default = &push.Webhook{URL: p.webhookURL, Secret: secret, Client: client(), MaxAttempts: 1}
 	}
+	if p.localized && p.apnsKeyFile == "" && p.fcmProject == "" {
+		// The relay always gets the keys; only the platforms are told.
+		return cfg, errors.New("--push-localized needs --push-apns-key-file or --push-fcm-project")
+	}
 	if p.apnsKeyFile != "" {
 		if p.apnsKeyID == "" || p.apnsTeamID == "" || p.topic == "" {
 			return cfg, errors.New("--push-apns-key-file needs --push-apns-key-id, --push-apns-team-id and --push-apns-topic")
@@ -119,14 +125,14 @@ func (p *pushFlags) config() (actors.PushConfig, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("--push-apns-key-file: %w", err)
 		}
-		cfg.Gateways["apns"] = &push.APNs{BaseURL: strings.TrimRight(p.apnsURL, "/"), Topic: p.topic, TeamID: p.apnsTeamID, KeyID: p.apnsKeyID, Key: key, Client: client()}
+		cfg.Gateways["apns"] = &push.APNs{BaseURL: strings.TrimRight(p.apnsURL, "/"), Topic: p.topic, TeamID: p.apnsTeamID, KeyID: p.apnsKeyID, Key: key, Client: client(), Localized: p.localized}
 	}
 	if p.fcmProject != "" {
 		if p.fcmToken == "" {
 			return cfg, errors.New("--push-fcm-project needs --push-fcm-token-file")
 		}
 		file := p.fcmToken
-		cfg.Gateways["fcm"] = &push.FCM{BaseURL: strings.TrimRight(p.fcmURL, "/"), Project: p.fcmProject, Client: client(),
+		cfg.Gateways["fcm"] = &push.FCM{BaseURL: strings.TrimRight(p.fcmURL, "/"), Project: p.fcmProject, Client: client(), Localized: p.localized,
 			TokenSource: func(context.Context) (string, error) {
 				b, err := os.ReadFile(file)
 				if err != nil {

@@ -69,6 +69,8 @@ func TestPushFlags(t *testing.T) {
 		{[]string{"--push-apns-key-file", p8, "--push-apns-key-id", "K", "--push-apns-team-id", "T", "--push-apns-topic", "app"}, ""},
 		{[]string{"--push-fcm-project", "p"}, "needs --push-fcm-token-file"},
 		{[]string{"--push-fcm-project", "p", "--push-fcm-token-file", secret}, ""},
+		{[]string{"--push-webhook-url", "http://relay", "--push-webhook-secret-file", secret, "--push-localized"}, "--push-localized needs --push-apns-key-file or --push-fcm-project"},
+		{[]string{"--push-fcm-project", "p", "--push-fcm-token-file", secret, "--push-localized"}, ""},
 	} {
 		_, err := pushConfigFrom(t, tc.args...)
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
@@ -81,11 +83,22 @@ func TestPushFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, ok := cfg.Gateways["apns"].(*push.APNs); !ok || a.BaseURL != "https://api.push.apple.com" || a.Topic != "app" {
+	if a, ok := cfg.Gateways["apns"].(*push.APNs); !ok || a.BaseURL != "https://api.push.apple.com" || a.Topic != "app" || a.Localized {
 		t.Fatalf("apns gateway %+v", cfg.Gateways["apns"])
 	}
 	if w, ok := cfg.Default.(*push.Webhook); !ok || string(w.Secret) != "s3cret" || w.MaxAttempts != 1 {
 		t.Fatalf("webhook gateway %+v", cfg.Default)
+	}
+	pf, _ = pushConfigFrom(t, "--push-apns-key-file", p8, "--push-apns-key-id", "K", "--push-apns-team-id", "T", "--push-apns-topic", "app",
+		"--push-fcm-project", "p", "--push-fcm-token-file", secret, "--push-localized")
+	if cfg, err = pf.config(); err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := cfg.Gateways["apns"].(*push.APNs); !ok || !a.Localized {
+		t.Fatalf("apns gateway with --push-localized: %+v", cfg.Gateways["apns"])
+	}
+	if f, ok := cfg.Gateways["fcm"].(*push.FCM); !ok || !f.Localized {
+		t.Fatalf("fcm gateway with --push-localized: %+v", cfg.Gateways["fcm"])
 	}
 }
 
