@@ -77,7 +77,7 @@ func registered(name string) bool {
 type probeCollector struct{ desc *prometheus.Desc }
 
 func (p probeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- p.desc }
-func (p probeCollector) Collect(chan<- prometheus.Metric)     {}
+func (p probeCollector) Collect(chan<- prometheus.Metric)    {}
 
 // TestDashboardAndAlertsNameRealMetrics: every metric the Grafana
 // dashboard and the alert rules read is one the node registers (a

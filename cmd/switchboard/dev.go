@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -128,6 +129,20 @@ func writeDevServerInfo(dataDir string, info devServerInfo) error {
 		return err
 	}
 	return writeFileAtomic(devServerPath(dataDir), append(b, '\n'), 0o644)
+}
+
+// dialable is an address a local command dials to reach a listener bound
+// to addr: a wildcard host (0.0.0.0, ::, none: every interface, as in a
+// container) is reached on 127.0.0.1, the host the dev certificate names.
+func dialable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr // "" (no such listener) stays
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
 }
 
 func readDevServerInfo(dataDir string) (devServerInfo, error) {

@@ -98,6 +98,7 @@ type serveOptions struct {
 	tuning          tuning
 	kafka           kafkaOptions
 	web             webOptions
+	strayEnv        []string // SWITCHBOARD_ variables that set nothing (logged)
 }
 
 func newServeCmd() *cobra.Command {
@@ -122,6 +123,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 (upper case, dashes as underscores), e.g. SWITCHBOARD_DATA_DIR=/var/lib/switchboard.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.strayEnv = strayEnv(cmd.Flags(), os.Environ())
 			return runServe(cmd.Context(), o)
 		},
 	}
@@ -219,12 +221,34 @@ func flagsFromEnv(fs *pflag.FlagSet) error {
 	return errors.Join(errs...)
 }
 
+// strayEnv is the SWITCHBOARD_ variables of environ that name no flag of
+// fs nor a secret the node reads from the environment: a misspelt
+// setting, which would otherwise be ignored without a word.
+func strayEnv(fs *pflag.FlagSet, environ []string) []string {
+	var stray []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		rest, ok := strings.CutPrefix(name, "SWITCHBOARD_")
+		if !ok || strings.HasSuffix(rest, "_SECRET") || rest == "ADMIN_TOKEN" {
+			continue
+		}
+		if fs.Lookup(strings.ToLower(strings.ReplaceAll(rest, "_", "-"))) == nil {
+			stray = append(stray, name)
+		}
+	}
+	slices.Sort(stray)
+	return stray
+}
+
 func runServe(ctx context.Context, o serveOptions) error {
 	log, err := newLogger(os.Stderr, o.logJSON, o.logLevel)
 	if err != nil {
 		return err
 	}
 	slog.SetDefault(log)
+	if len(o.strayEnv) > 0 {
+		log.Warn("environment variables that name no flag of serve, ignored (a misspelling?)", "variables", o.strayEnv)
+	}
 
 	// Bad flags fail before anything is opened.
 	if _, err := cqlReplication(o.cqlReplication); err != nil {
@@ -386,10 +410,11 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 	m.ready()
 
 	if o.dev {
-		if err := writeDevServerInfo(o.dataDir, devServerInfo{Addr: srv.Addr().String(), Admin: adminAddr, CA: devCertPath(o.dataDir), Web: webAddr}); err != nil {
+		if err := writeDevServerInfo(o.dataDir, devServerInfo{Addr: dialable(srv.Addr().String()), Admin: dialable(adminAddr),
+			CA: devCertPath(o.dataDir), Web: dialable(webAddr)}); err != nil {
 			return nil, err
 		}
-		b, _ := json.Marshal(devAdmin{URL: "http://" + adminAddr, Token: adminToken})
+		b, _ := json.Marshal(devAdmin{URL: "http://" + dialable(adminAddr), Token: adminToken})
 		if err := writeFileAtomic(devAdminPath(o.dataDir), b, 0o600); err != nil {
 			return nil, err
 		}

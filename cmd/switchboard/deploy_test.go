@@ -1,0 +1,426 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/switchboard-im/switchboard/internal/testenv"
+)
+
+// The image and the Kubernetes manifests cannot be built or applied on
+// the test machines (no container engine, no cluster). What can go wrong
+// in them without either is tested here: settings that name no flag or
+// do not parse, ports that do not match, a Go version behind go.mod's,
+// and how the image's own environment runs the binary.
+
+// serveSetting checks that SWITCHBOARD_<FLAG>=value sets a flag of serve.
+func serveSetting(t *testing.T, name, value string) {
+	t.Helper()
+	flag := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "SWITCHBOARD_"), "_", "-"))
+	fs := newServeCmd().Flags()
+	if fs.Lookup(flag) == nil {
+		t.Errorf("%s names no flag of serve", name)
+		return
+	}
+	if err := fs.Set(flag, value); err != nil {
+		t.Errorf("%s=%s: %v", name, value, err)
+	}
+}
+
+// portOf is the port of a host:port setting.
+func portOf(t *testing.T, addr string) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
+	n, err2 := strconv.Atoi(p)
+	if err != nil || err2 != nil {
+		t.Fatalf("address %q: %v %v", addr, err, err2)
+	}
+	return n
+}
+
+// dockerfile is what the tests read of the Dockerfile.
+type dockerfile struct {
+	from       []string
+	env        map[string]string
+	expose     []string
+	entrypoint []string
+	cmd        []string
+}
+
+func readDockerfile(t *testing.T) dockerfile {
+	t.Helper()
+	b, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := dockerfile{env: map[string]string{}}
+	var logical []string
+	cur := ""
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "#") || line == "" && cur == "" {
+			continue
+		}
+		if l, ok := strings.CutSuffix(line, "\\"); ok {
+			cur += l + " "
+			continue
+		}
+		logical, cur = append(logical, cur+line), ""
+	}
+	for _, l := range logical {
+		instr, args, _ := strings.Cut(l, " ")
+		switch instr {
+		case "FROM":
+			d.from = append(d.from, strings.Fields(args)[0])
+		case "ENV":
+			for _, kv := range strings.Fields(args) {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					t.Fatalf("ENV %q: want NAME=value pairs", args)
+				}
+				d.env[k] = v
+			}
+		case "EXPOSE":
+			d.expose = append(d.expose, strings.Fields(args)...)
+		case "ENTRYPOINT", "CMD":
+			var list []string
+			if err := json.Unmarshal([]byte(args), &list); err != nil {
+				t.Fatalf("%s %s: want the exec (JSON) form: %v", instr, args, err)
+			}
+			if instr == "CMD" {
+				d.cmd = list
+			} else {
+				d.entrypoint = list
+			}
+		}
+	}
+	return d
+}
+
+// TestDockerfile: the build stage's Go is go.mod's; the image's settings
+// are flags of serve that parse; it exposes the ports they listen on; and
+// the binary run with the image's environment and command (a dev node
+// listening on every interface) serves, and the CLI run beside it, as
+// `docker exec` would, reaches it.
+func TestDockerfile(t *testing.T) {
+	d := readDockerfile(t)
+	mod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goVersion := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindSubmatch(mod)
+	if goVersion == nil || len(d.from) != 2 || d.from[0] != "golang:"+string(goVersion[1]) {
+		t.Fatalf("FROM %v, go.mod's go %s: want the build stage on golang:%[2]s", d.from, goVersion)
+	}
+	for name, value := range d.env {
+		serveSetting(t, name, value)
+	}
+	listen, admin := d.env["SWITCHBOARD_LISTEN"], d.env["SWITCHBOARD_ADMIN"]
+	for _, want := range []string{fmt.Sprintf("%d/udp", portOf(t, listen)), fmt.Sprintf("%d/tcp", portOf(t, admin))} {
+		if !slices.Contains(d.expose, want) {
+			t.Errorf("EXPOSE %v: want %s", d.expose, want)
+		}
+	}
+	if !slices.Equal(d.entrypoint, []string{"/usr/local/bin/switchboard"}) || len(d.cmd) == 0 || d.cmd[0] != "serve" {
+		t.Fatalf("ENTRYPOINT %v CMD %v: want the binary and serve", d.entrypoint, d.cmd)
+	}
+
+	// The container, as a process: the image's environment, free ports
+	// for its fixed ones, and a data directory of the test's.
+	bin := binary(t)
+	env := []string{"SWITCHBOARD_WEBTRANSPORT="} // the dev default's fixed port, off here
+	adminPort := testenv.FreePort(t)
+	for name, value := range d.env {
+		switch name {
+		case "SWITCHBOARD_LISTEN":
+			value = fmt.Sprintf("0.0.0.0:%d", testenv.FreePort(t))
+		case "SWITCHBOARD_ADMIN":
+			value = fmt.Sprintf("0.0.0.0:%d", adminPort)
+		case "SWITCHBOARD_DATA_DIR":
+			value = t.TempDir()
+		}
+		env = append(env, name+"="+value)
+	}
+	var log lockedBuffer
+	node := exec.Command(bin, d.cmd...)
+	node.Env, node.Stdout, node.Stderr = append(os.Environ(), env...), &log, &log
+	if err := node.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = node.Process.Kill()
+		_ = node.Wait()
+		if t.Failed() {
+			t.Logf("node log:\n%s", log.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", adminPort))
+		if err == nil {
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the image's node did not serve: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	beside := func(args ...string) string {
+		var out, stderr bytes.Buffer
+		var err error
+		for range 50 { // server.json comes right after /healthz
+			out.Reset()
+			stderr.Reset()
+			cmd := exec.Command(bin, args...)
+			cmd.Env, cmd.Stdout, cmd.Stderr = append(os.Environ(), env...), &out, &stderr
+			if err = cmd.Run(); err == nil || !strings.Contains(stderr.String(), "no dev node found") {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatalf("switchboard %v beside the image's node: %v\n%s", args, err, stderr.String())
+		}
+		return out.String()
+	}
+	beside("send", "--user", "alice", "--to", "user:bob", "--text", "hello from the container")
+	if h := beside("history", "--user", "bob", "--conv", "d:alice:bob"); !strings.Contains(h, "hello from the container") {
+		t.Fatalf("bob's history: %q", h)
+	}
+	if strings.Contains(log.String(), "name no flag") {
+		t.Fatalf("the node found stray settings in the image's environment:\n%s", log.String())
+	}
+}
+
+// k8sObject is what the tests read of the manifests' objects.
+type k8sObject struct {
+	Kind     string `yaml:"kind"`
+	Metadata struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+	Spec struct {
+		// Service
+		ClusterIP                string         `yaml:"clusterIP"`
+		PublishNotReadyAddresses bool           `yaml:"publishNotReadyAddresses"`
+		Selector                 map[string]any `yaml:"selector"` // a StatefulSet's: matchLabels
+		Ports                    []struct {
+			Name       string `yaml:"name"`
+			Port       int    `yaml:"port"`
+			TargetPort any    `yaml:"targetPort"`
+			Protocol   string `yaml:"protocol"`
+		} `yaml:"ports"`
+		// StatefulSet
+		ServiceName string `yaml:"serviceName"`
+		Replicas    int    `yaml:"replicas"`
+		Template    struct {
+			Metadata struct {
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
+			Spec struct {
+				Containers []k8sContainer `yaml:"containers"`
+				Volumes    []struct {
+					Name string `yaml:"name"`
+				} `yaml:"volumes"`
+			} `yaml:"spec"`
+		} `yaml:"template"`
+	} `yaml:"spec"`
+}
+
+type k8sProbe struct {
+	HTTPGet struct {
+		Path string `yaml:"path"`
+		Port any    `yaml:"port"`
+	} `yaml:"httpGet"`
+}
+
+type k8sContainer struct {
+	Args []string `yaml:"args"`
+	Env  []struct {
+		Name  string `yaml:"name"`
+		Value string `yaml:"value"`
+	} `yaml:"env"`
+	Ports []struct {
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
+		Protocol      string `yaml:"protocol"`
+	} `yaml:"ports"`
+	ReadinessProbe  k8sProbe `yaml:"readinessProbe"`
+	LivenessProbe   k8sProbe `yaml:"livenessProbe"`
+	SecurityContext struct {
+		ReadOnlyRootFilesystem bool `yaml:"readOnlyRootFilesystem"`
+	} `yaml:"securityContext"`
+	VolumeMounts []struct {
+		Name      string `yaml:"name"`
+		MountPath string `yaml:"mountPath"`
+	} `yaml:"volumeMounts"`
+}
+
+// TestKubernetesManifest: the StatefulSet's settings are flags of serve
+// that parse; its container ports are the ones those settings listen on,
+// with the right protocols; each Service reaches a container port of its
+// protocol on the pods it selects; the join list names every pod through
+// the headless Service; the probes ask the admin port's /healthz; and
+// every file the node reads or writes is on a volume (the root file
+// system is read-only).
+func TestKubernetesManifest(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/kubernetes/switchboard.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var services []k8sObject
+	var sts *k8sObject
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		var o k8sObject
+		var head struct{ Kind string }
+		if err := doc.Decode(&head); err != nil {
+			t.Fatal(err)
+		}
+		if head.Kind != "Service" && head.Kind != "StatefulSet" {
+			continue // read only for its YAML
+		}
+		if err := doc.Decode(&o); err != nil {
+			t.Fatalf("%s: %v", head.Kind, err)
+		}
+		switch o.Kind {
+		case "Service":
+			services = append(services, o)
+		case "StatefulSet":
+			sts = &o
+		}
+	}
+	if sts == nil || len(sts.Spec.Template.Spec.Containers) != 1 || len(services) < 2 {
+		t.Fatalf("want a StatefulSet of one container and its Services; got %d services, %+v", len(services), sts)
+	}
+	c := sts.Spec.Template.Spec.Containers[0]
+	if !slices.Equal(c.Args, []string{"serve"}) {
+		t.Fatalf("args %v: want serve", c.Args)
+	}
+	env := map[string]string{}
+	for _, e := range c.Env {
+		if !strings.HasPrefix(e.Name, "SWITCHBOARD_") {
+			continue
+		}
+		value := strings.ReplaceAll(e.Value, "$(POD_IP)", "10.0.0.7") // what Kubernetes puts there
+		env[e.Name] = value
+		serveSetting(t, e.Name, value)
+	}
+
+	// Ports: name → containerPort/protocol.
+	ports := map[string]string{}
+	numbers := map[string]bool{}
+	for _, p := range c.Ports {
+		ports[p.Name] = fmt.Sprintf("%d/%s", p.ContainerPort, p.Protocol)
+		numbers[ports[p.Name]] = true
+	}
+	for setting, want := range map[string][]string{
+		"SWITCHBOARD_LISTEN": {"UDP"}, "SWITCHBOARD_ADMIN": {"TCP"}, "SWITCHBOARD_GOSSIP": {"TCP", "UDP"}, "SWITCHBOARD_CLUSTER_ADDR": {"TCP"},
+	} {
+		for _, proto := range want {
+			if p := fmt.Sprintf("%d/%s", portOf(t, env[setting]), proto); !numbers[p] {
+				t.Errorf("%s=%s: the container has no port %s (%v)", setting, env[setting], p, ports)
+			}
+		}
+	}
+	for _, s := range services {
+		for k, v := range s.Spec.Selector {
+			if sts.Spec.Template.Metadata.Labels[k] != fmt.Sprint(v) {
+				t.Errorf("service %s selects %s=%s, which the pods do not carry", s.Metadata.Name, k, v)
+			}
+		}
+		for _, p := range s.Spec.Ports {
+			target := fmt.Sprint(p.Port)
+			if p.TargetPort != nil {
+				target = fmt.Sprint(p.TargetPort)
+			}
+			if named, ok := ports[target]; ok {
+				target = strings.TrimSuffix(named, "/"+p.Protocol)
+			}
+			if !numbers[target+"/"+p.Protocol] {
+				t.Errorf("service %s port %s (%v/%s) reaches no container port", s.Metadata.Name, p.Name, p.TargetPort, p.Protocol)
+			}
+		}
+	}
+
+	// Joining: every pod by its stable name, through the headless Service.
+	i := slices.IndexFunc(services, func(s k8sObject) bool { return s.Metadata.Name == sts.Spec.ServiceName })
+	if i < 0 || services[i].Spec.ClusterIP != "None" || !services[i].Spec.PublishNotReadyAddresses {
+		t.Fatalf("serviceName %q: want a headless Service publishing pods before they are ready", sts.Spec.ServiceName)
+	}
+	var want []string
+	for n := range sts.Spec.Replicas {
+		want = append(want, fmt.Sprintf("%s-%d.%s:%d", sts.Metadata.Name, n, sts.Spec.ServiceName, portOf(t, env["SWITCHBOARD_GOSSIP"])))
+	}
+	if got := strings.Split(env["SWITCHBOARD_JOIN"], ","); !slices.Equal(got, want) {
+		t.Errorf("SWITCHBOARD_JOIN %v: want every pod, %v", got, want)
+	}
+
+	for _, probe := range []k8sProbe{c.ReadinessProbe, c.LivenessProbe} {
+		if probe.HTTPGet.Path != "/healthz" || fmt.Sprint(probe.HTTPGet.Port) != "admin" {
+			t.Errorf("probe %+v: want /healthz on the admin port", probe.HTTPGet)
+		}
+	}
+
+	// Files: on a mounted volume, which the pod defines.
+	mounted := func(path string) bool {
+		for _, m := range c.VolumeMounts {
+			if path == m.MountPath || strings.HasPrefix(path, m.MountPath+"/") {
+				return slices.ContainsFunc(sts.Spec.Template.Spec.Volumes, func(v struct {
+					Name string `yaml:"name"`
+				}) bool {
+					return v.Name == m.Name
+				})
+			}
+		}
+		return false
+	}
+	if !c.SecurityContext.ReadOnlyRootFilesystem {
+		t.Error("want a read-only root file system")
+	}
+	for _, setting := range []string{"SWITCHBOARD_TLS_CERT", "SWITCHBOARD_TLS_KEY", "SWITCHBOARD_AUTH_SECRET_FILE", "SWITCHBOARD_ADMIN_TOKEN_FILE", "SWITCHBOARD_DATA_DIR"} {
+		if p := env[setting]; !filepath.IsAbs(p) || !mounted(p) {
+			t.Errorf("%s=%q is on no mounted volume", setting, p)
+		}
+	}
+}
+
+// TestStrayEnvironment: a SWITCHBOARD_ variable that names no flag of
+// serve (a misspelt setting) is found, one that does or that names a
+// secret the node reads is not.
+func TestStrayEnvironment(t *testing.T) {
+	got := strayEnv(newServeCmd().Flags(), []string{
+		"SWITCHBOARD_CQL_HOSTS=a:9042", "SWITCHBOARD_CQL_HOST=a:9042", "SWITCHBOARD_PUSH_WEBHOOK_SECRET=s",
+		"SWITCHBOARD_ADMIN_TOKEN=t", "HOME=/root", "SWITCHBOARD_LOG_JSON=true", "SWITCHBOARD_LISTN=:4433",
+	})
+	if !slices.Equal(got, []string{"SWITCHBOARD_CQL_HOST", "SWITCHBOARD_LISTN"}) {
+		t.Fatalf("stray: %v", got)
+	}
+}
