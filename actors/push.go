@@ -130,10 +130,6 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 	}
 }
 
-// joinRequestKind marks the notification of a request to join one of the
-// user's groups (push.Notification.Kind).
-const joinRequestKind = "join_request"
-
 // joinRequestPush notifies a manager with no device online of m's new
 // request to join: "Sam · Year 7: asks to join: I'm Sam's father" (the
 // note carried as a message's text is, within the preview bound). One
@@ -147,16 +143,11 @@ func (u *user) joinRequestPush(m *pb.ListChanged) {
 	if note := previewText([]byte(m.Text), p.preview); note != "" && !u.hidesPreviews() {
 		words = push.Say(push.KeyJoinRequestNote, note)
 	}
-	n := push.Notification{ID: fmt.Sprintf("join:%s:%s:%d", m.Conv, m.From, m.AtMs), Kind: joinRequestKind,
+	n := push.Notification{ID: fmt.Sprintf("join:%s:%s:%d", m.Conv, m.From, m.AtMs), Kind: push.KindJoinRequest,
 		User: u.id, Conv: m.Conv, From: m.From, Badge: int(u.totalUnread())}
 	n.Say(words)
 	p.d.Enqueue(n)
 }
-
-// callKind marks the notification of a call ringing for the user
-// (push.Notification.Kind): the app shows the call screen and reads the
-// call with a call STATE once it connects.
-const callKind = "call"
 
 // ringPush wakes the phones of a user with no device online for a call
 // ringing in m.Call.Conv, unless they are suspended or in their quiet
@@ -170,7 +161,7 @@ func (u *user) ringPush(m *pb.RingOffline) {
 	if m.Call.Video {
 		words = push.Say(push.KeyIncomingVideoCall)
 	}
-	n := push.Notification{ID: "call:" + m.Call.Conv + ":" + m.Call.Id, Kind: callKind, User: u.id,
+	n := push.Notification{ID: "call:" + m.Call.Conv + ":" + m.Call.Id, Kind: push.KindCall, User: u.id,
 		Conv: m.Call.Conv, From: m.Call.Caller, Badge: int(u.totalUnread()), ExpiresAtMs: m.UntilMs}
 	n.Say(words)
 	p.d.Enqueue(n)

@@ -54,7 +54,6 @@ const (
 	DefaultReminderMaxPending = 100_000
 	DefaultReminderQueue      = 1024
 	reminderWorkers           = 2
-	reminderKind              = "unread_reminder"
 )
 
 var reminderResults = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -239,7 +238,7 @@ func (r *reminders) fire(k reminderKey, d *dueReminder) {
 		reminderResults.WithLabelValues("read").Inc()
 		return
 	}
-	n := push.Notification{ID: fmt.Sprintf("reminder:%s:%s:%d", k.user, k.conv, d.first), Kind: reminderKind, User: k.user, Conv: k.conv,
+	n := push.Notification{ID: fmt.Sprintf("reminder:%s:%s:%d", k.user, k.conv, d.first), Kind: push.KindUnreadReminder, User: k.user, Conv: k.conv,
 		Seq: d.newest, Count: int(check.Unread), Badge: int(check.TotalUnread), From: d.from, Text: d.text, LocKey: d.words.Key, LocArgs: d.words.Args, Tokens: []string{}}
 	select {
 	case r.q <- n:

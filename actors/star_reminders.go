@@ -32,10 +32,6 @@ import (
 // its row was read is no longer on the entry when it comes, and goes
 // silently. The user chose the time, so quiet hours do not hold it back.
 
-// reminderNotificationKind marks the notification of a reminder on a
-// starred message (push.Notification.Kind).
-const reminderNotificationKind = "reminder"
-
 var starReminders = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "switchboard_star_reminders_total",
 	Help: "Reminders on starred messages the schedule found due, by result: told (the user's devices or phone), gone (the message no longer read, or the reminder moved), retried (refused for now) or dropped (refused for good, or unreadable).",
@@ -155,7 +151,7 @@ func (u *user) reminderDue(ctx actor.Context, m *pb.ReminderDue) {
 	case u.online():
 		u.pushAll(&pb.Push{User: u.id, Event: &pb.Push_Lists{Lists: &pb.ListsUpdate{List: pb.ListsUpdate_REMINDER, Conv: m.Conv, Seq: m.Seq}}}, "")
 	case u.rt.push != nil:
-		n := push.Notification{ID: fmt.Sprintf("reminder:%s:%d:%d", m.Conv, m.Seq, m.DueMs), Kind: reminderNotificationKind,
+		n := push.Notification{ID: fmt.Sprintf("reminder:%s:%d:%d", m.Conv, m.Seq, m.DueMs), Kind: push.KindReminder,
 			User: u.id, Conv: m.Conv, Seq: m.Seq, Text: m.Text, LocKey: m.LocKey, LocArgs: m.LocArgs, Badge: int(u.totalUnread())}
 		if u.hidesPreviews() || m.Text == "" { // a card's has no text to show
 			n.Say(push.Say(push.KeyReminder))

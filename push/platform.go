@@ -50,10 +50,9 @@ func APNsPayload(n Notification, localized bool) ([]byte, error) {
 	if w, ok := n.words(); ok && localized {
 		alert["loc-key"], alert["loc-args"] = w.Key, argsOf(w)
 	}
-	payload := map[string]any{
-		"aps":  map[string]any{"alert": alert, "badge": n.Badge, "thread-id": n.Conv, "sound": "default"},
-		"conv": n.Conv, "seq": n.Seq, "count": n.Count,
-	}
+	aps := map[string]any{"alert": alert, "badge": n.Badge, "thread-id": n.Conv, "sound": "default"}
+	apsPresentation(aps, n)
+	payload := map[string]any{"aps": aps, "conv": n.Conv, "seq": n.Seq, "count": n.Count}
 	if n.Kind != "" {
 		payload["kind"] = n.Kind // the app opens the group's requests, not a message
 	}
@@ -188,8 +187,13 @@ func FCMPayload(n Notification, token string, localized bool) ([]byte, error) {
 	if n.Kind != "" {
 		data["kind"] = n.Kind
 	}
-	android := map[string]any{"collapse_key": n.Conv, "notification": map[string]any{"notification_count": n.Badge, "tag": n.Conv}}
+	p := presentationOf(n)
+	android := map[string]any{"collapse_key": n.Conv, "notification": map[string]any{"notification_count": n.Badge, "tag": n.Conv, "channel_id": p.channel}}
+	if p.urgent {
+		android["priority"] = "HIGH"
+	}
 	aps := map[string]any{"badge": n.Badge, "thread-id": n.Conv}
+	apsPresentation(aps, n)
 	apns := map[string]any{"payload": map[string]any{"aps": aps}}
 	if w, ok := n.words(); ok && localized {
 		notification := android["notification"].(map[string]any)

@@ -224,3 +224,55 @@ func TestAPNsExpirationHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestPayloadsPresentTheKind: each kind of notification reaches iOS under
+// its category (the app's actions) with mutable-content (the app's
+// extension may rewrite it), calls and reminders time-sensitive; and
+// Android on its channel, calls and reminders at high priority.
+func TestPayloadsPresentTheKind(t *testing.T) {
+	for _, tc := range []struct {
+		kind, category, channel string
+		urgent                  bool
+	}{
+		{push.KindMessage, "sb.message", "sb_messages", false},
+		{push.KindJoinRequest, "sb.join_request", "sb_join_requests", false},
+		{push.KindCall, "sb.call", "sb_calls", true},
+		{push.KindReminder, "sb.reminder", "sb_reminders", true},
+		{"from_a_newer_node", "sb.message", "sb_messages", false}, // unknown: as a message
+	} {
+		n := push.Notification{Kind: tc.kind, User: "bob", Conv: "d:alice:bob", From: "alice", Count: 1, Text: "hi"}
+		var apns struct {
+			Aps map[string]any `json:"aps"`
+		}
+		b, err := push.APNsPayload(n, false)
+		if err == nil {
+			err = json.Unmarshal(b, &apns)
+		}
+		level, hasLevel := apns.Aps["interruption-level"]
+		if err != nil || apns.Aps["category"] != tc.category || apns.Aps["mutable-content"] != 1.0 ||
+			hasLevel != tc.urgent || tc.urgent && level != "time-sensitive" {
+			t.Errorf("kind %q: APNs aps %v, %v", tc.kind, apns.Aps, err)
+		}
+		var fcm struct {
+			Message struct {
+				Android struct {
+					Priority     string         `json:"priority"`
+					Notification map[string]any `json:"notification"`
+				} `json:"android"`
+				APNs struct {
+					Payload struct {
+						Aps map[string]any `json:"aps"`
+					} `json:"payload"`
+				} `json:"apns"`
+			} `json:"message"`
+		}
+		if b, err = push.FCMPayload(n, "tok", false); err == nil {
+			err = json.Unmarshal(b, &fcm)
+		}
+		android, aps := fcm.Message.Android, fcm.Message.APNs.Payload.Aps
+		if err != nil || android.Notification["channel_id"] != tc.channel || (android.Priority == "HIGH") != tc.urgent ||
+			aps["category"] != tc.category || aps["mutable-content"] != 1.0 {
+			t.Errorf("kind %q: FCM payload %s, %v", tc.kind, b, err)
+		}
+	}
+}

@@ -25,12 +25,7 @@ import (
 // Text is empty when that message was recalled.
 type Notification struct {
 	ID string `json:"id"` // stable: receivers dedupe on it
-	// Kind is empty for a push of messages to a device; "join_request"
-	// for a request to join one of the user's groups, to their devices
-	// (From asked; Text "asks to join", with their note); and
-	// "unread_reminder" for a reminder of messages left unread
-	// (actors/reminders.go), which carries no tokens: the receiver
-	// reaches the user another way.
+	// Kind is what it is about (kinds.go): empty for a user's messages.
 	Kind  string `json:"kind,omitempty"`
 	User  string `json:"user"`
 	Conv  string `json:"conv"`

@@ -73,7 +73,7 @@ func (n Notification) words() (w Words, ok bool) {
 	switch {
 	case n.LocKey != "":
 		return Words{Key: n.LocKey, Args: n.LocArgs}, true
-	case n.Text == "" && n.Kind == "":
+	case n.Text == "" && n.Kind == KindMessage:
 		return countWords(n.Count), true
 	}
 	return Words{}, false
