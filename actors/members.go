@@ -2,7 +2,16 @@ package actors
 
 import (
 	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 )
+
+// clusterMembers is the members this node sees: nodes that disagree on it
+// are split (a partition the membership has not healed yet).
+var clusterMembers = promauto.NewGauge(prometheus.GaugeOpts{
+	Name: "switchboard_cluster_members",
+	Help: "Cluster members this node sees itself among (the last topology event).",
+})
 
 // memberView is the cluster's membership as of the last topology event,
 // with the rendezvous hash Owner places grains by. protoactor replaces its
@@ -31,6 +40,7 @@ func (n *Runtime) watchMembers() func() {
 	sub := n.system.EventStream.Subscribe(func(ev any) {
 		if topo, ok := ev.(*cluster.ClusterTopology); ok {
 			n.members.Store(newMemberView(topo.Members))
+			clusterMembers.Set(float64(len(topo.Members)))
 		}
 	})
 	return func() { n.system.EventStream.Unsubscribe(sub) }

@@ -8,7 +8,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
+
 	"github.com/asynkron/protoactor-go/remote"
+	"github.com/switchboard-im/switchboard/internal/promtest"
 )
 
 // Grains read the membership (large-group fan-out, a user grain's presence
@@ -70,8 +72,14 @@ func TestMemberViewFollowsTopology(t *testing.T) {
 	if len(owners) != 2 {
 		t.Fatalf("8 users placed on %v, want both members used", owners)
 	}
+	if v, _ := promtest.FindSeries(t, "switchboard_cluster_members", nil); v != 2 {
+		t.Fatalf("switchboard_cluster_members = %v with a and b", v)
+	}
 	system.EventStream.Publish(&cluster.ClusterTopology{Members: []*cluster.Member{b}})
 	if got := n.Owner(KindUser, "u1"); got != b.Address() {
 		t.Fatalf("owner with b alone = %q", got)
+	}
+	if v, _ := promtest.FindSeries(t, "switchboard_cluster_members", nil); v != 1 {
+		t.Fatalf("switchboard_cluster_members = %v with b alone", v)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/metricsactor"
@@ -154,6 +157,12 @@ func cutOff(self string, alive []string, topology map[string]bool, views map[str
 		ErrCutOff, support, len(alive), len(topology))
 }
 
+// rejoins counts the times a cut-off member was told to rejoin.
+var rejoins = promauto.NewCounter(prometheus.CounterOpts{
+	Name: "switchboard_cluster_rejoins_total",
+	Help: "Times this process's member, cut off from the cluster after a partition, restarted to rejoin it (--rejoin-after).",
+})
+
 // cutOffGrace is how long after its start a member is not restarted for
 // being cut off: views of it are still on their way (membership.ViewMaxAge).
 const cutOffGrace = membership.ViewMaxAge + time.Second
@@ -183,6 +192,7 @@ func (n *Node) WatchCutOff(ctx context.Context, after time.Duration, onCutOff fu
 				since = time.Now()
 			}
 			if time.Since(since) >= after {
+				rejoins.Inc()
 				onCutOff(n.KnownPeers())
 				return
 			}

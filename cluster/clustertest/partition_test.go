@@ -217,7 +217,18 @@ func TestPartitionFencing(t *testing.T) {
 			if err := c.healthz(m); err != nil {
 				t.Errorf("%s after the heal: /healthz %v", m.name, err)
 			}
+			// What an operator's dashboard shows: every node sees them all
+			// (the gauge follows the topology event, a moment after).
+			seen := c.counter(m, "switchboard_cluster_members")
+			for deadline := time.Now().Add(5 * time.Second); seen != float64(len(c.nodes)) && time.Now().Before(deadline); {
+				time.Sleep(100 * time.Millisecond)
+				seen = c.counter(m, "switchboard_cluster_members")
+			}
+			if seen != float64(len(c.nodes)) {
+				t.Errorf("%s after the heal: switchboard_cluster_members %v, want %d", m.name, seen, len(c.nodes))
+			}
 		}
+		t.Logf("%s's rejoins so far: %.0f", n.name, c.counter(n, "switchboard_cluster_rejoins_total"))
 		l.waitMore(50, 60*time.Second)
 	}
 	l.halt()
@@ -273,14 +284,21 @@ func (c *cluster) tryWaitMembers(within time.Duration, alive ...*node) bool {
 func (c *cluster) fencedTotal() float64 {
 	var sum float64
 	for _, n := range c.nodes {
-		var st struct {
-			Counters map[string]float64 `json:"counters"`
-		}
-		if err := c.api("GET", n, "/api/v1/status", &st); err == nil {
-			sum += st.Counters["switchboard_conversation_fenced_total"]
-		}
+		sum += max(c.counter(n, "switchboard_conversation_fenced_total"), 0)
 	}
 	return sum
+}
+
+// counter is n's value of a switchboard_* counter or gauge, as its status
+// reports it (-1 when n does not answer).
+func (c *cluster) counter(n *node, name string) float64 {
+	var st struct {
+		Counters map[string]float64 `json:"counters"`
+	}
+	if err := c.api("GET", n, "/api/v1/status", &st); err != nil {
+		return -1
+	}
+	return st.Counters[name]
 }
 
 func memberSummary(c *cluster, ms []member) string {
