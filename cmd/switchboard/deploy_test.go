@@ -146,7 +146,11 @@ func TestDockerfile(t *testing.T) {
 	// The container, as a process: the image's environment, free ports
 	// for its fixed ones, and a data directory of the test's.
 	bin := binary(t)
-	env := []string{"SWITCHBOARD_WEBTRANSPORT="} // the dev default's fixed port, off here
+	// A container's environment: none of the test run's SWITCHBOARD_
+	// variables, the image's, and the dev default's fixed WebTransport
+	// port off.
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "SWITCHBOARD_") })
+	env = append(env, "SWITCHBOARD_WEBTRANSPORT=")
 	adminPort := testenv.FreePort(t)
 	for name, value := range d.env {
 		switch name {
@@ -161,7 +165,7 @@ func TestDockerfile(t *testing.T) {
 	}
 	var log lockedBuffer
 	node := exec.Command(bin, d.cmd...)
-	node.Env, node.Stdout, node.Stderr = append(os.Environ(), env...), &log, &log
+	node.Env, node.Stdout, node.Stderr = env, &log, &log
 	if err := node.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +198,7 @@ func TestDockerfile(t *testing.T) {
 			out.Reset()
 			stderr.Reset()
 			cmd := exec.Command(bin, args...)
-			cmd.Env, cmd.Stdout, cmd.Stderr = append(os.Environ(), env...), &out, &stderr
+			cmd.Env, cmd.Stdout, cmd.Stderr = env, &out, &stderr
 			if err = cmd.Run(); err == nil || !strings.Contains(stderr.String(), "no dev node found") {
 				break
 			}
