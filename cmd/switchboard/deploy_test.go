@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/switchboard-im/switchboard/internal/testenv"
+	"github.com/switchboard-im/switchboard/transport"
 )
 
 // The image and the Kubernetes manifests cannot be built or applied on
@@ -414,6 +416,34 @@ func TestKubernetesManifest(t *testing.T) {
 			t.Errorf("%s=%q is on no mounted volume", setting, p)
 		}
 	}
+
+	// The binary's own check of the whole environment, with credential
+	// files where the secret's are mounted (the secret's keys: the file's
+	// header) and the pod's IP filled in.
+	creds := t.TempDir()
+	cert, key, err := transport.SelfSignedCert("switchboard.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"tls.crt": cert, "tls.key": key, "token-secret": bytes.Repeat([]byte("s"), 32), "admin-token": []byte("admin")}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(creds, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	podEnv := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "SWITCHBOARD_") })
+	for name, value := range env {
+		value = strings.Replace(value, "/etc/switchboard", creds, 1)
+		if name == "SWITCHBOARD_DATA_DIR" {
+			value = t.TempDir()
+		}
+		podEnv = append(podEnv, name+"="+value)
+	}
+	check := exec.Command(binary(t), append(c.Args, "--check")...)
+	check.Env = podEnv
+	if out, err := check.CombinedOutput(); err != nil || !strings.Contains(string(out), "settings are good") {
+		t.Fatalf("serve --check with the manifest's environment: %v\n%s", err, out)
+	}
 }
 
 // TestStrayEnvironment: a SWITCHBOARD_ variable that names no flag of
@@ -426,5 +456,41 @@ func TestStrayEnvironment(t *testing.T) {
 	})
 	if !slices.Equal(got, []string{"SWITCHBOARD_CQL_HOST", "SWITCHBOARD_LISTN"}) {
 		t.Fatalf("stray: %v", got)
+	}
+}
+
+// TestServeCheck: `serve --check` says whether the settings are good
+// without opening the store or binding a port; a bad setting fails at
+// once, with or without --check, even when the database is unreachable
+// (the store used to open first, retrying for a minute, before the
+// later settings were read); a misspelt variable fails the check.
+func TestServeCheck(t *testing.T) {
+	bin := binary(t)
+	run := func(env []string, args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "SWITCHBOARD_") }), env...)
+		out, err := cmd.CombinedOutput()
+		if ctx.Err() != nil {
+			t.Fatalf("switchboard %v did not end in 20 s:\n%s", args, out)
+		}
+		return string(out), err
+	}
+	dir := t.TempDir()
+	if out, err := run(nil, "serve", "--check", "--dev", "--data-dir", dir); err != nil || !strings.Contains(out, "settings are good") {
+		t.Fatalf("good settings: %v\n%s", err, out)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 || entries[0].Name() != "dev" {
+		t.Fatalf("the check left %v in the data dir: want only the dev credentials, no store", entries)
+	}
+	unreachable := []string{"--dev", "--data-dir", t.TempDir(), "--store", "cql", "--cql-hosts", "127.0.0.1:1", "--direct-from", "bogus"}
+	for _, args := range [][]string{append([]string{"serve", "--check"}, unreachable...), append([]string{"serve"}, unreachable...)} {
+		if out, err := run(nil, args...); err == nil || !strings.Contains(out, `--direct-from "bogus"`) {
+			t.Errorf("switchboard %v: %v\n%s; want the setting named, at once", args, err, out)
+		}
+	}
+	if out, err := run([]string{"SWITCHBOARD_CQL_HOST=db:9042"}, "serve", "--check", "--dev", "--data-dir", dir); err == nil || !strings.Contains(out, "SWITCHBOARD_CQL_HOST") {
+		t.Errorf("a misspelt variable: %v\n%s; want the check to fail naming it", err, out)
 	}
 }

@@ -99,6 +99,7 @@ type serveOptions struct {
 	kafka           kafkaOptions
 	web             webOptions
 	strayEnv        []string // SWITCHBOARD_ variables that set nothing (logged)
+	check           bool
 }
 
 func newServeCmd() *cobra.Command {
@@ -181,6 +182,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringVar(&o.apiKeysFile, "api-keys-file", "", "file of API keys: scoped admin API credentials for your servers (switchboard apikey new); read again while serving")
 	f.BoolVar(&o.adminOpenRead, "admin-open-read", false, "serve the read-only admin endpoints without a token")
 	f.BoolVar(&o.dev, "dev", false, "development mode: zero configuration, everything local")
+	f.BoolVar(&o.check, "check", false, "check the settings (flags, SWITCHBOARD_ variables, the credential files they name) and exit: 0 and \"settings are good\", or 1 and what is wrong; opens no store and binds no port")
 	f.BoolVar(&o.logJSON, "log-json", false, "log as JSON lines")
 	f.StringVar(&o.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
 	o.tuning.register(f)
@@ -264,6 +266,21 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if err := o.tuning.checkBodyLimit(o.conns.maxFrame); err != nil {
 		return err
 	}
+	nodeCfg, err := nodeConfig(o, log)
+	if err != nil {
+		return err
+	}
+	iceCfg, err := o.ice()
+	if err != nil {
+		return err
+	}
+	if o.check {
+		if len(o.strayEnv) > 0 {
+			return fmt.Errorf("environment variables that name no flag of serve: %s", strings.Join(o.strayEnv, ", "))
+		}
+		fmt.Println("settings are good")
+		return nil
+	}
 	rawStore, err := openStore(ctx, o, log)
 	if err != nil {
 		return err
@@ -310,8 +327,8 @@ func runServe(ctx context.Context, o serveOptions) error {
 
 	join := o.join
 	for {
-		m := member{store: store, rawStore: rawStore, backups: bk, tls: tlsConf, auth: auth, adminAddr: ln.Addr().String(), adminToken: adminToken,
-			handler: &adminHandler, ready: serveAdmin, log: log}
+		m := member{nodeCfg: nodeCfg, ice: iceCfg, store: store, rawStore: rawStore, backups: bk, tls: tlsConf, auth: auth, adminAddr: ln.Addr().String(),
+			adminToken: adminToken, handler: &adminHandler, ready: serveAdmin, log: log}
 		peers, err := m.serve(ctx, o, join)
 		if err != nil || peers == nil {
 			return err
@@ -327,6 +344,8 @@ func runServe(ctx context.Context, o serveOptions) error {
 
 // member is what the cluster members of one process share.
 type member struct {
+	nodeCfg               boot.NodeConfig // all but the store and the seeds
+	ice                   ice.Config
 	store, rawStore       storage.Store
 	backups               *backups // nil: not an embedded store
 	tls                   *tls.Config
@@ -345,8 +364,9 @@ type member struct {
 // starts a new member with a new id: the others admit that one.
 func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]string, error) {
 	store, rawStore, adminAddr, adminToken, handler, log := m.store, m.rawStore, m.adminAddr, m.adminToken, m.handler, m.log
-	o.join = join
-	node, err := startNode(o, store, log)
+	cfg := m.nodeCfg
+	cfg.Store, cfg.Membership.Seeds = store, join
+	node, err := boot.StartNode(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -361,11 +381,7 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 	if err != nil {
 		return nil, fmt.Errorf("stateless reset key: %w", err)
 	}
-	iceCfg, err := o.ice()
-	if err != nil {
-		return nil, err
-	}
-	tcfg := transport.Config{Addr: o.listen, TLS: m.tls, Auth: m.auth, StatelessResetKey: resetKey, Logger: log, ICE: iceCfg,
+	tcfg := transport.Config{Addr: o.listen, TLS: m.tls, Auth: m.auth, StatelessResetKey: resetKey, Logger: log, ICE: m.ice,
 		MaxConnsPerAddr: o.maxConnsAddr, MaxQueueWait: o.maxQueueWait, MaxLaneWait: o.maxLaneWait, Sockets: o.udpSockets,
 		Requests: o.requests, ConnRate: o.connRate, ConnBurst: o.connBurst, UserRate: o.userRate, UserBurst: o.userBurst,
 		IgnoreTokenProfile: !o.tokenProfile}
@@ -529,10 +545,12 @@ func serverCredentials(o serveOptions) (*tls.Config, *transport.Authenticator, e
 	return &tls.Config{Certificates: []tls.Certificate{cert}}, auth, nil
 }
 
-func startNode(o serveOptions, store storage.Store, log *slog.Logger) (*boot.Node, error) {
+// nodeConfig builds the node's configuration from the flags, all but the
+// store: every setting is checked here, before anything is opened.
+func nodeConfig(o serveOptions, log *slog.Logger) (boot.NodeConfig, error) {
 	host, port, err := splitHostPort(o.clusterAddr)
 	if err != nil {
-		return nil, fmt.Errorf("--cluster-addr: %w", err)
+		return boot.NodeConfig{}, fmt.Errorf("--cluster-addr: %w", err)
 	}
 	gossip := o.gossip
 	if gossip == "" {
@@ -543,20 +561,20 @@ func startNode(o serveOptions, store storage.Store, log *slog.Logger) (*boot.Nod
 	}
 	ghost, gport, err := splitHostPort(gossip)
 	if err != nil {
-		return nil, fmt.Errorf("--gossip: %w", err)
+		return boot.NodeConfig{}, fmt.Errorf("--gossip: %w", err)
 	}
-	cfg := boot.NodeConfig{Host: host, Port: port, AdvertisedHost: o.advertiseHost, Store: store, Logger: log,
+	cfg := boot.NodeConfig{Host: host, Port: port, AdvertisedHost: o.advertiseHost, Logger: log,
 		Actors: actors.Config{PolicyWords: o.policyWords, PolicyMode: actors.PolicyMode(o.policyMode),
 			BlockedWords: o.blockedWords, MonitorWords: o.monitorWords, WordListReload: o.wordReload}}
 	cfg.Membership.BindAddr, cfg.Membership.BindPort, cfg.Membership.Seeds = ghost, gport, o.join
 	if err := o.tuning.apply(&cfg); err != nil {
-		return nil, err
+		return cfg, err
 	}
 	cfg.Actors.MaxTitleBytes = o.requests.MaxTitle // one flag: the wire's early check and the grain's
 	if cfg.Export, err = o.kafka.config(); err != nil {
-		return nil, err
+		return cfg, err
 	}
-	return boot.StartNode(cfg)
+	return cfg, nil
 }
 
 func splitHostPort(addr string) (string, int, error) {
