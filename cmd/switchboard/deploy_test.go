@@ -494,3 +494,73 @@ func TestServeCheck(t *testing.T) {
 		t.Errorf("a misspelt variable: %v\n%s; want the check to fail naming it", err, out)
 	}
 }
+
+// TestSystemdUnit: systemd finds nothing to say of the unit (run on the
+// built binary), it checks the settings before each start and then
+// serves, and the binary's own check passes its environment file with
+// credential files where systemd hands them over.
+func TestSystemdUnit(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		testenv.Missing(t, "systemd-analyze not found (Debian's systemd package; .ci/run installs it)")
+	}
+	unit, err := os.ReadFile("../../deploy/systemd/switchboard.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var execs []string
+	for _, line := range strings.Split(string(unit), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && strings.HasPrefix(k, "Exec") {
+			execs = append(execs, k+"="+v)
+		}
+	}
+	if want := []string{"ExecStartPre=/usr/local/bin/switchboard serve --check", "ExecStart=/usr/local/bin/switchboard serve"}; !slices.Equal(execs, want) {
+		t.Fatalf("the unit runs %v, want %v", execs, want)
+	}
+	bin := binary(t)
+	dir := t.TempDir()
+	local := filepath.Join(dir, "switchboard.service")
+	if err := os.WriteFile(local, bytes.ReplaceAll(unit, []byte("/usr/local/bin/switchboard"), []byte(bin)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(analyze, "verify", local).CombinedOutput(); err != nil || strings.Contains(string(out), local) {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+
+	envFile, err := os.ReadFile("../../deploy/systemd/switchboard.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := t.TempDir()
+	cert, key, err := transport.SelfSignedCert("chat.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"tls.crt": cert, "tls.key": key, "token-secret": bytes.Repeat([]byte("s"), 32), "admin-token": []byte("admin")} {
+		if err := os.WriteFile(filepath.Join(creds, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "SWITCHBOARD_") })
+	for _, line := range strings.Split(string(envFile), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if !ok || strings.Contains(value, "$") {
+			t.Fatalf("%q: want NAME=value, nothing to expand (systemd expands nothing in an environment file)", line)
+		}
+		serveSetting(t, name, value)
+		value = strings.Replace(value, "/run/credentials/switchboard.service", creds, 1)
+		if name == "SWITCHBOARD_DATA_DIR" {
+			value = t.TempDir()
+		}
+		env = append(env, name+"="+value)
+	}
+	check := exec.Command(bin, "serve", "--check")
+	check.Env = env
+	if out, err := check.CombinedOutput(); err != nil || !strings.Contains(string(out), "settings are good") {
+		t.Fatalf("serve --check with the unit's environment file: %v\n%s", err, out)
+	}
+}
