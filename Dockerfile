@@ -11,12 +11,17 @@
 # flags after `serve` (docs/OPERATIONS.md; deploy/kubernetes for a cluster).
 
 FROM golang:1.26 AS build
+# The version the binary reports (switchboard version, the build_info
+# metric): docker build --build-arg VERSION=v1.4.0 .
+ARG VERSION
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 # No cgo anywhere (Pebble, quic-go and gocql are pure Go): a static binary.
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/switchboard ./cmd/switchboard
+RUN CGO_ENABLED=0 go build -trimpath \
+    -ldflags="-s -w -X github.com/switchboard-im/switchboard/internal/version.version=${VERSION}" \
+    -o /out/switchboard ./cmd/switchboard
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/switchboard /usr/local/bin/switchboard

@@ -32,6 +32,7 @@ import (
 	"github.com/switchboard-im/switchboard/analytics"
 	"github.com/switchboard-im/switchboard/cluster/admin/adminpb"
 	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/internal/version"
 )
 
 const actorName = "switchboard-admin"
@@ -129,7 +130,7 @@ func (s *Server) info() *adminpb.NodeInfo {
 	info := &adminpb.NodeInfo{
 		Id: s.node.ID(), Address: s.node.Address(), MembershipAddr: s.node.MembershipAddr(), AdminAddr: s.cfg.Addr,
 		Grains: s.node.GrainCounts(), Connections: int64(s.connections()), StartedMs: s.started.UnixMilli(),
-		Draining: s.draining.Load(),
+		Draining: s.draining.Load(), Version: version.Get().Short(),
 	}
 	if err := s.node.Health(); err != nil {
 		info.Health = err.Error()
@@ -352,6 +353,7 @@ type Member struct {
 	UptimeSeconds  float64          `json:"uptime_s"`
 	Health         string           `json:"health,omitempty"`
 	Self           bool             `json:"self,omitempty"`
+	Version        string           `json:"version,omitempty"` // its build: version and commit
 }
 
 func (s *Server) memberRows() []Member {
@@ -374,7 +376,7 @@ func (s *Server) memberRows() []Member {
 					row.State = "draining"
 				}
 				row.MembershipAddr, row.AdminAddr, row.Grains = info.MembershipAddr, info.AdminAddr, info.Grains
-				row.Connections, row.Health = info.Connections, info.Health
+				row.Connections, row.Health, row.Version = info.Connections, info.Health, info.Version
 				row.UptimeSeconds = time.Since(time.UnixMilli(info.StartedMs)).Round(time.Second).Seconds()
 			}
 			rows[i] = row

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/cluster/admin"
 	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/internal/version"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
@@ -109,7 +110,9 @@ func TestAdminAPI(t *testing.T) {
 	}
 	for _, m := range members {
 		row := m.(map[string]any)
-		if row["state"] != "alive" || row["connections"].(float64) != 7 {
+		// Each member says which build it runs (asked over the wire, but
+		// for the node answering): what a rolling upgrade is watched by.
+		if row["state"] != "alive" || row["connections"].(float64) != 7 || row["version"] != version.Get().Short() {
 			t.Fatalf("member row %v", row)
 		}
 	}

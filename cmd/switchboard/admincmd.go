@@ -137,7 +137,7 @@ func newClusterCmd() *cobra.Command {
 	o.flags(cmd)
 
 	cmd.AddCommand(&cobra.Command{
-		Use: "members", Short: "List the members: id, address, state, grains, connections, uptime", Args: cobra.NoArgs,
+		Use: "members", Short: "List the members: id, address, state, grains, connections, uptime, version", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var res struct {
 				Members []admin.Member `json:"members"`
@@ -149,14 +149,14 @@ func newClusterCmd() *cobra.Command {
 				return printJSON(os.Stdout, res)
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tGRAINS\tCONNECTIONS\tUPTIME")
+			fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tGRAINS\tCONNECTIONS\tUPTIME\tVERSION")
 			for _, m := range res.Members {
 				self := ""
 				if m.Self {
 					self = " *"
 				}
-				fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%d\t%s\n", m.ID, self, m.Address, m.State, grainsText(m.Grains), m.Connections,
-					time.Duration(m.UptimeSeconds)*time.Second)
+				fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.ID, self, m.Address, m.State, grainsText(m.Grains), m.Connections,
+					time.Duration(m.UptimeSeconds)*time.Second, m.Version)
 			}
 			return tw.Flush()
 		},

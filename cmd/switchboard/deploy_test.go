@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -214,6 +215,9 @@ func TestDockerfile(t *testing.T) {
 	beside("send", "--user", "alice", "--to", "user:bob", "--text", "hello from the container")
 	if h := beside("history", "--user", "bob", "--conv", "d:alice:bob"); !strings.Contains(h, "hello from the container") {
 		t.Fatalf("bob's history: %q", h)
+	}
+	if v := beside("version"); !strings.HasPrefix(v, "switchboard ") || !strings.Contains(v, runtime.Version()) {
+		t.Fatalf("switchboard version: %q", v)
 	}
 	if strings.Contains(log.String(), "name no flag") {
 		t.Fatalf("the node found stray settings in the image's environment:\n%s", log.String())

@@ -31,6 +31,7 @@ import (
 	"github.com/switchboard-im/switchboard/cluster/admin/dashboard"
 	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/internal/ice"
+	"github.com/switchboard-im/switchboard/internal/version"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/cql"
 	"github.com/switchboard-im/switchboard/storage/instrumented"
@@ -435,7 +436,7 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 			return nil, err
 		}
 	}
-	log.Info("node started", "store", o.store, "data_dir", o.dataDir, "listen", srv.Addr().String(),
+	log.Info("node started", "version", version.Get().Short(), "store", o.store, "data_dir", o.dataDir, "listen", srv.Addr().String(),
 		"admin", adminAddr, "membership", node.MembershipAddr(), "member", node.ID(), "dev", o.dev)
 
 	cutOff := make(chan []string, 1)

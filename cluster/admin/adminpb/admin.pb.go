@@ -70,7 +70,8 @@ type NodeInfo struct {
 	Connections    int64                  `protobuf:"varint,6,opt,name=connections,proto3" json:"connections,omitempty"`
 	StartedMs      int64                  `protobuf:"varint,7,opt,name=started_ms,json=startedMs,proto3" json:"started_ms,omitempty"`
 	Draining       bool                   `protobuf:"varint,8,opt,name=draining,proto3" json:"draining,omitempty"`
-	Health         string                 `protobuf:"bytes,9,opt,name=health,proto3" json:"health,omitempty"` // empty when healthy
+	Health         string                 `protobuf:"bytes,9,opt,name=health,proto3" json:"health,omitempty"`    // empty when healthy
+	Version        string                 `protobuf:"bytes,10,opt,name=version,proto3" json:"version,omitempty"` // the build it runs (internal/version: version and commit)
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -168,6 +169,13 @@ func (x *NodeInfo) GetHealth() string {
 	return ""
 }
 
+func (x *NodeInfo) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
 type DrainRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -261,7 +269,7 @@ var File_cluster_admin_adminpb_admin_proto protoreflect.FileDescriptor
 const file_cluster_admin_adminpb_admin_proto_rawDesc = "" +
 	"\n" +
 	"!cluster/admin/adminpb/admin.proto\x12\x11switchboard.admin\"\x11\n" +
-	"\x0fNodeInfoRequest\"\xed\x02\n" +
+	"\x0fNodeInfoRequest\"\x87\x03\n" +
 	"\bNodeInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12'\n" +
@@ -273,7 +281,9 @@ const file_cluster_admin_adminpb_admin_proto_rawDesc = "" +
 	"\n" +
 	"started_ms\x18\a \x01(\x03R\tstartedMs\x12\x1a\n" +
 	"\bdraining\x18\b \x01(\bR\bdraining\x12\x16\n" +
-	"\x06health\x18\t \x01(\tR\x06health\x1a9\n" +
+	"\x06health\x18\t \x01(\tR\x06health\x12\x18\n" +
+	"\aversion\x18\n" +
+	" \x01(\tR\aversion\x1a9\n" +
 	"\vGrainsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x0e\n" +
