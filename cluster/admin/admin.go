@@ -268,7 +268,7 @@ func (s *Server) auth(scope Scope, h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if s.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1 {
-			h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, "admin")))
+			s.audited(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, "admin")), h)
 			return
 		}
 		if s.keys == nil {
@@ -300,9 +300,38 @@ func (s *Server) auth(scope Scope, h http.HandlerFunc) http.HandlerFunc {
 			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": fmt.Sprintf("API key %s is over its rate of %d requests a second", k.Name, k.Rate), "code": "RATE_LIMITED"})
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, "key:"+k.Name)))
+		s.audited(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, "key:"+k.Name)), h)
 	}
 }
+
+// audited runs an authorized request. A change (any method but GET and
+// HEAD) is logged once, by whom and how it ended, whatever the handler
+// logs itself: the audit trail of what operators and their servers did.
+func (s *Server) audited(w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		h(w, r)
+		return
+	}
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	start := time.Now()
+	h(rec, r)
+	s.log.Info("admin change", "by", callerOf(r), "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		"took", time.Since(start).Round(time.Microsecond))
+}
+
+// statusRecorder remembers the status a handler answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // openRead is auth, except that with --admin-open-read anyone may call it
 // (a read that reveals nothing private: status, the desk's configuration).

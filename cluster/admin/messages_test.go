@@ -500,7 +500,9 @@ func startAdminNode(t *testing.T, cfg actors.Config, api admin.Config) (*boot.No
 	if api.Token == "" {
 		api.Token = "s3cret"
 	}
-	api.Logger = log
+	if api.Logger == nil {
+		api.Logger = log
+	}
 	srv, err := admin.New(node, api, admin.Hooks{})
 	if err != nil {
 		t.Fatal(err)
