@@ -429,7 +429,7 @@ func TestKubernetesManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{"tls.crt": cert, "tls.key": key, "token-secret": bytes.Repeat([]byte("s"), 32), "admin-token": []byte("admin")}
+	files := map[string][]byte{"tls.crt": cert, "tls.key": key, "token-secret": bytes.Repeat([]byte("s"), 32), "admin-token": []byte("an-admin-token-of-the-test")}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(creds, name), b, 0o600); err != nil {
 			t.Fatal(err)
@@ -497,6 +497,20 @@ func TestServeCheck(t *testing.T) {
 	if out, err := run([]string{"SWITCHBOARD_CQL_HOST=db:9042"}, "serve", "--check", "--dev", "--data-dir", dir); err == nil || !strings.Contains(out, "SWITCHBOARD_CQL_HOST") {
 		t.Errorf("a misspelt variable: %v\n%s; want the check to fail naming it", err, out)
 	}
+	// The files the admin API reads: a token too short, a keys file
+	// that does not parse.
+	short, keys := filepath.Join(dir, "short-token"), filepath.Join(dir, "api-keys")
+	if err := os.WriteFile(short, []byte("admintok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keys, []byte("shop messages sha256:nothex\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for flag, want := range map[string]string{"--admin-token-file=" + short: "shorter than 16", "--api-keys-file=" + keys: "--api-keys-file"} {
+		if out, err := run(nil, "serve", "--check", "--dev", "--data-dir", dir, flag); err == nil || !strings.Contains(out, want) {
+			t.Errorf("%s: %v\n%s; want the check to fail saying %q", flag, err, out, want)
+		}
+	}
 }
 
 // TestSystemdUnit: systemd finds nothing to say of the unit (run on the
@@ -540,7 +554,7 @@ func TestSystemdUnit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, b := range map[string][]byte{"tls.crt": cert, "tls.key": key, "token-secret": bytes.Repeat([]byte("s"), 32), "admin-token": []byte("admin")} {
+	for name, b := range map[string][]byte{"tls.crt": cert, "tls.key": key, "token-secret": bytes.Repeat([]byte("s"), 32), "admin-token": []byte("an-admin-token-of-the-test")} {
 		if err := os.WriteFile(filepath.Join(creds, name), b, 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -275,6 +275,19 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	adminToken, err := loadAdminToken(o)
+	if err != nil {
+		return err
+	}
+	if o.apiKeysFile != "" {
+		b, err := os.ReadFile(o.apiKeysFile)
+		if err == nil {
+			_, err = admin.ParseAPIKeys(b)
+		}
+		if err != nil {
+			return fmt.Errorf("--api-keys-file: %w", err)
+		}
+	}
 	if o.check {
 		if len(o.strayEnv) > 0 {
 			return fmt.Errorf("environment variables that name no flag of serve: %s", strings.Join(o.strayEnv, ", "))
@@ -303,10 +316,6 @@ func runServe(ctx context.Context, o serveOptions) error {
 	ln, err := net.Listen("tcp", o.admin)
 	if err != nil {
 		return fmt.Errorf("admin listen %s: %w", o.admin, err)
-	}
-	adminToken, err := loadAdminToken(o)
-	if err != nil {
-		return err
 	}
 	var adminHandler atomic.Pointer[http.Handler]
 	adminSrv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
