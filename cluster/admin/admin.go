@@ -423,17 +423,20 @@ func (s *Server) members(w http.ResponseWriter, _ *http.Request) {
 
 // Status is GET /api/v1/status.
 type Status struct {
-	Health      string             `json:"health"` // ok, degraded
-	Members     int                `json:"members"`
-	Unreachable int                `json:"unreachable"`
-	Grains      map[string]int64   `json:"grains"`
-	Connections int64              `json:"connections"`
-	Counters    map[string]float64 `json:"counters"` // switchboard_* counters and gauges of this node
-	Latency     map[string]float64 `json:"latency_ms,omitempty"`
+	Health      string           `json:"health"` // ok, degraded
+	Members     int              `json:"members"`
+	Unreachable int              `json:"unreachable"`
+	Grains      map[string]int64 `json:"grains"`
+	Connections int64            `json:"connections"`
+	// Builds counts the members answering by the build they run: more
+	// than one while a rolling upgrade is under way.
+	Builds   map[string]int     `json:"builds"`
+	Counters map[string]float64 `json:"counters"` // switchboard_* counters and gauges of this node
+	Latency  map[string]float64 `json:"latency_ms,omitempty"`
 }
 
 func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
-	st := Status{Health: "ok", Grains: map[string]int64{}, Counters: map[string]float64{}, Latency: map[string]float64{}}
+	st := Status{Health: "ok", Grains: map[string]int64{}, Builds: map[string]int{}, Counters: map[string]float64{}, Latency: map[string]float64{}}
 	for _, m := range s.memberRows() {
 		st.Members++
 		if m.State == "unreachable" || m.Health != "" {
@@ -444,6 +447,9 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 			st.Grains[k] += v
 		}
 		st.Connections += m.Connections
+		if m.Version != "" {
+			st.Builds[m.Version]++
+		}
 	}
 	gatherInto(&st)
 	writeJSON(w, http.StatusOK, st)

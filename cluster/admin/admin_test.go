@@ -144,6 +144,9 @@ func TestAdminAPI(t *testing.T) {
 	if code != 200 || body["health"] != "ok" || body["members"].(float64) != 3 {
 		t.Fatalf("status: %d %v", code, body)
 	}
+	if builds := body["builds"].(map[string]any); len(builds) != 1 || builds[version.Get().Short()] != 3.0 {
+		t.Fatalf("status builds: %v; want all three on %s", builds, version.Get().Short())
+	}
 
 	// A backup is mutating too; these nodes have no backup hook (as on a
 	// CQL store): 501 with what to do instead.

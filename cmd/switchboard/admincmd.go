@@ -38,7 +38,7 @@ type adminOptions struct {
 func (o *adminOptions) flags(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
 	f.StringVar(&o.dataDir, "data-dir", "./data", "data directory of a local dev node (to find its admin address and token)")
-	f.StringVar(&o.url, "admin", "", "admin API base URL, e.g. http://10.0.0.5:8080 (default: from the data dir)")
+	f.StringVar(&o.url, "admin", "", "admin API base URL, e.g. http://10.0.0.5:8080, or the node's --admin host:port (default: from the data dir)")
 	f.StringVar(&o.token, "admin-token", "", "admin token, or an API key with the command's scope (default: SWITCHBOARD_ADMIN_TOKEN, or from the data dir)")
 	f.BoolVar(&o.json, "json", false, "print JSON")
 }
@@ -51,7 +51,19 @@ type devAdmin struct {
 
 func devAdminPath(dataDir string) string { return filepath.Join(dataDir, "dev", "admin.json") }
 
+// adminURL is the admin API's base URL from --admin: a URL, or the
+// host:port serve's --admin takes (one SWITCHBOARD_ADMIN serves both, as
+// in the container image), dialled on 127.0.0.1 when it names every
+// interface.
+func adminURL(s string) string {
+	if s == "" || strings.Contains(s, "://") {
+		return s
+	}
+	return "http://" + dialable(s)
+}
+
 func (o *adminOptions) resolve() error {
+	o.url = adminURL(o.url)
 	if o.token == "" {
 		o.token = os.Getenv("SWITCHBOARD_ADMIN_TOKEN")
 	}
@@ -174,6 +186,11 @@ func newClusterCmd() *cobra.Command {
 			}
 			fmt.Printf("health       %s\nmembers      %d (%d unreachable)\ngrains       %s\nconnections  %d\n",
 				st.Health, st.Members, st.Unreachable, grainsText(st.Grains), st.Connections)
+			var builds []string
+			for _, b := range sortedKeys(st.Builds) {
+				builds = append(builds, fmt.Sprintf("%s on %d", b, st.Builds[b]))
+			}
+			fmt.Printf("builds       %s\n", strings.Join(builds, ", "))
 			for _, k := range sortedKeys(st.Counters) {
 				fmt.Printf("%-44s %.0f\n", k, st.Counters[k])
 			}

@@ -165,7 +165,7 @@ func benchTarget(o benchOptions) (bench.Target, error) {
 	if len(addrs) == 0 {
 		addrs = []string{cfg.Addr}
 	}
-	t := bench.Target{Addrs: addrs, WebSocketURLs: o.websockets, TLS: cfg.TLS, Sockets: o.sockets, SendPipeline: o.pipe, KeepAlive: o.keepAlive, AdminURL: o.admin,
+	t := bench.Target{Addrs: addrs, WebSocketURLs: o.websockets, TLS: cfg.TLS, Sockets: o.sockets, SendPipeline: o.pipe, KeepAlive: o.keepAlive, AdminURL: adminURL(o.admin),
 		Token: func(user, device string) (string, error) { return co.mint(user, device) }}
 	if o.verbose {
 		t.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -219,6 +219,9 @@ func TestDockerfile(t *testing.T) {
 	if v := beside("version"); !strings.HasPrefix(v, "switchboard ") || !strings.Contains(v, runtime.Version()) {
 		t.Fatalf("switchboard version: %q", v)
 	}
+	if st := beside("cluster", "status"); !regexp.MustCompile(`(?m)^builds +\S.* on 1$`).MatchString(st) {
+		t.Fatalf("cluster status says no build:\n%s", st)
+	}
 	if strings.Contains(log.String(), "name no flag") {
 		t.Fatalf("the node found stray settings in the image's environment:\n%s", log.String())
 	}
@@ -580,5 +583,40 @@ func TestSystemdUnit(t *testing.T) {
 	check.Env = env
 	if out, err := check.CombinedOutput(); err != nil || !strings.Contains(string(out), "settings are good") {
 		t.Fatalf("serve --check with the unit's environment file: %v\n%s", err, out)
+	}
+}
+
+// TestAdminURL: the admin commands take a URL, or the host:port serve's
+// --admin takes (one SWITCHBOARD_ADMIN serves both, as in the image).
+func TestAdminURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", "http://10.0.0.5:8080": "http://10.0.0.5:8080", "https://admin.example.com": "https://admin.example.com",
+		"10.0.0.5:8080": "http://10.0.0.5:8080", "0.0.0.0:8080": "http://127.0.0.1:8080", ":8080": "http://127.0.0.1:8080", "[::]:8080": "http://127.0.0.1:8080",
+	} {
+		if got := adminURL(in); got != want {
+			t.Errorf("adminURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestEnvironmentSetsNoAction: the node's defaults in the environment
+// (SWITCHBOARD_DIRECT_FROM, as a container sets them for serve) set
+// serve's flags, never the privacy command's flags of the same names,
+// which would change a user's settings on every run.
+func TestEnvironmentSetsNoAction(t *testing.T) {
+	t.Setenv("SWITCHBOARD_DIRECT_FROM", "nobody")
+	t.Setenv("SWITCHBOARD_GROUP_ADD_FROM", "nobody")
+	privacy, serve := newPrivacyCmd().Flags(), newServeCmd().Flags()
+	if err := flagsFromEnv(privacy); err != nil {
+		t.Fatal(err)
+	}
+	if err := flagsFromEnv(serve); err != nil {
+		t.Fatal(err)
+	}
+	if privacy.Changed("direct-from") || privacy.Changed("group-add-from") {
+		t.Fatal("the environment set the privacy command's flags")
+	}
+	if v, _ := serve.GetString("direct-from"); v != "nobody" {
+		t.Fatalf("serve's --direct-from from the environment: %q", v)
 	}
 }

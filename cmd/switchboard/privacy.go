@@ -89,5 +89,9 @@ with an invite code).`,
 	cmd.Flags().BoolVar(&previews, "previews", true, "notifications show what a message says (false: only how many, from whom, where)")
 	cmd.Flags().StringVar(&directFrom, "direct-from", "", "set who may start a direct conversation with this user: everyone, groups (users who share a group), nobody, or default (the node's)")
 	cmd.Flags().StringVar(&groupAddFrom, "group-add-from", "", "set who may add this user to a group: everyone, groups (users who share a group), nobody (invite codes only), or default (the node's)")
+	// These change a user's settings; SWITCHBOARD_DIRECT_FROM and
+	// SWITCHBOARD_GROUP_ADD_FROM are the node's defaults (serve's flags of
+	// the same names), which must not set them.
+	noEnv(cmd.Flags(), "direct-from", "group-add-from")
 	return cmd
 }

@@ -211,7 +211,7 @@ func newLogger(w io.Writer, asJSON bool, level string) (*slog.Logger, error) {
 func flagsFromEnv(fs *pflag.FlagSet) error {
 	var errs []error
 	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Changed {
+		if f.Changed || f.Annotations[noEnvAnnotation] != nil {
 			return
 		}
 		env := "SWITCHBOARD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -222,6 +222,19 @@ func flagsFromEnv(fs *pflag.FlagSet) error {
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// noEnvAnnotation marks a flag that SWITCHBOARD_<FLAG> does not set: an
+// action whose name is also a setting of serve's.
+const noEnvAnnotation = "switchboard-no-env"
+
+// noEnv keeps the environment from setting the named flags of fs.
+func noEnv(fs *pflag.FlagSet, names ...string) {
+	for _, name := range names {
+		if err := fs.SetAnnotation(name, noEnvAnnotation, []string{"true"}); err != nil {
+			panic(err) // a flag this binary does not define: a programming error
+		}
+	}
 }
 
 // strayEnv is the SWITCHBOARD_ variables of environ that name no flag of
