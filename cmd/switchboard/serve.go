@@ -30,6 +30,7 @@ import (
 	"github.com/switchboard-im/switchboard/cluster/admin"
 	"github.com/switchboard-im/switchboard/cluster/admin/dashboard"
 	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/internal/certfile"
 	"github.com/switchboard-im/switchboard/internal/ice"
 	"github.com/switchboard-im/switchboard/internal/version"
 	"github.com/switchboard-im/switchboard/storage"
@@ -100,6 +101,7 @@ type serveOptions struct {
 	kafka           kafkaOptions
 	web             webOptions
 	strayEnv        []string // SWITCHBOARD_ variables that set nothing (logged)
+	tlsReload       time.Duration
 	check           bool
 }
 
@@ -183,6 +185,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringVar(&o.apiKeysFile, "api-keys-file", "", "file of API keys: scoped admin API credentials for your servers (switchboard apikey new); read again while serving")
 	f.BoolVar(&o.adminOpenRead, "admin-open-read", false, "serve the read-only admin endpoints without a token")
 	f.BoolVar(&o.dev, "dev", false, "development mode: zero configuration, everything local")
+	f.DurationVar(&o.tlsReload, "tls-reload-interval", 30*time.Second, "look at --tls-cert and --tls-key again at most this often, from the handshakes: a renewed certificate is served without a restart (0: never)")
 	f.BoolVar(&o.check, "check", false, "check the settings (flags, SWITCHBOARD_ variables, the credential files they name) and exit: 0 and \"settings are good\", or 1 and what is wrong; opens no store and binds no port")
 	f.BoolVar(&o.logJSON, "log-json", false, "log as JSON lines")
 	f.StringVar(&o.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
@@ -535,7 +538,10 @@ func serverCredentials(o serveOptions) (*tls.Config, *transport.Authenticator, e
 	if certFile == "" || keyFile == "" {
 		return nil, nil, errors.New("no TLS certificate: give --tls-cert and --tls-key (or --dev)")
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if o.tlsReload < 0 {
+		return nil, nil, fmt.Errorf("--tls-reload-interval %v is negative", o.tlsReload)
+	}
+	certs, err := certfile.New(certFile, keyFile, o.tlsReload, slog.Default())
 	if err != nil {
 		return nil, nil, fmt.Errorf("TLS certificate: %w", err)
 	}
@@ -565,7 +571,7 @@ func serverCredentials(o serveOptions) (*tls.Config, *transport.Authenticator, e
 	if err != nil {
 		return nil, nil, err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}}, auth, nil
+	return &tls.Config{GetCertificate: certs.GetCertificate}, auth, nil
 }
 
 // nodeConfig builds the node's configuration from the flags, all but the

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/internal/testenv"
+	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/client"
+)
+
+// TestCertificateRenewedWithoutRestart: a node serving --tls-cert and
+// --tls-key serves a renewed pair once its files are replaced (as
+// cert-manager or a renewal job does), with no restart: a client that
+// trusts only the new certificate connects, one that trusts only the old
+// one no longer does, and a client connected before stays connected.
+func TestCertificateRenewedWithoutRestart(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	secret := bytes.Repeat([]byte("k"), 32)
+	files := map[string][]byte{"token-secret": secret, "admin-token": []byte("an-admin-token-of-the-test")}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	renew := func() *x509.CertPool { // new files renamed over the old, as a renewal does
+		cert, key, err := transport.SelfSignedCert("chat.example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, b := range map[string][]byte{"tls.crt": cert, "tls.key": key} {
+			if err := os.WriteFile(filepath.Join(dir, name+".new"), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(filepath.Join(dir, name+".new"), filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(cert)
+		return pool
+	}
+	oldCA := renew()
+
+	listen, admin := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	var log lockedBuffer
+	node := exec.Command(bin, "serve", "--data-dir", filepath.Join(dir, "data"), "--listen", listen, "--admin", admin, "--gossip", "127.0.0.1:0",
+		"--webtransport", "", "--tls-cert", filepath.Join(dir, "tls.crt"), "--tls-key", filepath.Join(dir, "tls.key"),
+		"--auth-secret-file", filepath.Join(dir, "token-secret"), "--admin-token-file", filepath.Join(dir, "admin-token"),
+		"--tls-reload-interval", "100ms")
+	node.Stdout, node.Stderr = &log, &log
+	if err := node.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = node.Process.Kill()
+		_ = node.Wait()
+		if t.Failed() {
+			t.Logf("node log:\n%s", log.String())
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if res, err := http.Get("http://" + admin + "/healthz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the node did not start")
+		}
+	}
+	dial := func(user string, roots *x509.CertPool) (*client.Client, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := client.Dial(ctx, client.Config{Addr: listen, TLS: &tls.Config{RootCAs: roots, ServerName: "chat.example.com"},
+			TokenSource: func(context.Context) (string, error) { return transport.MintHS256(secret, user, "phone", time.Hour, "") }})
+		if err == nil {
+			t.Cleanup(func() { _ = c.Close() })
+		}
+		return c, err
+	}
+	before, err := dial("ann", oldCA)
+	if err != nil {
+		t.Fatalf("with the first certificate: %v", err)
+	}
+
+	newCA := renew()
+	var after *client.Client
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if after, err = dial("bob", newCA); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the renewed certificate is not served: %v", err)
+		}
+	}
+	if _, err := dial("cid", oldCA); err == nil {
+		t.Fatal("the old certificate is still served")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := before.SendText(ctx, client.ToUser("bob"), "still here"); err != nil {
+		t.Fatalf("a client connected before the renewal: %v", err)
+	}
+	if _, err := after.SendText(ctx, client.ToUser("ann"), "hello"); err != nil {
+		t.Fatal(err)
+	}
+}
