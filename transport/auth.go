@@ -47,6 +47,10 @@ type Identity struct {
 type AuthConfig struct {
 	// Secret verifies HS256 tokens (at least 32 bytes); nil disables HS256.
 	Secret []byte
+	// PreviousSecrets verify HS256 tokens too, during a rotation: tokens
+	// minted with the old secret stay good while the token servers move
+	// to the new one (docs/OPERATIONS.md, "Rotating the token secret").
+	PreviousSecrets [][]byte
 	// PublicKeys verify EdDSA tokens; empty disables EdDSA.
 	PublicKeys []ed25519.PublicKey
 	// Audience, when set, must be in the token's "aud".
@@ -83,6 +87,14 @@ func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
 			return nil, fmt.Errorf("auth secret is %d bytes, need at least %d", len(cfg.Secret), MinSecretBytes)
 		}
 		methods = append(methods, jwt.SigningMethodHS256.Alg())
+	}
+	for i, s := range cfg.PreviousSecrets {
+		switch {
+		case cfg.Secret == nil:
+			return nil, errors.New("auth: a previous secret without a secret")
+		case len(s) < MinSecretBytes:
+			return nil, fmt.Errorf("previous auth secret %d is %d bytes, need at least %d", i+1, len(s), MinSecretBytes)
+		}
 	}
 	for i, k := range cfg.PublicKeys {
 		if len(k) != ed25519.PublicKeySize {
@@ -142,7 +154,14 @@ func (a *Authenticator) Verify(token string) (Identity, error) {
 func (a *Authenticator) key(t *jwt.Token) (any, error) {
 	switch t.Method.Alg() {
 	case jwt.SigningMethodHS256.Alg():
-		return a.cfg.Secret, nil
+		if len(a.cfg.PreviousSecrets) == 0 {
+			return a.cfg.Secret, nil
+		}
+		keys := []jwt.VerificationKey{a.cfg.Secret}
+		for _, s := range a.cfg.PreviousSecrets {
+			keys = append(keys, s)
+		}
+		return jwt.VerificationKeySet{Keys: keys}, nil
 	case jwt.SigningMethodEdDSA.Alg():
 		keys := make([]jwt.VerificationKey, len(a.cfg.PublicKeys))
 		for i, k := range a.cfg.PublicKeys {

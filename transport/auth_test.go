@@ -1,6 +1,7 @@
 package transport_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -169,5 +170,35 @@ func TestAuthorization(t *testing.T) {
 			t.Fatal("bob still online after closing")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestPreviousSecrets: during a rotation of the HS256 secret, tokens
+// minted with the new secret and with the previous one are both good, any
+// other is not; a previous secret needs a secret, and its length.
+func TestPreviousSecrets(t *testing.T) {
+	t.Parallel()
+	newSecret, oldSecret := bytes.Repeat([]byte("n"), 32), bytes.Repeat([]byte("o"), 32)
+	auth, err := transport.NewAuthenticator(transport.AuthConfig{Secret: newSecret, PreviousSecrets: [][]byte{oldSecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for secret, want := range map[string]wirepb.Code{string(newSecret): wirepb.Code_OK, string(oldSecret): wirepb.Code_OK,
+		strings.Repeat("x", 32): wirepb.Code_UNAUTHENTICATED} {
+		tok, err := transport.MintHS256([]byte(secret), "alice", "phone", time.Hour, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := auth.Verify(tok); codeOf(err) != want {
+			t.Errorf("a token of secret %.1s…: %v, want %v", secret, err, want)
+		}
+	}
+	for _, bad := range []transport.AuthConfig{
+		{PreviousSecrets: [][]byte{oldSecret}, PublicKeys: nil},
+		{Secret: newSecret, PreviousSecrets: [][]byte{[]byte("short")}},
+	} {
+		if _, err := transport.NewAuthenticator(bad); err == nil {
+			t.Errorf("%d previous secrets, secret %d bytes: accepted", len(bad.PreviousSecrets), len(bad.Secret))
+		}
 	}
 }

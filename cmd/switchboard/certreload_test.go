@@ -22,12 +22,14 @@ import (
 // --tls-key serves a renewed pair once its files are replaced (as
 // cert-manager or a renewal job does), with no restart: a client that
 // trusts only the new certificate connects, one that trusts only the old
-// one no longer does, and a client connected before stays connected.
+// one no longer does, and a client connected before stays connected. The
+// node also takes tokens of a previous secret (--auth-previous-secret-file,
+// a rotation of the token secret).
 func TestCertificateRenewedWithoutRestart(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
-	secret := bytes.Repeat([]byte("k"), 32)
-	files := map[string][]byte{"token-secret": secret, "admin-token": []byte("an-admin-token-of-the-test")}
+	secret, previous := bytes.Repeat([]byte("k"), 32), bytes.Repeat([]byte("p"), 32)
+	files := map[string][]byte{"token-secret": secret, "previous-secret": previous, "admin-token": []byte("an-admin-token-of-the-test")}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			t.Fatal(err)
@@ -57,7 +59,7 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 	node := exec.Command(bin, "serve", "--data-dir", filepath.Join(dir, "data"), "--listen", listen, "--admin", admin, "--gossip", "127.0.0.1:0",
 		"--webtransport", "", "--tls-cert", filepath.Join(dir, "tls.crt"), "--tls-key", filepath.Join(dir, "tls.key"),
 		"--auth-secret-file", filepath.Join(dir, "token-secret"), "--admin-token-file", filepath.Join(dir, "admin-token"),
-		"--tls-reload-interval", "100ms")
+		"--auth-previous-secret-file", filepath.Join(dir, "previous-secret"), "--tls-reload-interval", "100ms")
 	node.Stdout, node.Stderr = &log, &log
 	if err := node.Start(); err != nil {
 		t.Fatal(err)
@@ -80,11 +82,13 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 			t.Fatal("the node did not start")
 		}
 	}
+	mintWith := secret
 	dial := func(user string, roots *x509.CertPool) (*client.Client, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		key := mintWith
 		c, err := client.Dial(ctx, client.Config{Addr: listen, TLS: &tls.Config{RootCAs: roots, ServerName: "chat.example.com"},
-			TokenSource: func(context.Context) (string, error) { return transport.MintHS256(secret, user, "phone", time.Hour, "") }})
+			TokenSource: func(context.Context) (string, error) { return transport.MintHS256(key, user, "phone", time.Hour, "") }})
 		if err == nil {
 			t.Cleanup(func() { _ = c.Close() })
 		}
@@ -107,6 +111,14 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 	}
 	if _, err := dial("cid", oldCA); err == nil {
 		t.Fatal("the old certificate is still served")
+	}
+	mintWith = previous
+	if _, err := dial("dan", newCA); err != nil {
+		t.Fatalf("a token of the previous secret: %v", err)
+	}
+	mintWith = bytes.Repeat([]byte("x"), 32)
+	if _, err := dial("eve", newCA); err == nil {
+		t.Fatal("a token of an unknown secret was taken")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

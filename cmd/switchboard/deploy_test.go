@@ -509,7 +509,8 @@ func TestServeCheck(t *testing.T) {
 	if err := os.WriteFile(keys, []byte("shop messages sha256:nothex\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for flag, want := range map[string]string{"--admin-token-file=" + short: "shorter than 16", "--api-keys-file=" + keys: "--api-keys-file"} {
+	for flag, want := range map[string]string{"--admin-token-file=" + short: "shorter than 16", "--api-keys-file=" + keys: "--api-keys-file",
+		"--auth-previous-secret-file=" + short: "--auth-previous-secret-file"} {
 		if out, err := run(nil, "serve", "--check", "--dev", "--data-dir", dir, flag); err == nil || !strings.Contains(out, want) {
 			t.Errorf("%s: %v\n%s; want the check to fail saying %q", flag, err, out, want)
 		}

@@ -52,6 +52,7 @@ type serveOptions struct {
 	tlsKey        string
 	authSecret    string
 	authPublicKey string
+	authPrevious  []string
 	// iceServers, turnSecret, turnTTL: what calls connect through.
 	iceServers []string
 	turnSecret string
@@ -165,6 +166,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	f.StringVar(&o.authSecret, "auth-secret-file", "", "file holding the HS256 token secret (at least 32 bytes); --dev generates one")
 	f.StringVar(&o.authPublicKey, "auth-public-key", "", "Ed25519 public key (PEM) verifying EdDSA tokens")
+	f.StringSliceVar(&o.authPrevious, "auth-previous-secret-file", nil, "files of HS256 secrets also accepted while the token servers move to --auth-secret-file's (a rotation; remove it after the longest token's lifetime)")
 	f.StringSliceVar(&o.iceServers, "ice-servers", nil, "STUN and TURN servers handed to calling devices (stun:host:3478, turn:host:3478?transport=udp, turns:host:5349); none: devices connect directly or not at all")
 	f.StringVar(&o.turnSecret, "turn-secret-file", "", "file holding the secret the TURN server shares with the node (coturn's static-auth-secret): devices get credentials signed with it")
 	f.DurationVar(&o.turnTTL, "turn-credential-ttl", ice.DefaultTTL, "how long the TURN credentials handed to a device are good for")
@@ -556,6 +558,13 @@ func serverCredentials(o serveOptions) (*tls.Config, *transport.Authenticator, e
 		if ac.Secret, err = readSecret(secretFile); err != nil {
 			return nil, nil, err
 		}
+	}
+	for _, f := range o.authPrevious {
+		s, err := readSecret(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--auth-previous-secret-file: %w", err)
+		}
+		ac.PreviousSecrets = append(ac.PreviousSecrets, s)
 	}
 	if o.authPublicKey != "" {
 		pk, err := transport.ReadEd25519PublicKey(o.authPublicKey)
