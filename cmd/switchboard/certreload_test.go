@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +28,8 @@ import (
 // trusts only the new certificate connects, one that trusts only the old
 // one no longer does, and a client connected before stays connected. The
 // node also takes tokens of a previous secret (--auth-previous-secret-file,
-// a rotation of the token secret).
+// a rotation of the token secret), and EdDSA tokens of either of two
+// public keys (--auth-public-key, twice during a key's rotation).
 func TestCertificateRenewedWithoutRestart(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
@@ -53,13 +58,31 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 		return pool
 	}
 	oldCA := renew()
+	var keys []ed25519.PrivateKey
+	var keyFiles []string
+	for i := range 2 {
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(dir, fmt.Sprintf("signer-%d.pub", i))
+		if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		keys, keyFiles = append(keys, priv), append(keyFiles, f)
+	}
 
 	listen, admin := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	var log lockedBuffer
 	node := exec.Command(bin, "serve", "--data-dir", filepath.Join(dir, "data"), "--listen", listen, "--admin", admin, "--gossip", "127.0.0.1:0",
 		"--webtransport", "", "--tls-cert", filepath.Join(dir, "tls.crt"), "--tls-key", filepath.Join(dir, "tls.key"),
 		"--auth-secret-file", filepath.Join(dir, "token-secret"), "--admin-token-file", filepath.Join(dir, "admin-token"),
-		"--auth-previous-secret-file", filepath.Join(dir, "previous-secret"), "--tls-reload-interval", "100ms")
+		"--auth-previous-secret-file", filepath.Join(dir, "previous-secret"), "--auth-public-key", strings.Join(keyFiles, ","),
+		"--tls-reload-interval", "100ms")
 	node.Stdout, node.Stderr = &log, &log
 	if err := node.Start(); err != nil {
 		t.Fatal(err)
@@ -83,12 +106,18 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 		}
 	}
 	mintWith := secret
+	var signWith ed25519.PrivateKey // instead of mintWith
 	dial := func(user string, roots *x509.CertPool) (*client.Client, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		key := mintWith
+		key, signer := mintWith, signWith
 		c, err := client.Dial(ctx, client.Config{Addr: listen, TLS: &tls.Config{RootCAs: roots, ServerName: "chat.example.com"},
-			TokenSource: func(context.Context) (string, error) { return transport.MintHS256(key, user, "phone", time.Hour, "") }})
+			TokenSource: func(context.Context) (string, error) {
+				if signer != nil {
+					return transport.MintEdDSA(signer, user, "phone", time.Hour, "")
+				}
+				return transport.MintHS256(key, user, "phone", time.Hour, "")
+			}})
 		if err == nil {
 			t.Cleanup(func() { _ = c.Close() })
 		}
@@ -119,6 +148,12 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 	mintWith = bytes.Repeat([]byte("x"), 32)
 	if _, err := dial("eve", newCA); err == nil {
 		t.Fatal("a token of an unknown secret was taken")
+	}
+	for i, k := range keys {
+		signWith = k
+		if _, err := dial(fmt.Sprint("signed", i), newCA); err != nil {
+			t.Fatalf("a token signed with key %d of two: %v", i, err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
@@ -51,7 +50,7 @@ type serveOptions struct {
 	tlsCert       string
 	tlsKey        string
 	authSecret    string
-	authPublicKey string
+	authPublicKey []string
 	authPrevious  []string
 	// iceServers, turnSecret, turnTTL: what calls connect through.
 	iceServers []string
@@ -165,7 +164,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate chain (PEM); --dev generates one")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	f.StringVar(&o.authSecret, "auth-secret-file", "", "file holding the HS256 token secret (at least 32 bytes); --dev generates one")
-	f.StringVar(&o.authPublicKey, "auth-public-key", "", "Ed25519 public key (PEM) verifying EdDSA tokens")
+	f.StringSliceVar(&o.authPublicKey, "auth-public-key", nil, "Ed25519 public keys (PEM files) verifying EdDSA tokens: several during a rotation, a token of any of them is taken")
 	f.StringSliceVar(&o.authPrevious, "auth-previous-secret-file", nil, "files of HS256 secrets also accepted while the token servers move to --auth-secret-file's (a rotation; remove it after the longest token's lifetime)")
 	f.StringSliceVar(&o.iceServers, "ice-servers", nil, "STUN and TURN servers handed to calling devices (stun:host:3478, turn:host:3478?transport=udp, turns:host:5349); none: devices connect directly or not at all")
 	f.StringVar(&o.turnSecret, "turn-secret-file", "", "file holding the secret the TURN server shares with the node (coturn's static-auth-secret): devices get credentials signed with it")
@@ -533,7 +532,7 @@ func serverCredentials(o serveOptions) (*tls.Config, *transport.Authenticator, e
 		if certFile == "" {
 			certFile, keyFile = devCertPath(o.dataDir), devKeyPath(o.dataDir)
 		}
-		if secretFile == "" && o.authPublicKey == "" {
+		if secretFile == "" && len(o.authPublicKey) == 0 {
 			secretFile = devSecretPath(o.dataDir)
 		}
 	}
@@ -566,12 +565,12 @@ func serverCredentials(o serveOptions) (*tls.Config, *transport.Authenticator, e
 		}
 		ac.PreviousSecrets = append(ac.PreviousSecrets, s)
 	}
-	if o.authPublicKey != "" {
-		pk, err := transport.ReadEd25519PublicKey(o.authPublicKey)
+	for _, f := range o.authPublicKey {
+		pk, err := transport.ReadEd25519PublicKey(f)
 		if err != nil {
 			return nil, nil, err
 		}
-		ac.PublicKeys = []ed25519.PublicKey{pk}
+		ac.PublicKeys = append(ac.PublicKeys, pk)
 	}
 	if ac.Secret == nil && ac.PublicKeys == nil {
 		return nil, nil, errors.New("no token verification: give --auth-secret-file and/or --auth-public-key (or --dev)")
