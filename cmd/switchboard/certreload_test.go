@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,34 +76,12 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 	}
 
 	listen, admin := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	var log lockedBuffer
 	node := exec.Command(bin, "serve", "--data-dir", filepath.Join(dir, "data"), "--listen", listen, "--admin", admin, "--gossip", "127.0.0.1:0",
 		"--webtransport", "", "--tls-cert", filepath.Join(dir, "tls.crt"), "--tls-key", filepath.Join(dir, "tls.key"),
 		"--auth-secret-file", filepath.Join(dir, "token-secret"), "--admin-token-file", filepath.Join(dir, "admin-token"),
 		"--auth-previous-secret-file", filepath.Join(dir, "previous-secret"), "--auth-public-key", strings.Join(keyFiles, ","),
 		"--tls-reload-interval", "100ms")
-	node.Stdout, node.Stderr = &log, &log
-	if err := node.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = node.Process.Kill()
-		_ = node.Wait()
-		if t.Failed() {
-			t.Logf("node log:\n%s", log.String())
-		}
-	})
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if res, err := http.Get("http://" + admin + "/healthz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the node did not start")
-		}
-	}
+	startNodeProcess(t, node, admin)
 	mintWith := secret
 	var signWith ed25519.PrivateKey // instead of mintWith
 	dial := func(user string, roots *x509.CertPool) (*client.Client, error) {

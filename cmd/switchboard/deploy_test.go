@@ -166,34 +166,9 @@ func TestDockerfile(t *testing.T) {
 		}
 		env = append(env, name+"="+value)
 	}
-	var log lockedBuffer
 	node := exec.Command(bin, d.cmd...)
-	node.Env, node.Stdout, node.Stderr = env, &log, &log
-	if err := node.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = node.Process.Kill()
-		_ = node.Wait()
-		if t.Failed() {
-			t.Logf("node log:\n%s", log.String())
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", adminPort))
-		if err == nil {
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the image's node did not serve: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	node.Env = env
+	log := startNodeProcess(t, node, fmt.Sprintf("127.0.0.1:%d", adminPort))
 	beside := func(args ...string) string {
 		var out, stderr bytes.Buffer
 		var err error
@@ -619,5 +594,37 @@ func TestEnvironmentSetsNoAction(t *testing.T) {
 	}
 	if v, _ := serve.GetString("direct-from"); v != "nobody" {
 		t.Fatalf("serve's --direct-from from the environment: %q", v)
+	}
+}
+
+// startNodeProcess starts a node's command, stops it with the test (its
+// log shown if the test failed), and waits until /healthz at admin says
+// it serves.
+func startNodeProcess(t *testing.T, node *exec.Cmd, admin string) *lockedBuffer {
+	t.Helper()
+	log := &lockedBuffer{}
+	node.Stdout, node.Stderr = log, log
+	if err := node.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = node.Process.Kill()
+		_ = node.Wait()
+		if t.Failed() {
+			t.Logf("node log:\n%s", log.String())
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		res, err := http.Get("http://" + admin + "/healthz")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return log
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node did not serve: %v\n%s", err, log.String())
+		}
 	}
 }
