@@ -30,6 +30,7 @@ import (
 	"github.com/switchboard-im/switchboard/cluster/admin/dashboard"
 	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/internal/testenv"
+	"github.com/switchboard-im/switchboard/internal/version"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
@@ -91,6 +92,7 @@ func TestServing(t *testing.T) {
 // pageState is what the test reads back from the page.
 type pageState struct {
 	Members       []string `json:"members"`
+	Builds        []string `json:"builds"` // the members' build cells
 	Banner        string   `json:"banner"`
 	MsgState      string   `json:"msgState"`
 	MsgPoints     int      `json:"msgPoints"`
@@ -124,6 +126,7 @@ const readState = `(() => {
 	const d = (id) => document.getElementById(id).dataset;
 	return {
 		members: [...document.querySelectorAll('#members tbody tr[data-id]')].map((r) => r.dataset.id),
+		builds: [...document.querySelectorAll('#members tbody tr[data-id] td.build')].map((c) => c.textContent),
 		banner: document.getElementById('banner').hidden ? '' : document.getElementById('banner').textContent,
 		msgState: d('chart-messages').state || '',
 		msgPoints: Number(d('chart-messages').points || 0),
@@ -314,6 +317,9 @@ func TestDashboardInChromium(t *testing.T) {
 		if !slices.Contains(st.Members, n.ID()) {
 			t.Fatalf("members table %v lacks node %s", st.Members, n.ID())
 		}
+	}
+	if want := version.Get().Short(); len(st.Builds) != 3 || slices.ContainsFunc(st.Builds, func(b string) bool { return b != want }) {
+		t.Fatalf("members' builds %v, want %s for each", st.Builds, want)
 	}
 	loc, err := chromedp.Run(b.ctx, chromedp.Location())
 	if err != nil || strings.Contains(loc, token) {

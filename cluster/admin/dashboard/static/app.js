@@ -318,11 +318,12 @@
         td(String(m.connections), 'num'),
         td(m.state === 'unreachable' ? '–' : fmtUptime(m.uptime_s), 'num'),
         td(m.health || (m.state === 'unreachable' ? 'no answer' : 'ok')),
+        td(m.version || '–', 'mono build'),
       );
       body.appendChild(tr);
     }
     if (!members.length) {
-      placeholderRow(body, 'no members', 8);
+      placeholderRow(body, 'no members', 9);
     }
   }
 
