@@ -256,6 +256,13 @@ func (s *Server) Connections() int {
 	return len(s.conns)
 }
 
+// Draining reports whether Drain began: the node takes no new connections.
+func (s *Server) Draining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}
+
 // Drain stops accepting connections, tells every client to reconnect
 // (elsewhere: reconnectTo, when not empty) and waits for them to leave,
 // until ctx ends or cfg.DrainGrace passes; then closes what is left.

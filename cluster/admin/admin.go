@@ -70,6 +70,10 @@ type Hooks struct {
 	// StoreHealth, if set, says why the store refuses writes (nil: it
 	// does not); /healthz answers 503 with that reason.
 	StoreHealth func() error
+	// Draining, if set, says whether the node stopped taking connections
+	// (a drain, a shutdown): /readyz answers 503 then, so a load balancer
+	// sends new clients elsewhere.
+	Draining func() bool
 	// Backup, if set, writes a consistent copy of this node's embedded
 	// store while it serves and describes it (POST /api/v1/store/backup);
 	// nil: the store is backed up outside the node (a CQL keyspace).
@@ -169,19 +173,39 @@ func (s *Server) ask(addr string, msg any) (any, error) {
 	return s.node.System().Root.RequestFuture(pid, msg, s.cfg.PeerTimeout).Result()
 }
 
-// Handler serves /healthz, /metrics and /api/v1/.
+// healthy is nil when the node is a working member whose store takes
+// writes (/healthz).
+func (s *Server) healthy() error {
+	if err := s.node.Health(); err != nil {
+		return err
+	}
+	if s.hooks.StoreHealth != nil {
+		if err := s.hooks.StoreHealth(); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	return nil
+}
+
+// Handler serves /healthz, /readyz, /metrics and /api/v1/.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := s.node.Health(); err != nil {
+		if err := s.healthy(); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		if s.hooks.StoreHealth != nil {
-			if err := s.hooks.StoreHealth(); err != nil {
-				http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
-				return
-			}
+		fmt.Fprintln(w, "ok")
+	})
+	// Readiness for load balancers: healthy and taking new connections.
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		err := s.healthy()
+		if err == nil && (s.draining.Load() || s.hooks.Draining != nil && s.hooks.Draining()) {
+			err = errors.New("draining: clients are sent to the other nodes")
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
 		}
 		fmt.Fprintln(w, "ok")
 	})

@@ -185,6 +185,20 @@ func TestAdminAPI(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("drain hook not called")
 	}
+	// The drained node is no longer ready for new clients (a load
+	// balancer's check) but still healthy (no restart); the others are both.
+	probe := func(srv *httptest.Server, path string) int {
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	waitFor(t, func() bool { return probe(servers[2], "/readyz") == http.StatusServiceUnavailable })
+	if probe(servers[2], "/healthz") != http.StatusOK || probe(servers[0], "/readyz") != http.StatusOK {
+		t.Fatal("a drained node's health, or another node's readiness, changed")
+	}
 }
 
 func waitFor(t testing.TB, ok func() bool) {

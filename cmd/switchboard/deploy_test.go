@@ -269,7 +269,8 @@ type k8sContainer struct {
 // that parse; its container ports are the ones those settings listen on,
 // with the right protocols; each Service reaches a container port of its
 // protocol on the pods it selects; the join list names every pod through
-// the headless Service; the probes ask the admin port's /healthz; and
+// the headless Service; the probes ask the admin port's /readyz
+// (readiness) and /healthz (liveness); and
 // every file the node reads or writes is on a volume (the root file
 // system is read-only).
 func TestKubernetesManifest(t *testing.T) {
@@ -371,9 +372,9 @@ func TestKubernetesManifest(t *testing.T) {
 		t.Errorf("SWITCHBOARD_JOIN %v: want every pod, %v", got, want)
 	}
 
-	for _, probe := range []k8sProbe{c.ReadinessProbe, c.LivenessProbe} {
-		if probe.HTTPGet.Path != "/healthz" || fmt.Sprint(probe.HTTPGet.Port) != "admin" {
-			t.Errorf("probe %+v: want /healthz on the admin port", probe.HTTPGet)
+	for probe, path := range map[*k8sProbe]string{&c.ReadinessProbe: "/readyz", &c.LivenessProbe: "/healthz"} {
+		if probe.HTTPGet.Path != path || fmt.Sprint(probe.HTTPGet.Port) != "admin" {
+			t.Errorf("probe %+v: want %s on the admin port", probe.HTTPGet, path)
 		}
 	}
 

@@ -435,6 +435,7 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 			return nil
 		},
 		StoreHealth: storeHealth(rawStore),
+		Draining:    srv.Draining,
 		Backup:      backupHook(m.backups),
 	})
 	if err != nil {
