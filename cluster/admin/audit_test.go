@@ -1,35 +1,21 @@
 package admin_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/cluster/admin"
+	"github.com/switchboard-im/switchboard/internal/testenv"
 )
 
-// lockedBuffer is a log the server writes from its handlers' goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) lines(msg string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// logLines are the lines of log whose message is msg.
+func logLines(log *testenv.Buffer, msg string) []string {
 	var out []string
-	for _, line := range strings.Split(l.b.String(), "\n") {
+	for _, line := range strings.Split(log.String(), "\n") {
 		if strings.Contains(line, "msg=\""+msg+"\"") {
 			out = append(out, line)
 		}
@@ -42,7 +28,7 @@ func (l *lockedBuffer) lines(msg string) []string {
 // refused by the node or not; reads are not.
 func TestAuditLog(t *testing.T) {
 	defer admin.RecheckKeysAlways()()
-	var log lockedBuffer
+	var log testenv.Buffer
 	shop, shopEntry := newKey(t, "shop-backend", admin.ScopeMessages)
 	file := filepath.Join(t.TempDir(), "api-keys")
 	writeKeys(t, file, shopEntry.Line()+"\n")
@@ -54,7 +40,7 @@ func TestAuditLog(t *testing.T) {
 	call(http.MethodPost, "/api/v1/messages", shop, `{"sender":`, http.StatusBadRequest, nil)
 	call(http.MethodPost, "/api/v1/users/buyer/unsuspend", shop, "", http.StatusForbidden, nil) // refused before: logged as a refusal
 
-	got := log.lines("admin change")
+	got := logLines(&log, "admin change")
 	want := []string{
 		`by=key:shop-backend method=POST path=/api/v1/messages status=201`,
 		`by=admin method=POST path=/api/v1/users/buyer/suspend status=200`,
@@ -68,7 +54,7 @@ func TestAuditLog(t *testing.T) {
 			t.Errorf("audit line %d: %s\nwant %s", i, got[i], w)
 		}
 	}
-	if refused := log.lines("api key refused: out of its scopes"); len(refused) != 1 || !strings.Contains(refused[0], "path=/api/v1/users/buyer/unsuspend") {
+	if refused := logLines(&log, "api key refused: out of its scopes"); len(refused) != 1 || !strings.Contains(refused[0], "path=/api/v1/users/buyer/unsuspend") {
 		t.Errorf("the refusal: %v", refused)
 	}
 }

@@ -27,22 +27,7 @@ import (
 )
 
 // clientLog collects the clients' debug logs, shown when a test fails.
-type clientLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *clientLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *clientLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type clientLog = testenv.Buffer
 
 // These tests run the real binary, built once per test run.
 
@@ -667,22 +652,8 @@ func mustJSON(t *testing.T, b []byte, v any) {
 
 // lockedBuffer collects a process's output: the exec package writes it
 // from its own goroutines while a test may read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is a node's log.
+type lockedBuffer = testenv.Buffer
 
 // TestDevNodeStartsOnNewPortsWhenOneIsTaken: the harness's answer to a
 // port taken between picking and binding (start, above).

@@ -27,6 +27,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/internal/testenv"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
 	"github.com/switchboard-im/switchboard/transport"
@@ -58,24 +59,9 @@ func nodeLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(buf, nil))
 }
 
-// lockedBuffer is a bytes.Buffer for writers on many goroutines; writes
-// after the test ended are kept and never read.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// lockedBuffer is a log written on many goroutines; writes after the
+// test ended are kept and never read.
+type lockedBuffer = testenv.Buffer
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef-test")
 
