@@ -476,8 +476,9 @@ func TestServeCheck(t *testing.T) {
 	if out, err := run([]string{"SWITCHBOARD_CQL_HOST=db:9042"}, "serve", "--check", "--dev", "--data-dir", dir); err == nil || !strings.Contains(out, "SWITCHBOARD_CQL_HOST") {
 		t.Errorf("a misspelt variable: %v\n%s; want the check to fail naming it", err, out)
 	}
-	// The files the admin API reads: a token too short, a keys file
-	// that does not parse.
+	// The files the admin API reads (a token too short, a keys file
+	// that does not parse), a previous token secret too short, a
+	// negative reload interval.
 	short, keys := filepath.Join(dir, "short-token"), filepath.Join(dir, "api-keys")
 	if err := os.WriteFile(short, []byte("admintok\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -486,7 +487,7 @@ func TestServeCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	for flag, want := range map[string]string{"--admin-token-file=" + short: "shorter than 16", "--api-keys-file=" + keys: "--api-keys-file",
-		"--auth-previous-secret-file=" + short: "--auth-previous-secret-file"} {
+		"--auth-previous-secret-file=" + short: "--auth-previous-secret-file", "--tls-reload-interval=-1s": "--tls-reload-interval -1s is negative"} {
 		if out, err := run(nil, "serve", "--check", "--dev", "--data-dir", dir, flag); err == nil || !strings.Contains(out, want) {
 			t.Errorf("%s: %v\n%s; want the check to fail saying %q", flag, err, out, want)
 		}
