@@ -27,11 +27,11 @@ import (
 	"github.com/switchboard-im/switchboard/transport"
 )
 
-// The image and the Kubernetes manifests cannot be built or applied on
-// the test machines (no container engine, no cluster). What can go wrong
-// in them without either is tested here: settings that name no flag or
-// do not parse, ports that do not match, a Go version behind go.mod's,
-// and how the image's own environment runs the binary.
+// make test needs no container engine and no cluster, so the image is not
+// built and the manifests are not applied here. What can go wrong in them
+// without either is tested: settings that name no flag or do not parse,
+// ports that do not match, a Go version behind go.mod's, and how the
+// image's own environment runs the binary.
 
 // serveSetting checks that SWITCHBOARD_<FLAG>=value sets a flag of serve.
 func serveSetting(t *testing.T, name, value string) {
