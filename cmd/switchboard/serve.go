@@ -148,7 +148,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.IntVar(&o.requests.MaxTitle, "max-title-bytes", rl.MaxTitle, "longest group title")
 	f.IntVar(&o.requests.MaxAckSeqs, "max-ack-seqs", rl.MaxAckSeqs, "most inbox seqs one ack names")
 	f.IntVar(&o.requests.MaxClientMsgID, "max-client-msg-id-bytes", rl.MaxClientMsgID, "longest client_msg_id (the idempotency key of a send)")
-	f.StringVar(&o.admin, "admin", "127.0.0.1:8080", "admin HTTP address (/metrics, /healthz, /api/v1/, dashboard at /)")
+	f.StringVar(&o.admin, "admin", "127.0.0.1:8080", "admin HTTP address (/metrics, /healthz, /readyz, /api/v1/, dashboard at /)")
 	f.StringVar(&o.store, "store", "pebble", "storage backend: pebble (embedded) or cql (ScyllaDB/Cassandra)")
 	f.StringSliceVar(&o.cqlHosts, "cql-hosts", []string{"127.0.0.1:9042"}, "CQL contact points (host:port)")
 	f.StringVar(&o.cqlKeyspace, "cql-keyspace", "switchboard", "CQL keyspace")
