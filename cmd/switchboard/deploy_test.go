@@ -152,8 +152,7 @@ func TestDockerfile(t *testing.T) {
 	// A container's environment: none of the test run's SWITCHBOARD_
 	// variables, the image's, and the dev default's fixed WebTransport
 	// port off.
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "SWITCHBOARD_") })
-	env = append(env, "SWITCHBOARD_WEBTRANSPORT=")
+	env := append(containerEnviron(), "SWITCHBOARD_WEBTRANSPORT=")
 	adminPort := testenv.FreePort(t)
 	for name, value := range d.env {
 		switch name {
@@ -403,18 +402,8 @@ func TestKubernetesManifest(t *testing.T) {
 	// The binary's own check of the whole environment, with credential
 	// files where the secret's are mounted (the secret's keys: the file's
 	// header) and the pod's IP filled in.
-	creds := t.TempDir()
-	cert, key, err := transport.SelfSignedCert("switchboard.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{"tls.crt": cert, "tls.key": key, "token-secret": bytes.Repeat([]byte("s"), 32), "admin-token": []byte("an-admin-token-of-the-test")}
-	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(creds, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	podEnv := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "SWITCHBOARD_") })
+	creds := writeCredentials(t)
+	podEnv := containerEnviron()
 	for name, value := range env {
 		value = strings.Replace(value, "/etc/switchboard", creds, 1)
 		if name == "SWITCHBOARD_DATA_DIR" {
@@ -453,7 +442,7 @@ func TestServeCheck(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin, args...)
-		cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "SWITCHBOARD_") }), env...)
+		cmd.Env = append(containerEnviron(), env...)
 		out, err := cmd.CombinedOutput()
 		if ctx.Err() != nil {
 			t.Fatalf("switchboard %v did not end in 20 s:\n%s", args, out)
@@ -530,17 +519,8 @@ func TestSystemdUnit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds := t.TempDir()
-	cert, key, err := transport.SelfSignedCert("chat.example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range map[string][]byte{"tls.crt": cert, "tls.key": key, "token-secret": bytes.Repeat([]byte("s"), 32), "admin-token": []byte("an-admin-token-of-the-test")} {
-		if err := os.WriteFile(filepath.Join(creds, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "SWITCHBOARD_") })
+	creds := writeCredentials(t)
+	env := containerEnviron()
 	for _, line := range strings.Split(string(envFile), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -629,4 +609,32 @@ func startNodeProcess(t *testing.T, node *exec.Cmd, admin string) *lockedBuffer 
 			t.Fatalf("the node did not serve: %v\n%s", err, log.String())
 		}
 	}
+}
+
+// containerEnviron is this process's environment without the test run's
+// SWITCHBOARD_ variables: what a node in a container or a unit starts
+// with before its own settings.
+func containerEnviron() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "SWITCHBOARD_") })
+}
+
+// writeCredentials writes a node's credential files, under the names the
+// deployments use (the Kubernetes secret's keys, the unit's credentials),
+// into a new directory: a certificate for chat.example.com and localhost,
+// a token secret and an admin token, each of the length the node wants.
+func writeCredentials(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cert, key, err := transport.SelfSignedCert("chat.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"tls.crt": cert, "tls.key": key, "token-secret": bytes.Repeat([]byte("s"), transport.MinSecretBytes),
+		"admin-token": []byte("an-admin-token-of-the-test")}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

@@ -118,3 +118,20 @@ func TestNewRefusesABadPair(t *testing.T) {
 		t.Fatal("a missing certificate loaded")
 	}
 }
+
+// TestNoReload: with an interval of 0 the files are never looked at again.
+func TestNoReload(t *testing.T) {
+	dir := t.TempDir()
+	first := writePair(t, dir, "a.example")
+	now := time.Now()
+	r, err := New(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"), 0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.now = func() time.Time { return now }
+	writePair(t, dir, "b.example")
+	now = now.Add(24 * time.Hour)
+	if !bytes.Equal(served(t, r), leafOf(t, first)) {
+		t.Fatal("a changed pair was served with reloading off")
+	}
+}
