@@ -34,3 +34,7 @@ if [[ -x sdk/ts/node_modules/.bin/protoc-gen-es ]]; then
 else
   echo "[generate] sdk/ts: protoc-gen-es not installed (npm ci in sdk/ts); TypeScript code not regenerated" >&2
 fi
+
+# The HTTP API's OpenAPI description, built from its route table.
+go run ./cmd/switchboard openapi >docs/openapi.json
+echo "[generate] generated docs/openapi.json" >&2

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,7 +24,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
@@ -187,56 +185,39 @@ func (s *Server) healthy() error {
 	return nil
 }
 
-// Handler serves /healthz, /readyz, /metrics and /api/v1/.
+// Handler serves the API (routes.go): /healthz, /readyz, /metrics and
+// /api/v1/.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := s.healthy(); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	// Readiness for load balancers: healthy and taking new connections.
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		err := s.healthy()
-		if err == nil && (s.draining.Load() || s.hooks.Draining != nil && s.hooks.Draining()) {
-			err = errors.New("draining: clients are sent to the other nodes")
-		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	mux.Handle("GET /metrics", promhttp.Handler())
-	mux.HandleFunc("GET /api/v1/members", s.openRead(ScopeStatus, s.members))
-	mux.HandleFunc("GET /api/v1/status", s.openRead(ScopeStatus, s.status))
-	mux.HandleFunc("GET /api/v1/where/{kind}/{id...}", s.openRead(ScopeStatus, s.where))
-	mux.HandleFunc("GET /api/v1/grains", s.openRead(ScopeStatus, s.grains))
-	mux.HandleFunc("POST /api/v1/drain/{node}", s.auth(scopeAdmin, s.drain))
-	mux.HandleFunc("POST /api/v1/conversations", s.auth(ScopeMembers, s.createConversation))
-	mux.HandleFunc("GET /api/v1/metrics", s.openRead(ScopeStatus, s.metrics))
-	mux.HandleFunc("POST /api/v1/store/backup", s.auth(scopeAdmin, s.backup))
-	mux.HandleFunc("POST /api/v1/store/expire", s.auth(scopeAdmin, s.expire))
-	s.deskRoutes(mux)
-	s.wordRoutes(mux)
-	s.moderationRoutes(mux)
-	s.messageRoutes(mux)
-	s.disappearingRoutes(mux)
-	s.freezeRoutes(mux)
-	s.convMetaRoutes(mux)
-	// Profiles for the performance work (docs/PERFORMANCE.md); they reveal
-	// internals, so they always need the token.
-	mux.HandleFunc("GET /debug/pprof/", s.auth(scopeAdmin, pprof.Index))
-	mux.HandleFunc("GET /debug/pprof/cmdline", s.auth(scopeAdmin, pprof.Cmdline))
-	mux.HandleFunc("GET /debug/pprof/profile", s.auth(scopeAdmin, pprof.Profile))
-	mux.HandleFunc("GET /debug/pprof/symbol", s.auth(scopeAdmin, pprof.Symbol))
-	mux.HandleFunc("GET /debug/pprof/trace", s.auth(scopeAdmin, pprof.Trace))
+	for _, rt := range s.routes() {
+		mux.HandleFunc(rt.pattern, s.serve(rt))
+	}
 	if s.cfg.Extra != nil {
 		s.cfg.Extra(mux)
 	}
 	return mux
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	if err := s.healthy(); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// readyz is readiness for load balancers: healthy and taking new
+// connections.
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	err := s.healthy()
+	if err == nil && (s.draining.Load() || s.hooks.Draining != nil && s.hooks.Draining()) {
+		err = errors.New("draining: clients are sent to the other nodes")
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ok")
 }
 
 // backup backs this node's store up (Hooks.Backup).
@@ -441,8 +422,22 @@ func (s *Server) memberRows() []Member {
 	return rows
 }
 
+// MemberList answers GET /api/v1/members.
+type MemberList struct {
+	Members []Member `json:"members"`
+}
+
 func (s *Server) members(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"members": s.memberRows()})
+	writeJSON(w, http.StatusOK, MemberList{Members: s.memberRows()})
+}
+
+// Where answers GET /api/v1/where/{kind}/{id}: the member hosting the
+// grain.
+type Where struct {
+	Kind    string `json:"kind"`
+	ID      string `json:"id"`
+	Address string `json:"address"`
+	Node    string `json:"node,omitempty"`
 }
 
 // Status is GET /api/v1/status.
@@ -525,13 +520,18 @@ func (s *Server) where(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no member hosts kind %q", kind)})
 		return
 	}
-	res := map[string]string{"kind": kind, "id": id, "address": addr}
+	res := Where{Kind: kind, ID: id, Address: addr}
 	for _, m := range s.node.ClusterMemberInfo() {
 		if m.Address == addr {
-			res["node"] = m.ID
+			res.Node = m.ID
 		}
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// Grains answers GET /api/v1/grains: active grains by kind, by node id.
+type Grains struct {
+	Grains map[string]map[string]int64 `json:"grains"`
 }
 
 func (s *Server) grains(w http.ResponseWriter, r *http.Request) {
@@ -546,7 +546,14 @@ func (s *Server) grains(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such node: " + want})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"grains": out})
+	writeJSON(w, http.StatusOK, Grains{Grains: out})
+}
+
+// Draining answers POST /api/v1/drain/{node}.
+type Draining struct {
+	Node            string `json:"node"`
+	Draining        bool   `json:"draining"`
+	ConnectionsLeft int64  `json:"connections_left"`
 }
 
 func (s *Server) drain(w http.ResponseWriter, r *http.Request) {
@@ -575,7 +582,7 @@ func (s *Server) drain(w http.ResponseWriter, r *http.Request) {
 			}
 			left = dr.ConnectionsLeft
 		}
-		writeJSON(w, http.StatusAccepted, map[string]any{"node": m.ID, "draining": true, "connections_left": left})
+		writeJSON(w, http.StatusAccepted, Draining{Node: m.ID, Draining: true, ConnectionsLeft: left})
 		return
 	}
 	writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such node: " + target})

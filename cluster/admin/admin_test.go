@@ -48,7 +48,7 @@ func TestAdminAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		servers = append(servers, httptest.NewServer(srv.Handler()))
+		servers = append(servers, httptest.NewServer(described(t, srv.Handler())))
 	}
 	defer func() {
 		var wg sync.WaitGroup

@@ -55,7 +55,7 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
 	var ae *actors.Error
 	switch {
 	case err == nil:
-		writeJSON(w, http.StatusCreated, map[string]any{"conv": res.Conv, "last_seq": res.LastSeq})
+		writeJSON(w, http.StatusCreated, CreatedConversation{Conv: res.Conv, LastSeq: res.LastSeq})
 	case errors.As(err, &ae):
 		status := map[pb.Code]int{pb.Code_EXISTS: http.StatusConflict, pb.Code_FORBIDDEN: http.StatusForbidden}[ae.Code]
 		if status == 0 {
@@ -65,4 +65,10 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 	}
+}
+
+// CreatedConversation answers POST /api/v1/conversations.
+type CreatedConversation struct {
+	Conv    string `json:"conv"`
+	LastSeq uint64 `json:"last_seq"`
 }

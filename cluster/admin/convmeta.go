@@ -12,11 +12,6 @@ type ConversationMeta struct {
 	Meta map[string]string `json:"meta"`
 }
 
-func (s *Server) convMetaRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/conversations/{conv}/meta", s.auth(ScopeMembers, s.conversationMeta))
-	mux.HandleFunc("PUT /api/v1/conversations/{conv}/meta", s.auth(ScopeMembers, s.setConversationMeta))
-}
-
 func (s *Server) conversationMeta(w http.ResponseWriter, r *http.Request) {
 	conv := r.PathValue("conv")
 	meta, err := s.node.ConversationMetaAsOperator(r.Context(), conv)
@@ -31,9 +26,7 @@ func (s *Server) conversationMeta(w http.ResponseWriter, r *http.Request) {
 // direct conversation or a group; a service conversation's data is the
 // desk's (403).
 func (s *Server) setConversationMeta(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Meta *map[string]string `json:"meta"`
-	}
+	var req MetaChange
 	if !readDeskBody(w, r, &req) {
 		return
 	}
@@ -56,4 +49,10 @@ func orEmpty(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
+}
+
+// MetaChange is the body of PUT /api/v1/conversations/{conv}/meta: the
+// conversation's whole meta (an empty object clears it).
+type MetaChange struct {
+	Meta *map[string]string `json:"meta"`
 }

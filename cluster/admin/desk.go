@@ -13,50 +13,6 @@ import (
 	"github.com/switchboard-im/switchboard/actors/desk"
 )
 
-// The service desk's endpoints (docs/DESK.md). They act for the user named
-// in the request, so every one that changes something needs the token.
-func (s *Server) deskRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/desk/scenes", s.openRead(ScopeDesk, s.deskScenes))
-	mux.HandleFunc("PUT /api/v1/desk/scenes/{scene}", s.auth(ScopeDesk, s.deskSetScene))
-	// The desk is read at each request, as the other handlers do.
-	hours := lineSetting(func(ctx context.Context, line string) (*desk.Hours, error) { return s.node.Desk.LineHours(ctx, line) },
-		func(ctx context.Context, line string, h *desk.Hours) (*desk.Hours, error) {
-			return s.node.Desk.SetHours(ctx, line, h)
-		},
-		func(line string, h *desk.Hours) any { return LineHours{Line: line, Hours: h} })
-	mux.HandleFunc("GET /api/v1/desk/lines/{line}/hours", s.openRead(ScopeDesk, hours))
-	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/hours", s.auth(ScopeDesk, hours))
-	mux.HandleFunc("DELETE /api/v1/desk/lines/{line}/hours", s.auth(ScopeDesk, hours))
-	targets := lineSetting(func(ctx context.Context, line string) (*desk.Targets, error) {
-		return s.node.Desk.LineTargets(ctx, line)
-	},
-		func(ctx context.Context, line string, t *desk.Targets) (*desk.Targets, error) {
-			return s.node.Desk.SetTargets(ctx, line, t)
-		},
-		func(line string, t *desk.Targets) any { return LineTargets{Line: line, Targets: t} })
-	mux.HandleFunc("GET /api/v1/desk/lines/{line}/targets", s.openRead(ScopeDesk, targets))
-	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/targets", s.auth(ScopeDesk, targets))
-	mux.HandleFunc("DELETE /api/v1/desk/lines/{line}/targets", s.auth(ScopeDesk, targets))
-	mux.HandleFunc("GET /api/v1/desk/lines/{line}/replies", s.openRead(ScopeDesk, s.deskReplies))
-	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/replies", s.auth(ScopeDesk, s.deskSetReplies))
-	mux.HandleFunc("GET /api/v1/desk/lines/{line}/reasons", s.openRead(ScopeDesk, s.deskReasons))
-	mux.HandleFunc("GET /api/v1/desk/agents/{user}", s.openRead(ScopeDesk, s.deskAgent))
-	mux.HandleFunc("POST /api/v1/desk/agents/{user}", s.auth(ScopeDesk, s.deskSetAgent))
-	mux.HandleFunc("GET /api/v1/desk/queues/{skill}", s.openRead(ScopeDesk, s.deskQueue))
-	mux.HandleFunc("GET /api/v1/desk/sessions/{conv}", s.auth(ScopeDesk, s.deskSession))
-	mux.HandleFunc("POST /api/v1/desk/enter", s.auth(ScopeDesk, s.deskEnter))
-	mux.HandleFunc("POST /api/v1/desk/reach", s.auth(ScopeDesk, s.deskReach))
-	mux.HandleFunc("POST /api/v1/desk/priority", s.auth(ScopeDesk, s.deskPriority))
-	mux.HandleFunc("GET /api/v1/desk/customers/{customer}/attributes", s.auth(ScopeDesk, s.customerAttributes))
-	mux.HandleFunc("PUT /api/v1/desk/customers/{customer}/attributes", s.auth(ScopeDesk, s.setCustomerAttributes))
-	mux.HandleFunc("POST /api/v1/desk/merge", s.auth(ScopeDesk, s.deskMerge))
-	mux.HandleFunc("POST /api/v1/desk/rate", s.auth(ScopeDesk, s.deskRate))
-	mux.HandleFunc("GET /api/v1/desk/merges/{from}", s.auth(ScopeDesk, s.deskMergeStatus))
-	for _, op := range []string{"handover", "transfer", "close", "note", "tag"} {
-		mux.HandleFunc("POST /api/v1/desk/"+op, s.auth(ScopeDesk, func(w http.ResponseWriter, r *http.Request) { s.deskStep(w, r, op) }))
-	}
-}
-
 // DeskRequest is the body of POST /api/v1/desk/{enter,reach,handover,transfer,close,note,tag,rate}.
 type DeskRequest struct {
 	User     string `json:"user"`
@@ -121,11 +77,16 @@ func deskCtx(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), 30*time.Second)
 }
 
+// Scenes answers GET /api/v1/desk/scenes.
+type Scenes struct {
+	Scenes []desk.Scene `json:"scenes"`
+}
+
 func (s *Server) deskScenes(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := deskCtx(r)
 	defer cancel()
 	scenes, err := s.node.Desk.Scenes(ctx)
-	deskAnswer(w, map[string]any{"scenes": scenes}, err)
+	deskAnswer(w, Scenes{Scenes: scenes}, err)
 }
 
 func (s *Server) deskSetScene(w http.ResponseWriter, r *http.Request) {

@@ -15,11 +15,6 @@ type Disappearing struct {
 	Seq uint64 `json:"seq,omitempty"`
 }
 
-func (s *Server) disappearingRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/conversations/{conv}/disappearing", s.auth(ScopeMembers, s.conversationTimer))
-	mux.HandleFunc("PUT /api/v1/conversations/{conv}/disappearing", s.auth(ScopeMembers, s.setConversationTimer))
-}
-
 func (s *Server) conversationTimer(w http.ResponseWriter, r *http.Request) {
 	conv := r.PathValue("conv")
 	after, _, err := s.node.DisappearingAsOperator(r.Context(), conv, nil)
@@ -34,9 +29,7 @@ func (s *Server) conversationTimer(w http.ResponseWriter, r *http.Request) {
 // its class chats a week): a direct conversation or a group, recorded as
 // the operator's change; a service conversation keeps its record (403).
 func (s *Server) setConversationTimer(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		AfterMs *int64 `json:"after_ms"`
-	}
+	var req DisappearingChange
 	if !readDeskBody(w, r, &req) {
 		return
 	}
@@ -52,4 +45,11 @@ func (s *Server) setConversationTimer(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("disappearing timer set by the operator", "by", callerOf(r), "conv", conv, "after_ms", after.Milliseconds())
 	writeJSON(w, http.StatusOK, Disappearing{Conv: conv, AfterMs: after.Milliseconds(), Seq: seq})
+}
+
+// DisappearingChange is the body of PUT
+// /api/v1/conversations/{conv}/disappearing: messages disappear this long
+// after they are sent (0: never).
+type DisappearingChange struct {
+	AfterMs *int64 `json:"after_ms"`
 }

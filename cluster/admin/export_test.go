@@ -10,3 +10,12 @@ func RecheckKeysAlways() (restore func()) {
 
 // KindName is kindName, for the table test.
 var KindName = kindName
+
+// RoutePatterns lists the patterns the API serves, for the OpenAPI tests.
+func RoutePatterns() []string {
+	var out []string
+	for _, rt := range (&Server{}).routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
+}

@@ -37,11 +37,6 @@ type Freeze struct {
 	Seq uint64 `json:"seq,omitempty"`
 }
 
-func (s *Server) freezeRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/conversations/{conv}/freeze", s.auth(ScopeMembers, s.conversationFreeze))
-	mux.HandleFunc("PUT /api/v1/conversations/{conv}/freeze", s.auth(ScopeMembers, s.setConversationFreeze))
-}
-
 func (s *Server) conversationFreeze(w http.ResponseWriter, r *http.Request) {
 	conv := r.PathValue("conv")
 	f, _, err := s.node.FreezeAsOperator(r.Context(), conv, nil, "", time.Time{})
@@ -57,13 +52,7 @@ func (s *Server) conversationFreeze(w http.ResponseWriter, r *http.Request) {
 // a direct conversation or a group, recorded as the operator's change; a
 // service conversation is the desk's (403).
 func (s *Server) setConversationFreeze(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Frozen *bool  `json:"frozen"`
-		Reason string `json:"reason"`
-		// A cool-down: it ends by itself after for ("1h") or at until.
-		For   string    `json:"for"`
-		Until time.Time `json:"until"`
-	}
+	var req FreezeChange
 	if !readDeskBody(w, r, &req) {
 		return
 	}
@@ -83,4 +72,13 @@ func (s *Server) setConversationFreeze(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("conversation frozen by the operator", "by", callerOf(r), "conv", conv, "frozen", f != nil, "reason", req.Reason)
 	writeJSON(w, http.StatusOK, Freeze{Conv: conv, Frozen: f != nil, FrozenState: frozenState(f), Seq: seq})
+}
+
+// FreezeChange is the body of PUT /api/v1/conversations/{conv}/freeze.
+type FreezeChange struct {
+	Frozen *bool  `json:"frozen"`
+	Reason string `json:"reason"`
+	// A cool-down: it ends by itself after for ("1h") or at until.
+	For   string    `json:"for"`
+	Until time.Time `json:"until"`
 }

@@ -75,7 +75,7 @@ func TestAdminJSONSafeForJavaScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewServer(described(t, srv.Handler()))
 	defer hs.Close()
 	for _, path := range []string{"/api/v1/members", "/api/v1/status", "/api/v1/where/conversation/g:x", "/api/v1/grains", "/api/v1/metrics?window=1m"} {
 		req, _ := http.NewRequest(http.MethodGet, hs.URL+path, nil)

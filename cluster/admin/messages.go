@@ -18,38 +18,6 @@ import (
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
-// Messages and members from and for the business's own servers, which
-// speak HTTP, not the client protocol: a marketplace's backend posts "your
-// order shipped" into the buyer's conversation as its shop account, a
-// school's enrols students in a class group as its teacher, a help desk
-// copies a conversation into its ticket. A post or a membership change is
-// the named user's request through the actors API, held to every rule a
-// client's is (membership and role, blocks, mutes, rate limits, the content
-// policy, a first contact's budget); the transcript and the member list
-// are the operator's reads. All need the admin token: keep it on your
-// servers.
-func (s *Server) messageRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/v1/messages", s.auth(ScopeMessages, s.postMessage))
-	mux.HandleFunc("GET /api/v1/users/{user}/scheduled", s.auth(ScopeMessages, s.listScheduled))
-	mux.HandleFunc("GET /api/v1/users/{user}/conversations", s.auth(ScopeMessages, s.userConversations))
-	mux.HandleFunc("DELETE /api/v1/users/{user}/scheduled/{id}", s.auth(ScopeMessages, s.cancelScheduled))
-	mux.HandleFunc("GET /api/v1/conversations/{conv}/messages", s.auth(ScopeMessages, s.transcript))
-	mux.HandleFunc("GET /api/v1/conversations/{conv}/polls/{seq}", s.auth(ScopeMessages, s.pollResults))
-	mux.HandleFunc("POST /api/v1/conversations/{conv}/members", s.auth(ScopeMembers, s.changeMembers))
-	mux.HandleFunc("GET /api/v1/conversations/{conv}/members", s.auth(ScopeMembers, s.listMembers))
-	mux.HandleFunc("GET /api/v1/conversations/{conv}", s.auth(ScopeMembers, s.conversation))
-	mux.HandleFunc("POST /api/v1/conversations/{conv}/settings", s.auth(ScopeMembers, s.groupSettings))
-	mux.HandleFunc("POST /api/v1/conversations/{conv}/invites", s.auth(ScopeMembers, s.groupInvites))
-	mux.HandleFunc("GET /api/v1/users/{user}/profile", s.auth(ScopeMembers, s.userProfile))
-	mux.HandleFunc("PUT /api/v1/users/{user}/profile", s.auth(ScopeMembers, s.setUserProfile))
-	mux.HandleFunc("GET /api/v1/users/{user}/away", s.auth(ScopeMembers, s.userAway))
-	mux.HandleFunc("PUT /api/v1/users/{user}/away", s.auth(ScopeMembers, s.setUserAway))
-	mux.HandleFunc("GET /api/v1/users/{user}/quiet", s.auth(ScopeMembers, s.userQuiet))
-	mux.HandleFunc("PUT /api/v1/users/{user}/quiet", s.auth(ScopeMembers, s.setUserQuiet))
-	mux.HandleFunc("DELETE /api/v1/users/{user}/quiet", s.auth(ScopeMembers, s.clearUserQuiet))
-	mux.HandleFunc("POST /api/v1/users/{user}/conversations/{conv}/labels", s.auth(ScopeMembers, s.setUserLabels))
-}
-
 // MembersRequest is the body of POST /api/v1/conversations/{conv}/members:
 // a membership change made by Actor, held to Actor's rights (a group's
 // owner or admin adds and removes; a member leaves), as over the protocol.
@@ -67,6 +35,12 @@ var membershipOps = map[string]pb.MembershipChange_Op{"add": pb.MembershipChange
 	"leave": pb.MembershipChange_LEAVE, "set_role": pb.MembershipChange_SET_ROLE, "mute": pb.MembershipChange_MUTE,
 	"unmute": pb.MembershipChange_UNMUTE, "disband": pb.MembershipChange_DISBAND,
 	"approve": pb.MembershipChange_APPROVE, "decline": pb.MembershipChange_DECLINE}
+
+// MembershipChanged answers it: the seq of the change's system message.
+type MembershipChanged struct {
+	Conv string `json:"conv"`
+	Seq  uint64 `json:"seq"`
+}
 
 func (s *Server) changeMembers(w http.ResponseWriter, r *http.Request) {
 	var req MembersRequest
@@ -94,7 +68,7 @@ func (s *Server) changeMembers(w http.ResponseWriter, r *http.Request) {
 		sendRefused(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conv": conv, "seq": seq})
+	writeJSON(w, http.StatusOK, MembershipChanged{Conv: conv, Seq: seq})
 }
 
 // SettingsRequest is the body of POST /api/v1/conversations/{conv}/settings:
@@ -704,6 +678,12 @@ func pageLimit(w http.ResponseWriter, q url.Values) (int, bool) {
 
 // listScheduled answers a user's messages scheduled and not yet sent,
 // soonest first.
+// ScheduledPosts answers GET /api/v1/users/{user}/scheduled.
+type ScheduledPosts struct {
+	User      string          `json:"user"`
+	Scheduled []ScheduledPost `json:"scheduled"`
+}
+
 func (s *Server) listScheduled(w http.ResponseWriter, r *http.Request) {
 	user := r.PathValue("user")
 	list, err := s.node.ScheduledSends(r.Context(), user)
@@ -715,7 +695,7 @@ func (s *Server) listScheduled(w http.ResponseWriter, r *http.Request) {
 	for i, sc := range list {
 		out[i] = scheduledPost(user, sc)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": user, "scheduled": out})
+	writeJSON(w, http.StatusOK, ScheduledPosts{User: user, Scheduled: out})
 }
 
 // UserConversations answers GET /api/v1/users/{user}/conversations: a

@@ -507,7 +507,7 @@ func startAdminNode(t *testing.T, cfg actors.Config, api admin.Config) (*boot.No
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewServer(described(t, srv.Handler()))
 	t.Cleanup(hs.Close)
 	return node, func(method, path, token, body string, want int, out any) http.Header {
 		t.Helper()

@@ -10,25 +10,6 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
 
-// Moderation: an operator works the users' reports of messages, suspends
-// a user (a scammer on a marketplace) and lifts it, recalls any message,
-// and answers a user's request for their data or to be erased
-// (userdata.go). The grains own the rules (actors/reports.go,
-// actors/user_suspension.go, actors/conv_recall.go, actors/user_erase.go); these endpoints only
-// name the report, user or message and the terms. All need the token,
-// reads too: reports and suspension reasons are private.
-func (s *Server) moderationRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/users/{user}", s.auth(ScopeModeration, s.userStatus))
-	mux.HandleFunc("POST /api/v1/users/{user}/suspend", s.auth(ScopeModeration, s.userSuspend))
-	mux.HandleFunc("POST /api/v1/users/{user}/unsuspend", s.auth(ScopeModeration, s.userUnsuspend))
-	mux.HandleFunc("POST /api/v1/users/{user}/erase", s.auth(ScopeModeration, s.userErase))
-	mux.HandleFunc("GET /api/v1/users/{user}/messages", s.auth(ScopeModeration, s.userMessages))
-	mux.HandleFunc("POST /api/v1/conversations/{conv}/messages/{seq}/recall", s.auth(ScopeModeration, s.operatorRecall))
-	mux.HandleFunc("GET /api/v1/reports", s.auth(ScopeModeration, s.reports))
-	mux.HandleFunc("POST /api/v1/reports/{id}/resolve", s.auth(ScopeModeration, s.resolveReport))
-	mux.HandleFunc("GET /api/v1/reports/{id}/context", s.auth(ScopeModeration, s.reportContext))
-}
-
 // Report is one user's report of a message, as the report endpoints show it.
 type Report struct {
 	ID         string    `json:"id"`
@@ -149,6 +130,14 @@ func (s *Server) resolveReport(w http.ResponseWriter, r *http.Request) {
 // operatorRecall withdraws any user message (a scam link in a direct
 // conversation, where nobody else could): POST
 // /api/v1/conversations/{conv}/messages/{seq}/recall.
+// Recalled answers POST …/messages/{seq}/recall: the seq of the recall's
+// event.
+type Recalled struct {
+	Conv      string `json:"conv"`
+	Seq       uint64 `json:"seq"`
+	RecallSeq uint64 `json:"recall_seq"`
+}
+
 func (s *Server) operatorRecall(w http.ResponseWriter, r *http.Request) {
 	conv := r.PathValue("conv")
 	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
@@ -164,7 +153,7 @@ func (s *Server) operatorRecall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("message recalled by the operator", "by", callerOf(r), "conv", conv, "seq", seq, "event_seq", ev)
-	writeJSON(w, http.StatusOK, map[string]any{"conv": conv, "seq": seq, "recall_seq": ev})
+	writeJSON(w, http.StatusOK, Recalled{Conv: conv, Seq: seq, RecallSeq: ev})
 }
 
 // SuspendRequest is the body of POST /api/v1/users/{user}/suspend. At most

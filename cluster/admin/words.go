@@ -9,14 +9,6 @@ import (
 	"github.com/switchboard-im/switchboard/actors"
 )
 
-// The content policy's word lists (blocked and monitor-only), replaced at
-// run time: PUT stores them and every node takes them within
-// actors.Config.WordListReload.
-func (s *Server) wordRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/policy/words", s.auth(ScopeModeration, s.words))
-	mux.HandleFunc("PUT /api/v1/policy/words", s.auth(ScopeModeration, s.setWords))
-}
-
 // maxWordsBody fits two lists at their default limits (10,000 words of
 // 128 bytes each).
 const maxWordsBody = 4 << 20

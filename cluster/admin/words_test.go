@@ -63,7 +63,7 @@ func TestWordListsAtRunTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewServer(described(t, srv.Handler()))
 	defer hs.Close()
 	do := func(method, path, token string, body any) (int, map[string]any) {
 		t.Helper()
