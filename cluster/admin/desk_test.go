@@ -153,6 +153,12 @@ func TestDeskAPI(t *testing.T) {
 		t.Fatalf("queue: %v", q)
 	}
 	must(do(http.MethodPost, "/api/v1/desk/close", tok, map[string]any{"user": "c1", "conv": conv, "reason": "thanks"}))(200)
+	// The customer rates the session it closed, once, 1 to 5; nobody else does.
+	must(do(http.MethodPost, "/api/v1/desk/rate", tok, map[string]any{"user": "c1", "conv": conv, "score": 6}))(400)
+	must(do(http.MethodPost, "/api/v1/desk/rate", tok, map[string]any{"user": "a2", "conv": conv, "score": 1}))(403)
+	if out := must(do(http.MethodPost, "/api/v1/desk/rate", tok, map[string]any{"user": "c1", "conv": conv, "score": 5, "comment": "quick"}))(200); out["score"] != 5.0 || out["agent"] != "a2" || out["duplicate"] != false {
+		t.Fatalf("rating: %v", out)
+	}
 	out = must(do(http.MethodGet, "/api/v1/desk/agents/a2", tok, nil))(200)
 	if out["load"] != 0.0 {
 		t.Fatalf("a2 after the close: %v", out)
