@@ -75,7 +75,7 @@ func TestEraseUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	send("g:old", "bob", "she left")
-	if err := node.RegisterPushToken(ctx, "eve", "phone", "fcm", "token-1"); err != nil {
+	if err := node.RegisterPushToken(ctx, "eve", "phone", "fcm", "token-1", ""); err != nil {
 		t.Fatal(err)
 	}
 

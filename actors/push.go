@@ -162,7 +162,7 @@ func (u *user) ringPush(m *pb.RingOffline) {
 		words = push.Say(push.KeyIncomingVideoCall)
 	}
 	n := push.Notification{ID: "call:" + m.Call.Conv + ":" + m.Call.Id, Kind: push.KindCall, User: u.id,
-		Conv: m.Call.Conv, From: m.Call.Caller, Badge: int(u.totalUnread()), ExpiresAtMs: m.UntilMs}
+		Conv: m.Call.Conv, From: m.Call.Caller, Badge: int(u.totalUnread()), ExpiresAtMs: m.UntilMs, CallID: m.Call.Id, Video: m.Call.Video}
 	n.Say(words)
 	p.d.Enqueue(n)
 }
@@ -254,12 +254,14 @@ func cutUTF8(b []byte, n int) []byte {
 }
 
 // RegisterPushToken stores device's push token (replacing its previous
-// one): the device is notified while the user has no connected device.
-func (n *Runtime) RegisterPushToken(ctx context.Context, user, device, platform, token string) error {
+// one): the device is notified while the user has no connected device;
+// with voipToken (iOS), a call rings it as a VoIP push.
+func (n *Runtime) RegisterPushToken(ctx context.Context, user, device, platform, token, voipToken string) error {
 	if err := checkUser(user); err != nil {
 		return err
 	}
-	err := n.store.SetPushToken(ctx, storage.PushToken{UserID: user, DeviceID: device, Platform: platform, Token: token, UpdatedAt: time.Now()})
+	err := n.store.SetPushToken(ctx, storage.PushToken{UserID: user, DeviceID: device, Platform: platform, Token: token, VoIPToken: voipToken,
+		UpdatedAt: time.Now()})
 	if err != nil {
 		return fromPB(storeErr(err))
 	}
@@ -277,8 +279,8 @@ func (n *Runtime) UnregisterPushToken(ctx context.Context, user, device string) 
 	return nil
 }
 
-func (s *deviceSession) RegisterPush(ctx context.Context, platform, token string) error {
-	return s.rt.RegisterPushToken(ctx, s.user, s.device, platform, token)
+func (s *deviceSession) RegisterPush(ctx context.Context, platform, token, voipToken string) error {
+	return s.rt.RegisterPushToken(ctx, s.user, s.device, platform, token, voipToken)
 }
 
 func (s *deviceSession) UnregisterPush(ctx context.Context) error {

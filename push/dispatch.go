@@ -41,7 +41,13 @@ func init() { prometheus.MustRegister(notifications, attempts, invalidTokens, qu
 type Tokens interface {
 	ListPushTokens(ctx context.Context, userID string) ([]storage.PushToken, error)
 	DeletePushToken(ctx context.Context, userID, deviceID, token string) error
+	SetPushToken(ctx context.Context, t storage.PushToken) error
 }
+
+// PlatformVoIP names the gateway of iOS VoIP pushes in
+// Dispatcher.Gateways (APNs.VoIP): with one, a call rings each device
+// that registered a PushKit token through it instead of as an alert.
+const PlatformVoIP = "apns_voip"
 
 // Dispatcher sends coalesced notifications from its own goroutines, so
 // whoever hands one over (a user grain) never waits on a gateway: Enqueue
@@ -183,15 +189,14 @@ func (d *Dispatcher) deliver(n Notification) {
 		return
 	}
 	// One send per gateway, with the tokens of the platforms it serves.
-	type group struct {
-		platform string
-		gw       Gateway
-		toks     []storage.PushToken
-	}
 	var groups []*group
 	byGW := map[Gateway]*group{}
 	for _, t := range toks {
-		gw := d.Gateways[t.Platform]
+		platform, token := t.Platform, t.Token
+		if n.Kind == KindCall && t.VoIPToken != "" && d.Gateways[PlatformVoIP] != nil {
+			platform, token = PlatformVoIP, t.VoIPToken // rings as a call
+		}
+		gw := d.Gateways[platform]
 		if gw == nil {
 			gw = d.Default
 		}
@@ -200,11 +205,11 @@ func (d *Dispatcher) deliver(n Notification) {
 		}
 		g := byGW[gw]
 		if g == nil {
-			g = &group{platform: t.Platform, gw: gw}
+			g = &group{platform: platform, gw: gw}
 			byGW[gw] = g
 			groups = append(groups, g)
 		}
-		g.toks = append(g.toks, t)
+		g.toks, g.tokens = append(g.toks, t), append(g.tokens, token)
 	}
 	if len(groups) == 0 {
 		notifications.WithLabelValues("no_tokens").Inc()
@@ -214,13 +219,10 @@ func (d *Dispatcher) deliver(n Notification) {
 	var failed error
 	for _, g := range groups {
 		m := n
-		m.Tokens = make([]string, len(g.toks))
-		for i, t := range g.toks {
-			m.Tokens[i] = t.Token
-		}
+		m.Tokens = g.tokens
 		err := d.retry(n, g.platform, func(ctx context.Context) error {
 			res, err := g.gw.Send(ctx, m)
-			d.dropInvalid(g.toks, res.InvalidTokens)
+			d.dropInvalid(g, res.InvalidTokens)
 			return err
 		})
 		if err != nil {
@@ -270,23 +272,42 @@ func (d *Dispatcher) retry(n Notification, platform string, send func(context.Co
 	return fmt.Errorf("gave up after %d attempts: %w", d.MaxAttempts, last)
 }
 
+// group is the devices one gateway is sent a notification for: their
+// rows and, in the same order, the token it is sent to.
+type group struct {
+	platform string
+	gw       Gateway
+	toks     []storage.PushToken
+	tokens   []string
+}
+
 // dropInvalid deletes the rejected tokens, each only if its device did
-// not register a new one meanwhile.
-func (d *Dispatcher) dropInvalid(toks []storage.PushToken, invalid []string) {
+// not register a new one meanwhile. A rejected VoIP token is taken off
+// its row, so the device's next call rings as an alert.
+func (d *Dispatcher) dropInvalid(g *group, invalid []string) {
 	for _, bad := range invalid {
-		for _, t := range toks {
-			if t.Token != bad {
+		for i, t := range g.toks {
+			if g.tokens[i] != bad {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(d.ctx, d.AttemptTimeout)
-			err := d.Tokens.DeletePushToken(ctx, t.UserID, t.DeviceID, t.Token)
+			var err error
+			if g.platform == PlatformVoIP {
+				// Not conditional: a PushKit token registered in this
+				// instant is lost until the app registers it again,
+				// which apps do at each launch.
+				t.VoIPToken = ""
+				err = d.Tokens.SetPushToken(ctx, t)
+			} else {
+				err = d.Tokens.DeletePushToken(ctx, t.UserID, t.DeviceID, t.Token)
+			}
 			cancel()
 			if err != nil {
 				d.Log.Warn("push: could not drop an invalid token", "user", t.UserID, "device", t.DeviceID, "err", err)
 				continue
 			}
 			invalidTokens.Inc()
-			d.Log.Info("push: dropped a token the gateway reported invalid", "user", t.UserID, "device", t.DeviceID, "platform", t.Platform)
+			d.Log.Info("push: dropped a token the gateway reported invalid", "user", t.UserID, "device", t.DeviceID, "platform", g.platform)
 		}
 	}
 }

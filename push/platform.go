@@ -114,6 +114,51 @@ func (a *APNs) Send(ctx context.Context, n Notification) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	return a.post(ctx, n, body, func(h http.Header) {
+		h.Set("apns-topic", a.Topic)
+		h.Set("apns-push-type", "alert")
+		h.Set("apns-collapse-id", n.Conv) // coalesced on the device too
+	})
+}
+
+// VoIP is the gateway for calls ringing an iOS device that registered
+// its PushKit token (storage.PushToken.VoIPToken): Apple wakes the app,
+// which must report the call to CallKit at once (iOS ends an app that
+// does not), so the phone rings as for a call, not a notification.
+// Dispatcher.Gateways[PlatformVoIP].
+func (a *APNs) VoIP() Gateway { return apnsVoIP{a} }
+
+type apnsVoIP struct{ a *APNs }
+
+// VoIPPayload is the body of a call's VoIP push: no alert (the app
+// shows the call), what the app needs to report it and to join it.
+func VoIPPayload(n Notification) ([]byte, error) {
+	// caller_name: what CallKit shows (the caller's profile name, else id).
+	p := map[string]any{"aps": map[string]any{}, "kind": n.Kind, "conv": n.Conv, "call_id": n.CallID, "video": n.Video,
+		"caller": n.From, "caller_name": n.Title()}
+	if n.ConvTitle != "" {
+		p["conv_title"] = n.ConvTitle
+	}
+	if n.ExpiresAtMs != 0 {
+		p["expires_at_ms"] = n.ExpiresAtMs // it stops ringing then
+	}
+	return json.Marshal(p)
+}
+
+func (v apnsVoIP) Send(ctx context.Context, n Notification) (Result, error) {
+	body, err := VoIPPayload(n)
+	if err != nil {
+		return Result{}, err
+	}
+	return v.a.post(ctx, n, body, func(h http.Header) {
+		h.Set("apns-topic", v.a.Topic+".voip") // Apple's topic for the app's PushKit pushes
+		h.Set("apns-push-type", "voip")
+		h.Set("apns-priority", "10")
+	})
+}
+
+// post sends body to each of n's tokens, with the headers set adds.
+func (a *APNs) post(ctx context.Context, n Notification, body []byte, set func(http.Header)) (Result, error) {
 	jwt, err := a.token()
 	if err != nil {
 		return Result{}, err
@@ -126,9 +171,7 @@ func (a *APNs) Send(ctx context.Context, n Notification) (Result, error) {
 			return res, fmt.Errorf("%w: %v", ErrPermanent, err)
 		}
 		req.Header.Set("authorization", "bearer "+jwt)
-		req.Header.Set("apns-topic", a.Topic)
-		req.Header.Set("apns-push-type", "alert")
-		req.Header.Set("apns-collapse-id", n.Conv) // coalesced on the device too
+		set(req.Header)
 		if n.ExpiresAtMs != 0 {
 			// Apple stores it for a phone that is off only until then.
 			req.Header.Set("apns-expiration", strconv.FormatInt(n.ExpiresAtMs/1000, 10))
@@ -177,6 +220,10 @@ type FCM struct {
 	// (words.go); as APNs.Localized. Android shows the body for a key it
 	// lacks.
 	Localized bool
+	// CallsAsData: a ringing call reaches Android as a data message at
+	// high priority (FCMCallPayload), for the app to ring with its own
+	// full-screen call screen; iPhones on FCM still get the alert.
+	CallsAsData bool
 }
 
 // FCMPayload is the v1 request body for one device token; localized:
@@ -216,6 +263,30 @@ func FCMPayload(n Notification, token string, localized bool) ([]byte, error) {
 	}})
 }
 
+// FCMCallPayload is a ringing call as FCM.CallsAsData sends it: no
+// notification for Android to show itself (it would, and the app would
+// not run), the call in the data for the app's FirebaseMessagingService,
+// at high priority and not after the ring ends; the apns block keeps the
+// alert for an iPhone.
+func FCMCallPayload(n Notification, token string, localized bool) ([]byte, error) {
+	data := map[string]string{"kind": n.Kind, "conv": n.Conv, "call_id": n.CallID, "video": strconv.FormatBool(n.Video),
+		"caller": n.From, "caller_name": n.Title()}
+	android := map[string]any{"priority": "HIGH"}
+	alert := map[string]any{"title": n.Heading(), "body": n.body()}
+	if w, ok := n.words(); ok && localized {
+		alert["loc-key"], alert["loc-args"] = w.Key, argsOf(w)
+	}
+	aps := map[string]any{"alert": alert, "badge": n.Badge, "thread-id": n.Conv, "sound": "default"}
+	apsPresentation(aps, n)
+	apns := map[string]any{"payload": map[string]any{"aps": aps}}
+	if n.ExpiresAtMs != 0 {
+		data["expires_at_ms"] = strconv.FormatInt(n.ExpiresAtMs, 10)
+		android["ttl"] = fcmTTL(n.ExpiresAtMs, time.Now())
+		apns["headers"] = map[string]string{"apns-expiration": strconv.FormatInt(n.ExpiresAtMs/1000, 10)}
+	}
+	return json.Marshal(map[string]any{"message": map[string]any{"token": token, "android": android, "apns": apns, "data": data}})
+}
+
 // argsOf is w's arguments as the platforms take them: a list, never null.
 func argsOf(w Words) []string {
 	if w.Args == nil {
@@ -243,7 +314,11 @@ func (f *FCM) Send(ctx context.Context, n Notification) (Result, error) {
 	var res Result
 	var last error
 	for _, tok := range n.Tokens {
-		body, err := FCMPayload(n, tok, f.Localized)
+		payload := FCMPayload
+		if f.CallsAsData && n.Kind == KindCall {
+			payload = FCMCallPayload
+		}
+		body, err := payload(n, tok, f.Localized)
 		if err != nil {
 			return res, err
 		}

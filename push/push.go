@@ -48,8 +48,12 @@ type Notification struct {
 	// then (the conversation's timer, Unix ms): the gateways are told not
 	// to deliver it later, and an app removes it from the screen then.
 	// 0: something it covers stays.
-	ExpiresAtMs int64    `json:"expires_at_ms,omitempty"`
-	Tokens      []string `json:"tokens"`
+	ExpiresAtMs int64 `json:"expires_at_ms,omitempty"`
+	// CallID and Video: the call ringing (KindCall), for the app to
+	// answer it when it wakes.
+	CallID string   `json:"call_id,omitempty"`
+	Video  bool     `json:"video,omitempty"`
+	Tokens []string `json:"tokens"`
 }
 
 // Say sets n's text to the node's words w.

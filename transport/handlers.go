@@ -824,7 +824,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return c.cardClick(ctx, op.CardClick)
 
 	case *wirepb.Request_RegisterPush:
-		if err := sess.RegisterPush(ctx, op.RegisterPush.Platform, op.RegisterPush.Token); err != nil {
+		if err := sess.RegisterPush(ctx, op.RegisterPush.Platform, op.RegisterPush.Token, op.RegisterPush.VoipToken); err != nil {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_RegisterPush{RegisterPush: &wirepb.RegisterPushResult{}}}

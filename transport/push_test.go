@@ -424,6 +424,123 @@ func TestOfflinePushAPNsAndFCM(t *testing.T) {
 	}
 }
 
+// TestCallRingsAsVoIP, with the node's APNs gateway a local HTTP/2
+// server: an iPhone that registered its PushKit token beside its APNs
+// token rings for a call by a VoIP push (PushKit's topic and push type,
+// the call's id, kind and caller, not after the ring ends), and gets no
+// alert for it; a message still comes as an alert. A bad PushKit token
+// is taken off the device, and its next call rings by an alert.
+func TestCallRingsAsVoIP(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type hit struct{ token, pushType, topic, body string }
+	var mu sync.Mutex
+	var hits []hit
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		tok := strings.TrimPrefix(r.URL.Path, "/3/device/")
+		mu.Lock()
+		hits = append(hits, hit{tok, r.Header.Get("apns-push-type"), r.Header.Get("apns-topic"), string(b)})
+		mu.Unlock()
+		if tok == "voip-bad" {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"reason":"BadDeviceToken"}`)
+		}
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	apns := &push.APNs{BaseURL: srv.URL, Topic: "im.switchboard.test", TeamID: "TEAM", KeyID: "KEY", Key: key, Client: srv.Client()}
+	e := newEnv(t, envOptions{actors: actors.Config{CallRingTimeout: 2 * time.Second, Push: actors.PushConfig{
+		Gateways: map[string]push.Gateway{"apns": apns, push.PlatformVoIP: apns.VoIP()},
+		Coalesce: 50 * time.Millisecond, BaseBackoff: 5 * time.Millisecond,
+	}}})
+	ctx := tctx(t)
+	hitsTo := func(token string) []hit {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []hit
+		for _, h := range hits {
+			if h.token == token {
+				out = append(out, h)
+			}
+		}
+		return out
+	}
+	buyer := e.dial("buyer", "phone")
+	if _, err := buyer.SendText(ctx, client.ToUser("seller"), "still for sale?"); err != nil {
+		t.Fatal(err)
+	}
+	conv := wirepb.DirectConvID("buyer", "seller")
+	iphone := e.dial("seller", "iphone")
+	if err := iphone.RegisterPush(ctx, "apns", "alert-tok", client.WithVoIPToken("voip-tok")); err != nil {
+		t.Fatal(err)
+	}
+	if err := iphone.RegisterPush(ctx, "fcm", "x", client.WithVoIPToken("v")); wirepb.CodeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("a PushKit token for FCM: %v, want INVALID", err)
+	}
+	_ = iphone.Close()
+	e.offline(t, "seller")
+
+	if _, err := buyer.StartCall(ctx, conv, "c1", true, []byte("v=0 offer")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the iPhone rings by a VoIP push", func() bool { return len(hitsTo("voip-tok")) == 1 })
+	h := hitsTo("voip-tok")[0]
+	var body map[string]any
+	if err := json.Unmarshal([]byte(h.body), &body); err != nil || h.pushType != "voip" || h.topic != "im.switchboard.test.voip" ||
+		body["kind"] != "call" || body["call_id"] != "c1" || body["video"] != true || body["caller"] != "buyer" || body["conv"] != conv ||
+		body["expires_at_ms"] == nil {
+		t.Fatalf("the VoIP push: %+v (%v)", h, err)
+	}
+	if _, err := buyer.SendText(ctx, client.ToUser("seller"), "hello?"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the message comes as an alert", func() bool { return len(hitsTo("alert-tok")) > 0 })
+	for _, h := range hitsTo("alert-tok") {
+		if h.pushType != "alert" || h.topic != "im.switchboard.test" || strings.Contains(h.body, `"call"`) {
+			t.Fatalf("an alert for the call, or a message not as an alert: %+v", h)
+		}
+	}
+
+	// A bad PushKit token: the device keeps its APNs token, without it.
+	ipad := e.dial("seller", "ipad")
+	if err := ipad.RegisterPush(ctx, "apns", "ipad-alert", client.WithVoIPToken("voip-bad")); err != nil {
+		t.Fatal(err)
+	}
+	_ = ipad.Close()
+	e.offline(t, "seller")
+	if err := buyer.EndCall(ctx, conv, "c1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := buyer.StartCall(ctx, conv, "c2", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the bad PushKit token is dropped", func() bool {
+		toks, err := e.store.ListPushTokens(ctx, "seller")
+		return err == nil && len(toks) == 2 && toks[0].DeviceID == "ipad" && toks[0].VoIPToken == "" && toks[0].Token == "ipad-alert"
+	})
+	if err := buyer.EndCall(ctx, conv, "c2", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := buyer.StartCall(ctx, conv, "c3", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the iPad's next call rings by an alert", func() bool {
+		for _, h := range hitsTo("ipad-alert") {
+			if h.pushType == "alert" && strings.Contains(h.body, `"kind":"call"`) {
+				return true
+			}
+		}
+		return false
+	})
+	if n := len(hitsTo("voip-tok")); n != 3 {
+		t.Fatalf("the iPhone rang by %d VoIP pushes for three calls", n)
+	}
+}
+
 // TestOfflinePushMentionInLargeGroup: a large group (above the fan-out
 // threshold) notifies nobody, except the members a message mentions, and
 // those even where they muted it.

@@ -2,10 +2,8 @@ package transport
 
 import (
 	"math"
-	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/internal/linkpreview"
@@ -440,18 +438,10 @@ func decodeHello(b []byte) (*wirepb.Hello, error) {
 }
 
 // validateRegisterPush checks a push registration before the store does
-// (the same limits: storage.CheckPushToken).
+// (storage.CheckPushRegistration).
 func validateRegisterPush(r *wirepb.RegisterPushRequest) error {
-	if !slices.Contains(storage.PushPlatforms, r.Platform) {
-		return invalid("push platform %q is not one of %v", r.Platform, storage.PushPlatforms)
-	}
-	switch {
-	case r.Token == "":
-		return invalid("empty push token")
-	case len(r.Token) > storage.MaxPushTokenBytes:
-		return invalid("push token is %d bytes, limit %d", len(r.Token), storage.MaxPushTokenBytes)
-	case !utf8.ValidString(r.Token):
-		return invalid("push token is not UTF-8")
+	if err := storage.CheckPushRegistration(r.Platform, r.Token, r.VoipToken); err != nil {
+		return invalid("%v", err)
 	}
 	return nil
 }

@@ -191,7 +191,7 @@ func mergeCrashRun(t *testing.T, seed int64) {
 	if err := n.AckCursor(ctx, anon, "dev-v", vsync.Cursor); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.RegisterPushToken(ctx, anon, "dev-v", "fcm", "tok-v"); err != nil {
+	if err := n.RegisterPushToken(ctx, anon, "dev-v", "fcm", "tok-v", ""); err != nil {
 		t.Fatal(err)
 	}
 	readBefore := map[string]uint64{}

@@ -254,7 +254,9 @@ type Session interface {
 	// RegisterPush stores the device's push token for platform ("apns",
 	// "fcm" or "webhook"), replacing its previous one: the device is
 	// notified of messages while no device of the user is connected.
-	RegisterPush(ctx context.Context, platform, token string) error
+	// voipToken (apns only, may be empty): the app's PushKit token, by
+	// which a call rings the device as a call.
+	RegisterPush(ctx context.Context, platform, token, voipToken string) error
 	// UnregisterPush removes the device's push token.
 	UnregisterPush(ctx context.Context) error
 

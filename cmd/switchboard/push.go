@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/push"
+	"github.com/switchboard-im/switchboard/transport/client"
 )
 
 // pushFlags are serve's offline push flags: which gateways, and the
@@ -28,7 +29,7 @@ type pushFlags struct {
 	apnsURL, apnsKeyFile          string
 	apnsKeyID, apnsTeamID, topic  string
 	fcmURL, fcmProject, fcmToken  string
-	localized                     bool
+	localized, fcmCallsAsData     bool
 
 	reminders                                     actors.ReminderConfig
 	reminderWebhookURL, reminderWebhookSecretFile string
@@ -43,6 +44,7 @@ func (p *pushFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&p.topic, "push-apns-topic", "", "APNs: the app's bundle id")
 	f.StringVar(&p.apnsURL, "push-apns-url", "https://api.push.apple.com", "APNs provider API base URL (the sandbox: https://api.sandbox.push.apple.com)")
 	f.StringVar(&p.fcmProject, "push-fcm-project", "", "FCM HTTP v1: the Firebase project id; sets FCM on for fcm tokens")
+	f.BoolVar(&p.fcmCallsAsData, "push-fcm-calls-as-data", false, "FCM: a ringing call goes to Android as a high-priority data message, for the app to ring with its own call screen (the app must handle it: docs/OPERATIONS.md)")
 	f.StringVar(&p.fcmToken, "push-fcm-token-file", "", "FCM HTTP v1: file holding an OAuth2 access token, read again before every send (kept fresh by the deployment)")
 	f.StringVar(&p.fcmURL, "push-fcm-url", "https://fcm.googleapis.com", "FCM API base URL")
 	f.BoolVar(&p.localized, "push-localized", false, "APNs and FCM: send the node's own words (\"Missed call\", \"3 new messages\") as keys of the app's strings, for each phone to show in its language (the app must ship them: docs/OPERATIONS.md lists the keys)")
@@ -113,6 +115,9 @@ func (p *pushFlags) config() (actors.PushConfig, error) {
 		// One post per attempt: the dispatcher owns retries and dead letters.
 		cfg.Default = &push.Webhook{URL: p.webhookURL, Secret: secret, Client: client(), MaxAttempts: 1}
 	}
+	if p.fcmCallsAsData && p.fcmProject == "" {
+		return cfg, errors.New("--push-fcm-calls-as-data needs --push-fcm-project")
+	}
 	if p.localized && p.apnsKeyFile == "" && p.fcmProject == "" {
 		// The relay always gets the keys; only the platforms are told.
 		return cfg, errors.New("--push-localized needs --push-apns-key-file or --push-fcm-project")
@@ -125,7 +130,10 @@ func (p *pushFlags) config() (actors.PushConfig, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("--push-apns-key-file: %w", err)
 		}
-		cfg.Gateways["apns"] = &push.APNs{BaseURL: strings.TrimRight(p.apnsURL, "/"), Topic: p.topic, TeamID: p.apnsTeamID, KeyID: p.apnsKeyID, Key: key, Client: client(), Localized: p.localized}
+		apns := &push.APNs{BaseURL: strings.TrimRight(p.apnsURL, "/"), Topic: p.topic, TeamID: p.apnsTeamID, KeyID: p.apnsKeyID, Key: key, Client: client(), Localized: p.localized}
+		// The same key signs PushKit pushes: a device that registered a
+		// VoIP token rings for calls as a call.
+		cfg.Gateways["apns"], cfg.Gateways[push.PlatformVoIP] = apns, apns.VoIP()
 	}
 	if p.fcmProject != "" {
 		if p.fcmToken == "" {
@@ -133,6 +141,7 @@ func (p *pushFlags) config() (actors.PushConfig, error) {
 		}
 		file := p.fcmToken
 		cfg.Gateways["fcm"] = &push.FCM{BaseURL: strings.TrimRight(p.fcmURL, "/"), Project: p.fcmProject, Client: client(), Localized: p.localized,
+			CallsAsData: p.fcmCallsAsData,
 			TokenSource: func(context.Context) (string, error) {
 				b, err := os.ReadFile(file)
 				if err != nil {
@@ -168,7 +177,7 @@ func readP8(file string) (*ecdsa.PrivateKey, error) {
 func newPushCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "push", Short: "Offline push: register or remove a device's push token"}
 	var o clientOptions
-	var platform, token string
+	var platform, token, voipToken string
 	reg := &cobra.Command{
 		Use:     "register",
 		Short:   "Store the device's push token (apns, fcm or webhook); the device is notified while the user has none connected",
@@ -182,12 +191,13 @@ func newPushCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			return c.RegisterPush(ctx, platform, token)
+			return c.RegisterPush(ctx, platform, token, client.WithVoIPToken(voipToken))
 		},
 	}
 	o.register(reg.Flags())
 	reg.Flags().StringVar(&platform, "platform", "", "apns, fcm or webhook")
 	reg.Flags().StringVar(&token, "push-token", "", "the platform's device token")
+	reg.Flags().StringVar(&voipToken, "voip-token", "", "with apns: the app's PushKit token; calls ring it as VoIP pushes")
 	_ = reg.MarkFlagRequired("platform")
 	_ = reg.MarkFlagRequired("push-token")
 	var uo clientOptions

@@ -71,6 +71,7 @@ func TestPushFlags(t *testing.T) {
 		{[]string{"--push-fcm-project", "p", "--push-fcm-token-file", secret}, ""},
 		{[]string{"--push-webhook-url", "http://relay", "--push-webhook-secret-file", secret, "--push-localized"}, "--push-localized needs --push-apns-key-file or --push-fcm-project"},
 		{[]string{"--push-fcm-project", "p", "--push-fcm-token-file", secret, "--push-localized"}, ""},
+		{[]string{"--push-apns-key-file", p8, "--push-apns-key-id", "K", "--push-apns-team-id", "T", "--push-apns-topic", "app", "--push-fcm-calls-as-data"}, "--push-fcm-calls-as-data needs --push-fcm-project"},
 	} {
 		_, err := pushConfigFrom(t, tc.args...)
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
@@ -86,18 +87,21 @@ func TestPushFlags(t *testing.T) {
 	if a, ok := cfg.Gateways["apns"].(*push.APNs); !ok || a.BaseURL != "https://api.push.apple.com" || a.Topic != "app" || a.Localized {
 		t.Fatalf("apns gateway %+v", cfg.Gateways["apns"])
 	}
+	if cfg.Gateways[push.PlatformVoIP] == nil {
+		t.Fatal("APNs configured, and no gateway for VoIP pushes")
+	}
 	if w, ok := cfg.Default.(*push.Webhook); !ok || string(w.Secret) != "s3cret" || w.MaxAttempts != 1 {
 		t.Fatalf("webhook gateway %+v", cfg.Default)
 	}
 	pf, _ = pushConfigFrom(t, "--push-apns-key-file", p8, "--push-apns-key-id", "K", "--push-apns-team-id", "T", "--push-apns-topic", "app",
-		"--push-fcm-project", "p", "--push-fcm-token-file", secret, "--push-localized")
+		"--push-fcm-project", "p", "--push-fcm-token-file", secret, "--push-localized", "--push-fcm-calls-as-data")
 	if cfg, err = pf.config(); err != nil {
 		t.Fatal(err)
 	}
 	if a, ok := cfg.Gateways["apns"].(*push.APNs); !ok || !a.Localized {
 		t.Fatalf("apns gateway with --push-localized: %+v", cfg.Gateways["apns"])
 	}
-	if f, ok := cfg.Gateways["fcm"].(*push.FCM); !ok || !f.Localized {
+	if f, ok := cfg.Gateways["fcm"].(*push.FCM); !ok || !f.Localized || !f.CallsAsData {
 		t.Fatalf("fcm gateway with --push-localized: %+v", cfg.Gateways["fcm"])
 	}
 }

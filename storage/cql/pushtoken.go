@@ -15,10 +15,11 @@ type pushTokenRow struct {
 	DeviceID  string     `db:"device_id"`
 	Platform  string     `db:"platform"`
 	Token     string     `db:"push_token"`
+	VoIPToken *string    `db:"voip_token"` // null in rows written before it
 	UpdatedAt *time.Time `db:"updated_at"`
 }
 
-var pushCols = []string{"user_id", "device_id", "platform", "push_token", "updated_at"}
+var pushCols = []string{"user_id", "device_id", "platform", "push_token", "voip_token", "updated_at"}
 
 var (
 	pushSet  = mk(qb.Insert("push_tokens").Columns(pushCols...).ToCql())
@@ -38,7 +39,8 @@ func (s *Store) SetPushToken(ctx context.Context, t storage.PushToken) error {
 		return err
 	}
 	at := storage.Millis(t.UpdatedAt)
-	err := s.query(ctx, pushSet).BindStruct(pushTokenRow{UserID: t.UserID, DeviceID: t.DeviceID, Platform: t.Platform, Token: t.Token, UpdatedAt: &at}).ExecRelease()
+	err := s.query(ctx, pushSet).BindStruct(pushTokenRow{UserID: t.UserID, DeviceID: t.DeviceID, Platform: t.Platform, Token: t.Token,
+		VoIPToken: &t.VoIPToken, UpdatedAt: &at}).ExecRelease()
 	return s.wrap(fmt.Sprintf("set push token %q/%q", t.UserID, t.DeviceID), err)
 }
 
@@ -77,6 +79,9 @@ func (s *Store) ListPushTokens(ctx context.Context, userID string) ([]storage.Pu
 	out := make([]storage.PushToken, len(rows))
 	for i, r := range rows {
 		out[i] = storage.PushToken{UserID: r.UserID, DeviceID: r.DeviceID, Platform: r.Platform, Token: r.Token, UpdatedAt: fromTS(r.UpdatedAt)}
+		if r.VoIPToken != nil {
+			out[i].VoIPToken = *r.VoIPToken
+		}
 	}
 	return out, nil
 }

@@ -94,3 +94,19 @@ func TestUserConvCodecArchived(t *testing.T) {
 		}
 	}
 }
+
+// A push token stored before VoIP tokens decodes, with none.
+func TestPushTokenCodecBeforeVoIP(t *testing.T) {
+	e := newEncoder(32)
+	e.string("apns")
+	e.string("tok")
+	e.time(time.UnixMilli(1000))
+	got, err := decodePushToken("u", "d", e.b)
+	if err != nil || got.Token != "tok" || got.VoIPToken != "" || got.UpdatedAt.UnixMilli() != 1000 {
+		t.Fatalf("old row: %+v %v", got, err)
+	}
+	got, err = decodePushToken("u", "d", encodePushToken(storage.PushToken{Platform: "apns", Token: "tok", VoIPToken: "voip"}))
+	if err != nil || got.VoIPToken != "voip" {
+		t.Fatalf("new row: %+v %v", got, err)
+	}
+}

@@ -15,10 +15,11 @@ import (
 func pushTokenKey(user, device string) []byte { return key(tagPushToken, user, device) }
 
 func encodePushToken(t storage.PushToken) []byte {
-	e := newEncoder(16 + len(t.Platform) + len(t.Token))
+	e := newEncoder(16 + len(t.Platform) + len(t.Token) + len(t.VoIPToken))
 	e.string(t.Platform)
 	e.string(t.Token)
 	e.time(t.UpdatedAt)
+	e.string(t.VoIPToken) // last: rows written before it have none
 	return e.b
 }
 
@@ -28,6 +29,9 @@ func decodePushToken(user, device string, b []byte) (storage.PushToken, error) {
 	t.Platform = d.string()
 	t.Token = d.string()
 	t.UpdatedAt = d.time()
+	if len(d.b) > 0 {
+		t.VoIPToken = d.string()
+	}
 	return t, d.err
 }
 

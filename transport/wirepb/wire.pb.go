@@ -11410,9 +11410,13 @@ func (x *ReportResult) GetDuplicate() bool {
 // from others in conversations not muted are notified through the
 // node's push gateway for the platform (coalesced per conversation).
 type RegisterPushRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Platform      string                 `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"` // "apns", "fcm" or "webhook"
-	Token         string                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`       // the platform's device token, at most 1024 bytes
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Platform string                 `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"` // "apns", "fcm" or "webhook"
+	Token    string                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`       // the platform's device token, at most 1024 bytes
+	// voip_token: with "apns", the app's PushKit token (at most 1024
+	// bytes): a call ringing for the user then reaches this device as a
+	// VoIP push, for the app to show with CallKit, instead of an alert.
+	VoipToken     string `protobuf:"bytes,3,opt,name=voip_token,json=voipToken,proto3" json:"voip_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -11457,6 +11461,13 @@ func (x *RegisterPushRequest) GetPlatform() string {
 func (x *RegisterPushRequest) GetToken() string {
 	if x != nil {
 		return x.Token
+	}
+	return ""
+}
+
+func (x *RegisterPushRequest) GetVoipToken() string {
+	if x != nil {
+		return x.VoipToken
 	}
 	return ""
 }
@@ -15399,10 +15410,12 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04read\x18\x02 \x01(\bR\x04read\"I\n" +
 	"\fReportResult\x12\x1b\n" +
 	"\treport_id\x18\x01 \x01(\tR\breportId\x12\x1c\n" +
-	"\tduplicate\x18\x02 \x01(\bR\tduplicate\"G\n" +
+	"\tduplicate\x18\x02 \x01(\bR\tduplicate\"f\n" +
 	"\x13RegisterPushRequest\x12\x1a\n" +
 	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x14\n" +
-	"\x05token\x18\x02 \x01(\tR\x05token\"\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\x12\x1d\n" +
+	"\n" +
+	"voip_token\x18\x03 \x01(\tR\tvoipToken\"\x14\n" +
 	"\x12RegisterPushResult\"\x17\n" +
 	"\x15UnregisterPushRequest\"\x16\n" +
 	"\x14UnregisterPushResult\"'\n" +

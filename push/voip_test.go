@@ -1,0 +1,203 @@
+package push_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/push"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// A call's VoIP push: Apple's PushKit topic and push type, the highest
+// priority, no later than the ring ends, and what the app reports to
+// CallKit; an invalid VoIP token is reported like any other.
+func TestAPNsVoIPRequestFormat(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(30 * time.Second).UnixMilli()
+	srv := h2(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("apns-topic") != "im.switchboard.app.voip" || r.Header.Get("apns-push-type") != "voip" || r.Header.Get("apns-priority") != "10" ||
+			r.Header.Get("apns-expiration") != strconv.FormatInt(until/1000, 10) {
+			t.Errorf("headers %v", r.Header)
+		}
+		var body map[string]any
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &body); err != nil || body["kind"] != "call" || body["call_id"] != "c1" || body["video"] != true ||
+			body["caller"] != "buyer" || body["caller_name"] != "Bea" || body["conv"] != "d:buyer:seller" || body["expires_at_ms"] != float64(until) {
+			t.Errorf("body %s: %v", b, err)
+		}
+		if aps, _ := body["aps"].(map[string]any); aps == nil || len(aps) != 0 {
+			t.Errorf("aps of a VoIP push: %v (the app shows the call, not an alert)", body["aps"])
+		}
+		if strings.HasSuffix(r.URL.Path, "/gone") {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"reason":"BadDeviceToken"}`)
+		}
+	})
+	a := &push.APNs{BaseURL: srv.URL, Topic: "im.switchboard.app", TeamID: "T", KeyID: "K", Key: key, Client: srv.Client()}
+	res, err := a.VoIP().Send(context.Background(), push.Notification{ID: "call:d:buyer:seller:c1", Kind: push.KindCall, User: "seller",
+		Conv: "d:buyer:seller", From: "buyer", FromName: "Bea", CallID: "c1", Video: true, ExpiresAtMs: until, Tokens: []string{"live", "gone"}})
+	if err != nil || len(res.InvalidTokens) != 1 || res.InvalidTokens[0] != "gone" {
+		t.Fatalf("result %+v %v", res, err)
+	}
+}
+
+// record is a Gateway that keeps the tokens each notification went to,
+// and reports the ones named invalid.
+type record struct {
+	mu      sync.Mutex
+	sent    map[string][]string // notification id → tokens
+	invalid map[string]bool
+}
+
+func (g *record) Send(_ context.Context, n push.Notification) (push.Result, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.sent == nil {
+		g.sent = map[string][]string{}
+	}
+	g.sent[n.ID] = append(g.sent[n.ID], n.Tokens...)
+	var res push.Result
+	for _, t := range n.Tokens {
+		if g.invalid[t] {
+			res.InvalidTokens = append(res.InvalidTokens, t)
+		}
+	}
+	return res, nil
+}
+
+func (g *record) tokens(id string) []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sent[id]
+}
+
+// The dispatcher rings a device that registered a VoIP token through the
+// VoIP gateway, and only for a call; a message goes to its APNs token. A
+// device without one rings by an alert, as does every device where the
+// node has no VoIP gateway. A VoIP token the gateway rejects is taken off
+// its device, whose APNs token stays.
+func TestDispatcherRingsVoIPTokens(t *testing.T) {
+	s := tokenStore(t)
+	ctx := context.Background()
+	for _, tok := range []storage.PushToken{
+		{UserID: "u", DeviceID: "iphone", Platform: "apns", Token: "alert-1", VoIPToken: "voip-1"},
+		{UserID: "u", DeviceID: "ipad", Platform: "apns", Token: "alert-2"},
+		{UserID: "u", DeviceID: "old", Platform: "apns", Token: "alert-3", VoIPToken: "voip-gone"},
+	} {
+		if err := s.SetPushToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apns, voip := &record{}, &record{invalid: map[string]bool{"voip-gone": true}}
+	d := &push.Dispatcher{Tokens: s, Gateways: map[string]push.Gateway{"apns": apns, push.PlatformVoIP: voip}}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	d.Enqueue(push.Notification{ID: "call", Kind: push.KindCall, User: "u", Conv: "d:u:v", CallID: "c1"})
+	d.Enqueue(push.Notification{ID: "msg", User: "u", Conv: "d:u:v", Count: 1})
+	eventually(t, func() bool { return len(apns.tokens("msg")) == 3 && len(apns.tokens("call")) == 1 })
+	if got := strings.Join(voip.tokens("call"), ","); got != "voip-1,voip-gone" {
+		t.Fatalf("VoIP pushes of the call to %s", got)
+	}
+	if got := strings.Join(apns.tokens("call"), ","); got != "alert-2" {
+		t.Fatalf("alerts of the call to %s (the device without a VoIP token)", got)
+	}
+	if got := strings.Join(apns.tokens("msg"), ","); got != "alert-2,alert-1,alert-3" { // by device id
+		t.Fatalf("the message to %s", got)
+	}
+	var toks []storage.PushToken
+	eventually(t, func() bool {
+		toks, _ = s.ListPushTokens(ctx, "u")
+		return len(toks) == 3 && toks[2].DeviceID == "old" && toks[2].VoIPToken == ""
+	})
+	if toks[2].Token != "alert-3" || toks[1].VoIPToken != "voip-1" {
+		t.Fatalf("after the rejected VoIP token: %+v", toks)
+	}
+
+	// Without a VoIP gateway every device rings by an alert.
+	plain := &record{}
+	d2 := &push.Dispatcher{Tokens: s, Gateways: map[string]push.Gateway{"apns": plain}}
+	if err := d2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Stop()
+	d2.Enqueue(push.Notification{ID: "call2", Kind: push.KindCall, User: "u", Conv: "d:u:v", CallID: "c2"})
+	eventually(t, func() bool { return len(plain.tokens("call2")) == 3 })
+}
+
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("timed out")
+}
+
+// With CallsAsData a ringing call reaches Android as data only, at high
+// priority and not after the ring, and an iPhone on FCM as an alert; a
+// message is unchanged, and without the option a call is an alert.
+func TestFCMCallsAsData(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []map[string]any
+	srv := h2(t, func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Message map[string]any `json:"message"`
+		}
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Errorf("body %s: %v", b, err)
+		}
+		mu.Lock()
+		bodies = append(bodies, body.Message)
+		mu.Unlock()
+	})
+	until := time.Now().Add(30 * time.Second).UnixMilli()
+	call := push.Notification{ID: "call:d:a:b:c1", Kind: push.KindCall, User: "b", Conv: "d:a:b", From: "a", CallID: "c1", Video: true,
+		ExpiresAtMs: until, Tokens: []string{"t"}}
+	call.Say(push.Say(push.KeyIncomingVideoCall))
+	send := func(calls bool, n push.Notification) map[string]any {
+		t.Helper()
+		mu.Lock()
+		bodies = nil
+		mu.Unlock()
+		f := &push.FCM{BaseURL: srv.URL, Project: "p", Client: srv.Client(), CallsAsData: calls,
+			TokenSource: func(context.Context) (string, error) { return "ya29", nil }}
+		if _, err := f.Send(context.Background(), n); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return bodies[0]
+	}
+	m := send(true, call)
+	data, _ := m["data"].(map[string]any)
+	android, _ := m["android"].(map[string]any)
+	alert, _ := m["apns"].(map[string]any)["payload"].(map[string]any)["aps"].(map[string]any)["alert"].(map[string]any)
+	if m["notification"] != nil || android["notification"] != nil || android["priority"] != "HIGH" || android["ttl"] == nil ||
+		data["kind"] != "call" || data["call_id"] != "c1" || data["video"] != "true" || data["caller"] != "a" || data["expires_at_ms"] != strconv.FormatInt(until, 10) ||
+		alert["body"] != "Incoming video call" {
+		t.Fatalf("a call as data: %v", m)
+	}
+	if m := send(false, call); m["notification"] == nil {
+		t.Fatalf("a call without CallsAsData: %v", m)
+	}
+	if m := send(true, push.Notification{User: "b", Conv: "d:a:b", From: "a", Count: 1, Text: "hi", Tokens: []string{"t"}}); m["notification"] == nil {
+		t.Fatalf("a message with CallsAsData: %v", m)
+	}
+}
