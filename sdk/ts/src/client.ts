@@ -1748,10 +1748,12 @@ export class Client {
   /**
    * registerPush stores this device's push token ("apns", "fcm" or
    * "webhook"): while none of the user's devices is connected, the node
-   * notifies it of messages through its push gateway.
+   * notifies it of messages through its push gateway. voipToken (with
+   * "apns"): the iOS app's PushKit token, by which a call rings the
+   * device as a VoIP push for CallKit.
    */
-  async registerPush(platform: "apns" | "fcm" | "webhook", token: string): Promise<void> {
-    await this.request({ case: "registerPush", value: { platform, token } });
+  async registerPush(platform: "apns" | "fcm" | "webhook", token: string, opts: { voipToken?: string } = {}): Promise<void> {
+    await this.request({ case: "registerPush", value: { platform, token, voipToken: opts.voipToken ?? "" } });
   }
 
   /**
