@@ -296,6 +296,75 @@ func TestCallEndings(t *testing.T) {
 	wantCode(t, err, pb.Code_FROZEN, "a call into a frozen conversation")
 }
 
+// A call nobody answered is news to the callee: it counts in their unread
+// (and total), brings the archived conversation back and is the
+// conversation's last message; an answered, declined or dropped call is
+// not, and nothing of a call counts for the caller. A recount from the
+// log (the user grain activated anew) agrees.
+func TestMissedCallIsUnread(t *testing.T) {
+	cfg := actors.Config{CallRingTimeout: 200 * time.Millisecond, IdleTimeout: 300 * time.Millisecond}
+	node := startCluster(t, 1, openStore(t), cfg)[0]
+	ctx := tctx(t)
+	conv := actors.DirectConvID("buyer", "seller")
+	if _, err := node.SendDirect(ctx, "seller", &pb.SendMessage{Sender: "buyer", Body: []byte("hi")}); err != nil {
+		t.Fatal(err)
+	}
+	buyer, _ := connect(t, node, "buyer", "phone")
+	unread := func(user string) (uint64, uint64, bool) {
+		t.Helper()
+		l, err := node.ListConversations(ctx, user, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range l.Conversations {
+			if c.Conv == conv {
+				return c.Unread, l.TotalUnread, c.Archived
+			}
+		}
+		return 0, l.TotalUnread, true // not in the main list
+	}
+	if err := node.SetArchived(ctx, "seller", conv, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := callStep(ctx, node, conv, "buyer", "phone", pb.CallOp_START, "c1", ""); err != nil {
+		t.Fatal(err)
+	}
+	missed := waitCallEvent(t, buyer, "the call is missed", ended("missed"))
+	if n, total, archived := unread("seller"); n != 2 || total != 2 || archived {
+		t.Fatalf("the callee after a missed call: unread %d, total %d, archived %v; want 2, 2, false", n, total, archived)
+	}
+	if n, _, _ := unread("buyer"); n != 0 {
+		t.Fatalf("the caller's unread %d after its own missed call", n)
+	}
+	l, _ := node.ListConversations(ctx, "seller", "", 0)
+	if last := l.Conversations[0].LastMessage; last == nil || last.Seq != missed.Seq {
+		t.Fatalf("the last message %v, want the missed call's record at %d", last, missed.Seq)
+	}
+	if _, err := callStep(ctx, node, conv, "buyer", "phone", pb.CallOp_START, "c2", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.CallStep(ctx, &pb.CallOp{Conv: conv, User: "seller", Device: "phone", Op: pb.CallOp_DECLINE, CallId: "c2", Reason: "busy"}); err != nil {
+		t.Fatal(err)
+	}
+	waitCallEvent(t, buyer, "the call is declined", ended("declined"))
+	if _, err := callStep(ctx, node, conv, "buyer", "phone", pb.CallOp_START, "c3", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := callStep(ctx, node, conv, "buyer", "phone", pb.CallOp_END, "c3", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitCallEvent(t, buyer, "the call is cancelled", ended("cancelled"))
+	if n, _, _ := unread("seller"); n != 3 {
+		t.Fatalf("the callee after a declined and a cancelled call: unread %d, want 3", n)
+	}
+	// The seller's grain (no device) passivates; its next activation
+	// rebuilds the count from the log (scanUnread).
+	time.Sleep(3 * cfg.IdleTimeout)
+	if n, total, _ := unread("seller"); n != 3 || total != 3 {
+		t.Fatalf("recounted: unread %d, total %d; want 3", n, total)
+	}
+}
+
 // In a service conversation the desk's agent calls the customer, who
 // answers; the customer's own call is refused (the desk calls back), and
 // so is a supervisor's who is a plain member.

@@ -69,7 +69,7 @@ func (c *conversation) extendNoncount(from uint64) {
 			return
 		}
 		for i := range page {
-			if !isNews(page[i].Kind, page[i].RefSeq, page[i].Recalled()) {
+			if !isNews(page[i].Kind, page[i].RefSeq, page[i].Recalled(), page[i].Body) {
 				c.addNoncount(page[i].Seq)
 			}
 			c.noteMentions(&page[i])

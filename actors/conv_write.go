@@ -486,7 +486,7 @@ func (c *conversation) adopted(ctx actor.Context, m *adoptDone) {
 
 // noteDurable keeps the summary state in step with the durable log.
 func (c *conversation) noteDurable(m *storage.Message) {
-	if !isNews(m.Kind, m.RefSeq, m.Recalled()) {
+	if !isNews(m.Kind, m.RefSeq, m.Recalled(), m.Body) {
 		c.addNoncount(m.Seq)
 	}
 	c.noteMentions(m)

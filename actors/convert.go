@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"bytes"
+	"encoding/json"
 	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
@@ -96,20 +98,43 @@ func fromMillis(ms int64) time.Time {
 func convKindToPB(k storage.ConvKind) pb.ConvKind { return pb.ConvKind(k) }
 
 // isNews is the one rule of what a message is to the members other than
-// its sender: a text, a new card or a new poll, not recalled. It counts towards their
-// unread and brings an archived conversation back; sending it implies the
-// sender has read up to it. An edit, a card's update, a reaction, a vote,
-// a poll's close, a recall event or a system note is not news.
-func isNews(kind storage.MessageKind, refSeq uint64, recalled bool) bool {
-	return kind.Content() && refSeq == 0 && !recalled
+// its sender: a text, a new card or a new poll, not recalled, or the
+// record of a call nobody answered (its sender is the caller: the callee
+// missed it). It counts towards their unread and brings an archived
+// conversation back; sending it implies the sender has read up to it. An
+// edit, a card's update, a reaction, a vote, a poll's close, a recall
+// event or any other system note is not news. The SDKs mirror it.
+func isNews(kind storage.MessageKind, refSeq uint64, recalled bool, body []byte) bool {
+	return kind.Content() && refSeq == 0 && !recalled || kind == storage.MsgSystem && unansweredCall(body) != nil
 }
 
 // countsAsUnread: m counts towards user's unread (isNews, from someone else).
 func countsAsUnread(m *storage.Message, user string) bool {
-	return isNews(m.Kind, m.RefSeq, m.Recalled()) && m.Sender != user
+	return isNews(m.Kind, m.RefSeq, m.Recalled(), m.Body) && m.Sender != user
 }
 
 // pbIsNews is isNews of a message as the grains pass it.
 func pbIsNews(m *pb.Message) bool {
-	return isNews(storage.MessageKind(m.Kind), m.RefSeq, m.Recalled)
+	return isNews(storage.MessageKind(m.Kind), m.RefSeq, m.Recalled, m.Body)
+}
+
+// callRecord is the body of a system message recording a call's end
+// (conversation.endCall).
+type callRecord struct {
+	Op, Callee, Outcome string
+	Video               bool
+}
+
+// unansweredCall is the record in a system message's body of a call
+// nobody answered (missed, or cancelled while it rang); nil for any other
+// body. The substring test keeps other system notes from being parsed.
+func unansweredCall(body []byte) *callRecord {
+	if !bytes.Contains(body, []byte(`"op":"call"`)) {
+		return nil
+	}
+	var rec callRecord
+	if json.Unmarshal(body, &rec) != nil || rec.Op != "call" || rec.Outcome != callMissed && rec.Outcome != callCancelled {
+		return nil
+	}
+	return &rec
 }

@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -171,14 +170,8 @@ func (u *user) ringPush(m *pb.RingOffline) {
 // call to user that nobody answered (none, an empty Key, for any other
 // message).
 func missedCall(m *pb.Message, user string) push.Words {
-	if m.Kind != pb.MessageKind_SYSTEM || !bytes.Contains(m.Body, []byte(`"op":"call"`)) {
-		return push.Words{}
-	}
-	var rec struct {
-		Callee, Outcome string
-		Video           bool
-	}
-	if json.Unmarshal(m.Body, &rec) != nil || rec.Callee != user || rec.Outcome != callMissed && rec.Outcome != callCancelled {
+	rec := unansweredCall(m.Body)
+	if m.Kind != pb.MessageKind_SYSTEM || rec == nil || rec.Callee != user {
 		return push.Words{}
 	}
 	if rec.Video {
@@ -194,6 +187,15 @@ func missedCall(m *pb.Message, user string) push.Words {
 // (a file, a poll, a place), words keys them for the app to translate.
 func messagePreview(m *pb.Message, n int) (text string, words push.Words) {
 	switch {
+	case m.Kind == pb.MessageKind_SYSTEM: // the node's JSON: no preview, but a missed call's words
+		switch rec := unansweredCall(m.Body); {
+		case rec == nil:
+			return "", push.Words{}
+		case rec.Video:
+			return wordsPreview(n, push.KeyMissedVideoCall)
+		default:
+			return wordsPreview(n, push.KeyMissedCall)
+		}
 	case m.Kind == pb.MessageKind_CARD:
 		return "", push.Words{}
 	case m.Kind == pb.MessageKind_POLL:

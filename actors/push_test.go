@@ -52,6 +52,27 @@ func TestMessagePreviewOfAFile(t *testing.T) {
 	}
 }
 
+// A system message is previewed by nothing (its JSON is no text to
+// show), but a missed call by the node's words: the unread reminder's
+// e-mail says "Missed call", never the record.
+func TestMessagePreviewOfASystemMessage(t *testing.T) {
+	sys := func(body string) *pb.Message { return &pb.Message{Kind: pb.MessageKind_SYSTEM, Body: []byte(body)} }
+	for _, tc := range []struct {
+		m     *pb.Message
+		want  string
+		words push.Words
+	}{
+		{sys(`{"actor":"a","callee":"b","op":"call","outcome":"missed"}`), "Missed call", push.Say(push.KeyMissedCall)},
+		{sys(`{"actor":"a","callee":"b","op":"call","outcome":"cancelled","video":true}`), "Missed video call", push.Say(push.KeyMissedVideoCall)},
+		{sys(`{"actor":"a","callee":"b","op":"call","outcome":"ended","duration_ms":5}`), "", push.Words{}},
+		{sys(`{"op":"add","actor":"a","users":["b"]}`), "", push.Words{}},
+	} {
+		if got, words := messagePreview(tc.m, 120); got != tc.want || !reflect.DeepEqual(words, tc.words) {
+			t.Errorf("messagePreview(%s) = %q, %v; want %q, %v", tc.m.Body, got, words, tc.want, tc.words)
+		}
+	}
+}
+
 // A poll is previewed by its question, marked as a poll; a card by
 // nothing (its JSON is no text to show).
 func TestMessagePreviewOfAPollAndACard(t *testing.T) {

@@ -1,6 +1,8 @@
 package client
 
 import (
+	"bytes"
+	"encoding/json"
 	"maps"
 	"slices"
 	"sort"
@@ -205,11 +207,49 @@ func (m Message) IsEdit() bool { return m.Kind == wirepb.MessageKind_NORMAL && m
 
 // IsNews reports whether m is news to everyone but its sender, as the
 // server rules: a text, a new card or a new poll (not an edit, a card's
-// update or a poll's close), not recalled. Such a message from someone else counts as unread; sending
-// one implies having read up to it.
+// update or a poll's close), not recalled, or the record of a call nobody
+// answered (MissedCall; its sender is the caller). Such a message from
+// someone else counts as unread; sending one implies having read up to it.
 func (m Message) IsNews() bool {
 	return (m.Kind == wirepb.MessageKind_NORMAL || m.Kind == wirepb.MessageKind_CARD || m.Kind == wirepb.MessageKind_POLL) &&
-		m.RefSeq == 0 && !m.Recalled
+		m.RefSeq == 0 && !m.Recalled || m.MissedCall() != nil
+}
+
+// CallRecord is a system message's record of a call that ended
+// (docs/PROTOCOL.md, "Calls").
+type CallRecord struct {
+	Call       string `json:"call"`
+	Caller     string `json:"actor"`
+	Callee     string `json:"callee"`
+	Video      bool   `json:"video"`
+	Outcome    string `json:"outcome"` // missed, declined, cancelled, ended, dropped
+	DurationMs int64  `json:"duration_ms"`
+	By         string `json:"by"`
+	Reason     string `json:"reason"`
+}
+
+// CallRecord is m's record of a call, nil if m is none.
+func (m Message) CallRecord() *CallRecord {
+	if m.Kind != wirepb.MessageKind_SYSTEM || !bytes.Contains(m.Body, []byte(`"op":"call"`)) {
+		return nil
+	}
+	var rec struct {
+		Op string `json:"op"`
+		CallRecord
+	}
+	if json.Unmarshal(m.Body, &rec) != nil || rec.Op != "call" {
+		return nil
+	}
+	return &rec.CallRecord
+}
+
+// MissedCall is m's record of a call nobody answered (missed, or
+// cancelled while it rang): news to the callee, nil for any other message.
+func (m Message) MissedCall() *CallRecord {
+	if rec := m.CallRecord(); rec != nil && (rec.Outcome == "missed" || rec.Outcome == "cancelled") {
+		return rec
+	}
+	return nil
 }
 
 func fromWire(m *wirepb.Message) Message {

@@ -449,3 +449,29 @@ func TestStoreLetsGoOfAHolesReactions(t *testing.T) {
 		t.Fatalf("%d reactions held for the hole given up, want 0", n)
 	}
 }
+
+// The record of a call nobody answered is news to the callee, as on the
+// server: it counts as unread; the other outcomes and other system notes
+// do not.
+func TestStoreMissedCallIsUnread(t *testing.T) {
+	s := newStore(0)
+	s.setUser("me")
+	record := func(seq uint64, outcome string) *wirepb.Message {
+		m := msg("d:bob:me", seq, "bob", "", `{"actor":"bob","call":"c`+strconv.FormatUint(seq, 10)+`","callee":"me","op":"call","outcome":"`+outcome+`","video":true}`)
+		m.Kind = wirepb.MessageKind_SYSTEM
+		return m
+	}
+	note := msg("d:bob:me", 5, "bob", "", `{"op":"add","actor":"bob"}`)
+	note.Kind = wirepb.MessageKind_SYSTEM
+	s.addMessages([]*wirepb.Message{record(1, "missed"), record(2, "ended"), record(3, "cancelled"), record(4, "declined"), note}, true)
+	if c, _ := s.conversation("d:bob:me"); c.Unread != 2 {
+		t.Fatalf("unread %d after a missed, an ended, a cancelled and a declined call and a note; want 2", c.Unread)
+	}
+	got := fromWire(record(1, "missed")).MissedCall()
+	if got == nil || got.Caller != "bob" || got.Callee != "me" || !got.Video || got.Call != "c1" {
+		t.Fatalf("missed call %+v", got)
+	}
+	if fromWire(record(2, "ended")).MissedCall() != nil || fromWire(record(2, "ended")).CallRecord().Outcome != "ended" || fromWire(note).CallRecord() != nil {
+		t.Fatal("a call that was answered, or a note, read as missed")
+	}
+}

@@ -16,12 +16,43 @@ export interface Card {
 /**
  * isNews: whether m is news to everyone but its sender, as the server rules:
  * a text, a new card or a new poll (not an edit, a card's update or a poll's
- * close), not recalled. Such a
- * message from someone else counts as unread and brings an archived
- * conversation back.
+ * close), not recalled, or the record of a call nobody answered (missedCall;
+ * its sender is the caller). Such a message from someone else counts as
+ * unread and brings an archived conversation back.
  */
 export function isNews(m: ChatMessage): boolean {
-  return (m.kind === "normal" || m.kind === "card" || m.kind === "poll") && !m.refSeq && !m.recalled;
+  return ((m.kind === "normal" || m.kind === "card" || m.kind === "poll") && !m.refSeq && !m.recalled) || missedCall(m) !== undefined;
+}
+
+/** A system message's record of a call that ended (docs/PROTOCOL.md, "Calls"). */
+export interface CallRecord {
+  call: string;
+  /** The caller. */
+  actor: string;
+  callee: string;
+  video?: boolean;
+  /** missed, declined, cancelled, ended or dropped. */
+  outcome: string;
+  duration_ms?: number;
+  by?: string;
+  reason?: string;
+}
+
+/** callRecord: m's record of a call, undefined if m is none. */
+export function callRecord(m: ChatMessage): CallRecord | undefined {
+  if (m.kind !== "system" || !m.body.includes('"op":"call"')) return undefined;
+  try {
+    const rec = JSON.parse(m.body) as CallRecord & { op?: string };
+    return rec.op === "call" ? rec : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** missedCall: m's record of a call nobody answered (missed, or cancelled while it rang), news to the callee. */
+export function missedCall(m: ChatMessage): CallRecord | undefined {
+  const rec = callRecord(m);
+  return rec && (rec.outcome === "missed" || rec.outcome === "cancelled") ? rec : undefined;
 }
 
 /** A poll as sendPoll sends it (docs/PROTOCOL.md, "Polls"). */

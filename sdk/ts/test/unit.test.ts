@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FrameReader, FrameError, encodeFrame } from "../src/frames.js";
 import { backoffDelay } from "../src/backoff.js";
-import { Conversation, mentionsMe, parseCard, type ChatMessage } from "../src/store.js";
+import { Conversation, callRecord, isNews, mentionsMe, missedCall, parseCard, type ChatMessage } from "../src/store.js";
 import { Client, MEDIA_CHUNK_BYTES, ProtocolError, WEEKDAYS, directConv, everyDay } from "../src/client.js";
 import { Code, ListsUpdate_List, MembershipRequest_Op, MessageKind, MessageSchema, ResponseSchema, ServerFrameSchema } from "../src/gen/wire_pb.js";
 import { chatMessage, directPeer, directTopic } from "../src/messages.js";
@@ -107,6 +107,20 @@ test("conversation: an archived one comes back with news from someone else, not 
   c.mutedUntilMs = 0;
   add(6);
   assert.equal(c.archived, false);
+});
+
+test("conversation: a call nobody answered is news to the callee, as on the server; other call records and system notes are not", () => {
+  const c = new Conversation("d:a:b");
+  const rec = (seq: number, outcome: string) =>
+    msg(seq, { kind: "system", sender: "b", body: JSON.stringify({ op: "call", call: `c${seq}`, actor: "b", callee: "a", outcome, video: true }) });
+  for (const m of [rec(1, "missed"), rec(2, "ended"), rec(3, "cancelled"), rec(4, "declined"), msg(5, { kind: "system", body: '{"op":"add","actor":"b"}' })]) {
+    if (c.insert(m, "a")) c.countNew(m, true, "a");
+  }
+  assert.equal(c.unread, 2, "the missed and the cancelled call");
+  assert.deepEqual(missedCall(rec(1, "missed")), { op: "call", call: "c1", actor: "b", callee: "a", outcome: "missed", video: true });
+  assert.equal(callRecord(rec(2, "ended"))?.outcome, "ended");
+  assert.equal(missedCall(rec(2, "ended")), undefined);
+  assert.equal(isNews(msg(6, { kind: "system", body: "not json, \"op\":\"call\"" })), false);
 });
 
 test("conversation: a freeze is taken as of its seq; an older summary or update neither undoes nor brings it back", () => {
