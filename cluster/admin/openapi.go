@@ -77,11 +77,14 @@ func (s *Server) describe() (*openapi3.T, error) {
 		Info: &openapi3.Info{
 			Title:   "Switchboard HTTP API",
 			Version: "v1",
+			License: &openapi3.License{Name: "Apache-2.0", URL: "https://www.apache.org/licenses/LICENSE-2.0"},
 			Description: "The node's HTTP API for operators and for the business's own servers: probes, the cluster, " +
 				"posting and reading messages, conversations, users, moderation and the service desk " +
 				"(docs/OPERATIONS.md, \"Admin commands\"). Calls need the admin token, or an API key holding the " +
 				"operation's scope (x-switchboard-scope), as `Authorization: Bearer …`.",
 		},
+		Servers: openapi3.Servers{{URL: "http://{node}", Description: "a node's admin address (serve --admin)",
+			Variables: map[string]*openapi3.ServerVariable{"node": {Default: "127.0.0.1:8080"}}}},
 		Paths: openapi3.NewPaths(),
 		Components: &openapi3.Components{
 			Schemas: openapi3.Schemas{},
@@ -120,7 +123,7 @@ func (s *Server) describe() (*openapi3.T, error) {
 		}
 	}
 	for _, t := range tags {
-		doc.Tags = append(doc.Tags, &openapi3.Tag{Name: t})
+		doc.Tags = append(doc.Tags, &openapi3.Tag{Name: t, Description: tagAbout[t]})
 	}
 	for _, m := range []*schemaMaker{schemas, bodies} {
 		m.nullableRefs()
@@ -131,6 +134,20 @@ func (s *Server) describe() (*openapi3.T, error) {
 		}
 	}
 	return doc, nil
+}
+
+// tagAbout says what each group of endpoints is for.
+var tagAbout = map[string]string{
+	"probes":        "Liveness, readiness, Prometheus metrics and this description: open to anyone.",
+	"cluster":       "The cluster's members, grains and health; draining a node.",
+	"metrics":       "Service-quality metrics (docs/METRICS.md).",
+	"store":         "The embedded store: backups and retention sweeps.",
+	"messages":      "Posting as a user from your servers, scheduled messages, transcripts and polls.",
+	"conversations": "Creating conversations, their members, settings, invites, meta, timers and freezes.",
+	"users":         "Users' profiles, away messages, quiet hours and labels.",
+	"moderation":    "Reports, suspensions, recalls, a user's data and erasure, the content policy.",
+	"desk":          "The service desk (docs/DESK.md): scenes, lines, agents, queues and sessions.",
+	"debug":         "Go runtime profiles, for the admin token only.",
 }
 
 // operation describes one route: who may call it, its parameters, its
@@ -306,7 +323,8 @@ func (m *schemaMaker) nullableRefs() {
 				continue
 			}
 			if prop := c.Value.Properties[cmp.Or(json, f.Name)]; prop != nil && prop.Ref != "" {
-				c.Value.Properties[cmp.Or(json, f.Name)] = &openapi3.SchemaRef{Value: &openapi3.Schema{Nullable: true, AllOf: openapi3.SchemaRefs{prop}}}
+				c.Value.Properties[cmp.Or(json, f.Name)] = &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"object"}, Nullable: true,
+					AllOf: openapi3.SchemaRefs{prop}}}
 			}
 		}
 	}

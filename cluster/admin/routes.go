@@ -330,8 +330,11 @@ func (s *Server) debugRoutes() []route {
 		return route{pattern: "GET " + path, scope: scopeAdmin, handler: h, tag: "debug", text: true, summary: summary, query: query}
 	}
 	seconds := q("seconds", "integer", "how long to record (default 30)")
+	named := pp("/debug/pprof/{profile...}", pprof.Index, "A Go runtime profile by name (heap, goroutine, allocs, …; none: the index; net/http/pprof)",
+		q("debug", "integer", "1 or 2: text instead of the binary profile"))
+	named.id = "getDebugPprofByName" // {profile} would name it as /debug/pprof/profile
 	return []route{
-		pp("/debug/pprof/", pprof.Index, "Go runtime profiles by name (/debug/pprof/heap, /debug/pprof/goroutine, …; net/http/pprof)", q("debug", "integer", "1 or 2: text instead of the binary profile")),
+		named,
 		pp("/debug/pprof/cmdline", pprof.Cmdline, "The node's command line"),
 		pp("/debug/pprof/profile", pprof.Profile, "A CPU profile", seconds),
 		pp("/debug/pprof/symbol", pprof.Symbol, "Symbols for program counters"),
