@@ -193,8 +193,8 @@ func (d *Dispatcher) deliver(n Notification) {
 	byGW := map[Gateway]*group{}
 	for _, t := range toks {
 		platform, token := t.Platform, t.Token
-		if n.Kind == KindCall && t.VoIPToken != "" && d.Gateways[PlatformVoIP] != nil {
-			platform, token = PlatformVoIP, t.VoIPToken // rings as a call
+		if n.Kind == KindCall && t.VoIPToken != "" && (d.Gateways[PlatformVoIP] != nil || d.Gateways[t.Platform] == nil && d.Default != nil) {
+			platform, token = PlatformVoIP, t.VoIPToken // rings as a call (or the relay rings it)
 		}
 		gw := d.Gateways[platform]
 		if gw == nil {
@@ -209,7 +209,7 @@ func (d *Dispatcher) deliver(n Notification) {
 			byGW[gw] = g
 			groups = append(groups, g)
 		}
-		g.toks, g.tokens = append(g.toks, t), append(g.tokens, token)
+		g.toks, g.targets = append(g.toks, t), append(g.targets, Target{Platform: platform, Token: token})
 	}
 	if len(groups) == 0 {
 		notifications.WithLabelValues("no_tokens").Inc()
@@ -219,7 +219,11 @@ func (d *Dispatcher) deliver(n Notification) {
 	var failed error
 	for _, g := range groups {
 		m := n
-		m.Tokens = g.tokens
+		m.Targets = g.targets
+		m.Tokens = make([]string, len(g.targets))
+		for i, tg := range g.targets {
+			m.Tokens[i] = tg.Token
+		}
 		err := d.retry(n, g.platform, func(ctx context.Context) error {
 			res, err := g.gw.Send(ctx, m)
 			d.dropInvalid(g, res.InvalidTokens)
@@ -273,12 +277,12 @@ func (d *Dispatcher) retry(n Notification, platform string, send func(context.Co
 }
 
 // group is the devices one gateway is sent a notification for: their
-// rows and, in the same order, the token it is sent to.
+// rows and, in the same order, the token each is sent to.
 type group struct {
-	platform string
+	platform string // the first device's (the metric's label)
 	gw       Gateway
 	toks     []storage.PushToken
-	tokens   []string
+	targets  []Target
 }
 
 // dropInvalid deletes the rejected tokens, each only if its device did
@@ -287,12 +291,12 @@ type group struct {
 func (d *Dispatcher) dropInvalid(g *group, invalid []string) {
 	for _, bad := range invalid {
 		for i, t := range g.toks {
-			if g.tokens[i] != bad {
+			if g.targets[i].Token != bad {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(d.ctx, d.AttemptTimeout)
 			var err error
-			if g.platform == PlatformVoIP {
+			if g.targets[i].Platform == PlatformVoIP {
 				// Not conditional: a PushKit token registered in this
 				// instant is lost until the app registers it again,
 				// which apps do at each launch.
@@ -307,7 +311,7 @@ func (d *Dispatcher) dropInvalid(g *group, invalid []string) {
 				continue
 			}
 			invalidTokens.Inc()
-			d.Log.Info("push: dropped a token the gateway reported invalid", "user", t.UserID, "device", t.DeviceID, "platform", g.platform)
+			d.Log.Info("push: dropped a token the gateway reported invalid", "user", t.UserID, "device", t.DeviceID, "platform", g.targets[i].Platform)
 		}
 	}
 }

@@ -51,9 +51,20 @@ type Notification struct {
 	ExpiresAtMs int64 `json:"expires_at_ms,omitempty"`
 	// CallID and Video: the call ringing (KindCall), for the app to
 	// answer it when it wakes.
-	CallID string   `json:"call_id,omitempty"`
-	Video  bool     `json:"video,omitempty"`
-	Tokens []string `json:"tokens"`
+	CallID string `json:"call_id,omitempty"`
+	Video  bool   `json:"video,omitempty"`
+	// Tokens are the devices' tokens this gateway sends to; Targets the
+	// same with each one's platform, for a relay that serves several.
+	Tokens  []string `json:"tokens"`
+	Targets []Target `json:"targets,omitempty"`
+}
+
+// Target is one device token and its platform: "apns", "fcm",
+// "webhook", or PlatformVoIP for an iPhone's PushKit token that a call
+// rings.
+type Target struct {
+	Platform string `json:"platform"`
+	Token    string `json:"token"`
 }
 
 // Say sets n's text to the node's words w.

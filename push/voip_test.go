@@ -201,3 +201,72 @@ func TestFCMCallsAsData(t *testing.T) {
 		t.Fatalf("a message with CallsAsData: %v", m)
 	}
 }
+
+// targets is a Gateway that keeps each notification's targets and
+// reports the tokens named invalid.
+type targets struct {
+	mu      sync.Mutex
+	got     map[string][]push.Target
+	invalid map[string]bool
+}
+
+func (g *targets) Send(_ context.Context, n push.Notification) (push.Result, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.got == nil {
+		g.got = map[string][]push.Target{}
+	}
+	g.got[n.ID] = append(g.got[n.ID], n.Targets...)
+	var res push.Result
+	for _, t := range n.Tokens {
+		if g.invalid[t] {
+			res.InvalidTokens = append(res.InvalidTokens, t)
+		}
+	}
+	return res, nil
+}
+
+func (g *targets) of(id string) []push.Target {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.got[id]
+}
+
+// The relay (the default gateway) is told each token's platform, so one
+// relay serves iPhones and Androids; without the node's own APNs gateway
+// it rings a call on an iPhone's PushKit token (platform apns_voip), and
+// a PushKit token it rejects is taken off its device.
+func TestRelayGetsEachTokensPlatform(t *testing.T) {
+	s := tokenStore(t)
+	ctx := context.Background()
+	for _, tok := range []storage.PushToken{
+		{UserID: "u", DeviceID: "iphone", Platform: "apns", Token: "alert-1", VoIPToken: "voip-1"},
+		{UserID: "u", DeviceID: "pixel", Platform: "fcm", Token: "fcm-1"},
+	} {
+		if err := s.SetPushToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	relay := &targets{invalid: map[string]bool{"voip-1": true}}
+	d := &push.Dispatcher{Tokens: s, Default: relay}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	d.Enqueue(push.Notification{ID: "msg", User: "u", Conv: "d:u:v", Count: 1})
+	d.Enqueue(push.Notification{ID: "call", Kind: push.KindCall, User: "u", Conv: "d:u:v", CallID: "c1"})
+	eventually(t, func() bool { return len(relay.of("msg")) == 2 && len(relay.of("call")) == 2 })
+	want := map[string][]push.Target{
+		"msg":  {{Platform: "apns", Token: "alert-1"}, {Platform: "fcm", Token: "fcm-1"}},
+		"call": {{Platform: push.PlatformVoIP, Token: "voip-1"}, {Platform: "fcm", Token: "fcm-1"}},
+	}
+	for id, w := range want {
+		if got := relay.of(id); len(got) != 2 || got[0] != w[0] || got[1] != w[1] {
+			t.Errorf("%s to %+v, want %+v", id, got, w)
+		}
+	}
+	eventually(t, func() bool {
+		toks, _ := s.ListPushTokens(ctx, "u")
+		return len(toks) == 2 && toks[0].VoIPToken == "" && toks[0].Token == "alert-1"
+	})
+}

@@ -73,7 +73,8 @@ func TestCallOverTheWire(t *testing.T) {
 	}
 	eventually(t, "the seller's phone is pushed", func() bool {
 		for _, n := range gw.notes("seller") {
-			if n.Kind == "call" && n.Conv == conv && n.From == "buyer" && n.Text == "Incoming video call" && n.LocKey == push.KeyIncomingVideoCall && n.ExpiresAtMs > 0 {
+			if n.Kind == "call" && n.Conv == conv && n.From == "buyer" && n.Text == "Incoming video call" && n.LocKey == push.KeyIncomingVideoCall && n.ExpiresAtMs > 0 &&
+				n.CallID == "c1" && n.Video && len(n.Targets) == 1 && n.Targets[0] == (push.Target{Platform: "webhook", Token: "seller-tok"}) {
 				return true
 			}
 		}
