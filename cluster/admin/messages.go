@@ -676,14 +676,14 @@ func pageLimit(w http.ResponseWriter, q url.Values) (int, bool) {
 	return n, true
 }
 
-// listScheduled answers a user's messages scheduled and not yet sent,
-// soonest first.
 // ScheduledPosts answers GET /api/v1/users/{user}/scheduled.
 type ScheduledPosts struct {
 	User      string          `json:"user"`
 	Scheduled []ScheduledPost `json:"scheduled"`
 }
 
+// listScheduled answers a user's messages scheduled and not yet sent,
+// soonest first.
 func (s *Server) listScheduled(w http.ResponseWriter, r *http.Request) {
 	user := r.PathValue("user")
 	list, err := s.node.ScheduledSends(r.Context(), user)
