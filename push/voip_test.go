@@ -54,11 +54,11 @@ func TestAPNsVoIPRequestFormat(t *testing.T) {
 	}
 }
 
-// record is a Gateway that keeps the tokens each notification went to,
-// and reports the ones named invalid.
+// record is a Gateway that keeps the targets each notification went
+// to, and reports the tokens named invalid.
 type record struct {
 	mu      sync.Mutex
-	sent    map[string][]string // notification id → tokens
+	sent    map[string][]push.Target // notification id → targets
 	invalid map[string]bool
 }
 
@@ -66,9 +66,9 @@ func (g *record) Send(_ context.Context, n push.Notification) (push.Result, erro
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.sent == nil {
-		g.sent = map[string][]string{}
+		g.sent = map[string][]push.Target{}
 	}
-	g.sent[n.ID] = append(g.sent[n.ID], n.Tokens...)
+	g.sent[n.ID] = append(g.sent[n.ID], n.Targets...)
 	var res push.Result
 	for _, t := range n.Tokens {
 		if g.invalid[t] {
@@ -78,10 +78,19 @@ func (g *record) Send(_ context.Context, n push.Notification) (push.Result, erro
 	return res, nil
 }
 
-func (g *record) tokens(id string) []string {
+func (g *record) of(id string) []push.Target {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.sent[id]
+}
+
+// tokens are the tokens notification id went to.
+func (g *record) tokens(id string) []string {
+	var out []string
+	for _, t := range g.of(id) {
+		out = append(out, t.Token)
+	}
+	return out
 }
 
 // The dispatcher rings a device that registered a VoIP token through the
@@ -202,36 +211,6 @@ func TestFCMCallsAsData(t *testing.T) {
 	}
 }
 
-// targets is a Gateway that keeps each notification's targets and
-// reports the tokens named invalid.
-type targets struct {
-	mu      sync.Mutex
-	got     map[string][]push.Target
-	invalid map[string]bool
-}
-
-func (g *targets) Send(_ context.Context, n push.Notification) (push.Result, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.got == nil {
-		g.got = map[string][]push.Target{}
-	}
-	g.got[n.ID] = append(g.got[n.ID], n.Targets...)
-	var res push.Result
-	for _, t := range n.Tokens {
-		if g.invalid[t] {
-			res.InvalidTokens = append(res.InvalidTokens, t)
-		}
-	}
-	return res, nil
-}
-
-func (g *targets) of(id string) []push.Target {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.got[id]
-}
-
 // The relay (the default gateway) is told each token's platform, so one
 // relay serves iPhones and Androids; without the node's own APNs gateway
 // it rings a call on an iPhone's PushKit token (platform apns_voip), and
@@ -247,7 +226,7 @@ func TestRelayGetsEachTokensPlatform(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	relay := &targets{invalid: map[string]bool{"voip-1": true}}
+	relay := &record{invalid: map[string]bool{"voip-1": true}}
 	d := &push.Dispatcher{Tokens: s, Default: relay}
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
