@@ -170,8 +170,11 @@ func (u *user) ringPush(m *pb.RingOffline) {
 // call to user that nobody answered (none, an empty Key, for any other
 // message).
 func missedCall(m *pb.Message, user string) push.Words {
+	if m.Kind != pb.MessageKind_SYSTEM {
+		return push.Words{} // a user's text is never read as a record
+	}
 	rec := unansweredCall(m.Body)
-	if m.Kind != pb.MessageKind_SYSTEM || rec == nil || rec.Callee != user {
+	if rec == nil || rec.Callee != user {
 		return push.Words{}
 	}
 	if rec.Video {

@@ -66,9 +66,14 @@ func TestMessagePreviewOfASystemMessage(t *testing.T) {
 		{sys(`{"actor":"a","callee":"b","op":"call","outcome":"cancelled","video":true}`), "Missed video call", push.Say(push.KeyMissedVideoCall)},
 		{sys(`{"actor":"a","callee":"b","op":"call","outcome":"ended","duration_ms":5}`), "", push.Words{}},
 		{sys(`{"op":"add","actor":"a","users":["b"]}`), "", push.Words{}},
+		// A user's text that quotes a record is the user's words.
+		{&pb.Message{Body: []byte(`{"callee":"b","op":"call","outcome":"missed"}`)}, `{"callee":"b","op":"call","outcome":"missed"}`, push.Words{}},
 	} {
 		if got, words := messagePreview(tc.m, 120); got != tc.want || !reflect.DeepEqual(words, tc.words) {
 			t.Errorf("messagePreview(%s) = %q, %v; want %q, %v", tc.m.Body, got, words, tc.want, tc.words)
+		}
+		if missed := missedCall(tc.m, "b"); missed.Key != tc.words.Key {
+			t.Errorf("missedCall(%s) = %v, want %v", tc.m.Body, missed, tc.words)
 		}
 	}
 }
