@@ -471,6 +471,10 @@ type callRelay struct {
 	rt   *Runtime
 	conv string
 	ch   chan callDelivery
+	// rang: the ring went to the callee's phones by push (ring, its
+	// RingOffline), which are told once it stops ringing. The relay's
+	// goroutine alone uses it.
+	rang *pb.RingOffline
 }
 
 func newCallRelay(rt *Runtime, conv string) *callRelay {
@@ -500,16 +504,41 @@ func (r *callRelay) run() {
 	for d := range r.ch {
 		ctx, cancel := context.WithTimeout(context.Background(), r.rt.cfg.RequestTimeout)
 		sig := &pb.Signal{Kind: pb.Signal_CALL, Conv: r.conv, User: d.from, Device: d.device, Call: d.ev}
-		if r.rt.routeSignal(ctx, d.user, sig) == 0 && d.ring != nil {
-			r.rt.ringOffline(d.user, d.ring)
+		if r.rt.routeSignal(ctx, d.user, sig) == 0 && d.ring != nil && r.rt.ringOffline(d.user, d.ring) {
+			r.rang = d.ring
 		}
 		cancel()
+		r.stopRinging(d)
 	}
 }
 
-// ringOffline asks user's grain to wake its phones for a ringing call.
-func (n *Runtime) ringOffline(user string, m *pb.RingOffline) {
-	if n.push != nil {
-		n.tell(KindUser, user, m)
+// stopRinging tells the callee's phones that rang by push that the call
+// stopped ringing, once: answered (on whichever device) or ended. Its
+// devices online heard it in the signal; a phone that rings while its
+// app is not connected has only the push.
+func (r *callRelay) stopRinging(d callDelivery) {
+	if r.rang == nil || d.user != r.rang.Call.Callee || d.device != "" {
+		return
 	}
+	outcome := ""
+	switch d.ev.Kind {
+	case pb.CallEvent_ACCEPTED:
+		outcome = "answered"
+	case pb.CallEvent_ENDED:
+		outcome = d.ev.Outcome
+	default:
+		return
+	}
+	r.rt.ringOffline(d.user, &pb.RingOffline{Call: r.rang.Call, UntilMs: r.rang.UntilMs, Ended: true, Outcome: outcome})
+	r.rang = nil
+}
+
+// ringOffline asks user's grain to wake its phones for a ringing call,
+// or to stop them ringing (m.Ended); false on a node without push.
+func (n *Runtime) ringOffline(user string, m *pb.RingOffline) bool {
+	if n.push == nil {
+		return false
+	}
+	n.tell(KindUser, user, m)
+	return true
 }

@@ -153,6 +153,10 @@ func (u *user) joinRequestPush(m *pb.ListChanged) {
 // hours. The gateways drop it once the call stopped ringing (UntilMs).
 func (u *user) ringPush(m *pb.RingOffline) {
 	p := u.rt.push
+	if m.Ended {
+		u.stopRingPush(m)
+		return
+	}
 	if p == nil || m.Call == nil || u.online() || u.suspendedForPush() || u.quietNow() {
 		return
 	}
@@ -163,6 +167,21 @@ func (u *user) ringPush(m *pb.RingOffline) {
 	n := push.Notification{ID: "call:" + m.Call.Conv + ":" + m.Call.Id, Kind: push.KindCall, User: u.id,
 		Conv: m.Call.Conv, From: m.Call.Caller, Badge: int(u.totalUnread()), ExpiresAtMs: m.UntilMs, CallID: m.Call.Id, Video: m.Call.Video}
 	n.Say(words)
+	p.d.Enqueue(n)
+}
+
+// stopRingPush tells the phones that a call rang by push that it stopped
+// ringing (m.Ended), whether a device of the user is online now or not:
+// it may be the tablet that answered while the phone rang. Not once the
+// ring is over (the app stops by itself at expires_at_ms), nor where
+// ringPush sent nothing (suspended, quiet hours).
+func (u *user) stopRingPush(m *pb.RingOffline) {
+	p := u.rt.push
+	if p == nil || m.Call == nil || !u.rt.cfg.Now().Before(time.UnixMilli(m.UntilMs)) || u.suspendedForPush() || u.quietNow() {
+		return
+	}
+	n := push.Notification{ID: "call_ended:" + m.Call.Conv + ":" + m.Call.Id, Kind: push.KindCallEnded, User: u.id,
+		Conv: m.Call.Conv, From: m.Call.Caller, ExpiresAtMs: m.UntilMs, CallID: m.Call.Id, Video: m.Call.Video, Outcome: m.Outcome}
 	p.d.Enqueue(n)
 }
 

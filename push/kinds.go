@@ -10,6 +10,7 @@ const (
 	KindMessage        = ""                // a user's messages
 	KindJoinRequest    = "join_request"    // a request to join one of the user's groups
 	KindCall           = "call"            // a call ringing for the user
+	KindCallEnded      = "call_ended"      // that call stopped ringing: silent, for the app to stop ringing
 	KindReminder       = "reminder"        // the reminder the user set on a starred message
 	KindUnreadReminder = "unread_reminder" // to the operator's webhook only: a message left unread
 )

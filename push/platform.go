@@ -110,6 +110,9 @@ func VerifyES256(pub *ecdsa.PublicKey, jwt string) bool {
 // Send posts n to every token; it fails only if no token was delivered
 // and some failure was not an invalid token.
 func (a *APNs) Send(ctx context.Context, n Notification) (Result, error) {
+	if n.Kind == KindCallEnded {
+		return a.sendCallEnded(ctx, n)
+	}
 	body, err := APNsPayload(n, a.Localized)
 	if err != nil {
 		return Result{}, err
@@ -154,6 +157,30 @@ func (v apnsVoIP) Send(ctx context.Context, n Notification) (Result, error) {
 		h.Set("apns-topic", v.a.Topic+".voip") // Apple's topic for the app's PushKit pushes
 		h.Set("apns-push-type", "voip")
 		h.Set("apns-priority", "10")
+	})
+}
+
+// CallEndedPayload is what tells an app that a call its phone rings for
+// stopped ringing (KindCallEnded): the call and why, nothing to show. An
+// app that rang with CallKit ends that call; one that showed the
+// "Incoming call" alert takes it off the screen.
+func CallEndedPayload(n Notification) ([]byte, error) {
+	return json.Marshal(map[string]any{"aps": map[string]any{"content-available": 1}, "kind": n.Kind, "conv": n.Conv,
+		"call_id": n.CallID, "outcome": n.Outcome})
+}
+
+// sendCallEnded sends a background push, never a VoIP one: iOS requires
+// every VoIP push to report a new call to CallKit. Apple takes a
+// background push only at priority 5.
+func (a *APNs) sendCallEnded(ctx context.Context, n Notification) (Result, error) {
+	body, err := CallEndedPayload(n)
+	if err != nil {
+		return Result{}, err
+	}
+	return a.post(ctx, n, body, func(h http.Header) {
+		h.Set("apns-topic", a.Topic)
+		h.Set("apns-push-type", "background")
+		h.Set("apns-priority", "5")
 	})
 }
 
@@ -287,6 +314,28 @@ func FCMCallPayload(n Notification, token string, localized bool) ([]byte, error
 	return json.Marshal(map[string]any{"message": map[string]any{"token": token, "android": android, "apns": apns, "data": data}})
 }
 
+// FCMCallEndedPayload tells the app that a call stopped ringing
+// (KindCallEnded) in a data message, which Android hands to the app's
+// FirebaseMessagingService and shows nothing of: the app stops its call
+// screen, or cancels the "Incoming call" notification (its tag is the
+// conversation). At high priority when calls ring as data messages
+// (callsAsData): the phone is ringing now. iPhones on FCM get it as a
+// background push.
+func FCMCallEndedPayload(n Notification, token string, callsAsData bool) ([]byte, error) {
+	data := map[string]string{"kind": n.Kind, "conv": n.Conv, "call_id": n.CallID, "outcome": n.Outcome}
+	android := map[string]any{"priority": "NORMAL"}
+	if callsAsData {
+		android["priority"] = "HIGH"
+	}
+	apns := map[string]any{"headers": map[string]string{"apns-push-type": "background", "apns-priority": "5"},
+		"payload": map[string]any{"aps": map[string]any{"content-available": 1}}}
+	if n.ExpiresAtMs != 0 {
+		android["ttl"] = fcmTTL(n.ExpiresAtMs, time.Now())
+		apns["headers"].(map[string]string)["apns-expiration"] = strconv.FormatInt(n.ExpiresAtMs/1000, 10)
+	}
+	return json.Marshal(map[string]any{"message": map[string]any{"token": token, "android": android, "apns": apns, "data": data}})
+}
+
 // argsOf is w's arguments as the platforms take them: a list, never null.
 func argsOf(w Words) []string {
 	if w.Args == nil {
@@ -315,8 +364,13 @@ func (f *FCM) Send(ctx context.Context, n Notification) (Result, error) {
 	var last error
 	for _, tok := range n.Tokens {
 		payload := FCMPayload
-		if f.CallsAsData && n.Kind == KindCall {
+		switch {
+		case f.CallsAsData && n.Kind == KindCall:
 			payload = FCMCallPayload
+		case n.Kind == KindCallEnded:
+			payload = func(n Notification, token string, _ bool) ([]byte, error) {
+				return FCMCallEndedPayload(n, token, f.CallsAsData)
+			}
 		}
 		body, err := payload(n, tok, f.Localized)
 		if err != nil {

@@ -53,6 +53,9 @@ type Notification struct {
 	// answer it when it wakes.
 	CallID string `json:"call_id,omitempty"`
 	Video  bool   `json:"video,omitempty"`
+	// Outcome: why a call stopped ringing (KindCallEnded): "answered"
+	// (on any of the user's devices), "declined", "cancelled", "dropped".
+	Outcome string `json:"outcome,omitempty"`
 	// Tokens are the devices' tokens this gateway sends to; Targets the
 	// same with each one's platform, for a relay that serves several.
 	Tokens  []string `json:"tokens"`

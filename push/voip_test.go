@@ -211,6 +211,101 @@ func TestFCMCallsAsData(t *testing.T) {
 	}
 }
 
+// A call that stopped ringing reaches Android as data only (at high
+// priority where calls ring as data, for the phone rings now), not after
+// the ring; an iPhone on FCM as a background push with nothing to show.
+func TestFCMCallEnded(t *testing.T) {
+	var mu sync.Mutex
+	var got map[string]any
+	srv := h2(t, func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Message map[string]any `json:"message"`
+		}
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Errorf("body %s: %v", b, err)
+		}
+		mu.Lock()
+		got = body.Message
+		mu.Unlock()
+	})
+	until := time.Now().Add(30 * time.Second).UnixMilli()
+	for _, calls := range []bool{true, false} {
+		f := &push.FCM{BaseURL: srv.URL, Project: "p", Client: srv.Client(), CallsAsData: calls,
+			TokenSource: func(context.Context) (string, error) { return "ya29", nil }}
+		_, err := f.Send(context.Background(), push.Notification{ID: "call_ended:d:a:b:c1", Kind: push.KindCallEnded, User: "b", Conv: "d:a:b",
+			From: "a", CallID: "c1", Outcome: "cancelled", ExpiresAtMs: until, Tokens: []string{"t"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		m := got
+		mu.Unlock()
+		data, _ := m["data"].(map[string]any)
+		android, _ := m["android"].(map[string]any)
+		apns, _ := m["apns"].(map[string]any)
+		headers, _ := apns["headers"].(map[string]any)
+		aps, _ := apns["payload"].(map[string]any)["aps"].(map[string]any)
+		priority := map[bool]string{true: "HIGH", false: "NORMAL"}[calls]
+		if m["notification"] != nil || android["notification"] != nil || android["priority"] != priority || android["ttl"] == nil ||
+			data["kind"] != "call_ended" || data["call_id"] != "c1" || data["outcome"] != "cancelled" || data["conv"] != "d:a:b" ||
+			headers["apns-push-type"] != "background" || headers["apns-priority"] != "5" || aps["content-available"] != float64(1) || aps["alert"] != nil {
+			t.Fatalf("calls as data %v: a call's end as %v", calls, m)
+		}
+	}
+}
+
+// A call's end goes to an iPhone as a background push on its APNs token,
+// never on its PushKit token (iOS wants a new call reported for each VoIP
+// push), with the call and why it ended.
+func TestAPNsCallEnded(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := tokenStore(t)
+	ctx := context.Background()
+	if err := s.SetPushToken(ctx, storage.PushToken{UserID: "u", DeviceID: "iphone", Platform: "apns", Token: "alert-1", VoIPToken: "voip-1"}); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(30 * time.Second).UnixMilli()
+	var mu sync.Mutex
+	var paths []string
+	srv := h2(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		if r.Header.Get("apns-topic") != "im.switchboard.app" || r.Header.Get("apns-push-type") != "background" || r.Header.Get("apns-priority") != "5" ||
+			r.Header.Get("apns-expiration") != strconv.FormatInt(until/1000, 10) {
+			t.Errorf("headers %v", r.Header)
+		}
+		var body map[string]any
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &body); err != nil || body["kind"] != "call_ended" || body["call_id"] != "c1" || body["outcome"] != "answered" || body["conv"] != "d:u:v" {
+			t.Errorf("body %s: %v", b, err)
+		}
+		if aps, _ := body["aps"].(map[string]any); len(aps) != 1 || aps["content-available"] != float64(1) {
+			t.Errorf("aps %v: a background push shows nothing", body["aps"])
+		}
+	})
+	a := &push.APNs{BaseURL: srv.URL, Topic: "im.switchboard.app", TeamID: "T", KeyID: "K", Key: key, Client: srv.Client()}
+	d := &push.Dispatcher{Tokens: s, Gateways: map[string]push.Gateway{"apns": a, push.PlatformVoIP: a.VoIP()}}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	d.Enqueue(push.Notification{ID: "call_ended:d:u:v:c1", Kind: push.KindCallEnded, User: "u", Conv: "d:u:v", CallID: "c1",
+		Outcome: "answered", ExpiresAtMs: until})
+	eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(paths) == 1
+	})
+	if paths[0] != "/3/device/alert-1" {
+		t.Fatalf("sent to %s, want the APNs token", paths[0])
+	}
+}
+
 // The relay (the default gateway) is told each token's platform, so one
 // relay serves iPhones and Androids; without the node's own APNs gateway
 // it rings a call on an iPhone's PushKit token (platform apns_voip), and

@@ -32,8 +32,11 @@ func callEvent(t *testing.T, c *client.Client, missing string, wanted func(*clie
 // only phone is offline pushes the phone; the seller's laptop connects,
 // reads the ringing call, answers it; the two devices' signals cross in
 // order; the seller hangs up and the buyer hears how it ended and where
-// it is recorded. A second call nobody answers is missed, and the
-// seller's phone is told so.
+// it is recorded. The phone that rang by push is told, once, that the
+// call stopped ringing when the laptop answered. A second call nobody
+// answers is missed, and the seller's phone is told so (no "stopped
+// ringing": the ring's end says that); a third, cancelled by the buyer
+// while it rings, stops the phone ringing.
 func TestCallOverTheWire(t *testing.T) {
 	t.Parallel()
 	gw := newGateway(t)
@@ -95,6 +98,20 @@ func TestCallOverTheWire(t *testing.T) {
 	if ev := callEvent(t, buyer, "the buyer hears the answer", func(ev *client.CallEvent) bool { return ev.Kind == client.CallAccepted }); string(ev.Payload) != "v=0 answer" || ev.Call.AnsweredDevice != "laptop" {
 		t.Fatalf("accepted: %+v", ev)
 	}
+	stopped := func(call string) []push.Notification {
+		var out []push.Notification
+		for _, n := range gw.notes("seller") {
+			if n.Kind == push.KindCallEnded && n.CallID == call {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	eventually(t, "the phone stops ringing: answered", func() bool { return len(stopped("c1")) == 1 })
+	if n := stopped("c1")[0]; n.Outcome != "answered" || n.Conv != conv || n.ExpiresAtMs == 0 || n.Text != "" ||
+		len(n.Targets) != 1 || n.Targets[0].Token != "seller-tok" {
+		t.Fatalf("the end of the ring: %+v", n)
+	}
 	for i := range 3 {
 		if err := buyer.SendCallSignal(ctx, conv, "c1", fmt.Appendf(nil, "candidate %d", i)); err != nil {
 			t.Fatal(err)
@@ -147,6 +164,29 @@ func TestCallOverTheWire(t *testing.T) {
 		}
 		return false
 	})
+
+	// The buyer hangs up while it rings: the phone stops ringing.
+	if _, err := buyer.StartCall(ctx, conv, "c4", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the phone rings for c4", func() bool {
+		for _, n := range gw.notes("seller") {
+			if n.Kind == push.KindCall && n.CallID == "c4" {
+				return true
+			}
+		}
+		return false
+	})
+	if err := buyer.EndCall(ctx, conv, "c4", ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the phone stops ringing: cancelled", func() bool { return len(stopped("c4")) == 1 })
+	if n := stopped("c4")[0]; n.Outcome != "cancelled" {
+		t.Fatalf("the end of c4's ring: %+v", n)
+	}
+	if n, m := len(stopped("c1")), len(stopped("c3")); n != 1 || m != 0 {
+		t.Fatalf("%d ends of c1's ring (the answer, not the hang-up too), %d of the missed c3's", n, m)
+	}
 }
 
 // A call that ends while a device of it is away: the device's SDK finds

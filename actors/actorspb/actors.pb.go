@@ -9555,10 +9555,16 @@ func (x *CallEvent) GetSeq() uint64 {
 // RingOffline asks the callee's user grain to notify its devices of a
 // ringing call while none of them is online (the phone's push wakes the
 // app, which reads the call with CallOp STATE).
+//
+// With ended, the call that rang them by push stopped ringing before the
+// ring's end (answered, on another device too, declined, cancelled,
+// dropped): the phones are told to stop ringing (push kind call_ended).
 type RingOffline struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Call          *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
 	UntilMs       int64                  `protobuf:"varint,2,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"` // the ring ends then: no notification delivered later
+	Ended         bool                   `protobuf:"varint,3,opt,name=ended,proto3" json:"ended,omitempty"`
+	Outcome       string                 `protobuf:"bytes,4,opt,name=outcome,proto3" json:"outcome,omitempty"` // with ended: "answered", or the call's end outcome
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -9605,6 +9611,20 @@ func (x *RingOffline) GetUntilMs() int64 {
 		return x.UntilMs
 	}
 	return 0
+}
+
+func (x *RingOffline) GetEnded() bool {
+	if x != nil {
+		return x.Ended
+	}
+	return false
+}
+
+func (x *RingOffline) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
 }
 
 // RouteSignal carries a signal to the sessions of user on one node.
@@ -10639,10 +10659,12 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\bACCEPTED\x10\x01\x12\n" +
 	"\n" +
 	"\x06SIGNAL\x10\x02\x12\t\n" +
-	"\x05ENDED\x10\x03\"V\n" +
+	"\x05ENDED\x10\x03\"\x86\x01\n" +
 	"\vRingOffline\x12,\n" +
 	"\x04call\x18\x01 \x01(\v2\x18.switchboard.actors.CallR\x04call\x12\x19\n" +
-	"\buntil_ms\x18\x02 \x01(\x03R\auntilMs\"U\n" +
+	"\buntil_ms\x18\x02 \x01(\x03R\auntilMs\x12\x14\n" +
+	"\x05ended\x18\x03 \x01(\bR\x05ended\x12\x18\n" +
+	"\aoutcome\x18\x04 \x01(\tR\aoutcome\"U\n" +
 	"\vRouteSignal\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x122\n" +
 	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal\"O\n" +
