@@ -35,6 +35,12 @@ else
   echo "[generate] sdk/ts: protoc-gen-es not installed (npm ci in sdk/ts); TypeScript code not regenerated" >&2
 fi
 
-# The HTTP API's OpenAPI description, built from its route table.
-go run ./cmd/switchboard openapi >docs/openapi.json
+# The HTTP API's OpenAPI description, built from its route table, with
+# the doc comments of its types (read from the sources first, for the
+# binary embeds them). Written only once it built: a failed build leaves
+# the committed file as it was.
+go run ./cluster/admin/gen
+echo "[generate] generated cluster/admin/schemadocs.json" >&2
+go run ./cmd/switchboard openapi >docs/openapi.json.new
+mv docs/openapi.json.new docs/openapi.json
 echo "[generate] generated docs/openapi.json" >&2

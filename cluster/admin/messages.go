@@ -293,14 +293,14 @@ func conversationUsers(ms []*pb.Member) []ConversationUser {
 // PostMessageRequest is the body of POST /api/v1/messages: Conv, or To
 // for the direct conversation of Sender and To (created on first use).
 type PostMessageRequest struct {
-	Sender string `json:"sender"`
-	Conv   string `json:"conv,omitempty"`
-	To     string `json:"to,omitempty"`
+	Sender string `json:"sender"`         // the user it is posted as, under their rights
+	Conv   string `json:"conv,omitempty"` // an existing conversation of theirs
+	To     string `json:"to,omitempty"`   // or a user: their direct conversation with the sender
 	// Topic, with To: the pair's conversation about it (an order, a
 	// listing; docs/PROTOCOL.md, "Topics"), started by this post if new.
 	Topic       string          `json:"topic,omitempty"`
-	ClientMsgID string          `json:"client_msg_id"` // the idempotency key: a retry with it is answered with the first
-	Text        string          `json:"text,omitempty"`
+	ClientMsgID string          `json:"client_msg_id"`  // the idempotency key: a retry with it is answered with the first
+	Text        string          `json:"text,omitempty"` // the message's text; with a location, its caption
 	Card        json.RawMessage `json:"card,omitempty"` // a card (docs/PROTOCOL.md, "Cards") instead of a text
 	Poll        json.RawMessage `json:"poll,omitempty"` // a poll (docs/PROTOCOL.md, "Polls") instead of a text
 	// Location: a place the text shares ("where the courier is"), which
@@ -309,8 +309,8 @@ type PostMessageRequest struct {
 	// Meta: the app's own data about the message (an order's id), which
 	// its members' apps read and nobody is shown (docs/PROTOCOL.md, "Meta").
 	Meta     map[string]string `json:"meta,omitempty"`
-	ReplyTo  uint64            `json:"reply_to,omitempty"`
-	Mentions []string          `json:"mentions,omitempty"`
+	ReplyTo  uint64            `json:"reply_to,omitempty"` // the seq of the message it answers
+	Mentions []string          `json:"mentions,omitempty"` // the members it mentions, by user id
 	// MentionAll mentions every member of the group but the sender
 	// ("@all": the sender must be one of its owners or admins).
 	MentionAll bool `json:"mention_all,omitempty"`

@@ -127,9 +127,6 @@ func (s *Server) resolveReport(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, reportOf(rp))
 }
 
-// operatorRecall withdraws any user message (a scam link in a direct
-// conversation, where nobody else could): POST
-// /api/v1/conversations/{conv}/messages/{seq}/recall.
 // Recalled answers POST …/messages/{seq}/recall: the seq of the recall's
 // event.
 type Recalled struct {
@@ -138,6 +135,9 @@ type Recalled struct {
 	RecallSeq uint64 `json:"recall_seq"`
 }
 
+// operatorRecall withdraws any user message (a scam link in a direct
+// conversation, where nobody else could): POST
+// /api/v1/conversations/{conv}/messages/{seq}/recall.
 func (s *Server) operatorRecall(w http.ResponseWriter, r *http.Request) {
 	conv := r.PathValue("conv")
 	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)

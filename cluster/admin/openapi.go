@@ -72,6 +72,13 @@ func openAPIPath(pattern string) (method, path string) {
 const bearer = "bearer"
 
 func (s *Server) describe() (*openapi3.T, error) {
+	doc, _, err := s.build()
+	return doc, err
+}
+
+// build makes the description and lists the Go types it has a component
+// for.
+func (s *Server) build() (*openapi3.T, []reflect.Type, error) {
 	doc := &openapi3.T{
 		OpenAPI: "3.0.3",
 		Info: &openapi3.Info{
@@ -97,14 +104,14 @@ func (s *Server) describe() (*openapi3.T, error) {
 	schemas := newSchemaMaker(doc.Components.Schemas, nil)
 	errorRef, err := schemas.ref(APIError{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	routes := s.routes()
 	for _, rt := range routes { // every answer first, for the bodies' names
 		for _, a := range append([]answer{{body: rt.answer}}, rt.also...) {
 			if a.body != nil && !rt.text {
 				if _, err := schemas.ref(a.body); err != nil {
-					return nil, fmt.Errorf("openapi: %s: answer: %w", rt.pattern, err)
+					return nil, nil, fmt.Errorf("openapi: %s: answer: %w", rt.pattern, err)
 				}
 			}
 		}
@@ -115,7 +122,7 @@ func (s *Server) describe() (*openapi3.T, error) {
 		method, urlPath := openAPIPath(rt.pattern)
 		op, err := operation(rt, method, urlPath, schemas, bodies, errorRef)
 		if err != nil {
-			return nil, fmt.Errorf("openapi: %s: %w", rt.pattern, err)
+			return nil, nil, fmt.Errorf("openapi: %s: %w", rt.pattern, err)
 		}
 		doc.AddOperation(urlPath, method, op)
 		if !slices.Contains(tags, rt.tag) {
@@ -125,15 +132,22 @@ func (s *Server) describe() (*openapi3.T, error) {
 	for _, t := range tags {
 		doc.Tags = append(doc.Tags, &openapi3.Tag{Name: t, Description: tagAbout[t]})
 	}
+	var types []reflect.Type
 	for _, m := range []*schemaMaker{schemas, bodies} {
 		m.nullableRefs()
+		m.describeSchemas(schemaDocs)
+		for _, t := range m.names {
+			if t.Kind() == reflect.Struct && !slices.Contains(types, t) {
+				types = append(types, t)
+			}
+		}
 	}
 	for _, err := range []error{schemas.err, bodies.err} {
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return doc, nil
+	return doc, types, nil
 }
 
 // tagAbout says what each group of endpoints is for.

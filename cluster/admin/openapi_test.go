@@ -58,6 +58,36 @@ func TestOpenAPIDescription(t *testing.T) {
 	}
 }
 
+// The schemas carry their Go types' doc comments, without the Go name
+// they start with, and schemadocs.json (which a binary without sources
+// embeds) holds what the sources say now.
+func TestSchemaDocsCurrent(t *testing.T) {
+	doc := loadDescription(t)
+	post := doc.Components.Schemas["PostMessageRequest"].Value
+	if !strings.HasPrefix(post.Description, "The body of POST /api/v1/messages") ||
+		post.Properties["client_msg_id"].Value.Description != "The idempotency key: a retry with it is answered with the first" ||
+		!strings.HasPrefix(post.Properties["mention_all"].Value.Description, "Mentions every member") {
+		t.Errorf("PostMessageRequest described as %q, client_msg_id %q, mention_all %q", post.Description,
+			post.Properties["client_msg_id"].Value.Description, post.Properties["mention_all"].Value.Description)
+	}
+	// A $ref's words stand beside it in an allOf.
+	if loc := post.Properties["location"]; loc.Ref != "" || len(loc.Value.AllOf) != 1 || loc.Value.AllOf[0].Ref == "" ||
+		!strings.HasPrefix(loc.Value.Description, "A place the text shares") {
+		t.Errorf("location: %+v", loc)
+	}
+	if d := doc.Components.Schemas["DeskSessionInfo"].Value.Properties["queue_wait_ms"].Value.Description; !strings.HasPrefix(d, "While queued") {
+		t.Errorf("a desk type's field described as %q", d)
+	}
+	want, err := admin.SchemaDocsJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("schemadocs.json")
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("schemadocs.json is not what the sources' comments say (%v): run make generate", err)
+	}
+}
+
 // The node serves the description; it is public, like a probe.
 func TestOpenAPIServed(t *testing.T) {
 	call := startAdminAPI(t, actors.Config{}, admin.Config{})
