@@ -106,6 +106,7 @@ func (s *Server) build() (*openapi3.T, []reflect.Type, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	doc.Components.Responses = refusals(errorRef)
 	routes := s.routes()
 	for _, rt := range routes { // every answer first, for the bodies' names
 		for _, a := range append([]answer{{body: rt.answer}}, rt.also...) {
@@ -214,7 +215,31 @@ func operation(rt route, method, urlPath string, schemas, bodies *schemaMaker, e
 		refusal.WithContent(openapi3.NewContentWithJSONSchemaRef(errorRef))
 	}
 	op.Responses.Set("default", &openapi3.ResponseRef{Value: refusal})
+	if rt.access != public {
+		op.Responses.Set("401", &openapi3.ResponseRef{Ref: refusalRef + "Unauthorized"})
+		op.Responses.Set("403", &openapi3.ResponseRef{Ref: refusalRef + "Forbidden"})
+	}
+	if rt.body != nil {
+		op.Responses.Set("400", &openapi3.ResponseRef{Ref: refusalRef + "BadRequest"})
+	}
 	return op, nil
+}
+
+// refusalRef names the refusals every operation of a kind shares.
+const refusalRef = "#/components/responses/"
+
+// refusals are the shared refusals' descriptions, by component name.
+func refusals(errorRef *openapi3.SchemaRef) openapi3.ResponseBodies {
+	out := openapi3.ResponseBodies{}
+	for name, about := range map[string]string{
+		"Unauthorized": "no bearer token, or one the node does not know",
+		"Forbidden":    "an API key without the operation's scope (x-switchboard-scope), or a user's rights that do not allow it",
+		"BadRequest":   "a body that is not the operation's JSON, or a value out of its bounds",
+	} {
+		out[name] = &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription(about).
+			WithContent(openapi3.NewContentWithJSONSchemaRef(errorRef))}
+	}
+	return out
 }
 
 // secure says who may call the route: anyone, the token or a key with
