@@ -55,6 +55,10 @@ type AuthConfig struct {
 	PublicKeys []ed25519.PublicKey
 	// Audience, when set, must be in the token's "aud".
 	Audience string
+	// Provider, when set, verifies the tokens of the app's identity
+	// provider too (auth_provider.go): those signed with an asymmetric
+	// key but EdDSA while PublicKeys are set.
+	Provider *ProviderConfig
 	// Leeway tolerates clock skew between token issuer and server: a
 	// token is accepted, and its connection kept, until exp + Leeway (and
 	// from nbf - Leeway). 0 takes DefaultLeeway; NoLeeway (any negative
@@ -71,9 +75,10 @@ const (
 
 // Authenticator verifies connection tokens.
 type Authenticator struct {
-	cfg     AuthConfig
-	methods []string
-	parser  *jwt.Parser
+	cfg      AuthConfig
+	methods  []string
+	parser   *jwt.Parser
+	provider *provider // nil: no identity provider's tokens
 }
 
 // MinSecretBytes is the shortest HS256 secret accepted.
@@ -104,8 +109,8 @@ func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
 	if len(cfg.PublicKeys) > 0 {
 		methods = append(methods, jwt.SigningMethodEdDSA.Alg())
 	}
-	if len(methods) == 0 {
-		return nil, errors.New("auth: no secret and no public key configured")
+	if len(methods) == 0 && cfg.Provider == nil {
+		return nil, errors.New("auth: no secret, no public key and no identity provider configured")
 	}
 	switch {
 	case cfg.Leeway == 0:
@@ -119,20 +124,65 @@ func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	return &Authenticator{cfg: cfg, methods: methods, parser: jwt.NewParser(opts...)}, nil
+	a := &Authenticator{cfg: cfg, methods: methods, parser: jwt.NewParser(opts...)}
+	if cfg.Provider != nil {
+		p, err := newProvider(*cfg.Provider, cfg.Leeway)
+		if err != nil {
+			return nil, err
+		}
+		a.provider = p
+	}
+	return a, nil
+}
+
+// Close stops the refresh of an identity provider's keys.
+func (a *Authenticator) Close() {
+	if a.provider != nil {
+		a.provider.stop()
+	}
 }
 
 // Leeway is the clock-skew leeway in force.
 func (a *Authenticator) Leeway() time.Duration { return a.cfg.Leeway }
 
-// Verify checks a token; failures are *wirepb.Error with code
+// Verify checks a token and names the device it connects: the token's
+// own (dev), else device, the one the client's Hello names (an identity
+// provider's token names none). Failures are *wirepb.Error with code
 // UNAUTHENTICATED or TOKEN_EXPIRED.
-func (a *Authenticator) Verify(token string) (Identity, error) {
+func (a *Authenticator) Verify(token, device string) (Identity, error) {
 	if token == "" {
 		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "no token")
 	}
 	if len(token) > 8<<10 {
 		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "token too long")
+	}
+	var id Identity
+	var err error
+	if alg := headerAlg(token); a.provider != nil && alg != jwt.SigningMethodHS256.Alg() &&
+		!(alg == jwt.SigningMethodEdDSA.Alg() && len(a.cfg.PublicKeys) > 0) {
+		id, err = a.provider.verify(token, a.cfg.Leeway)
+	} else {
+		id, err = a.verifyOwn(token)
+	}
+	if err != nil {
+		return Identity{}, err
+	}
+	switch {
+	case id.Device == "":
+		id.Device = device
+	case device != "" && device != id.Device:
+		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "the token is for device %q, the hello names %q", id.Device, device)
+	}
+	if !session.ValidUserID(id.Device) {
+		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "no valid device: the token's dev, or the hello's device (1-64 of A-Z a-z 0-9 . _ @ -)")
+	}
+	return id, nil
+}
+
+// verifyOwn checks a token the app's backend minted (HS256, EdDSA).
+func (a *Authenticator) verifyOwn(token string) (Identity, error) {
+	if len(a.methods) == 0 {
+		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "invalid token: signed with %q, which only the identity provider's keys verify here", headerAlg(token))
 	}
 	var c Claims
 	_, err := a.parser.ParseWithClaims(token, &c, a.key)
@@ -143,8 +193,8 @@ func (a *Authenticator) Verify(token string) (Identity, error) {
 		// The library's text says which check failed, never the key.
 		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "invalid token: %v", err)
 	}
-	if !session.ValidUserID(c.Subject) || !session.ValidUserID(c.Device) {
-		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "token names no valid user (sub) and device (dev)")
+	if !session.ValidUserID(c.Subject) {
+		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "token names no valid user (sub)")
 	}
 	// The connection layer closes at Expires: with the bare exp, a token
 	// inside the leeway would be welcomed and then closed at once.

@@ -189,7 +189,7 @@ func TestPreviousSecrets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := auth.Verify(tok); codeOf(err) != want {
+		if _, err := auth.Verify(tok, ""); codeOf(err) != want {
 			t.Errorf("a token of secret %.1s…: %v, want %v", secret, err, want)
 		}
 	}

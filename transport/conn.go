@@ -202,7 +202,7 @@ func (c *conn) hello() (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	return cfg.Auth.Verify(h.Token)
+	return cfg.Auth.Verify(h.Token, h.Device)
 }
 
 // readBuffer is the stream reader's buffer: small, since a connection

@@ -244,7 +244,7 @@ func FuzzHello(f *testing.F) {
 			}
 			return
 		}
-		id, err := auth.Verify(h.Token)
+		id, err := auth.Verify(h.Token, h.Device)
 		if err != nil {
 			if c := wirepb.CodeOf(err); c != wirepb.Code_UNAUTHENTICATED && c != wirepb.Code_TOKEN_EXPIRED {
 				t.Fatalf("verify error code %v", c)

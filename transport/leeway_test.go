@@ -40,7 +40,7 @@ func TestLeewayEdge(t *testing.T) {
 		}
 		now := time.Now().Truncate(time.Second)
 		inside := now.Add(-l + 2*time.Second)
-		id, err := a.Verify(tokenWithExp(t, inside))
+		id, err := a.Verify(tokenWithExp(t, inside), "")
 		if err != nil {
 			t.Fatalf("leeway %v: token %v past exp refused: %v", l, now.Sub(inside), err)
 		}
@@ -48,7 +48,7 @@ func TestLeewayEdge(t *testing.T) {
 			t.Fatalf("leeway %v: identity expires %v, want exp+leeway %v", l, id.Expires, inside.Add(l))
 		}
 		outside := now.Add(-l - 2*time.Second)
-		if _, err := a.Verify(tokenWithExp(t, outside)); wirepb.CodeOf(err) != wirepb.Code_TOKEN_EXPIRED {
+		if _, err := a.Verify(tokenWithExp(t, outside), ""); wirepb.CodeOf(err) != wirepb.Code_TOKEN_EXPIRED {
 			t.Fatalf("leeway %v: token %v past exp: %v, want TOKEN_EXPIRED", l, now.Sub(outside), err)
 		}
 	}

@@ -3,18 +3,26 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/switchboard-im/switchboard/internal/testenv"
 	"github.com/switchboard-im/switchboard/transport"
@@ -28,7 +36,9 @@ import (
 // one no longer does, and a client connected before stays connected. The
 // node also takes tokens of a previous secret (--auth-previous-secret-file,
 // a rotation of the token secret), and EdDSA tokens of either of two
-// public keys (--auth-public-key, twice during a key's rotation).
+// public keys (--auth-public-key, twice during a key's rotation), and an
+// identity provider's ID tokens (--auth-jwks-url, its key set served by
+// the test) naming no device, the client naming it.
 func TestCertificateRenewedWithoutRestart(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
@@ -75,12 +85,25 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 		keys, keyFiles = append(keys, priv), append(keyFiles, f)
 	}
 
+	idKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idPub, _ := idKey.PublicKey.ECDH()
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		raw := idPub.Bytes()
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{"kty": "EC", "kid": "id-1", "alg": "ES256", "crv": "P-256",
+			"x": base64.RawURLEncoding.EncodeToString(raw[1:33]), "y": base64.RawURLEncoding.EncodeToString(raw[33:])}}})
+	}))
+	t.Cleanup(jwks.Close)
+
 	listen, admin := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	node := exec.Command(bin, "serve", "--data-dir", filepath.Join(dir, "data"), "--listen", listen, "--admin", admin, "--gossip", "127.0.0.1:0",
 		"--webtransport", "", "--tls-cert", filepath.Join(dir, "tls.crt"), "--tls-key", filepath.Join(dir, "tls.key"),
 		"--auth-secret-file", filepath.Join(dir, "token-secret"), "--admin-token-file", filepath.Join(dir, "admin-token"),
 		"--auth-previous-secret-file", filepath.Join(dir, "previous-secret"), "--auth-public-key", strings.Join(keyFiles, ","),
-		"--tls-reload-interval", "100ms")
+		"--tls-reload-interval", "100ms",
+		"--auth-jwks-url", jwks.URL, "--auth-issuer", "https://id.example", "--auth-audience", "chat-app")
 	startNodeProcess(t, node, admin)
 	mintWith := secret
 	var signWith ed25519.PrivateKey // instead of mintWith
@@ -134,6 +157,21 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	idTok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{"iss": "https://id.example", "aud": "chat-app", "sub": "fay",
+		"exp": time.Now().Add(time.Hour).Unix()})
+	idTok.Header["kid"] = "id-1"
+	signed, err := idTok.SignedString(idKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fay, err := client.Dial(ctx, client.Config{Addr: listen, TLS: &tls.Config{RootCAs: newCA, ServerName: "chat.example.com"}, Token: signed, Device: "fays-phone"})
+	if err != nil {
+		t.Fatalf("the identity provider's token: %v", err)
+	}
+	if fay.User() != "fay" || fay.Device() != "fays-phone" {
+		t.Fatalf("the identity provider's token connected %s on %s", fay.User(), fay.Device())
+	}
+	_ = fay.Close()
 	if _, err := before.SendText(ctx, client.ToUser("bob"), "still here"); err != nil {
 		t.Fatalf("a client connected before the renewal: %v", err)
 	}

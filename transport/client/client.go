@@ -41,6 +41,11 @@ type Config struct {
 	// for a fresh one at every connect instead.
 	Token       string
 	TokenSource func(ctx context.Context) (string, error)
+	// Device names this install when the token names none: an identity
+	// provider's ID token (docs/PROTOCOL.md §8). Keep it for the install's
+	// life (its sync cursor and pushes are the device's); with a token's
+	// dev claim, empty or the same.
+	Device string
 
 	// DialTimeout bounds one connect attempt (default 10 s; Dial tries an
 	// attempt that timed out once more). KeepAlive (15 s) and

@@ -84,14 +84,14 @@ func dial(ctx context.Context, cfg *Config, token string) (*conn, error) {
 	c := &conn{lk: lk, maxFrame: own, readMax: max(own, wirepb.DefaultMaxFrame), ownMaxFrame: cfg.MaxFrame, pending: map[uint64]chan *wirepb.Response{},
 		riders: map[uint64]struct{}{}, done: make(chan struct{}),
 		datagramSignals: lk.protocol() == wirepb.ALPN2, checkAfter: cfg.PathCheckAfter}
-	if err := c.hello(ctx, token); err != nil {
+	if err := c.hello(ctx, token, cfg.Device); err != nil {
 		lk.closeWith(wirepb.Code_OK, "")
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *conn) hello(ctx context.Context, token string) error {
+func (c *conn) hello(ctx context.Context, token, device string) error {
 	st, err := c.lk.open(ctx)
 	if err != nil {
 		return c.closedErr(err)
@@ -100,7 +100,7 @@ func (c *conn) hello(ctx context.Context, token string) error {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = st.SetDeadline(dl)
 	}
-	if err := wirepb.WriteMsg(st, &wirepb.Hello{Token: token, Client: "switchboard-go/3"}, c.maxFrame); err != nil {
+	if err := wirepb.WriteMsg(st, &wirepb.Hello{Token: token, Client: "switchboard-go/3", Device: device}, c.maxFrame); err != nil {
 		return c.closedErr(err)
 	}
 	var sf wirepb.ServerFrame

@@ -93,7 +93,8 @@ func TestTypeScriptSDK(t *testing.T) {
 		"coach": token(t, "coach", "ts1"), "player": token(t, "player", "ts1"), "rookie": token(t, "rookie", "ts1"),
 		"ts-pupil": token(t, "ts-pupil", "ts1"), "ts-stranger": token(t, "ts-stranger", "ts1"),
 		"ts-seller": token(t, "ts-seller", "ts1"), "ts-organizer": token(t, "ts-organizer", "ts1"), "ts-buyer": token(t, "ts-buyer", "ts1"),
-		"ts-caller": token(t, "ts-caller", "ts1"), "ts-callee": token(t, "ts-callee", "ts1"), "ts-callee-tablet": token(t, "ts-callee", "ts2")})
+		"ts-caller": token(t, "ts-caller", "ts1"), "ts-callee": token(t, "ts-callee", "ts1"), "ts-callee-tablet": token(t, "ts-callee", "ts2"),
+		"ts-nodev": token(t, "ts-nodev", "")})
 	cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--test", script)
 	cmd.Env = append(env, "SWITCHBOARD_TOKENS="+string(tokens))
 	out, err := cmd.CombinedOutput()

@@ -1662,9 +1662,12 @@ func (x *ConvSummary) GetMeta() map[string]string {
 // Hello is the first frame a client writes on its stream; every later
 // frame from the client is a Request.
 type Hello struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`   // JWT naming user (sub) and device (dev)
-	Client        string                 `protobuf:"bytes,2,opt,name=client,proto3" json:"client,omitempty"` // free text, e.g. "switchboard-go/2"
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Token  string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`   // JWT naming user (sub) and device (dev)
+	Client string                 `protobuf:"bytes,2,opt,name=client,proto3" json:"client,omitempty"` // free text, e.g. "switchboard-go/2"
+	// device: the device connecting, for a token that names none (an
+	// identity provider's ID token); with a token's dev, empty or the same.
+	Device        string `protobuf:"bytes,3,opt,name=device,proto3" json:"device,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1709,6 +1712,13 @@ func (x *Hello) GetToken() string {
 func (x *Hello) GetClient() string {
 	if x != nil {
 		return x.Client
+	}
+	return ""
+}
+
+func (x *Hello) GetDevice() string {
+	if x != nil {
+		return x.Device
 	}
 	return ""
 }
@@ -14637,10 +14647,11 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04meta\x18\x17 \x03(\v2*.switchboard.wire.v1.ConvSummary.MetaEntryR\x04meta\x1a7\n" +
 	"\tMetaEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"5\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"M\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
-	"\x06client\x18\x02 \x01(\tR\x06client\"\x96\x03\n" +
+	"\x06client\x18\x02 \x01(\tR\x06client\x12\x16\n" +
+	"\x06device\x18\x03 \x01(\tR\x06device\"\x96\x03\n" +
 	"\vServerFrame\x128\n" +
 	"\awelcome\x18\x01 \x01(\v2\x1c.switchboard.wire.v1.WelcomeH\x00R\awelcome\x125\n" +
 	"\x06resync\x18\x02 \x01(\v2\x1b.switchboard.wire.v1.ResyncH\x00R\x06resync\x126\n" +

@@ -297,7 +297,7 @@ export class Client {
   state: ConnState = "disconnected";
   transport?: TransportKind;
 
-  private opts: Required<Omit<ClientOptions, "WebSocket" | "fetch" | "token" | "outbox">> & ClientOptions;
+  private opts: Required<Omit<ClientOptions, "WebSocket" | "fetch" | "token" | "outbox" | "device">> & ClientOptions;
   private link?: Link;
   private nextId = 1;
   private pending = new Map<bigint, Pending>();
@@ -536,7 +536,7 @@ export class Client {
     this.link = link;
     this.linkGen++;
     this.transport = link.kind;
-    link.send(encodeFrame(toBinary(HelloSchema, create(HelloSchema, { token, client: "switchboard-ts/2" }))));
+    link.send(encodeFrame(toBinary(HelloSchema, create(HelloSchema, { token, client: "switchboard-ts/2", device: this.opts.device ?? "" }))));
     const w = await welcomed;
     this.user = w.user;
     this.device = w.device;

@@ -11,6 +11,12 @@ export interface ClientOptions {
   url: string;
   /** The JWT, or a function fetching a fresh one before each connect. */
   token: string | (() => Promise<string>);
+  /**
+   * This install's device id, for a token that names none: an identity
+   * provider's ID token (docs/PROTOCOL.md §8). Keep it for the install's
+   * life (in localStorage); with a token's dev claim, leave it out.
+   */
+  device?: string;
   /** Tried in order; default WebTransport, then WebSocket. */
   transports?: TransportKind[];
   minBackoffMs?: number; // default 200

@@ -1704,3 +1704,16 @@ test("a call that ends while the callee's device is away: the SDK finds it gone 
     tablet.close();
   }
 });
+
+// A token that names no device (an identity provider's ID token, or one
+// minted so): the client names its device, and is that device.
+test("the client names its device when the token does not", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  const c = new Client({ url: url!, transports: ["websocket" as const], minBackoffMs: 20, maxBackoffMs: 200, token: tokens["ts-nodev"], device: "tab-9" });
+  await c.connect();
+  try {
+    assert.equal(c.user, "ts-nodev");
+    assert.equal(c.device, "tab-9");
+  } finally {
+    c.close();
+  }
+});
