@@ -147,7 +147,7 @@ func (a *Authenticator) Leeway() time.Duration { return a.cfg.Leeway }
 
 // Verify checks a token and names the device it connects: the token's
 // own (dev), else device, the one the client's Hello names (an identity
-// provider's token names none). Failures are *wirepb.Error with code
+// provider's token names none; with a dev claim the Hello's is ignored). Failures are *wirepb.Error with code
 // UNAUTHENTICATED or TOKEN_EXPIRED.
 func (a *Authenticator) Verify(token, device string) (Identity, error) {
 	if token == "" {
@@ -167,11 +167,8 @@ func (a *Authenticator) Verify(token, device string) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	switch {
-	case id.Device == "":
+	if id.Device == "" { // a token's own device wins over the hello's
 		id.Device = device
-	case device != "" && device != id.Device:
-		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "the token is for device %q, the hello names %q", id.Device, device)
 	}
 	if !session.ValidUserID(id.Device) {
 		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "no valid device: the token's dev, or the hello's device (1-64 of A-Z a-z 0-9 . _ @ -)")

@@ -44,7 +44,7 @@ type clientOptions struct {
 func (o *clientOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.dataDir, "data-dir", "./data", "a dev node's data directory (address, CA and token secret)")
 	f.StringVar(&o.user, "user", "", "the user to act as (with a minted token)")
-	f.StringVar(&o.device, "device", "cli", "the device to act as")
+	f.StringVar(&o.device, "device", "cli", "the device to act as (with --token: only for a token that names none, such as an identity provider's ID token)")
 	f.StringVar(&o.server, "server", "", "the node's QUIC address host:port (default: from the dev data dir)")
 	f.StringVar(&o.websocket, "websocket", "", "connect over WebSocket instead of QUIC, to this URL (ws://HOST:PORT/ws or wss://…, a node's --web)")
 	f.StringVar(&o.ca, "ca", "", "PEM file of the CA to trust (default: the dev certificate, else the system roots)")
@@ -132,7 +132,7 @@ func (o *clientOptions) config() (client.Config, error) {
 	}
 	cfg.TLS = tc
 	if o.token != "" {
-		cfg.Token = o.token
+		cfg.Token, cfg.Device = o.token, o.device // the device for a token naming none (an identity provider's)
 	} else {
 		user, device := o.user, o.device
 		if _, err := o.mint(user, device); err != nil {

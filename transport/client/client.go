@@ -43,8 +43,8 @@ type Config struct {
 	TokenSource func(ctx context.Context) (string, error)
 	// Device names this install when the token names none: an identity
 	// provider's ID token (docs/PROTOCOL.md §8). Keep it for the install's
-	// life (its sync cursor and pushes are the device's); with a token's
-	// dev claim, empty or the same.
+	// life (its sync cursor and pushes are the device's); a token's dev
+	// claim wins over it.
 	Device string
 
 	// DialTimeout bounds one connect attempt (default 10 s; Dial tries an

@@ -1666,7 +1666,7 @@ type Hello struct {
 	Token  string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`   // JWT naming user (sub) and device (dev)
 	Client string                 `protobuf:"bytes,2,opt,name=client,proto3" json:"client,omitempty"` // free text, e.g. "switchboard-go/2"
 	// device: the device connecting, for a token that names none (an
-	// identity provider's ID token); with a token's dev, empty or the same.
+	// identity provider's ID token); a token's dev wins over it.
 	Device        string `protobuf:"bytes,3,opt,name=device,proto3" json:"device,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -14,7 +14,7 @@ export interface ClientOptions {
   /**
    * This install's device id, for a token that names none: an identity
    * provider's ID token (docs/PROTOCOL.md §8). Keep it for the install's
-   * life (in localStorage); with a token's dev claim, leave it out.
+   * life (in localStorage); a token's dev claim wins over it.
    */
   device?: string;
   /** Tried in order; default WebTransport, then WebSocket. */

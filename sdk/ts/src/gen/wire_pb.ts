@@ -555,7 +555,7 @@ export type Hello = Message$1<"switchboard.wire.v1.Hello"> & {
 
   /**
    * device: the device connecting, for a token that names none (an
-   * identity provider's ID token); with a token's dev, empty or the same.
+   * identity provider's ID token); a token's dev wins over it.
    *
    * @generated from field: string device = 3;
    */
