@@ -524,7 +524,7 @@ $("connect").onclick = async () => {
   user = $("user").value.trim();
   $("connect").disabled = true;
   const device = await tabDevice(user, "workbench");
-  client = new Client({ url: location.origin, token: () => token(user, device), transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000 });
+  client = new Client({ url: location.origin, token: () => token(user, device), device, transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000 });
   client.on("state", (s) => s === "connected" && tokenWorked(user, device));
   window.switchboardClient = client;
   pinned = pinTracker(client, (c) => c.id === current && draw(c));

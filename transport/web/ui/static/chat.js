@@ -128,7 +128,7 @@ async function start() {
   const scene = $("scene").value.trim();
   $("enter").disabled = true;
   const device = await tabDevice(user, "web");
-  client = new Client({ url: location.origin, token: () => token(user, device), transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000, outbox: localStorage });
+  client = new Client({ url: location.origin, token: () => token(user, device), device, transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000, outbox: localStorage });
   client.on("state", (s) => s === "connected" && tokenWorked(user, device));
   window.switchboardClient = client;
   pinned = pinTracker(client, (c) => c.id === conv && draw(c));
