@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -158,13 +159,12 @@ func eventually(t *testing.T, cond func() bool) {
 	t.Fatal("timed out")
 }
 
-// With CallsAsData a ringing call reaches Android as data only, at high
-// priority and not after the ring, and an iPhone on FCM as an alert; a
-// message is unchanged, and without the option a call is an alert.
-func TestFCMCallsAsData(t *testing.T) {
+// fcmServer stands in for FCM's v1 API; last is the message of the
+// latest request.
+func fcmServer(t *testing.T) (srv *httptest.Server, last func() map[string]any) {
 	var mu sync.Mutex
-	var bodies []map[string]any
-	srv := h2(t, func(w http.ResponseWriter, r *http.Request) {
+	var got map[string]any
+	srv = h2(t, func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Message map[string]any `json:"message"`
 		}
@@ -173,26 +173,33 @@ func TestFCMCallsAsData(t *testing.T) {
 			t.Errorf("body %s: %v", b, err)
 		}
 		mu.Lock()
-		bodies = append(bodies, body.Message)
+		got = body.Message
 		mu.Unlock()
 	})
+	return srv, func() map[string]any {
+		mu.Lock()
+		defer mu.Unlock()
+		return got
+	}
+}
+
+// With CallsAsData a ringing call reaches Android as data only, at high
+// priority and not after the ring, and an iPhone on FCM as an alert; a
+// message is unchanged, and without the option a call is an alert.
+func TestFCMCallsAsData(t *testing.T) {
+	srv, last := fcmServer(t)
 	until := time.Now().Add(30 * time.Second).UnixMilli()
 	call := push.Notification{ID: "call:d:a:b:c1", Kind: push.KindCall, User: "b", Conv: "d:a:b", From: "a", CallID: "c1", Video: true,
 		ExpiresAtMs: until, Tokens: []string{"t"}}
 	call.Say(push.Say(push.KeyIncomingVideoCall))
 	send := func(calls bool, n push.Notification) map[string]any {
 		t.Helper()
-		mu.Lock()
-		bodies = nil
-		mu.Unlock()
 		f := &push.FCM{BaseURL: srv.URL, Project: "p", Client: srv.Client(), CallsAsData: calls,
 			TokenSource: func(context.Context) (string, error) { return "ya29", nil }}
 		if _, err := f.Send(context.Background(), n); err != nil {
 			t.Fatal(err)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		return bodies[0]
+		return last()
 	}
 	m := send(true, call)
 	data, _ := m["data"].(map[string]any)
@@ -215,20 +222,7 @@ func TestFCMCallsAsData(t *testing.T) {
 // priority where calls ring as data, for the phone rings now), not after
 // the ring; an iPhone on FCM as a background push with nothing to show.
 func TestFCMCallEnded(t *testing.T) {
-	var mu sync.Mutex
-	var got map[string]any
-	srv := h2(t, func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			Message map[string]any `json:"message"`
-		}
-		b, _ := io.ReadAll(r.Body)
-		if err := json.Unmarshal(b, &body); err != nil {
-			t.Errorf("body %s: %v", b, err)
-		}
-		mu.Lock()
-		got = body.Message
-		mu.Unlock()
-	})
+	srv, last := fcmServer(t)
 	until := time.Now().Add(30 * time.Second).UnixMilli()
 	for _, calls := range []bool{true, false} {
 		f := &push.FCM{BaseURL: srv.URL, Project: "p", Client: srv.Client(), CallsAsData: calls,
@@ -238,9 +232,7 @@ func TestFCMCallEnded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mu.Lock()
-		m := got
-		mu.Unlock()
+		m := last()
 		data, _ := m["data"].(map[string]any)
 		android, _ := m["android"].(map[string]any)
 		apns, _ := m["apns"].(map[string]any)
