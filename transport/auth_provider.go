@@ -97,10 +97,12 @@ func newProvider(cfg ProviderConfig, leeway time.Duration) (*provider, error) {
 		HTTPTimeout:     5 * time.Second,
 		RefreshInterval: cfg.Refresh,
 		// A token of a key the set lacks (the provider rotated) fetches
-		// the set again, at most every 30 s, and a hello waits for no
-		// other's fetch: forged key ids cannot hold connections up.
+		// the set again, at most every 30 s. RateLimitWaitMax bounds both
+		// that fetch and the wait for its turn: a hello waits at most 5 s,
+		// and only when the next turn comes that soon (forged key ids
+		// otherwise fail at once).
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(30*time.Second), 1),
-		RateLimitWaitMax:  time.Millisecond,
+		RateLimitWaitMax:  5 * time.Second,
 		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 			return func(_ context.Context, err error) {
 				log.Warn("identity provider's key set not fetched: its tokens fail until it is", "url", u, "err", err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -27,7 +28,7 @@ type webOptions struct {
 func (o *webOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.addr, "web", "", "HTTP address for browsers, e.g. 127.0.0.1:8081: WebSocket at /ws, /web.json (empty: off; HTTPS with the node certificate unless --dev)")
 	f.StringVar(&o.webtransport, "webtransport", "127.0.0.1:4434", "UDP address of the WebTransport (HTTP/3) server (empty: off; browsers fall back to WebSocket)")
-	f.StringSliceVar(&o.origins, "web-origins", nil, "web origins allowed to connect (scheme://host[:port], * for any); --dev also allows localhost")
+	f.StringSliceVar(&o.origins, "web-origins", nil, "web origins allowed to connect and to frame the customer chat (the widget, widget.js) (scheme://host[:port], * for any); --dev also allows localhost")
 }
 
 // startWeb starts the browser transports in front of srv; stop ends them.
@@ -55,7 +56,11 @@ func startWeb(o webOptions, dev bool, srv *transport.Server, tlsConf *tls.Config
 	if err != nil {
 		return nil, "", nil, err
 	}
-	ws.Mux().Handle("/", ui.Handler())
+	embedders := slices.Clone(o.origins) // who may connect may frame the chat (the widget)
+	if dev {
+		embedders = append(embedders, ui.LoopbackOrigins...)
+	}
+	ws.Mux().Handle("/", ui.Handler(embedders))
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		_ = ws.Close()

@@ -19,7 +19,13 @@ const save = (v) => {
     localStorage.setItem(SAVED, JSON.stringify(v));
   } catch {}
 };
-$("user").value = params.get("user") ?? saved.user ?? $("user").value;
+// Framed by the widget (widget.js, ?embed=1): the chat opens at once,
+// the visitor's token comes from the page around it, and what arrives
+// while the panel is closed counts on the bubble instead of being read.
+const embed = params.get("embed") === "1";
+if (embed) document.body.classList.add("embed");
+let visible = !embed;
+$("user").value = params.get("user") ?? saved.user ?? (embed ? `v-${crypto.randomUUID().slice(0, 8)}` : $("user").value);
 $("scene").value = params.get("scene") ?? saved.scene ?? $("scene").value;
 let client, conv, sd, calls, queuePos = 0, queueWait = 0;
 let names; // people, once connected: the agents by their names
@@ -123,12 +129,51 @@ function showInfo(c) {
   return st?.text;
 }
 
+// pageToken asks the page framing the chat for the visitor's token
+// (SwitchboardWidget.token); null when it has none to give, or gives no
+// answer (not the widget), for the dev node's own tokens.
+function pageToken() {
+  return new Promise((resolve, reject) => {
+    const id = crypto.randomUUID();
+    const done = (f) => {
+      clearTimeout(timer);
+      removeEventListener("message", on);
+      f();
+    };
+    const timer = setTimeout(() => done(() => resolve(null)), 5000);
+    function on(ev) {
+      const m = ev.data ?? {};
+      if (ev.source !== window.parent || m.type !== "sb-token" || m.id !== id) return;
+      done(() => (m.error ? reject(new Error(`the page gave no token: ${m.error}`)) : resolve(m.none ? null : m.token)));
+    }
+    addEventListener("message", on);
+    window.parent.postMessage({ type: "sb-token", id }, "*");
+  });
+}
+const visitorToken = async (user, device) => (embed && (await pageToken())) || token(user, device);
+
+// readLatest marks c read up to its newest message from someone else,
+// while the visitor can see it; tells the widget the count otherwise.
+function readLatest(c) {
+  const last = c.messages.at(-1);
+  if (visible && last && last.sender !== client.user && last.seq > c.readSeq) client.markRead(conv, last.seq).catch(() => {});
+  if (embed) window.parent.postMessage({ type: "sb-unread", count: visible ? 0 : c.unread }, "*");
+}
+if (embed) {
+  addEventListener("message", (ev) => {
+    if (ev.source !== window.parent || ev.data?.type !== "sb-visible") return;
+    visible = Boolean(ev.data.visible);
+    if (visible && conv) readLatest(client.conversation(conv));
+  });
+  window.parent.postMessage({ type: "sb-ready" }, "*");
+}
+
 async function start() {
   const user = $("user").value.trim();
   const scene = $("scene").value.trim();
   $("enter").disabled = true;
   const device = await tabDevice(user, "web");
-  client = new Client({ url: location.origin, token: () => token(user, device), device, transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000, outbox: localStorage });
+  client = new Client({ url: location.origin, token: () => visitorToken(user, device), device, transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000, outbox: localStorage });
   client.on("state", (s) => s === "connected" && tokenWorked(user, device));
   window.switchboardClient = client;
   pinned = pinTracker(client, (c) => c.id === conv && draw(c));
@@ -155,8 +200,7 @@ async function start() {
     // message after the close reopens it, and the chat is resumed again.
     if (info === "closed") save({ user: client.user, scene: $("scene").value.trim() });
     else if (info) save({ user: client.user, scene: $("scene").value.trim(), conv });
-    const last = c.messages.at(-1);
-    if (last && last.sender !== client.user && last.seq > c.readSeq) client.markRead(conv, last.seq).catch(() => {});
+    readLatest(c);
   });
   client.on("queuePosition", (c, pos, waitMs) => {
     if (c !== conv) return;
@@ -184,7 +228,7 @@ async function start() {
   $("info").title = e.agent;
   $("info").textContent = e.agent ? `with ${nameOf(e.agent)}` : e.state === "queued" ? `queue position ${e.queuePosition}${waitText(e.queueWaitMs)}` : e.state === "bot" ? "with the assistant" : e.state;
   $("info").dataset.conv = conv;
-  save({ user, scene, conv });
+  save({ user: client.user, scene, conv });
   await client.history(conv);
   draw(client.conversation(conv));
   $("text").disabled = $("send").disabled = $("end").disabled = $("file").disabled = $("where").disabled = false;
@@ -204,8 +248,9 @@ $("end").onclick = async () => {
     $("info").textContent = `could not end the chat: ${err.message}`;
   }
 };
-// The chat this browser had open, for the same visitor: resume it.
-if (saved.conv && saved.user === $("user").value.trim()) start();
+// The chat this browser had open, for the same visitor: resume it. In
+// the widget's frame, the visitor opened the panel: start.
+if (embed || (saved.conv && saved.user === $("user").value.trim())) start();
 
 $("text").oninput = () => {
   if (!conv) return;

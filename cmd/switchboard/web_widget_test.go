@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard-im/switchboard/internal/testenv"
+	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/client"
+)
+
+// TestChatWidget, in Chromium against a dev node: a business's own site
+// (another origin) carries the widget's script tag and hands out its
+// visitor's token from its backend, a token that names no device. The
+// visitor opens the bubble: the framed chat asks the page for the token,
+// names its device itself and enters the desk, where the agent gets the
+// session. The agent writes while the panel is closed: the bubble counts
+// it; the visitor opens the panel and reads it, and the agent sees the
+// receipt. The node lets that site frame the chat and nobody frame the
+// workbench.
+func TestChatWidget(t *testing.T) {
+	if exportRace {
+		t.Skip("runs in the normal pass only")
+	}
+	browser := testenv.Chromium(t)
+	n := newDevNode(t)
+	webAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	site := httptest.NewUnstartedServer(nil) // the business's site, on an origin of its own
+	n.extra = []string{"--web", webAddr, "--webtransport", "", "--web-origins", "http://" + site.Listener.Addr().String()}
+	n.start()
+	n.run("desk", "scene", "set", "--data-dir", n.dir, "--scene", "listing", "--line", "cars", "--route", "queue:sales")
+	n.run("desk", "agent", "--data-dir", n.dir, "--user", "a1", "--status", "online", "--capacity", "3", "--skills", "sales")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	agent := n.dial(ctx, "a1", "desk")
+
+	secret, err := readSecret(devSecretPath(n.dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tokens atomic.Int32
+	site.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/token": // the site's backend: its signed-in visitor, no device
+			tokens.Add(1)
+			tok, err := transport.MintHS256(secret, "visitor-7", "", time.Hour, "")
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			fmt.Fprint(w, tok)
+		default:
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprintf(w, `<!doctype html><html><body><h1>Blue hatchback</h1>
+<script>window.SwitchboardWidget = { token: () => fetch("/token").then((r) => r.text()) };</script>
+<script src="http://%s/widget.js" data-scene="listing/123" data-title="Acme Cars" async></script></body></html>`, webAddr)
+		}
+	})
+	site.Start()
+	defer site.Close()
+
+	// Who may frame what.
+	for page, want := range map[string]string{"chat.html": "frame-ancestors 'self' " + site.URL, "agent.html": "frame-ancestors 'self'"} {
+		res, err := http.Get("http://" + webAddr + "/" + page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("Content-Security-Policy"); !strings.HasPrefix(got, want) || page == "agent.html" && got != want {
+			t.Errorf("%s: Content-Security-Policy %q, want %q", page, got, want)
+		}
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.Flag("headless", "new"))
+	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelA()
+	page, cancelP := chromedp.NewContext(actx)
+	defer cancelP()
+	within := func(what, expr string) {
+		t.Helper()
+		c, cancel := context.WithTimeout(page, 30*time.Second)
+		defer cancel()
+		if _, err := chromedp.Run(c, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+			html, _ := chromedp.Run(page, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+			t.Fatalf("waiting for %s: %v\npage:\n%s\nserver log:\n%s", what, err, html, n.log.String())
+		}
+	}
+	if err := chromedp.Do(page, chromedp.Navigate(site.URL+"/")); err != nil {
+		t.Fatalf("the site's page: %v", err)
+	}
+	within("the bubble", `!!document.querySelector(".sb-widget-bubble")`)
+	click := func(what, expr string) {
+		t.Helper()
+		if _, err := chromedp.Run(page, chromedp.Evaluate[bool](expr+`.click(), true`)); err != nil {
+			t.Fatalf("click %s: %v", what, err)
+		}
+	}
+	click("the bubble", `document.querySelector(".sb-widget-bubble")`)
+	within("the panel open, framing the node's chat", `!document.querySelector(".sb-widget-panel").hidden && document.querySelector(".sb-widget-panel iframe").src.includes("/chat.html?embed=1")`)
+
+	// The agent gets the visitor's session: the token the page gave.
+	var conv string
+	for deadline := time.Now().Add(30 * time.Second); conv == ""; time.Sleep(50 * time.Millisecond) {
+		for _, c := range agent.Conversations() {
+			if strings.HasPrefix(c.ID, "s:cars:visitor-7:") {
+				conv = c.ID
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no session of visitor-7 reached the agent (the site gave %d tokens)\nserver log:\n%s", tokens.Load(), n.log.String())
+		}
+	}
+
+	// Closed, the bubble counts what the agent writes.
+	if _, err := chromedp.Run(page, chromedp.Evaluate[bool](`SwitchboardWidget.close(), true`)); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := agent.SendText(ctx, client.ToConv(conv), "Hi! It is still for sale.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	within("the bubble's count", `(() => { const b = document.querySelector(".sb-widget-badge"); return !b.hidden && b.textContent === "1"; })()`)
+	if c, ok := agent.Conversation(conv); !ok || c.PeerReadSeq >= sent.Seq {
+		t.Fatalf("read while the panel was closed: %+v", c)
+	}
+	// Opened, it is read.
+	click("the bubble", `document.querySelector(".sb-widget-bubble")`)
+	within("the count gone", `document.querySelector(".sb-widget-badge").hidden`)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, _ := agent.Conversation(conv); c.PeerReadSeq >= sent.Seq {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the visitor never read the agent's message")
+		}
+	}
+}
