@@ -158,8 +158,7 @@ func (a *Authenticator) Verify(token, device string) (Identity, error) {
 	}
 	var id Identity
 	var err error
-	if alg := headerAlg(token); a.provider != nil && alg != jwt.SigningMethodHS256.Alg() &&
-		!(alg == jwt.SigningMethodEdDSA.Alg() && len(a.cfg.PublicKeys) > 0) {
+	if a.provider != nil && a.providerSigns(headerAlg(token)) {
 		id, err = a.provider.verify(token, a.cfg.Leeway)
 	} else {
 		id, err = a.verifyOwn(token)
@@ -174,6 +173,13 @@ func (a *Authenticator) Verify(token, device string) (Identity, error) {
 		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "no valid device: the token's dev, or the hello's device (1-64 of A-Z a-z 0-9 . _ @ -)")
 	}
 	return id, nil
+}
+
+// providerSigns: a token signed with alg is the identity provider's, not
+// one the app's backend minted: any signature but HS256, and EdDSA only
+// while the node has no Ed25519 keys of its own.
+func (a *Authenticator) providerSigns(alg string) bool {
+	return alg != jwt.SigningMethodHS256.Alg() && !(alg == jwt.SigningMethodEdDSA.Alg() && len(a.cfg.PublicKeys) > 0)
 }
 
 // verifyOwn checks a token the app's backend minted (HS256, EdDSA).
