@@ -147,8 +147,9 @@ func (a *Authenticator) Leeway() time.Duration { return a.cfg.Leeway }
 
 // Verify checks a token and names the device it connects: the token's
 // own (dev), else device, the one the client's Hello names (an identity
-// provider's token names none; with a dev claim the Hello's is ignored). Failures are *wirepb.Error with code
-// UNAUTHENTICATED or TOKEN_EXPIRED.
+// provider's token names none; with a dev claim the Hello's is
+// ignored). Failures are *wirepb.Error with code UNAUTHENTICATED or
+// TOKEN_EXPIRED.
 func (a *Authenticator) Verify(token, device string) (Identity, error) {
 	if token == "" {
 		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "no token")

@@ -133,10 +133,14 @@ func (s *Server) build() (*openapi3.T, []reflect.Type, error) {
 	for _, t := range tags {
 		doc.Tags = append(doc.Tags, &openapi3.Tag{Name: t, Description: tagAbout[t]})
 	}
+	docs, err := schemaDocs()
+	if err != nil {
+		return nil, nil, err
+	}
 	var types []reflect.Type
 	for _, m := range []*schemaMaker{schemas, bodies} {
 		m.nullableRefs()
-		m.describeSchemas(schemaDocs)
+		m.describeSchemas(docs)
 		for _, t := range m.names {
 			if t.Kind() == reflect.Struct && !slices.Contains(types, t) {
 				types = append(types, t)

@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -22,22 +23,22 @@ import (
 // The description's words for each schema and property are the Go doc
 // comments of the types the handlers read and write: one text for the
 // Go reader and the API's. A deployed binary has no sources, so make
-// generate copies them into schemadocs.json (SchemaDocsFromSource), which
-// the binary embeds; TestSchemaDocsCurrent fails when a comment changed
-// without it.
+// generate copies them into schemadocs.json (SchemaDocsJSON, run by
+// cluster/admin/gen), which the binary embeds; TestSchemaDocsCurrent
+// fails when a comment changed without it.
 
 //go:embed schemadocs.json
 var schemaDocsJSON []byte
 
 // schemaDocs maps "<package path>.<Type>" and "<package path>.<Type>.<Field>"
-// to its description.
-var schemaDocs = func() map[string]string {
+// to its description, read once the description is first built.
+var schemaDocs = sync.OnceValues(func() (map[string]string, error) {
 	var m map[string]string
 	if err := json.Unmarshal(schemaDocsJSON, &m); err != nil {
-		panic(fmt.Sprintf("admin: schemadocs.json: %v", err)) // committed with the code; a test reads it
+		return nil, fmt.Errorf("openapi: schemadocs.json: %w", err)
 	}
-	return m
-}()
+	return m, nil
+})
 
 // SchemaDocsJSON reads the doc comments of every type the description
 // names from the sources (the go command finds them) and returns them as

@@ -165,6 +165,8 @@ if (embed) {
     visible = Boolean(ev.data.visible);
     if (visible && conv) readLatest(client.conversation(conv));
   });
+  // Escape closes the widget's panel, wherever the focus is in it.
+  addEventListener("keydown", (ev) => ev.key === "Escape" && window.parent.postMessage({ type: "sb-close" }, "*"));
   window.parent.postMessage({ type: "sb-ready" }, "*");
 }
 

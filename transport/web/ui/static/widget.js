@@ -39,7 +39,8 @@
 .sb-widget-head { display: flex; align-items: center; padding: 10px 14px; background: #2563eb; color: #fff; font: 600 15px system-ui, sans-serif; }
 .sb-widget-head span { flex: 1; }
 .sb-widget-head button { border: none; background: none; color: #fff; font-size: 20px; cursor: pointer; }
-.sb-widget-panel iframe { flex: 1; border: 0; width: 100%; }`;
+.sb-widget-panel iframe { flex: 1; border: 0; width: 100%; }
+@media (max-width: 480px) { .sb-widget-panel { right: 0; bottom: 0; width: 100vw; height: 100%; max-width: none; max-height: none; border-radius: 0; } }`;
   document.head.appendChild(css);
 
   const bubble = document.createElement("button");
@@ -92,6 +93,7 @@
   }
   bubble.onclick = () => (panel.hidden ? open() : close());
   shut.onclick = close;
+  panel.addEventListener("keydown", (ev) => ev.key === "Escape" && close());
 
   // The frame's requests: a token for its next connect, and the unread
   // count to show on the bubble while the panel is closed. Only the
@@ -111,6 +113,9 @@
         }
       }
       post(reply);
+    } else if (m.type === "sb-close") {
+      close();
+      bubble.focus();
     } else if (m.type === "sb-ready") {
       post({ type: "sb-visible", visible: !panel.hidden });
     } else if (m.type === "sb-unread") {
