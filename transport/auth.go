@@ -157,23 +157,29 @@ func (a *Authenticator) Verify(token, device string) (Identity, error) {
 	if len(token) > 8<<10 {
 		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "token too long")
 	}
-	var id Identity
-	var err error
+	verifier, check := "own", a.verifyOwn
 	if a.provider != nil && a.providerSigns(headerAlg(token)) {
-		id, err = a.provider.verify(token, a.cfg.Leeway)
-	} else {
-		id, err = a.verifyOwn(token)
+		verifier, check = "provider", func(token string) (Identity, error) { return a.provider.verify(token, a.cfg.Leeway) }
 	}
-	if err != nil {
-		return Identity{}, err
+	id, err := check(token)
+	if err == nil {
+		if id.Device == "" { // a token's own device wins over the hello's
+			id.Device = device
+		}
+		if !session.ValidUserID(id.Device) {
+			err = wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "no valid device: the token's dev, or the hello's device (1-64 of A-Z a-z 0-9 . _ @ -)")
+		}
 	}
-	if id.Device == "" { // a token's own device wins over the hello's
-		id.Device = device
+	switch {
+	case err == nil:
+		metricAuth.WithLabelValues(verifier, "ok").Inc()
+		return id, nil
+	case wirepb.CodeOf(err) == wirepb.Code_TOKEN_EXPIRED:
+		metricAuth.WithLabelValues(verifier, "expired").Inc()
+	default:
+		metricAuth.WithLabelValues(verifier, "refused").Inc()
 	}
-	if !session.ValidUserID(id.Device) {
-		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "no valid device: the token's dev, or the hello's device (1-64 of A-Z a-z 0-9 . _ @ -)")
-	}
-	return id, nil
+	return Identity{}, err
 }
 
 // providerSigns: a token signed with alg is the identity provider's, not

@@ -105,6 +105,7 @@ func newProvider(cfg ProviderConfig, leeway time.Duration) (*provider, error) {
 		RateLimitWaitMax:  5 * time.Second,
 		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 			return func(_ context.Context, err error) {
+				metricKeySetFailures.Inc()
 				log.Warn("identity provider's key set not fetched: its tokens fail until it is", "url", u, "err", err)
 			}
 		},

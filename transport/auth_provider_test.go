@@ -12,11 +12,14 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
@@ -126,6 +129,8 @@ func TestProviderTokens(t *testing.T) {
 	p.publishRSA("r1", rsaKey)
 	p.publishEC("e1", ecKey)
 	a := providerAuth(t, p, testSecret, "")
+	refused := map[string]string{"verifier": "provider", "result": "refused"}
+	refusedBefore := counted(t, "switchboard_transport_auth_total", refused)
 
 	good := idToken(t, jwt.SigningMethodRS256, "r1", rsaKey, jwt.MapClaims{"sub": "u_42", "name": "Ana"})
 	id, err := a.Verify(good, "pixel")
@@ -165,6 +170,12 @@ func TestProviderTokens(t *testing.T) {
 		}
 	}
 
+	// Eight of those the provider's verifier refused; the expired one is
+	// counted as expired, the HMAC one by our own verifier.
+	if n := counted(t, "switchboard_transport_auth_total", refused) - refusedBefore; n < 8 {
+		t.Errorf("switchboard_transport_auth_total{verifier=provider,result=refused} grew by %v for 8 refusals", n)
+	}
+
 	// The provider rotates: a token of its new key fetches the set again.
 	p.publishRSA("r2", rotated)
 	if id, err := a.Verify(idToken(t, jwt.SigningMethodRS256, "r2", rotated, jwt.MapClaims{"sub": "u_44"}), "pixel"); err != nil || id.User != "u_44" {
@@ -191,7 +202,11 @@ func TestProviderKeySetDownAtStart(t *testing.T) {
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
 	p := newIDProvider(t)
 	p.setDown(true)
+	failuresBefore := counted(t, "switchboard_transport_provider_keyset_failures_total", nil)
 	early, late := providerAuth(t, p, nil, ""), providerAuth(t, p, nil, "")
+	if n := counted(t, "switchboard_transport_provider_keyset_failures_total", nil) - failuresBefore; n < 2 {
+		t.Errorf("two nodes started without the key set: switchboard_transport_provider_keyset_failures_total grew by %v", n)
+	}
 	tok := idToken(t, jwt.SigningMethodRS256, "r1", key, jwt.MapClaims{"sub": "u_42"})
 	if _, err := early.Verify(tok, "pixel"); wirepb.CodeOf(err) != wirepb.Code_UNAUTHENTICATED {
 		t.Fatalf("with no key set: %v", err)
@@ -242,6 +257,33 @@ func TestConnectWithProviderToken(t *testing.T) {
 	if _, err := client.Dial(ctx, cfg); wirepb.CodeOf(err) != wirepb.Code_UNAUTHENTICATED {
 		t.Fatalf("the provider's token without a device: %v", err)
 	}
+}
+
+// counted is the sum of the process's counter name over the series
+// carrying labels (a process-wide value: tests running beside this one
+// only add to it).
+func counted(t *testing.T, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			for k, v := range labels {
+				if !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == k && l.GetValue() == v }) {
+					continue series
+				}
+			}
+			n += m.GetCounter().GetValue()
+		}
+	}
+	return n
 }
 
 func must[T any](v T, err error) T {

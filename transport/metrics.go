@@ -60,6 +60,14 @@ var (
 		Namespace: "switchboard", Subsystem: "transport", Name: "stream_writes_total",
 		Help: "Writes to client streams; frames_total{dir=\"out\"} over this is how many frames a write carries on average.",
 	})
+	metricAuth = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "transport", Name: "auth_total",
+		Help: "Connection tokens checked, by verifier (own: HS256/EdDSA; provider: the identity provider's) and result (ok, expired, refused).",
+	}, []string{"verifier", "result"})
+	metricKeySetFailures = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "transport", Name: "provider_keyset_failures_total",
+		Help: "Fetches of the identity provider's key set (JWKS), at start and on its refresh interval, that failed: its tokens of keys not yet fetched are refused.",
+	})
 )
 
 // The per-frame counters, looked up once: a label lookup hashes its

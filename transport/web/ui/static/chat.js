@@ -25,7 +25,10 @@ const save = (v) => {
 const embed = params.get("embed") === "1";
 if (embed) document.body.classList.add("embed");
 let visible = !embed;
-$("user").value = params.get("user") ?? saved.user ?? (embed ? `v-${crypto.randomUUID().slice(0, 8)}` : $("user").value);
+// A random id; crypto.randomUUID is missing outside secure contexts (a
+// dev node reached over plain http on the LAN).
+const randomID = () => Math.random().toString(36).slice(2, 10);
+$("user").value = params.get("user") ?? saved.user ?? (embed ? `v-${randomID()}` : $("user").value);
 $("scene").value = params.get("scene") ?? saved.scene ?? $("scene").value;
 let client, conv, sd, calls, queuePos = 0, queueWait = 0;
 let names; // people, once connected: the agents by their names
@@ -134,7 +137,7 @@ function showInfo(c) {
 // answer (not the widget), for the dev node's own tokens.
 function pageToken() {
   return new Promise((resolve, reject) => {
-    const id = crypto.randomUUID();
+    const id = randomID();
     const done = (f) => {
       clearTimeout(timer);
       removeEventListener("message", on);
