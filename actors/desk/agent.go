@@ -27,18 +27,20 @@ type AgentInfo struct {
 	// Load counts the sessions held and the slots in wrap-up.
 	Load     int      `json:"load"`
 	Sessions []string `json:"sessions"`
-	// WrapUp are the slots still taken by sessions the agent closed (see
-	// Config.WrapUp), soonest to end first.
+	// WrapUp are the slots still taken by sessions the agent closed
+	// (serve --desk-wrap-up, Config.WrapUp), soonest to end first.
 	WrapUp []WrapUpSlot `json:"wrap_up,omitempty"`
 	// Present: a device of the agent was seen connected since it came
 	// online; losing every device for DropGrace then takes it offline.
 	Present bool `json:"present,omitempty"`
 	// Supervisor may read the whole desk's service metrics and watch
-	// every queue (Wire.MayReadMetrics, Wire.Queue).
+	// every queue (my_metrics of any key, desk_queue of any skill:
+	// Wire.MayReadMetrics, Wire.Queue).
 	Supervisor bool `json:"supervisor,omitempty"`
 	// StatusBy is who set the status last (the agent, a supervisor,
-	// ByAdmin, ByDesk: an unanswered session or a drop; empty: not
-	// known, set before it was kept) and StatusSinceMs when (Unix ms).
+	// "admin" (ByAdmin), "desk" (ByDesk: an unanswered session or a
+	// drop); empty: not known, set before it was kept) and StatusSinceMs
+	// when (Unix ms).
 	StatusBy      string `json:"status_by,omitempty"`
 	StatusSinceMs int64  `json:"status_since_ms,omitempty"`
 }

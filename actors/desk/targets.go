@@ -21,10 +21,11 @@ type Targets struct {
 	// message, in ms; 0: none (first responses count against the reply
 	// threshold), for a line whose only target is its answer timeout.
 	FirstResponseMs int64 `json:"first_response_ms"`
-	// AnswerTimeoutMs, when set, is the line's own answer timeout (ms,
+	// AnswerTimeoutMs is the line's own answer timeout (ms, 5 s to 1 h:
 	// MinAnswerTimeout to MaxAnswerTimeout): a session of the line whose
 	// agent wrote nothing in it for this long goes back to its queue
-	// (answer.go). 0: the desk's (Config.AnswerTimeout).
+	// (answer.go). 0: the desk's (serve --desk-answer-timeout,
+	// Config.AnswerTimeout).
 	AnswerTimeoutMs int64 `json:"answer_timeout_ms,omitempty"`
 }
 

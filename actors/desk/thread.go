@@ -207,9 +207,10 @@ type SessionInfo struct {
 	FirstResponseDueMs    int64 `json:"first_response_due_ms,omitempty"`
 	StartedMs             int64 `json:"started_ms,omitempty"`
 	// AnswerByMs: while assigned, when the session goes back to its queue
-	// unless its agent wrote in it first (Unix ms; 0: not watched;
-	// Config.AnswerTimeout); internal, like the notes. It stays set until
-	// then even once the agent wrote: the desk looks only then.
+	// unless its agent wrote in it first (Unix ms; 0: not watched; serve
+	// --desk-answer-timeout, Config.AnswerTimeout); internal, like the
+	// notes. It stays set until then even once the agent wrote: the desk
+	// looks only then.
 	AnswerByMs int64 `json:"answer_by_ms,omitempty"`
 }
 
