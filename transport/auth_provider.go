@@ -114,6 +114,11 @@ func newProvider(cfg ProviderConfig, leeway time.Duration) (*provider, error) {
 		stop()
 		return nil, fmt.Errorf("auth: provider key set: %w", err)
 	}
+	// What an operator checks first: the set was fetched, and whose tokens
+	// it takes (a failed fetch was logged by the handler above).
+	if all, err := keys.Storage().KeyReadAll(ctx); err == nil && len(all) > 0 {
+		log.Info("identity provider's key set fetched", "url", cfg.JWKSURL, "keys", len(all), "issuer", cfg.Issuer, "audience", cfg.Audience)
+	}
 	return &provider{cfg: cfg, keys: keys, stop: stop, parser: jwt.NewParser(jwt.WithValidMethods(providerAlgs),
 		jwt.WithExpirationRequired(), jwt.WithLeeway(leeway), jwt.WithIssuer(cfg.Issuer), jwt.WithAudience(cfg.Audience))}, nil
 }
