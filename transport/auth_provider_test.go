@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,6 +144,9 @@ func TestProviderTokens(t *testing.T) {
 	if id, err := a.Verify(idToken(t, jwt.SigningMethodRS256, "r1", rsaKey, jwt.MapClaims{"sub": "u_42", "dev": "pixel"}), "ipad"); err != nil || id.Device != "pixel" {
 		t.Fatalf("a token naming its device, which wins over the hello's: %+v %v", id, err)
 	}
+	if id, err := a.Verify(good, strings.Repeat("d", 64)); err != nil || len(id.Device) != 64 {
+		t.Fatalf("a device id of 64 bytes, the most: %+v %v", id, err)
+	}
 	// The app's own tokens still work beside the provider's.
 	own, _ := transport.MintHS256(testSecret, "alice", "", time.Hour, "")
 	if id, err := a.Verify(own, "laptop"); err != nil || id.User != "alice" || id.Device != "laptop" {
@@ -156,6 +160,7 @@ func TestProviderTokens(t *testing.T) {
 	}{
 		{"no device", good, "", wirepb.Code_UNAUTHENTICATED},
 		{"a malformed device", good, "a b", wirepb.Code_UNAUTHENTICATED},
+		{"a device id of 65 bytes", good, strings.Repeat("d", 65), wirepb.Code_UNAUTHENTICATED},
 		{"another app's (audience)", idToken(t, jwt.SigningMethodRS256, "r1", rsaKey, jwt.MapClaims{"sub": "u_42", "aud": "other-app"}), "pixel", wirepb.Code_UNAUTHENTICATED},
 		{"another issuer", idToken(t, jwt.SigningMethodRS256, "r1", rsaKey, jwt.MapClaims{"sub": "u_42", "iss": "https://evil.example"}), "pixel", wirepb.Code_UNAUTHENTICATED},
 		{"expired", idToken(t, jwt.SigningMethodRS256, "r1", rsaKey, jwt.MapClaims{"sub": "u_42", "exp": time.Now().Add(-time.Hour).Unix()}), "pixel", wirepb.Code_TOKEN_EXPIRED},
@@ -170,10 +175,10 @@ func TestProviderTokens(t *testing.T) {
 		}
 	}
 
-	// Eight of those the provider's verifier refused; the expired one is
+	// Nine of those the provider's verifier refused; the expired one is
 	// counted as expired, the HMAC one by our own verifier.
-	if n := counted(t, "switchboard_transport_auth_total", refused) - refusedBefore; n < 8 {
-		t.Errorf("switchboard_transport_auth_total{verifier=provider,result=refused} grew by %v for 8 refusals", n)
+	if n := counted(t, "switchboard_transport_auth_total", refused) - refusedBefore; n < 9 {
+		t.Errorf("switchboard_transport_auth_total{verifier=provider,result=refused} grew by %v for 9 refusals", n)
 	}
 
 	// The provider rotates: a token of its new key fetches the set again.

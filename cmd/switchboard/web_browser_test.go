@@ -27,6 +27,19 @@ import (
 	"github.com/switchboard-im/switchboard/internal/testenv"
 )
 
+// headlessChromium starts the browser at path, headless in a 1000×700
+// window with opts added, and answers a context of its first tab; both
+// end with the test.
+func headlessChromium(t *testing.T, path string, opts ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	all := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.Flag("headless", "new"), chromedp.WindowSize(1000, 700))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), append(all, opts...)...)
+	tab, cancelT := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelT(); cancelA() })
+	return tab
+}
+
 // artifactDir is where screenshots go: $SWITCHBOARD_ARTIFACTS, or a
 // directory under the system's temporary one.
 func artifactDir(t *testing.T) string {
@@ -155,14 +168,9 @@ func browserRun(t *testing.T, browser, transport string) {
 	n.run("desk", "agent", "--data-dir", n.dir, "--user", "a2", "--status", "offline", "--capacity", "3", "--skills", "sales")
 	base := "http://" + webAddr
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
-		chromedp.Flag("headless", "new"), chromedp.WindowSize(1000, 700),
+	bctx := headlessChromium(t, browser,
 		// A call between the pages: a fake microphone, allowed without asking.
 		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
 	ctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {

@@ -45,13 +45,7 @@ func TestWorkbenchUnanswered(t *testing.T) {
 		t.Fatalf("sales without any target:\n%s", out)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
-		chromedp.Flag("headless", "new"), chromedp.WindowSize(1000, 700))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(headlessChromium(t, browser), time.Minute)
 	defer cancel()
 	until := func(what, expr string) {
 		t.Helper()

@@ -79,10 +79,7 @@ func TestChatWidget(t *testing.T) {
 		}
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.Flag("headless", "new"))
-	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelA()
-	page, cancelP := chromedp.NewContext(actx)
+	page, cancelP := context.WithTimeout(headlessChromium(t, browser), 2*time.Minute)
 	defer cancelP()
 	within := func(what, expr string) {
 		t.Helper()
