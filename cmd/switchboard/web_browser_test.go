@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -199,13 +200,19 @@ func browserRun(t *testing.T, browser, transport string) {
 		}
 	}
 	// until polls a JavaScript condition on a page.
-	within := func(c context.Context, what, expr string, d time.Duration) {
-		t.Helper()
+	// poll waits up to d for a JavaScript condition on a page; the
+	// context bounds it (chromedp's own poll timeout is off).
+	poll := func(c context.Context, expr string, d time.Duration) error {
 		tctx, cancel := context.WithTimeout(c, d)
 		defer cancel()
-		if _, err := chromedp.Run(tctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		_, err := chromedp.Run(tctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(0)))
+		return err
+	}
+	within := func(c context.Context, what, expr string, d time.Duration, more ...string) {
+		t.Helper()
+		if err := poll(c, expr, d); err != nil {
 			page, _ := chromedp.Run(c, chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("waiting for %s: %v\npage:\n%s\nserver log:\n%s", what, err, page, n.log.String())
+			t.Fatalf("waiting for %s: %v\npage:\n%s\n%s\nserver log:\n%s", what, err, page, strings.Join(more, "\n"), n.log.String())
 		}
 	}
 	until := func(c context.Context, what, expr string) {
@@ -523,7 +530,15 @@ func browserRun(t *testing.T, browser, transport string) {
 	// replies: the first of them answered the desk session.
 	// The engine counts it a moment after the reply, longer on a loaded
 	// machine; the page looks again every 2 s for 30 s after a send.
-	within(agent, "the agent's metrics", `document.querySelector("#metrics").textContent.startsWith("reply rate ") && document.querySelector("#metrics").textContent.includes(" · desk first response ")`, 45*time.Second)
+	metricsShown := `document.querySelector("#metrics").textContent.startsWith("reply rate ") && document.querySelector("#metrics").textContent.includes(" · desk first response ")`
+	if err := poll(agent, metricsShown, 45*time.Second); err != nil {
+		// Say what the engine holds, as it streams and as the log
+		// recomputes it, and the steps it saw.
+		within(agent, "the agent's metrics", metricsShown, time.Second,
+			"streaming metrics of a1:", string(n.run("metrics", "--data-dir", n.dir, "--key", "a1", "--json")),
+			"recomputed:", string(n.run("metrics", "recompute", "--data-dir", n.dir, "--key", "a1", "--json")),
+			"transcript:", string(n.run("transcript", "--data-dir", n.dir, "--conv", conv, "--json")))
+	}
 	// A supervisor (registered by the admin, taking no sessions) sees the
 	// team panel: the desk's row and a1's, asked over the protocol.
 	n.run("desk", "agent", "--data-dir", n.dir, "--user", "sup", "--supervisor", "--skills", "sales")

@@ -85,7 +85,7 @@ func TestChatWidget(t *testing.T) {
 		t.Helper()
 		c, cancel := context.WithTimeout(page, 30*time.Second)
 		defer cancel()
-		if _, err := chromedp.Run(c, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		if _, err := chromedp.Run(c, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(0))); err != nil {
 			html, _ := chromedp.Run(page, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 			t.Fatalf("waiting for %s: %v\npage:\n%s\nserver log:\n%s", what, err, html, n.log.String())
 		}
