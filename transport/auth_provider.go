@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -31,10 +33,12 @@ import (
 // ProviderConfig says which identity provider's tokens a node accepts.
 type ProviderConfig struct {
 	// JWKSURL is the provider's key set (https; http only on loopback,
-	// for tests): its OpenID configuration's jwks_uri.
+	// for tests): its OpenID configuration's jwks_uri. Empty: read from
+	// that configuration, under Issuer (OpenID Connect Discovery).
 	JWKSURL string
 	// Issuer must be the token's "iss" (Firebase:
-	// https://securetoken.google.com/<project>).
+	// https://securetoken.google.com/<project>). Without JWKSURL it is
+	// where the provider's configuration is read, so an https URL.
 	Issuer string
 	// Audience must be in the token's "aud" (Firebase: the project id;
 	// Google, Auth0: the app's client id). Required: a provider's keys
@@ -47,8 +51,13 @@ type ProviderConfig struct {
 	// token signed by a key not in it fetches it at once, at most every
 	// 30 s.
 	Refresh time.Duration
-	// Client fetches the key set (nil: a client with a 5 s timeout).
+	// Client fetches the key set and the configuration (nil: a client
+	// with a 5 s timeout).
 	Client *http.Client
+	// DiscoveryRetry is how often a configuration that could not be read
+	// (the provider down when the node started) is asked for again (0:
+	// 30 s).
+	DiscoveryRetry time.Duration
 	// Log receives the key set's fetch failures (nil: slog.Default()).
 	Log *slog.Logger
 }
@@ -61,24 +70,41 @@ var providerAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"
 // provider verifies an identity provider's tokens.
 type provider struct {
 	cfg    ProviderConfig
-	keys   keyfunc.Keyfunc
+	keys   atomic.Pointer[keySet] // nil until the key set's URL is known
 	parser *jwt.Parser
+	log    *slog.Logger
+	ctx    context.Context
 	stop   context.CancelFunc
 }
 
+// keySet is the provider's published keys, kept fresh by keyfunc.
+type keySet struct{ verify keyfunc.Keyfunc }
+
+// discoveryPath is where an OpenID Connect issuer publishes its
+// configuration (OpenID Connect Discovery 1.0, §4).
+const discoveryPath = "/.well-known/openid-configuration"
+
+// maxDiscoveryBytes bounds the configuration document read (real ones
+// are a few KiB).
+const maxDiscoveryBytes = 1 << 20
+
 func newProvider(cfg ProviderConfig, leeway time.Duration) (*provider, error) {
-	u, err := url.Parse(cfg.JWKSURL)
 	switch {
-	case err != nil || u.Host == "":
-		return nil, fmt.Errorf("auth: provider key set URL %q: want an https URL", cfg.JWKSURL)
-	case u.Scheme != "https" && !(u.Scheme == "http" && loopbackHost(u.Hostname())):
-		return nil, fmt.Errorf("auth: provider key set URL %q: want https (http only on loopback)", cfg.JWKSURL)
 	case cfg.Issuer == "":
 		return nil, errors.New("auth: a provider's tokens need the issuer they must name (iss)")
 	case cfg.Audience == "":
 		return nil, errors.New("auth: a provider's tokens need the audience they must name (aud): its keys sign every app's tokens")
 	case cfg.Refresh < 0:
 		return nil, fmt.Errorf("auth: provider key refresh %v is negative", cfg.Refresh)
+	case cfg.DiscoveryRetry < 0:
+		return nil, fmt.Errorf("auth: provider discovery retry %v is negative", cfg.DiscoveryRetry)
+	}
+	if cfg.JWKSURL != "" {
+		if err := secureURL(cfg.JWKSURL); err != nil {
+			return nil, fmt.Errorf("auth: provider key set URL: %w", err)
+		}
+	} else if err := secureURL(cfg.Issuer); err != nil {
+		return nil, fmt.Errorf("auth: provider issuer (its configuration is read under it when no key set URL is given): %w", err)
 	}
 	cfg.UserClaim = strings.TrimSpace(cfg.UserClaim)
 	if cfg.UserClaim == "" {
@@ -87,15 +113,125 @@ func newProvider(cfg ProviderConfig, leeway time.Duration) (*provider, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 5 * time.Second}
 	}
-	log := cfg.Log
-	if log == nil {
-		log = slog.Default()
+	if cfg.DiscoveryRetry == 0 {
+		cfg.DiscoveryRetry = 30 * time.Second
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	keys, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
-		Client:          cfg.Client,
+	p := &provider{cfg: cfg, log: cfg.Log, parser: jwt.NewParser(jwt.WithValidMethods(providerAlgs),
+		jwt.WithExpirationRequired(), jwt.WithLeeway(leeway), jwt.WithIssuer(cfg.Issuer), jwt.WithAudience(cfg.Audience))}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.ctx, p.stop = context.WithCancel(context.Background())
+	jwksURL := cfg.JWKSURL
+	if jwksURL == "" {
+		u, err := p.discover()
+		var wrong *wrongIssuerError
+		switch {
+		case errors.As(err, &wrong):
+			// Read, but another issuer's: a misconfiguration to fix now.
+			p.stop()
+			return nil, fmt.Errorf("auth: %w", err)
+		case err != nil:
+			// The provider is down: start anyway, refuse its tokens, and
+			// ask again until it answers.
+			metricKeySetFailures.Inc()
+			p.log.Warn("identity provider's configuration not read: its tokens fail until it is", "issuer", cfg.Issuer, "retry", cfg.DiscoveryRetry, "err", err)
+			go p.rediscover()
+			return p, nil
+		}
+		jwksURL = u
+	}
+	if err := p.openKeySet(jwksURL); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+// secureURL: https, or http on loopback (tests).
+func secureURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "":
+		return fmt.Errorf("%q: want an https URL", raw)
+	case u.Scheme != "https" && !(u.Scheme == "http" && loopbackHost(u.Hostname())):
+		return fmt.Errorf("%q: want https (http only on loopback)", raw)
+	}
+	return nil
+}
+
+// wrongIssuerError: the configuration read under the issuer names another
+// issuer, which the specification forbids using.
+type wrongIssuerError struct{ want, got string }
+
+func (e *wrongIssuerError) Error() string {
+	return fmt.Sprintf("the provider's configuration at %s names the issuer %q, not %q", e.want+discoveryPath, e.got, e.want)
+}
+
+// discover reads the provider's OpenID configuration under its issuer and
+// answers its key set's URL.
+func (p *provider) discover() (string, error) {
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	where := strings.TrimSuffix(p.cfg.Issuer, "/") + discoveryPath
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, where, nil)
+	if err != nil {
+		return "", fmt.Errorf("configuration %s: %w", where, err)
+	}
+	res, err := p.cfg.Client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("configuration %s: %w", where, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("configuration %s: %s", where, res.Status)
+	}
+	var doc struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := json.NewDecoder(io.LimitReader(res.Body, maxDiscoveryBytes)).Decode(&doc); err != nil {
+		return "", fmt.Errorf("configuration %s: %w", where, err)
+	}
+	if doc.Issuer != p.cfg.Issuer {
+		return "", &wrongIssuerError{want: p.cfg.Issuer, got: doc.Issuer}
+	}
+	if err := secureURL(doc.JWKSURI); err != nil {
+		return "", fmt.Errorf("configuration %s: jwks_uri: %w", where, err)
+	}
+	return doc.JWKSURI, nil
+}
+
+// rediscover asks for the configuration every DiscoveryRetry until it is
+// read, then opens the key set it names.
+func (p *provider) rediscover() {
+	t := time.NewTicker(p.cfg.DiscoveryRetry)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-t.C:
+		}
+		u, err := p.discover()
+		if err != nil {
+			metricKeySetFailures.Inc()
+			p.log.Warn("identity provider's configuration not read: its tokens fail until it is", "issuer", p.cfg.Issuer, "err", err)
+			continue
+		}
+		if err := p.openKeySet(u); err != nil {
+			p.log.Error("identity provider's key set", "err", err)
+		}
+		return
+	}
+}
+
+// openKeySet fetches the key set at jwksURL and keeps it fresh.
+func (p *provider) openKeySet(jwksURL string) error {
+	keys, err := keyfunc.NewDefaultOverrideCtx(p.ctx, []string{jwksURL}, keyfunc.Override{
+		Client:          p.cfg.Client,
 		HTTPTimeout:     5 * time.Second,
-		RefreshInterval: cfg.Refresh,
+		RefreshInterval: p.cfg.Refresh,
 		// A token of a key the set lacks (the provider rotated) fetches
 		// the set again, at most every 30 s. RateLimitWaitMax bounds both
 		// that fetch and the wait for its turn: a hello waits at most 5 s,
@@ -106,21 +242,20 @@ func newProvider(cfg ProviderConfig, leeway time.Duration) (*provider, error) {
 		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 			return func(_ context.Context, err error) {
 				metricKeySetFailures.Inc()
-				log.Warn("identity provider's key set not fetched: its tokens fail until it is", "url", u, "err", err)
+				p.log.Warn("identity provider's key set not fetched: its tokens fail until it is", "url", u, "err", err)
 			}
 		},
 	})
 	if err != nil {
-		stop()
-		return nil, fmt.Errorf("auth: provider key set: %w", err)
+		return fmt.Errorf("auth: provider key set: %w", err)
 	}
 	// What an operator checks first: the set was fetched, and whose tokens
 	// it takes (a failed fetch was logged by the handler above).
-	if all, err := keys.Storage().KeyReadAll(ctx); err == nil && len(all) > 0 {
-		log.Info("identity provider's key set fetched", "url", cfg.JWKSURL, "keys", len(all), "issuer", cfg.Issuer, "audience", cfg.Audience)
+	if all, err := keys.Storage().KeyReadAll(p.ctx); err == nil && len(all) > 0 {
+		p.log.Info("identity provider's key set fetched", "url", jwksURL, "keys", len(all), "issuer", p.cfg.Issuer, "audience", p.cfg.Audience)
 	}
-	return &provider{cfg: cfg, keys: keys, stop: stop, parser: jwt.NewParser(jwt.WithValidMethods(providerAlgs),
-		jwt.WithExpirationRequired(), jwt.WithLeeway(leeway), jwt.WithIssuer(cfg.Issuer), jwt.WithAudience(cfg.Audience))}, nil
+	p.keys.Store(&keySet{verify: keys})
+	return nil
 }
 
 // loopbackHost: a key set served on this machine, as tests do.
@@ -128,8 +263,12 @@ func loopbackHost(h string) bool { return h == "localhost" || h == "127.0.0.1" |
 
 // verify checks a provider's token and reads who it is for.
 func (p *provider) verify(token string, leeway time.Duration) (Identity, error) {
+	ks := p.keys.Load()
+	if ks == nil {
+		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "the identity provider's configuration is not read yet: its tokens are refused until it is")
+	}
 	claims := jwt.MapClaims{}
-	_, err := p.parser.ParseWithClaims(token, claims, p.keys.Keyfunc)
+	_, err := p.parser.ParseWithClaims(token, claims, ks.verify.Keyfunc)
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return Identity{}, wirepb.Errorf(wirepb.Code_TOKEN_EXPIRED, "token expired")

@@ -1,6 +1,7 @@
 package transport_test
 
 import (
+	"cmp"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -34,6 +35,9 @@ type idProvider struct {
 	mu   sync.Mutex
 	keys []map[string]string // the published JWKs
 	down bool                // answering 503
+	// docIssuer is the issuer its OpenID configuration names (empty: its
+	// own URL, as a real issuer's does).
+	docIssuer string
 }
 
 const (
@@ -43,7 +47,7 @@ const (
 
 func newIDProvider(t *testing.T) *idProvider {
 	p := &idProvider{}
-	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if p.down {
@@ -51,6 +55,11 @@ func newIDProvider(t *testing.T) *idProvider {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/.well-known/openid-configuration" {
+			iss := cmp.Or(p.docIssuer, p.srv.URL)
+			_ = json.NewEncoder(w).Encode(map[string]any{"issuer": iss, "jwks_uri": p.srv.URL + "/jwks", "id_token_signing_alg_values_supported": []string{"RS256"}})
+			return
+		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": p.keys})
 	}))
 	t.Cleanup(p.srv.Close)
@@ -223,6 +232,67 @@ func TestProviderKeySetDownAtStart(t *testing.T) {
 	}
 }
 
+// Given only the issuer, the node reads the provider's OpenID
+// configuration under it for its key set (OpenID Connect Discovery); a
+// configuration naming another issuer is refused at start; a provider
+// down at start is asked again until it answers, its tokens refused
+// meanwhile.
+func TestProviderDiscovery(t *testing.T) {
+	t.Parallel()
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	p := newIDProvider(t)
+	p.publishRSA("r1", key)
+	discovered := func() *transport.Authenticator {
+		t.Helper()
+		a, err := transport.NewAuthenticator(transport.AuthConfig{Provider: &transport.ProviderConfig{
+			Issuer: p.srv.URL, Audience: testAudience, DiscoveryRetry: 20 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(a.Close)
+		return a
+	}
+	tok := idToken(t, jwt.SigningMethodRS256, "r1", key, jwt.MapClaims{"iss": p.srv.URL, "sub": "u_7"})
+	if id, err := discovered().Verify(tok, "pixel"); err != nil || id.User != "u_7" {
+		t.Fatalf("with the discovered key set: %+v %v", id, err)
+	}
+	// The issuer a token names is still checked against the configured one.
+	other := idToken(t, jwt.SigningMethodRS256, "r1", key, jwt.MapClaims{"sub": "u_7"})
+	if _, err := discovered().Verify(other, "pixel"); wirepb.CodeOf(err) != wirepb.Code_UNAUTHENTICATED {
+		t.Fatalf("a token of another issuer: %v", err)
+	}
+
+	p.setDown(true)
+	failuresBefore := counted(t, "switchboard_transport_provider_keyset_failures_total", nil)
+	a := discovered()
+	if n := counted(t, "switchboard_transport_provider_keyset_failures_total", nil) - failuresBefore; n < 1 {
+		t.Errorf("started without the configuration: switchboard_transport_provider_keyset_failures_total grew by %v", n)
+	}
+	if _, err := a.Verify(tok, "pixel"); wirepb.CodeOf(err) != wirepb.Code_UNAUTHENTICATED || !strings.Contains(err.Error(), "configuration is not read yet") {
+		t.Fatalf("before the configuration is read: %v", err)
+	}
+	p.setDown(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		id, err := a.Verify(tok, "pixel")
+		if err == nil && id.User == "u_7" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the provider is back but its tokens still fail: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	p.mu.Lock()
+	p.docIssuer = "https://id.example"
+	p.mu.Unlock()
+	_, err := transport.NewAuthenticator(transport.AuthConfig{Provider: &transport.ProviderConfig{Issuer: p.srv.URL, Audience: testAudience}})
+	if err == nil || !strings.Contains(err.Error(), `names the issuer "https://id.example"`) {
+		t.Fatalf("a configuration of another issuer: %v", err)
+	}
+}
+
 // A provider configured without what keeps other apps' tokens out, or
 // with its keys over plain HTTP, is refused at start.
 func TestProviderConfigChecks(t *testing.T) {
@@ -232,6 +302,10 @@ func TestProviderConfigChecks(t *testing.T) {
 		"http":               {JWKSURL: "http://id.example/jwks", Issuer: "https://id.example", Audience: "a"},
 		"not a URL":          {JWKSURL: "id.example", Issuer: "https://id.example", Audience: "a"},
 		"a negative refresh": {JWKSURL: "https://id.example/jwks", Issuer: "https://id.example", Audience: "a", Refresh: -time.Second},
+		// Without a key set URL the issuer is where the configuration is read.
+		"an http issuer to discover":           {Issuer: "http://id.example", Audience: "a"},
+		"an issuer to discover that is no URL": {Issuer: "id.example", Audience: "a"},
+		"a negative discovery retry":           {Issuer: "https://id.example", Audience: "a", DiscoveryRetry: -time.Second},
 	} {
 		if a, err := transport.NewAuthenticator(transport.AuthConfig{Provider: &pc}); err == nil {
 			a.Close()

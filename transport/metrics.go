@@ -66,7 +66,7 @@ var (
 	}, []string{"verifier", "result"})
 	metricKeySetFailures = promauto.NewCounter(prometheus.CounterOpts{
 		Namespace: "switchboard", Subsystem: "transport", Name: "provider_keyset_failures_total",
-		Help: "Fetches of the identity provider's key set (JWKS), at start and on its refresh interval, that failed: its tokens of keys not yet fetched are refused.",
+		Help: "Fetches of the identity provider's OpenID configuration or key set (JWKS), at start and on its refresh interval, that failed: its tokens of keys not yet fetched are refused.",
 	})
 )
 

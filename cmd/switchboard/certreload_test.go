@@ -37,8 +37,8 @@ import (
 // node also takes tokens of a previous secret (--auth-previous-secret-file,
 // a rotation of the token secret), and EdDSA tokens of either of two
 // public keys (--auth-public-key, twice during a key's rotation), and an
-// identity provider's ID tokens (--auth-jwks-url, its key set served by
-// the test) naming no device, the client naming it.
+// identity provider's ID tokens (--auth-issuer alone: its configuration
+// and key set served by the test) naming no device, the client naming it.
 func TestCertificateRenewedWithoutRestart(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
@@ -90,7 +90,14 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	idPub, _ := idKey.PublicKey.ECDH()
-	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	// The provider publishes its OpenID configuration under its issuer
+	// (its own URL), which names its key set.
+	var jwks *httptest.Server
+	jwks = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/openid-configuration" {
+			_ = json.NewEncoder(w).Encode(map[string]string{"issuer": jwks.URL, "jwks_uri": jwks.URL + "/keys"})
+			return
+		}
 		raw := idPub.Bytes()
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{"kty": "EC", "kid": "id-1", "alg": "ES256", "crv": "P-256",
 			"x": base64.RawURLEncoding.EncodeToString(raw[1:33]), "y": base64.RawURLEncoding.EncodeToString(raw[33:])}}})
@@ -103,7 +110,7 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 		"--auth-secret-file", filepath.Join(dir, "token-secret"), "--admin-token-file", filepath.Join(dir, "admin-token"),
 		"--auth-previous-secret-file", filepath.Join(dir, "previous-secret"), "--auth-public-key", strings.Join(keyFiles, ","),
 		"--tls-reload-interval", "100ms",
-		"--auth-jwks-url", jwks.URL, "--auth-issuer", "https://id.example", "--auth-audience", "chat-app")
+		"--auth-issuer", jwks.URL, "--auth-audience", "chat-app")
 	startNodeProcess(t, node, admin)
 	mintWith := secret
 	var signWith ed25519.PrivateKey // instead of mintWith
@@ -157,7 +164,7 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	idTok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{"iss": "https://id.example", "aud": "chat-app", "sub": "fay",
+	idTok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{"iss": jwks.URL, "aud": "chat-app", "sub": "fay",
 		"exp": time.Now().Add(time.Hour).Unix()})
 	idTok.Header["kid"] = "id-1"
 	signed, err := idTok.SignedString(idKey)

@@ -167,10 +167,10 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	f.StringVar(&o.authSecret, "auth-secret-file", "", "file holding the HS256 token secret (at least 32 bytes); --dev generates one")
 	f.StringSliceVar(&o.authPublicKey, "auth-public-key", nil, "Ed25519 public keys (PEM files) verifying EdDSA tokens: several during a rotation, a token of any of them is taken")
-	f.StringVar(&o.authJWKS, "auth-jwks-url", "", "your identity provider's key set (its OpenID configuration's jwks_uri): users connect with the ID tokens it signs (RS256, ES256, …); needs --auth-issuer and --auth-audience")
-	f.StringVar(&o.authIssuer, "auth-issuer", "", "with --auth-jwks-url: the iss the provider's tokens must carry (Firebase: https://securetoken.google.com/PROJECT)")
-	f.StringVar(&o.authAudience, "auth-audience", "", "with --auth-jwks-url: the aud the provider's tokens must carry (your app's client id; Firebase: the project id)")
-	f.StringVar(&o.authUserClaim, "auth-user-claim", "sub", "with --auth-jwks-url: the claim of the provider's tokens holding the user id")
+	f.StringVar(&o.authIssuer, "auth-issuer", "", "your identity provider (an OpenID Connect issuer URL; Firebase: https://securetoken.google.com/PROJECT): users connect with the ID tokens it signs (RS256, ES256, …), which must carry this iss; its key set is found in its /.well-known/openid-configuration; needs --auth-audience")
+	f.StringVar(&o.authAudience, "auth-audience", "", "with --auth-issuer: the aud the provider's tokens must carry (your app's client id; Firebase: the project id)")
+	f.StringVar(&o.authJWKS, "auth-jwks-url", "", "with --auth-issuer: the provider's key set, where its OpenID configuration is not published (default: that configuration's jwks_uri)")
+	f.StringVar(&o.authUserClaim, "auth-user-claim", "sub", "with --auth-issuer: the claim of the provider's tokens holding the user id")
 	f.StringSliceVar(&o.authPrevious, "auth-previous-secret-file", nil, "files of HS256 secrets also accepted while the token servers move to --auth-secret-file's (a rotation; remove it after the longest token's lifetime)")
 	f.StringSliceVar(&o.iceServers, "ice-servers", nil, "STUN and TURN servers handed to calling devices (stun:host:3478, turn:host:3478?transport=udp, turns:host:5349); none: devices connect directly or not at all")
 	f.StringVar(&o.turnSecret, "turn-secret-file", "", "file holding the secret the TURN server shares with the node (coturn's static-auth-secret): devices get credentials signed with it")
@@ -581,14 +581,16 @@ func serverCredentials(o serveOptions) (*tls.Config, *transport.Authenticator, e
 		ac.PublicKeys = append(ac.PublicKeys, pk)
 	}
 	switch {
-	case o.authJWKS != "":
+	case o.authIssuer != "" || o.authJWKS != "":
+		// The provider's checks say what is missing (the issuer, the
+		// audience).
 		ac.Provider = &transport.ProviderConfig{JWKSURL: o.authJWKS, Issuer: o.authIssuer, Audience: o.authAudience,
 			UserClaim: o.authUserClaim, Log: slog.Default()}
-	case o.authIssuer != "" || o.authAudience != "":
-		return nil, nil, errors.New("--auth-issuer and --auth-audience go with --auth-jwks-url")
+	case o.authAudience != "":
+		return nil, nil, errors.New("--auth-audience goes with --auth-issuer (your identity provider)")
 	}
 	if ac.Secret == nil && ac.PublicKeys == nil && ac.Provider == nil {
-		return nil, nil, errors.New("no token verification: give --auth-secret-file, --auth-public-key and/or --auth-jwks-url (or --dev)")
+		return nil, nil, errors.New("no token verification: give --auth-secret-file, --auth-public-key and/or --auth-issuer (or --dev)")
 	}
 	auth, err := transport.NewAuthenticator(ac)
 	if err != nil {
