@@ -24,6 +24,9 @@ import (
 // ValidUserID reports whether id is a well-formed user (or device) id.
 func ValidUserID(id string) bool { return session.ValidUserID(id) }
 
+// IsVisitor reports whether user is an anonymous visitor (session.VisitorPrefix).
+func IsVisitor(user string) bool { return session.IsVisitor(user) }
+
 // ValidConvID reports whether id is a well-formed conversation id.
 func ValidConvID(id string) bool { return session.ValidConvID(id) }
 

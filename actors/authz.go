@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -239,6 +240,23 @@ func authorize(kind storage.ConvKind, conv, user string, m *storage.Member, a Ac
 		return pbErr(pb.Code_NOT_MEMBER, "%s is not a member of %s", user, conv)
 	}
 	return pbErr(pb.Code_FORBIDDEN, "a %s of a %s conversation may not %s", s, kind, a)
+}
+
+// ---- anonymous visitors ------------------------------------------------------
+
+// visitorRefusal answers the refusal when user may not hold role in a
+// conversation of kind, nil when it may. An anonymous visitor
+// (session.IsVisitor: a website's visitor chatting with the desk without
+// signing in) is only ever the customer of a service conversation, so it
+// reaches nobody but the desk, and nobody reaches it but the desk: no
+// direct conversation, no group. Checked wherever membership is made
+// (creation, adds, approvals, role changes, invites, merges), which makes
+// every other rule of the table hold for visitors as for anyone.
+func visitorRefusal(kind storage.ConvKind, user string, role storage.Role) *pb.Error {
+	if !session.IsVisitor(user) || (kind == storage.KindService && role == storage.RoleCustomer) {
+		return nil
+	}
+	return pbErr(pb.Code_FORBIDDEN, "%s is an anonymous visitor, only ever a customer of the desk: not a %s of a %s conversation", user, role, kind)
 }
 
 // ---- conversation id namespaces ---------------------------------------------

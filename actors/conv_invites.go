@@ -169,6 +169,10 @@ func (c *conversation) joinGroup(ctx actor.Context, m *pb.JoinGroup) {
 		reply(nil, c.durable, true)
 		return
 	}
+	if e := visitorRefusal(c.kind, m.Actor, storage.RoleMember); e != nil {
+		reply(e, 0, false)
+		return
+	}
 	s, err := c.loadSettings()
 	if err != nil {
 		reply(storeErr(err), 0, false)

@@ -71,6 +71,12 @@ func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
 			}[kind]
 		}
 	}
+	for user, role := range members {
+		if e := visitorRefusal(kind, user, role); e != nil {
+			reply(e)
+			return
+		}
+	}
 	switch {
 	case kind == storage.KindDirect && len(members) != 2:
 		reply(pbErr(pb.Code_INVALID, "a direct conversation has exactly two members, not %d", len(members)))
@@ -452,6 +458,16 @@ func (c *conversation) checkMembership(m *pb.MembershipChange) *pb.Error {
 			return pbErr(pb.Code_INVALID, "user %s named twice", u)
 		}
 		seen[u] = true
+		switch m.Op {
+		case pb.MembershipChange_ADD, pb.MembershipChange_SET_ROLE:
+			if e := visitorRefusal(c.kind, u, role); e != nil {
+				return e
+			}
+		case pb.MembershipChange_APPROVE:
+			if e := visitorRefusal(c.kind, u, storage.RoleMember); e != nil {
+				return e
+			}
+		}
 		target := c.members[u]
 		active := target != nil && target.Active()
 		switch m.Op {

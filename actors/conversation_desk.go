@@ -104,6 +104,12 @@ func (c *conversation) mergeMember(ctx actor.Context, m *pb.MergeMember) {
 	}
 	from, to := c.members[m.From], c.members[m.To]
 	toActive := to != nil && to.Active()
+	if from != nil {
+		if e := visitorRefusal(c.kind, m.To, from.Role); e != nil {
+			reply(&pb.MergeMemberResponse{Error: e})
+			return
+		}
+	}
 	switch {
 	case m.From == m.To:
 		reply(&pb.MergeMemberResponse{Error: pbErr(pb.Code_INVALID, "merge of %s into itself", m.From)})

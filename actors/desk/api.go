@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/switchboard-im/switchboard/actors"
@@ -104,6 +105,15 @@ func (d *Desk) Enter(ctx context.Context, customer, scene string) (SessionInfo, 
 	var out SessionInfo
 	if !actors.ValidUserID(customer) || customer == System {
 		return out, invalid("bad user id %q", customer)
+	}
+	if actors.IsVisitor(customer) {
+		name, _, err := sceneName(scene)
+		if err != nil {
+			return out, err
+		}
+		if !slices.Contains(d.cfg.VisitorScenes, name) {
+			return out, rejected(pb.Code_FORBIDDEN, "scene %q takes no anonymous visitors: sign in to enter it", name)
+		}
 	}
 	sc, data, err := d.sceneOf(ctx, scene)
 	if err != nil {

@@ -95,6 +95,11 @@ type Config struct {
 	// are told their position whenever it changes (default 100); those
 	// further back learn it when they come within the bound.
 	PositionPushes int
+	// VisitorScenes are the scenes (names such as "listing", entered as
+	// "listing/123") an anonymous visitor (actors.IsVisitor: a website's
+	// visitor who did not sign in) may enter; none: visitors enter no
+	// scene. A line whose customers must be known keeps its scenes out.
+	VisitorScenes []string
 	// BotUser is the robot a "bot" route step adds (default "bot").
 	BotUser string
 	// DropGrace: an agent (online or away) whose every device has been

@@ -324,6 +324,10 @@ func (d *Desk) Merge(ctx context.Context, from, to string) (MergeInfo, error) {
 		return out, invalid("merge of %s into itself", from)
 	case from == System || to == System:
 		return out, invalid("%q is the desk's own sender", System)
+	case actors.IsVisitor(to):
+		// A visitor holds nothing but desk sessions: a merge goes the
+		// other way, into the account the visitor signed in as.
+		return out, invalid("%s is an anonymous visitor: merge a visitor into an account, never into one", to)
 	}
 	if err := d.call(ctx, KindMerge, from, "merge", mergeReq{From: from, To: to}, &out); err != nil {
 		return out, err

@@ -51,3 +51,15 @@ const MaxTopicBytes = 64
 // conversation: 1–64 of letters, digits and ._@- (a user id's alphabet:
 // no ':', so the conversation's id parses back).
 func ValidTopic(topic string) bool { return validID(topic, MaxTopicBytes, userByte) }
+
+// VisitorPrefix begins the ids of anonymous visitors: a website's visitors
+// who chat with the desk without signing in (serve --visitor-scenes mints
+// their tokens). The namespace is the node's: such an id is never taken
+// from an identity provider's token, and a visitor is only ever a desk
+// customer (actors.visitorRefusal).
+const VisitorPrefix = "visitor-"
+
+// IsVisitor reports whether user is an anonymous visitor.
+func IsVisitor(user string) bool {
+	return len(user) > len(VisitorPrefix) && user[:len(VisitorPrefix)] == VisitorPrefix
+}
