@@ -2,6 +2,7 @@ package transport
 
 import (
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -29,6 +30,10 @@ type Claims struct {
 	Device  string  `json:"dev"`
 	Name    *string `json:"name,omitempty"`
 	Picture *string `json:"picture,omitempty"`
+	// Visitor marks an anonymous visitor's token (MintVisitor): only such
+	// a token names a user of the visitor namespace, and it names no
+	// other user.
+	Visitor bool `json:"vis,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -206,6 +211,9 @@ func (a *Authenticator) verifyOwn(token string) (Identity, error) {
 	if !session.ValidUserID(c.Subject) {
 		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "token names no valid user (sub)")
 	}
+	if session.IsVisitor(c.Subject) != c.Visitor {
+		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "user ids beginning %q are the node's anonymous visitors: only a visitor token names one, and it names no other", session.VisitorPrefix)
+	}
 	// The connection layer closes at Expires: with the bare exp, a token
 	// inside the leeway would be welcomed and then closed at once.
 	return Identity{User: c.Subject, Device: c.Device, Expires: c.ExpiresAt.Time.Add(a.cfg.Leeway), Name: c.Name, Picture: c.Picture}, nil
@@ -239,6 +247,44 @@ type TokenOption func(*Claims)
 // leave that one out).
 func WithProfile(name, picture *string) TokenOption {
 	return func(c *Claims) { c.Name, c.Picture = name, picture }
+}
+
+// VisitorToken is an anonymous visitor's token (MintVisitor).
+type VisitorToken struct {
+	User    string    `json:"user"`
+	Token   string    `json:"token"`
+	Expires time.Time `json:"-"`
+}
+
+// visitorIDChars: the random part of a visitor id is 20 of these (100
+// bits), lower case so that it reads the same in any tool.
+const visitorIDChars = "abcdefghijklmnopqrstuvwxyz234567"
+
+// MintVisitor makes a new anonymous visitor and signs its token, valid
+// for ttl, with the node's HS256 secret (and audience). It names no
+// device: the client names it in its hello.
+func (a *Authenticator) MintVisitor(ttl time.Duration) (VisitorToken, error) {
+	if len(a.cfg.Secret) == 0 {
+		return VisitorToken{}, errors.New("visitor tokens are signed with the node's HS256 secret, and it has none")
+	}
+	if ttl <= 0 {
+		return VisitorToken{}, fmt.Errorf("visitor token life %v: want a positive one", ttl)
+	}
+	var b [20]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return VisitorToken{}, fmt.Errorf("visitor id: %w", err)
+	}
+	for i := range b {
+		b[i] = visitorIDChars[b[i]&31]
+	}
+	user := session.VisitorPrefix + string(b[:])
+	c := newClaims(user, "", ttl, a.cfg.Audience, nil)
+	c.Visitor = true
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(a.cfg.Secret)
+	if err != nil {
+		return VisitorToken{}, fmt.Errorf("sign visitor token: %w", err)
+	}
+	return VisitorToken{User: user, Token: tok, Expires: c.ExpiresAt.Time}, nil
 }
 
 func newClaims(user, device string, ttl time.Duration, audience string, opts []TokenOption) Claims {

@@ -279,6 +279,10 @@ func (p *provider) verify(token string, leeway time.Duration) (Identity, error) 
 	if !session.ValidUserID(user) {
 		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "token's %s is not a user id here (1-64 of A-Z a-z 0-9 . _ @ -)", p.cfg.UserClaim)
 	}
+	if session.IsVisitor(user) {
+		// A provider's user may pick a user name: never a visitor's.
+		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "token's %s %q is in the node's anonymous visitors' namespace (%s…)", p.cfg.UserClaim, user, session.VisitorPrefix)
+	}
 	exp, _ := claims.GetExpirationTime() // required: the parser checked it
 	id := Identity{User: user, Expires: exp.Time.Add(leeway)}
 	id.Device, _ = claims["dev"].(string)

@@ -178,6 +178,8 @@ func TestProviderTokens(t *testing.T) {
 		{"the provider's public key as an HMAC secret", idToken(t, jwt.SigningMethodHS256, "r1", pemKey, jwt.MapClaims{"sub": "u_42"}), "pixel", wirepb.Code_UNAUTHENTICATED},
 		{"a user id this node does not take", idToken(t, jwt.SigningMethodRS256, "r1", rsaKey, jwt.MapClaims{"sub": "auth0|42"}), "pixel", wirepb.Code_UNAUTHENTICATED},
 		{"no sub", idToken(t, jwt.SigningMethodRS256, "r1", rsaKey, jwt.MapClaims{}), "pixel", wirepb.Code_UNAUTHENTICATED},
+		{"an anonymous visitor's id", idToken(t, jwt.SigningMethodRS256, "r1", rsaKey, jwt.MapClaims{"sub": "visitor-k3q9zt4m2x8c"}), "pixel", wirepb.Code_UNAUTHENTICATED},
+		{"an anonymous visitor's id, marked one", idToken(t, jwt.SigningMethodRS256, "r1", rsaKey, jwt.MapClaims{"sub": "visitor-k3q9zt4m2x8c", "vis": true}), "pixel", wirepb.Code_UNAUTHENTICATED},
 	} {
 		if _, err := a.Verify(tc.token, tc.device); wirepb.CodeOf(err) != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)

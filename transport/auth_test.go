@@ -45,6 +45,14 @@ func TestAuthentication(t *testing.T) {
 	})
 	noDevice := mint(func() (string, error) { return transport.MintHS256(testSecret, "alice", "", time.Hour, "") })
 	badUser := mint(func() (string, error) { return transport.MintHS256(testSecret, "al ice/../", "phone", time.Hour, "") })
+	// The visitor namespace is the node's: an app's token may not name
+	// one of its ids without the visitor mark, nor mark another user.
+	visitorID := mint(func() (string, error) {
+		return transport.MintHS256(testSecret, "visitor-k3q9zt4m2x8c", "phone", time.Hour, "")
+	})
+	markedUser := mint(func() (string, error) {
+		return jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice", "dev": "phone", "vis": true, "exp": time.Now().Add(time.Hour).Unix()}).SignedString(testSecret)
+	})
 	parts := strings.Split(e.token("alice", "phone"), ".")
 	algNone := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + parts[1] + "."
 
@@ -62,6 +70,8 @@ func TestAuthentication(t *testing.T) {
 		{"no exp", noExp, wirepb.Code_UNAUTHENTICATED},
 		{"no device", noDevice, wirepb.Code_UNAUTHENTICATED},
 		{"bad user", badUser, wirepb.Code_UNAUTHENTICATED},
+		{"a visitor's id, unmarked", visitorID, wirepb.Code_UNAUTHENTICATED},
+		{"a user marked a visitor", markedUser, wirepb.Code_UNAUTHENTICATED},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := e.config("x", "y")
@@ -78,6 +88,23 @@ func TestAuthentication(t *testing.T) {
 	c := e.dial("alice", "tablet", func(c *client.Config) { c.Token = ed })
 	if c.User() != "alice" || c.Device() != "tablet" {
 		t.Fatalf("identity %s/%s", c.User(), c.Device())
+	}
+	// So does a visitor's token the node minted, the client naming its
+	// device; a node without an HS256 secret mints none.
+	v, err := auth.MintVisitor(time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc := e.dial("x", "y", func(c *client.Config) { c.Token, c.Device = v.Token, "widget" })
+	if vc.User() != v.User || vc.Device() != "widget" {
+		t.Fatalf("visitor identity %s/%s, minted %s", vc.User(), vc.Device(), v.User)
+	}
+	edOnly, err := transport.NewAuthenticator(transport.AuthConfig{PublicKeys: []ed25519.PublicKey{pub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := edOnly.MintVisitor(time.Hour); err == nil {
+		t.Fatal("a node without an HS256 secret minted a visitor token")
 	}
 }
 

@@ -118,3 +118,23 @@ func TestServeRefusesICEServers(t *testing.T) {
 		}
 	}
 }
+
+// Anonymous visitors need the web listener their tokens are minted on,
+// and a positive token life and rate: refused at start otherwise.
+func TestServeRefusesVisitors(t *testing.T) {
+	bin := binary(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--visitor-scenes", "listing"}, "give --web"},
+		{[]string{"--visitor-scenes", "listing", "--web", "127.0.0.1:0", "--webtransport", "", "--visitor-tokens-per-minute", "0"}, "must be positive"},
+		{[]string{"--visitor-scenes", "listing", "--web", "127.0.0.1:0", "--webtransport", "", "--visitor-token-ttl", "-1h"}, "must be positive"},
+	} {
+		args := append([]string{"serve", "--dev", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"}, tc.args...)
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Fatalf("serve %v: %v, want an error naming %q\n%s", tc.args, err, tc.want, out)
+		}
+	}
+}

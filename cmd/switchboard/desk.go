@@ -722,6 +722,7 @@ func registerDeskFlags(f *pflag.FlagSet, c *desk.Config) {
 	f.IntVar(&c.MaxNotes, "desk-max-notes", d.MaxNotes, "most internal notes on one session")
 	f.IntVar(&c.MaxSessionTags, "desk-max-session-tags", d.MaxSessionTags, "most tags (contact reasons) on one session")
 	f.IntVar(&c.MaxReasonDays, "desk-max-reason-days", d.MaxReasonDays, "most days one question for a line's contact reasons covers")
+	f.StringSliceVar(&c.VisitorScenes, "visitor-scenes", nil, "scenes (names, e.g. listing) a website's anonymous visitors may enter: the node mints their tokens at POST /visitor on --web, for the chat widget on a site that signs nobody in (none: no anonymous visitors)")
 	f.BoolVar(&c.NoReopen, "desk-no-reopen", false, "a customer's message after its session closed starts no new session (by default it does, so an agent sees it)")
 	f.DurationVar(&c.WakeInterval, "desk-wake-interval", d.WakeInterval, "wake the threads of open sessions and the online agents this often (the cluster's first member), for those no start-up or departure wake reached")
 	f.DurationVar(&c.DropGrace, "desk-agent-drop-grace", d.DropGrace, "an agent seen connected whose every device has been gone this long goes offline (its sessions are re-queued)")

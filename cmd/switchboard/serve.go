@@ -432,6 +432,9 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 		return nil, err
 	}
 	defer stopWeb()
+	if err := serveVisitors(o.web, o.tuning.desk.VisitorScenes, webSrv, m.auth); err != nil {
+		return nil, err
+	}
 
 	adminAPI, err := admin.New(node, admin.Config{
 		Addr: adminAddr, Token: adminToken, APIKeysFile: o.apiKeysFile, OpenReadOnly: o.adminOpenRead, Logger: log, Extra: dashboard.Register,

@@ -23,11 +23,16 @@ type webOptions struct {
 	addr         string
 	webtransport string
 	origins      []string
+	// anonymous visitors' tokens (with --visitor-scenes)
+	visitorTTL       time.Duration
+	visitorPerMinute int
 }
 
 func (o *webOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.addr, "web", "", "HTTP address for browsers, e.g. 127.0.0.1:8081: WebSocket at /ws, /web.json (empty: off; HTTPS with the node certificate unless --dev)")
 	f.StringVar(&o.webtransport, "webtransport", "127.0.0.1:4434", "UDP address of the WebTransport (HTTP/3) server (empty: off; browsers fall back to WebSocket)")
+	f.DurationVar(&o.visitorTTL, "visitor-token-ttl", web.DefaultVisitorTTL, "with --visitor-scenes: an anonymous visitor's token life, as long as the visitor keeps their id and chat in that browser")
+	f.IntVar(&o.visitorPerMinute, "visitor-tokens-per-minute", web.DefaultVisitorPerMinute, "with --visitor-scenes: anonymous visitors' tokens one source address gets a minute (also the burst); beyond, 429 with Retry-After")
 	f.StringSliceVar(&o.origins, "web-origins", nil, "web origins allowed to connect and to frame the customer chat (the widget, widget.js) (scheme://host[:port], * for any); --dev also allows localhost")
 }
 
@@ -83,6 +88,24 @@ func startWeb(o webOptions, dev bool, srv *transport.Server, tlsConf *tls.Config
 	}()
 	log.Info("web listening", "addr", ln.Addr().String(), "webtransport", ws.WebTransportAddr())
 	return ws, ln.Addr().String(), func() { _ = hs.Close(); _ = ws.Close() }, nil
+}
+
+// serveVisitors mints anonymous visitors' tokens on the web listener
+// when scenes are open to them (--visitor-scenes).
+func serveVisitors(o webOptions, scenes []string, ws *web.Server, auth *transport.Authenticator) error {
+	if len(scenes) == 0 {
+		return nil
+	}
+	if ws == nil {
+		return errors.New("--visitor-scenes: anonymous visitors come through the web listener; give --web")
+	}
+	if o.visitorTTL <= 0 || o.visitorPerMinute <= 0 {
+		return errors.New("--visitor-token-ttl and --visitor-tokens-per-minute must be positive")
+	}
+	if err := ws.ServeVisitors(web.VisitorConfig{Auth: auth, TTL: o.visitorTTL, PerMinute: o.visitorPerMinute}); err != nil {
+		return fmt.Errorf("--visitor-scenes: %w (their tokens are signed with --auth-secret-file's secret)", err)
+	}
+	return nil
 }
 
 // mountDevWeb adds what the pages of a dev node use instead of a real

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -60,6 +61,8 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 	mux *http.ServeMux
+	// visitors: anonymous visitors' tokens are minted (ServeVisitors).
+	visitors atomic.Bool
 
 	udp  net.PacketConn
 	h3   *http3.Server
@@ -180,6 +183,8 @@ type webConfig struct {
 	WebTransport string     `json:"webtransport,omitempty"`
 	CertHashes   []certHash `json:"cert_hashes,omitempty"`
 	CertNotAfter string     `json:"cert_not_after,omitempty"`
+	// Visitors: VisitorPath mints anonymous visitors' tokens.
+	Visitors bool `json:"visitors,omitempty"`
 }
 
 // certHash is one entry of WebTransport's serverCertificateHashes.
@@ -197,7 +202,7 @@ func (s *Server) serveConfig(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", origin)
 		w.Header().Set("Vary", "Origin")
 	}
-	c := webConfig{WebSocket: WebSocketPath}
+	c := webConfig{WebSocket: WebSocketPath, Visitors: s.visitors.Load()}
 	if s.udp != nil {
 		host, _, err := net.SplitHostPort(r.Host)
 		if err != nil {

@@ -1,0 +1,150 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/switchboard-im/switchboard/transport"
+)
+
+// A website's visitors chat with its desk without signing in: the
+// customer chat framed by widget.js, given no token by the site, asks the
+// node for an anonymous visitor's token at VisitorPath and keeps it in the
+// browser for the token's life, so the visitor finds their chat again.
+// Such a visitor is only ever a desk customer, of the scenes open to
+// visitors (actors.IsVisitor, desk.Config.VisitorScenes).
+
+// VisitorPath mints an anonymous visitor's token (POST).
+const VisitorPath = "/visitor"
+
+// Defaults of VisitorConfig.
+const (
+	DefaultVisitorTTL       = 30 * 24 * time.Hour
+	DefaultVisitorPerMinute = 10
+	// DefaultVisitorAddresses bounds the source addresses whose minting
+	// rate is remembered (a few hundred bytes each).
+	DefaultVisitorAddresses = 100_000
+)
+
+// VisitorConfig says how anonymous visitors' tokens are minted.
+type VisitorConfig struct {
+	// Auth signs them (its HS256 secret and audience).
+	Auth *transport.Authenticator
+	// TTL is a token's life (default DefaultVisitorTTL): as long, the
+	// visitor keeps their id, and with it their chat.
+	TTL time.Duration
+	// PerMinute is how many tokens one source address gets a minute
+	// (default DefaultVisitorPerMinute, also the burst); beyond it the
+	// answer is 429 with Retry-After.
+	PerMinute int
+	// MaxAddresses bounds the source addresses tracked (default
+	// DefaultVisitorAddresses); when full, those idle long enough to be
+	// back at a full allowance are forgotten first.
+	MaxAddresses int
+}
+
+// visitorMinter serves VisitorPath.
+type visitorMinter struct {
+	cfg     VisitorConfig
+	origins Origins
+	mu      sync.Mutex
+	byAddr  map[string]*rate.Limiter
+}
+
+// ServeVisitors mounts VisitorPath, and tells pages (ConfigPath) that the
+// node takes anonymous visitors.
+func (s *Server) ServeVisitors(cfg VisitorConfig) error {
+	switch {
+	case cfg.Auth == nil:
+		return errors.New("web: visitor tokens need the node's authenticator")
+	case cfg.TTL < 0 || cfg.PerMinute < 0 || cfg.MaxAddresses < 0:
+		return errors.New("web: negative visitor token life, rate or address bound")
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultVisitorTTL
+	}
+	if cfg.PerMinute == 0 {
+		cfg.PerMinute = DefaultVisitorPerMinute
+	}
+	if cfg.MaxAddresses == 0 {
+		cfg.MaxAddresses = DefaultVisitorAddresses
+	}
+	// A node that cannot sign one says so at start, not at a visitor's.
+	if _, err := cfg.Auth.MintVisitor(cfg.TTL); err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	m := &visitorMinter{cfg: cfg, origins: s.cfg.Origins, byAddr: map[string]*rate.Limiter{}}
+	s.mux.Handle("POST "+VisitorPath, m)
+	s.visitors.Store(true)
+	return nil
+}
+
+func (m *visitorMinter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A page elsewhere may not make visitors here (the chat page is the
+	// node's own, or a listed origin's); an app without Origin may.
+	if !m.origins.Check(r) {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	if wait, ok := m.allow(r); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		http.Error(w, "too many visitor tokens from this address: try again later", http.StatusTooManyRequests)
+		return
+	}
+	v, err := m.cfg.Auth.MintVisitor(m.cfg.TTL)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{"user": v.User, "token": v.Token, "expires_ms": v.Expires.UnixMilli()})
+}
+
+// allow takes one token of r's source address's allowance; when there is
+// none it answers how long until there is.
+func (m *visitorMinter) allow(r *http.Request) (time.Duration, bool) {
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = r.RemoteAddr
+	}
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.byAddr[addr]
+	if l == nil {
+		if len(m.byAddr) >= m.cfg.MaxAddresses {
+			m.forget(now)
+		}
+		l = rate.NewLimiter(rate.Every(time.Minute/time.Duration(m.cfg.PerMinute)), m.cfg.PerMinute)
+		m.byAddr[addr] = l
+	}
+	res := l.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return d, false
+	}
+	return 0, true
+}
+
+// forget drops the addresses back at a full allowance (they lose
+// nothing), or every address when none is.
+func (m *visitorMinter) forget(now time.Time) {
+	for addr, l := range m.byAddr {
+		if l.TokensAt(now) >= float64(l.Burst()) {
+			delete(m.byAddr, addr)
+		}
+	}
+	if len(m.byAddr) >= m.cfg.MaxAddresses {
+		clear(m.byAddr)
+	}
+}

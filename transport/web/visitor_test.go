@@ -1,0 +1,123 @@
+package web_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/web"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+type visitorAnswer struct {
+	User      string `json:"user"`
+	Token     string `json:"token"`
+	ExpiresMs int64  `json:"expires_ms"`
+}
+
+// A node open to anonymous visitors mints their tokens at /visitor: a
+// fresh visitor id each, good for the configured life, which connects
+// (the hello naming the device) and is refused what a visitor may not
+// do. The pages learn it from /web.json. One source address gets
+// PerMinute tokens, then 429 with Retry-After; another address is not
+// held up by it; a page of a foreign origin gets none.
+func TestVisitorTokens(t *testing.T) {
+	auth, err := transport.NewAuthenticator(transport.AuthConfig{Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newNode(t, transport.Config{Auth: auth}, web.Config{})
+	var cfg struct {
+		Visitors bool `json:"visitors"`
+	}
+	getJSON(t, n.http.URL+web.ConfigPath, &cfg)
+	if cfg.Visitors {
+		t.Fatal("/web.json offers visitors before the node takes them")
+	}
+	if res := post(n.web.Handler(), "10.0.0.1:5000", ""); res.Code != http.StatusNotFound && res.Code != http.StatusMethodNotAllowed {
+		t.Fatalf("/visitor before the node takes visitors: %d", res.Code)
+	}
+	const perMinute = 3
+	if err := n.web.ServeVisitors(web.VisitorConfig{Auth: auth, TTL: 48 * time.Hour, PerMinute: perMinute}); err != nil {
+		t.Fatal(err)
+	}
+	getJSON(t, n.http.URL+web.ConfigPath, &cfg)
+	if !cfg.Visitors {
+		t.Fatal("/web.json does not offer visitors")
+	}
+
+	seen := map[string]bool{}
+	var first visitorAnswer
+	for i := range perMinute {
+		res := post(n.web.Handler(), "10.0.0.1:5000", "")
+		if res.Code != http.StatusOK || res.Header().Get("Cache-Control") != "no-store" {
+			t.Fatalf("token %d: %d %s", i+1, res.Code, res.Body)
+		}
+		var v visitorAnswer
+		if err := json.Unmarshal(res.Body.Bytes(), &v); err != nil {
+			t.Fatal(err)
+		}
+		life := time.Until(time.UnixMilli(v.ExpiresMs))
+		if !strings.HasPrefix(v.User, "visitor-") || len(v.User) != len("visitor-")+20 || seen[v.User] || life < 47*time.Hour || life > 48*time.Hour {
+			t.Fatalf("token %d: %+v (life %v)", i+1, v, life)
+		}
+		seen[v.User] = true
+		if i == 0 {
+			first = v
+		}
+	}
+	res := post(n.web.Handler(), "10.0.0.1:5001", "")
+	if res.Code != http.StatusTooManyRequests {
+		t.Fatalf("token %d from one address in a minute: %d", perMinute+1, res.Code)
+	}
+	if s, err := strconv.Atoi(res.Header().Get("Retry-After")); err != nil || s < 1 || s > 60/perMinute {
+		t.Fatalf("Retry-After %q", res.Header().Get("Retry-After"))
+	}
+	if res := post(n.web.Handler(), "10.0.0.2:5000", ""); res.Code != http.StatusOK {
+		t.Fatalf("another address: %d", res.Code)
+	}
+	if res := post(n.web.Handler(), "10.0.0.3:5000", "https://elsewhere.example"); res.Code != http.StatusForbidden {
+		t.Fatalf("a foreign page: %d", res.Code)
+	}
+
+	// The token connects, as the visitor, on the device the hello names;
+	// the visitor may not write to a user.
+	p := mustDial(t, dialWS, n)
+	p.send(&wirepb.Hello{Token: first.Token, Client: "test", Device: "widget"})
+	w := p.next().GetWelcome()
+	if w == nil || w.User != first.User || w.Device != "widget" {
+		t.Fatalf("welcome %+v", w)
+	}
+	r := p.call(&wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "bob", ClientMsgId: "m1", Body: []byte("hi")}}})
+	if r.Error.GetCode() != wirepb.Code_FORBIDDEN {
+		t.Fatalf("a visitor writes to a user: %v", r)
+	}
+}
+
+func post(h http.Handler, remote, origin string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, web.VisitorPath, nil)
+	req.RemoteAddr = remote
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	res := httptest.NewRecorder()
+	h.ServeHTTP(res, req)
+	return res
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
