@@ -25,7 +25,8 @@ import (
 // session. The agent writes while the panel is closed: the bubble counts
 // it; the visitor opens the panel and reads it, and the agent sees the
 // receipt. The node lets that site frame the chat and nobody frame the
-// workbench.
+// workbench. A page that gives no token gets its visitor made an
+// anonymous one (--visitor-scenes), who comes back as the same visitor.
 func TestChatWidget(t *testing.T) {
 	if exportRace {
 		t.Skip("runs in the normal pass only")
@@ -34,7 +35,7 @@ func TestChatWidget(t *testing.T) {
 	n := newDevNode(t)
 	webAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	site := httptest.NewUnstartedServer(nil) // the business's site, on an origin of its own
-	n.extra = []string{"--web", webAddr, "--webtransport", "", "--web-origins", "http://" + site.Listener.Addr().String()}
+	n.extra = []string{"--web", webAddr, "--webtransport", "", "--web-origins", "http://" + site.Listener.Addr().String(), "--visitor-scenes", "listing"}
 	n.start()
 	n.run("desk", "scene", "set", "--data-dir", n.dir, "--scene", "listing", "--line", "cars", "--route", "queue:sales")
 	n.run("desk", "agent", "--data-dir", n.dir, "--user", "a1", "--status", "online", "--capacity", "3", "--skills", "sales")
@@ -51,12 +52,16 @@ func TestChatWidget(t *testing.T) {
 		switch r.URL.Path {
 		case "/token": // the site's backend: its signed-in visitor, no device
 			tokens.Add(1)
-			tok, err := transport.MintHS256(secret, "visitor-7", "", time.Hour, "")
+			tok, err := transport.MintHS256(secret, "shopper-7", "", time.Hour, "")
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
 			fmt.Fprint(w, tok)
+		case "/anon": // a page of a site that signs nobody in
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprintf(w, `<!doctype html><html><body><h1>Red coupe</h1>
+<script src="http://%s/widget.js" data-scene="listing/456" async></script></body></html>`, webAddr)
 		default:
 			w.Header().Set("Content-Type", "text/html")
 			fmt.Fprintf(w, `<!doctype html><html><body><h1>Blue hatchback</h1>
@@ -107,12 +112,12 @@ func TestChatWidget(t *testing.T) {
 	var conv string
 	for deadline := time.Now().Add(30 * time.Second); conv == ""; time.Sleep(50 * time.Millisecond) {
 		for _, c := range agent.Conversations() {
-			if strings.HasPrefix(c.ID, "s:cars:visitor-7:") {
+			if strings.HasPrefix(c.ID, "s:cars:shopper-7:") {
 				conv = c.ID
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no session of visitor-7 reached the agent (the site gave %d tokens)\nserver log:\n%s", tokens.Load(), n.log.String())
+			t.Fatalf("no session of shopper-7 reached the agent (the site gave %d tokens)\nserver log:\n%s", tokens.Load(), n.log.String())
 		}
 	}
 
@@ -138,5 +143,51 @@ func TestChatWidget(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the visitor never read the agent's message")
 		}
+	}
+
+	// A page that gives no token: the node makes its visitor an anonymous
+	// one, whose session reaches the agent.
+	anon, cancelA := chromedp.NewContext(page, chromedp.WithNewBrowserContext())
+	defer cancelA()
+	page = anon // within and click act on this tab now
+	if err := chromedp.Do(page, chromedp.Navigate(site.URL+"/anon")); err != nil {
+		t.Fatalf("the anonymous page: %v", err)
+	}
+	within("the bubble", `!!document.querySelector(".sb-widget-bubble")`)
+	click("the bubble", `document.querySelector(".sb-widget-bubble")`)
+	visitorConvs := func() []string {
+		var out []string
+		for _, c := range agent.Conversations() {
+			if strings.HasPrefix(c.ID, "s:cars:visitor-") {
+				out = append(out, c.ID)
+			}
+		}
+		return out
+	}
+	var anonConv string
+	for deadline := time.Now().Add(30 * time.Second); anonConv == ""; time.Sleep(50 * time.Millisecond) {
+		if cs := visitorConvs(); len(cs) > 0 {
+			anonConv = cs[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no anonymous visitor's session reached the agent\nserver log:\n%s", n.log.String())
+		}
+	}
+	// Back later (a reload): the browser kept the visitor, who is in the
+	// same session, and gets what the agent writes there.
+	if err := chromedp.Do(page, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	within("the bubble again", `!!document.querySelector(".sb-widget-bubble")`)
+	click("the bubble", `document.querySelector(".sb-widget-bubble")`)
+	if _, err := chromedp.Run(page, chromedp.Evaluate[bool](`SwitchboardWidget.close(), true`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := agent.SendText(ctx, client.ToConv(anonConv), "Hello! Which coupe?"); err != nil {
+		t.Fatal(err)
+	}
+	within("the returning visitor's count", `(() => { const b = document.querySelector(".sb-widget-badge"); return !b.hidden && b.textContent === "1"; })()`)
+	if cs := visitorConvs(); len(cs) != 1 {
+		t.Fatalf("visitor sessions at the agent: %v, want the one", cs)
 	}
 }

@@ -155,6 +155,37 @@ function pageToken() {
 }
 const visitorToken = async (user, device) => (embed && (await pageToken())) || token(user, device);
 
+// An anonymous visitor: a site that signs nobody in gives the widget no
+// token, and a node open to visitors (serve --visitor-scenes; /web.json
+// says "visitors") mints one, kept in this browser for its life, so the
+// visitor finds their chat again on the next visit.
+const VISITOR = "switchboard.visitor";
+async function anonymousVisitor() {
+  let kept = null;
+  try {
+    kept = JSON.parse(localStorage.getItem(VISITOR) ?? "null");
+  } catch {}
+  if (kept?.token && kept.expires_ms > Date.now() + 60000) return kept;
+  const r = await fetch("/visitor", { method: "POST" });
+  if (r.status === 429) throw new Error("too many new chats from here: try again in a minute");
+  if (!r.ok) throw new Error(`no visitor token: ${r.status}`);
+  const v = await r.json();
+  try {
+    localStorage.setItem(VISITOR, JSON.stringify(v));
+  } catch {}
+  return v;
+}
+// visitorMode: the widget's page gives no token and the node takes
+// anonymous visitors.
+async function visitorMode() {
+  if (!embed || (await pageToken())) return false;
+  try {
+    return Boolean((await (await fetch("/web.json")).json()).visitors);
+  } catch {
+    return false;
+  }
+}
+
 // readLatest marks c read up to its newest message from someone else,
 // while the visitor can see it; tells the widget the count otherwise.
 function readLatest(c) {
@@ -174,11 +205,24 @@ if (embed) {
 }
 
 async function start() {
-  const user = $("user").value.trim();
   const scene = $("scene").value.trim();
   $("enter").disabled = true;
+  let tokenOf = visitorToken;
+  if (await visitorMode()) {
+    let v;
+    try {
+      v = await anonymousVisitor();
+    } catch (err) {
+      $("info").textContent = `could not start: ${err.message}`;
+      $("enter").disabled = false;
+      return;
+    }
+    $("user").value = v.user;
+    tokenOf = async () => (await anonymousVisitor()).token;
+  }
+  const user = $("user").value.trim();
   const device = await tabDevice(user, "web");
-  client = new Client({ url: location.origin, token: () => visitorToken(user, device), device, transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000, outbox: localStorage });
+  client = new Client({ url: location.origin, token: () => tokenOf(user, device), device, transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000, outbox: localStorage });
   client.on("state", (s) => s === "connected" && tokenWorked(user, device));
   window.switchboardClient = client;
   pinned = pinTracker(client, (c) => c.id === conv && draw(c));

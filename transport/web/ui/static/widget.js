@@ -14,7 +14,9 @@
 // a function its own backend answers with the visitor's token (ours, or
 // the identity provider's ID token: docs/OPERATIONS.md). The frame asks
 // the page for it by postMessage at each connect; the page answers only
-// its own frame of the node's origin. Without one, a dev node mints it.
+// its own frame of the node's origin. Without one, a node open to
+// anonymous visitors (serve --visitor-scenes) makes the visitor one,
+// kept in the browser; else a dev node mints a token for the made-up id.
 // The node lets the pages of --web-origins frame the chat
 // (Content-Security-Policy frame-ancestors). Open and close it from the
 // page with SwitchboardWidget.open() and .close().
