@@ -76,61 +76,51 @@ func sendBodies(ctx context.Context, t *testing.T, c *client.Client, limit int, 
 // A frame size outside its range, or a body limit the frame cannot carry,
 // is refused at start with an error naming the flag.
 func TestServeRefusesFrameAndBodyLimits(t *testing.T) {
-	bin := binary(t)
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	serveRefuses(t, []refusedServe{
 		{[]string{"--max-body-bytes", "300000"}, "--max-body-bytes 300000"},
 		{[]string{"--max-frame", strconv.Itoa(transport.MinMaxFrame - 1)}, "--max-frame " + strconv.Itoa(transport.MinMaxFrame-1)},
 		{[]string{"--max-frame", strconv.Itoa(wirepb.MaxMaxFrame + 1)}, "--max-frame " + strconv.Itoa(wirepb.MaxMaxFrame+1)},
 		{[]string{"--max-frame", "200000", "--max-body-bytes", strconv.Itoa(200000 - transport.FrameEnvelope + 1)}, "--max-body-bytes"},
-	} {
-		args := append([]string{"serve", "--dev", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"}, tc.args...)
-		out, err := exec.Command(bin, args...).CombinedOutput()
-		if err == nil || !strings.Contains(string(out), tc.want) {
-			t.Fatalf("serve %v: %v, want an error naming %q\n%s", tc.args, err, tc.want, out)
-		}
-	}
+	})
 }
 
 // STUN and TURN servers the node cannot hand out are refused at start:
 // TURN without the shared secret, a URL of another scheme, an empty
 // secret file.
 func TestServeRefusesICEServers(t *testing.T) {
-	bin := binary(t)
 	empty := filepath.Join(t.TempDir(), "turn-secret")
 	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	serveRefuses(t, []refusedServe{
 		{[]string{"--ice-servers", "turn:turn.example.org:3478"}, "needs the secret"},
 		{[]string{"--ice-servers", "https://turn.example.org"}, `scheme "https"`},
 		{[]string{"--ice-servers", "turn:turn.example.org", "--turn-secret-file", empty}, "is empty"},
-	} {
-		args := append([]string{"serve", "--dev", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"}, tc.args...)
-		out, err := exec.Command(bin, args...).CombinedOutput()
-		if err == nil || !strings.Contains(string(out), tc.want) {
-			t.Fatalf("serve %v: %v, want an error naming %q\n%s", tc.args, err, tc.want, out)
-		}
-	}
+	})
 }
 
 // Anonymous visitors need the web listener their tokens are minted on,
 // and a positive token life and rate: refused at start otherwise.
 func TestServeRefusesVisitors(t *testing.T) {
-	bin := binary(t)
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	serveRefuses(t, []refusedServe{
 		{[]string{"--visitor-scenes", "listing"}, "give --web"},
 		{[]string{"--visitor-scenes", "listing", "--web", "127.0.0.1:0", "--webtransport", "", "--visitor-tokens-per-minute", "0"}, "must be positive"},
 		{[]string{"--visitor-scenes", "listing", "--web", "127.0.0.1:0", "--webtransport", "", "--visitor-token-ttl", "-1h"}, "must be positive"},
-	} {
+	})
+}
+
+// refusedServe is serve's extra flags and what its error must say.
+type refusedServe struct {
+	args []string
+	want string
+}
+
+// serveRefuses starts a dev node with each case's flags: each must fail
+// at start with an error holding its want.
+func serveRefuses(t *testing.T, cases []refusedServe) {
+	t.Helper()
+	bin := binary(t)
+	for _, tc := range cases {
 		args := append([]string{"serve", "--dev", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"}, tc.args...)
 		out, err := exec.Command(bin, args...).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), tc.want) {
