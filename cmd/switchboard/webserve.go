@@ -32,7 +32,7 @@ func (o *webOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.addr, "web", "", "HTTP address for browsers, e.g. 127.0.0.1:8081: WebSocket at /ws, /web.json (empty: off; HTTPS with the node certificate unless --dev)")
 	f.StringVar(&o.webtransport, "webtransport", "127.0.0.1:4434", "UDP address of the WebTransport (HTTP/3) server (empty: off; browsers fall back to WebSocket)")
 	f.DurationVar(&o.visitorTTL, "visitor-token-ttl", web.DefaultVisitorTTL, "with --visitor-scenes: an anonymous visitor's token life, as long as the visitor keeps their id and chat in that browser")
-	f.IntVar(&o.visitorPerMinute, "visitor-tokens-per-minute", web.DefaultVisitorPerMinute, "with --visitor-scenes: anonymous visitors' tokens one source address gets a minute (also the burst); beyond, 429 with Retry-After")
+	f.IntVar(&o.visitorPerMinute, "visitor-tokens-per-minute", web.DefaultVisitorPerMinute, "with --visitor-scenes: anonymous visitors' tokens one source address gets a minute (also the burst; NAT puts many visitors behind one address); beyond, 429 with Retry-After")
 	f.StringSliceVar(&o.origins, "web-origins", nil, "web origins allowed to connect and to frame the customer chat (the widget, widget.js) (scheme://host[:port], * for any); --dev also allows localhost")
 }
 

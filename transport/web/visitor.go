@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"golang.org/x/time/rate"
 
 	"github.com/switchboard-im/switchboard/transport"
@@ -29,7 +31,7 @@ const VisitorPath = "/visitor"
 // Defaults of VisitorConfig.
 const (
 	DefaultVisitorTTL       = 30 * 24 * time.Hour
-	DefaultVisitorPerMinute = 10
+	DefaultVisitorPerMinute = 30
 	// DefaultVisitorAddresses bounds the source addresses whose minting
 	// rate is remembered (a few hundred bytes each).
 	DefaultVisitorAddresses = 100_000
@@ -51,6 +53,11 @@ type VisitorConfig struct {
 	// back at a full allowance are forgotten first.
 	MaxAddresses int
 }
+
+var metricVisitorTokens = promauto.NewCounterVec(prometheus.CounterOpts{
+	Namespace: "switchboard", Subsystem: "web", Name: "visitor_tokens_total",
+	Help: "Anonymous visitors' token requests (POST /visitor), by result: minted, limited (429, the source address's rate) or forbidden (a page of an origin not allowed).",
+}, []string{"result"})
 
 // visitorMinter serves VisitorPath.
 type visitorMinter struct {
@@ -92,10 +99,12 @@ func (m *visitorMinter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A page elsewhere may not make visitors here (the chat page is the
 	// node's own, or a listed origin's); an app without Origin may.
 	if !m.origins.Check(r) {
+		metricVisitorTokens.WithLabelValues("forbidden").Inc()
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
 	if wait, ok := m.allow(r); !ok {
+		metricVisitorTokens.WithLabelValues("limited").Inc()
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		http.Error(w, "too many visitor tokens from this address: try again later", http.StatusTooManyRequests)
 		return
@@ -105,6 +114,7 @@ func (m *visitorMinter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	metricVisitorTokens.WithLabelValues("minted").Inc()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(map[string]any{"user": v.User, "token": v.Token, "expires_ms": v.Expires.UnixMilli()})

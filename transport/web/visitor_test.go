@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/internal/promtest"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/web"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -42,6 +43,11 @@ func TestVisitorTokens(t *testing.T) {
 	if res := post(n.web.Handler(), "10.0.0.1:5000", ""); res.Code != http.StatusNotFound && res.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("/visitor before the node takes visitors: %d", res.Code)
 	}
+	counted := func() (minted, limited, forbidden float64) {
+		return promtest.Value(t, "switchboard_web_visitor_tokens_total", "result", "minted"),
+			promtest.Value(t, "switchboard_web_visitor_tokens_total", "result", "limited"),
+			promtest.Value(t, "switchboard_web_visitor_tokens_total", "result", "forbidden")
+	}
 	const perMinute = 3
 	if err := n.web.ServeVisitors(web.VisitorConfig{Auth: auth, TTL: 48 * time.Hour, PerMinute: perMinute}); err != nil {
 		t.Fatal(err)
@@ -51,6 +57,7 @@ func TestVisitorTokens(t *testing.T) {
 		t.Fatal("/web.json does not offer visitors")
 	}
 
+	minted0, limited0, forbidden0 := counted()
 	seen := map[string]bool{}
 	var first visitorAnswer
 	for i := range perMinute {
@@ -83,6 +90,10 @@ func TestVisitorTokens(t *testing.T) {
 	}
 	if res := post(n.web.Handler(), "10.0.0.3:5000", "https://elsewhere.example"); res.Code != http.StatusForbidden {
 		t.Fatalf("a foreign page: %d", res.Code)
+	}
+
+	if minted, limited, forbidden := counted(); minted-minted0 != perMinute+1 || limited-limited0 != 1 || forbidden-forbidden0 != 1 {
+		t.Errorf("switchboard_web_visitor_tokens_total moved by minted %v, limited %v, forbidden %v; want %d, 1, 1", minted-minted0, limited-limited0, forbidden-forbidden0, perMinute+1)
 	}
 
 	// The token connects, as the visitor, on the device the hello names;
