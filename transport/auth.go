@@ -251,9 +251,8 @@ func WithProfile(name, picture *string) TokenOption {
 
 // VisitorToken is an anonymous visitor's token (MintVisitor).
 type VisitorToken struct {
-	User    string    `json:"user"`
-	Token   string    `json:"token"`
-	Expires time.Time `json:"-"`
+	User, Token string
+	Expires     time.Time
 }
 
 // visitorIDChars: the random part of a visitor id is 20 of these (100

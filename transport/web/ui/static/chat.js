@@ -218,7 +218,16 @@ async function start() {
       return;
     }
     $("user").value = v.user;
-    tokenOf = async () => (await anonymousVisitor()).token;
+    tokenOf = async () => {
+      const now = await anonymousVisitor();
+      // The kept token ran out while the tab was open: its visitor is a
+      // new one, and the chat starts again as them.
+      if (now.user !== v.user) {
+        location.reload();
+        throw new Error("the visitor's token ran out: starting again");
+      }
+      return now.token;
+    };
   }
   const user = $("user").value.trim();
   const device = await tabDevice(user, "web");
