@@ -42,9 +42,17 @@ func TestTypeScriptSDK(t *testing.T) {
 	// follow the frame its Welcome tells (the "larger than the default
 	// frame" case).
 	const frame = 4 * wirepb.DefaultMaxFrame
+	auth, err := transport.NewAuthenticator(transport.AuthConfig{Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := newActorNode(t, actors.Config{ContactDetails: actors.PolicyMask, ContactDetailsIn: []string{"group"}, MaxBodyBytes: frame - transport.FrameEnvelope,
 		MinDisappearAfter: time.Second},
-		transport.Config{CloseLinger: time.Minute, MaxFrame: frame}, web.Config{})
+		transport.Config{CloseLinger: time.Minute, MaxFrame: frame, Auth: auth}, web.Config{})
+	// Anonymous visitors (the "anonymous visitor" case).
+	if err := n.web.ServeVisitors(web.VisitorConfig{Auth: auth}); err != nil {
+		t.Fatal(err)
+	}
 	env := append(os.Environ(), "SWITCHBOARD_WEB_URL="+n.http.URL)
 	// A node that takes one pending send at a time and refuses the others
 	// BUSY with a short retry-after: the SDK's pipeline must resend them

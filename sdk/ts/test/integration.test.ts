@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv, directPeer, directTopic, everyDay } from "../src/client.js";
 import { ServiceDesk } from "../src/desk.js";
+import { anonymousVisitor, VISITOR_KEY, type VisitorStorage } from "../src/visitor.js";
 import type { MyMetricsRow } from "../src/mymetrics.js";
 import type { CallEventView } from "../src/calls.js";
 import { Code } from "../src/gen/wire_pb.js";
@@ -1713,6 +1714,33 @@ test("the client names its device when the token does not", { skip: !url && "SWI
   try {
     assert.equal(c.user, "ts-nodev");
     assert.equal(c.device, "tab-9");
+  } finally {
+    c.close();
+  }
+});
+
+// A website's visitor nobody signed in: the node makes them an anonymous
+// visitor, kept in the app's storage for the next visit; the token
+// connects on the app's own device, and the visitor writes to nobody but
+// the desk (here no scene is open to visitors).
+test("an anonymous visitor: made, kept, connected, and only a desk customer", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  const kept = new Map<string, string>();
+  const storage: VisitorStorage = { getItem: (k) => kept.get(k) ?? null, setItem: (k, v) => void kept.set(k, v) };
+  const v = await anonymousVisitor(url!, storage);
+  assert.match(v.user, /^visitor-[a-z2-7]{20}$/);
+  assert.ok(v.expiresMs > Date.now() + 24 * 3600_000, "a token for days");
+  assert.deepEqual(await anonymousVisitor(url!, storage), v, "the kept visitor comes back");
+  assert.ok(kept.has(VISITOR_KEY));
+  assert.notEqual((await anonymousVisitor(url!)).user, v.user, "without storage, a new visitor each time");
+  const c = new Client({ url: url!, transports: ["websocket" as const], minBackoffMs: 20, maxBackoffMs: 200, token: v.token, device: "widget-1" });
+  await c.connect();
+  try {
+    assert.equal(c.user, v.user);
+    assert.equal(c.device, "widget-1");
+    const refused = c.send({ to: "alice" }, "hello");
+    await until("the send is refused", () => refused.state === "failed");
+    assert.match(refused.error ?? "", /anonymous visitor/);
+    await assert.rejects(new ServiceDesk(c).enter("listing/1"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
   } finally {
     c.close();
   }

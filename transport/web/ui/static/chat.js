@@ -1,4 +1,4 @@
-import { attachFile, callLine, Client, draftKeeper, forwarder, hider, linkTracker, params, people, pinTracker, profileForm, renderMessages, ServiceDesk, shareLocation, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { anonymousVisitor, attachFile, callLine, Client, draftKeeper, forwarder, hider, linkTracker, params, people, pinTracker, profileForm, renderMessages, ServiceDesk, shareLocation, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -157,24 +157,10 @@ const visitorToken = async (user, device) => (embed && (await pageToken())) || t
 
 // An anonymous visitor: a site that signs nobody in gives the widget no
 // token, and a node open to visitors (serve --visitor-scenes; /web.json
-// says "visitors") mints one, kept in this browser for its life, so the
-// visitor finds their chat again on the next visit.
-const VISITOR = "switchboard.visitor";
-async function anonymousVisitor() {
-  let kept = null;
-  try {
-    kept = JSON.parse(localStorage.getItem(VISITOR) ?? "null");
-  } catch {}
-  if (kept?.token && kept.expires_ms > Date.now() + 60000) return kept;
-  const r = await fetch("/visitor", { method: "POST" });
-  if (r.status === 429) throw new Error("too many new chats from here: try again in a minute");
-  if (!r.ok) throw new Error(`no visitor token: ${r.status}`);
-  const v = await r.json();
-  try {
-    localStorage.setItem(VISITOR, JSON.stringify(v));
-  } catch {}
-  return v;
-}
+// says "visitors") mints one (the SDK's anonymousVisitor), kept in this
+// browser for its life, so the visitor finds their chat again on the
+// next visit.
+const visitor = () => anonymousVisitor(location.origin, localStorage);
 // visitorMode: the widget's page gives no token and the node takes
 // anonymous visitors.
 async function visitorMode() {
@@ -211,7 +197,7 @@ async function start() {
   if (await visitorMode()) {
     let v;
     try {
-      v = await anonymousVisitor();
+      v = await visitor();
     } catch (err) {
       $("info").textContent = `could not start: ${err.message}`;
       $("enter").disabled = false;
@@ -219,7 +205,7 @@ async function start() {
     }
     $("user").value = v.user;
     tokenOf = async () => {
-      const now = await anonymousVisitor();
+      const now = await visitor();
       // The kept token ran out while the tab was open: its visitor is a
       // new one, and the chat starts again as them.
       if (now.user !== v.user) {
