@@ -56,8 +56,8 @@ func newIDProvider(t *testing.T) *idProvider {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		if r.URL.Path == "/.well-known/openid-configuration" {
-			iss := cmp.Or(p.docIssuer, p.srv.URL)
-			_ = json.NewEncoder(w).Encode(map[string]any{"issuer": iss, "jwks_uri": p.srv.URL + "/jwks", "id_token_signing_alg_values_supported": []string{"RS256"}})
+			self := "http://" + r.Host // p.srv's URL, which the handler may not read
+			_ = json.NewEncoder(w).Encode(map[string]any{"issuer": cmp.Or(p.docIssuer, self), "jwks_uri": self + "/jwks", "id_token_signing_alg_values_supported": []string{"RS256"}})
 			return
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": p.keys})

@@ -91,11 +91,11 @@ func TestCertificateRenewedWithoutRestart(t *testing.T) {
 	}
 	idPub, _ := idKey.PublicKey.ECDH()
 	// The provider publishes its OpenID configuration under its issuer
-	// (its own URL), which names its key set.
-	var jwks *httptest.Server
-	jwks = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// (its own URL, as the request names it), which names its key set.
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/.well-known/openid-configuration" {
-			_ = json.NewEncoder(w).Encode(map[string]string{"issuer": jwks.URL, "jwks_uri": jwks.URL + "/keys"})
+			self := "http://" + r.Host
+			_ = json.NewEncoder(w).Encode(map[string]string{"issuer": self, "jwks_uri": self + "/keys"})
 			return
 		}
 		raw := idPub.Bytes()

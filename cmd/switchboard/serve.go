@@ -432,7 +432,11 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 		return nil, err
 	}
 	defer stopWeb()
-	if err := serveVisitors(o.web, o.tuning.desk.VisitorScenes, webSrv, m.auth); err != nil {
+	mergeVisitor := func(ctx context.Context, visitor, account string) error {
+		_, err := node.Desk.Merge(ctx, visitor, account)
+		return err
+	}
+	if err := serveVisitors(o.web, o.tuning.desk.VisitorScenes, webSrv, m.auth, mergeVisitor); err != nil {
 		return nil, err
 	}
 

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/switchboard-im/switchboard/internal/testenv"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // TestChatWidget, in Chromium against a dev node: a business's own site
@@ -26,7 +29,8 @@ import (
 // it; the visitor opens the panel and reads it, and the agent sees the
 // receipt. The node lets that site frame the chat and nobody frame the
 // workbench. A page that gives no token gets its visitor made an
-// anonymous one (--visitor-scenes), who comes back as the same visitor.
+// anonymous one (--visitor-scenes), who comes back as the same visitor,
+// and once logged in on the site, claims the chat for the account.
 func TestChatWidget(t *testing.T) {
 	if exportRace {
 		t.Skip("runs in the normal pass only")
@@ -52,16 +56,20 @@ func TestChatWidget(t *testing.T) {
 		switch r.URL.Path {
 		case "/token": // the site's backend: its signed-in visitor, no device
 			tokens.Add(1)
-			tok, err := transport.MintHS256(secret, "shopper-7", "", time.Hour, "")
+			tok, err := transport.MintHS256(secret, cmp.Or(r.URL.Query().Get("user"), "shopper-7"), "", time.Hour, "")
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
 			fmt.Fprint(w, tok)
-		case "/anon": // a page of a site that signs nobody in
+		case "/anon": // a page of a site that signs nobody in, until the visitor logs in
+			signIn := ""
+			if r.URL.Query().Get("login") == "1" {
+				signIn = `<script>window.SwitchboardWidget = { token: () => fetch("/token?user=shopper-9").then((r) => r.text()) };</script>`
+			}
 			w.Header().Set("Content-Type", "text/html")
-			fmt.Fprintf(w, `<!doctype html><html><body><h1>Red coupe</h1>
-<script src="http://%s/widget.js" data-scene="listing/456" async></script></body></html>`, webAddr)
+			fmt.Fprintf(w, `<!doctype html><html><body><h1>Red coupe</h1>%s
+<script src="http://%s/widget.js" data-scene="listing/456" async></script></body></html>`, signIn, webAddr)
 		default:
 			w.Header().Set("Content-Type", "text/html")
 			fmt.Fprintf(w, `<!doctype html><html><body><h1>Blue hatchback</h1>
@@ -190,4 +198,28 @@ func TestChatWidget(t *testing.T) {
 	if cs := visitorConvs(); len(cs) != 1 {
 		t.Fatalf("visitor sessions at the agent: %v, want the one", cs)
 	}
+
+	// The visitor logs in on the site: the frame claims the anonymous
+	// visitor for the account, whose chat it now is, with the agent.
+	if err := chromedp.Do(page, chromedp.Navigate(site.URL+"/anon?login=1")); err != nil {
+		t.Fatal(err)
+	}
+	within("the signed-in page's bubble", `!!document.querySelector(".sb-widget-bubble")`)
+	click("the bubble", `document.querySelector(".sb-widget-bubble")`)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		members, _, err := agent.Members(ctx, anonConv, "", 10)
+		if err == nil && slices.ContainsFunc(members, func(m *wirepb.Member) bool { return m.User == "shopper-9" && m.LeftSeq == 0 }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the account never joined the visitor's chat: %v %v\nserver log:\n%s", members, err, n.log.String())
+		}
+	}
+	if _, err := chromedp.Run(page, chromedp.Evaluate[bool](`SwitchboardWidget.close(), true`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := agent.SendText(ctx, client.ToConv(anonConv), "Welcome back!"); err != nil {
+		t.Fatal(err)
+	}
+	within("the signed-in visitor's count", `(() => { const b = document.querySelector(".sb-widget-badge"); return !b.hidden && b.textContent !== "0"; })()`)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -91,8 +92,9 @@ func startWeb(o webOptions, dev bool, srv *transport.Server, tlsConf *tls.Config
 }
 
 // serveVisitors mints anonymous visitors' tokens on the web listener
-// when scenes are open to them (--visitor-scenes).
-func serveVisitors(o webOptions, scenes []string, ws *web.Server, auth *transport.Authenticator) error {
+// when scenes are open to them (--visitor-scenes), and lets a visitor who
+// signed in claim their chats for the account (claim: the desk's merge).
+func serveVisitors(o webOptions, scenes []string, ws *web.Server, auth *transport.Authenticator, claim func(ctx context.Context, visitor, account string) error) error {
 	if len(scenes) == 0 {
 		return nil
 	}
@@ -102,7 +104,7 @@ func serveVisitors(o webOptions, scenes []string, ws *web.Server, auth *transpor
 	if o.visitorTTL <= 0 || o.visitorPerMinute <= 0 {
 		return errors.New("--visitor-token-ttl and --visitor-tokens-per-minute must be positive")
 	}
-	if err := ws.ServeVisitors(web.VisitorConfig{Auth: auth, TTL: o.visitorTTL, PerMinute: o.visitorPerMinute}); err != nil {
+	if err := ws.ServeVisitors(web.VisitorConfig{Auth: auth, TTL: o.visitorTTL, PerMinute: o.visitorPerMinute, Claim: claim}); err != nil {
 		return fmt.Errorf("--visitor-scenes: %w (their tokens are signed with --auth-secret-file's secret)", err)
 	}
 	return nil

@@ -50,7 +50,10 @@ func TestTypeScriptSDK(t *testing.T) {
 		MinDisappearAfter: time.Second},
 		transport.Config{CloseLinger: time.Minute, MaxFrame: frame, Auth: auth}, web.Config{})
 	// Anonymous visitors (the "anonymous visitor" case).
-	if err := n.web.ServeVisitors(web.VisitorConfig{Auth: auth}); err != nil {
+	if err := n.web.ServeVisitors(web.VisitorConfig{Auth: auth, Claim: func(ctx context.Context, visitor, account string) error {
+		_, err := n.boot.Desk.Merge(ctx, visitor, account)
+		return err
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	env := append(os.Environ(), "SWITCHBOARD_WEB_URL="+n.http.URL)
@@ -102,7 +105,7 @@ func TestTypeScriptSDK(t *testing.T) {
 		"ts-pupil": token(t, "ts-pupil", "ts1"), "ts-stranger": token(t, "ts-stranger", "ts1"),
 		"ts-seller": token(t, "ts-seller", "ts1"), "ts-organizer": token(t, "ts-organizer", "ts1"), "ts-buyer": token(t, "ts-buyer", "ts1"),
 		"ts-caller": token(t, "ts-caller", "ts1"), "ts-callee": token(t, "ts-callee", "ts1"), "ts-callee-tablet": token(t, "ts-callee", "ts2"),
-		"ts-nodev": token(t, "ts-nodev", "")})
+		"ts-nodev": token(t, "ts-nodev", ""), "ts-claimer": token(t, "ts-claimer", "ts1")})
 	cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--test", script)
 	cmd.Env = append(env, "SWITCHBOARD_TOKENS="+string(tokens))
 	out, err := cmd.CombinedOutput()

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"golang.org/x/time/rate"
 
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // A website's visitors chat with its desk without signing in: the
@@ -27,6 +30,14 @@ import (
 
 // VisitorPath mints an anonymous visitor's token (POST).
 const VisitorPath = "/visitor"
+
+// ClaimPath merges an anonymous visitor into the account they signed in
+// as (POST {"visitor_token", "token"}): both tokens prove it, so the
+// visitor's desk chats become the account's (desk.Desk.Merge).
+const ClaimPath = "/visitor/claim"
+
+// maxClaimBytes bounds a claim's body: two tokens of at most 8 KiB.
+const maxClaimBytes = 20 << 10
 
 // Defaults of VisitorConfig.
 const (
@@ -52,11 +63,14 @@ type VisitorConfig struct {
 	// DefaultVisitorAddresses); when full, those idle long enough to be
 	// back at a full allowance are forgotten first.
 	MaxAddresses int
+	// Claim merges visitor into account once both tokens were verified
+	// (nil: ClaimPath is not served). Its error's wire code says why.
+	Claim func(ctx context.Context, visitor, account string) error
 }
 
 var metricVisitorTokens = promauto.NewCounterVec(prometheus.CounterOpts{
 	Namespace: "switchboard", Subsystem: "web", Name: "visitor_tokens_total",
-	Help: "Anonymous visitors' token requests (POST /visitor), by result: minted, limited (429, the source address's rate) or forbidden (a page of an origin not allowed).",
+	Help: "Anonymous visitors' token requests (POST /visitor, and /visitor/claim), by result: minted, limited (429, the source address's rate), forbidden (a page of an origin not allowed), claimed (merged into an account) or refused (a claim's token not good).",
 }, []string{"result"})
 
 // visitorMinter serves VisitorPath.
@@ -91,6 +105,9 @@ func (s *Server) ServeVisitors(cfg VisitorConfig) error {
 	}
 	m := &visitorMinter{cfg: cfg, origins: s.cfg.Origins, byAddr: map[string]*rate.Limiter{}}
 	s.mux.Handle("POST "+VisitorPath, m)
+	if cfg.Claim != nil {
+		s.mux.HandleFunc("POST "+ClaimPath, m.claim)
+	}
 	s.visitors.Store(true)
 	return nil
 }
@@ -157,4 +174,62 @@ func (m *visitorMinter) forget(now time.Time) {
 	if len(m.byAddr) >= m.cfg.MaxAddresses {
 		clear(m.byAddr)
 	}
+}
+
+// claim merges the visitor a visitor token names into the account the
+// other token names: whoever holds both is both, so no admin is needed.
+func (m *visitorMinter) claim(w http.ResponseWriter, r *http.Request) {
+	if !m.origins.Check(r) {
+		metricVisitorTokens.WithLabelValues("forbidden").Inc()
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	if wait, ok := m.allow(r); !ok {
+		metricVisitorTokens.WithLabelValues("limited").Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		http.Error(w, "too many visitor requests from this address: try again later", http.StatusTooManyRequests)
+		return
+	}
+	var body struct {
+		VisitorToken string `json:"visitor_token"`
+		Token        string `json:"token"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxClaimBytes)).Decode(&body); err != nil {
+		http.Error(w, "want JSON {\"visitor_token\", \"token\"}", http.StatusBadRequest)
+		return
+	}
+	// The device is no part of a claim: any valid name lets a token that
+	// names none be checked.
+	visitor, err := m.cfg.Auth.Verify(body.VisitorToken, "claim")
+	if err == nil && !session.IsVisitor(visitor.User) {
+		err = errors.New("visitor_token is no anonymous visitor's")
+	}
+	if err != nil {
+		metricVisitorTokens.WithLabelValues("refused").Inc()
+		http.Error(w, "visitor_token: "+err.Error(), http.StatusUnauthorized)
+		return
+	}
+	account, err := m.cfg.Auth.Verify(body.Token, "claim")
+	if err == nil && session.IsVisitor(account.User) {
+		err = errors.New("token is another anonymous visitor's, not an account's")
+	}
+	if err != nil {
+		metricVisitorTokens.WithLabelValues("refused").Inc()
+		http.Error(w, "token: "+err.Error(), http.StatusUnauthorized)
+		return
+	}
+	if err := m.cfg.Claim(r.Context(), visitor.User, account.User); err != nil {
+		status := http.StatusServiceUnavailable
+		switch wirepb.CodeOf(err) {
+		case wirepb.Code_INVALID:
+			status = http.StatusBadRequest
+		case wirepb.Code_BUSY:
+			status = http.StatusConflict // merged into another account already
+		}
+		http.Error(w, err.Error(), status)
+		return
+	}
+	metricVisitorTokens.WithLabelValues("claimed").Inc()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{"visitor": visitor.User, "user": account.User})
 }

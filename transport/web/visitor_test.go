@@ -1,13 +1,17 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/switchboard-im/switchboard/internal/promtest"
 	"github.com/switchboard-im/switchboard/transport"
@@ -131,4 +135,57 @@ func getJSON(t *testing.T, url string, v any) {
 	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A visitor who signed in claims their chats for the account: both tokens
+// must be good, the first a visitor's, the second not.
+func TestVisitorClaim(t *testing.T) {
+	auth, err := transport.NewAuthenticator(transport.AuthConfig{Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newNode(t, transport.Config{Auth: auth}, web.Config{})
+	var claimed []string
+	if err := n.web.ServeVisitors(web.VisitorConfig{Auth: auth, Claim: func(_ context.Context, visitor, account string) error {
+		claimed = append(claimed, visitor+">"+account)
+		return nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.MintVisitor(time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := auth.MintVisitor(time.Hour)
+	expired, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "visitor-k3q9zt4m2x8cexpired", "vis": true, "exp": time.Now().Add(-time.Hour).Unix()}).SignedString(testSecret)
+	forged, _ := transport.MintHS256([]byte("another-secret-another-secret-xx"), v.User, "", time.Hour, "")
+	account := token(t, "carla", "")
+	for _, tc := range []struct {
+		name, body string
+		want       int
+	}{
+		{"not JSON", "{", http.StatusBadRequest},
+		{"no tokens", "{}", http.StatusUnauthorized},
+		{"an account's token as the visitor's", claimBody(account, account), http.StatusUnauthorized},
+		{"a forged visitor token", claimBody(forged, account), http.StatusUnauthorized},
+		{"an expired visitor token", claimBody(expired, account), http.StatusUnauthorized},
+		{"another visitor as the account", claimBody(v.Token, other.Token), http.StatusUnauthorized},
+		{"the visitor into the account", claimBody(v.Token, account), http.StatusOK},
+	} {
+		req := httptest.NewRequest(http.MethodPost, web.ClaimPath, strings.NewReader(tc.body))
+		req.RemoteAddr = "10.1.0.1:5000"
+		res := httptest.NewRecorder()
+		n.web.Handler().ServeHTTP(res, req)
+		if res.Code != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, res.Code, res.Body, tc.want)
+		}
+	}
+	if want := []string{v.User + ">carla"}; !slices.Equal(claimed, want) {
+		t.Fatalf("claimed %v, want %v", claimed, want)
+	}
+}
+
+func claimBody(visitorToken, token string) string {
+	b, _ := json.Marshal(map[string]string{"visitor_token": visitorToken, "token": token})
+	return string(b)
 }

@@ -9,5 +9,5 @@ export { backoffDelay } from "./backoff.js";
 export { slowModeWait } from "./pipeline.js";
 export { OUTBOX_PREFIX, type OutboxStorage, type SavedMessage } from "./outbox.js";
 export type { TransportKind } from "./links.js";
-export { anonymousVisitor, VISITOR_KEY, VisitorRefused, type Visitor, type VisitorStorage } from "./visitor.js";
+export { anonymousVisitor, claimVisitor, VISITOR_KEY, VisitorRefused, type Visitor, type VisitorStorage } from "./visitor.js";
 export { Code } from "./gen/wire_pb.js";

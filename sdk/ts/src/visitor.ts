@@ -4,12 +4,14 @@
 // "Anonymous visitors"); anonymousVisitor keeps it in the app's storage
 // for its life, so the visitor finds their chat again on the next visit.
 // Such a visitor is only ever a desk customer: it enters the scenes open
-// to visitors, and writes to nobody else.
+// to visitors, and writes to nobody else. Once the visitor signs in,
+// claimVisitor makes their chats the account's.
 
 /** The part of the Web Storage API a visitor is kept in. */
 export interface VisitorStorage {
   getItem(key: string): string | null;
   setItem(key: string, value: string): void;
+  removeItem(key: string): void;
 }
 
 /** An anonymous visitor: its user id (visitor-…), its token, and when the token ends. */
@@ -62,4 +64,32 @@ export async function anonymousVisitor(url: string, storage?: VisitorStorage): P
     // a full or refused storage: the visitor lasts this page
   }
   return v;
+}
+
+/**
+ * claimVisitor merges the visitor kept in storage, if any, into the
+ * account that token (the signed-in user's: ours, or the identity
+ * provider's) names: the visitor's desk chats become the account's, and
+ * the account's next entry returns the open one (POST /visitor/claim;
+ * both tokens prove it). The kept visitor is dropped once merged, or when
+ * its token is no good any more; it stays for another try when the node
+ * could not answer. Answers the merged ids, or null when there was no
+ * visitor to claim.
+ */
+export async function claimVisitor(url: string, token: string, storage: VisitorStorage): Promise<{ visitor: string; user: string } | null> {
+  let kept: Visitor | null = null;
+  try {
+    kept = JSON.parse(storage.getItem(VISITOR_KEY) ?? "null");
+  } catch {
+    // not a visitor
+  }
+  if (!kept?.token) return null;
+  const r = await fetch(new URL("/visitor/claim", url), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ visitor_token: kept.token, token }) });
+  if (r.ok) {
+    storage.removeItem(VISITOR_KEY);
+    return (await r.json()) as { visitor: string; user: string };
+  }
+  const why = (await r.text()).trim();
+  if (r.status === 401 && why.startsWith("visitor_token")) storage.removeItem(VISITOR_KEY);
+  throw new VisitorRefused(`claim: ${why}`, r.status, Number(r.headers.get("Retry-After") ?? "0") * 1000);
 }

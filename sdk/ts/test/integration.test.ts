@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv, directPeer, directTopic, everyDay } from "../src/client.js";
 import { ServiceDesk } from "../src/desk.js";
-import { anonymousVisitor, VISITOR_KEY, type VisitorStorage } from "../src/visitor.js";
+import { anonymousVisitor, claimVisitor, VISITOR_KEY, VisitorRefused, type VisitorStorage } from "../src/visitor.js";
 import type { MyMetricsRow } from "../src/mymetrics.js";
 import type { CallEventView } from "../src/calls.js";
 import { Code } from "../src/gen/wire_pb.js";
@@ -1722,10 +1722,11 @@ test("the client names its device when the token does not", { skip: !url && "SWI
 // A website's visitor nobody signed in: the node makes them an anonymous
 // visitor, kept in the app's storage for the next visit; the token
 // connects on the app's own device, and the visitor writes to nobody but
-// the desk (here no scene is open to visitors).
-test("an anonymous visitor: made, kept, connected, and only a desk customer", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+// the desk (here no scene is open to visitors); signed in, the account
+// claims the visitor.
+test("an anonymous visitor: made, kept, connected, only a desk customer, claimed by the account it signs in as", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   const kept = new Map<string, string>();
-  const storage: VisitorStorage = { getItem: (k) => kept.get(k) ?? null, setItem: (k, v) => void kept.set(k, v) };
+  const storage: VisitorStorage = { getItem: (k) => kept.get(k) ?? null, setItem: (k, v) => void kept.set(k, v), removeItem: (k) => void kept.delete(k) };
   const v = await anonymousVisitor(url!, storage);
   assert.match(v.user, /^visitor-[a-z2-7]{20}$/);
   assert.ok(v.expiresMs > Date.now() + 24 * 3600_000, "a token for days");
@@ -1744,4 +1745,12 @@ test("an anonymous visitor: made, kept, connected, and only a desk customer", { 
   } finally {
     c.close();
   }
+  // Signed in: another visitor's token is no account; the account's
+  // claims the kept visitor, which the storage then drops.
+  const other = await anonymousVisitor(url!);
+  await assert.rejects(claimVisitor(url!, other.token, storage), (e: unknown) => e instanceof VisitorRefused && e.status === 401);
+  assert.ok(kept.has(VISITOR_KEY), "kept after a claim the account's token failed");
+  assert.deepEqual(await claimVisitor(url!, tokens["ts-claimer"], storage), { visitor: v.user, user: "ts-claimer" });
+  assert.equal(kept.has(VISITOR_KEY), false);
+  assert.equal(await claimVisitor(url!, tokens["ts-claimer"], storage), null, "nothing left to claim");
 });

@@ -1,4 +1,4 @@
-import { anonymousVisitor, attachFile, callLine, Client, draftKeeper, forwarder, hider, linkTracker, params, people, pinTracker, profileForm, renderMessages, ServiceDesk, shareLocation, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { anonymousVisitor, attachFile, claimVisitor, callLine, Client, draftKeeper, forwarder, hider, linkTracker, params, people, pinTracker, profileForm, renderMessages, ServiceDesk, shareLocation, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -161,10 +161,8 @@ const visitorToken = async (user, device) => (embed && (await pageToken())) || t
 // browser for its life, so the visitor finds their chat again on the
 // next visit.
 const visitor = () => anonymousVisitor(location.origin, localStorage);
-// visitorMode: the widget's page gives no token and the node takes
-// anonymous visitors.
-async function visitorMode() {
-  if (!embed || (await pageToken())) return false;
+// takesVisitors: the node makes anonymous visitors.
+async function takesVisitors() {
   try {
     return Boolean((await (await fetch("/web.json")).json()).visitors);
   } catch {
@@ -194,7 +192,20 @@ async function start() {
   const scene = $("scene").value.trim();
   $("enter").disabled = true;
   let tokenOf = visitorToken;
-  if (await visitorMode()) {
+  // In the widget: a page that gives a token signed its visitor in, and
+  // the chats they had as an anonymous visitor here become theirs; a page
+  // that gives none has an anonymous visitor, where the node takes them.
+  let fromPage = null, pageFailed = false;
+  if (embed) {
+    try {
+      fromPage = await pageToken();
+    } catch {
+      pageFailed = true; // the page signs its visitor in, and failed: the connect says why
+    }
+  }
+  if (fromPage) {
+    await claimVisitor(location.origin, fromPage, localStorage).catch((err) => console.warn("the visitor's chats stay theirs:", err.message));
+  } else if (embed && !pageFailed && (await takesVisitors())) {
     let v;
     try {
       v = await visitor();

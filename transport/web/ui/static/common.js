@@ -1,6 +1,6 @@
 // Shared by the pages: tokens, rendering, the SDK.
-import { Client, Code, Desk, FORWARDED_MANY_TIMES, ServiceDesk, anonymousVisitor, directPeer, directTopic, isNews, makePreview, mentionsMe, newCallId, parseCard, parsePoll } from "./switchboard.js";
-export { Client, Desk, ServiceDesk, anonymousVisitor, isNews, mentionsMe };
+import { Client, Code, Desk, FORWARDED_MANY_TIMES, ServiceDesk, anonymousVisitor, claimVisitor, directPeer, directTopic, isNews, makePreview, mentionsMe, newCallId, parseCard, parsePoll } from "./switchboard.js";
+export { Client, Desk, ServiceDesk, anonymousVisitor, claimVisitor, isNews, mentionsMe };
 
 export const params = new URLSearchParams(location.search);
 
