@@ -27,7 +27,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/switchboard
 
 run: build
-	$(BIN) serve --dev --data-dir $(DATA_DIR) --web 127.0.0.1:8081 --webtransport 127.0.0.1:4434
+	$(BIN) serve --dev --data-dir $(DATA_DIR) --web 127.0.0.1:8081 --webtransport 127.0.0.1:4434 --visitor-scenes listing
 
 # test: lint, then all tests (CQL ones against SWITCHBOARD_CQL_HOSTS, or a
 # Cassandra and a Kafka started for the run), then the race detector on our
