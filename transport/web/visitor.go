@@ -112,18 +112,27 @@ func (s *Server) ServeVisitors(cfg VisitorConfig) error {
 	return nil
 }
 
-func (m *visitorMinter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// A page elsewhere may not make visitors here (the chat page is the
-	// node's own, or a listed origin's); an app without Origin may.
+// admit answers whether r may go on, and refuses it otherwise: a page
+// elsewhere may not make or claim visitors here (the chat page is the
+// node's own, or a listed origin's; an app without Origin may), and one
+// source address only at its rate.
+func (m *visitorMinter) admit(w http.ResponseWriter, r *http.Request) bool {
 	if !m.origins.Check(r) {
 		metricVisitorTokens.WithLabelValues("forbidden").Inc()
 		http.Error(w, "origin not allowed", http.StatusForbidden)
-		return
+		return false
 	}
 	if wait, ok := m.allow(r); !ok {
 		metricVisitorTokens.WithLabelValues("limited").Inc()
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		http.Error(w, "too many visitor tokens from this address: try again later", http.StatusTooManyRequests)
+		http.Error(w, "too many visitor requests from this address: try again later", http.StatusTooManyRequests)
+		return false
+	}
+	return true
+}
+
+func (m *visitorMinter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !m.admit(w, r) {
 		return
 	}
 	v, err := m.cfg.Auth.MintVisitor(m.cfg.TTL)
@@ -179,15 +188,7 @@ func (m *visitorMinter) forget(now time.Time) {
 // claim merges the visitor a visitor token names into the account the
 // other token names: whoever holds both is both, so no admin is needed.
 func (m *visitorMinter) claim(w http.ResponseWriter, r *http.Request) {
-	if !m.origins.Check(r) {
-		metricVisitorTokens.WithLabelValues("forbidden").Inc()
-		http.Error(w, "origin not allowed", http.StatusForbidden)
-		return
-	}
-	if wait, ok := m.allow(r); !ok {
-		metricVisitorTokens.WithLabelValues("limited").Inc()
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		http.Error(w, "too many visitor requests from this address: try again later", http.StatusTooManyRequests)
+	if !m.admit(w, r) {
 		return
 	}
 	var body struct {
