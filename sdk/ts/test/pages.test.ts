@@ -570,6 +570,26 @@ function profileNode(profiles: Record<string, { name: string; avatarUrl?: string
 }
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
+test("an anonymous visitor without a name shows as Visitor and the first letters of their id, the id as the tooltip", async () => {
+  const page = await loadPage();
+  const conv = "s:cars:visitor-k3q9zt4m2x8cabcdefgh:1";
+  const visitor = "visitor-k3q9zt4m2x8cabcdefgh";
+  const node = profileNode({ "visitor-namedzt4m2x8cabcdefgh": { name: "Dana" } }, { [conv]: [visitor, "visitor-namedzt4m2x8cabcdefgh", "a1"] });
+  const names = page.people(node.client, () => {});
+  const c = new Conversation(conv);
+  const base = { conv, recalled: false, serverTsMs: Date.now(), kind: "normal" as const };
+  c.insert({ ...base, seq: 1, clientMsgId: "a", sender: visitor, body: "Is the coupe red?" }, "a1");
+  c.insert({ ...base, seq: 2, clientMsgId: "b", sender: "visitor-namedzt4m2x8cabcdefgh", body: "And mine?" }, "a1");
+  const el = new FakeElement();
+  const draw = () => page.renderMessages(el, c, "a1", { people: names });
+  draw();
+  await settle();
+  draw();
+  assert.deepEqual(el.find("msg").map((d) => d.find("body")[0].textContent), ["Visitor k3q9: Is the coupe red?", "Dana: And mine?"], "a name given wins");
+  assert.deepEqual(el.find("person").map((p) => p.title), [visitor, "visitor-namedzt4m2x8cabcdefgh"]);
+  assert.equal(page.visitorName("a1"), "");
+});
+
 test("pages show users by their profiles' names, read in one batch per conversation, the id kept as a tooltip", async () => {
   const page = await loadPage();
   const conv = "s:cars:c5:1";

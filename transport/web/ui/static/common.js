@@ -112,6 +112,11 @@ export const PROFILE_FRESH_MS = 5 * 60 * 1000;
 // ("" when none, or one not http(s)); refresh(conv) has the users of conv
 // read again at its next draw (the page shows it anew); set(profile)
 // takes one the page read itself (its user's own, once saved).
+// visitorName: an anonymous visitor (a website's, nobody signed in) who
+// gave no name shows as "Visitor" and the first letters of their id, not
+// as the id; "" for anyone else.
+export const visitorName = (user) => (user?.startsWith("visitor-") ? `Visitor ${user.slice(8, 12)}` : "");
+
 export function people(client, redraw) {
   const known = new Map(); // user → { name, avatarUrl, at }
   const asked = new Map(); // conv + "\n" + user → when asked
@@ -150,7 +155,7 @@ export function people(client, redraw) {
   return {
     name(user, conv = "") {
       want(user, conv);
-      return known.get(user)?.name || user;
+      return known.get(user)?.name || visitorName(user) || user;
     },
     avatar(user) {
       const u = known.get(user)?.avatarUrl ?? "";
