@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -24,6 +25,7 @@ type webOptions struct {
 	addr         string
 	webtransport string
 	origins      []string
+	proxies      []string // trusted HTTP proxies (CIDRs or addresses)
 	// anonymous visitors' tokens (with --visitor-scenes)
 	visitorTTL       time.Duration
 	visitorPerMinute int
@@ -34,6 +36,7 @@ func (o *webOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.webtransport, "webtransport", "127.0.0.1:4434", "UDP address of the WebTransport (HTTP/3) server (empty: off; browsers fall back to WebSocket)")
 	f.DurationVar(&o.visitorTTL, "visitor-token-ttl", web.DefaultVisitorTTL, "with --visitor-scenes: an anonymous visitor's token life, as long as the visitor keeps their id and chat in that browser")
 	f.IntVar(&o.visitorPerMinute, "visitor-tokens-per-minute", web.DefaultVisitorPerMinute, "with --visitor-scenes: anonymous visitors' tokens one source address gets a minute (also the burst; NAT puts many visitors behind one address); beyond, 429 with Retry-After")
+	f.StringSliceVar(&o.proxies, "web-trusted-proxies", nil, "HTTP proxies in front of --web (CIDRs or addresses, e.g. 10.0.0.0/8) whose X-Forwarded-For names the client: the per-address caps (--max-conns-per-addr, --visitor-tokens-per-minute) then count clients, not the proxy")
 	f.StringSliceVar(&o.origins, "web-origins", nil, "web origins allowed to connect and to frame the customer chat (the widget, widget.js) (scheme://host[:port], * for any); --dev also allows localhost")
 }
 
@@ -42,7 +45,11 @@ func startWeb(o webOptions, dev bool, srv *transport.Server, tlsConf *tls.Config
 	if o.addr == "" {
 		return nil, "", func() {}, nil
 	}
-	cfg := web.Config{Origins: web.Origins{Allowed: o.origins, Localhost: dev}, WebTransportAddr: o.webtransport, Logger: log}
+	proxies, err := trustedProxies(o.proxies)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	cfg := web.Config{Origins: web.Origins{Allowed: o.origins, Localhost: dev}, TrustedProxies: proxies, WebTransportAddr: o.webtransport, Logger: log}
 	if o.webtransport != "" {
 		if dev {
 			// Browsers trust a dev node by certificate hash, which needs
@@ -89,6 +96,23 @@ func startWeb(o webOptions, dev bool, srv *transport.Server, tlsConf *tls.Config
 	}()
 	log.Info("web listening", "addr", ln.Addr().String(), "webtransport", ws.WebTransportAddr())
 	return ws, ln.Addr().String(), func() { _ = hs.Close(); _ = ws.Close() }, nil
+}
+
+// trustedProxies reads --web-trusted-proxies: CIDRs, or single addresses.
+func trustedProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range list {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return nil, fmt.Errorf("--web-trusted-proxies %q: want a CIDR (10.0.0.0/8) or an address", v)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // serveVisitors mints anonymous visitors' tokens on the web listener

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -75,10 +75,11 @@ var metricVisitorTokens = promauto.NewCounterVec(prometheus.CounterOpts{
 
 // visitorMinter serves VisitorPath.
 type visitorMinter struct {
-	cfg     VisitorConfig
-	origins Origins
-	mu      sync.Mutex
-	byAddr  map[string]*rate.Limiter
+	cfg        VisitorConfig
+	origins    Origins
+	clientAddr func(*http.Request) netip.AddrPort
+	mu         sync.Mutex
+	byAddr     map[string]*rate.Limiter
 }
 
 // ServeVisitors mounts VisitorPath, and tells pages (ConfigPath) that the
@@ -103,7 +104,7 @@ func (s *Server) ServeVisitors(cfg VisitorConfig) error {
 	if _, err := cfg.Auth.MintVisitor(cfg.TTL); err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
-	m := &visitorMinter{cfg: cfg, origins: s.cfg.Origins, byAddr: map[string]*rate.Limiter{}}
+	m := &visitorMinter{cfg: cfg, origins: s.cfg.Origins, clientAddr: s.clientAddr, byAddr: map[string]*rate.Limiter{}}
 	s.mux.Handle("POST "+VisitorPath, m)
 	if cfg.Claim != nil {
 		s.mux.HandleFunc("POST "+ClaimPath, m.claim)
@@ -149,10 +150,7 @@ func (m *visitorMinter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // allow takes one token of r's source address's allowance; when there is
 // none it answers how long until there is.
 func (m *visitorMinter) allow(r *http.Request) (time.Duration, bool) {
-	addr, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		addr = r.RemoteAddr
-	}
+	addr := m.clientAddr(r).Addr().String()
 	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()

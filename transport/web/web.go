@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,10 @@ const (
 type Config struct {
 	// Origins that may connect (WebSocket and WebTransport alike).
 	Origins Origins
+	// TrustedProxies are the HTTP proxies in front of the web listener
+	// whose X-Forwarded-For is believed (clientaddr.go); none: the peer
+	// is the client.
+	TrustedProxies []netip.Prefix
 	// WebTransportAddr is the UDP address of the HTTP/3 server carrying
 	// WebTransport; empty: no WebTransport (browsers use WebSocket).
 	WebTransportAddr string
@@ -244,15 +249,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.SetReadLimit(int64(s.cfg.MaxMessage))
-	_ = s.ts.ServeCarrier(newWSCarrier(c, remoteAddr(r)))
-}
-
-// remoteAddr is the request's peer as a net.Addr.
-func remoteAddr(r *http.Request) net.Addr {
-	if ap, err := net.ResolveTCPAddr("tcp", r.RemoteAddr); err == nil {
-		return ap
-	}
-	return &net.TCPAddr{}
+	_ = s.ts.ServeCarrier(newWSCarrier(c, s.remoteAddr(r)))
 }
 
 // serveWebTransport accepts a session and serves the connection its
