@@ -100,12 +100,14 @@ func TestServeRefusesICEServers(t *testing.T) {
 }
 
 // Anonymous visitors need the web listener their tokens are minted on,
-// and a positive token life and rate: refused at start otherwise.
-func TestServeRefusesVisitors(t *testing.T) {
+// and a positive token life and rate; a trusted proxy must be an address
+// or a CIDR: refused at start otherwise.
+func TestServeRefusesVisitorsAndProxies(t *testing.T) {
 	serveRefuses(t, []refusedServe{
 		{[]string{"--visitor-scenes", "listing"}, "give --web"},
 		{[]string{"--visitor-scenes", "listing", "--web", "127.0.0.1:0", "--webtransport", "", "--visitor-tokens-per-minute", "0"}, "must be positive"},
 		{[]string{"--visitor-scenes", "listing", "--web", "127.0.0.1:0", "--webtransport", "", "--visitor-token-ttl", "-1h"}, "must be positive"},
+		{[]string{"--web", "127.0.0.1:0", "--webtransport", "", "--web-trusted-proxies", "10.0.0.0/8,proxy.local"}, `--web-trusted-proxies "proxy.local"`},
 	})
 }
 
