@@ -106,8 +106,10 @@ func (s *Server) ServeVisitors(cfg VisitorConfig) error {
 	}
 	m := &visitorMinter{cfg: cfg, origins: s.cfg.Origins, clientAddr: s.clientAddr, byAddr: map[string]*rate.Limiter{}}
 	s.mux.Handle("POST "+VisitorPath, m)
+	s.mux.HandleFunc("OPTIONS "+VisitorPath, m.preflight)
 	if cfg.Claim != nil {
 		s.mux.HandleFunc("POST "+ClaimPath, m.claim)
+		s.mux.HandleFunc("OPTIONS "+ClaimPath, m.preflight)
 	}
 	s.visitors.Store(true)
 	return nil
@@ -118,7 +120,7 @@ func (s *Server) ServeVisitors(cfg VisitorConfig) error {
 // node's own, or a listed origin's; an app without Origin may), and one
 // source address only at its rate.
 func (m *visitorMinter) admit(w http.ResponseWriter, r *http.Request) bool {
-	if !m.origins.Check(r) {
+	if !m.allowOrigin(w, r) {
 		metricVisitorTokens.WithLabelValues("forbidden").Inc()
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return false
@@ -130,6 +132,33 @@ func (m *visitorMinter) admit(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
+}
+
+// allowOrigin checks r's origin and, for a page of another allowed
+// origin (an app of the business's own, with the SDK), lets it read the
+// answer (CORS).
+func (m *visitorMinter) allowOrigin(w http.ResponseWriter, r *http.Request) bool {
+	if !m.origins.Check(r) {
+		return false
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Add("Vary", "Origin")
+	}
+	return true
+}
+
+// preflight answers a browser asking whether a page of another origin
+// may POST here (a claim's JSON body makes it ask).
+func (m *visitorMinter) preflight(w http.ResponseWriter, r *http.Request) {
+	if !m.allowOrigin(w, r) {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Access-Control-Allow-Methods", "POST")
+	w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
+	w.Header().Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (m *visitorMinter) ServeHTTP(w http.ResponseWriter, r *http.Request) {

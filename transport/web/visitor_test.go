@@ -36,7 +36,7 @@ func TestVisitorTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := newNode(t, transport.Config{Auth: auth}, web.Config{})
+	n := newNode(t, transport.Config{Auth: auth}, web.Config{Origins: web.Origins{Allowed: []string{"https://shop.example"}}})
 	var cfg struct {
 		Visitors bool `json:"visitors"`
 	}
@@ -92,12 +92,25 @@ func TestVisitorTokens(t *testing.T) {
 	if res := post(n.web.Handler(), "10.0.0.2:5000", ""); res.Code != http.StatusOK {
 		t.Fatalf("another address: %d", res.Code)
 	}
-	if res := post(n.web.Handler(), "10.0.0.3:5000", "https://elsewhere.example"); res.Code != http.StatusForbidden {
-		t.Fatalf("a foreign page: %d", res.Code)
+	if res := post(n.web.Handler(), "10.0.0.3:5000", "https://elsewhere.example"); res.Code != http.StatusForbidden || res.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("a foreign page: %d %v", res.Code, res.Header())
+	}
+	// A page of an allowed origin (the business's own app, with the SDK)
+	// may read the answer; its browser asks first for a claim's JSON.
+	if res := post(n.web.Handler(), "10.0.0.4:5000", "https://shop.example"); res.Code != http.StatusOK || res.Header().Get("Access-Control-Allow-Origin") != "https://shop.example" {
+		t.Fatalf("an allowed origin's page: %d %v", res.Code, res.Header())
+	}
+	pre := httptest.NewRequest(http.MethodOptions, web.VisitorPath, nil)
+	pre.Header.Set("Origin", "https://shop.example")
+	pre.Header.Set("Access-Control-Request-Method", "POST")
+	res = httptest.NewRecorder()
+	n.web.Handler().ServeHTTP(res, pre)
+	if res.Code != http.StatusNoContent || res.Header().Get("Access-Control-Allow-Origin") != "https://shop.example" || res.Header().Get("Access-Control-Allow-Headers") != "Content-Type" {
+		t.Fatalf("preflight: %d %v", res.Code, res.Header())
 	}
 
-	if minted, limited, forbidden := counted(); minted-minted0 != perMinute+1 || limited-limited0 != 1 || forbidden-forbidden0 != 1 {
-		t.Errorf("switchboard_web_visitor_tokens_total moved by minted %v, limited %v, forbidden %v; want %d, 1, 1", minted-minted0, limited-limited0, forbidden-forbidden0, perMinute+1)
+	if minted, limited, forbidden := counted(); minted-minted0 != perMinute+2 || limited-limited0 != 1 || forbidden-forbidden0 != 1 {
+		t.Errorf("switchboard_web_visitor_tokens_total moved by minted %v, limited %v, forbidden %v; want %d, 1, 1", minted-minted0, limited-limited0, forbidden-forbidden0, perMinute+2)
 	}
 
 	// The token connects, as the visitor, on the device the hello names;
