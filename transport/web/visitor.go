@@ -120,7 +120,7 @@ func (s *Server) ServeVisitors(cfg VisitorConfig) error {
 // node's own, or a listed origin's; an app without Origin may), and one
 // source address only at its rate.
 func (m *visitorMinter) admit(w http.ResponseWriter, r *http.Request) bool {
-	if !m.allowOrigin(w, r) {
+	if !m.origins.Allow(w, r) {
 		metricVisitorTokens.WithLabelValues("forbidden").Inc()
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return false
@@ -134,24 +134,10 @@ func (m *visitorMinter) admit(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// allowOrigin checks r's origin and, for a page of another allowed
-// origin (an app of the business's own, with the SDK), lets it read the
-// answer (CORS).
-func (m *visitorMinter) allowOrigin(w http.ResponseWriter, r *http.Request) bool {
-	if !m.origins.Check(r) {
-		return false
-	}
-	if origin := r.Header.Get("Origin"); origin != "" {
-		w.Header().Set("Access-Control-Allow-Origin", origin)
-		w.Header().Add("Vary", "Origin")
-	}
-	return true
-}
-
 // preflight answers a browser asking whether a page of another origin
 // may POST here (a claim's JSON body makes it ask).
 func (m *visitorMinter) preflight(w http.ResponseWriter, r *http.Request) {
-	if !m.allowOrigin(w, r) {
+	if !m.origins.Allow(w, r) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
@@ -179,8 +165,11 @@ func (m *visitorMinter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // allow takes one token of r's source address's allowance; when there is
 // none it answers how long until there is.
 func (m *visitorMinter) allow(r *http.Request) (time.Duration, bool) {
-	addr := m.clientAddr(r).Addr().String()
-	now := time.Now()
+	return m.allowAt(m.clientAddr(r).Addr().String(), time.Now())
+}
+
+// allowAt is allow for the source address addr at now.
+func (m *visitorMinter) allowAt(addr string, now time.Time) (time.Duration, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	l := m.byAddr[addr]

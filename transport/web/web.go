@@ -199,13 +199,9 @@ type certHash struct {
 }
 
 func (s *Server) serveConfig(w http.ResponseWriter, r *http.Request) {
-	if origin := r.Header.Get("Origin"); origin != "" {
-		if !s.cfg.Origins.Check(r) {
-			http.Error(w, "origin not allowed", http.StatusForbidden)
-			return
-		}
-		w.Header().Set("Access-Control-Allow-Origin", origin)
-		w.Header().Set("Vary", "Origin")
+	if !s.cfg.Origins.Allow(w, r) {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
 	}
 	c := webConfig{WebSocket: WebSocketPath, Visitors: s.visitors.Load()}
 	if s.udp != nil {
