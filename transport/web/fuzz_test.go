@@ -60,12 +60,11 @@ func FuzzWebSocketFrames(f *testing.F) {
 
 	accepted := make(chan *wsCarrier, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
+		w2, err := acceptWebSocket(w, r, nil, nil)
 		if err != nil {
 			return
 		}
-		c.SetReadLimit(1 << 20)
-		w2 := newWSCarrier(c, nil)
+		w2.c.SetReadLimit(1 << 20)
 		accepted <- w2
 		<-w2.ctx.Done()
 	}))

@@ -1,10 +1,14 @@
 package web
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -20,11 +24,15 @@ import (
 // messages, a message may hold several frames); signals travel in band;
 // the close status is 4000 + the protocol's code.
 //
-// Its own reader goroutine feeds Read, so that a read deadline interrupts
-// only the read (websocket.NetConn closes the connection instead, and the
-// connection code needs a hello or request timeout to say TIMEOUT).
+// The connection's reader goroutine reads the WebSocket itself: no
+// goroutine of the carrier's own waits for messages, and a message's
+// bytes go from the library's buffer into the frame reader's without a
+// copy of their own. Read deadlines are the TCP connection's (a passed
+// one fails the read; the connection code then closes with TIMEOUT, so
+// the library's half-read state is never read again).
 type wsCarrier struct {
 	c      *websocket.Conn
+	nc     net.Conn // under c, for read deadlines
 	remote net.Addr
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -32,12 +40,69 @@ type wsCarrier struct {
 	once   sync.Once
 }
 
-func newWSCarrier(c *websocket.Conn, remote net.Addr) *wsCarrier {
+// Buffers the WebSocket library reads and writes through. net/http's are
+// 4 KiB each and an idle connection would hold both for its life; a
+// frame header is at most 14 bytes, a larger read bypasses the buffer,
+// and a write larger than it costs a second write call, rare for the
+// small batches of a chat connection.
+const (
+	wsReadBuffer  = 1 << 10
+	wsWriteBuffer = 2 << 10
+)
+
+// acceptWebSocket upgrades r to a WebSocket carrier. The caller's handler
+// may return at once (and should: net/http's connection state, the
+// request and its buffers, then go).
+func acceptWebSocket(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions, remote net.Addr) (*wsCarrier, error) {
+	h := &leanHijack{ResponseWriter: w}
+	c, err := websocket.Accept(h, r, opts)
+	if err != nil {
+		return nil, err
+	}
+	return newWSCarrier(c, h.conn, remote), nil
+}
+
+// leanHijack hands the WebSocket library buffers of wsReadBuffer and
+// wsWriteBuffer bytes instead of net/http's.
+type leanHijack struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+func (h *leanHijack) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Writer.Flush(); err != nil { // the 101 is written by now; to be sure
+		_ = conn.Close()
+		return nil, nil, fmt.Errorf("flush the upgrade: %w", err)
+	}
+	// Bytes the client sent right behind its upgrade request are in
+	// net/http's buffer: the new one starts with them (the library
+	// takes them from the buffer, not from its reader).
+	early := brw.Reader.Buffered()
+	var src io.Reader = conn
+	if early > 0 {
+		b, _ := brw.Reader.Peek(early)
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn)
+	}
+	rd := bufio.NewReaderSize(src, max(wsReadBuffer, early))
+	if early > 0 {
+		if _, err := rd.Peek(early); err != nil {
+			_ = conn.Close()
+			return nil, nil, fmt.Errorf("carry the early bytes over: %w", err)
+		}
+	}
+	h.conn = conn
+	return conn, bufio.NewReadWriter(rd, bufio.NewWriterSize(conn, wsWriteBuffer)), nil
+}
+
+func newWSCarrier(c *websocket.Conn, nc net.Conn, remote net.Addr) *wsCarrier {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &wsCarrier{c: c, remote: remote, ctx: ctx, cancel: cancel}
-	w.st = &wsStream{w: w, msgs: make(chan []byte, 1)}
+	w := &wsCarrier{c: c, nc: nc, remote: remote, ctx: ctx, cancel: cancel}
+	w.st = &wsStream{w: w}
 	w.st.wctx, w.st.wcancel = context.WithCancelCause(ctx)
-	go w.st.pump()
 	return w
 }
 
@@ -66,9 +131,11 @@ func (w *wsCarrier) CloseWithError(code wirepb.Code, reason string) error {
 	if len(reason) > 120 { // a close frame's reason is at most 123 bytes
 		reason = reason[:120]
 	}
-	// Close waits for the client's close frame (read by pump): not on
-	// the caller's time. Cancelling first would cut the connection
-	// without the status.
+	// Close waits for the client's close frame: not on the caller's time,
+	// and not cut short by a read deadline that passed (the one that may
+	// be why the connection closes). Cancelling first would cut the
+	// connection without the status.
+	_ = w.nc.SetReadDeadline(time.Time{})
 	go func() {
 		_ = w.c.Close(status, reason)
 		w.cancel()
@@ -79,16 +146,13 @@ func (w *wsCarrier) CloseWithError(code wirepb.Code, reason string) error {
 // SendSignal: WebSocket has no datagrams; signals go in band both ways.
 func (w *wsCarrier) SendSignal([]byte) error { return transport.ErrNoDatagrams }
 
-// wsStream reads messages through pump and writes each Write as one
-// binary message.
+// wsStream reads the carrier's messages in turn and writes each Write as
+// one binary message.
 type wsStream struct {
-	w    *wsCarrier
-	msgs chan []byte
-	rerr error // why pump stopped; set before msgs is closed
-	cur  []byte
+	w   *wsCarrier
+	msg io.Reader // the message being read; nil between messages
 
-	mu  sync.Mutex
-	rdl time.Time
+	mu sync.Mutex
 	// Writes share one context, which wtimer cancels when the write
 	// deadline passes during a write: a context and a timer per write cost
 	// ~2 % of a busy node's CPU. A write cut so ends the connection
@@ -101,57 +165,50 @@ type wsStream struct {
 	wexpired bool // the deadline passed between writes: the next one fails
 }
 
-func (s *wsStream) pump() {
-	defer close(s.msgs)
-	defer s.w.cancel()
+// Read reads from the current message, starting the next one when it is
+// used up. Only the connection's reader goroutine calls it.
+func (s *wsStream) Read(p []byte) (int, error) {
 	for {
-		typ, b, err := s.w.c.Read(s.w.ctx)
-		if err != nil {
-			switch websocket.CloseStatus(err) {
-			case websocket.StatusNormalClosure, websocket.StatusGoingAway:
-				s.rerr = errEOF
-			default:
-				s.rerr = err
+		if s.msg == nil {
+			// A context that never ends: the library arms nothing for it.
+			typ, r, err := s.w.c.Reader(context.Background())
+			if err != nil {
+				return 0, s.readFailed(err)
 			}
-			return
+			if typ != websocket.MessageBinary {
+				s.w.cancel()
+				return 0, fmt.Errorf("%w: a text message", wirepb.ErrBadFrame)
+			}
+			s.msg = r
 		}
-		if typ != websocket.MessageBinary {
-			s.rerr = fmt.Errorf("%w: a text message", wirepb.ErrBadFrame)
-			return
+		n, err := s.msg.Read(p)
+		if errors.Is(err, io.EOF) {
+			s.msg = nil
+			if n == 0 {
+				continue
+			}
+			err = nil
 		}
-		select {
-		case s.msgs <- b:
-		case <-s.w.ctx.Done():
-			s.rerr = s.w.ctx.Err()
-			return
+		if err != nil {
+			return n, s.readFailed(err)
 		}
+		return n, nil
 	}
 }
 
-func (s *wsStream) Read(p []byte) (int, error) {
-	for len(s.cur) == 0 {
-		s.mu.Lock()
-		dl := s.rdl
-		s.mu.Unlock()
-		var expired <-chan time.Time
-		if !dl.IsZero() {
-			t := time.NewTimer(time.Until(dl))
-			defer t.Stop()
-			expired = t.C
-		}
-		select {
-		case m, ok := <-s.msgs:
-			if !ok {
-				return 0, s.rerr
-			}
-			s.cur = m
-		case <-expired:
-			return 0, os.ErrDeadlineExceeded
-		}
+// readFailed says why a read failed: EOF when the client closed normally,
+// a deadline error when one passed (the connection code closes with
+// TIMEOUT); anything else ends the carrier.
+func (s *wsStream) readFailed(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w: %v", os.ErrDeadlineExceeded, err)
 	}
-	n := copy(p, s.cur)
-	s.cur = s.cur[n:]
-	return n, nil
+	s.w.cancel()
+	switch websocket.CloseStatus(err) {
+	case websocket.StatusNormalClosure, websocket.StatusGoingAway:
+		return errEOF
+	}
+	return err
 }
 
 func (s *wsStream) Write(p []byte) (int, error) {
@@ -194,12 +251,7 @@ func (s *wsStream) writeDeadlinePassed() {
 	}
 }
 
-func (s *wsStream) SetReadDeadline(t time.Time) error {
-	s.mu.Lock()
-	s.rdl = t
-	s.mu.Unlock()
-	return nil
-}
+func (s *wsStream) SetReadDeadline(t time.Time) error { return s.w.nc.SetReadDeadline(t) }
 
 func (s *wsStream) SetWriteDeadline(t time.Time) error {
 	s.mu.Lock()
@@ -218,5 +270,24 @@ func (s *wsStream) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// Close: a WebSocket has no half-close; CloseWithError ends it.
-func (s *wsStream) Close() error { return nil }
+// Close: a WebSocket has no half-close. The server has said its last
+// frame and waits for the client to close (CloseWithError ends it
+// later): the client's close frame, or whatever it still sends, is read
+// here, since the connection's reader may have stopped (a refused hello).
+func (s *wsStream) Close() error {
+	go s.drain()
+	return nil
+}
+
+func (s *wsStream) drain() {
+	defer s.w.cancel()
+	for {
+		_, r, err := s.w.c.Reader(s.w.ctx)
+		if err != nil {
+			return
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return
+		}
+	}
+}

@@ -21,11 +21,10 @@ import (
 func TestWebSocketWriteDeadline(t *testing.T) {
 	accepted := make(chan *wsCarrier, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
+		cr, err := acceptWebSocket(w, r, nil, nil)
 		if err != nil {
 			return
 		}
-		cr := newWSCarrier(c, nil)
 		accepted <- cr
 		<-cr.ctx.Done()
 	}))
