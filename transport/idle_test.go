@@ -1,17 +1,14 @@
 package transport_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/internal/testenv"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -23,49 +20,11 @@ import (
 // started without it, are not counted.
 const sideLabel = "switchboard-side"
 
-// serverGoroutines counts the goroutines labelled as the server's.
-func serverGoroutines(t *testing.T) int {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
-		t.Fatal(err)
-	}
-	// debug=1: "N @ 0x…" opens each stack group, "# labels: {…}" follows.
-	n, count := 0, 0
-	sc := bufio.NewScanner(&buf)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.Index(line, " @ "); i > 0 && !strings.HasPrefix(line, "#") {
-			n, _ = strconv.Atoi(line[:i])
-			continue
-		}
-		if strings.HasPrefix(line, "# labels:") && strings.Contains(line, `"`+sideLabel+`":"server"`) {
-			count += n
-			n = 0
-		}
-	}
-	return count
-}
-
 // settled waits until the server's goroutine count stops moving and
 // returns it.
 func settled(t *testing.T) int {
 	t.Helper()
-	last, same := -1, 0
-	for range 100 {
-		runtime.GC()
-		n := serverGoroutines(t)
-		if n == last {
-			if same++; same == 5 {
-				return n
-			}
-		} else {
-			last, same = n, 0
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return last
+	return testenv.SettledGoroutines(t, sideLabel, "server")
 }
 
 // An idle switchboard/3 connection costs the server at most 3 goroutines,

@@ -149,7 +149,10 @@ func (w *wsCarrier) SendSignal([]byte) error { return transport.ErrNoDatagrams }
 // wsStream reads the carrier's messages in turn and writes each Write as
 // one binary message.
 type wsStream struct {
-	w   *wsCarrier
+	w *wsCarrier
+	// rmu: the connection's reader and drain take turns (a message is
+	// read to its end by whichever began it).
+	rmu sync.Mutex
 	msg io.Reader // the message being read; nil between messages
 
 	mu sync.Mutex
@@ -166,8 +169,10 @@ type wsStream struct {
 }
 
 // Read reads from the current message, starting the next one when it is
-// used up. Only the connection's reader goroutine calls it.
+// used up.
 func (s *wsStream) Read(p []byte) (int, error) {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
 	for {
 		if s.msg == nil {
 			// A context that never ends: the library arms nothing for it.
@@ -279,14 +284,15 @@ func (s *wsStream) Close() error {
 	return nil
 }
 
+// drain reads and drops what the client still sends until it closes (or
+// CloseWithError ends the connection): the end of the carrier's Context.
+// A request's read deadline no longer matters.
 func (s *wsStream) drain() {
 	defer s.w.cancel()
+	buf := make([]byte, 512)
 	for {
-		_, r, err := s.w.c.Reader(s.w.ctx)
-		if err != nil {
-			return
-		}
-		if _, err := io.Copy(io.Discard, r); err != nil {
+		_ = s.w.nc.SetReadDeadline(time.Time{})
+		if _, err := s.Read(buf); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			return
 		}
 	}
