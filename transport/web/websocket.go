@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -102,7 +103,6 @@ func newWSCarrier(c *websocket.Conn, nc net.Conn, remote net.Addr) *wsCarrier {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &wsCarrier{c: c, nc: nc, remote: remote, ctx: ctx, cancel: cancel}
 	w.st = &wsStream{w: w}
-	w.st.wctx, w.st.wcancel = context.WithCancelCause(ctx)
 	return w
 }
 
@@ -131,11 +131,12 @@ func (w *wsCarrier) CloseWithError(code wirepb.Code, reason string) error {
 	if len(reason) > 120 { // a close frame's reason is at most 123 bytes
 		reason = reason[:120]
 	}
-	// Close waits for the client's close frame: not on the caller's time,
-	// and not cut short by a read deadline that passed (the one that may
-	// be why the connection closes). Cancelling first would cut the
-	// connection without the status.
-	_ = w.nc.SetReadDeadline(time.Time{})
+	// Close writes the close frame and waits for the client's: not on
+	// the caller's time, and not cut short by a deadline that passed (the
+	// one that may be why the connection closes; the library bounds both
+	// steps itself). Cancelling first would cut the connection without
+	// the status.
+	_ = w.nc.SetDeadline(time.Time{})
 	go func() {
 		_ = w.c.Close(status, reason)
 		w.cancel()
@@ -155,17 +156,12 @@ type wsStream struct {
 	rmu sync.Mutex
 	msg io.Reader // the message being read; nil between messages
 
-	mu sync.Mutex
-	// Writes share one context, which wtimer cancels when the write
-	// deadline passes during a write: a context and a timer per write cost
-	// ~2 % of a busy node's CPU. A write cut so ends the connection
-	// (coder/websocket closes it), as a frame cut on a QUIC stream does.
-	wdl      time.Time
-	wctx     context.Context
-	wcancel  context.CancelCauseFunc
-	wtimer   *time.Timer
-	writing  bool
-	wexpired bool // the deadline passed between writes: the next one fails
+	// wdl is the write deadline (Unix nanoseconds, 0: none). It is the TCP
+	// connection's as well: a write it cuts leaves coder/websocket's
+	// buffered writer failed for good, which ends the connection, as a
+	// frame cut on a QUIC stream does; one that passed before a write
+	// begins fails that write without touching the connection.
+	wdl atomic.Int64
 }
 
 // Read reads from the current message, starting the next one when it is
@@ -217,24 +213,12 @@ func (s *wsStream) readFailed(err error) error {
 }
 
 func (s *wsStream) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	if s.wexpired {
-		s.mu.Unlock()
+	if dl := s.wdl.Load(); dl != 0 && time.Now().UnixNano() >= dl {
 		return 0, os.ErrDeadlineExceeded
 	}
-	s.writing = true
-	s.mu.Unlock()
-	err := s.w.c.Write(s.wctx, websocket.MessageBinary, p)
-	s.mu.Lock()
-	s.writing = false
-	if s.wtimer != nil {
-		// Every write sets its deadline first: an idle connection keeps
-		// no timer armed (each would cost the runtime's timer heap).
-		s.wtimer.Stop()
-	}
-	s.mu.Unlock()
-	if err != nil {
-		if errors.Is(context.Cause(s.wctx), os.ErrDeadlineExceeded) {
+	// A context that never ends: the library arms nothing for it.
+	if err := s.w.c.Write(context.Background(), websocket.MessageBinary, p); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return 0, fmt.Errorf("%w: %v", os.ErrDeadlineExceeded, err)
 		}
 		return 0, err
@@ -242,37 +226,15 @@ func (s *wsStream) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// writeDeadlinePassed runs when wtimer fires: it cuts the write in
-// progress, or fails the next one (until the deadline is set again).
-func (s *wsStream) writeDeadlinePassed() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.wdl.IsZero() || time.Now().Before(s.wdl) {
-		return // moved (a timer that fired as it was reset)
-	}
-	s.wexpired = true
-	if s.writing {
-		s.wcancel(os.ErrDeadlineExceeded)
-	}
-}
-
 func (s *wsStream) SetReadDeadline(t time.Time) error { return s.w.nc.SetReadDeadline(t) }
 
 func (s *wsStream) SetWriteDeadline(t time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.wdl, s.wexpired = t, false
-	switch {
-	case t.IsZero():
-		if s.wtimer != nil {
-			s.wtimer.Stop()
-		}
-	case s.wtimer == nil:
-		s.wtimer = time.AfterFunc(time.Until(t), s.writeDeadlinePassed)
-	default:
-		s.wtimer.Reset(time.Until(t))
+	var dl int64
+	if !t.IsZero() {
+		dl = t.UnixNano()
 	}
-	return nil
+	s.wdl.Store(dl)
+	return s.w.nc.SetWriteDeadline(t)
 }
 
 // Close: a WebSocket has no half-close. The server has said its last
