@@ -130,7 +130,7 @@ func (l quicLink) stats() (quic.ConnectionStats, bool) { return l.qc.ConnectionS
 // the protocol's code; signals travel in band both ways.
 type wsLink struct {
 	c      *websocket.Conn
-	tcp    net.Conn // under c (tests read its socket options)
+	tcp    net.Conn // under c: the stream's deadlines (and tests read its socket options)
 	st     *wsStream
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -157,11 +157,12 @@ func dialWebSocket(ctx context.Context, cfg *Config, tc *tls.Config) (link, erro
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", cfg.WebSocketURL, err)
 	}
-	// No read limit per message: NetConn streams a message's bytes into
+	// No read limit per message: the stream hands a message's bytes to
 	// the frame reader, which bounds each frame by MaxFrame, as on QUIC.
+	c.SetReadLimit(-1)
 	lctx, cancel := context.WithCancelCause(context.Background())
 	l := &wsLink{c: c, tcp: raw, ctx: lctx, cancel: cancel}
-	l.st = &wsStream{Conn: websocket.NetConn(lctx, c, websocket.MessageBinary), l: l}
+	l.st = &wsStream{l: l}
 	return l, nil
 }
 
@@ -174,7 +175,10 @@ func (l *wsLink) closeWith(code wirepb.Code, reason string) {
 		status = websocket.StatusCode(4000 + int(code))
 	}
 	cause := fmt.Errorf("%w: closed by the client", net.ErrClosed)
-	// Close waits for the server's close frame: not on the caller's time.
+	// Close writes the close frame and waits for the server's: not on the
+	// caller's time, and not cut short by a deadline that passed (the
+	// library bounds both steps itself).
+	_ = l.tcp.SetDeadline(time.Time{})
 	go func() {
 		_ = l.c.Close(status, reason)
 		l.cancel(cause)
@@ -199,17 +203,57 @@ func (l *wsLink) sendDatagram([]byte) error                       { return errNo
 func (l *wsLink) receiveDatagram(context.Context) ([]byte, error) { return nil, errNoDatagrams }
 func (l *wsLink) stats() (quic.ConnectionStats, bool)             { return quic.ConnectionStats{}, false }
 
-// wsStream is the WebSocket's byte stream; a failed read ends the link's
-// context (the client reads for as long as the link lives).
+// wsStream is the WebSocket's byte stream: the binary messages read in
+// turn, each write one message. Its deadlines are the TCP connection's,
+// and the library gets a context that never ends, so it arms nothing per
+// read or write (coder/websocket's NetConn arms a context per call). A
+// failed read or write ends the link's context (the client reads for as
+// long as the link lives).
 type wsStream struct {
-	net.Conn
-	l *wsLink
+	l   *wsLink
+	msg io.Reader // the message being read; nil between messages
 }
 
 func (s *wsStream) Read(p []byte) (int, error) {
-	n, err := s.Conn.Read(p)
-	if err != nil {
-		s.l.cancel(err)
+	for {
+		if s.msg == nil {
+			typ, r, err := s.l.c.Reader(context.Background())
+			if err != nil {
+				s.l.cancel(err)
+				return 0, err
+			}
+			if typ != websocket.MessageBinary {
+				err := fmt.Errorf("%w: a text message from the server", wirepb.ErrBadFrame)
+				s.l.cancel(err)
+				return 0, err
+			}
+			s.msg = r
+		}
+		n, err := s.msg.Read(p)
+		if errors.Is(err, io.EOF) {
+			s.msg = nil
+			if n == 0 {
+				continue
+			}
+			err = nil
+		}
+		if err != nil {
+			s.l.cancel(err)
+		}
+		return n, err
 	}
-	return n, err
 }
+
+// Write: a failed write leaves the library's buffered writer failed for
+// good, so it ends the connection (the reader then ends the link).
+func (s *wsStream) Write(p []byte) (int, error) {
+	if err := s.l.c.Write(context.Background(), websocket.MessageBinary, p); err != nil {
+		s.l.cancel(err)
+		_ = s.l.c.CloseNow()
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (s *wsStream) SetDeadline(t time.Time) error      { return s.l.tcp.SetDeadline(t) }
+func (s *wsStream) SetWriteDeadline(t time.Time) error { return s.l.tcp.SetWriteDeadline(t) }
