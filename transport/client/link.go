@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/quic-go/quic-go"
 
+	"github.com/switchboard-im/switchboard/internal/wsbytes"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
@@ -162,7 +163,7 @@ func dialWebSocket(ctx context.Context, cfg *Config, tc *tls.Config) (link, erro
 	c.SetReadLimit(-1)
 	lctx, cancel := context.WithCancelCause(context.Background())
 	l := &wsLink{c: c, tcp: raw, ctx: lctx, cancel: cancel}
-	l.st = &wsStream{l: l}
+	l.st = &wsStream{l: l, rd: wsbytes.Reader{C: c}}
 	return l, nil
 }
 
@@ -210,38 +211,16 @@ func (l *wsLink) stats() (quic.ConnectionStats, bool)             { return quic.
 // failed read or write ends the link's context (the client reads for as
 // long as the link lives).
 type wsStream struct {
-	l   *wsLink
-	msg io.Reader // the message being read; nil between messages
+	l  *wsLink
+	rd wsbytes.Reader
 }
 
 func (s *wsStream) Read(p []byte) (int, error) {
-	for {
-		if s.msg == nil {
-			typ, r, err := s.l.c.Reader(context.Background())
-			if err != nil {
-				s.l.cancel(err)
-				return 0, err
-			}
-			if typ != websocket.MessageBinary {
-				err := fmt.Errorf("%w: a text message from the server", wirepb.ErrBadFrame)
-				s.l.cancel(err)
-				return 0, err
-			}
-			s.msg = r
-		}
-		n, err := s.msg.Read(p)
-		if errors.Is(err, io.EOF) {
-			s.msg = nil
-			if n == 0 {
-				continue
-			}
-			err = nil
-		}
-		if err != nil {
-			s.l.cancel(err)
-		}
-		return n, err
+	n, err := s.rd.Read(p)
+	if err != nil {
+		s.l.cancel(err)
 	}
+	return n, err
 }
 
 // Write: a failed write leaves the library's buffered writer failed for

@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/switchboard-im/switchboard/internal/wsbytes"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -28,12 +29,12 @@ import (
 // The connection's reader goroutine reads the WebSocket itself: no
 // goroutine of the carrier's own waits for messages, and a message's
 // bytes go from the library's buffer into the frame reader's without a
-// copy of their own. Read deadlines are the TCP connection's (a passed
-// one fails the read; the connection code then closes with TIMEOUT, so
-// the library's half-read state is never read again).
+// copy of their own. Deadlines are the TCP connection's (a passed read
+// deadline fails the read; the connection code then closes with TIMEOUT,
+// so the library's half-read state is never read again).
 type wsCarrier struct {
 	c      *websocket.Conn
-	nc     net.Conn // under c, for read deadlines
+	nc     net.Conn // under c, for the deadlines
 	remote net.Addr
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -102,7 +103,7 @@ func (h *leanHijack) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func newWSCarrier(c *websocket.Conn, nc net.Conn, remote net.Addr) *wsCarrier {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &wsCarrier{c: c, nc: nc, remote: remote, ctx: ctx, cancel: cancel}
-	w.st = &wsStream{w: w}
+	w.st = &wsStream{w: w, rd: wsbytes.Reader{C: c}}
 	return w
 }
 
@@ -147,14 +148,14 @@ func (w *wsCarrier) CloseWithError(code wirepb.Code, reason string) error {
 // SendSignal: WebSocket has no datagrams; signals go in band both ways.
 func (w *wsCarrier) SendSignal([]byte) error { return transport.ErrNoDatagrams }
 
-// wsStream reads the carrier's messages in turn and writes each Write as
-// one binary message.
+// wsStream reads the carrier's binary messages in turn and writes each
+// Write as one binary message.
 type wsStream struct {
 	w *wsCarrier
 	// rmu: the connection's reader and drain take turns (a message is
 	// read to its end by whichever began it).
 	rmu sync.Mutex
-	msg io.Reader // the message being read; nil between messages
+	rd  wsbytes.Reader
 
 	// wdl is the write deadline (Unix nanoseconds, 0: none). It is the TCP
 	// connection's as well: a write it cuts leaves coder/websocket's
@@ -164,37 +165,14 @@ type wsStream struct {
 	wdl atomic.Int64
 }
 
-// Read reads from the current message, starting the next one when it is
-// used up.
 func (s *wsStream) Read(p []byte) (int, error) {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
-	for {
-		if s.msg == nil {
-			// A context that never ends: the library arms nothing for it.
-			typ, r, err := s.w.c.Reader(context.Background())
-			if err != nil {
-				return 0, s.readFailed(err)
-			}
-			if typ != websocket.MessageBinary {
-				s.w.cancel()
-				return 0, fmt.Errorf("%w: a text message", wirepb.ErrBadFrame)
-			}
-			s.msg = r
-		}
-		n, err := s.msg.Read(p)
-		if errors.Is(err, io.EOF) {
-			s.msg = nil
-			if n == 0 {
-				continue
-			}
-			err = nil
-		}
-		if err != nil {
-			return n, s.readFailed(err)
-		}
-		return n, nil
+	n, err := s.rd.Read(p)
+	if err != nil {
+		return n, s.readFailed(err)
 	}
+	return n, nil
 }
 
 // readFailed says why a read failed: EOF when the client closed normally,

@@ -19,24 +19,8 @@ import (
 // writer stuck on a slow consumer); a deadline that passes between writes
 // fails the next write until a new one is set.
 func TestWebSocketWriteDeadline(t *testing.T) {
-	accepted := make(chan *wsCarrier, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cr, err := acceptWebSocket(w, r, nil, nil)
-		if err != nil {
-			return
-		}
-		accepted <- cr
-		<-cr.ctx.Done()
-	}))
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	client, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.CloseNow() // and never reads
-	st := (<-accepted).st
+	cr, _ := wsPair(t) // the client never reads
+	st := cr.st
 
 	// A deadline that passes between writes fails the next write only.
 	_ = st.SetWriteDeadline(time.Now().Add(time.Millisecond))
@@ -71,5 +55,34 @@ func TestWebSocketWriteDeadline(t *testing.T) {
 		t.Logf("the blocked write gave up %v after the deadline was set", time.Since(start).Round(time.Millisecond))
 	case <-time.After(10 * time.Second):
 		t.Fatal("a write blocked on a client that does not read ignored a deadline set meanwhile")
+	}
+}
+
+// wsPair serves one WebSocket with this package's carrier and dials it:
+// the server's carrier and the client's connection, both closed when the
+// test ends.
+func wsPair(tb testing.TB) (*wsCarrier, *websocket.Conn) {
+	tb.Helper()
+	accepted := make(chan *wsCarrier, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cr, err := acceptWebSocket(w, r, nil, nil); err == nil {
+			accepted <- cr
+		}
+	}))
+	tb.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = client.CloseNow() })
+	select {
+	case cr := <-accepted:
+		tb.Cleanup(func() { _ = cr.c.CloseNow() })
+		return cr, client
+	case <-ctx.Done():
+		tb.Fatal("no connection accepted")
+		return nil, nil
 	}
 }
