@@ -2,6 +2,8 @@ package web
 
 import (
 	"bufio"
+	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,8 +16,15 @@ import (
 // A client may write its first WebSocket frame right behind the upgrade
 // request, before the 101: those bytes are in net/http's buffer when the
 // connection is hijacked, and the carrier's own buffer must start with
-// them.
+// them, also when they are more than it would otherwise hold.
 func TestWebSocketBytesBehindTheUpgrade(t *testing.T) {
+	for _, size := range []int{11, wsReadBuffer + 2000} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) { checkBytesBehindTheUpgrade(t, size) })
+	}
+}
+
+func checkBytesBehindTheUpgrade(t *testing.T, size int) {
+	payload := bytes.Repeat([]byte("early bytes "), size/12+1)[:size]
 	got := make(chan string, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cr, err := acceptWebSocket(w, r, nil, nil)
@@ -24,14 +33,13 @@ func TestWebSocketBytesBehindTheUpgrade(t *testing.T) {
 			return
 		}
 		defer cr.c.CloseNow()
-		b := make([]byte, 64)
+		b := make([]byte, size)
 		_ = cr.st.SetReadDeadline(time.Now().Add(10 * time.Second))
-		k, err := io.ReadAtLeast(cr.st, b, len("early bytes"))
-		if err != nil {
+		if _, err := io.ReadFull(cr.st, b); err != nil {
 			got <- "read: " + err.Error()
 			return
 		}
-		got <- string(b[:k])
+		got <- string(b)
 	}))
 	defer srv.Close()
 
@@ -40,9 +48,14 @@ func TestWebSocketBytesBehindTheUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	payload := []byte("early bytes")
 	mask := [4]byte{1, 2, 3, 4}
-	frame := append([]byte{0x82, 0x80 | byte(len(payload))}, mask[:]...) // binary, final, masked
+	frame := []byte{0x82} // binary, final
+	if size < 126 {
+		frame = append(frame, 0x80|byte(size))
+	} else {
+		frame = append(frame, 0x80|126, byte(size>>8), byte(size))
+	}
+	frame = append(frame, mask[:]...)
 	for i, b := range payload {
 		frame = append(frame, b^mask[i%4])
 	}
@@ -60,8 +73,8 @@ func TestWebSocketBytesBehindTheUpgrade(t *testing.T) {
 	}
 	select {
 	case s := <-got:
-		if s != "early bytes" {
-			t.Fatalf("the server read %q, want the frame sent behind the upgrade", s)
+		if s != string(payload) {
+			t.Fatalf("the server read %.40q…, want the frame sent behind the upgrade", s)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("the frame sent behind the upgrade was never read")
