@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // A client may write its first WebSocket frame right behind the upgrade
@@ -78,5 +81,27 @@ func checkBytesBehindTheUpgrade(t *testing.T, size int) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("the frame sent behind the upgrade was never read")
+	}
+}
+
+// Writes around the carrier's write buffer's size (a frame header and the
+// payload filling it, filling it exactly, one byte past it) each arrive
+// as one whole message.
+func TestWebSocketWritesAroundTheBuffer(t *testing.T) {
+	cr, client := wsPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, size := range []int{wsWriteBuffer - 4, wsWriteBuffer, wsWriteBuffer + 1, 3*wsWriteBuffer + 7} {
+		msg := bytes.Repeat([]byte{byte(size)}, size)
+		if _, err := cr.st.Write(msg); err != nil {
+			t.Fatalf("write of %d bytes: %v", size, err)
+		}
+		typ, got, err := client.Read(ctx)
+		if err != nil {
+			t.Fatalf("read of %d bytes: %v", size, err)
+		}
+		if typ != websocket.MessageBinary || !bytes.Equal(got, msg) {
+			t.Fatalf("wrote %d bytes, read a %v message of %d", size, typ, len(got))
+		}
 	}
 }
